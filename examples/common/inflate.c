@@ -1,0 +1,461 @@
+/* inflate.c — DEFLATE decoder (RFC 1951) with zlib (RFC 1950) and gzip (RFC 1952) wrappers, CRC-32, Adler-32.
+
+   Supports: stored, fixed-Huffman and dynamic-Huffman blocks; zlib streams (Adler-32 verified);
+   gzip files with any number of members (CRC-32 and ISIZE verified for each; FEXTRA/FNAME/FCOMMENT skipped,
+   FHCRC verified); trailing zero bytes after the last gzip member.
+   Does not support: zlib preset dictionaries (FDICT) — rejected with a message; streaming (the whole
+   output is produced in one malloc'd buffer bounded by max_out).
+
+   Validation: over-subscribed Huffman codes are rejected; incomplete codes are rejected except a single code
+   of length 1 (literal/length or distance) and an empty distance code, as RFC 1951 decoders customarily allow;
+   the code-length code must be complete. Back-references reaching before the start of the output, length
+   symbols 286/287, distance symbols 30/31, repeat codes without a previous length and truncated input are errors.
+   Trailing bytes after a raw or zlib stream are ignored (DICOM pads deflated data to an even length). */
+#include "mgx_image.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- checksums ---- */
+
+/* CRC-32 of each 4-bit value, reflected polynomial 0xEDB88320 (two lookups per byte). */
+static const uint32_t crc_nibble[16] = {
+    0x00000000u, 0x1db71064u, 0x3b6e20c8u, 0x26d930acu, 0x76dc4190u, 0x6b6b51f4u, 0x4db26158u, 0x5005713cu,
+    0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu, 0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu
+};
+
+uint32_t mgx_crc32(uint32_t crc, const void *data, size_t n) {
+    const unsigned char *p = (const unsigned char *)data;
+    size_t i;
+    crc = ~crc;
+    for (i = 0; i < n; i++) {
+        crc ^= p[i];
+        crc = (crc >> 4) ^ crc_nibble[crc & 15];
+        crc = (crc >> 4) ^ crc_nibble[crc & 15];
+    }
+    return ~crc;
+}
+
+uint32_t mgx_adler32(uint32_t adler, const void *data, size_t n) {
+    const unsigned char *p = (const unsigned char *)data;
+    uint32_t a = adler & 0xffffu, b = adler >> 16;
+    while (n > 0) {
+        size_t k = n < 5552 ? n : 5552;   /* largest block for which b cannot overflow 32 bits */
+        n -= k;
+        while (k--) { a += *p++; b += a; }
+        a %= 65521u;
+        b %= 65521u;
+    }
+    return (b << 16) | a;
+}
+
+/* ---- decoder state ---- */
+
+typedef struct {
+    const unsigned char *in;
+    size_t n, pos;            /* input and next unread byte */
+    uint64_t bitbuf;          /* unconsumed bits, least significant first */
+    unsigned bitcnt;
+    unsigned char *out;
+    size_t out_n, out_cap, max_out;
+    char *err;
+    size_t errsz;
+} inf_state;
+
+#define HUF_MAXLEN 15
+#define HUF_FAST   9                  /* codes up to this length decode with one table lookup */
+#define HUF_MAXSYM 288
+
+/* Canonical Huffman code. fast[] entries are (length << 9) | symbol, 0 when the code is longer than
+   HUF_FAST bits or unassigned; count[] and symbol[] (symbols sorted by code) serve the slow path. */
+typedef struct {
+    uint16_t fast[1 << HUF_FAST];
+    uint16_t count[HUF_MAXLEN + 1];
+    uint16_t symbol[HUF_MAXSYM];
+} huff;
+
+static int truncated(inf_state *s) { return mgx_errf(s->err, s->errsz, "deflate: truncated compressed data"); }
+
+/* Loads whole bytes into the bit buffer while there is room and input. */
+static void refill(inf_state *s) {
+    while (s->bitcnt <= 56 && s->pos < s->n) {
+        s->bitbuf |= (uint64_t)s->in[s->pos++] << s->bitcnt;
+        s->bitcnt += 8;
+    }
+}
+
+/* Reads k (0..32) bits, least significant first. */
+static int getbits(inf_state *s, unsigned k, uint32_t *v) {
+    if (s->bitcnt < k) refill(s);
+    if (s->bitcnt < k) return truncated(s);
+    *v = (uint32_t)(s->bitbuf & (((uint64_t)1 << k) - 1));
+    s->bitbuf >>= k;
+    s->bitcnt -= k;
+    return 0;
+}
+
+/* Drops bits up to the next byte boundary and returns the buffered whole bytes to the input. */
+static void align_to_byte(inf_state *s) {
+    unsigned drop = s->bitcnt & 7;
+    s->bitbuf >>= drop;
+    s->bitcnt -= drop;
+    s->pos -= s->bitcnt / 8;
+    s->bitbuf = 0;
+    s->bitcnt = 0;
+}
+
+static unsigned reverse_bits(unsigned code, unsigned len) {
+    unsigned r = 0;
+    while (len--) { r = (r << 1) | (code & 1); code >>= 1; }
+    return r;
+}
+
+/* Builds a code from lengths[0..nsym). kind: 0 code-length code (must be complete), 1 literal/length,
+   2 distance (may also be empty). Returns 0 or -1 with a message. */
+static int huff_build(inf_state *s, huff *h, const unsigned char *lengths, int nsym, int kind) {
+    uint16_t offs[HUF_MAXLEN + 2], next[HUF_MAXLEN + 1];
+    int len, sym, used = 0;
+    long left = 1;
+    memset(h, 0, sizeof *h);
+    for (sym = 0; sym < nsym; sym++) h->count[lengths[sym]]++;
+    h->count[0] = 0;
+    for (len = 1; len <= HUF_MAXLEN; len++) {
+        left = (left << 1) - h->count[len];
+        if (left < 0) return mgx_errf(s->err, s->errsz, "deflate: over-subscribed Huffman code");
+        used += h->count[len];
+    }
+    if (left > 0) {
+        int single = used == 1 && h->count[1] == 1;
+        if (!((kind != 0 && single) || (kind == 2 && used == 0)))
+            return mgx_errf(s->err, s->errsz, "deflate: incomplete Huffman code");
+    }
+    offs[1] = 0;
+    for (len = 1; len <= HUF_MAXLEN; len++) offs[len + 1] = (uint16_t)(offs[len] + h->count[len]);
+    next[0] = 0;
+    next[1] = 0;
+    for (len = 2; len <= HUF_MAXLEN; len++) next[len] = (uint16_t)((next[len - 1] + h->count[len - 1]) << 1);
+    for (sym = 0; sym < nsym; sym++) {
+        unsigned l = lengths[sym];
+        if (l == 0) continue;
+        h->symbol[offs[l]++] = (uint16_t)sym;
+        if (l <= HUF_FAST) {
+            unsigned j = reverse_bits(next[l], l);
+            for (; j < (1u << HUF_FAST); j += 1u << l) h->fast[j] = (uint16_t)((l << 9) | (unsigned)sym);
+        }
+        next[l]++;
+    }
+    return 0;
+}
+
+/* Decodes one symbol; returns it, or -1 with a message. */
+static int huff_decode(inf_state *s, const huff *h) {
+    unsigned e, len, avail, code = 0, first = 0, index = 0;
+    uint64_t bits;
+    refill(s);
+    e = h->fast[s->bitbuf & ((1u << HUF_FAST) - 1)];
+    if (e) {
+        len = e >> 9;
+        if (len > s->bitcnt) return truncated(s);
+        s->bitbuf >>= len;
+        s->bitcnt -= len;
+        return (int)(e & 511);
+    }
+    /* Slow path: walk the canonical code one bit at a time (codes arrive most significant bit first). */
+    avail = s->bitcnt < HUF_MAXLEN ? s->bitcnt : HUF_MAXLEN;
+    bits = s->bitbuf;
+    for (len = 1; len <= avail; len++) {
+        unsigned count = h->count[len];
+        code |= (unsigned)(bits & 1);
+        bits >>= 1;
+        if (code - first < count) {
+            s->bitbuf >>= len;
+            s->bitcnt -= len;
+            return (int)h->symbol[index + code - first];
+        }
+        index += count;
+        first = (first + count) << 1;
+        code <<= 1;
+    }
+    if (avail < HUF_MAXLEN) return truncated(s);
+    return mgx_errf(s->err, s->errsz, "deflate: invalid Huffman code");
+}
+
+/* Makes room for k more output bytes within max_out. */
+static int out_reserve(inf_state *s, size_t k) {
+    size_t need, cap;
+    unsigned char *p;
+    if (k > s->max_out - s->out_n)
+        return mgx_errf(s->err, s->errsz, "deflate: output exceeds the limit of %lu bytes", (unsigned long)s->max_out);
+    need = s->out_n + k;
+    if (need <= s->out_cap) return 0;
+    cap = s->out_cap ? s->out_cap : 4096;
+    while (cap < need) cap = cap > s->max_out / 2 ? s->max_out : cap * 2;
+    if (cap < need) cap = need;
+    p = (unsigned char *)realloc(s->out, cap);
+    if (!p) return mgx_errf(s->err, s->errsz, "deflate: out of memory (%lu bytes)", (unsigned long)cap);
+    s->out = p;
+    s->out_cap = cap;
+    return 0;
+}
+
+/* ---- blocks ---- */
+
+static const uint16_t len_base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
+                                      35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const unsigned char len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+                                            3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+static const uint16_t dist_base[30] = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385,
+                                       513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+static const unsigned char dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7,
+                                             8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+
+static int block_stored(inf_state *s) {
+    uint32_t len, nlen;
+    align_to_byte(s);
+    if (s->n - s->pos < 4) return truncated(s);
+    len = (uint32_t)s->in[s->pos] | ((uint32_t)s->in[s->pos + 1] << 8);
+    nlen = (uint32_t)s->in[s->pos + 2] | ((uint32_t)s->in[s->pos + 3] << 8);
+    s->pos += 4;
+    if ((len ^ 0xffffu) != nlen) return mgx_errf(s->err, s->errsz, "deflate: stored block length check failed");
+    if (s->n - s->pos < len) return truncated(s);
+    if (len == 0) return 0;
+    if (out_reserve(s, len)) return -1;
+    memcpy(s->out + s->out_n, s->in + s->pos, len);
+    s->out_n += len;
+    s->pos += len;
+    return 0;
+}
+
+/* Decodes literal/length and distance symbols until end-of-block. */
+static int block_codes(inf_state *s, const huff *lit, const huff *dist) {
+    for (;;) {
+        int sym = huff_decode(s, lit);
+        uint32_t extra, length, distance;
+        int dsym;
+        size_t i;
+        if (sym < 0) return -1;
+        if (sym < 256) {
+            if (s->out_n == s->out_cap && out_reserve(s, 1)) return -1;
+            s->out[s->out_n++] = (unsigned char)sym;
+            continue;
+        }
+        if (sym == 256) return 0;
+        sym -= 257;
+        if (sym >= 29) return mgx_errf(s->err, s->errsz, "deflate: invalid length symbol %d", sym + 257);
+        if (getbits(s, len_extra[sym], &extra)) return -1;
+        length = len_base[sym] + extra;
+        dsym = huff_decode(s, dist);
+        if (dsym < 0) return -1;
+        if (dsym >= 30) return mgx_errf(s->err, s->errsz, "deflate: invalid distance symbol %d", dsym);
+        if (getbits(s, dist_extra[dsym], &extra)) return -1;
+        distance = dist_base[dsym] + extra;
+        if (distance > s->out_n)
+            return mgx_errf(s->err, s->errsz, "deflate: back-reference %lu bytes before the start of the output",
+                            (unsigned long)distance);
+        if (out_reserve(s, length)) return -1;
+        for (i = 0; i < length; i++) s->out[s->out_n + i] = s->out[s->out_n + i - distance];
+        s->out_n += length;
+    }
+}
+
+static int block_fixed(inf_state *s) {
+    unsigned char lengths[HUF_MAXSYM];
+    huff lit, dist;
+    int i;
+    for (i = 0; i < 144; i++) lengths[i] = 8;
+    for (; i < 256; i++) lengths[i] = 9;
+    for (; i < 280; i++) lengths[i] = 7;
+    for (; i < 288; i++) lengths[i] = 8;
+    if (huff_build(s, &lit, lengths, 288, 1)) return -1;
+    for (i = 0; i < 32; i++) lengths[i] = 5;
+    if (huff_build(s, &dist, lengths, 32, 2)) return -1;
+    return block_codes(s, &lit, &dist);
+}
+
+/* Reads the HLIT + HDIST code lengths run-length coded with the code-length code. */
+static int read_code_lengths(inf_state *s, const huff *clc, unsigned char *lengths, int total) {
+    int i = 0;
+    while (i < total) {
+        int sym = huff_decode(s, clc);
+        uint32_t rep;
+        unsigned char val = 0;
+        if (sym < 0) return -1;
+        if (sym < 16) { lengths[i++] = (unsigned char)sym; continue; }
+        if (sym == 16) {
+            if (i == 0) return mgx_errf(s->err, s->errsz, "deflate: repeat code with no previous length");
+            val = lengths[i - 1];
+            if (getbits(s, 2, &rep)) return -1;
+            rep += 3;
+        } else if (sym == 17) {
+            if (getbits(s, 3, &rep)) return -1;
+            rep += 3;
+        } else {
+            if (getbits(s, 7, &rep)) return -1;
+            rep += 11;
+        }
+        if (rep > (uint32_t)(total - i)) return mgx_errf(s->err, s->errsz, "deflate: code lengths overflow the table");
+        while (rep--) lengths[i++] = val;
+    }
+    return 0;
+}
+
+static int block_dynamic(inf_state *s) {
+    static const unsigned char order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+    unsigned char lengths[HUF_MAXSYM + 32];
+    huff lit, dist;
+    uint32_t hlit, hdist, hclen, v;
+    unsigned i;
+    if (getbits(s, 5, &hlit) || getbits(s, 5, &hdist) || getbits(s, 4, &hclen)) return -1;
+    hlit += 257;
+    hdist += 1;
+    hclen += 4;
+    if (hlit > 286 || hdist > 30)
+        return mgx_errf(s->err, s->errsz, "deflate: too many length or distance symbols (%u, %u)",
+                        (unsigned)hlit, (unsigned)hdist);
+    memset(lengths, 0, sizeof lengths);
+    for (i = 0; i < hclen; i++) {
+        if (getbits(s, 3, &v)) return -1;
+        lengths[order[i]] = (unsigned char)v;
+    }
+    if (huff_build(s, &lit, lengths, 19, 0)) return -1;   /* lit used as scratch for the code-length code */
+    memset(lengths, 0, sizeof lengths);
+    if (read_code_lengths(s, &lit, lengths, (int)(hlit + hdist))) return -1;
+    if (lengths[256] == 0) return mgx_errf(s->err, s->errsz, "deflate: no end-of-block code");
+    if (huff_build(s, &lit, lengths, (int)hlit, 1)) return -1;
+    if (huff_build(s, &dist, lengths + hlit, (int)hdist, 2)) return -1;
+    return block_codes(s, &lit, &dist);
+}
+
+/* Decodes one raw DEFLATE stream starting at s->pos, appending to s->out; leaves s->pos after it. */
+static int inflate_raw(inf_state *s) {
+    uint32_t final, type;
+    s->bitbuf = 0;
+    s->bitcnt = 0;
+    do {
+        if (getbits(s, 1, &final) || getbits(s, 2, &type)) return -1;
+        if (type == 0) { if (block_stored(s)) return -1; }
+        else if (type == 1) { if (block_fixed(s)) return -1; }
+        else if (type == 2) { if (block_dynamic(s)) return -1; }
+        else return mgx_errf(s->err, s->errsz, "deflate: invalid block type 3");
+    } while (!final);
+    align_to_byte(s);
+    return 0;
+}
+
+/* ---- wrappers ---- */
+
+static int zlib_header_ok(const unsigned char *p, size_t n) {
+    return n >= 2 && (p[0] & 15) == 8 && (p[0] >> 4) <= 7 && ((unsigned)p[0] * 256u + p[1]) % 31u == 0;
+}
+
+static uint32_t get_be32(const unsigned char *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static uint32_t get_le32(const unsigned char *p) {
+    return ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | p[0];
+}
+
+static int inflate_zlib(inf_state *s) {
+    if (s->n < 2) return truncated(s);
+    if (!zlib_header_ok(s->in, s->n)) return mgx_errf(s->err, s->errsz, "zlib: invalid stream header");
+    if (s->in[1] & 0x20) return mgx_errf(s->err, s->errsz, "zlib: preset dictionary not supported");
+    s->pos = 2;
+    if (inflate_raw(s)) return -1;
+    if (s->n - s->pos < 4) return mgx_errf(s->err, s->errsz, "zlib: truncated (missing Adler-32)");
+    if (get_be32(s->in + s->pos) != mgx_adler32(1, s->out, s->out_n))
+        return mgx_errf(s->err, s->errsz, "zlib: Adler-32 checksum mismatch");
+    s->pos += 4;
+    return 0;
+}
+
+/* Skips a zero-terminated header field; returns 0 or -1. */
+static int skip_cstring(inf_state *s) {
+    while (s->pos < s->n && s->in[s->pos] != 0) s->pos++;
+    if (s->pos >= s->n) return mgx_errf(s->err, s->errsz, "gzip: truncated header");
+    s->pos++;
+    return 0;
+}
+
+/* Parses one gzip member header at s->pos. */
+static int gzip_header(inf_state *s) {
+    size_t start = s->pos;
+    unsigned flg;
+    if (s->n - s->pos < 10) return mgx_errf(s->err, s->errsz, "gzip: truncated header");
+    if (s->in[s->pos] != 0x1f || s->in[s->pos + 1] != 0x8b) return mgx_errf(s->err, s->errsz, "gzip: bad magic");
+    if (s->in[s->pos + 2] != 8) return mgx_errf(s->err, s->errsz, "gzip: unknown compression method %u", s->in[s->pos + 2]);
+    flg = s->in[s->pos + 3];
+    if (flg & 0xe0) return mgx_errf(s->err, s->errsz, "gzip: reserved header flags set");
+    s->pos += 10;
+    if (flg & 4) {   /* FEXTRA */
+        size_t xlen;
+        if (s->n - s->pos < 2) return mgx_errf(s->err, s->errsz, "gzip: truncated header");
+        xlen = (size_t)s->in[s->pos] | ((size_t)s->in[s->pos + 1] << 8);
+        s->pos += 2;
+        if (s->n - s->pos < xlen) return mgx_errf(s->err, s->errsz, "gzip: truncated header");
+        s->pos += xlen;
+    }
+    if ((flg & 8) && skip_cstring(s)) return -1;    /* FNAME */
+    if ((flg & 16) && skip_cstring(s)) return -1;   /* FCOMMENT */
+    if (flg & 2) {   /* FHCRC: low 16 bits of the CRC-32 of the header so far */
+        uint32_t want;
+        if (s->n - s->pos < 2) return mgx_errf(s->err, s->errsz, "gzip: truncated header");
+        want = (uint32_t)s->in[s->pos] | ((uint32_t)s->in[s->pos + 1] << 8);
+        if ((mgx_crc32(0, s->in + start, s->pos - start) & 0xffffu) != want)
+            return mgx_errf(s->err, s->errsz, "gzip: header CRC mismatch");
+        s->pos += 2;
+    }
+    return 0;
+}
+
+static int inflate_gzip(inf_state *s) {
+    s->pos = 0;
+    for (;;) {
+        size_t member_start = s->out_n;
+        if (gzip_header(s) || inflate_raw(s)) return -1;
+        if (s->n - s->pos < 8) return mgx_errf(s->err, s->errsz, "gzip: truncated (missing CRC-32/ISIZE trailer)");
+        if (get_le32(s->in + s->pos) != mgx_crc32(0, s->out + member_start, s->out_n - member_start))
+            return mgx_errf(s->err, s->errsz, "gzip: CRC-32 mismatch");
+        if (get_le32(s->in + s->pos + 4) != (uint32_t)(s->out_n - member_start))
+            return mgx_errf(s->err, s->errsz, "gzip: length (ISIZE) mismatch");
+        s->pos += 8;
+        if (s->n - s->pos >= 2 && s->in[s->pos] == 0x1f && s->in[s->pos + 1] == 0x8b) continue;
+        while (s->pos < s->n && s->in[s->pos] == 0) s->pos++;   /* zero padding (e.g. tape blocks) */
+        if (s->pos < s->n) return mgx_errf(s->err, s->errsz, "gzip: trailing garbage after the last member");
+        return 0;
+    }
+}
+
+int mgx_inflate(const void *src, size_t n, int format, size_t max_out, unsigned char **out, size_t *out_n,
+                char *err, size_t errsz) {
+    inf_state s;
+    int rc;
+    if (out) *out = NULL;
+    if (out_n) *out_n = 0;
+    if (!out || !out_n || (!src && n)) return mgx_errf(err, errsz, "inflate: invalid arguments");
+    memset(&s, 0, sizeof s);
+    s.in = (const unsigned char *)src;
+    s.n = n;
+    s.max_out = max_out ? max_out : MGX_MAX_INFLATE_OUT;
+    s.err = err;
+    s.errsz = errsz;
+    if (format == MGX_INFLATE_AUTO) {
+        if (n >= 2 && s.in[0] == 0x1f && s.in[1] == 0x8b) format = MGX_INFLATE_GZIP;
+        else if (zlib_header_ok(s.in, n) && !(s.in[1] & 0x20)) format = MGX_INFLATE_ZLIB;
+        else format = MGX_INFLATE_RAW;
+    }
+    if (format == MGX_INFLATE_RAW) rc = inflate_raw(&s);
+    else if (format == MGX_INFLATE_ZLIB) rc = inflate_zlib(&s);
+    else if (format == MGX_INFLATE_GZIP) rc = inflate_gzip(&s);
+    else rc = mgx_errf(err, errsz, "inflate: unknown format %d", format);
+    if (rc) {
+        free(s.out);
+        return -1;
+    }
+    if (!s.out) {   /* empty output: still hand back a valid buffer */
+        s.out = (unsigned char *)malloc(1);
+        if (!s.out) return mgx_errf(err, errsz, "inflate: out of memory");
+    }
+    *out = s.out;
+    *out_n = s.out_n;
+    return 0;
+}

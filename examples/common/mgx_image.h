@@ -1,0 +1,91 @@
+/* mgx_image.h — image file readers for the medgemma.h example programs (not part of the runtime header).
+
+   Readers (all in portable C99, written from the format specifications):
+     PNG  (png.c)      colour types 0,2,3,4,6; depths 1..16; PLTE, tRNS; Adam7; all chunk CRCs checked.
+                       Writer: 8-bit grey or RGB, zlib stream of fixed-Huffman blocks.
+     JPEG (jpeg.c)     baseline / extended / progressive Huffman (SOF0, SOF1, SOF2), 8-bit, 1 or 3 components,
+                       sampling factors 1..2, restart markers, Adobe APP14 transform flag.
+                       Rejected: arithmetic coding, lossless, hierarchical, 12-bit.
+     PNM  (pnm_bmp.c)  P2, P3, P5, P6 with maxval 1..65535.
+     BMP  (pnm_bmp.c)  BITMAPINFOHEADER / V4 / V5; 1/4/8-bit palette, 16/24/32-bit; BI_RGB, BI_BITFIELDS. RLE rejected.
+     DEFLATE (inflate.c) raw, zlib (Adler-32 checked), gzip (CRC-32 checked, all members).
+
+   Output is always 8-bit, 1 channel (grey) or 3 channels (RGB); alpha is composited on white and dropped;
+   16-bit samples are reduced with (v*255 + 32767) / 65535.
+   All functions return 0 on success and -1 on failure with a readable message in err (err may be NULL);
+   decoders leave *img zeroed on failure (nothing to free) and never read outside [data, data + n).
+   No global mutable state: every function is thread-safe. */
+#ifndef MGX_IMAGE_H
+#define MGX_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MGX_MAX_IMAGE_DIM    65535       /* per side */
+#define MGX_MAX_IMAGE_PIXELS (1u << 28)  /* w*h, about 268 M pixels */
+#define MGX_MAX_INFLATE_OUT  ((size_t)1 << 31)
+
+typedef struct mgx_image {
+    int w, h;            /* pixels */
+    int channels;        /* 1 = grey, 3 = RGB (alpha is composited on white and dropped) */
+    unsigned char *px;   /* w*h*channels bytes, row-major, top row first; malloc'd */
+} mgx_image;
+
+/* Loading: format chosen by magic bytes (PNG, JPEG, PNM, BMP). */
+int  mgx_image_load_file(const char *path, mgx_image *img, char *err, size_t errsz);
+int  mgx_image_load_mem(const void *data, size_t n, mgx_image *img, char *err, size_t errsz);
+/* Returns "png", "jpeg", "pnm", "bmp" or NULL when the magic bytes match none of them. */
+const char *mgx_image_detect(const void *data, size_t n);
+
+/* Single-format decoders. */
+int  mgx_png_decode(const void *data, size_t n, mgx_image *img, char *err, size_t errsz);
+int  mgx_jpeg_decode(const void *data, size_t n, mgx_image *img, char *err, size_t errsz);
+int  mgx_pnm_decode(const void *data, size_t n, mgx_image *img, char *err, size_t errsz);
+int  mgx_bmp_decode(const void *data, size_t n, mgx_image *img, char *err, size_t errsz);
+
+/* PNG writer: 8-bit grey (channels 1) or RGB (channels 3). *out is malloc'd. */
+int  mgx_png_write_file(const char *path, const mgx_image *img, char *err, size_t errsz);
+int  mgx_png_encode(const mgx_image *img, unsigned char **out, size_t *out_n, char *err, size_t errsz);
+
+/* Frees px and zeroes the struct; safe on a zeroed struct and on NULL. */
+void mgx_image_free(mgx_image *img);
+/* Grey -> RGB in place (each grey value replicated); no-op for RGB. */
+int  mgx_image_to_rgb(mgx_image *img, char *err, size_t errsz);
+/* RGB -> grey in place using ITU-R BT.601 weights (299, 587, 114)/1000, rounded; no-op for grey. */
+int  mgx_image_to_grey(mgx_image *img, char *err, size_t errsz);
+/* Checked w*h*channels with the dimension and pixel limits above; 0 ok, -1 with message. */
+int  mgx_image_size(int w, int h, int channels, size_t *bytes, char *err, size_t errsz);
+/* Allocates img->px for w x h x channels (uninitialised) after mgx_image_size checks; 0 ok / -1. */
+int  mgx_image_alloc(mgx_image *img, int w, int h, int channels, char *err, size_t errsz);
+
+/* format: 0 raw deflate, 1 zlib, 2 gzip (all members), 3 auto (gzip if 1f 8b, zlib if valid header, else raw).
+   *out is malloc'd; max_out bounds the output size (0 = MGX_MAX_INFLATE_OUT). */
+#define MGX_INFLATE_RAW  0
+#define MGX_INFLATE_ZLIB 1
+#define MGX_INFLATE_GZIP 2
+#define MGX_INFLATE_AUTO 3
+int  mgx_inflate(const void *src, size_t n, int format, size_t max_out, unsigned char **out, size_t *out_n, char *err, size_t errsz);
+/* CRC-32 (ISO-HDLC, as in PNG/gzip/zip). Start with crc = 0; chain calls by passing the previous result. */
+uint32_t mgx_crc32(uint32_t crc, const void *data, size_t n);
+/* Adler-32 as in zlib. Start with adler = 1. */
+uint32_t mgx_adler32(uint32_t adler, const void *data, size_t n);
+
+/* Reads a whole file (bounded by max_bytes, 0 = 4 GiB); 0 ok / -1 with message. *out is malloc'd
+   (one extra zero byte is appended after the data, not counted in *out_n). */
+int  mgx_read_file(const char *path, size_t max_bytes, unsigned char **out, size_t *out_n, char *err, size_t errsz);
+
+/* Formats a message into err (if err && errsz); always returns -1. Shared by the readers. */
+int  mgx_errf(char *err, size_t errsz, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MGX_IMAGE_H */

@@ -1,0 +1,2846 @@
+/* medgemma.h — MedGemma 1.5 4B (Gemma 3 decoder + SigLIP vision) on a CPU, in one C99 header.
+   v0.1.0 · public domain or MIT, your choice (see the end of this file)
+
+   WHAT IT IS
+     The whole inference runtime for Google's MedGemma 1.5 4B: GGUF reader (llama.cpp and Ollama files),
+     quantized weights (F32, F16, BF16, Q8_0, Q4_K, Q6_K), the Gemma 3 SentencePiece tokenizer, the Gemma 3
+     text decoder with its sliding-window KV cache, a sampler and the Gemma 3 chat template. Nothing but
+     libc and pthreads. Every step of the forward pass is written out like the math it computes.
+
+   HOW TO BUILD
+     In exactly one C file:
+         #define MEDGEMMA_IMPLEMENTATION
+         #include "medgemma.h"
+     everywhere else just #include "medgemma.h". Link with -lm -lpthread. Compile with optimisation and
+     the native instruction set (-O2 -march=native) for speed; the scalar path is always there.
+
+   OPTIONS (define before the implementation include)
+     MEDGEMMA_STATIC      all functions static (two copies never clash at link time)
+     MG_MALLOC/MG_REALLOC/MG_FREE   allocator hooks (define all three or none)
+     MG_ASSERT(x)         internal invariant check (default: nothing; never used on caller or file data)
+     MG_NO_SIMD           scalar kernels only
+     MG_NO_THREADS        single-threaded, no pthreads
+     MG_NO_STDIO          no file loading (memory buffers only)
+     MG_NO_MMAP           read files into memory instead of mapping them
+
+   THE API IN TEN LINES
+     mg_model *m; mg_session *s; mg_error e;
+     if (mg_model_load_file(&m, "medgemma-1.5-4b-it-Q4_K_M.gguf", NULL, &e)) { puts(e.message); return 1; }
+     mg_session_new(&s, m, NULL);
+     mg_chat_item item = { "What is pneumonia?", NULL };
+     mg_chat_turn turn = { "user", &item, 1 };
+     mg_prompt p; mg_chat_build(m, "You are a helpful medical assistant.", &turn, 1, 1, &p);
+     mg_eval_prompt(s, &p);
+     mg_generate_options g = {0}; g.max_tokens = 500; g.on_text = print_fn;   // greedy by default
+     mg_generate(s, &g, NULL);
+     mg_prompt_free(&p); mg_session_free(s); mg_model_free(m);
+
+   THREAD SAFETY
+     A loaded mg_model is read-only: any number of sessions on any threads may share it. A session is used
+     by one thread at a time. No function touches global mutable state.
+
+   WHAT IT DOES NOT DO
+     GPUs; training; model architectures other than Gemma 3 / SigLIP; tensor types other than those above
+     (the loader names the type it met); image file decoding (the examples carry readers for PNG, JPEG,
+     PNM, BMP, DICOM and NIfTI — the runtime takes pixels).
+*/
+#ifndef MEDGEMMA_H
+#define MEDGEMMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MEDGEMMA_VERSION_MAJOR 0
+#define MEDGEMMA_VERSION_MINOR 1
+#define MEDGEMMA_VERSION_PATCH 0
+
+#ifndef MGDEF
+#ifdef MEDGEMMA_STATIC
+#define MGDEF static
+#else
+#define MGDEF extern
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===== >>results ===================================================================================== */
+typedef enum mg_result {
+    MG_OK = 0,
+    MG_ERR_INVALID_ARG,     /* a NULL or out-of-range argument */
+    MG_ERR_IO,              /* a file could not be opened, read or mapped */
+    MG_ERR_NOMEM,           /* an allocation failed */
+    MG_ERR_FORMAT,          /* the GGUF (or snapshot) bytes are malformed */
+    MG_ERR_UNSUPPORTED,     /* well-formed, but a version, type or architecture this runtime does not run */
+    MG_ERR_MODEL,           /* a tensor is missing or its shape/type disagrees with the model config */
+    MG_ERR_LIMIT,           /* a documented MG_MAX_* limit was exceeded */
+    MG_ERR_BUFFER,          /* the caller's output buffer is too small (the needed size is reported) */
+    MG_ERR_CONTEXT_FULL,    /* the prompt or generation does not fit the session's n_ctx */
+    MG_ERR_NO_VISION,       /* an image was given but the model has no vision tower */
+    MG_ERR_CANCELLED,       /* a progress callback asked to stop */
+    MG_ERR_THREAD,          /* a thread could not be created */
+    MG_ERR_STATE            /* the call does not fit the object's state (e.g. logits before any eval) */
+} mg_result;
+
+/* A short fixed description of a result code ("MG_ERR_MODEL: tensor missing or of the wrong shape"). */
+MGDEF const char *mg_result_str(mg_result r);
+
+/* Detail for a failed load: the code and a readable message naming the key, tensor or offset at fault. */
+typedef struct mg_error {
+    mg_result code;
+    char message[256];
+} mg_error;
+
+/* ===== >>limits ====================================================================================== */
+#define MG_MAX_TENSORS        65536        /* tensor infos in one GGUF */
+#define MG_MAX_KV             65536        /* metadata pairs in one GGUF */
+#define MG_MAX_STRING         (1u << 20)   /* bytes in one GGUF string (keys, names, values) */
+#define MG_MAX_ARRAY          (1u << 24)   /* elements in one GGUF array */
+#define MG_MAX_DIMS           4            /* tensor dimensions */
+#define MG_MAX_VOCAB          (1 << 20)    /* tokens in a vocabulary */
+#define MG_MAX_LAYERS         256          /* decoder or encoder blocks */
+#define MG_MAX_CTX            (1 << 20)    /* session context length, tokens */
+#define MG_MAX_PROMPT_TOKENS  (1 << 20)    /* tokens one tokenize call may produce */
+#define MG_MAX_IMAGE_PIXELS   (1u << 28)   /* pixels of an input image (w*h) */
+
+/* ===== >>types ======================================================================================= */
+typedef struct mg_model   mg_model;     /* weights + vocabulary: read-only, shared */
+typedef struct mg_session mg_session;   /* KV cache, scratch, RNG, thread pool: one user at a time */
+
+/* GGML tensor type codes as stored in GGUF files (only these run; others are named in errors). */
+enum { MG_TYPE_F32 = 0, MG_TYPE_F16 = 1, MG_TYPE_Q8_0 = 8, MG_TYPE_Q4_K = 12, MG_TYPE_Q6_K = 14,
+       MG_TYPE_Q8_K = 15, MG_TYPE_BF16 = 30 };
+
+typedef struct mg_model_options {
+    const char *mmproj_path;     /* llama.cpp vision file ("mmproj-*.gguf"); NULL: none or inside the model */
+    const void *mmproj_data;     /* ... or the same from memory (kept by reference, must outlive the model) */
+    size_t      mmproj_size;
+    int         no_mmap;         /* 1: read the file into allocated memory instead of mapping it */
+    int         vocab_only;      /* 1: load only the tokenizer (a vocab-only GGUF always loads this way) */
+} mg_model_options;
+
+typedef struct mg_model_info {
+    const char *arch;            /* general.architecture */
+    const char *name;            /* general.name, or "" */
+    int n_vocab;                 /* rows of token_embd (= tokens in the vocabulary) */
+    int n_layer, n_embd, n_ff;   /* decoder blocks, model width, GeGLU width */
+    int n_head, n_head_kv, head_dim;
+    int n_ctx_train;             /* context length the model was trained for */
+    int sliding_window;          /* window of the local layers, tokens */
+    int swa_period;              /* layer i is global iff (i+1) % swa_period == 0 */
+    int has_weights;             /* 0 for a vocab-only load */
+    int has_vision;              /* a SigLIP tower and projector are loaded */
+    int image_tokens;            /* tokens per image (256), 0 without vision */
+    size_t weight_bytes;         /* bytes of tensor data used by the decoder */
+} mg_model_info;
+
+/* Loading. The memory variant keeps `data` by reference: it must outlive the model. */
+MGDEF mg_result mg_model_load_mem(mg_model **out, const void *data, size_t size,
+                                  const mg_model_options *opt, mg_error *err);
+MGDEF mg_result mg_model_load_file(mg_model **out, const char *path,
+                                   const mg_model_options *opt, mg_error *err);
+MGDEF void      mg_model_free(mg_model *m);
+MGDEF void      mg_model_get_info(const mg_model *m, mg_model_info *info);
+
+/* ===== >>gguf view (for tools: inspect, audits) ====================================================== */
+typedef struct mg_gguf mg_gguf;
+typedef struct mg_tensor_info {
+    const char *name;
+    int         type;            /* MG_TYPE_* or another ggml code */
+    int         n_dims;
+    int64_t     ne[4];           /* ggml order: ne[0] contiguous */
+    uint64_t    offset;          /* from the start of the data section */
+    uint64_t    nbytes;
+} mg_tensor_info;
+/* Metadata value types (GGUF): */
+enum { MG_GGUF_U8, MG_GGUF_I8, MG_GGUF_U16, MG_GGUF_I16, MG_GGUF_U32, MG_GGUF_I32, MG_GGUF_F32, MG_GGUF_BOOL,
+       MG_GGUF_STRING, MG_GGUF_ARRAY, MG_GGUF_U64, MG_GGUF_I64, MG_GGUF_F64 };
+
+MGDEF mg_result   mg_gguf_open_mem(mg_gguf **out, const void *data, size_t size, mg_error *err);
+MGDEF void        mg_gguf_close(mg_gguf *g);
+MGDEF const mg_gguf *mg_model_gguf(const mg_model *m);          /* the text model's file */
+MGDEF const mg_gguf *mg_model_gguf_vision(const mg_model *m);   /* the mmproj file, or NULL */
+MGDEF int         mg_gguf_version(const mg_gguf *g);
+MGDEF int64_t     mg_gguf_kv_count(const mg_gguf *g);
+MGDEF const char *mg_gguf_kv_key(const mg_gguf *g, int64_t i);
+MGDEF int         mg_gguf_kv_type(const mg_gguf *g, int64_t i, int *array_type, uint64_t *array_n);
+MGDEF int64_t     mg_gguf_find_key(const mg_gguf *g, const char *key);   /* -1 when absent */
+/* Writes the value as text ("3", "1e-06", "\"gemma3\"", "[262208 x string]" or the first items). */
+MGDEF size_t      mg_gguf_kv_format(const mg_gguf *g, int64_t i, char *buf, size_t cap, int max_items);
+MGDEF int64_t     mg_gguf_tensor_count(const mg_gguf *g);
+MGDEF void        mg_gguf_tensor(const mg_gguf *g, int64_t i, mg_tensor_info *info);
+MGDEF const void *mg_gguf_tensor_data(const mg_gguf *g, int64_t i);
+MGDEF uint64_t    mg_gguf_data_offset(const mg_gguf *g);
+MGDEF const char *mg_type_name(int type);                        /* "Q4_K", or "type#N" */
+/* Dequantizes n_rows rows of a tensor, starting at row `row0`, into out (n_rows * ne[0] floats). */
+MGDEF mg_result   mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, int64_t n_rows, float *out);
+
+/* ===== >>tokenizer =================================================================================== */
+#define MG_TOKENIZE_BOS      1u   /* prepend <bos> when the vocabulary asks for it (tokenizer.ggml.add_bos_token) */
+#define MG_TOKENIZE_SPECIAL  2u   /* match CONTROL tokens (<start_of_turn> ...) written in the text */
+#define MG_DETOK_SPECIAL     1u   /* render CONTROL tokens as their text (default: nothing) */
+
+/* Tokenizes len bytes of UTF-8 (or any bytes: byte fallback covers them). Writes up to cap ids; *n_ids is the
+   count needed. MG_ERR_BUFFER when cap is too small (call again with *n_ids). ids may be NULL when cap is 0. */
+MGDEF mg_result mg_tokenize(const mg_model *m, const char *text, size_t len, unsigned flags,
+                            int32_t *ids, int cap, int *n_ids);
+/* Text of a token sequence: ▁ becomes a space, byte tokens are reassembled. *len is the length needed
+   (the output is NUL-terminated when it fits). */
+MGDEF mg_result mg_detokenize(const mg_model *m, const int32_t *ids, int n, unsigned flags,
+                              char *buf, size_t cap, size_t *len);
+MGDEF int32_t   mg_token_lookup(const mg_model *m, const char *text);         /* id, or -1 */
+MGDEF const char *mg_token_text(const mg_model *m, int32_t id, size_t *len);   /* raw piece, not NUL-terminated */
+MGDEF int       mg_token_is_eog(const mg_model *m, int32_t id);                /* <eos>, <end_of_turn>, ... */
+MGDEF int32_t   mg_token_bos(const mg_model *m);
+
+/* ===== >>images ====================================================================================== */
+/* A projected image: n_tokens x n_embd floats, token-major, ready for the decoder. */
+typedef struct mg_image_embd {
+    int    n_tokens;             /* 256 */
+    int    n_embd;               /* text model width */
+    float *data;                 /* n_tokens * n_embd */
+} mg_image_embd;
+
+/* ===== >>chat prompts ================================================================================ */
+/* One item of a turn: text, or an image (its embeddings, or NULL to leave a placeholder to fill later). */
+typedef struct mg_chat_item {
+    const char          *text;   /* UTF-8; trimmed; tokenized WITHOUT special-token parsing */
+    const mg_image_embd *image;  /* used when text is NULL */
+} mg_chat_item;
+typedef struct mg_chat_turn {
+    const char         *role;    /* "user" or "model" */
+    const mg_chat_item *items;
+    int                 n_items;
+} mg_chat_turn;
+/* A token sequence in which each run of image_tokens <image_soft_token> ids takes the next image. */
+typedef struct mg_prompt {
+    int32_t              *ids;
+    int                   n_ids;
+    const mg_image_embd **images;   /* n_images pointers (borrowed) */
+    int                   n_images;
+} mg_prompt;
+/* Gemma 3 template: <bos><start_of_turn>user\n{system\n\n}{items}<end_of_turn>\n ... <start_of_turn>model\n.
+   An image item becomes \n\n<start_of_image> + image_tokens soft tokens + <end_of_image>\n\n. */
+MGDEF mg_result mg_chat_build(const mg_model *m, const char *system, const mg_chat_turn *turns, int n_turns,
+                              int add_generation_prompt, mg_prompt *out);
+MGDEF void      mg_prompt_free(mg_prompt *p);
+/* Splits generated text at the thinking markers (<unused94> thought <unused95> answer): returns the answer
+   start and sets *thought / *thought_len (or NULL / 0 when there is no thought). */
+MGDEF const char *mg_split_thinking(const char *text, const char **thought, size_t *thought_len);
+
+/* ===== >>sessions ==================================================================================== */
+enum { MG_KV_DEFAULT = 0, MG_KV_F32 = 1, MG_KV_F16 = 2 };
+
+/* Called with every named intermediate (llama.cpp's names: "attn_norm", "Qcur", "l_out", ...), layer -1 for
+   model-level tensors. ne is ggml order (ne[0] contiguous). Data is valid only during the call. */
+typedef void (*mg_tap_fn)(void *user, const char *name, int layer, const float *data, const int64_t ne[4]);
+/* Progress of a long call (prefill chunks, image encodes): return nonzero to cancel (MG_ERR_CANCELLED). */
+typedef int  (*mg_progress_fn)(void *user, int done, int total);
+
+typedef struct mg_session_options {
+    int            n_ctx;        /* 0: the model's training context; memory grows with use, not with n_ctx */
+    int            n_threads;    /* 0: the number of online CPUs */
+    int            n_batch;      /* tokens per forward chunk, 0: 512 (an image's tokens are never split) */
+    int            kv_type;      /* MG_KV_*, default F16 */
+    uint64_t       seed;         /* sampler RNG seed (0: a fixed default) */
+    mg_tap_fn      tap;          /* debug taps, NULL: none */
+    void          *tap_user;
+    mg_progress_fn progress;     /* NULL: none */
+    void          *progress_user;
+} mg_session_options;
+
+MGDEF mg_result   mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt);
+MGDEF void        mg_session_free(mg_session *s);
+MGDEF void        mg_session_reset(mg_session *s);                 /* forget the context, keep the memory */
+MGDEF int         mg_session_pos(const mg_session *s);             /* tokens in the context */
+MGDEF const char *mg_session_error(const mg_session *s);           /* detail of the last failure */
+
+/* Feeds tokens at the next positions (text tokens: embedding lookup x sqrt(n_embd)). */
+MGDEF mg_result   mg_eval(mg_session *s, const int32_t *ids, int n);
+/* Feeds raw input embeddings (n x n_embd, not scaled). bidirectional: the n positions attend to each other
+   (an image block); else causal. */
+MGDEF mg_result   mg_eval_embd(mg_session *s, const float *embd, int n, int bidirectional);
+/* Feeds a whole prompt: text runs as tokens, image runs as bidirectional embedding blocks. */
+MGDEF mg_result   mg_eval_prompt(mg_session *s, const mg_prompt *p);
+/* Logits (n_vocab floats) of the last position fed; NULL before any eval. */
+MGDEF const float *mg_logits(const mg_session *s);
+
+/* ===== >>sampling and generation ===================================================================== */
+typedef struct mg_sampler_options {
+    float temperature;           /* 0: greedy (argmax, ties to the lowest id) */
+    int   top_k;                 /* 0: off */
+    float top_p;                 /* 0 or >= 1: off */
+    float min_p;                 /* 0: off */
+    float repeat_penalty;        /* 0 or 1: off (llama.cpp's rule: logit/p if > 0 else logit*p) */
+    int   repeat_last_n;         /* tokens the penalty looks back, 0: 64 */
+} mg_sampler_options;
+
+/* Draws the next token from the session's logits with the session's RNG. history: previous tokens for the
+   repetition penalty (may be NULL). */
+MGDEF int32_t mg_sample(mg_session *s, const mg_sampler_options *opt, const int32_t *history, int n_history);
+MGDEF void    mg_session_seed(mg_session *s, uint64_t seed);
+
+enum { MG_CHANNEL_ANSWER = 0, MG_CHANNEL_THOUGHT = 1 };
+/* Streaming: complete UTF-8 text of the next token(s); channel tells thought from answer. Nonzero stops. */
+typedef int (*mg_text_fn)(void *user, const char *text, size_t len, int channel);
+
+typedef struct mg_generate_options {
+    int                max_tokens;   /* 0: until end-of-generation or the context is full */
+    mg_sampler_options sampler;      /* zero: greedy */
+    mg_text_fn         on_text;      /* NULL: no streaming */
+    void              *user;
+    int32_t           *out_ids;      /* optional: receives generated ids (up to out_cap) */
+    int                out_cap;
+} mg_generate_options;
+
+/* Samples, streams and feeds tokens until an end-of-generation token (not fed, not streamed), max_tokens,
+   a full context, or on_text returning nonzero. *n_generated counts the sampled tokens (may be NULL). */
+MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *n_generated);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MEDGEMMA_H */
+
+/* ======================================================================================================
+   IMPLEMENTATION
+   ====================================================================================================== */
+#ifdef MEDGEMMA_IMPLEMENTATION
+#ifndef MEDGEMMA_IMPLEMENTATION_DONE
+#define MEDGEMMA_IMPLEMENTATION_DONE
+
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <math.h>
+#include <float.h>
+
+#if !defined(MG_NO_THREADS)
+#include <pthread.h>
+#include <unistd.h>
+#endif
+#if !defined(MG_NO_STDIO) && !defined(MG_NO_MMAP) && (defined(__unix__) || defined(__APPLE__))
+#define MG__HAVE_MMAP 1
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
+/* ===== >>config ====================================================================================== */
+#if defined(MG_MALLOC) != defined(MG_FREE) || defined(MG_MALLOC) != defined(MG_REALLOC)
+#error "define MG_MALLOC, MG_REALLOC and MG_FREE together, or none of them"
+#endif
+#ifndef MG_MALLOC
+#define MG_MALLOC(sz)       malloc(sz)
+#define MG_REALLOC(p, sz)   realloc(p, sz)
+#define MG_FREE(p)          free(p)
+#endif
+#ifndef MG_ASSERT
+#define MG_ASSERT(x) ((void)0)
+#endif
+
+/* Documented fallbacks for keys a file may omit (MedGemma 1.5 4B values, ../docs/MEDGEMMA.md section 1). */
+#define MG__DEF_RMS_EPS        1e-6f
+#define MG__DEF_ROPE_BASE      1000000.0f
+#define MG__DEF_ROPE_BASE_SWA  10000.0f
+#define MG__DEF_ROPE_SCALE     8.0f
+#define MG__DEF_SWA_PERIOD     6
+#define MG__DEF_SLIDING_WINDOW 1024
+#define MG__DEF_CTX            131072
+#define MG__DEF_BATCH          512
+
+/* GGUF keys (text model; "%s" is general.architecture) and tensor names, in one place for audits. */
+#define MG__KEY_ARCH          "general.architecture"
+#define MG__KEY_NAME          "general.name"
+#define MG__KEY_ALIGN         "general.alignment"
+#define MG__KEY_BLOCKS        "%s.block_count"
+#define MG__KEY_CTX           "%s.context_length"
+#define MG__KEY_EMBD          "%s.embedding_length"
+#define MG__KEY_FF            "%s.feed_forward_length"
+#define MG__KEY_HEADS         "%s.attention.head_count"
+#define MG__KEY_HEADS_KV      "%s.attention.head_count_kv"
+#define MG__KEY_KEY_LEN       "%s.attention.key_length"
+#define MG__KEY_VAL_LEN       "%s.attention.value_length"
+#define MG__KEY_RMS_EPS       "%s.attention.layer_norm_rms_epsilon"
+#define MG__KEY_SWA           "%s.attention.sliding_window"
+#define MG__KEY_SWA_PATTERN   "%s.attention.sliding_window_pattern"
+#define MG__KEY_ROPE_BASE     "%s.rope.freq_base"
+#define MG__KEY_ROPE_BASE_SWA "%s.rope.freq_base_swa"
+#define MG__KEY_ROPE_GLOBAL   "%s.rope.global.freq_base"     /* Ollama's spelling */
+#define MG__KEY_ROPE_LOCAL    "%s.rope.local.freq_base"      /* Ollama's spelling */
+#define MG__KEY_ROPE_STYPE    "%s.rope.scaling.type"
+#define MG__KEY_ROPE_SFACTOR  "%s.rope.scaling.factor"
+#define MG__KEY_TOK_MODEL     "tokenizer.ggml.model"
+#define MG__KEY_TOKENS        "tokenizer.ggml.tokens"
+#define MG__KEY_SCORES        "tokenizer.ggml.scores"
+#define MG__KEY_TOKTYPES      "tokenizer.ggml.token_type"
+#define MG__KEY_BOS_ID        "tokenizer.ggml.bos_token_id"
+#define MG__KEY_EOS_ID        "tokenizer.ggml.eos_token_id"
+#define MG__KEY_EOT_ID        "tokenizer.ggml.eot_token_id"
+#define MG__KEY_UNK_ID        "tokenizer.ggml.unknown_token_id"
+#define MG__KEY_PAD_ID        "tokenizer.ggml.padding_token_id"
+#define MG__KEY_ADD_BOS       "tokenizer.ggml.add_bos_token"
+
+/* ===== >>errors ====================================================================================== */
+MGDEF const char *mg_result_str(mg_result r) {
+    switch (r) {
+    case MG_OK:               return "MG_OK: success";
+    case MG_ERR_INVALID_ARG:  return "MG_ERR_INVALID_ARG: invalid argument";
+    case MG_ERR_IO:           return "MG_ERR_IO: file could not be read";
+    case MG_ERR_NOMEM:        return "MG_ERR_NOMEM: out of memory";
+    case MG_ERR_FORMAT:       return "MG_ERR_FORMAT: malformed file";
+    case MG_ERR_UNSUPPORTED:  return "MG_ERR_UNSUPPORTED: unsupported version, type or architecture";
+    case MG_ERR_MODEL:        return "MG_ERR_MODEL: tensor missing or of the wrong shape or type";
+    case MG_ERR_LIMIT:        return "MG_ERR_LIMIT: a size limit was exceeded";
+    case MG_ERR_BUFFER:       return "MG_ERR_BUFFER: output buffer too small";
+    case MG_ERR_CONTEXT_FULL: return "MG_ERR_CONTEXT_FULL: context length exceeded";
+    case MG_ERR_NO_VISION:    return "MG_ERR_NO_VISION: the model has no vision tower";
+    case MG_ERR_CANCELLED:    return "MG_ERR_CANCELLED: cancelled by the caller";
+    case MG_ERR_THREAD:       return "MG_ERR_THREAD: thread creation failed";
+    case MG_ERR_STATE:        return "MG_ERR_STATE: call not valid in the current state";
+    }
+    return "unknown result code";
+}
+
+/* Fills an optional mg_error and returns its code: every failure path goes through here. */
+static mg_result mg__fail(mg_error *e, mg_result code, const char *fmt, ...) {
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        e->code = code;
+        vsnprintf(e->message, sizeof e->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static void *mg__malloc(size_t n) { return MG_MALLOC(n ? n : 1); }
+static void *mg__calloc(size_t count, size_t size) {
+    void *p;
+    if (size && count > (size_t)-1 / size) return NULL;
+    p = mg__malloc(count * size);
+    if (p) memset(p, 0, (count * size) > 0 ? count * size : 1);
+    return p;
+}
+/* Grows *p to hold at least `need` elements of `size` bytes (capacity doubles). 0 on failure. */
+static int mg__grow(void **p, int64_t *cap, int64_t need, size_t size) {
+    int64_t c = *cap ? *cap : 16;
+    void *q;
+    if (need <= *cap) return 1;
+    while (c < need) c *= 2;
+    if ((uint64_t)c > (uint64_t)((size_t)-1 / size)) return 0;
+    q = MG_REALLOC(*p, (size_t)c * size);
+    if (!q) return 0;
+    *p = q; *cap = c;
+    return 1;
+}
+static int mg__mul_ok(uint64_t a, uint64_t b, uint64_t *r) {
+    if (a && b > UINT64_MAX / a) return 0;
+    *r = a * b;
+    return 1;
+}
+static char *mg__strndup(const char *s, size_t n) {
+    char *d = (char *)mg__malloc(n + 1);
+    if (d) { memcpy(d, s, n); d[n] = 0; }
+    return d;
+}
+
+/* ===== >>byte cursor: bounded little-endian reads ==================================================== */
+typedef struct mg__cur {
+    const uint8_t *p;     /* buffer */
+    size_t n;             /* bytes in buffer */
+    size_t pos;           /* next byte */
+    int bad;              /* a read ran past the end */
+} mg__cur;
+
+static const uint8_t *mg__take(mg__cur *c, size_t k) {
+    const uint8_t *r;
+    if (c->bad || k > c->n - c->pos) { c->bad = 1; return NULL; }
+    r = c->p + c->pos;
+    c->pos += k;
+    return r;
+}
+static uint32_t mg__le32(const uint8_t *b) {
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+static uint64_t mg__le64(const uint8_t *b) { return (uint64_t)mg__le32(b) | (uint64_t)mg__le32(b + 4) << 32; }
+static uint16_t mg__le16(const uint8_t *b) { return (uint16_t)(b[0] | b[1] << 8); }
+static uint32_t mg__u32(mg__cur *c) { const uint8_t *b = mg__take(c, 4); return b ? mg__le32(b) : 0; }
+static uint64_t mg__u64(mg__cur *c) { const uint8_t *b = mg__take(c, 8); return b ? mg__le64(b) : 0; }
+static float mg__f32_of(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static double mg__f64_of(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
+
+/* ===== >>GGUF ======================================================================================== */
+/* File layout (all little endian):
+     "GGUF" u32 version(2|3) u64 n_tensors u64 n_kv
+     n_kv x { string key, u32 type, value }             string = u64 len + bytes (no NUL)
+     n_tensors x { string name, u32 n_dims, u64 ne[n_dims], u32 type, u64 offset }
+     padding to general.alignment (default 32), then tensor data; offsets are relative to that point. */
+#define MG__GGUF_MAGIC 0x46554747u   /* "GGUF" */
+
+typedef struct mg__kv {
+    char    *key;        /* NUL-terminated copy */
+    uint32_t type;       /* MG_GGUF_* */
+    uint32_t arr_type;   /* element type when type == MG_GGUF_ARRAY */
+    uint64_t arr_n;      /* element count when type == MG_GGUF_ARRAY */
+    size_t   off;        /* file offset of the value (of the first element for arrays) */
+    size_t   size;       /* bytes of the value (all elements for arrays) */
+} mg__kv;
+
+typedef struct mg__tinfo {
+    char    *name;       /* NUL-terminated copy */
+    int      type;       /* ggml type code */
+    int      n_dims;     /* 1..4 */
+    int64_t  ne[4];      /* ggml order, unused dims = 1 */
+    uint64_t offset;     /* from the start of the data section */
+    uint64_t nbytes;     /* bytes of data */
+} mg__tinfo;
+
+/* String -> index map (open addressing, FNV-1a) for tensor names and vocabulary pieces. */
+typedef struct mg__strmap {
+    int32_t *slot;       /* [cap] index+1, 0 = empty */
+    uint32_t cap;        /* power of two, >= 2 x entries */
+} mg__strmap;
+
+struct mg_gguf {
+    const uint8_t *data;     /* whole file */
+    size_t size;
+    uint32_t version;
+    uint64_t alignment;
+    size_t data_off;         /* start of the tensor data section */
+    mg__kv *kv;              /* [n_kv] */
+    int64_t n_kv;
+    mg__tinfo *t;            /* [n_t] */
+    int64_t n_t;
+    mg__strmap tmap;         /* tensor name -> index */
+    void *owned;             /* buffer to release: malloc'd (owned_mapped 0) or mapped (1) */
+    size_t owned_size;
+    int owned_mapped;
+};
+
+static uint32_t mg__hash(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+static int mg__strmap_init(mg__strmap *m, int64_t n) {
+    uint32_t cap = 16;
+    while ((int64_t)cap < 2 * n) cap *= 2;
+    m->slot = (int32_t *)mg__calloc(cap, sizeof(int32_t));
+    m->cap = m->slot ? cap : 0;
+    return m->slot != NULL;
+}
+/* Looks up s[0..n) among keys given by get(ctx, index, &len). Returns the index or -1; *where = free slot. */
+typedef const char *(*mg__strmap_key)(const void *ctx, int32_t i, size_t *len);
+static int32_t mg__strmap_find(const mg__strmap *m, const char *s, size_t n, mg__strmap_key get,
+                               const void *ctx, uint32_t *where) {
+    uint32_t h, i;
+    if (!m->cap) return -1;
+    h = mg__hash(s, n);
+    for (i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        size_t len;
+        const char *k;
+        int32_t v = m->slot[i];
+        if (!v) { if (where) *where = i; return -1; }
+        k = get(ctx, v - 1, &len);
+        if (len == n && memcmp(k, s, n) == 0) return v - 1;
+    }
+}
+
+static const char *mg__tname(const void *ctx, int32_t i, size_t *len) {
+    const mg_gguf *g = (const mg_gguf *)ctx;
+    *len = strlen(g->t[i].name);
+    return g->t[i].name;
+}
+
+/* Block size (elements) and bytes per block of every ggml type; 0 = unknown code. */
+static int mg__type_geom(int type, int *blk, int *bytes) {
+    static const short geom[40][2] = {
+        {1, 4}, {1, 2}, {32, 18}, {32, 20}, {0, 0}, {0, 0}, {32, 22}, {32, 24}, {32, 34}, {32, 36},
+        {256, 84}, {256, 110}, {256, 144}, {256, 176}, {256, 210}, {256, 292}, {256, 66}, {256, 74},
+        {256, 98}, {256, 50}, {32, 18}, {256, 110}, {256, 82}, {256, 136}, {1, 1}, {1, 2}, {1, 4},
+        {1, 8}, {1, 8}, {256, 56}, {1, 2}, {0, 0}, {0, 0}, {0, 0}, {256, 54}, {256, 66}, {0, 0},
+        {0, 0}, {0, 0}, {32, 17} };
+    if (type < 0 || type >= 40 || geom[type][0] == 0) return 0;
+    *blk = geom[type][0];
+    *bytes = geom[type][1];
+    return 1;
+}
+
+MGDEF const char *mg_type_name(int type) {
+    static const char *names[40] = {
+        "F32", "F16", "Q4_0", "Q4_1", NULL, NULL, "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K",
+        "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S",
+        "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M", "BF16", NULL, NULL, NULL, "TQ1_0", "TQ2_0",
+        NULL, NULL, NULL, "MXFP4" };
+    if (type >= 0 && type < 40 && names[type]) return names[type];
+    return "unknown";
+}
+
+/* Bytes of one element of a scalar metadata type; 0 for string/array/unknown. */
+static size_t mg__gguf_scalar_size(uint32_t t) {
+    switch (t) {
+    case MG_GGUF_U8: case MG_GGUF_I8: case MG_GGUF_BOOL: return 1;
+    case MG_GGUF_U16: case MG_GGUF_I16: return 2;
+    case MG_GGUF_U32: case MG_GGUF_I32: case MG_GGUF_F32: return 4;
+    case MG_GGUF_U64: case MG_GGUF_I64: case MG_GGUF_F64: return 8;
+    default: return 0;
+    }
+}
+
+/* Reads a GGUF string header and checks its bytes are in the file. */
+static const char *mg__gguf_string(mg__cur *c, uint64_t *len) {
+    const uint8_t *b;
+    *len = mg__u64(c);
+    if (c->bad || *len > MG_MAX_STRING) { c->bad = 1; return NULL; }
+    b = mg__take(c, (size_t)*len);
+    return (const char *)b;
+}
+
+static void mg__gguf_free_parts(mg_gguf *g) {
+    int64_t i;
+    if (g->kv) for (i = 0; i < g->n_kv; i++) MG_FREE(g->kv[i].key);
+    if (g->t) for (i = 0; i < g->n_t; i++) MG_FREE(g->t[i].name);
+    MG_FREE(g->kv);
+    MG_FREE(g->t);
+    MG_FREE(g->tmap.slot);
+}
+
+static mg_result mg__gguf_parse_kv(mg_gguf *g, mg__cur *c, mg_error *e) {
+    int64_t i;
+    for (i = 0; i < g->n_kv; i++) {
+        mg__kv *kv = &g->kv[i];
+        uint64_t klen, n;
+        size_t esz, start;
+        const char *k = mg__gguf_string(c, &klen);
+        if (!k) return mg__fail(e, MG_ERR_FORMAT, "GGUF: metadata key %lld runs past the end of the file", (long long)i);
+        if (!(kv->key = mg__strndup(k, (size_t)klen))) return mg__fail(e, MG_ERR_NOMEM, "GGUF: out of memory");
+        kv->type = mg__u32(c);
+        if (kv->type == MG_GGUF_ARRAY) {
+            kv->arr_type = mg__u32(c);
+            kv->arr_n = n = mg__u64(c);
+            if (c->bad) return mg__fail(e, MG_ERR_FORMAT, "GGUF: key '%s': array header past the end", kv->key);
+            if (n > MG_MAX_ARRAY)
+                return mg__fail(e, MG_ERR_LIMIT, "GGUF: key '%s': %llu array elements (limit %u)", kv->key,
+                                (unsigned long long)n, (unsigned)MG_MAX_ARRAY);
+            start = c->pos;
+            if (kv->arr_type == MG_GGUF_STRING) {
+                uint64_t j, len;
+                for (j = 0; j < n; j++)
+                    if (!mg__gguf_string(c, &len))
+                        return mg__fail(e, MG_ERR_FORMAT, "GGUF: key '%s': string %llu of the array runs past the end",
+                                        kv->key, (unsigned long long)j);
+            } else if ((esz = mg__gguf_scalar_size(kv->arr_type)) != 0) {
+                uint64_t bytes;
+                if (!mg__mul_ok(n, esz, &bytes) || !mg__take(c, (size_t)bytes) || bytes > SIZE_MAX)
+                    return mg__fail(e, MG_ERR_FORMAT, "GGUF: key '%s': array data runs past the end", kv->key);
+            } else {
+                return mg__fail(e, MG_ERR_FORMAT, "GGUF: key '%s': invalid array element type %u", kv->key, kv->arr_type);
+            }
+            kv->off = start;
+            kv->size = c->pos - start;
+        } else if (kv->type == MG_GGUF_STRING) {
+            uint64_t len;
+            start = c->pos;
+            if (!mg__gguf_string(c, &len))
+                return mg__fail(e, MG_ERR_FORMAT, "GGUF: key '%s': string value runs past the end", kv->key);
+            kv->off = start;
+            kv->size = c->pos - start;
+        } else if ((esz = mg__gguf_scalar_size(kv->type)) != 0) {
+            kv->off = c->pos;
+            kv->size = esz;
+            if (!mg__take(c, esz)) return mg__fail(e, MG_ERR_FORMAT, "GGUF: key '%s': value past the end", kv->key);
+        } else {
+            return mg__fail(e, MG_ERR_FORMAT, "GGUF: key '%s': invalid value type %u", kv->key, kv->type);
+        }
+    }
+    return MG_OK;
+}
+
+static int64_t mg__gguf_find(const mg_gguf *g, const char *key) {
+    int64_t i;
+    for (i = 0; i < g->n_kv; i++) if (strcmp(g->kv[i].key, key) == 0) return i;
+    return -1;
+}
+
+/* Scalar metadata as double/int64 (any numeric or bool type); 0 when absent or not numeric. */
+static int mg__gguf_num(const mg_gguf *g, const char *key, double *out) {
+    int64_t i = mg__gguf_find(g, key);
+    const uint8_t *b;
+    if (i < 0) return 0;
+    b = g->data + g->kv[i].off;
+    switch (g->kv[i].type) {
+    case MG_GGUF_U8: case MG_GGUF_BOOL: *out = b[0]; return 1;
+    case MG_GGUF_I8: *out = (int8_t)b[0]; return 1;
+    case MG_GGUF_U16: *out = mg__le16(b); return 1;
+    case MG_GGUF_I16: *out = (int16_t)mg__le16(b); return 1;
+    case MG_GGUF_U32: *out = mg__le32(b); return 1;
+    case MG_GGUF_I32: *out = (int32_t)mg__le32(b); return 1;
+    case MG_GGUF_F32: *out = mg__f32_of(mg__le32(b)); return 1;
+    case MG_GGUF_U64: *out = (double)mg__le64(b); return 1;
+    case MG_GGUF_I64: *out = (double)(int64_t)mg__le64(b); return 1;
+    case MG_GGUF_F64: *out = mg__f64_of(mg__le64(b)); return 1;
+    default: return 0;
+    }
+}
+/* String metadata: pointer into the file and length; NULL when absent or not a string. */
+static const char *mg__gguf_str(const mg_gguf *g, const char *key, size_t *len) {
+    int64_t i = mg__gguf_find(g, key);
+    if (i < 0 || g->kv[i].type != MG_GGUF_STRING) return NULL;
+    *len = (size_t)mg__le64(g->data + g->kv[i].off);
+    return (const char *)g->data + g->kv[i].off + 8;
+}
+
+static mg_result mg__gguf_parse_tensors(mg_gguf *g, mg__cur *c, mg_error *e) {
+    int64_t i;
+    if (!mg__strmap_init(&g->tmap, g->n_t)) return mg__fail(e, MG_ERR_NOMEM, "GGUF: out of memory");
+    for (i = 0; i < g->n_t; i++) {
+        mg__tinfo *t = &g->t[i];
+        uint64_t nlen, nel = 1, nblk;
+        uint32_t where = 0, d;
+        int blk, bsz;
+        const char *name = mg__gguf_string(c, &nlen);
+        if (!name) return mg__fail(e, MG_ERR_FORMAT, "GGUF: tensor info %lld runs past the end", (long long)i);
+        if (!(t->name = mg__strndup(name, (size_t)nlen))) return mg__fail(e, MG_ERR_NOMEM, "GGUF: out of memory");
+        t->n_dims = (int)mg__u32(c);
+        if (c->bad) return mg__fail(e, MG_ERR_FORMAT, "GGUF: tensor '%s': header past the end", t->name);
+        if (t->n_dims < 1 || t->n_dims > MG_MAX_DIMS)
+            return mg__fail(e, MG_ERR_FORMAT, "GGUF: tensor '%s': %d dimensions (1..4 allowed)", t->name, t->n_dims);
+        for (d = 0; d < 4; d++) t->ne[d] = 1;
+        for (d = 0; d < (uint32_t)t->n_dims; d++) {
+            uint64_t ne = mg__u64(c);
+            if (ne == 0 || ne > (uint64_t)INT64_MAX || !mg__mul_ok(nel, ne, &nel) || nel > ((uint64_t)1 << 50))
+                return mg__fail(e, MG_ERR_FORMAT, "GGUF: tensor '%s': dimension %u is zero or too large", t->name, d);
+            t->ne[d] = (int64_t)ne;
+        }
+        t->type = (int)mg__u32(c);
+        t->offset = mg__u64(c);
+        if (c->bad) return mg__fail(e, MG_ERR_FORMAT, "GGUF: tensor '%s': header past the end", t->name);
+        if (!mg__type_geom(t->type, &blk, &bsz))
+            return mg__fail(e, MG_ERR_FORMAT, "GGUF: tensor '%s': unknown type code %d", t->name, t->type);
+        if (t->ne[0] % blk)
+            return mg__fail(e, MG_ERR_FORMAT, "GGUF: tensor '%s': row of %lld not a multiple of the %s block (%d)",
+                            t->name, (long long)t->ne[0], mg_type_name(t->type), blk);
+        nblk = nel / (uint64_t)blk;
+        if (!mg__mul_ok(nblk, (uint64_t)bsz, &t->nbytes))
+            return mg__fail(e, MG_ERR_FORMAT, "GGUF: tensor '%s': byte size overflows", t->name);
+        if (mg__strmap_find(&g->tmap, t->name, strlen(t->name), mg__tname, g, &where) >= 0)
+            return mg__fail(e, MG_ERR_FORMAT, "GGUF: duplicate tensor name '%s'", t->name);
+        g->tmap.slot[where] = (int32_t)(i + 1);
+    }
+    return MG_OK;
+}
+
+/* Parses the header, metadata and tensor table of a GGUF held in memory; tensor data stays in place. */
+static mg_result mg__gguf_parse(mg_gguf *g, const void *data, size_t size, mg_error *e) {
+    mg__cur c;
+    uint64_t n_t, n_kv, pad;
+    double align = 32;
+    int64_t i;
+    mg_result r;
+    memset(g, 0, sizeof *g);
+    g->data = (const uint8_t *)data;
+    g->size = size;
+    c.p = g->data; c.n = size; c.pos = 0; c.bad = 0;
+    if (!data || size < 24) return mg__fail(e, MG_ERR_FORMAT, "GGUF: file too small (%lu bytes)", (unsigned long)size);
+    if (mg__u32(&c) != MG__GGUF_MAGIC) return mg__fail(e, MG_ERR_FORMAT, "GGUF: bad magic (not a GGUF file)");
+    g->version = mg__u32(&c);
+    if (g->version != 2 && g->version != 3)
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "GGUF: version %u (only 2 and 3 are read%s)", g->version,
+                        g->version > 0xffff ? "; big-endian files are not supported" : "");
+    n_t = mg__u64(&c);
+    n_kv = mg__u64(&c);
+    if (n_t > MG_MAX_TENSORS) return mg__fail(e, MG_ERR_LIMIT, "GGUF: %llu tensors (limit %d)", (unsigned long long)n_t, MG_MAX_TENSORS);
+    if (n_kv > MG_MAX_KV) return mg__fail(e, MG_ERR_LIMIT, "GGUF: %llu metadata keys (limit %d)", (unsigned long long)n_kv, MG_MAX_KV);
+    g->kv = (mg__kv *)mg__calloc((size_t)n_kv, sizeof(mg__kv));
+    g->t = (mg__tinfo *)mg__calloc((size_t)n_t, sizeof(mg__tinfo));
+    if (!g->kv || !g->t) return mg__fail(e, MG_ERR_NOMEM, "GGUF: out of memory");
+    g->n_kv = (int64_t)n_kv;
+    g->n_t = (int64_t)n_t;
+    if ((r = mg__gguf_parse_kv(g, &c, e)) != MG_OK) return r;
+    if ((i = mg__gguf_find(g, MG__KEY_ALIGN)) >= 0) {
+        if (g->kv[i].type != MG_GGUF_U32 || !mg__gguf_num(g, MG__KEY_ALIGN, &align))
+            return mg__fail(e, MG_ERR_FORMAT, "GGUF: general.alignment must be a u32");
+    }
+    g->alignment = (uint64_t)align;
+    if (g->alignment == 0 || (g->alignment & (g->alignment - 1)) || g->alignment > 65536)
+        return mg__fail(e, MG_ERR_FORMAT, "GGUF: alignment %llu is not a power of two up to 65536",
+                        (unsigned long long)g->alignment);
+    if ((r = mg__gguf_parse_tensors(g, &c, e)) != MG_OK) return r;
+    pad = (g->alignment - c.pos % g->alignment) % g->alignment;
+    if (g->n_t > 0 && pad > size - c.pos) return mg__fail(e, MG_ERR_FORMAT, "GGUF: file ends before the tensor data");
+    g->data_off = c.pos + (size_t)(pad <= size - c.pos ? pad : 0);
+    for (i = 0; i < g->n_t; i++) {
+        const mg__tinfo *t = &g->t[i];
+        uint64_t avail = size - g->data_off;
+        if (t->offset % g->alignment)
+            return mg__fail(e, MG_ERR_FORMAT, "GGUF: tensor '%s': offset %llu not aligned to %llu", t->name,
+                            (unsigned long long)t->offset, (unsigned long long)g->alignment);
+        if (t->offset > avail || t->nbytes > avail - t->offset)
+            return mg__fail(e, MG_ERR_FORMAT, "GGUF: tensor '%s': data [%llu, +%llu) past the end of the file",
+                            t->name, (unsigned long long)t->offset, (unsigned long long)t->nbytes);
+    }
+    return MG_OK;
+}
+
+static int64_t mg__gguf_tensor_find(const mg_gguf *g, const char *name) {
+    return mg__strmap_find(&g->tmap, name, strlen(name), mg__tname, g, NULL);
+}
+
+MGDEF mg_result mg_gguf_open_mem(mg_gguf **out, const void *data, size_t size, mg_error *err) {
+    mg_gguf *g;
+    mg_result r;
+    if (!out) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_gguf_open_mem: out is NULL");
+    *out = NULL;
+    if (!(g = (mg_gguf *)mg__calloc(1, sizeof *g))) return mg__fail(err, MG_ERR_NOMEM, "out of memory");
+    if ((r = mg__gguf_parse(g, data, size, err)) != MG_OK) { mg__gguf_free_parts(g); MG_FREE(g); return r; }
+    *out = g;
+    return MG_OK;
+}
+
+static void mg__release_buffer(void *p, size_t n, int mapped) {
+#ifdef MG__HAVE_MMAP
+    if (mapped) { if (p) munmap(p, n); return; }
+#endif
+    (void)n; (void)mapped;
+    MG_FREE(p);
+}
+
+MGDEF void mg_gguf_close(mg_gguf *g) {
+    if (!g) return;
+    mg__gguf_free_parts(g);
+    if (g->owned) mg__release_buffer(g->owned, g->owned_size, g->owned_mapped);
+    MG_FREE(g);
+}
+MGDEF int mg_gguf_version(const mg_gguf *g) { return g ? (int)g->version : 0; }
+MGDEF int64_t mg_gguf_kv_count(const mg_gguf *g) { return g ? g->n_kv : 0; }
+MGDEF const char *mg_gguf_kv_key(const mg_gguf *g, int64_t i) {
+    return g && i >= 0 && i < g->n_kv ? g->kv[i].key : NULL;
+}
+MGDEF int mg_gguf_kv_type(const mg_gguf *g, int64_t i, int *array_type, uint64_t *array_n) {
+    if (!g || i < 0 || i >= g->n_kv) return -1;
+    if (array_type) *array_type = (int)g->kv[i].arr_type;
+    if (array_n) *array_n = g->kv[i].arr_n;
+    return (int)g->kv[i].type;
+}
+MGDEF int64_t mg_gguf_find_key(const mg_gguf *g, const char *key) { return g && key ? mg__gguf_find(g, key) : -1; }
+MGDEF int64_t mg_gguf_tensor_count(const mg_gguf *g) { return g ? g->n_t : 0; }
+MGDEF uint64_t mg_gguf_data_offset(const mg_gguf *g) { return g ? g->data_off : 0; }
+MGDEF void mg_gguf_tensor(const mg_gguf *g, int64_t i, mg_tensor_info *info) {
+    const mg__tinfo *t;
+    int d;
+    if (!info) return;
+    memset(info, 0, sizeof *info);
+    if (!g || i < 0 || i >= g->n_t) return;
+    t = &g->t[i];
+    info->name = t->name; info->type = t->type; info->n_dims = t->n_dims;
+    for (d = 0; d < 4; d++) info->ne[d] = t->ne[d];
+    info->offset = t->offset; info->nbytes = t->nbytes;
+}
+MGDEF const void *mg_gguf_tensor_data(const mg_gguf *g, int64_t i) {
+    return g && i >= 0 && i < g->n_t ? g->data + g->data_off + g->t[i].offset : NULL;
+}
+
+/* One scalar element as text. */
+static int mg__fmt_scalar(char *buf, size_t cap, uint32_t type, const uint8_t *b) {
+    switch (type) {
+    case MG_GGUF_U8:   return snprintf(buf, cap, "%u", b[0]);
+    case MG_GGUF_I8:   return snprintf(buf, cap, "%d", (int8_t)b[0]);
+    case MG_GGUF_BOOL: return snprintf(buf, cap, "%s", b[0] ? "true" : "false");
+    case MG_GGUF_U16:  return snprintf(buf, cap, "%u", mg__le16(b));
+    case MG_GGUF_I16:  return snprintf(buf, cap, "%d", (int16_t)mg__le16(b));
+    case MG_GGUF_U32:  return snprintf(buf, cap, "%lu", (unsigned long)mg__le32(b));
+    case MG_GGUF_I32:  return snprintf(buf, cap, "%ld", (long)(int32_t)mg__le32(b));
+    case MG_GGUF_F32:  return snprintf(buf, cap, "%g", mg__f32_of(mg__le32(b)));
+    case MG_GGUF_U64:  return snprintf(buf, cap, "%llu", (unsigned long long)mg__le64(b));
+    case MG_GGUF_I64:  return snprintf(buf, cap, "%lld", (long long)(int64_t)mg__le64(b));
+    case MG_GGUF_F64:  return snprintf(buf, cap, "%g", mg__f64_of(mg__le64(b)));
+    default:           return snprintf(buf, cap, "?");
+    }
+}
+/* Appends a quoted, escaped string (at most 80 bytes shown). */
+static size_t mg__fmt_str(char *buf, size_t cap, size_t at, const uint8_t *s, uint64_t n) {
+    uint64_t j;
+    char tmp[8];
+    for (j = 0; j <= n && j <= 80; j++) {
+        const char *piece = tmp;
+        if (j == n || j == 80) piece = j == n ? "\"" : "...\"";
+        else if (s[j] == '"' || s[j] == '\\') { tmp[0] = '\\'; tmp[1] = (char)s[j]; tmp[2] = 0; }
+        else if (s[j] < 0x20) snprintf(tmp, sizeof tmp, "\\x%02x", s[j]);
+        else { tmp[0] = (char)s[j]; tmp[1] = 0; }
+        if (at + strlen(piece) < cap) { memcpy(buf + at, piece, strlen(piece) + 1); }
+        at += strlen(piece);
+    }
+    return at;
+}
+
+MGDEF size_t mg_gguf_kv_format(const mg_gguf *g, int64_t i, char *buf, size_t cap, int max_items) {
+    const mg__kv *kv;
+    const uint8_t *b;
+    size_t at = 0;
+    char tmp[64];
+    if (cap) buf[0] = 0;
+    if (!g || i < 0 || i >= g->n_kv || !buf) return 0;
+    kv = &g->kv[i];
+    b = g->data + kv->off;
+    if (kv->type == MG_GGUF_STRING) {
+        if (cap > 1) { buf[0] = '"'; buf[1] = 0; }
+        return mg__fmt_str(buf, cap, 1, b + 8, mg__le64(b));
+    }
+    if (kv->type != MG_GGUF_ARRAY) {
+        mg__fmt_scalar(buf, cap, kv->type, b);
+        return strlen(buf);
+    }
+    at = (size_t)snprintf(buf, cap, "[%llu x %s]", (unsigned long long)kv->arr_n,
+                          kv->arr_type == MG_GGUF_STRING ? "string" : "number");
+    if (max_items > 0) {
+        uint64_t j;
+        size_t p = 0, esz = mg__gguf_scalar_size(kv->arr_type);
+        for (j = 0; j < kv->arr_n && j < (uint64_t)max_items; j++) {
+            if (at + 2 < cap) { buf[at] = j ? ',' : ' '; buf[at + 1] = 0; }
+            at++;
+            if (kv->arr_type == MG_GGUF_STRING) {
+                uint64_t n = mg__le64(b + p);
+                if (at + 1 < cap) { buf[at] = '"'; buf[at + 1] = 0; }
+                at = mg__fmt_str(buf, cap, at + 1, b + p + 8, n);
+                p += 8 + (size_t)n;
+            } else {
+                mg__fmt_scalar(tmp, sizeof tmp, kv->arr_type, b + p);
+                if (at + strlen(tmp) < cap) memcpy(buf + at, tmp, strlen(tmp) + 1);
+                at += strlen(tmp);
+                p += esz;
+            }
+        }
+        if (kv->arr_n > (uint64_t)max_items) { if (at + 4 < cap) memcpy(buf + at, " ...", 5); at += 4; }
+    }
+    return at;
+}
+
+/* ===== >>quant formats =============================================================================== */
+/* Half and bfloat16 conversions, exact (round to nearest even), no tables. */
+static float mg__h2f(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    if (e == 0) {
+        if (m == 0) bits = sign;
+        else {                                   /* subnormal: normalise */
+            e = 113;
+            while (!(m & 0x400u)) { m <<= 1; e--; }
+            bits = sign | e << 23 | (m & 0x3ffu) << 13;
+        }
+    } else if (e == 31) bits = sign | 0x7f800000u | m << 13;
+    else bits = sign | (e + 112) << 23 | m << 13;
+    return mg__f32_of(bits);
+}
+static uint16_t mg__f2h(float f) {
+    uint32_t x, sign, ax;
+    memcpy(&x, &f, 4);
+    sign = (x >> 16) & 0x8000u;
+    ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0));
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);            /* >= 65520 rounds to inf */
+    if (ax < 0x38800000u) {                                              /* half subnormal or zero */
+        uint32_t e = ax >> 23, mant = (ax & 0x7fffffu) | 0x800000u, shift, r, rem, half;
+        if (e < 102) return (uint16_t)sign;                              /* below 2^-25 */
+        shift = 126 - e;
+        r = mant >> shift; rem = mant & ((1u << shift) - 1); half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (r & 1))) r++;
+        return (uint16_t)(sign | r);
+    }
+    ax -= 0x38000000u;                                                   /* rebias exponent 127 -> 15 */
+    return (uint16_t)(sign | ((ax + 0x0fffu + ((ax >> 13) & 1)) >> 13));
+}
+static float mg__bf2f(uint16_t b) { return mg__f32_of((uint32_t)b << 16); }
+static uint16_t mg__f2bf(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u);
+    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1)) >> 16);
+}
+/* Round to nearest, ties to even, for |v| < 2^22 (ggml's nearest_int). */
+static int mg__nearest_int(float v) {
+    float t = v + 12582912.0f;
+    int32_t i;
+    memcpy(&i, &t, 4);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/* Q8_0: 32 weights in 34 bytes (8.5 bits/weight).  w[i] = d * qs[i]
+     | d: f16 | qs[0..31]: int8 | */
+typedef struct mg__block_q8_0 {
+    uint16_t d;          /* scale, f16 */
+    int8_t   qs[32];     /* quants */
+} mg__block_q8_0;
+typedef char mg__check_q8_0[sizeof(mg__block_q8_0) == 34 ? 1 : -1];
+
+/* Q4_K: 256 weights in 144 bytes (4.5 bits/weight): 8 sub-blocks of 32, each with a 6-bit scale and min.
+     w = d * sc[j] * q - dmin * m[j],  q in 0..15
+     | d: f16 | dmin: f16 | scales[12]: 8 x (6-bit sc, 6-bit m) packed | qs[128]: 2 quants per byte |
+   scales: j<4: sc = s[j]&63, m = s[j+4]&63; j>=4: sc = (s[j+4]&15)|(s[j-4]>>6)<<4, m = (s[j+4]>>4)|(s[j]>>6)<<4
+   qs: 64 weights per 32 bytes; low nibbles give weights 0..31 of the pair of sub-blocks, high nibbles 32..63. */
+typedef struct mg__block_q4_k {
+    uint16_t d;          /* super-block scale of the scales, f16 */
+    uint16_t dmin;       /* super-block scale of the mins, f16 */
+    uint8_t  scales[12]; /* 6-bit scales and mins */
+    uint8_t  qs[128];    /* 4-bit quants */
+} mg__block_q4_k;
+typedef char mg__check_q4_k[sizeof(mg__block_q4_k) == 144 ? 1 : -1];
+
+/* Q6_K: 256 weights in 210 bytes (6.5625 bits/weight): 16 sub-blocks of 16 with int8 scales.
+     w = d * scales[g] * (q - 32),  q = 4 low bits (ql) | 2 high bits (qh) << 4
+   per half of 128 weights, for l < 32: weight l     <- ql[l]    low nibble, qh[l] bits 0-1
+                                        weight l+32  <- ql[l+32] low nibble, qh[l] bits 2-3
+                                        weight l+64  <- ql[l]    high nibble, qh[l] bits 4-5
+                                        weight l+96  <- ql[l+32] high nibble, qh[l] bits 6-7 */
+typedef struct mg__block_q6_k {
+    uint8_t  ql[128];    /* low 4 bits */
+    uint8_t  qh[64];     /* high 2 bits */
+    int8_t   scales[16]; /* sub-block scales */
+    uint16_t d;          /* super-block scale, f16 */
+} mg__block_q6_k;
+typedef char mg__check_q6_k[sizeof(mg__block_q6_k) == 210 ? 1 : -1];
+
+/* Q8_K: activations only (the other side of Q4_K/Q6_K dot products): 256 values, float scale, sums of 16. */
+typedef struct mg__block_q8_k {
+    float    d;          /* scale */
+    int8_t   qs[256];    /* quants */
+    int16_t  bsums[16];  /* sum of each group of 16 quants */
+} mg__block_q8_k;
+typedef char mg__check_q8_k[sizeof(mg__block_q8_k) == 292 ? 1 : -1];
+
+static void mg__q4k_scale_min(int j, const uint8_t *s, int *sc, int *m) {
+    if (j < 4) { *sc = s[j] & 63; *m = s[j + 4] & 63; }
+    else { *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4); *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4); }
+}
+/* Unpacks the 256 6-bit quants of a Q6_K block to signed values q - 32. */
+static void mg__q6k_unpack(const mg__block_q6_k *b, int8_t *q) {
+    int h, l;
+    for (h = 0; h < 2; h++) {
+        const uint8_t *ql = b->ql + 64 * h, *qh = b->qh + 32 * h;
+        int8_t *o = q + 128 * h;
+        for (l = 0; l < 32; l++) {
+            o[l]      = (int8_t)(((ql[l] & 0xF) | ((qh[l] >> 0 & 3) << 4)) - 32);
+            o[l + 32] = (int8_t)(((ql[l + 32] & 0xF) | ((qh[l] >> 2 & 3) << 4)) - 32);
+            o[l + 64] = (int8_t)(((ql[l] >> 4) | ((qh[l] >> 4 & 3) << 4)) - 32);
+            o[l + 96] = (int8_t)(((ql[l + 32] >> 4) | ((qh[l] >> 6 & 3) << 4)) - 32);
+        }
+    }
+}
+
+/* Scalar reference dequantizers: one row of n values. */
+static void mg__dequant_q8_0(const mg__block_q8_0 *b, float *y, int64_t n) {
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 32; i++) {
+        float d = mg__h2f(b[i].d);
+        for (j = 0; j < 32; j++) y[i * 32 + j] = d * (float)b[i].qs[j];
+    }
+}
+static void mg__dequant_q4_k(const mg__block_q4_k *b, float *y, int64_t n) {
+    int64_t i;
+    int j, l, sc, m;
+    for (i = 0; i < n / 256; i++, b++) {
+        float d = mg__h2f(b->d), dmin = mg__h2f(b->dmin);
+        const uint8_t *q = b->qs;
+        for (j = 0; j < 8; j += 2, q += 32) {
+            float d1, m1, d2, m2;
+            mg__q4k_scale_min(j, b->scales, &sc, &m);     d1 = d * (float)sc; m1 = dmin * (float)m;
+            mg__q4k_scale_min(j + 1, b->scales, &sc, &m); d2 = d * (float)sc; m2 = dmin * (float)m;
+            for (l = 0; l < 32; l++) *y++ = d1 * (float)(q[l] & 0xF) - m1;
+            for (l = 0; l < 32; l++) *y++ = d2 * (float)(q[l] >> 4) - m2;
+        }
+    }
+}
+static void mg__dequant_q6_k(const mg__block_q6_k *b, float *y, int64_t n) {
+    int64_t i;
+    int j;
+    int8_t q[256];
+    for (i = 0; i < n / 256; i++, b++) {
+        float d = mg__h2f(b->d);
+        mg__q6k_unpack(b, q);
+        for (j = 0; j < 256; j++) *y++ = d * (float)b->scales[j / 16] * (float)q[j];
+    }
+}
+
+/* Dequantizes one row of n elements of any supported type. 0 if the type is not supported. */
+static int mg__dequant_row(int type, const void *src, float *y, int64_t n) {
+    int64_t i;
+    switch (type) {
+    case MG_TYPE_F32:  memcpy(y, src, (size_t)n * 4); return 1;
+    case MG_TYPE_F16:  for (i = 0; i < n; i++) y[i] = mg__h2f(mg__le16((const uint8_t *)src + 2 * i)); return 1;
+    case MG_TYPE_BF16: for (i = 0; i < n; i++) y[i] = mg__bf2f(mg__le16((const uint8_t *)src + 2 * i)); return 1;
+    case MG_TYPE_Q8_0: mg__dequant_q8_0((const mg__block_q8_0 *)src, y, n); return 1;
+    case MG_TYPE_Q4_K: mg__dequant_q4_k((const mg__block_q4_k *)src, y, n); return 1;
+    case MG_TYPE_Q6_K: mg__dequant_q6_k((const mg__block_q6_k *)src, y, n); return 1;
+    default: return 0;
+    }
+}
+static size_t mg__row_bytes(int type, int64_t n) {
+    int blk = 1, bytes = 0;
+    if (!mg__type_geom(type, &blk, &bytes)) return 0;
+    return (size_t)(n / blk) * (size_t)bytes;
+}
+
+MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, int64_t n_rows, float *out) {
+    const mg__tinfo *t;
+    int64_t rows, r;
+    size_t rb;
+    if (!g || i < 0 || i >= g->n_t || !out || row0 < 0 || n_rows < 0) return MG_ERR_INVALID_ARG;
+    t = &g->t[i];
+    rows = t->ne[1] * t->ne[2] * t->ne[3];
+    if (row0 > rows || n_rows > rows - row0) return MG_ERR_INVALID_ARG;
+    rb = mg__row_bytes(t->type, t->ne[0]);
+    for (r = 0; r < n_rows; r++) {
+        const uint8_t *src = g->data + g->data_off + t->offset + (size_t)(row0 + r) * rb;
+        if (!mg__dequant_row(t->type, src, out + r * t->ne[0], t->ne[0])) return MG_ERR_UNSUPPORTED;
+    }
+    return MG_OK;
+}
+
+/* ===== >>kernels ===================================================================================== */
+/* A matrix product y = W x multiplies each weight row with the activation converted to the weight type's
+   partner format, as ggml does: F32 x F32, F16 x F16, BF16 x BF16, Q8_0 x Q8_0, Q4_K/Q6_K x Q8_K.
+   Rounding the activation this way is what makes the results agree with llama.cpp to ~1e-2. */
+static int mg__act_type(int wtype) {
+    switch (wtype) {
+    case MG_TYPE_Q4_K: case MG_TYPE_Q6_K: return MG_TYPE_Q8_K;
+    default: return wtype;
+    }
+}
+
+/* Q8_0 activations: d = max|x| / 127 stored as f16, q = round_even(x * 127 / max|x|) (ggml's AVX rounding). */
+static void mg__quant_q8_0(const float *x, mg__block_q8_0 *y, int64_t n) {
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 32; i++, x += 32) {
+        float amax = 0, id;
+        for (j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        y[i].d = mg__f2h(amax / 127.0f);
+        id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        for (j = 0; j < 32; j++) y[i].qs[j] = (int8_t)mg__nearest_int(x[j] * id);
+    }
+}
+/* Q8_K activations: the signed extreme maps to -127, q = min(127, round_even(x * -127 / max)), d = 1/iscale. */
+static void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 256; i++, x += 256, y++) {
+        float amax = 0, max = 0, iscale;
+        for (j = 0; j < 256; j++) if (fabsf(x[j]) > amax) { amax = fabsf(x[j]); max = x[j]; }
+        if (amax == 0.0f) { memset(y, 0, sizeof *y); continue; }
+        iscale = -127.0f / max;
+        for (j = 0; j < 256; j++) { int v = mg__nearest_int(iscale * x[j]); y->qs[j] = (int8_t)(v < 127 ? v : 127); }
+        for (j = 0; j < 16; j++) {
+            int k, s = 0;
+            for (k = 0; k < 16; k++) s += y->qs[16 * j + k];
+            y->bsums[j] = (int16_t)s;
+        }
+        y->d = 1.0f / iscale;
+    }
+}
+/* Converts one activation row to the partner format of weight type wtype. */
+static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
+    int64_t i;
+    switch (mg__act_type(wtype)) {
+    case MG_TYPE_F16:  for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2h(x[i]); break;
+    case MG_TYPE_BF16: for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2bf(x[i]); break;
+    case MG_TYPE_Q8_0: mg__quant_q8_0(x, (mg__block_q8_0 *)y, n); break;
+    case MG_TYPE_Q8_K: mg__quant_q8_k(x, (mg__block_q8_k *)y, n); break;
+    default:           memcpy(y, x, (size_t)n * 4); break;
+    }
+}
+
+static float mg__dot_f32(const float *w, const float *x, int64_t n) {
+    int64_t i;
+    float s = 0;
+    for (i = 0; i < n; i++) s += w[i] * x[i];
+    return s;
+}
+static float mg__dot_f16(const uint16_t *w, const uint16_t *x, int64_t n) {
+    int64_t i;
+    float s = 0;
+    for (i = 0; i < n; i++) s += mg__h2f(w[i]) * mg__h2f(x[i]);
+    return s;
+}
+static float mg__dot_bf16(const uint16_t *w, const uint16_t *x, int64_t n) {
+    int64_t i;
+    float s = 0;
+    for (i = 0; i < n; i++) s += mg__bf2f(w[i]) * mg__bf2f(x[i]);
+    return s;
+}
+/* sum_blocks d_w d_x sum_i qw_i qx_i */
+static float mg__dot_q8_0(const mg__block_q8_0 *w, const mg__block_q8_0 *x, int64_t n) {
+    int64_t i;
+    int j;
+    float s = 0;
+    for (i = 0; i < n / 32; i++) {
+        int32_t sumi = 0;
+        for (j = 0; j < 32; j++) sumi += w[i].qs[j] * x[i].qs[j];
+        s += (float)sumi * (mg__h2f(w[i].d) * mg__h2f(x[i].d));
+    }
+    return s;
+}
+/* sum_blocks d_x (d sum_j sc_j sum_l q_l qx_l - dmin sum_j m_j sum_l qx_l) */
+static float mg__dot_q4_k(const mg__block_q4_k *w, const mg__block_q8_k *x, int64_t n) {
+    int64_t i;
+    int j, l, sc, m;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t sumi = 0, summ = 0;
+        const uint8_t *q = w->qs;
+        const int8_t *a = x->qs;
+        for (j = 0; j < 8; j += 2, q += 32, a += 64) {
+            int32_t lo = 0, hi = 0;
+            for (l = 0; l < 32; l++) { lo += (q[l] & 0xF) * a[l]; hi += (q[l] >> 4) * a[l + 32]; }
+            mg__q4k_scale_min(j, w->scales, &sc, &m);     sumi += sc * lo; summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]);
+            mg__q4k_scale_min(j + 1, w->scales, &sc, &m); sumi += sc * hi; summ += m * (x->bsums[2 * j + 2] + x->bsums[2 * j + 3]);
+        }
+        s += mg__h2f(w->d) * x->d * (float)sumi - mg__h2f(w->dmin) * x->d * (float)summ;
+    }
+    return s;
+}
+/* sum_blocks d d_x sum_g scales_g sum_{l in g} (q_l - 32) qx_l */
+static float mg__dot_q6_k(const mg__block_q6_k *w, const mg__block_q8_k *x, int64_t n) {
+    int64_t i;
+    int g, l;
+    int8_t q[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t sumi = 0;
+        mg__q6k_unpack(w, q);
+        for (g = 0; g < 16; g++) {
+            int32_t t = 0;
+            for (l = 0; l < 16; l++) t += q[16 * g + l] * x->qs[16 * g + l];
+            sumi += w->scales[g] * t;
+        }
+        s += mg__h2f(w->d) * x->d * (float)sumi;
+    }
+    return s;
+}
+/* Dot product of one weight row with one converted activation row. */
+static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
+    switch (wtype) {
+    case MG_TYPE_F16:  return mg__dot_f16((const uint16_t *)w, (const uint16_t *)x, n);
+    case MG_TYPE_BF16: return mg__dot_bf16((const uint16_t *)w, (const uint16_t *)x, n);
+    case MG_TYPE_Q8_0: return mg__dot_q8_0((const mg__block_q8_0 *)w, (const mg__block_q8_0 *)x, n);
+    case MG_TYPE_Q4_K: return mg__dot_q4_k((const mg__block_q4_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q6_K: return mg__dot_q6_k((const mg__block_q6_k *)w, (const mg__block_q8_k *)x, n);
+    default:           return mg__dot_f32((const float *)w, (const float *)x, n);
+    }
+}
+
+/* ===== >>thread pool ================================================================================= */
+/* Persistent workers that sleep on a condition variable between jobs. A job is fn(ctx, ith, nth) on every
+   thread; each job splits its work by index ranges that depend only on (ith, nth), and each output element
+   is computed by the same code whatever thread runs it, so results do not depend on the thread count. */
+typedef void (*mg__task_fn)(void *ctx, int ith, int nth);
+
+typedef struct mg__pool {
+    int n;                   /* threads including the caller */
+#ifndef MG_NO_THREADS
+    pthread_t *th;           /* [n-1] workers */
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+    mg__task_fn fn;          /* current job */
+    void *ctx;
+    unsigned gen;            /* job generation */
+    int pending;             /* workers still running the job */
+    int quit;
+    int started;             /* workers created */
+#endif
+} mg__pool;
+
+#ifndef MG_NO_THREADS
+typedef struct mg__worker_arg { mg__pool *p; int ith; } mg__worker_arg;
+
+static void *mg__worker(void *arg) {
+    mg__pool *p = ((mg__worker_arg *)arg)->p;
+    int ith = ((mg__worker_arg *)arg)->ith;
+    unsigned seen = 0;
+    MG_FREE(arg);
+    for (;;) {
+        mg__task_fn fn;
+        void *ctx;
+        pthread_mutex_lock(&p->mu);
+        while (p->gen == seen && !p->quit) pthread_cond_wait(&p->wake, &p->mu);
+        if (p->quit) { pthread_mutex_unlock(&p->mu); return NULL; }
+        seen = p->gen; fn = p->fn; ctx = p->ctx;
+        pthread_mutex_unlock(&p->mu);
+        fn(ctx, ith, p->n);
+        pthread_mutex_lock(&p->mu);
+        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+#endif
+
+static void mg__pool_stop(mg__pool *p) {
+#ifndef MG_NO_THREADS
+    int i;
+    if (p->n > 1 && p->th) {
+        pthread_mutex_lock(&p->mu);
+        p->quit = 1;
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+        for (i = 0; i < p->started; i++) pthread_join(p->th[i], NULL);
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->wake);
+        pthread_cond_destroy(&p->done);
+    }
+    MG_FREE(p->th);
+    p->th = NULL;
+#endif
+    p->n = 1;
+}
+
+static mg_result mg__pool_start(mg__pool *p, int n) {
+    memset(p, 0, sizeof *p);
+    p->n = 1;
+#ifndef MG_NO_THREADS
+    if (n <= 1) return MG_OK;
+    if (!(p->th = (pthread_t *)mg__calloc((size_t)n - 1, sizeof(pthread_t)))) return MG_ERR_NOMEM;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done, NULL);
+    p->n = n;
+    for (p->started = 0; p->started < n - 1; p->started++) {
+        mg__worker_arg *a = (mg__worker_arg *)mg__malloc(sizeof *a);
+        if (!a) { mg__pool_stop(p); return MG_ERR_NOMEM; }
+        a->p = p; a->ith = p->started + 1;
+        if (pthread_create(&p->th[p->started], NULL, mg__worker, a) != 0) {
+            MG_FREE(a);
+            mg__pool_stop(p);
+            return MG_ERR_THREAD;
+        }
+    }
+#else
+    (void)n;
+#endif
+    return MG_OK;
+}
+
+/* Runs fn on every thread of the pool (the caller is thread 0) and waits for all of them. */
+static void mg__pool_run(mg__pool *p, mg__task_fn fn, void *ctx) {
+#ifndef MG_NO_THREADS
+    if (p->n > 1) {
+        pthread_mutex_lock(&p->mu);
+        p->fn = fn; p->ctx = ctx; p->pending = p->n - 1; p->gen++;
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+        fn(ctx, 0, p->n);
+        pthread_mutex_lock(&p->mu);
+        while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+#endif
+    fn(ctx, 0, 1);
+}
+
+/* The share [*lo, *hi) of n items that thread ith of nth takes. */
+static void mg__split(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
+    *lo = n * ith / nth;
+    *hi = n * (ith + 1) / nth;
+}
+
+static int mg__cpu_count(void) {
+#if !defined(MG_NO_THREADS) && defined(_SC_NPROCESSORS_ONLN)
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (n > 256 ? 256 : (int)n) : 1;
+#else
+    return 1;
+#endif
+}
+
+/* ===== >>ops ========================================================================================= */
+/* A weight matrix as stored: n_out rows of n_in values of one type (ggml ne = [n_in, n_out]). */
+typedef struct mg__mat {
+    const uint8_t *data;     /* n_out rows of row_bytes */
+    int type;                /* MG_TYPE_* */
+    int64_t n_in, n_out;
+    size_t row_bytes;
+} mg__mat;
+
+/* y[t][r] = sum_i W[r][i] x[t][i] for t < n_tok: the job splits weight rows across threads. */
+typedef struct mg__matmul_job {
+    const mg__mat *w;
+    const uint8_t *xq;       /* n_tok activation rows converted to the partner format */
+    size_t xq_stride;        /* bytes per converted row */
+    float *y;                /* [n_tok][n_out] */
+    int n_tok;
+} mg__matmul_job;
+
+static void mg__matmul_task(void *ctx, int ith, int nth) {
+    const mg__matmul_job *j = (const mg__matmul_job *)ctx;
+    const mg__mat *w = j->w;
+    int64_t r, lo, hi;
+    int t;
+    mg__split(w->n_out, ith, nth, &lo, &hi);
+    for (r = lo; r < hi; r++) {
+        const uint8_t *row = w->data + (size_t)r * w->row_bytes;
+        for (t = 0; t < j->n_tok; t++)
+            j->y[(size_t)t * w->n_out + r] = mg__vec_dot(w->type, row, j->xq + (size_t)t * j->xq_stride, w->n_in);
+    }
+}
+
+/* Bytes of one activation row of n values converted for weight type wtype. */
+static size_t mg__act_row_bytes(int wtype, int64_t n) { return mg__row_bytes(mg__act_type(wtype), n); }
+
+/* RMSNorm of one row: y = x / sqrt(mean(x^2) + eps) * w  (w already holds Gemma's 1 + weight). */
+static void mg__rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps) {
+    double ss = 0;
+    int64_t i;
+    float scale;
+    for (i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
+    for (i = 0; i < n; i++) y[i] = x[i] * scale * w[i];
+}
+
+/* GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+   Like ggml's CPU backend (a 64K-entry table), the input and the result are rounded to f16 and |x| >= 10 is
+   clamped (0 or x): this is what llama.cpp computes, and matching it takes the F32 logit difference from
+   ~5e-3 to ~1e-3 and makes Q8_0 bit-identical on short prompts. MG_EXACT_GELU keeps float throughout. */
+static float mg__gelu(float x) {
+    const float c = 0.79788456080286535588f;
+#ifndef MG_EXACT_GELU
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    x = mg__h2f(mg__f2h(x));
+    return mg__h2f(mg__f2h(0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x)))));
+#else
+    return 0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x)));
+#endif
+}
+
+/* NeoX rotary embedding of one head vector (rotate-half pairs i, i + d/2):
+     theta_i = p * scale * base^(-2i/d), computed as ggml does (theta *= base^(-2/d) per pair, in float)
+     (x_i, x_{i+d/2}) <- (x_i cos - x_{i+d/2} sin, x_i sin + x_{i+d/2} cos)
+   cs holds the d/2 (cos, sin) pairs for one position. */
+static void mg__rope_cache(float *cs, int d, int pos, float base, float scale) {
+    float theta = (float)pos, step = powf(base, -2.0f / (float)d);
+    int i;
+    for (i = 0; i < d / 2; i++) {
+        float t = scale * theta;
+        cs[2 * i] = cosf(t);
+        cs[2 * i + 1] = sinf(t);
+        theta *= step;
+    }
+}
+static void mg__rope(float *x, const float *cs, int d) {
+    int i, h = d / 2;
+    for (i = 0; i < h; i++) {
+        float a = x[i], b = x[i + h], c = cs[2 * i], s = cs[2 * i + 1];
+        x[i] = a * c - b * s;
+        x[i + h] = a * s + b * c;
+    }
+}
+
+/* In-place softmax of n scores; returns nothing, probabilities sum to 1. */
+static void mg__softmax(float *x, int64_t n) {
+    float mx = -INFINITY;
+    double sum = 0;
+    int64_t i;
+    for (i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (i = 0; i < n; i++) { x[i] = expf(x[i] - mx); sum += x[i]; }
+    for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
+}
+
+/* ===== >>tokenizer =================================================================================== */
+/* SentencePiece-style BPE as llama.cpp runs it for tokenizer.ggml.model = "llama":
+   1. split the text at special tokens (USER_DEFINED always; CONTROL and UNKNOWN only when parsing specials),
+      leftmost and longest first;
+   2. in each remaining piece replace ' ' by U+2581, start from single UTF-8 characters, and repeatedly merge
+      the adjacent pair whose concatenation is a vocabulary piece with the highest score (ties: leftmost);
+   3. a final symbol that is not a piece is emitted as its bytes (<0xXX> tokens). No dummy prefix. */
+enum { MG__TT_NORMAL = 1, MG__TT_UNKNOWN = 2, MG__TT_CONTROL = 3, MG__TT_USER = 4, MG__TT_UNUSED = 5,
+       MG__TT_BYTE = 6 };
+
+typedef struct mg__vocab {
+    int32_t n;                /* tokens */
+    const char **piece;       /* [n] text in the file, not NUL-terminated */
+    uint32_t *len;            /* [n] bytes */
+    float *score;             /* [n] merge priority */
+    uint8_t *type;            /* [n] MG__TT_* (after llama.cpp's re-typing of end-of-generation pieces) */
+    uint8_t *eog;             /* [n] 1 = ends generation */
+    int16_t *byte_val;        /* [n] byte of a <0xXX> token, else -1 */
+    mg__strmap map;           /* piece -> id (the last id wins for a repeated piece) */
+    int32_t byte_tok[256];    /* <0xXX> ids, -1 if absent */
+    int32_t bos, eos, unk;    /* -1 if absent */
+    int add_bos;
+    uint8_t special_first[256];   /* a special token starts with this byte */
+    int special_lens[64];     /* distinct special-token lengths, longest first */
+    int n_special_lens;
+} mg__vocab;
+
+static const char *mg__vkey(const void *ctx, int32_t i, size_t *len) {
+    const mg__vocab *v = (const mg__vocab *)ctx;
+    *len = v->len[i];
+    return v->piece[i];
+}
+static int32_t mg__vocab_find(const mg__vocab *v, const char *s, size_t n) {
+    return mg__strmap_find(&v->map, s, n, mg__vkey, v, NULL);
+}
+
+static void mg__vocab_free(mg__vocab *v) {
+    MG_FREE(v->piece); MG_FREE(v->len); MG_FREE(v->score); MG_FREE(v->type); MG_FREE(v->eog);
+    MG_FREE(v->byte_val); MG_FREE(v->map.slot);
+    memset(v, 0, sizeof *v);
+}
+
+static int32_t mg__vocab_id(const mg_gguf *g, const char *key, int32_t n) {
+    double d;
+    if (!mg__gguf_num(g, key, &d) || d < 0 || d >= n) return -1;
+    return (int32_t)d;
+}
+
+/* Reads the vocabulary arrays, builds the piece map, byte table, specials and end-of-generation set. */
+static mg_result mg__vocab_load(mg__vocab *v, const mg_gguf *g, mg_error *e) {
+    int64_t ki = mg__gguf_find(g, MG__KEY_TOKENS), ks = mg__gguf_find(g, MG__KEY_SCORES),
+            kt = mg__gguf_find(g, MG__KEY_TOKTYPES);
+    static const char *eog_texts[] = { "<eos>", "<end_of_turn>", "</s>" };
+    size_t p, mlen;
+    const char *model = mg__gguf_str(g, MG__KEY_TOK_MODEL, &mlen);
+    int32_t i;
+    int k;
+    double d;
+    memset(v, 0, sizeof *v);
+    if (!model || mlen != 5 || memcmp(model, "llama", 5) != 0)
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "tokenizer: tokenizer.ggml.model must be \"llama\" (SentencePiece)");
+    if (ki < 0 || g->kv[ki].type != MG_GGUF_ARRAY || g->kv[ki].arr_type != MG_GGUF_STRING)
+        return mg__fail(e, MG_ERR_MODEL, "tokenizer: %s missing or not a string array", MG__KEY_TOKENS);
+    if (g->kv[ki].arr_n == 0 || g->kv[ki].arr_n > MG_MAX_VOCAB)
+        return mg__fail(e, MG_ERR_LIMIT, "tokenizer: %llu tokens (1..%d allowed)", (unsigned long long)g->kv[ki].arr_n, MG_MAX_VOCAB);
+    v->n = (int32_t)g->kv[ki].arr_n;
+    if (ks >= 0 && (g->kv[ks].arr_type != MG_GGUF_F32 || g->kv[ks].arr_n != (uint64_t)v->n))
+        return mg__fail(e, MG_ERR_MODEL, "tokenizer: %s must be %d f32 values", MG__KEY_SCORES, v->n);
+    if (kt >= 0 && (g->kv[kt].arr_type != MG_GGUF_I32 || g->kv[kt].arr_n != (uint64_t)v->n))
+        return mg__fail(e, MG_ERR_MODEL, "tokenizer: %s must be %d i32 values", MG__KEY_TOKTYPES, v->n);
+    v->piece = (const char **)mg__calloc((size_t)v->n, sizeof(char *));
+    v->len = (uint32_t *)mg__calloc((size_t)v->n, sizeof(uint32_t));
+    v->score = (float *)mg__calloc((size_t)v->n, sizeof(float));
+    v->type = (uint8_t *)mg__calloc((size_t)v->n, 1);
+    v->eog = (uint8_t *)mg__calloc((size_t)v->n, 1);
+    v->byte_val = (int16_t *)mg__calloc((size_t)v->n, sizeof(int16_t));
+    if (!v->piece || !v->len || !v->score || !v->type || !v->eog || !v->byte_val || !mg__strmap_init(&v->map, v->n))
+        return mg__fail(e, MG_ERR_NOMEM, "tokenizer: out of memory");
+    for (k = 0; k < 256; k++) v->byte_tok[k] = -1;
+    for (i = 0, p = g->kv[ki].off; i < v->n; i++) {
+        uint32_t where = 0;
+        int32_t old;
+        v->len[i] = (uint32_t)mg__le64(g->data + p);
+        v->piece[i] = (const char *)g->data + p + 8;
+        p += 8 + v->len[i];
+        v->score[i] = ks >= 0 ? mg__f32_of(mg__le32(g->data + g->kv[ks].off + 4 * (size_t)i)) : 0.0f;
+        v->type[i] = (uint8_t)(kt >= 0 ? mg__le32(g->data + g->kv[kt].off + 4 * (size_t)i) : MG__TT_NORMAL);
+        v->byte_val[i] = -1;
+        old = mg__strmap_find(&v->map, v->piece[i], v->len[i], mg__vkey, v, &where);
+        if (old >= 0) {   /* repeated piece: the later id wins, as in llama.cpp */
+            uint32_t h;
+            for (h = mg__hash(v->piece[i], v->len[i]) & (v->map.cap - 1); v->map.slot[h] != old + 1; h = (h + 1) & (v->map.cap - 1)) {}
+            v->map.slot[h] = i + 1;
+        } else v->map.slot[where] = i + 1;
+        if (v->type[i] == MG__TT_BYTE && v->len[i] == 6 && memcmp(v->piece[i], "<0x", 3) == 0) {
+            unsigned b;
+            char hex[3];
+            hex[0] = v->piece[i][3]; hex[1] = v->piece[i][4]; hex[2] = 0;
+            if (v->piece[i][5] == '>' && sscanf(hex, "%2x", &b) == 1) { v->byte_val[i] = (int16_t)b; v->byte_tok[b] = i; }
+        }
+    }
+    v->bos = mg__vocab_id(g, MG__KEY_BOS_ID, v->n);
+    v->eos = mg__vocab_id(g, MG__KEY_EOS_ID, v->n);
+    v->unk = mg__vocab_id(g, MG__KEY_UNK_ID, v->n);
+    v->add_bos = mg__gguf_num(g, MG__KEY_ADD_BOS, &d) ? d != 0 : 1;
+    if (v->eos >= 0) v->eog[v->eos] = 1;
+    if ((i = mg__vocab_id(g, MG__KEY_EOT_ID, v->n)) >= 0) v->eog[i] = 1;
+    /* llama.cpp treats these pieces as end-of-generation and re-types them CONTROL ("</s>" is USER_DEFINED
+       in Gemma 3's vocabulary; after this it is matched only when special tokens are parsed). */
+    for (k = 0; k < 3; k++) {
+        int32_t id = mg__vocab_find(v, eog_texts[k], strlen(eog_texts[k]));
+        if (id >= 0) { v->eog[id] = 1; v->type[id] = MG__TT_CONTROL; }
+    }
+    for (i = 0; i < v->n; i++) {
+        int L = (int)v->len[i], j;
+        if ((v->type[i] != MG__TT_CONTROL && v->type[i] != MG__TT_USER && v->type[i] != MG__TT_UNKNOWN) || L == 0) continue;
+        v->special_first[(uint8_t)v->piece[i][0]] = 1;
+        for (j = 0; j < v->n_special_lens && v->special_lens[j] != L; j++) {}
+        if (j == v->n_special_lens) {
+            if (v->n_special_lens == 64) return mg__fail(e, MG_ERR_LIMIT, "tokenizer: more than 64 special-token lengths");
+            v->special_lens[v->n_special_lens++] = L;
+        }
+    }
+    for (k = 1; k < v->n_special_lens; k++) {     /* longest first */
+        int x = v->special_lens[k], j = k;
+        while (j > 0 && v->special_lens[j - 1] < x) { v->special_lens[j] = v->special_lens[j - 1]; j--; }
+        v->special_lens[j] = x;
+    }
+    return MG_OK;
+}
+
+/* Output id list with a hard cap. */
+typedef struct mg__ids {
+    int32_t *ids;    /* caller's buffer (may be NULL) */
+    int cap;         /* its capacity */
+    int n;           /* ids produced (may exceed cap: counting only) */
+} mg__ids;
+static void mg__ids_push(mg__ids *o, int32_t id) {
+    if (o->n < o->cap) o->ids[o->n] = id;
+    o->n++;
+}
+
+/* BPE work items. */
+typedef struct mg__sym { int start, n, prev, next; } mg__sym;
+typedef struct mg__bigram { float score; int left, right, size; } mg__bigram;
+
+static int mg__bigram_before(const mg__bigram *a, const mg__bigram *b) {   /* a pops before b */
+    return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+static void mg__heap_push(mg__bigram *h, int *n, mg__bigram b) {
+    int i = (*n)++;
+    while (i > 0 && mg__bigram_before(&b, &h[(i - 1) / 2])) { h[i] = h[(i - 1) / 2]; i = (i - 1) / 2; }
+    h[i] = b;
+}
+static mg__bigram mg__heap_pop(mg__bigram *h, int *n) {
+    mg__bigram top = h[0], last = h[--(*n)];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && mg__bigram_before(&h[c + 1], &h[c])) c++;
+        if (!mg__bigram_before(&h[c], &last)) break;
+        h[i] = h[c]; i = c;
+    }
+    if (*n > 0) h[i] = last;
+    return top;
+}
+static void mg__try_bigram(const mg__vocab *v, const char *t, const mg__sym *s, int l, int r, mg__bigram *h, int *nh) {
+    int32_t id;
+    mg__bigram b;
+    if (l < 0 || r < 0) return;
+    id = mg__vocab_find(v, t + s[l].start, (size_t)(s[l].n + s[r].n));
+    if (id < 0) return;
+    b.score = v->score[id]; b.left = l; b.right = r; b.size = s[l].n + s[r].n;
+    mg__heap_push(h, nh, b);
+}
+
+static int mg__utf8_len(uint8_t c) {
+    static const int lens[16] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4 };
+    return lens[c >> 4];
+}
+
+/* BPE on one raw piece of text (spaces already escaped). 0 on allocation failure. */
+static int mg__bpe(const mg__vocab *v, const char *t, int n, mg__ids *out) {
+    mg__sym *s;
+    mg__bigram *h;
+    int ns = 0, nh = 0, i, off;
+    if (n == 0) return 1;
+    s = (mg__sym *)mg__malloc((size_t)n * sizeof *s);
+    h = (mg__bigram *)mg__malloc((size_t)n * 2 * sizeof *h + sizeof *h);
+    if (!s || !h) { MG_FREE(s); MG_FREE(h); return 0; }
+    for (off = 0; off < n; ns++) {
+        int len = mg__utf8_len((uint8_t)t[off]);
+        s[ns].start = off;
+        s[ns].n = len < n - off ? len : n - off;
+        s[ns].prev = ns - 1;
+        off += s[ns].n;
+        s[ns].next = off == n ? -1 : ns + 1;
+    }
+    for (i = 1; i < ns; i++) mg__try_bigram(v, t, s, i - 1, i, h, &nh);
+    while (nh > 0) {
+        mg__bigram b = mg__heap_pop(h, &nh);
+        mg__sym *L = &s[b.left], *R = &s[b.right];
+        if (L->n == 0 || R->n == 0 || L->n + R->n != b.size) continue;   /* stale */
+        L->n += R->n; R->n = 0;
+        L->next = R->next;
+        if (R->next >= 0) s[R->next].prev = b.left;
+        mg__try_bigram(v, t, s, L->prev, b.left, h, &nh);
+        mg__try_bigram(v, t, s, b.left, L->next, h, &nh);
+    }
+    for (i = 0; i != -1; i = s[i].next) {
+        int32_t id = mg__vocab_find(v, t + s[i].start, (size_t)s[i].n);
+        if (id >= 0) mg__ids_push(out, id);
+        else {
+            int j;
+            for (j = 0; j < s[i].n; j++) {
+                int32_t bt = v->byte_tok[(uint8_t)t[s[i].start + j]];
+                mg__ids_push(out, bt >= 0 ? bt : (v->unk >= 0 ? v->unk : 0));
+            }
+        }
+    }
+    MG_FREE(s); MG_FREE(h);
+    return 1;
+}
+
+/* Escapes spaces (U+2581) into a scratch buffer and runs BPE. */
+static int mg__bpe_raw(const mg__vocab *v, const char *t, size_t n, mg__ids *out) {
+    size_t i, k = 0, spaces = 0;
+    char *buf;
+    int ok;
+    for (i = 0; i < n; i++) spaces += t[i] == ' ';
+    if (n + 2 * spaces > (size_t)0x3fffffff) return 0;
+    if (!(buf = (char *)mg__malloc(n + 2 * spaces))) return 0;
+    for (i = 0; i < n; i++) {
+        if (t[i] == ' ') { buf[k++] = '\xe2'; buf[k++] = '\x96'; buf[k++] = '\x81'; }
+        else buf[k++] = t[i];
+    }
+    ok = mg__bpe(v, buf, (int)k, out);
+    MG_FREE(buf);
+    return ok;
+}
+
+/* The special token (id) starting at t[i], longest first; -1 if none. */
+static int32_t mg__special_at(const mg__vocab *v, const char *t, size_t n, size_t i, int parse_special) {
+    int k;
+    if (!v->special_first[(uint8_t)t[i]]) return -1;
+    for (k = 0; k < v->n_special_lens; k++) {
+        size_t L = (size_t)v->special_lens[k];
+        int32_t id;
+        if (L > n - i) continue;
+        id = mg__vocab_find(v, t + i, L);
+        if (id < 0) continue;
+        if (v->type[id] == MG__TT_USER || (parse_special && (v->type[id] == MG__TT_CONTROL || v->type[id] == MG__TT_UNKNOWN)))
+            return id;
+    }
+    return -1;
+}
+
+static int mg__tokenize(const mg__vocab *v, const char *t, size_t n, unsigned flags, mg__ids *out) {
+    size_t i = 0, raw = 0;
+    if ((flags & MG_TOKENIZE_BOS) && v->add_bos && v->bos >= 0) mg__ids_push(out, v->bos);
+    while (i < n) {
+        int32_t id = mg__special_at(v, t, n, i, (flags & MG_TOKENIZE_SPECIAL) != 0);
+        if (id < 0) { i++; continue; }
+        if (!mg__bpe_raw(v, t + raw, i - raw, out)) return 0;
+        mg__ids_push(out, id);
+        i += v->len[id];
+        raw = i;
+    }
+    return mg__bpe_raw(v, t + raw, n - raw, out);
+}
+
+/* Text of one token; writes up to cap bytes, returns the length. */
+static size_t mg__piece(const mg__vocab *v, int32_t id, unsigned flags, char *buf, size_t cap) {
+    size_t n = 0, i;
+    const char *p;
+    if (id < 0 || id >= v->n) return 0;
+    p = v->piece[id];
+    switch (v->type[id]) {
+    case MG__TT_BYTE:
+        if (v->byte_val[id] >= 0) { if (cap) buf[0] = (char)v->byte_val[id]; return 1; }
+        break;
+    case MG__TT_UNKNOWN:
+        if (cap >= 3) memcpy(buf, "\xe2\x96\x85", 3);
+        return 3;
+    case MG__TT_CONTROL: case MG__TT_UNUSED:
+        if (!(flags & MG_DETOK_SPECIAL)) return 0;
+        break;
+    case MG__TT_NORMAL:
+        for (i = 0; i < v->len[id]; i++) {
+            if (i + 2 < v->len[id] && memcmp(p + i, "\xe2\x96\x81", 3) == 0) { if (n < cap) buf[n] = ' '; n++; i += 2; }
+            else { if (n < cap) buf[n] = p[i]; n++; }
+        }
+        return n;
+    default: break;
+    }
+    for (i = 0; i < v->len[id]; i++) { if (n < cap) buf[n] = p[i]; n++; }
+    return n;
+}
+
+/* ===== >>Gemma 3 ===================================================================================== */
+typedef struct mg__hparams {
+    int n_vocab;             /* rows of token_embd */
+    int n_layer, n_embd, n_ff;
+    int n_head, n_head_kv, head_dim;
+    int n_ctx_train;
+    int swa;                 /* sliding window of local layers (tokens) */
+    int swa_period;          /* layer i global iff (i+1) % period == 0 (0: per-layer flags from the file) */
+    float eps;               /* RMSNorm epsilon */
+    float rope_base;         /* global layers */
+    float rope_base_swa;     /* local layers */
+    float rope_scale;        /* global layers: position multiplier = 1 / linear scaling factor */
+} mg__hparams;
+
+typedef struct mg__layer {
+    mg__mat wq;              /* [n_embd -> n_head*head_dim] */
+    mg__mat wk, wv;          /* [n_embd -> n_head_kv*head_dim] */
+    mg__mat wo;              /* [n_head*head_dim -> n_embd] */
+    mg__mat gate, up;        /* [n_embd -> n_ff] */
+    mg__mat down;            /* [n_ff -> n_embd] */
+    const float *attn_norm;      /* [n_embd] */
+    const float *q_norm, *k_norm;/* [head_dim] */
+    const float *post_attn_norm; /* [n_embd] */
+    const float *ffn_norm;       /* [n_embd] */
+    const float *post_ffn_norm;  /* [n_embd] */
+    int global;              /* 1: full attention, RoPE base rope_base scaled; 0: sliding window */
+} mg__layer;
+
+struct mg_model {
+    mg_gguf *g;              /* text model file */
+    mg_gguf *gv;             /* vision file (mmproj) or NULL */
+    mg__hparams hp;
+    mg__vocab vocab;
+    int has_weights;
+    mg__mat tok_embd;        /* [n_embd -> n_vocab] rows = token embeddings */
+    mg__mat output;          /* tied: same as tok_embd unless output.weight exists */
+    const float *output_norm;/* [n_embd] */
+    mg__layer *layer;        /* [n_layer] */
+    float *norms;            /* arena holding every norm vector (dequantized, checked finite) */
+    size_t norms_used, norms_cap;
+    size_t weight_bytes;
+    char arch[64], name[128];
+    int32_t tok_start_turn, tok_end_turn, tok_start_image, tok_end_image, tok_image_soft;
+    int32_t tok_think_begin, tok_think_end;
+    int image_tokens;        /* 256 with vision, else 0 */
+};
+
+static int mg__is_matmul_type(int t) {
+    return t == MG_TYPE_F32 || t == MG_TYPE_F16 || t == MG_TYPE_BF16 || t == MG_TYPE_Q8_0 ||
+           t == MG_TYPE_Q4_K || t == MG_TYPE_Q6_K;
+}
+
+/* A 2-D weight [n_in, n_out] by name, checked against the config. */
+static mg_result mg__get_mat(mg_model *m, const mg_gguf *g, const char *name, int64_t n_in, int64_t n_out,
+                             mg__mat *out, mg_error *e) {
+    int64_t i = mg__gguf_tensor_find(g, name);
+    const mg__tinfo *t;
+    if (i < 0) return mg__fail(e, MG_ERR_MODEL, "tensor '%s' is missing", name);
+    t = &g->t[i];
+    if (t->ne[0] != n_in || t->ne[1] != n_out || t->ne[2] != 1 || t->ne[3] != 1)
+        return mg__fail(e, MG_ERR_MODEL, "tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", name,
+                        (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
+                        (long long)n_in, (long long)n_out);
+    if (!mg__is_matmul_type(t->type))
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s (F32, F16, BF16, Q8_0, Q4_K, Q6_K run)",
+                        name, mg_type_name(t->type));
+    out->data = g->data + g->data_off + t->offset;
+    out->type = t->type;
+    out->n_in = n_in;
+    out->n_out = n_out;
+    out->row_bytes = mg__row_bytes(t->type, n_in);
+    m->weight_bytes += (size_t)t->nbytes;
+    return MG_OK;
+}
+
+/* A 1-D vector of n floats (a norm weight), dequantized into the model's arena and checked finite. */
+static mg_result mg__get_vec(mg_model *m, const mg_gguf *g, const char *name, int64_t n, const float **out, mg_error *e) {
+    int64_t i = mg__gguf_tensor_find(g, name), k;
+    const mg__tinfo *t;
+    float *dst;
+    if (i < 0) return mg__fail(e, MG_ERR_MODEL, "tensor '%s' is missing", name);
+    t = &g->t[i];
+    if (t->ne[0] != n || t->ne[1] * t->ne[2] * t->ne[3] != 1)
+        return mg__fail(e, MG_ERR_MODEL, "tensor '%s' has %lld x %lld values, expected %lld", name,
+                        (long long)t->ne[0], (long long)(t->ne[1] * t->ne[2] * t->ne[3]), (long long)n);
+    if (m->norms_used + (size_t)n > m->norms_cap)
+        return mg__fail(e, MG_ERR_MODEL, "tensor '%s': more vector data than the config implies", name);
+    dst = m->norms + m->norms_used;
+    if (!mg__dequant_row(t->type, g->data + g->data_off + t->offset, dst, n))
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s", name, mg_type_name(t->type));
+    for (k = 0; k < n; k++)
+        if (!isfinite(dst[k])) return mg__fail(e, MG_ERR_MODEL, "tensor '%s' holds NaN or Inf at %lld", name, (long long)k);
+    m->norms_used += (size_t)n;
+    *out = dst;
+    return MG_OK;
+}
+
+/* Integer hyperparameter "<arch>.<key>": required (def < 0) or defaulted, within [lo, hi]. */
+static mg_result mg__hp_int(const mg_model *m, const char *fmt, int def, int lo, int hi, int *out, mg_error *e) {
+    char key[160];
+    double d;
+    snprintf(key, sizeof key, fmt, m->arch);
+    if (!mg__gguf_num(m->g, key, &d)) {
+        int64_t ki = mg__gguf_find(m->g, key);
+        if (ki >= 0 && m->g->kv[ki].type == MG_GGUF_ARRAY && m->g->kv[ki].arr_n > 0 &&
+            mg__gguf_scalar_size(m->g->kv[ki].arr_type) == 4 && m->g->kv[ki].arr_type != MG_GGUF_F32) {
+            /* per-layer arrays (all equal for Gemma 3): take the first element */
+            d = (double)(int32_t)mg__le32(m->g->data + m->g->kv[ki].off);
+        } else if (def < 0) return mg__fail(e, MG_ERR_MODEL, "metadata key '%s' is missing", key);
+        else d = def;
+    }
+    if (d != floor(d) || d < lo || d > hi)
+        return mg__fail(e, MG_ERR_MODEL, "metadata key '%s' = %g outside [%d, %d]", key, d, lo, hi);
+    *out = (int)d;
+    return MG_OK;
+}
+static float mg__hp_float(const mg_model *m, const char *fmt, float def) {
+    char key[160];
+    double d;
+    snprintf(key, sizeof key, fmt, m->arch);
+    return mg__gguf_num(m->g, key, &d) && d > 0 && isfinite(d) ? (float)d : def;
+}
+
+static mg_result mg__load_hparams(mg_model *m, mg_error *e) {
+    mg__hparams *hp = &m->hp;
+    char key[160];
+    size_t len;
+    const char *stype;
+    mg_result r;
+    if ((r = mg__hp_int(m, MG__KEY_BLOCKS, -1, 1, MG_MAX_LAYERS, &hp->n_layer, e)) ||
+        (r = mg__hp_int(m, MG__KEY_EMBD, -1, 1, 65536, &hp->n_embd, e)) ||
+        (r = mg__hp_int(m, MG__KEY_FF, -1, 1, 1 << 18, &hp->n_ff, e)) ||
+        (r = mg__hp_int(m, MG__KEY_HEADS, -1, 1, 1024, &hp->n_head, e)) ||
+        (r = mg__hp_int(m, MG__KEY_HEADS_KV, hp->n_head, 1, hp->n_head, &hp->n_head_kv, e)) ||
+        (r = mg__hp_int(m, MG__KEY_KEY_LEN, hp->n_embd / hp->n_head, 2, 4096, &hp->head_dim, e)) ||
+        (r = mg__hp_int(m, MG__KEY_CTX, MG__DEF_CTX, 1, MG_MAX_CTX, &hp->n_ctx_train, e)) ||
+        (r = mg__hp_int(m, MG__KEY_SWA, MG__DEF_SLIDING_WINDOW, 1, MG_MAX_CTX, &hp->swa, e)))
+        return r;
+    {
+        int vlen;
+        if ((r = mg__hp_int(m, MG__KEY_VAL_LEN, hp->head_dim, 1, 4096, &vlen, e))) return r;
+        if (vlen != hp->head_dim)
+            return mg__fail(e, MG_ERR_UNSUPPORTED, "value_length %d differs from key_length %d", vlen, hp->head_dim);
+    }
+    if (hp->head_dim % 2) return mg__fail(e, MG_ERR_MODEL, "head_dim %d is odd (RoPE needs pairs)", hp->head_dim);
+    if (hp->n_head % hp->n_head_kv)
+        return mg__fail(e, MG_ERR_MODEL, "head_count %d not a multiple of head_count_kv %d", hp->n_head, hp->n_head_kv);
+    hp->eps = mg__hp_float(m, MG__KEY_RMS_EPS, MG__DEF_RMS_EPS);
+    hp->rope_base = mg__hp_float(m, MG__KEY_ROPE_BASE, mg__hp_float(m, MG__KEY_ROPE_GLOBAL, MG__DEF_ROPE_BASE));
+    hp->rope_base_swa = mg__hp_float(m, MG__KEY_ROPE_BASE_SWA, mg__hp_float(m, MG__KEY_ROPE_LOCAL, MG__DEF_ROPE_BASE_SWA));
+    /* linear RoPE scaling of the global layers: factor from the file; "none" = 1; both keys absent: x8 */
+    snprintf(key, sizeof key, MG__KEY_ROPE_STYPE, m->arch);
+    stype = mg__gguf_str(m->g, key, &len);
+    if (stype && !(len == 6 && memcmp(stype, "linear", 6) == 0) && !(len == 4 && memcmp(stype, "none", 4) == 0))
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "rope scaling type '%.*s' (linear or none run)", (int)(len < 32 ? len : 32), stype);
+    if (stype && len == 4) hp->rope_scale = 1.0f;
+    else hp->rope_scale = 1.0f / mg__hp_float(m, MG__KEY_ROPE_SFACTOR, stype ? 1.0f : MG__DEF_ROPE_SCALE);
+    snprintf(key, sizeof key, MG__KEY_SWA_PATTERN, m->arch);
+    hp->swa_period = MG__DEF_SWA_PERIOD;
+    {
+        int64_t ki = mg__gguf_find(m->g, key);
+        if (ki >= 0 && m->g->kv[ki].type == MG_GGUF_ARRAY) hp->swa_period = 0;     /* per-layer flags */
+        else if ((r = mg__hp_int(m, MG__KEY_SWA_PATTERN, MG__DEF_SWA_PERIOD, 1, MG_MAX_LAYERS, &hp->swa_period, e))) return r;
+    }
+    return MG_OK;
+}
+
+/* Whether layer il uses full attention: every swa_period-th layer, or the file's per-layer flags
+   (llama.cpp's array form: true = sliding window). */
+static int mg__layer_is_global(const mg_model *m, int il) {
+    char key[160];
+    int64_t ki;
+    if (m->hp.swa_period > 0) return (il + 1) % m->hp.swa_period == 0;
+    snprintf(key, sizeof key, MG__KEY_SWA_PATTERN, m->arch);
+    ki = mg__gguf_find(m->g, key);
+    if (ki < 0 || (uint64_t)il >= m->g->kv[ki].arr_n) return 0;
+    switch (mg__gguf_scalar_size(m->g->kv[ki].arr_type)) {
+    case 1: return m->g->data[m->g->kv[ki].off + (size_t)il] == 0;
+    case 4: return mg__le32(m->g->data + m->g->kv[ki].off + 4 * (size_t)il) == 0;
+    default: return 0;
+    }
+}
+
+static mg_result mg__load_weights(mg_model *m, mg_error *e) {
+    const mg__hparams *hp = &m->hp;
+    const mg_gguf *g = m->g;
+    int64_t qd = (int64_t)hp->n_head * hp->head_dim, kvd = (int64_t)hp->n_head_kv * hp->head_dim, ti;
+    int il;
+    mg_result r;
+    ti = mg__gguf_tensor_find(g, "token_embd.weight");
+    if (ti < 0) return mg__fail(e, MG_ERR_MODEL, "tensor 'token_embd.weight' is missing");
+    m->hp.n_vocab = (int)(g->t[ti].ne[1] < MG_MAX_VOCAB ? g->t[ti].ne[1] : MG_MAX_VOCAB + 1);
+    if (m->hp.n_vocab > MG_MAX_VOCAB) return mg__fail(e, MG_ERR_LIMIT, "token_embd has more than %d rows", MG_MAX_VOCAB);
+    if (m->hp.n_vocab < m->vocab.n)
+        return mg__fail(e, MG_ERR_MODEL, "token_embd has %d rows but the vocabulary %d tokens", m->hp.n_vocab, m->vocab.n);
+    if ((r = mg__get_mat(m, g, "token_embd.weight", hp->n_embd, hp->n_vocab, &m->tok_embd, e))) return r;
+    if (mg__gguf_tensor_find(g, "output.weight") >= 0) {
+        if ((r = mg__get_mat(m, g, "output.weight", hp->n_embd, hp->n_vocab, &m->output, e))) return r;
+    } else m->output = m->tok_embd;
+    m->norms_cap = (size_t)hp->n_embd * (1 + 4 * (size_t)hp->n_layer) + 2 * (size_t)hp->head_dim * hp->n_layer;
+    m->norms = (float *)mg__calloc(m->norms_cap, sizeof(float));
+    m->layer = (mg__layer *)mg__calloc((size_t)hp->n_layer, sizeof(mg__layer));
+    if (!m->norms || !m->layer) return mg__fail(e, MG_ERR_NOMEM, "out of memory for the model");
+    if ((r = mg__get_vec(m, g, "output_norm.weight", hp->n_embd, &m->output_norm, e))) return r;
+    for (il = 0; il < hp->n_layer; il++) {
+        mg__layer *L = &m->layer[il];
+        char nm[96];
+#define MG__T(suffix) (snprintf(nm, sizeof nm, "blk.%d." suffix ".weight", il), nm)
+        if ((r = mg__get_vec(m, g, MG__T("attn_norm"), hp->n_embd, &L->attn_norm, e)) ||
+            (r = mg__get_mat(m, g, MG__T("attn_q"), hp->n_embd, qd, &L->wq, e)) ||
+            (r = mg__get_mat(m, g, MG__T("attn_k"), hp->n_embd, kvd, &L->wk, e)) ||
+            (r = mg__get_mat(m, g, MG__T("attn_v"), hp->n_embd, kvd, &L->wv, e)) ||
+            (r = mg__get_vec(m, g, MG__T("attn_q_norm"), hp->head_dim, &L->q_norm, e)) ||
+            (r = mg__get_vec(m, g, MG__T("attn_k_norm"), hp->head_dim, &L->k_norm, e)) ||
+            (r = mg__get_mat(m, g, MG__T("attn_output"), qd, hp->n_embd, &L->wo, e)) ||
+            (r = mg__get_vec(m, g, MG__T("post_attention_norm"), hp->n_embd, &L->post_attn_norm, e)) ||
+            (r = mg__get_vec(m, g, MG__T("ffn_norm"), hp->n_embd, &L->ffn_norm, e)) ||
+            (r = mg__get_mat(m, g, MG__T("ffn_gate"), hp->n_embd, hp->n_ff, &L->gate, e)) ||
+            (r = mg__get_mat(m, g, MG__T("ffn_up"), hp->n_embd, hp->n_ff, &L->up, e)) ||
+            (r = mg__get_mat(m, g, MG__T("ffn_down"), hp->n_ff, hp->n_embd, &L->down, e)) ||
+            (r = mg__get_vec(m, g, MG__T("post_ffw_norm"), hp->n_embd, &L->post_ffn_norm, e)))
+            return r;
+#undef MG__T
+        L->global = mg__layer_is_global(m, il);
+    }
+    m->has_weights = 1;
+    return MG_OK;
+}
+
+static int mg__host_little_endian(void) { const uint16_t one = 1; return *(const uint8_t *)&one == 1; }
+
+static mg_result mg__model_init(mg_model *m, const mg_model_options *opt, mg_error *e) {
+    size_t len;
+    const char *s = mg__gguf_str(m->g, MG__KEY_ARCH, &len);
+    mg_result r;
+    if (!mg__host_little_endian()) return mg__fail(e, MG_ERR_UNSUPPORTED, "big-endian hosts are not supported");
+    if (!s) return mg__fail(e, MG_ERR_MODEL, "metadata key 'general.architecture' is missing");
+    if (!(len == 6 && memcmp(s, "gemma3", 6) == 0))
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "architecture '%.*s' (this runtime runs gemma3%s)", (int)(len < 40 ? len : 40), s,
+                        len == 4 && memcmp(s, "clip", 4) == 0 ? "; this is a vision file: pass it as mmproj" : "");
+    memcpy(m->arch, s, len);
+    if ((s = mg__gguf_str(m->g, MG__KEY_NAME, &len)) != NULL) memcpy(m->name, s, len < sizeof m->name - 1 ? len : sizeof m->name - 1);
+    if ((r = mg__vocab_load(&m->vocab, m->g, e))) return r;
+    m->tok_start_turn = mg__vocab_find(&m->vocab, "<start_of_turn>", 15);
+    m->tok_end_turn = mg__vocab_find(&m->vocab, "<end_of_turn>", 13);
+    m->tok_start_image = mg__vocab_find(&m->vocab, "<start_of_image>", 16);
+    m->tok_end_image = mg__vocab_find(&m->vocab, "<end_of_image>", 14);
+    m->tok_image_soft = mg__vocab_find(&m->vocab, "<image_soft_token>", 18);
+    m->tok_think_begin = mg__vocab_find(&m->vocab, "<unused94>", 10);
+    m->tok_think_end = mg__vocab_find(&m->vocab, "<unused95>", 10);
+    if ((r = mg__load_hparams(m, e))) return r;
+    m->hp.n_vocab = m->vocab.n;
+    if ((opt && opt->vocab_only) || m->g->n_t == 0) return MG_OK;
+    if ((r = mg__load_weights(m, e))) return r;
+    if (opt && (opt->mmproj_path || opt->mmproj_data))
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "vision files are not supported by this build yet");
+    return MG_OK;
+}
+
+MGDEF void mg_model_free(mg_model *m) {
+    if (!m) return;
+    mg__vocab_free(&m->vocab);
+    MG_FREE(m->layer);
+    MG_FREE(m->norms);
+    mg_gguf_close(m->g);
+    mg_gguf_close(m->gv);
+    MG_FREE(m);
+}
+
+/* Takes ownership of g (closed on failure). */
+static mg_result mg__model_from_gguf(mg_model **out, mg_gguf *g, const mg_model_options *opt, mg_error *e) {
+    mg_model *m = (mg_model *)mg__calloc(1, sizeof *m);
+    mg_result r;
+    if (!m) { mg_gguf_close(g); return mg__fail(e, MG_ERR_NOMEM, "out of memory"); }
+    m->g = g;
+    if ((r = mg__model_init(m, opt, e)) != MG_OK) { mg_model_free(m); return r; }
+    *out = m;
+    return MG_OK;
+}
+
+MGDEF mg_result mg_model_load_mem(mg_model **out, const void *data, size_t size, const mg_model_options *opt, mg_error *err) {
+    mg_gguf *g;
+    mg_result r;
+    if (!out) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_model_load_mem: out is NULL");
+    *out = NULL;
+    if ((r = mg_gguf_open_mem(&g, data, size, err)) != MG_OK) return r;
+    return mg__model_from_gguf(out, g, opt, err);
+}
+
+#ifndef MG_NO_STDIO
+/* Maps (or reads) a whole file; the buffer is handed to the gguf, which releases it. */
+static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_error *e) {
+    void *buf = NULL;
+    size_t size = 0;
+    int mapped = 0;
+    mg_result r;
+    FILE *f;
+    *out = NULL;
+#ifdef MG__HAVE_MMAP
+    if (!no_mmap) {
+        int fd = open(path, O_RDONLY);
+        struct stat st;
+        if (fd < 0) return mg__fail(e, MG_ERR_IO, "cannot open '%s'", path);
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+            close(fd);
+            return mg__fail(e, MG_ERR_IO, "'%s' is not a readable non-empty file", path);
+        }
+        size = (size_t)st.st_size;
+        buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (buf == MAP_FAILED) return mg__fail(e, MG_ERR_IO, "cannot map '%s'", path);
+        mapped = 1;
+    }
+#endif
+    if (!mapped) {
+        long sz;
+        if (!(f = fopen(path, "rb"))) return mg__fail(e, MG_ERR_IO, "cannot open '%s'", path);
+        if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) {
+            fclose(f);
+            return mg__fail(e, MG_ERR_IO, "'%s' is not a readable non-empty file", path);
+        }
+        size = (size_t)sz;
+        if (!(buf = mg__malloc(size))) { fclose(f); return mg__fail(e, MG_ERR_NOMEM, "out of memory reading '%s'", path); }
+        if (fread(buf, 1, size, f) != size) { fclose(f); MG_FREE(buf); return mg__fail(e, MG_ERR_IO, "cannot read '%s'", path); }
+        fclose(f);
+    }
+    if ((r = mg_gguf_open_mem(out, buf, size, e)) != MG_OK) { mg__release_buffer(buf, size, mapped); return r; }
+    (*out)->owned = buf;
+    (*out)->owned_size = size;
+    (*out)->owned_mapped = mapped;
+    return MG_OK;
+}
+
+MGDEF mg_result mg_model_load_file(mg_model **out, const char *path, const mg_model_options *opt, mg_error *err) {
+    mg_gguf *g;
+    mg_result r;
+    if (!out || !path) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_model_load_file: NULL argument");
+    *out = NULL;
+    if ((r = mg__open_file(&g, path, opt ? opt->no_mmap : 0, err)) != MG_OK) return r;
+    return mg__model_from_gguf(out, g, opt, err);
+}
+#endif
+
+MGDEF void mg_model_get_info(const mg_model *m, mg_model_info *info) {
+    if (!info) return;
+    memset(info, 0, sizeof *info);
+    if (!m) return;
+    info->arch = m->arch; info->name = m->name;
+    info->n_vocab = m->hp.n_vocab; info->n_layer = m->hp.n_layer; info->n_embd = m->hp.n_embd;
+    info->n_ff = m->hp.n_ff; info->n_head = m->hp.n_head; info->n_head_kv = m->hp.n_head_kv;
+    info->head_dim = m->hp.head_dim; info->n_ctx_train = m->hp.n_ctx_train;
+    info->sliding_window = m->hp.swa; info->swa_period = m->hp.swa_period;
+    info->has_weights = m->has_weights; info->has_vision = m->gv != NULL;
+    info->image_tokens = m->image_tokens; info->weight_bytes = m->weight_bytes;
+}
+MGDEF const mg_gguf *mg_model_gguf(const mg_model *m) { return m ? m->g : NULL; }
+MGDEF const mg_gguf *mg_model_gguf_vision(const mg_model *m) { return m ? m->gv : NULL; }
+
+/* ----- session state ----- */
+/* KV cache of one layer: keys and values for positions [pos - cap_max + 1, pos] at slot = pos % cap_max.
+   Global layers keep every position (cap_max = n_ctx); sliding-window layers keep a ring of
+   window + chunk positions, enough for the oldest query of a chunk to see its whole window. The buffer grows
+   with use up to cap_max. Layout [slot][n_head_kv][head_dim], element type F32 or F16. */
+typedef struct mg__kvcache {
+    uint8_t *k, *v;          /* [cap][n_head_kv][head_dim] */
+    int cap;                 /* slots allocated */
+    int cap_max;             /* ring size */
+} mg__kvcache;
+
+struct mg_session {
+    const mg_model *m;
+    mg_session_options opt;
+    int n_ctx;               /* positions the session may hold */
+    int chunk;               /* tokens per forward chunk (largest bidirectional block too) */
+    int kv_f16;              /* cache element type: 1 = F16, 0 = F32 */
+    int pos;                 /* positions filled */
+    mg__kvcache *kv;         /* [n_layer] */
+    int32_t *hist;           /* [pos] ids fed (-1 for embeddings) */
+    int64_t hist_cap;
+    float *x;                /* [chunk][n_embd] residual stream */
+    float *xn;               /* [chunk][max(n_embd, n_ff)] normed input / scratch */
+    float *q;                /* [chunk][n_head*head_dim] */
+    float *k, *v;            /* [chunk][n_head_kv*head_dim] */
+    float *att;              /* [chunk][n_head*head_dim] attention output */
+    float *t;                /* [chunk][n_embd] projection output */
+    float *g, *u;            /* [chunk][n_ff] */
+    uint8_t *xq;             /* [chunk][activation row bytes] converted activations */
+    float *scores;           /* [n_threads][score_cap] attention scores */
+    int64_t score_cap;
+    float *rope;             /* [chunk][head_dim] (cos, sin) pairs */
+    float *logits;           /* [n_vocab] last position */
+    int has_logits;
+    int32_t *sample_ids;     /* [n_vocab] sampler work */
+    float *sample_p;         /* [n_vocab] sampler work */
+    uint64_t rng;            /* sampler RNG state */
+    mg__pool pool;
+    char err[256];
+};
+
+static mg_result mg__sfail(mg_session *s, mg_result code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static void mg__tap(mg_session *s, const char *name, int layer, const float *data, int64_t ne0, int64_t ne1, int64_t ne2) {
+    int64_t ne[4];
+    if (!s->opt.tap) return;
+    ne[0] = ne0; ne[1] = ne1; ne[2] = ne2; ne[3] = 1;
+    s->opt.tap(s->opt.tap_user, name, layer, data, ne);
+}
+
+MGDEF void mg_session_free(mg_session *s) {
+    int i;
+    if (!s) return;
+    mg__pool_stop(&s->pool);
+    if (s->kv) for (i = 0; i < s->m->hp.n_layer; i++) { MG_FREE(s->kv[i].k); MG_FREE(s->kv[i].v); }
+    MG_FREE(s->kv); MG_FREE(s->hist);
+    MG_FREE(s->x); MG_FREE(s->xn); MG_FREE(s->q); MG_FREE(s->k); MG_FREE(s->v); MG_FREE(s->att); MG_FREE(s->t);
+    MG_FREE(s->g); MG_FREE(s->u); MG_FREE(s->xq); MG_FREE(s->scores); MG_FREE(s->rope); MG_FREE(s->logits);
+    MG_FREE(s->sample_ids); MG_FREE(s->sample_p);
+    MG_FREE(s);
+}
+
+MGDEF void mg_session_seed(mg_session *s, uint64_t seed) { if (s) s->rng = seed ? seed : 0x853c49e6748fea9bULL; }
+
+MGDEF mg_result mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt) {
+    mg_session *s;
+    const mg__hparams *hp;
+    size_t C, maxin, qd, kvd;
+    int il, nt;
+    mg_result r;
+    if (!out || !m) return MG_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!m->has_weights) return MG_ERR_STATE;
+    hp = &m->hp;
+    if (!(s = (mg_session *)mg__calloc(1, sizeof *s))) return MG_ERR_NOMEM;
+    s->m = m;
+    if (opt) s->opt = *opt;
+    if (s->opt.n_ctx < 0 || s->opt.n_batch < 0 || s->opt.n_threads < 0 || s->opt.n_ctx > MG_MAX_CTX) {
+        MG_FREE(s);
+        return MG_ERR_INVALID_ARG;
+    }
+    s->n_ctx = s->opt.n_ctx ? s->opt.n_ctx : hp->n_ctx_train;
+    s->chunk = s->opt.n_batch ? s->opt.n_batch : MG__DEF_BATCH;
+    if (s->chunk < 256) s->chunk = 256;                 /* an image block (256 tokens) always fits one chunk */
+    if (m->image_tokens > s->chunk) s->chunk = m->image_tokens;
+    if (s->chunk > s->n_ctx) s->chunk = s->n_ctx;
+    s->kv_f16 = s->opt.kv_type != MG_KV_F32;
+    mg_session_seed(s, s->opt.seed);
+    nt = s->opt.n_threads ? s->opt.n_threads : mg__cpu_count();
+    if (nt > 256) nt = 256;
+    C = (size_t)s->chunk;
+    qd = (size_t)hp->n_head * hp->head_dim;
+    kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    maxin = (size_t)hp->n_embd;
+    if ((size_t)hp->n_ff > maxin) maxin = (size_t)hp->n_ff;
+    if (qd > maxin) maxin = qd;
+    s->kv = (mg__kvcache *)mg__calloc((size_t)hp->n_layer, sizeof(mg__kvcache));
+    s->x = (float *)mg__calloc(C * hp->n_embd, sizeof(float));
+    s->xn = (float *)mg__calloc(C * maxin, sizeof(float));
+    s->q = (float *)mg__calloc(C * qd, sizeof(float));
+    s->k = (float *)mg__calloc(C * kvd, sizeof(float));
+    s->v = (float *)mg__calloc(C * kvd, sizeof(float));
+    s->att = (float *)mg__calloc(C * qd, sizeof(float));
+    s->t = (float *)mg__calloc(C * hp->n_embd, sizeof(float));
+    s->g = (float *)mg__calloc(C * hp->n_ff, sizeof(float));
+    s->u = (float *)mg__calloc(C * hp->n_ff, sizeof(float));
+    s->xq = (uint8_t *)mg__calloc(C * maxin, sizeof(float));
+    s->rope = (float *)mg__calloc(C * hp->head_dim, sizeof(float));
+    s->logits = (float *)mg__calloc((size_t)hp->n_vocab, sizeof(float));
+    s->sample_ids = (int32_t *)mg__calloc((size_t)hp->n_vocab, sizeof(int32_t));
+    s->sample_p = (float *)mg__calloc((size_t)hp->n_vocab, sizeof(float));
+    if (!s->kv || !s->x || !s->xn || !s->q || !s->k || !s->v || !s->att || !s->t || !s->g || !s->u || !s->xq ||
+        !s->rope || !s->logits || !s->sample_ids || !s->sample_p) { mg_session_free(s); return MG_ERR_NOMEM; }
+    for (il = 0; il < hp->n_layer; il++) {
+        int ring = hp->swa + s->chunk;
+        s->kv[il].cap_max = m->layer[il].global || ring > s->n_ctx ? s->n_ctx : ring;
+    }
+    if ((r = mg__pool_start(&s->pool, nt)) != MG_OK) { mg_session_free(s); return r; }
+    *out = s;
+    return MG_OK;
+}
+
+MGDEF void mg_session_reset(mg_session *s) { if (s) { s->pos = 0; s->has_logits = 0; } }
+MGDEF int mg_session_pos(const mg_session *s) { return s ? s->pos : 0; }
+MGDEF const char *mg_session_error(const mg_session *s) { return s ? s->err : "no session"; }
+MGDEF const float *mg_logits(const mg_session *s) { return s && s->has_logits ? s->logits : NULL; }
+
+/* Makes room for positions up to pos_end (exclusive) in every layer's cache and the score buffers. */
+static mg_result mg__kv_reserve(mg_session *s, int pos_end) {
+    const mg__hparams *hp = &s->m->hp;
+    size_t row = (size_t)hp->n_head_kv * hp->head_dim * (s->kv_f16 ? 2 : 4);
+    int il;
+    int64_t need_scores = 0;
+    for (il = 0; il < hp->n_layer; il++) {
+        mg__kvcache *c = &s->kv[il];
+        int need = pos_end < c->cap_max ? pos_end : c->cap_max;
+        if (need > c->cap) {
+            int cap = c->cap ? c->cap : 256;
+            uint8_t *k, *v;
+            while (cap < need) cap = cap > c->cap_max / 2 ? c->cap_max : cap * 2;
+            if (cap > c->cap_max) cap = c->cap_max;
+            k = (uint8_t *)MG_REALLOC(c->k, (size_t)cap * row);
+            if (!k) return mg__sfail(s, MG_ERR_NOMEM, "out of memory growing the KV cache to %d positions", cap);
+            c->k = k;
+            v = (uint8_t *)MG_REALLOC(c->v, (size_t)cap * row);
+            if (!v) return mg__sfail(s, MG_ERR_NOMEM, "out of memory growing the KV cache to %d positions", cap);
+            c->v = v;
+            c->cap = cap;
+        }
+        if (c->cap > need_scores) need_scores = c->cap;
+    }
+    if (need_scores > s->score_cap) {
+        float *p = (float *)MG_REALLOC(s->scores, (size_t)need_scores * (size_t)s->pool.n * sizeof(float));
+        if (!p) return mg__sfail(s, MG_ERR_NOMEM, "out of memory for attention scores");
+        s->scores = p;
+        s->score_cap = need_scores;
+    }
+    return MG_OK;
+}
+
+/* Y = X W^T for n rows of X, on the pool. */
+static void mg__matmul(mg_session *s, const mg__mat *w, const float *x, int n, float *y) {
+    mg__matmul_job j;
+    size_t stride = mg__act_row_bytes(w->type, w->n_in);
+    int t;
+    for (t = 0; t < n; t++) mg__quant_row(w->type, x + (size_t)t * w->n_in, s->xq + (size_t)t * stride, w->n_in);
+    j.w = w; j.xq = s->xq; j.xq_stride = stride; j.y = y; j.n_tok = n;
+    mg__pool_run(&s->pool, mg__matmul_task, &j);
+}
+
+/* ----- attention ----- */
+typedef struct mg__attn_job {
+    mg_session *s;
+    int il;                  /* layer */
+    int n, pos0;             /* chunk size and first position */
+    int bidir;               /* the chunk is one bidirectional block */
+} mg__attn_job;
+
+/* For query token t of the chunk and head h:
+     keys j in [lo, hi]: lo = 0 (global) or p - window + 1 (local), hi = p (causal) or the block end
+     a_j = softmax_j(q . k_j)   (q already holds the 1/sqrt(head_dim) scale)
+     out = sum_j a_j v_j */
+static void mg__attn_task(void *ctx, int ith, int nth) {
+    const mg__attn_job *j = (const mg__attn_job *)ctx;
+    mg_session *s = j->s;
+    const mg__hparams *hp = &s->m->hp;
+    const mg__kvcache *c = &s->kv[j->il];
+    int global = s->m->layer[j->il].global, hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
+    size_t kvrow = (size_t)hp->n_head_kv * hd;
+    float *sc = s->scores + (size_t)ith * (size_t)s->score_cap;
+    int64_t item, lo_i, hi_i;
+    mg__split((int64_t)j->n * hp->n_head, ith, nth, &lo_i, &hi_i);
+    for (item = lo_i; item < hi_i; item++) {
+        int t = (int)(item / hp->n_head), h = (int)(item % hp->n_head), kvh = h / group, d;
+        int p = j->pos0 + t, hi = j->bidir ? j->pos0 + j->n - 1 : p, lo = global ? 0 : p - hp->swa + 1, jp;
+        const float *q = s->q + (size_t)t * hp->n_head * hd + (size_t)h * hd;
+        float *out = s->att + (size_t)t * hp->n_head * hd + (size_t)h * hd;
+        float qr[4096];
+        if (lo < 0) lo = 0;
+        if (s->kv_f16) for (d = 0; d < hd; d++) qr[d] = mg__h2f(mg__f2h(q[d]));   /* ggml rounds q for an F16 cache */
+        else memcpy(qr, q, (size_t)hd * sizeof(float));
+        for (jp = lo; jp <= hi; jp++) {
+            size_t off = ((size_t)(jp % c->cap_max) * kvrow + (size_t)kvh * hd);
+            float dot = 0;
+            if (s->kv_f16) { const uint16_t *kk = (const uint16_t *)c->k + off; for (d = 0; d < hd; d++) dot += qr[d] * mg__h2f(kk[d]); }
+            else { const float *kk = (const float *)c->k + off; for (d = 0; d < hd; d++) dot += qr[d] * kk[d]; }
+            sc[jp - lo] = dot;
+        }
+        mg__softmax(sc, hi - lo + 1);
+        for (d = 0; d < hd; d++) out[d] = 0;
+        for (jp = lo; jp <= hi; jp++) {
+            size_t off = ((size_t)(jp % c->cap_max) * kvrow + (size_t)kvh * hd);
+            float a = sc[jp - lo];
+            if (s->kv_f16) { const uint16_t *vv = (const uint16_t *)c->v + off; for (d = 0; d < hd; d++) out[d] += a * mg__h2f(vv[d]); }
+            else { const float *vv = (const float *)c->v + off; for (d = 0; d < hd; d++) out[d] += a * vv[d]; }
+        }
+    }
+}
+
+/* ----- one decoder layer over a chunk of n tokens at positions pos0.. ----- */
+static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir) {
+    const mg_model *m = s->m;
+    const mg__hparams *hp = &m->hp;
+    const mg__layer *L = &m->layer[il];
+    int E = hp->n_embd, hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, F = hp->n_ff, t, h, i;
+    size_t qd = (size_t)nh * hd, kvd = (size_t)nkv * hd;
+    float base = L->global ? hp->rope_base : hp->rope_base_swa, rscale = L->global ? hp->rope_scale : 1.0f;
+    float qscale = 1.0f / sqrtf((float)hd);
+    mg__kvcache *c = &s->kv[il];
+    mg__attn_job aj;
+
+    /* attention block: x = x + post_attn_norm(Wo attn(rope(qnorm(Wq xn)), rope(knorm(Wk xn)), Wv xn)),
+       xn = attn_norm(x) */
+    for (t = 0; t < n; t++) mg__rmsnorm(s->xn + (size_t)t * E, s->x + (size_t)t * E, L->attn_norm, E, hp->eps);
+    mg__tap(s, "attn_norm", il, s->xn, E, n, 1);
+    mg__matmul(s, &L->wq, s->xn, n, s->q);
+    mg__matmul(s, &L->wk, s->xn, n, s->k);
+    mg__matmul(s, &L->wv, s->xn, n, s->v);
+    for (t = 0; t < n; t++) {                     /* per-head RMSNorm of q and k (QK-norm) */
+        for (h = 0; h < nh; h++) mg__rmsnorm(s->q + t * qd + (size_t)h * hd, s->q + t * qd + (size_t)h * hd, L->q_norm, hd, hp->eps);
+        for (h = 0; h < nkv; h++) mg__rmsnorm(s->k + t * kvd + (size_t)h * hd, s->k + t * kvd + (size_t)h * hd, L->k_norm, hd, hp->eps);
+    }
+    mg__tap(s, "Qcur_normed", il, s->q, hd, nh, n);
+    mg__tap(s, "Kcur_normed", il, s->k, hd, nkv, n);
+    for (t = 0; t < n; t++) {                     /* RoPE at position pos0 + t */
+        float *cs = s->rope + (size_t)t * hd;
+        mg__rope_cache(cs, hd, pos0 + t, base, rscale);
+        for (h = 0; h < nh; h++) mg__rope(s->q + t * qd + (size_t)h * hd, cs, hd);
+        for (h = 0; h < nkv; h++) mg__rope(s->k + t * kvd + (size_t)h * hd, cs, hd);
+    }
+    mg__tap(s, "Qcur", il, s->q, hd, nh, n);
+    mg__tap(s, "Kcur", il, s->k, hd, nkv, n);
+    mg__tap(s, "Vcur", il, s->v, (int64_t)kvd, n, 1);
+    for (i = 0; i < (int)(n * qd); i++) s->q[i] *= qscale;
+    for (t = 0; t < n; t++) {                     /* append k, v at slot (pos0 + t) % ring */
+        size_t slot = (size_t)((pos0 + t) % c->cap_max) * kvd;
+        if (s->kv_f16) {
+            for (i = 0; i < (int)kvd; i++) {
+                ((uint16_t *)c->k)[slot + i] = mg__f2h(s->k[t * kvd + i]);
+                ((uint16_t *)c->v)[slot + i] = mg__f2h(s->v[t * kvd + i]);
+            }
+        } else {
+            memcpy((float *)c->k + slot, s->k + t * kvd, kvd * sizeof(float));
+            memcpy((float *)c->v + slot, s->v + t * kvd, kvd * sizeof(float));
+        }
+    }
+    aj.s = s; aj.il = il; aj.n = n; aj.pos0 = pos0; aj.bidir = bidir;
+    mg__pool_run(&s->pool, mg__attn_task, &aj);
+    mg__tap(s, "kqv_out", il, s->att, (int64_t)qd, n, 1);
+    mg__matmul(s, &L->wo, s->att, n, s->t);
+    for (t = 0; t < n; t++) mg__rmsnorm(s->t + (size_t)t * E, s->t + (size_t)t * E, L->post_attn_norm, E, hp->eps);
+    mg__tap(s, "attn_post_norm", il, s->t, E, n, 1);
+    for (i = 0; i < n * E; i++) s->x[i] += s->t[i];
+    mg__tap(s, "sa_out", il, s->x, E, n, 1);
+
+    /* feed-forward block: x = x + post_ffn_norm(Wdown (gelu(Wgate xn) * Wup xn)), xn = ffn_norm(x) */
+    for (t = 0; t < n; t++) mg__rmsnorm(s->xn + (size_t)t * E, s->x + (size_t)t * E, L->ffn_norm, E, hp->eps);
+    mg__tap(s, "ffn_norm", il, s->xn, E, n, 1);
+    mg__matmul(s, &L->gate, s->xn, n, s->g);
+    mg__matmul(s, &L->up, s->xn, n, s->u);
+    for (i = 0; i < n * F; i++) s->g[i] = mg__gelu(s->g[i]) * s->u[i];
+    mg__tap(s, "ffn_geglu", il, s->g, F, n, 1);
+    mg__matmul(s, &L->down, s->g, n, s->t);
+    mg__tap(s, "ffn_out", il, s->t, E, n, 1);
+    for (t = 0; t < n; t++) mg__rmsnorm(s->t + (size_t)t * E, s->t + (size_t)t * E, L->post_ffn_norm, E, hp->eps);
+    mg__tap(s, "ffn_post_norm", il, s->t, E, n, 1);
+    for (i = 0; i < n * E; i++) s->x[i] += s->t[i];
+    mg__tap(s, "l_out", il, s->x, E, n, 1);
+}
+
+/* One chunk through the decoder. ids (text) or embd (raw vectors) gives the input; logits of the last
+   position are computed when want_logits. */
+static mg_result mg__forward_chunk(mg_session *s, const int32_t *ids, const float *embd, int n, int bidir, int want_logits) {
+    const mg_model *m = s->m;
+    const mg__hparams *hp = &m->hp;
+    int E = hp->n_embd, t, il;
+    mg_result r;
+    if ((r = mg__kv_reserve(s, s->pos + n)) != MG_OK) return r;
+    if (!mg__grow((void **)&s->hist, &s->hist_cap, s->pos + n, sizeof(int32_t)))
+        return mg__sfail(s, MG_ERR_NOMEM, "out of memory for the token history");
+    if (ids) {                                    /* x = token_embd[id] * sqrt(n_embd) */
+        float scale = sqrtf((float)E);
+        for (t = 0; t < n; t++) {
+            if (ids[t] < 0 || ids[t] >= hp->n_vocab) return mg__sfail(s, MG_ERR_INVALID_ARG, "token id %d out of range", ids[t]);
+            mg__dequant_row(m->tok_embd.type, m->tok_embd.data + (size_t)ids[t] * m->tok_embd.row_bytes, s->x + (size_t)t * E, E);
+        }
+        mg__tap(s, "embd", -1, s->x, E, n, 1);
+        for (t = 0; t < n * E; t++) s->x[t] *= scale;
+        mg__tap(s, "inp_scaled", -1, s->x, E, n, 1);
+    } else {                                      /* x = given embeddings, unscaled */
+        memcpy(s->x, embd, (size_t)n * E * sizeof(float));
+        mg__tap(s, "embd", -1, s->x, E, n, 1);
+    }
+    for (t = 0; t < n; t++) s->hist[s->pos + t] = ids ? ids[t] : -1;
+    for (il = 0; il < hp->n_layer; il++) mg__layer_forward(s, il, n, s->pos, bidir);
+    s->pos += n;
+    s->has_logits = 0;
+    if (want_logits) {                            /* logits = output_norm(x_last) W_out^T */
+        mg__rmsnorm(s->xn, s->x + (size_t)(n - 1) * E, m->output_norm, E, hp->eps);
+        mg__tap(s, "result_norm", -1, s->xn, E, 1, 1);
+        mg__matmul(s, &m->output, s->xn, 1, s->logits);
+        mg__tap(s, "result_output", -1, s->logits, hp->n_vocab, 1, 1);
+        s->has_logits = 1;
+    }
+    return MG_OK;
+}
+
+/* Feeds n inputs in chunks; bidirectional inputs go as one block. */
+static mg_result mg__feed(mg_session *s, const int32_t *ids, const float *embd, int n, int bidir) {
+    int done = 0;
+    mg_result r;
+    if (!s || n < 0 || (!ids && !embd && n > 0)) return MG_ERR_INVALID_ARG;
+    s->err[0] = 0;
+    if (n == 0) return MG_OK;
+    if (n > s->n_ctx - s->pos)
+        return mg__sfail(s, MG_ERR_CONTEXT_FULL, "%d positions do not fit: %d of %d are used", n, s->pos, s->n_ctx);
+    if (bidir && n > s->chunk)
+        return mg__sfail(s, MG_ERR_LIMIT, "a bidirectional block of %d exceeds the chunk size %d", n, s->chunk);
+    while (done < n) {
+        int k = n - done < s->chunk ? n - done : s->chunk;
+        r = mg__forward_chunk(s, ids ? ids + done : NULL, embd ? embd + (size_t)done * s->m->hp.n_embd : NULL, k, bidir,
+                              done + k == n);
+        if (r != MG_OK) return r;
+        done += k;
+        if (s->opt.progress && done < n && s->opt.progress(s->opt.progress_user, done, n))
+            return mg__sfail(s, MG_ERR_CANCELLED, "cancelled after %d of %d positions", done, n);
+    }
+    return MG_OK;
+}
+
+MGDEF mg_result mg_eval(mg_session *s, const int32_t *ids, int n) { return mg__feed(s, ids, NULL, n, 0); }
+MGDEF mg_result mg_eval_embd(mg_session *s, const float *embd, int n, int bidirectional) {
+    return mg__feed(s, NULL, embd, n, bidirectional);
+}
+
+MGDEF mg_result mg_eval_prompt(mg_session *s, const mg_prompt *p) {
+    int i = 0, img = 0, per;
+    mg_result r;
+    if (!s || !p || (p->n_ids > 0 && !p->ids) || p->n_ids < 0) return MG_ERR_INVALID_ARG;
+    per = s->m->image_tokens ? s->m->image_tokens : 256;
+    while (i < p->n_ids) {
+        int j = i;
+        if (p->ids[i] == s->m->tok_image_soft && s->m->tok_image_soft >= 0) {
+            const mg_image_embd *e;
+            while (j < p->n_ids && p->ids[j] == s->m->tok_image_soft) j++;
+            if (j - i != per) return mg__sfail(s, MG_ERR_INVALID_ARG, "image placeholder run of %d tokens (expected %d)", j - i, per);
+            if (img >= p->n_images || !(e = p->images[img]) || !e->data)
+                return mg__sfail(s, MG_ERR_INVALID_ARG, "prompt has more image places than images (%d)", p->n_images);
+            if (e->n_tokens != per || e->n_embd != s->m->hp.n_embd)
+                return mg__sfail(s, MG_ERR_INVALID_ARG, "image %d is %d x %d, expected %d x %d", img, e->n_tokens, e->n_embd,
+                                 per, s->m->hp.n_embd);
+            if ((r = mg_eval_embd(s, e->data, per, 1)) != MG_OK) return r;
+            img++;
+        } else {
+            while (j < p->n_ids && p->ids[j] != s->m->tok_image_soft) j++;
+            if ((r = mg_eval(s, p->ids + i, j - i)) != MG_OK) return r;
+        }
+        i = j;
+    }
+    return MG_OK;
+}
+
+/* ===== >>sampler ===================================================================================== */
+/* splitmix64: a small, well-mixed generator owned by the session. */
+static uint64_t mg__rand64(uint64_t *st) {
+    uint64_t z = (*st += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static double mg__rand_unit(uint64_t *st) { return (double)(mg__rand64(st) >> 11) * (1.0 / 9007199254740992.0); }
+
+static int mg__cand_cmp(const void *a, const void *b, const float *p) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (p[x] != p[y]) return p[x] > p[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+/* insertion into a small sorted prefix / heap-free selection for top-k */
+static void mg__sort_cands(int32_t *ids, int n, const float *key) {
+    /* shell sort: no recursion, no global comparator state */
+    int gap, i, j;
+    for (gap = n / 2; gap > 0; gap /= 2)
+        for (i = gap; i < n; i++) {
+            int32_t t = ids[i];
+            for (j = i; j >= gap && mg__cand_cmp(&ids[j - gap], &t, key) > 0; j -= gap) ids[j] = ids[j - gap];
+            ids[j] = t;
+        }
+}
+
+/* The chain, in llama.cpp's order: repetition penalty, top-k, top-p, min-p, temperature, draw.
+   logits is modified in place. ids and p are n-element work arrays. */
+static int32_t mg__sample(float *logits, int n, const mg_sampler_options *o, uint64_t *rng, const int32_t *hist,
+                          int n_hist, int32_t *ids, float *p) {
+    int i, nc = 0, k;
+    float mx = -INFINITY;
+    double sum = 0, r, acc;
+    if (o->repeat_penalty > 0 && o->repeat_penalty != 1.0f && hist) {
+        int look = o->repeat_last_n > 0 ? o->repeat_last_n : 64, j;
+        for (i = n_hist - 1; i >= 0 && i >= n_hist - look; i--) {
+            int32_t id = hist[i];
+            int seen = 0;
+            if (id < 0 || id >= n) continue;
+            for (j = n_hist - 1; j > i; j--) if (hist[j] == id) { seen = 1; break; }
+            if (seen) continue;
+            logits[id] = logits[id] > 0 ? logits[id] / o->repeat_penalty : logits[id] * o->repeat_penalty;
+        }
+    }
+    if (o->temperature <= 0) {                     /* greedy: argmax, ties to the lowest id */
+        int32_t best = 0;
+        for (i = 1; i < n; i++) if (logits[i] > logits[best]) best = i;
+        return best;
+    }
+    for (i = 0; i < n; i++) mx = logits[i] > mx ? logits[i] : mx;
+    /* candidates: every token whose probability is at least e^-30 of the top one (the rest carry < 1e-13 each) */
+    for (i = 0; i < n; i++) if (logits[i] >= mx - 30.0f) ids[nc++] = i;
+    for (i = 0; i < n; i++) p[i] = 0;
+    for (i = 0; i < nc; i++) p[ids[i]] = logits[ids[i]];
+    mg__sort_cands(ids, nc, p);
+    if (o->top_k > 0 && o->top_k < nc) nc = o->top_k;
+    for (i = 0; i < nc; i++) { p[ids[i]] = expf(logits[ids[i]] - mx); sum += p[ids[i]]; }
+    if (o->top_p > 0 && o->top_p < 1) {           /* smallest prefix with cumulative probability >= top_p */
+        acc = 0;
+        for (k = 0; k < nc; k++) { acc += p[ids[k]] / sum; if (acc >= o->top_p) { k++; break; } }
+        nc = k < 1 ? 1 : k;
+    }
+    if (o->min_p > 0) {                           /* keep p >= min_p * p_max */
+        float pmax = p[ids[0]];
+        for (k = 1; k < nc && p[ids[k]] >= o->min_p * pmax; k++) {}
+        nc = k;
+    }
+    sum = 0;                                      /* temperature, then draw */
+    for (i = 0; i < nc; i++) { p[ids[i]] = expf((logits[ids[i]] - mx) / o->temperature); sum += p[ids[i]]; }
+    r = mg__rand_unit(rng) * sum;
+    for (i = 0, acc = 0; i < nc; i++) { acc += p[ids[i]]; if (r < acc) return ids[i]; }
+    return ids[nc - 1];
+}
+
+MGDEF int32_t mg_sample(mg_session *s, const mg_sampler_options *opt, const int32_t *history, int n_history) {
+    mg_sampler_options zero;
+    int n;
+    if (!s || !s->has_logits) return -1;
+    memset(&zero, 0, sizeof zero);
+    n = s->m->hp.n_vocab;
+    memcpy(s->sample_p, s->logits, (size_t)n * sizeof(float));   /* keep the session's logits intact */
+    {
+        float *work = (float *)s->xq;   /* n floats of scratch: xq holds at least chunk * n_embd floats */
+        int32_t r;
+        if ((size_t)n <= (size_t)s->chunk * (size_t)s->m->hp.n_embd) {
+            r = mg__sample(s->sample_p, n, opt ? opt : &zero, &s->rng, history, n_history, s->sample_ids, work);
+            return r;
+        }
+        work = (float *)mg__malloc((size_t)n * sizeof(float));
+        if (!work) return -1;
+        r = mg__sample(s->sample_p, n, opt ? opt : &zero, &s->rng, history, n_history, s->sample_ids, work);
+        MG_FREE(work);
+        return r;
+    }
+}
+
+/* ===== >>chat prompts ================================================================================ */
+typedef struct mg__pb {           /* prompt builder */
+    const mg_model *m;
+    int32_t *ids; int64_t n, cap;
+    const mg_image_embd **img; int64_t n_img, img_cap;
+    char *text; int64_t tn, tcap;  /* pending text, tokenized at the next control token */
+    int bad;                       /* 0, or the mg_result of the first failure */
+} mg__pb;
+
+static void mg__pb_text(mg__pb *b, const char *s, size_t n) {
+    if (b->bad) return;
+    if (!mg__grow((void **)&b->text, &b->tcap, b->tn + (int64_t)n + 1, 1)) { b->bad = MG_ERR_NOMEM; return; }
+    memcpy(b->text + b->tn, s, n);
+    b->tn += (int64_t)n;
+}
+static void mg__pb_flush(mg__pb *b) {
+    mg__ids o;
+    if (b->bad || b->tn == 0) return;
+    o.ids = NULL; o.cap = 0; o.n = 0;
+    if (!mg__tokenize(&b->m->vocab, b->text, (size_t)b->tn, 0, &o)) { b->bad = MG_ERR_NOMEM; return; }
+    if (b->n + o.n > MG_MAX_PROMPT_TOKENS) { b->bad = MG_ERR_LIMIT; return; }
+    if (!mg__grow((void **)&b->ids, &b->cap, b->n + o.n, sizeof(int32_t))) { b->bad = MG_ERR_NOMEM; return; }
+    o.ids = b->ids + b->n; o.cap = o.n; o.n = 0;
+    mg__tokenize(&b->m->vocab, b->text, (size_t)b->tn, 0, &o);
+    b->n += o.n;
+    b->tn = 0;
+}
+static void mg__pb_tok(mg__pb *b, int32_t id) {
+    mg__pb_flush(b);
+    if (b->bad) return;
+    if (id < 0) { b->bad = MG_ERR_MODEL; return; }
+    if (!mg__grow((void **)&b->ids, &b->cap, b->n + 1, sizeof(int32_t))) { b->bad = MG_ERR_NOMEM; return; }
+    b->ids[b->n++] = id;
+}
+static int mg__is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+static void mg__pb_trimmed(mg__pb *b, const char *s) {
+    size_t n = strlen(s), a = 0;
+    while (a < n && mg__is_space(s[a])) a++;
+    while (n > a && mg__is_space(s[n - 1])) n--;
+    mg__pb_text(b, s + a, n - a);
+}
+
+MGDEF mg_result mg_chat_build(const mg_model *m, const char *system, const mg_chat_turn *turns, int n_turns,
+                              int add_generation_prompt, mg_prompt *out) {
+    mg__pb b;
+    int i, k, j;
+    if (!m || !out || n_turns < 0 || (n_turns > 0 && !turns)) return MG_ERR_INVALID_ARG;
+    memset(out, 0, sizeof *out);
+    memset(&b, 0, sizeof b);
+    b.m = m;
+    if (m->tok_start_turn < 0 || m->tok_end_turn < 0) return MG_ERR_MODEL;
+    if (m->vocab.add_bos && m->vocab.bos >= 0) mg__pb_tok(&b, m->vocab.bos);
+    for (i = 0; i < n_turns; i++) {
+        const mg_chat_turn *t = &turns[i];
+        if (!t->role || (t->n_items > 0 && !t->items) || t->n_items < 0) { b.bad = MG_ERR_INVALID_ARG; break; }
+        mg__pb_tok(&b, m->tok_start_turn);
+        mg__pb_text(&b, strcmp(t->role, "assistant") == 0 ? "model" : t->role, strlen(strcmp(t->role, "assistant") == 0 ? "model" : t->role));
+        mg__pb_text(&b, "\n", 1);
+        if (i == 0 && system && system[0]) { mg__pb_text(&b, system, strlen(system)); mg__pb_text(&b, "\n\n", 2); }
+        for (k = 0; k < t->n_items; k++) {
+            const mg_chat_item *it = &t->items[k];
+            if (it->text) { mg__pb_trimmed(&b, it->text); continue; }
+            if (!m->image_tokens) { b.bad = MG_ERR_NO_VISION; break; }
+            mg__pb_text(&b, "\n\n", 2);
+            mg__pb_tok(&b, m->tok_start_image);
+            for (j = 0; j < m->image_tokens; j++) mg__pb_tok(&b, m->tok_image_soft);
+            mg__pb_tok(&b, m->tok_end_image);
+            mg__pb_text(&b, "\n\n", 2);
+            if (!b.bad && !mg__grow((void **)&b.img, &b.img_cap, b.n_img + 1, sizeof(void *))) b.bad = MG_ERR_NOMEM;
+            if (!b.bad) b.img[b.n_img++] = it->image;
+        }
+        mg__pb_tok(&b, m->tok_end_turn);
+        mg__pb_text(&b, "\n", 1);
+    }
+    if (add_generation_prompt) { mg__pb_tok(&b, m->tok_start_turn); mg__pb_text(&b, "model\n", 6); }
+    mg__pb_flush(&b);
+    MG_FREE(b.text);
+    if (b.bad) { MG_FREE(b.ids); MG_FREE(b.img); return (mg_result)b.bad; }
+    out->ids = b.ids; out->n_ids = (int)b.n;
+    out->images = b.img; out->n_images = (int)b.n_img;
+    return MG_OK;
+}
+
+MGDEF void mg_prompt_free(mg_prompt *p) {
+    if (!p) return;
+    MG_FREE(p->ids);
+    MG_FREE((void *)p->images);
+    memset(p, 0, sizeof *p);
+}
+
+MGDEF const char *mg_split_thinking(const char *text, const char **thought, size_t *thought_len) {
+    const char *a, *b;
+    if (thought) *thought = NULL;
+    if (thought_len) *thought_len = 0;
+    if (!text) return NULL;
+    b = strstr(text, "<unused95>");
+    if (!b) return text;
+    a = strstr(text, "<unused94>");
+    if (a && a < b) {
+        if (thought) *thought = a + 10;
+        if (thought_len) *thought_len = (size_t)(b - (a + 10));
+    }
+    return b + 10;
+}
+
+/* ===== >>public API: tokenizer and generation ======================================================== */
+MGDEF mg_result mg_tokenize(const mg_model *m, const char *text, size_t len, unsigned flags, int32_t *ids, int cap, int *n_ids) {
+    mg__ids o;
+    if (n_ids) *n_ids = 0;
+    if (!m || (!text && len) || cap < 0 || (cap > 0 && !ids)) return MG_ERR_INVALID_ARG;
+    if (len > (size_t)MG_MAX_PROMPT_TOKENS * 4) return MG_ERR_LIMIT;
+    o.ids = ids; o.cap = cap; o.n = 0;
+    if (!mg__tokenize(&m->vocab, text ? text : "", len, flags, &o)) return MG_ERR_NOMEM;
+    if (n_ids) *n_ids = o.n;
+    return o.n > cap ? MG_ERR_BUFFER : MG_OK;
+}
+
+MGDEF mg_result mg_detokenize(const mg_model *m, const int32_t *ids, int n, unsigned flags, char *buf, size_t cap, size_t *len) {
+    size_t at = 0;
+    int i;
+    if (len) *len = 0;
+    if (!m || n < 0 || (n > 0 && !ids) || (cap > 0 && !buf)) return MG_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= m->vocab.n) return MG_ERR_INVALID_ARG;
+        at += mg__piece(&m->vocab, ids[i], flags, at < cap ? buf + at : NULL, at < cap ? cap - at : 0);
+    }
+    if (len) *len = at;
+    if (at < cap) { buf[at] = 0; return MG_OK; }
+    if (cap) buf[cap - 1] = 0;
+    return MG_ERR_BUFFER;
+}
+MGDEF int32_t mg_token_lookup(const mg_model *m, const char *text) {
+    return m && text ? mg__vocab_find(&m->vocab, text, strlen(text)) : -1;
+}
+MGDEF const char *mg_token_text(const mg_model *m, int32_t id, size_t *len) {
+    if (len) *len = 0;
+    if (!m || id < 0 || id >= m->vocab.n) return NULL;
+    if (len) *len = m->vocab.len[id];
+    return m->vocab.piece[id];
+}
+MGDEF int mg_token_is_eog(const mg_model *m, int32_t id) { return m && id >= 0 && id < m->vocab.n && m->vocab.eog[id]; }
+MGDEF int32_t mg_token_bos(const mg_model *m) { return m ? m->vocab.bos : -1; }
+
+/* Length of the longest prefix of b[0..n) that does not end inside a UTF-8 sequence. */
+static size_t mg__utf8_complete(const char *b, size_t n) {
+    size_t i = n, k = 0;
+    while (i > 0 && k < 3 && ((uint8_t)b[i - 1] & 0xC0) == 0x80) { i--; k++; }
+    if (i > 0) {
+        uint8_t c = (uint8_t)b[i - 1];
+        int need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (need > 1 && (size_t)need > k + 1) return i - 1;
+    }
+    return n;
+}
+
+MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *n_generated) {
+    mg_generate_options zero;
+    const mg_model *m;
+    char pend[64];
+    size_t np = 0;
+    int n = 0, channel = MG_CHANNEL_ANSWER, stop = 0;
+    mg_result r = MG_OK;
+    if (n_generated) *n_generated = 0;
+    if (!s) return MG_ERR_INVALID_ARG;
+    if (!opt) { memset(&zero, 0, sizeof zero); opt = &zero; }
+    if (opt->max_tokens < 0) return MG_ERR_INVALID_ARG;
+    m = s->m;
+    if (!s->has_logits) return mg__sfail(s, MG_ERR_STATE, "mg_generate: evaluate a prompt first");
+    while (!stop && (opt->max_tokens == 0 || n < opt->max_tokens)) {
+        int32_t id = mg_sample(s, &opt->sampler, s->hist, s->pos);
+        if (id < 0) { r = mg__sfail(s, MG_ERR_NOMEM, "sampler out of memory"); break; }
+        if (mg_token_is_eog(m, id)) break;
+        if (opt->out_ids && n < opt->out_cap) opt->out_ids[n] = id;
+        n++;
+        if (id == m->tok_think_begin || id == m->tok_think_end) {
+            if (np && opt->on_text) stop = opt->on_text(opt->user, pend, np, channel) != 0;
+            np = 0;
+            channel = id == m->tok_think_begin ? MG_CHANNEL_THOUGHT : MG_CHANNEL_ANSWER;
+        } else if (opt->on_text) {
+            char piece[64];
+            size_t len = mg__piece(&m->vocab, id, 0, piece, sizeof piece), done;
+            if (len > sizeof piece || np + len > sizeof pend) {     /* long piece: flush everything as is */
+                char *big = (char *)mg__malloc(np + len);
+                if (!big) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
+                memcpy(big, pend, np);
+                mg__piece(&m->vocab, id, 0, big + np, len);
+                stop = opt->on_text(opt->user, big, np + len, channel) != 0;
+                MG_FREE(big);
+                np = 0;
+            } else {
+                memcpy(pend + np, piece, len);
+                np += len;
+                done = mg__utf8_complete(pend, np);
+                if (done > 0) {
+                    stop = opt->on_text(opt->user, pend, done, channel) != 0;
+                    memmove(pend, pend + done, np - done);
+                    np -= done;
+                }
+            }
+        }
+        if (stop || s->pos >= s->n_ctx) break;
+        if ((r = mg_eval(s, &id, 1)) != MG_OK) break;
+    }
+    if (np && opt->on_text && r == MG_OK) opt->on_text(opt->user, pend, np, channel);
+    if (n_generated) *n_generated = n;
+    return r;
+}
+
+#endif /* MEDGEMMA_IMPLEMENTATION_DONE */
+#endif /* MEDGEMMA_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+This software is available under 2 licenses -- choose whichever you prefer.
+------------------------------------------------------------------------------
+ALTERNATIVE A - MIT License
+Copyright (c) 2026 the medgemma.h authors
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+ALTERNATIVE B - Public Domain (www.unlicense.org)
+This is free and unencumbered software released into the public domain.
+Anyone is free to copy, modify, publish, use, compile, sell, or distribute this
+software, either in source code form or as a compiled binary, for any purpose,
+commercial or non-commercial, and by any means.
+In jurisdictions that recognize copyright laws, the author or authors of this
+software dedicate any and all copyright interest in the software to the public
+domain. We make this dedication in perpetuity for the benefit of the public at
+large and to the detriment of our heirs and successors. We intend this
+dedication to be an overt act of relinquishment in perpetuity of all present
+and future rights to this software under copyright law.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN
+ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
+WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+------------------------------------------------------------------------------
+*/
