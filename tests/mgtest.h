@@ -18,7 +18,7 @@ static int mgt_pass, mgt_fail;
 #define MG_TEST_END() (printf("%d passed, %d failed\n", mgt_pass, mgt_fail), mgt_fail ? 1 : 0)
 
 /* Reads a whole file; returns NULL (and *n = 0) when it cannot. Caller frees. */
-static void *mgt_read_file(const char *path, size_t *n) {
+static inline void *mgt_read_file(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     long sz;
