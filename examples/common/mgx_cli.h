@@ -1,0 +1,44 @@
+/* mgx_cli.h — what every example driver shares: the common options, loading, streaming a chat answer,
+   --dump-prompt and --json output. */
+#ifndef MGX_CLI_H
+#define MGX_CLI_H
+#include "medgemma.h"
+#include <stdio.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MGX_MAX_QUESTIONS 32
+#define MGX_MAX_POSITIONAL 8
+
+/* A driver-specific option: "--name VALUE" (or a flag when is_flag: value set to "1"). */
+typedef struct mgx_option { const char *name; const char **value; int is_flag; } mgx_option;
+
+typedef struct mgx_opts {
+    const char *model, *mmproj;          /* -m, --mmproj */
+    int threads, max_tokens;             /* -t, -n (default 500) */
+    float temp;                          /* --temp (0 = greedy, Google's notebooks' choice) */
+    unsigned long long seed;             /* --seed */
+    int think, json, dump_prompt;        /* --think, --json, --dump-prompt */
+    const char *questions[MGX_MAX_QUESTIONS]; int n_questions;      /* -q, repeatable */
+    const char *positional[MGX_MAX_POSITIONAL]; int n_positional;
+} mgx_opts;
+
+/* Parses argv into o (and the driver's extra options). 0 on success; prints the problem and returns -1. */
+int mgx_parse_args(int argc, char **argv, mgx_opts *o, const mgx_option *extra, int n_extra);
+/* Loads the model (and vision file). NULL after printing the loader's message. */
+mg_model *mgx_load_model(const mgx_opts *o);
+/* --dump-prompt: one item per line, text verbatim with newlines as \n, images as [IMAGE i: source]. */
+void mgx_dump_items(FILE *f, const mg_chat_item *items, int n_items, const char *const *image_sources);
+/* Builds the chat (system may be NULL), evaluates it in a fresh session, streams the answer to stdout (thinking
+   to stderr with --think) or prints one JSON object with --json. *answer_out (optional) receives the answer
+   text (malloc'd). Returns 0 on success. */
+int mgx_ask(const mgx_opts *o, const mg_model *m, const char *system, const mg_chat_item *items, int n_items,
+            char **answer_out);
+/* Writes s as a JSON string literal. */
+void mgx_json_print_string(FILE *f, const char *s, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
