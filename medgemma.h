@@ -260,6 +260,24 @@ typedef struct mg_image_embd {
     float *data;                 /* n_tokens * n_embd */
 } mg_image_embd;
 
+/* 8-bit pixels, row-major from the top row: 1 = grey, 2 = grey+alpha, 3 = RGB, 4 = RGBA. */
+typedef struct mg_image {
+    int            w, h;
+    int            channels;
+    const uint8_t *pixels;       /* w * h * channels bytes */
+} mg_image;
+enum { MG_IMAGE_MEDGEMMA = 0,    /* pad to a centered black square, Pillow-exact antialiased bilinear (default) */
+       MG_IMAGE_LLAMACPP = 1 };  /* llama.cpp's letterbox + corner bilinear, for comparisons and audits */
+
+/* The model's input image: side x side RGB bytes (side = 896) written to out, or only *side when out is NULL. */
+MGDEF mg_result mg_image_preprocess(const mg_model *m, const mg_image *img, int mode, uint8_t *out, int *side);
+/* Encodes n images (SigLIP + projector) into out[0..n-1] (each allocated; free with mg_image_embd_free).
+   The session's progress callback is called after each image (done, n) and may cancel. Encode once, reuse the
+   embeddings in as many prompts as needed. */
+MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int mode, mg_image_embd *out);
+MGDEF mg_result mg_encode_image(mg_session *s, const mg_image *img, int mode, mg_image_embd *out);
+MGDEF void      mg_image_embd_free(mg_image_embd *e);
+
 /* ===== >>chat prompts ================================================================================ */
 /* One item of a turn: text, or an image (its embeddings, or NULL to leave a placeholder to fill later). */
 typedef struct mg_chat_item {
@@ -2448,6 +2466,179 @@ static size_t mg__piece(const mg__vocab *v, int32_t id, unsigned flags, char *bu
     return n;
 }
 
+/* ===== >>image preprocessing ========================================================================= */
+/* Two recipes, both ending in side x side RGB bytes:
+   MG_IMAGE_MEDGEMMA (default): pad to a centered black square (extra pixel right/bottom), then Pillow's
+     antialiased bilinear resize: separable, horizontal then vertical, triangle filter widened by the
+     downscale factor, weights normalised and rounded to 22-bit fixed point, 8-bit result per pass.
+   MG_IMAGE_LLAMACPP: llama.cpp's letterbox: keep the aspect ratio (new size = ceil(W*s), ceil(H*s)),
+     bilinear with source coordinate x*(W-1)/new_w, lerp in float and truncate, pasted centered on black. */
+typedef struct mg__coeffs {
+    int *lo;         /* [out] first source index */
+    int *n;          /* [out] taps */
+    int32_t *k;      /* [out][ksize] fixed-point weights */
+    int ksize;
+} mg__coeffs;
+
+static int mg__pil_coeffs(mg__coeffs *c, int in, int out) {
+    double scale = (double)in / out, fscale = scale > 1 ? scale : 1, support = fscale, ss = 1.0 / fscale;
+    int xx, x;
+    double *w;
+    c->ksize = (int)ceil(support) * 2 + 1;
+    c->lo = (int *)mg__malloc(sizeof(int) * (size_t)out);
+    c->n = (int *)mg__malloc(sizeof(int) * (size_t)out);
+    c->k = (int32_t *)mg__calloc((size_t)out * (size_t)c->ksize, sizeof(int32_t));
+    w = (double *)mg__malloc(sizeof(double) * (size_t)c->ksize);
+    if (!c->lo || !c->n || !c->k || !w) { MG_FREE(w); return 0; }
+    for (xx = 0; xx < out; xx++) {
+        double center = (xx + 0.5) * scale, sum = 0;
+        int xmin = (int)(center - support + 0.5), xmax = (int)(center + support + 0.5);
+        if (xmin < 0) xmin = 0;
+        if (xmax > in) xmax = in;
+        xmax -= xmin;
+        if (xmax > c->ksize) xmax = c->ksize;
+        for (x = 0; x < xmax; x++) {
+            double t = fabs((x + xmin - center + 0.5) * ss);
+            w[x] = t < 1.0 ? 1.0 - t : 0.0;
+            sum += w[x];
+        }
+        for (x = 0; x < xmax; x++) {
+            double v = sum != 0 ? w[x] / sum : 0;
+            c->k[(size_t)xx * c->ksize + x] = (int32_t)(v * (1 << 22) + (v < 0 ? -0.5 : 0.5));
+        }
+        c->lo[xx] = xmin; c->n[xx] = xmax;
+    }
+    MG_FREE(w);
+    return 1;
+}
+static void mg__coeffs_free(mg__coeffs *c) { MG_FREE(c->lo); MG_FREE(c->n); MG_FREE(c->k); }
+static uint8_t mg__clip8(int32_t v) { v >>= 22; return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+/* One separable pass over RGB bytes along x (horizontal) or y. */
+static void mg__pil_pass(const uint8_t *src, int sw, int sh, uint8_t *dst, int dw, int dh, const mg__coeffs *c, int horizontal) {
+    int x, y, ch, i;
+    for (y = 0; y < dh; y++)
+        for (x = 0; x < dw; x++) {
+            int o = horizontal ? x : y, lo = c->lo[o], n = c->n[o];
+            const int32_t *k = c->k + (size_t)o * c->ksize;
+            for (ch = 0; ch < 3; ch++) {
+                int32_t acc = 1 << 21;
+                for (i = 0; i < n; i++) {
+                    int sx = horizontal ? lo + i : x, sy = horizontal ? y : lo + i;
+                    acc += src[((size_t)sy * sw + sx) * 3 + ch] * k[i];
+                }
+                dst[((size_t)y * dw + x) * 3 + ch] = mg__clip8(acc);
+            }
+        }
+    (void)sh;
+}
+
+/* The image as RGB bytes (grey replicated, alpha composited on white). */
+static uint8_t *mg__to_rgb(const mg_image *img) {
+    size_t n = (size_t)img->w * img->h, i;
+    uint8_t *rgb = (uint8_t *)mg__malloc(n * 3);
+    if (!rgb) return NULL;
+    for (i = 0; i < n; i++) {
+        const uint8_t *p = img->pixels + i * (size_t)img->channels;
+        int c;
+        for (c = 0; c < 3; c++) {
+            int v = img->channels >= 3 ? p[c] : p[0];
+            if (img->channels == 2 || img->channels == 4) {
+                int a = p[img->channels - 1];
+                v = (v * a + 255 * (255 - a) + 127) / 255;
+            }
+            rgb[i * 3 + c] = (uint8_t)v;
+        }
+    }
+    return rgb;
+}
+
+static mg_result mg__preprocess(const mg_image *img, int mode, int side, uint8_t *out) {
+    uint8_t *rgb;
+    int w = img->w, h = img->h;
+    memset(out, 0, (size_t)side * side * 3);
+    if (!(rgb = mg__to_rgb(img))) return MG_ERR_NOMEM;
+    if (mode == MG_IMAGE_LLAMACPP) {
+        double s = (double)side / w < (double)side / h ? (double)side / w : (double)side / h;
+        int nw = (int)ceil(w * s), nh = (int)ceil(h * s), x, y, c, ox, oy;
+        float xr, yr;
+        if (nw > side) nw = side;
+        if (nh > side) nh = side;
+        ox = (side - nw) / 2; oy = (side - nh) / 2;
+        xr = nw > 1 ? (float)(w - 1) / (float)(nw - 1) : 0; yr = nh > 1 ? (float)(h - 1) / (float)(nh - 1) : 0;
+        for (y = 0; y < nh; y++)
+            for (x = 0; x < nw; x++) {
+                float px = xr * (float)x, py = yr * (float)y;
+                int x0 = (int)px, y0 = (int)py, x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+                float fx = px - (float)x0, fy = py - (float)y0;
+                for (c = 0; c < 3; c++) {
+                    float a = rgb[((size_t)y0 * w + x0) * 3 + c], b = rgb[((size_t)y0 * w + x1) * 3 + c];
+                    float d = rgb[((size_t)y1 * w + x0) * 3 + c], e = rgb[((size_t)y1 * w + x1) * 3 + c];
+                    float top = a + fx * (b - a), bot = d + fx * (e - d);
+                    out[((size_t)(y + oy) * side + (x + ox)) * 3 + c] = (uint8_t)(top + fy * (bot - top));
+                }
+            }
+        if (w == side && h == side) memcpy(out, rgb, (size_t)side * side * 3);
+    } else {
+        int sq = w > h ? w : h, ox = (sq - w) / 2, oy = (sq - h) / 2, y;
+        uint8_t *pad = (uint8_t *)mg__calloc((size_t)sq * sq, 3), *tmp = NULL;
+        mg__coeffs c;
+        memset(&c, 0, sizeof c);
+        if (!pad) { MG_FREE(rgb); return MG_ERR_NOMEM; }
+        for (y = 0; y < h; y++) memcpy(pad + ((size_t)(y + oy) * sq + ox) * 3, rgb + (size_t)y * w * 3, (size_t)w * 3);
+        if (sq == side) memcpy(out, pad, (size_t)side * side * 3);
+        else {
+            tmp = (uint8_t *)mg__malloc((size_t)side * sq * 3);
+            if (!tmp || !mg__pil_coeffs(&c, sq, side)) { MG_FREE(tmp); MG_FREE(pad); MG_FREE(rgb); mg__coeffs_free(&c); return MG_ERR_NOMEM; }
+            mg__pil_pass(pad, sq, sq, tmp, side, sq, &c, 1);      /* horizontal: sq x sq -> side x sq */
+            mg__pil_pass(tmp, side, sq, out, side, side, &c, 0);  /* vertical: side x sq -> side x side */
+            mg__coeffs_free(&c);
+            MG_FREE(tmp);
+        }
+        MG_FREE(pad);
+    }
+    MG_FREE(rgb);
+    return MG_OK;
+}
+
+/* ===== >>SigLIP ====================================================================================== */
+/* The vision tower (SigLIP so400m for MedGemma), from llama.cpp's mmproj file or Ollama's single file:
+     x = Wpatch . patches(image) + bpatch + pos            patches: 14x14x3 pixels, conv as a matmul
+     per block:  x = x + Wo attn(LN1(x)) + bo              full (bidirectional) attention over all patches
+                 x = x + W2 gelu(W1 LN2(x) + b1) + b2
+     x = post_LN(x) */
+typedef struct mg__vlayer {
+    const float *ln1_w, *ln1_b, *ln2_w, *ln2_b;  /* [d] */
+    mg__mat q, k, v, o;                          /* [d -> d] */
+    const float *bq, *bk, *bv, *bo;              /* [d] */
+    mg__mat up, down;                            /* [d -> ff], [ff -> d] */
+    const float *b_up, *b_down;                  /* [ff], [d] */
+} mg__vlayer;
+
+typedef struct mg__vision {
+    int image_size;          /* 896 */
+    int patch;               /* 14 */
+    int side;                /* patches per side, 64 */
+    int n_patches;           /* 4096 */
+    int d, ff, n_layer, n_head, head_dim;
+    int pool;                /* avg-pool kernel, 4 */
+    int n_tokens;            /* tokens per image after pooling, 256 */
+    int n_out;               /* projection width = text n_embd */
+    float eps;
+    float mean[3], std[3];
+    mg__mat patch_w;         /* [3*patch*patch -> d], input index c*p*p + ky*p + kx */
+    const float *patch_b;    /* [d] */
+    const float *pos;        /* [n_patches][d] */
+    const float *post_w, *post_b;  /* [d] */
+    const float *soft_norm;  /* [d] (1 + w baked in) */
+    mg__mat proj;            /* [d -> n_out] */
+    uint8_t *proj_t;         /* owned transposed copy of input_projection when stored [n_out, d] */
+    mg__vlayer *layer;       /* [n_layer] */
+    float *arena;            /* owned: every vector above, dequantized */
+    size_t used, cap;
+} mg__vision;
+
+
 /* ===== >>Gemma 3 ===================================================================================== */
 typedef struct mg__hparams {
     int n_vocab;             /* rows of token_embd */
@@ -2493,6 +2684,7 @@ struct mg_model {
     int32_t tok_start_turn, tok_end_turn, tok_start_image, tok_end_image, tok_image_soft;
     int32_t tok_think_begin, tok_think_end;
     int image_tokens;        /* 256 with vision, else 0 */
+    mg__vision *vision;      /* SigLIP tower + projector, or NULL */
 };
 
 static int mg__is_matmul_type(int t) {
@@ -2679,15 +2871,48 @@ static mg_result mg__load_weights(mg_model *m, mg_error *e) {
 
 static int mg__host_little_endian(void) { const uint16_t one = 1; return *(const uint8_t *)&one == 1; }
 
+static mg_result mg__vision_load(mg_model *m, const mg_gguf *g, int ollama, mg_error *e);
+static void mg__vision_free(mg__vision *v);
+#ifndef MG_NO_STDIO
+static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_error *e);
+#endif
+
+/* The vision tower: from the separate mmproj file when one is given, else from inside the text file
+   (Ollama's layout), else none. */
+static mg_result mg__model_vision(mg_model *m, const mg_model_options *opt, mg_error *e) {
+    mg_result r;
+    size_t len;
+    const char *arch;
+    if (opt && (opt->mmproj_path || opt->mmproj_data)) {
+        if (opt->mmproj_data) r = mg_gguf_open_mem(&m->gv, opt->mmproj_data, opt->mmproj_size, e);
+#ifndef MG_NO_STDIO
+        else r = mg__open_file(&m->gv, opt->mmproj_path, opt->no_mmap, e);
+#else
+        else r = mg__fail(e, MG_ERR_INVALID_ARG, "built with MG_NO_STDIO: pass the vision file as mmproj_data");
+#endif
+        if (r != MG_OK) return r;
+        arch = mg__gguf_str(m->gv, MG__KEY_ARCH, &len);
+        if (!arch || len != 4 || memcmp(arch, "clip", 4) != 0)
+            return mg__fail(e, MG_ERR_UNSUPPORTED, "the vision file's architecture must be \"clip\" (an mmproj file)");
+        return mg__vision_load(m, m->gv, 0, e);
+    }
+    if (mg__gguf_tensor_find(m->g, "v.patch_embedding.weight") >= 0) return mg__vision_load(m, m->g, 1, e);
+    return MG_OK;
+}
+
 static mg_result mg__model_init(mg_model *m, const mg_model_options *opt, mg_error *e) {
     size_t len;
     const char *s = mg__gguf_str(m->g, MG__KEY_ARCH, &len);
     mg_result r;
     if (!mg__host_little_endian()) return mg__fail(e, MG_ERR_UNSUPPORTED, "big-endian hosts are not supported");
     if (!s) return mg__fail(e, MG_ERR_MODEL, "metadata key 'general.architecture' is missing");
+    if (len == 4 && memcmp(s, "clip", 4) == 0) {      /* an mmproj file alone: a vision-only model */
+        memcpy(m->arch, s, len);
+        return mg__vision_load(m, m->g, 0, e);
+    }
     if (!(len == 6 && memcmp(s, "gemma3", 6) == 0))
-        return mg__fail(e, MG_ERR_UNSUPPORTED, "architecture '%.*s' (this runtime runs gemma3%s)", (int)(len < 40 ? len : 40), s,
-                        len == 4 && memcmp(s, "clip", 4) == 0 ? "; this is a vision file: pass it as mmproj" : "");
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "architecture '%.*s' (this runtime runs gemma3 and its clip vision file)",
+                        (int)(len < 40 ? len : 40), s);
     memcpy(m->arch, s, len);
     if ((s = mg__gguf_str(m->g, MG__KEY_NAME, &len)) != NULL) memcpy(m->name, s, len < sizeof m->name - 1 ? len : sizeof m->name - 1);
     if ((r = mg__vocab_load(&m->vocab, m->g, e))) return r;
@@ -2702,14 +2927,13 @@ static mg_result mg__model_init(mg_model *m, const mg_model_options *opt, mg_err
     m->hp.n_vocab = m->vocab.n;
     if ((opt && opt->vocab_only) || m->g->n_t == 0) return MG_OK;
     if ((r = mg__load_weights(m, e))) return r;
-    if (opt && (opt->mmproj_path || opt->mmproj_data))
-        return mg__fail(e, MG_ERR_UNSUPPORTED, "vision files are not supported by this build yet");
-    return MG_OK;
+    return mg__model_vision(m, opt, e);
 }
 
 MGDEF void mg_model_free(mg_model *m) {
     if (!m) return;
     mg__vocab_free(&m->vocab);
+    mg__vision_free(m->vision);
     MG_FREE(m->layer);
     MG_FREE(m->norms);
     mg_gguf_close(m->g);
@@ -2800,11 +3024,11 @@ MGDEF void mg_model_get_info(const mg_model *m, mg_model_info *info) {
     info->n_ff = m->hp.n_ff; info->n_head = m->hp.n_head; info->n_head_kv = m->hp.n_head_kv;
     info->head_dim = m->hp.head_dim; info->n_ctx_train = m->hp.n_ctx_train;
     info->sliding_window = m->hp.swa; info->swa_period = m->hp.swa_period;
-    info->has_weights = m->has_weights; info->has_vision = m->gv != NULL;
+    info->has_weights = m->has_weights; info->has_vision = m->vision != NULL;
     info->image_tokens = m->image_tokens; info->weight_bytes = m->weight_bytes;
 }
 MGDEF const mg_gguf *mg_model_gguf(const mg_model *m) { return m ? m->g : NULL; }
-MGDEF const mg_gguf *mg_model_gguf_vision(const mg_model *m) { return m ? m->gv : NULL; }
+MGDEF const mg_gguf *mg_model_gguf_vision(const mg_model *m) { return !m || !m->vision ? NULL : m->gv ? m->gv : m->g; }
 
 /* ----- session state ----- */
 /* KV cache of one layer: keys and values for positions [pos - cap_max + 1, pos] at slot = pos % cap_max.
@@ -2884,7 +3108,7 @@ MGDEF mg_result mg_session_new(mg_session **out, const mg_model *m, const mg_ses
     mg_result r;
     if (!out || !m) return MG_ERR_INVALID_ARG;
     *out = NULL;
-    if (!m->has_weights) return MG_ERR_STATE;
+    if (!m->has_weights && !m->vision) return MG_ERR_STATE;
     hp = &m->hp;
     if (!(s = (mg_session *)mg__calloc(1, sizeof *s))) return MG_ERR_NOMEM;
     s->m = m;
@@ -3145,6 +3369,7 @@ static mg_result mg__feed(mg_session *s, const int32_t *ids, const float *embd, 
     mg_result r;
     if (!s || n < 0 || (!ids && !embd && n > 0)) return MG_ERR_INVALID_ARG;
     s->err[0] = 0;
+    if (!s->m->has_weights) return mg__sfail(s, MG_ERR_STATE, "this model has no text decoder (a vision file alone)");
     if (n == 0) return MG_OK;
     if (n > s->n_ctx - s->pos)
         return mg__sfail(s, MG_ERR_CONTEXT_FULL, "%d positions do not fit: %d of %d are used", n, s->pos, s->n_ctx);
@@ -3192,6 +3417,358 @@ MGDEF mg_result mg_eval_prompt(mg_session *s, const mg_prompt *p) {
         i = j;
     }
     return MG_OK;
+}
+
+/* ===== >>SigLIP and projector: loading and forward ======================================== *//* Tensor and key names of the two layouts: [0] llama.cpp mmproj, [1] Ollama single file. */
+static const char *const mg__vnames[][2] = {
+    { "v.patch_embd.weight", "v.patch_embedding.weight" }, { "v.patch_embd.bias", "v.patch_embedding.bias" },
+    { "v.position_embd.weight", "v.position_embedding.weight" },
+    { "v.post_ln.weight", "v.post_layernorm.weight" }, { "v.post_ln.bias", "v.post_layernorm.bias" },
+    { "mm.soft_emb_norm.weight", "mm.mm_soft_emb_norm.weight" }, { "mm.input_projection.weight", "mm.mm_input_projection.weight" },
+    { "ln1", "layer_norm1" }, { "ln2", "layer_norm2" }, { "attn_out", "attn_output" },
+    { "ffn_up", "mlp.fc1" }, { "ffn_down", "mlp.fc2" } };
+enum { MG__VN_PATCH_W, MG__VN_PATCH_B, MG__VN_POS, MG__VN_POST_W, MG__VN_POST_B, MG__VN_SOFT, MG__VN_PROJ,
+       MG__VN_LN1, MG__VN_LN2, MG__VN_OUT, MG__VN_UP, MG__VN_DOWN };
+
+/* Floats of a small tensor (n0 x n1 values), dequantized into the vision arena and checked finite. */
+static mg_result mg__vfloats(mg__vision *v, const mg_gguf *g, const char *name, int64_t n0, int64_t n1, const float **out, mg_error *e) {
+    int64_t i = mg__gguf_tensor_find(g, name), r;
+    const mg__tinfo *t;
+    size_t k;
+    if (i < 0) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' is missing", name);
+    t = &g->t[i];
+    if (t->ne[0] != n0 || t->ne[1] * t->ne[2] * t->ne[3] != n1)
+        return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' has %lld x %lld values, expected %lld x %lld", name,
+                        (long long)t->ne[0], (long long)(t->ne[1] * t->ne[2] * t->ne[3]), (long long)n0, (long long)n1);
+    if (v->used + (size_t)(n0 * n1) > v->cap) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s': more data than the config implies", name);
+    for (r = 0; r < n1; r++)
+        if (!mg__dequant_row(t->type, g->data + g->data_off + t->offset + (size_t)r * mg__row_bytes(t->type, n0), v->arena + v->used + r * n0, n0))
+            return mg__fail(e, MG_ERR_UNSUPPORTED, "vision tensor '%s' has type %s", name, mg_type_name(t->type));
+    for (k = 0; k < (size_t)(n0 * n1); k++)
+        if (!isfinite(v->arena[v->used + k])) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' holds NaN or Inf", name);
+    *out = v->arena + v->used;
+    v->used += (size_t)(n0 * n1);
+    return MG_OK;
+}
+
+/* Reads a vision hyperparameter: the llama.cpp key (clip.vision.X) or Ollama's (<arch>.vision.X). */
+static int mg__vision_key(const mg_gguf *g, int ollama, const char *x, double *out) {
+    char key[160];
+    snprintf(key, sizeof key, ollama ? "gemma3.vision.%s" : "clip.vision.%s", x);
+    return mg__gguf_num(g, key, out);
+}
+
+static mg_result mg__vision_load(mg_model *m, const mg_gguf *g, int ollama, mg_error *e) {
+    mg__vision *v = (mg__vision *)mg__calloc(1, sizeof *v);
+    double d;
+    int64_t ti;
+    int il, c, L = ollama;
+    mg_result r;
+    char nm[96];
+    if (!v) return mg__fail(e, MG_ERR_NOMEM, "out of memory");
+    m->vision = v;
+    if (!ollama) {
+        size_t len;
+        const char *pt = mg__gguf_str(g, "clip.projector_type", &len);
+        if (!pt || len != 6 || memcmp(pt, "gemma3", 6) != 0)
+            return mg__fail(e, MG_ERR_UNSUPPORTED, "vision file: clip.projector_type must be \"gemma3\"");
+    }
+#define MG__VINT(field, key, def, lo, hi) \
+    do { if (!mg__vision_key(g, L, key, &d)) { if ((def) < 0) return mg__fail(e, MG_ERR_MODEL, "vision key '%s' is missing", key); d = (def); } \
+         if (d != floor(d) || d < (lo) || d > (hi)) return mg__fail(e, MG_ERR_MODEL, "vision key '%s' = %g out of range", key, d); \
+         v->field = (int)d; } while (0)
+    MG__VINT(image_size, "image_size", 896, 14, 4096);
+    MG__VINT(patch, "patch_size", 14, 1, 64);
+    MG__VINT(d, "embedding_length", -1, 8, 16384);
+    MG__VINT(n_layer, "block_count", -1, 1, MG_MAX_LAYERS);
+    MG__VINT(n_head, "attention.head_count", -1, 1, 256);
+#undef MG__VINT
+    v->eps = mg__vision_key(g, L, "attention.layer_norm_epsilon", &d) && d > 0 ? (float)d : 1e-6f;
+    if (v->image_size % v->patch || v->d % v->n_head)
+        return mg__fail(e, MG_ERR_MODEL, "vision: image %d not a multiple of patch %d, or width %d of heads %d", v->image_size, v->patch, v->d, v->n_head);
+    v->side = v->image_size / v->patch;
+    v->n_patches = v->side * v->side;
+    v->head_dim = v->d / v->n_head;
+    for (c = 0; c < 3; c++) { v->mean[c] = 0.5f; v->std[c] = 0.5f; }
+    if (!ollama) {   /* image_mean / image_std arrays */
+        int64_t km = mg__gguf_find(g, "clip.vision.image_mean"), ks = mg__gguf_find(g, "clip.vision.image_std");
+        if (km >= 0 && g->kv[km].arr_type == MG_GGUF_F32 && g->kv[km].arr_n == 3)
+            for (c = 0; c < 3; c++) v->mean[c] = mg__f32_of(mg__le32(g->data + g->kv[km].off + 4 * (size_t)c));
+        if (ks >= 0 && g->kv[ks].arr_type == MG_GGUF_F32 && g->kv[ks].arr_n == 3)
+            for (c = 0; c < 3; c++) v->std[c] = mg__f32_of(mg__le32(g->data + g->kv[ks].off + 4 * (size_t)c));
+        for (c = 0; c < 3; c++) if (!(v->std[c] > 0)) return mg__fail(e, MG_ERR_MODEL, "vision: image_std must be positive");
+    }
+    /* pooled tokens: 256 for MedGemma (64x64 patches, 4x4 average pool) */
+    v->n_tokens = 256;
+    if (mg__gguf_num(g, "gemma3.mm.tokens_per_image", &d) || mg__gguf_num(g, "gemma3.mm_tokens_per_image", &d)) v->n_tokens = (int)d;
+    if (!ollama && mg__gguf_num(g, "clip.vision.projector.scale_factor", &d) && d >= 1) v->n_tokens = (int)((v->side / (int)d) * (v->side / (int)d));
+    for (v->pool = 1; v->pool <= v->side && (v->side / v->pool) * (v->side / v->pool) > v->n_tokens; v->pool++) {}
+    if (v->side % v->pool || (v->side / v->pool) * (v->side / v->pool) != v->n_tokens)
+        return mg__fail(e, MG_ERR_MODEL, "vision: %d tokens per image do not pool a %dx%d patch grid", v->n_tokens, v->side, v->side);
+    /* feed-forward width from the first block's up projection (Ollama files lack the key; fc1/fc2 by shape) */
+    snprintf(nm, sizeof nm, "v.blk.0.%s.weight", mg__vnames[MG__VN_UP][L]);
+    if ((ti = mg__gguf_tensor_find(g, nm)) < 0) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' is missing", nm);
+    v->ff = (int)(g->t[ti].ne[0] == v->d ? g->t[ti].ne[1] : g->t[ti].ne[0]);
+    /* projection: stored [n_out, d] (llama.cpp, used as x W) or [d, n_out] */
+    if ((ti = mg__gguf_tensor_find(g, mg__vnames[MG__VN_PROJ][L])) < 0)
+        return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' is missing", mg__vnames[MG__VN_PROJ][L]);
+    v->n_out = (int)(g->t[ti].ne[1] == v->d ? g->t[ti].ne[0] : g->t[ti].ne[1]);
+    if (m->has_weights && v->n_out != m->hp.n_embd)
+        return mg__fail(e, MG_ERR_MODEL, "the vision projector outputs %d values per token but the text model is %d wide: "
+                        "this mmproj file belongs to another model", v->n_out, m->hp.n_embd);
+    v->cap = (size_t)v->d * (5 + (size_t)v->n_patches) + (size_t)v->n_layer * (9 * (size_t)v->d + (size_t)v->ff);
+    if (!(v->arena = (float *)mg__calloc(v->cap, sizeof(float)))) return mg__fail(e, MG_ERR_NOMEM, "out of memory for the vision tower");
+    {   /* the patch convolution [P, P, 3, d] is a matrix of d rows of 3*P*P (index c*P*P + ky*P + kx) */
+        const char *pn = mg__vnames[MG__VN_PATCH_W][L];
+        const mg__tinfo *t;
+        if ((ti = mg__gguf_tensor_find(g, pn)) < 0) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' is missing", pn);
+        t = &g->t[ti];
+        if (t->ne[0] != v->patch || t->ne[1] != v->patch || t->ne[2] != 3 || t->ne[3] != v->d)
+            return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%d, %d, 3, %d]", pn,
+                            (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3], v->patch, v->patch, v->d);
+        if (!mg__is_matmul_type(t->type)) return mg__fail(e, MG_ERR_UNSUPPORTED, "vision tensor '%s' has type %s", pn, mg_type_name(t->type));
+        if ((3 * v->patch * v->patch) % (t->type == MG_TYPE_F32 || t->type == MG_TYPE_F16 || t->type == MG_TYPE_BF16 ? 1 : 256))
+            return mg__fail(e, MG_ERR_UNSUPPORTED, "vision tensor '%s': quantized patch kernels are not supported", pn);
+        v->patch_w.data = g->data + g->data_off + t->offset; v->patch_w.type = t->type;
+        v->patch_w.n_in = 3 * (int64_t)v->patch * v->patch; v->patch_w.n_out = v->d;
+        v->patch_w.row_bytes = mg__row_bytes(t->type, v->patch_w.n_in);
+    }
+    if ((r = mg__vfloats(v, g, mg__vnames[MG__VN_PATCH_B][L], v->d, 1, &v->patch_b, e)) ||
+        (r = mg__vfloats(v, g, mg__vnames[MG__VN_POS][L], v->d, v->n_patches, &v->pos, e)) ||
+        (r = mg__vfloats(v, g, mg__vnames[MG__VN_POST_W][L], v->d, 1, &v->post_w, e)) ||
+        (r = mg__vfloats(v, g, mg__vnames[MG__VN_POST_B][L], v->d, 1, &v->post_b, e)) ||
+        (r = mg__vfloats(v, g, mg__vnames[MG__VN_SOFT][L], v->d, 1, &v->soft_norm, e)))
+        return r;
+    {
+        const mg__tinfo *t = &g->t[mg__gguf_tensor_find(g, mg__vnames[MG__VN_PROJ][L])];
+        if (t->ne[0] == v->n_out && t->ne[1] == v->d) {         /* [n_out, d]: transpose to rows of d */
+            int64_t i, j;
+            float *row = (float *)mg__malloc(sizeof(float) * (size_t)v->n_out);
+            int ty = t->type == MG_TYPE_F32 ? MG_TYPE_F32 : MG_TYPE_F16;
+            size_t es = ty == MG_TYPE_F32 ? 4 : 2;
+            v->proj_t = (uint8_t *)mg__malloc((size_t)v->n_out * v->d * es);
+            if (!row || !v->proj_t) { MG_FREE(row); return mg__fail(e, MG_ERR_NOMEM, "out of memory for the projection"); }
+            for (i = 0; i < v->d; i++) {
+                if (!mg__dequant_row(t->type, g->data + g->data_off + t->offset + (size_t)i * mg__row_bytes(t->type, v->n_out), row, v->n_out)) {
+                    MG_FREE(row);
+                    return mg__fail(e, MG_ERR_UNSUPPORTED, "projection type %s", mg_type_name(t->type));
+                }
+                for (j = 0; j < v->n_out; j++) {
+                    if (ty == MG_TYPE_F32) memcpy(v->proj_t + ((size_t)j * v->d + i) * 4, &row[j], 4);
+                    else { uint16_t h = mg__f2h(row[j]); memcpy(v->proj_t + ((size_t)j * v->d + i) * 2, &h, 2); }
+                }
+            }
+            MG_FREE(row);
+            v->proj.data = v->proj_t; v->proj.type = ty; v->proj.n_in = v->d; v->proj.n_out = v->n_out;
+            v->proj.row_bytes = (size_t)v->d * es;
+        } else if ((r = mg__get_mat(m, g, mg__vnames[MG__VN_PROJ][L], v->d, v->n_out, &v->proj, e))) return r;
+    }
+    if (!(v->layer = (mg__vlayer *)mg__calloc((size_t)v->n_layer, sizeof(mg__vlayer)))) return mg__fail(e, MG_ERR_NOMEM, "out of memory");
+    for (il = 0; il < v->n_layer; il++) {
+        mg__vlayer *Y = &v->layer[il];
+#define MG__VT(part, suffix) (snprintf(nm, sizeof nm, "v.blk.%d.%s.%s", il, part, suffix), nm)
+        if ((r = mg__vfloats(v, g, MG__VT(mg__vnames[MG__VN_LN1][L], "weight"), v->d, 1, &Y->ln1_w, e)) ||
+            (r = mg__vfloats(v, g, MG__VT(mg__vnames[MG__VN_LN1][L], "bias"), v->d, 1, &Y->ln1_b, e)) ||
+            (r = mg__vfloats(v, g, MG__VT(mg__vnames[MG__VN_LN2][L], "weight"), v->d, 1, &Y->ln2_w, e)) ||
+            (r = mg__vfloats(v, g, MG__VT(mg__vnames[MG__VN_LN2][L], "bias"), v->d, 1, &Y->ln2_b, e)) ||
+            (r = mg__get_mat(m, g, MG__VT("attn_q", "weight"), v->d, v->d, &Y->q, e)) ||
+            (r = mg__get_mat(m, g, MG__VT("attn_k", "weight"), v->d, v->d, &Y->k, e)) ||
+            (r = mg__get_mat(m, g, MG__VT("attn_v", "weight"), v->d, v->d, &Y->v, e)) ||
+            (r = mg__get_mat(m, g, MG__VT(mg__vnames[MG__VN_OUT][L], "weight"), v->d, v->d, &Y->o, e)) ||
+            (r = mg__vfloats(v, g, MG__VT("attn_q", "bias"), v->d, 1, &Y->bq, e)) ||
+            (r = mg__vfloats(v, g, MG__VT("attn_k", "bias"), v->d, 1, &Y->bk, e)) ||
+            (r = mg__vfloats(v, g, MG__VT("attn_v", "bias"), v->d, 1, &Y->bv, e)) ||
+            (r = mg__vfloats(v, g, MG__VT(mg__vnames[MG__VN_OUT][L], "bias"), v->d, 1, &Y->bo, e)))
+            return r;
+        {   /* up/down told apart by shape: up is [d, ff] */
+            const char *a = mg__vnames[MG__VN_UP][L], *b = mg__vnames[MG__VN_DOWN][L];
+            snprintf(nm, sizeof nm, "v.blk.%d.%s.weight", il, a);
+            if ((ti = mg__gguf_tensor_find(g, nm)) >= 0 && g->t[ti].ne[0] != v->d) { const char *x = a; a = b; b = x; }
+            if ((r = mg__get_mat(m, g, MG__VT(a, "weight"), v->d, v->ff, &Y->up, e)) ||
+                (r = mg__vfloats(v, g, MG__VT(a, "bias"), v->ff, 1, &Y->b_up, e)) ||
+                (r = mg__get_mat(m, g, MG__VT(b, "weight"), v->ff, v->d, &Y->down, e)) ||
+                (r = mg__vfloats(v, g, MG__VT(b, "bias"), v->d, 1, &Y->b_down, e)))
+                return r;
+        }
+#undef MG__VT
+    }
+    m->image_tokens = v->n_tokens;
+    return MG_OK;
+}
+
+static void mg__vision_free(mg__vision *v) {
+    if (!v) return;
+    MG_FREE(v->arena); MG_FREE(v->layer); MG_FREE(v->proj_t);
+    MG_FREE(v);
+}
+
+/* Vision attention: for patch t and head h, out = sum_j softmax_j(scale q.k_j) v_j over all patches. */
+typedef struct mg__vattn_job {
+    const float *q, *k, *v;  /* [n][d] */
+    float *out;              /* [n][d] */
+    float *scores;           /* [threads][n] */
+    int n, d, n_head, head_dim;
+} mg__vattn_job;
+
+static void mg__vattn_task(void *ctx, int ith, int nth) {
+    const mg__vattn_job *j = (const mg__vattn_job *)ctx;
+    float *sc = j->scores + (size_t)ith * j->n, scale = 1.0f / sqrtf((float)j->head_dim);
+    int64_t item, lo, hi;
+    mg__split((int64_t)j->n * j->n_head, ith, nth, &lo, &hi);
+    for (item = lo; item < hi; item++) {
+        int t = (int)(item / j->n_head), h = (int)(item % j->n_head), p, c;
+        const float *q = j->q + (size_t)t * j->d + (size_t)h * j->head_dim;
+        float *o = j->out + (size_t)t * j->d + (size_t)h * j->head_dim;
+        for (p = 0; p < j->n; p++) sc[p] = mg__dot_f32(q, j->k + (size_t)p * j->d + (size_t)h * j->head_dim, j->head_dim) * scale;
+        mg__softmax(sc, j->n);
+        for (c = 0; c < j->head_dim; c++) o[c] = 0;
+        for (p = 0; p < j->n; p++) {
+            const float *vv = j->v + (size_t)p * j->d + (size_t)h * j->head_dim;
+            for (c = 0; c < j->head_dim; c++) o[c] += sc[p] * vv[c];
+        }
+    }
+}
+
+/* y = W x + b over n rows, with a caller-sized conversion buffer. */
+static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const float *b, const float *x, int n, float *y) {
+    mg__matmul_job j;
+    size_t stride = mg__act_row_bytes(w->type, w->n_in);
+    int t, i;
+    for (t = 0; t < n; t++) mg__quant_row(w->type, x + (size_t)t * w->n_in, xq + (size_t)t * stride, w->n_in);
+    j.w = w; j.xq = xq; j.xq_stride = stride; j.y = y; j.n_tok = n;
+    mg__pool_run(pool, mg__matmul_task, &j);
+    if (b) for (t = 0; t < n; t++) for (i = 0; i < w->n_out; i++) y[(size_t)t * w->n_out + i] += b[i];
+}
+
+/* LayerNorm of one row, as ggml computes it: y = (x - mean) / sqrt(var + eps) * w + b. */
+static void mg__layernorm(float *y, const float *x, const float *w, const float *b, int64_t n, float eps) {
+    double sum = 0, ss = 0;
+    float mean, scale;
+    int64_t i;
+    for (i = 0; i < n; i++) sum += x[i];
+    mean = (float)(sum / (double)n);
+    for (i = 0; i < n; i++) { float dv = x[i] - mean; ss += (double)dv * dv; }
+    scale = 1.0f / sqrtf((float)(ss / (double)n + eps));
+    for (i = 0; i < n; i++) y[i] = (x[i] - mean) * scale * w[i] + b[i];
+}
+
+/* Encodes one preprocessed image (image_size^2 RGB bytes) into n_tokens x n_out embeddings. */
+static mg_result mg__encode(mg_session *s, const uint8_t *rgb, float *out) {
+    const mg__vision *V = s->m->vision;
+    int n = V->n_patches, d = V->d, P = V->patch, S = V->image_size, pin = 3 * P * P, t, i, c, il;
+    int maxin = V->ff > pin ? V->ff : pin;
+    size_t nd = (size_t)n * d;
+    float *x = (float *)mg__malloc(nd * sizeof(float)), *h = (float *)mg__malloc(nd * sizeof(float));
+    float *q = (float *)mg__malloc(nd * sizeof(float)), *k = (float *)mg__malloc(nd * sizeof(float));
+    float *v = (float *)mg__malloc(nd * sizeof(float)), *att = (float *)mg__malloc(nd * sizeof(float));
+    float *big = (float *)mg__malloc((size_t)n * (maxin > d ? maxin : d) * sizeof(float));
+    float *sc = (float *)mg__malloc((size_t)s->pool.n * n * sizeof(float));
+    uint8_t *xq = (uint8_t *)mg__malloc((size_t)n * (maxin > d ? maxin : d) * sizeof(float));
+    mg_result r = MG_OK;
+    if (!x || !h || !q || !k || !v || !att || !big || !sc || !xq) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory encoding an image"); goto done; }
+    /* patches: p = py*side + px, element c*P*P + ky*P + kx = (pixel/255 - mean_c) / std_c */
+    for (t = 0; t < n; t++) {
+        int py = t / V->side, px = t % V->side, ky, kx;
+        float *row = big + (size_t)t * pin;
+        for (c = 0; c < 3; c++)
+            for (ky = 0; ky < P; ky++)
+                for (kx = 0; kx < P; kx++) {
+                    uint8_t u = rgb[((size_t)(py * P + ky) * S + (px * P + kx)) * 3 + c];
+                    row[(c * P + ky) * P + kx] = ((float)u / 255.0f - V->mean[c]) / V->std[c];
+                }
+    }
+    mg__linear(&s->pool, xq, &V->patch_w, V->patch_b, big, n, x);      /* x = Wpatch patches + b */
+    for (i = 0; i < (int)nd; i++) x[i] += V->pos[i];                    /* + position embedding */
+    mg__tap(s, "v_inp", -1, x, d, n, 1);
+    for (il = 0; il < V->n_layer; il++) {
+        const mg__vlayer *Y = &V->layer[il];
+        mg__vattn_job aj;
+        for (t = 0; t < n; t++) mg__layernorm(h + (size_t)t * d, x + (size_t)t * d, Y->ln1_w, Y->ln1_b, d, V->eps);
+        mg__linear(&s->pool, xq, &Y->q, Y->bq, h, n, q);
+        mg__linear(&s->pool, xq, &Y->k, Y->bk, h, n, k);
+        mg__linear(&s->pool, xq, &Y->v, Y->bv, h, n, v);
+        aj.q = q; aj.k = k; aj.v = v; aj.out = att; aj.scores = sc; aj.n = n; aj.d = d;
+        aj.n_head = V->n_head; aj.head_dim = V->head_dim;
+        mg__pool_run(&s->pool, mg__vattn_task, &aj);
+        mg__linear(&s->pool, xq, &Y->o, Y->bo, att, n, h);
+        for (i = 0; i < (int)nd; i++) x[i] += h[i];                     /* x = x + attn */
+        for (t = 0; t < n; t++) mg__layernorm(h + (size_t)t * d, x + (size_t)t * d, Y->ln2_w, Y->ln2_b, d, V->eps);
+        mg__linear(&s->pool, xq, &Y->up, Y->b_up, h, n, big);
+        for (i = 0; i < n * V->ff; i++) big[i] = mg__gelu(big[i]);
+        mg__linear(&s->pool, xq, &Y->down, Y->b_down, big, n, h);
+        for (i = 0; i < (int)nd; i++) x[i] += h[i];                     /* x = x + mlp */
+        mg__tap(s, "v_l_out", il, x, d, n, 1);
+    }
+    for (t = 0; t < n; t++) mg__layernorm(x + (size_t)t * d, x + (size_t)t * d, V->post_w, V->post_b, d, V->eps);
+    mg__tap(s, "v_post_ln", -1, x, d, n, 1);
+    {   /* projector: pool x pool average over the patch grid, RMSNorm x soft_emb_norm, then the projection */
+        int side = V->side, po = V->pool, os = side / po, oy, ox, ky, kx;
+        for (oy = 0; oy < os; oy++)
+            for (ox = 0; ox < os; ox++)
+                for (c = 0; c < d; c++) {
+                    float acc = 0;
+                    for (ky = 0; ky < po; ky++)
+                        for (kx = 0; kx < po; kx++) acc += x[((size_t)(oy * po + ky) * side + (ox * po + kx)) * d + c];
+                    h[((size_t)oy * os + ox) * d + c] = acc / (float)(po * po);
+                }
+        for (t = 0; t < V->n_tokens; t++) mg__rmsnorm(h + (size_t)t * d, h + (size_t)t * d, V->soft_norm, d, V->eps);
+        mg__tap(s, "mm_soft_emb_norm", -1, h, d, V->n_tokens, 1);
+        mg__linear(&s->pool, xq, &V->proj, NULL, h, V->n_tokens, out);
+        mg__tap(s, "mm_out", -1, out, V->n_out, V->n_tokens, 1);
+    }
+done:
+    MG_FREE(x); MG_FREE(h); MG_FREE(q); MG_FREE(k); MG_FREE(v); MG_FREE(att); MG_FREE(big); MG_FREE(sc); MG_FREE(xq);
+    return r;
+}
+
+/* ===== >>public API: images ========================================================================== */
+static mg_result mg__check_image(const mg_image *img) {
+    if (!img || !img->pixels || img->w <= 0 || img->h <= 0 || img->channels < 1 || img->channels > 4) return MG_ERR_INVALID_ARG;
+    if ((uint64_t)img->w * (uint64_t)img->h > MG_MAX_IMAGE_PIXELS) return MG_ERR_LIMIT;
+    return MG_OK;
+}
+
+MGDEF mg_result mg_image_preprocess(const mg_model *m, const mg_image *img, int mode, uint8_t *out, int *side) {
+    mg_result r;
+    if (!m || (mode != MG_IMAGE_MEDGEMMA && mode != MG_IMAGE_LLAMACPP)) return MG_ERR_INVALID_ARG;
+    if (!m->vision) return MG_ERR_NO_VISION;
+    if (side) *side = m->vision->image_size;
+    if (!out) return MG_OK;
+    if ((r = mg__check_image(img)) != MG_OK) return r;
+    return mg__preprocess(img, mode, m->vision->image_size, out);
+}
+
+MGDEF void mg_image_embd_free(mg_image_embd *e) {
+    if (!e) return;
+    MG_FREE(e->data);
+    memset(e, 0, sizeof *e);
+}
+
+MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int mode, mg_image_embd *out) {
+    const mg__vision *V;
+    uint8_t *rgb;
+    int i, j;
+    mg_result r = MG_OK;
+    if (!s || !out || n < 0 || (n > 0 && !imgs)) return MG_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++) memset(&out[i], 0, sizeof out[i]);
+    if (!(V = s->m->vision))
+        return mg__sfail(s, MG_ERR_NO_VISION, "this model has no vision tower: load the mmproj file (mg_model_options.mmproj_path)");
+    if (!(rgb = (uint8_t *)mg__malloc((size_t)V->image_size * V->image_size * 3))) return mg__sfail(s, MG_ERR_NOMEM, "out of memory");
+    for (i = 0; i < n && r == MG_OK; i++) {
+        if ((r = mg__check_image(&imgs[i])) != MG_OK) { mg__sfail(s, r, "image %d: bad size or channels", i); break; }
+        if ((r = mg__preprocess(&imgs[i], mode, V->image_size, rgb)) != MG_OK) { mg__sfail(s, r, "out of memory"); break; }
+        out[i].n_tokens = V->n_tokens;
+        out[i].n_embd = V->n_out;
+        if (!(out[i].data = (float *)mg__malloc((size_t)V->n_tokens * V->n_out * sizeof(float)))) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
+        if ((r = mg__encode(s, rgb, out[i].data)) != MG_OK) break;
+        if (s->opt.progress && s->opt.progress(s->opt.progress_user, i + 1, n)) r = mg__sfail(s, MG_ERR_CANCELLED, "cancelled after %d of %d images", i + 1, n);
+    }
+    MG_FREE(rgb);
+    if (r != MG_OK) for (j = 0; j < n; j++) mg_image_embd_free(&out[j]);
+    return r;
+}
+MGDEF mg_result mg_encode_image(mg_session *s, const mg_image *img, int mode, mg_image_embd *out) {
+    return mg_encode_images(s, img, 1, mode, out);
 }
 
 /* ===== >>sampler ===================================================================================== */

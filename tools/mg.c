@@ -4,8 +4,12 @@
      mg logits -m MODEL.gguf (-p TEXT | -f FILE) [-o OUT.bin] [--greedy N] [-t THREADS]
      mg generate -m MODEL.gguf -p TEXT [--chat] [--system TEXT] [-n N] [--temp T] [--top-k K] [--top-p P]
                  [--seed S] [-t THREADS]
-     mg trace -m MODEL.gguf -p TEXT -o DIR */
+     mg trace -m MODEL.gguf -p TEXT -o DIR
+     mg embed-image --mmproj FILE --image IMG [--image-mode medgemma|llamacpp] -o OUT.bin
+   logits also takes --mmproj FILE --image IMG (repeatable) --image-mode M: each literal <__image__> in the
+   prompt becomes <start_of_image> + the image + <end_of_image> (llama.cpp's layout, no newlines added). */
 #include "medgemma.h"
+#include "mgx_image.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +17,9 @@
 #include <sys/stat.h>
 
 typedef struct args {
-    const char *model, *prompt, *file, *out, *system;
+    const char *model, *prompt, *file, *out, *system, *mmproj;
+    const char *images[64];
+    int n_images, image_mode;
     int no_bos, no_special, greedy, threads, n_predict, chat, top_k, kv, batch;
     float temp, top_p, min_p, repeat;
     unsigned long long seed;
@@ -26,7 +32,9 @@ static int usage(void) {
         "       mg logits -m MODEL.gguf (-p TEXT | -f FILE) [-o OUT.bin] [--greedy N] [-t THREADS]\n"
         "       mg generate -m MODEL.gguf -p TEXT [--chat] [--system TEXT] [-n N] [--temp T] [--top-k K]\n"
         "                   [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [-t THREADS]\n"
-        "       mg trace -m MODEL.gguf -p TEXT -o DIR\n");
+        "       mg trace -m MODEL.gguf -p TEXT -o DIR\n"
+        "       mg embed-image --mmproj FILE --image IMG [--image-mode medgemma|llamacpp] -o OUT.bin\n"
+        "       (logits also takes --mmproj FILE --image IMG ... --image-mode M; <__image__> marks each image)\n");
     return 2;
 }
 
@@ -64,6 +72,17 @@ static int parse_args(int argc, char **argv, args *a) {
         else if (!strcmp(s, "--no-bos")) a->no_bos = 1;
         else if (!strcmp(s, "--no-parse-special")) a->no_special = 1;
         else if (!strcmp(s, "--chat")) a->chat = 1;
+        else if (!strcmp(s, "--mmproj")) { if (!(a->mmproj = NEXT)) return 0; }
+        else if (!strcmp(s, "--image")) {
+            if (a->n_images == 64) { fprintf(stderr, "mg: at most 64 images\n"); return 0; }
+            if (!(a->images[a->n_images++] = NEXT)) return 0;
+        } else if (!strcmp(s, "--image-mode")) {
+            const char *v = NEXT;
+            if (!v) return 0;
+            if (!strcmp(v, "llamacpp")) a->image_mode = MG_IMAGE_LLAMACPP;
+            else if (!strcmp(v, "medgemma")) a->image_mode = MG_IMAGE_MEDGEMMA;
+            else { fprintf(stderr, "mg: --image-mode medgemma|llamacpp\n"); return 0; }
+        }
         else {
             const char *v;
             if (!(v = NEXT)) return 0;
@@ -85,15 +104,31 @@ static int parse_args(int argc, char **argv, args *a) {
     return 1;
 }
 
-static mg_model *load(const char *path, int vocab_only) {
+static mg_model *load_with(const char *path, int vocab_only, const char *mmproj) {
     mg_model *m = NULL;
     mg_error e;
     mg_model_options o;
     memset(&o, 0, sizeof o);
     o.vocab_only = vocab_only;
+    o.mmproj_path = mmproj;
     if (!path) { fprintf(stderr, "mg: -m MODEL.gguf is required\n"); return NULL; }
     if (mg_model_load_file(&m, path, &o, &e) != MG_OK) { fprintf(stderr, "mg: %s: %s\n", path, e.message); return NULL; }
     return m;
+}
+static mg_model *load(const char *path, int vocab_only) { return load_with(path, vocab_only, NULL); }
+
+/* Decodes an image file and encodes it with the session's model. */
+static int encode_file(mg_session *s, const char *path, int mode, mg_image_embd *out) {
+    mgx_image img;
+    mg_image mi;
+    char err[256];
+    mg_result r;
+    if (mgx_image_load_file(path, &img, err, sizeof err) != 0) { fprintf(stderr, "mg: %s: %s\n", path, err); return 0; }
+    mi.w = img.w; mi.h = img.h; mi.channels = img.channels; mi.pixels = img.px;
+    r = mg_encode_image(s, &mi, mode, out);
+    mgx_image_free(&img);
+    if (r != MG_OK) { fprintf(stderr, "mg: %s: %s\n", path, mg_session_error(s)); return 0; }
+    return 1;
 }
 
 /* The prompt text from -p or -f (caller frees). */
@@ -198,6 +233,57 @@ static mg_session *new_session(const mg_model *m, const args *a, mg_tap_fn tap, 
     return s;
 }
 
+/* Feeds text with each "<__image__>" replaced by <start_of_image> + the image's embeddings + <end_of_image>. */
+static int eval_with_images(mg_session *s, const mg_model *m, char *text, const args *a) {
+    const char *marker = "<__image__>";
+    int32_t so = mg_token_lookup(m, "<start_of_image>"), eo = mg_token_lookup(m, "<end_of_image>");
+    char *at = text, *next;
+    int k = 0, first = 1, n;
+    while (1) {
+        int32_t *ids;
+        unsigned flags = MG_TOKENIZE_SPECIAL | (first ? MG_TOKENIZE_BOS : 0u);
+        mg_image_embd e;
+        next = strstr(at, marker);
+        if (next) *next = 0;
+        ids = tokenize_all(m, at, flags, &n);
+        first = 0;
+        if (!ids || mg_eval(s, ids, n) != MG_OK) { free(ids); fprintf(stderr, "mg: eval: %s\n", mg_session_error(s)); return 0; }
+        free(ids);
+        if (!next) break;
+        if (k >= a->n_images) { fprintf(stderr, "mg: more <__image__> markers than --image files\n"); return 0; }
+        if (!encode_file(s, a->images[k++], a->image_mode, &e)) return 0;
+        if (mg_eval(s, &so, 1) != MG_OK || mg_eval_embd(s, e.data, e.n_tokens, 1) != MG_OK || mg_eval(s, &eo, 1) != MG_OK) {
+            fprintf(stderr, "mg: eval: %s\n", mg_session_error(s)); mg_image_embd_free(&e); return 0;
+        }
+        mg_image_embd_free(&e);
+        at = next + strlen(marker);
+    }
+    if (k != a->n_images) { fprintf(stderr, "mg: %d --image files but %d <__image__> markers\n", a->n_images, k); return 0; }
+    return 1;
+}
+
+static int cmd_embed_image(int argc, char **argv) {
+    args a;
+    mg_model *m;
+    mg_session *s;
+    mg_image_embd e;
+    FILE *f;
+    int rc = 1;
+    if (!parse_args(argc, argv, &a) || !a.mmproj || a.n_images != 1 || !a.out) return usage();
+    if (!(m = load(a.mmproj, 0))) return 1;
+    if (!(s = new_session(m, &a, NULL, NULL))) { mg_model_free(m); return 1; }
+    if (encode_file(s, a.images[0], a.image_mode, &e)) {
+        size_t cnt = (size_t)e.n_tokens * e.n_embd;
+        if ((f = fopen(a.out, "wb")) && fwrite(e.data, sizeof(float), cnt, f) == cnt) rc = 0;
+        else fprintf(stderr, "mg: cannot write %s\n", a.out);
+        if (f) fclose(f);
+        mg_image_embd_free(&e);
+    }
+    mg_session_free(s);
+    mg_model_free(m);
+    return rc;
+}
+
 static int cmd_logits(int argc, char **argv) {
     args a;
     mg_model *m;
@@ -207,12 +293,15 @@ static int cmd_logits(int argc, char **argv) {
     int32_t *ids;
     int n, i, rc = 1;
     if (!parse_args(argc, argv, &a)) return usage();
-    if (!(m = load(a.model, 0))) return 1;
+    if (!(m = load_with(a.model, 0, a.mmproj))) return 1;
     mg_model_get_info(m, &info);
     if (!(text = prompt_text(&a))) { mg_model_free(m); return 1; }
-    ids = tokenize_all(m, text, MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, &n);
-    if (!ids || !(s = new_session(m, &a, NULL, NULL))) { free(ids); free(text); mg_model_free(m); return 1; }
-    if (mg_eval(s, ids, n) != MG_OK) { fprintf(stderr, "mg: eval: %s\n", mg_session_error(s)); goto done; }
+    if (!(s = new_session(m, &a, NULL, NULL))) { free(text); mg_model_free(m); return 1; }
+    ids = NULL;
+    if (a.n_images == 0) {
+        ids = tokenize_all(m, text, MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, &n);
+        if (!ids || mg_eval(s, ids, n) != MG_OK) { fprintf(stderr, "mg: eval: %s\n", mg_session_error(s)); goto done; }
+    } else if (!eval_with_images(s, m, text, &a)) goto done;
     if (a.out) {
         FILE *f = fopen(a.out, "wb");
         if (!f || fwrite(mg_logits(s), sizeof(float), (size_t)info.n_vocab, f) != (size_t)info.n_vocab) {
@@ -333,5 +422,6 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "logits")) return cmd_logits(argc - 2, argv + 2);
     if (!strcmp(argv[1], "generate")) return cmd_generate(argc - 2, argv + 2);
     if (!strcmp(argv[1], "trace")) return cmd_trace(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "embed-image")) return cmd_embed_image(argc - 2, argv + 2);
     return usage();
 }
