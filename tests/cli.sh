@@ -41,6 +41,18 @@ a=$($MG generate -m $D/models/tiny-q8_0.gguf -p 'Chest pain' --chat --system 'Yo
 b=$($MG generate -m $D/models/tiny-q8_0.gguf -p 'Chest pain' --chat --system 'You are a helpful medical assistant.' -n 12 --temp 0.9 --top-k 40 --seed 3)
 [ -n "$a" ] && [ "$a" = "$b" ] && ok "generate seeded and deterministic" || bad "generate: [$a] vs [$b]"
 
+# images: embed-image vs llama.cpp's embeddings; logits with <__image__> vs llama.cpp's image prompt
+$MG embed-image --mmproj $D/models/mmproj-tiny-f32.gguf --image $D/images/img-xray-1024x768.png --image-mode llamacpp -o $T/e.bin -t 2 && ok "embed-image runs" || bad "embed-image"
+check "embed-image size (256 x 256 floats)" "$(wc -c < $T/e.bin | tr -d ' ')" "262144"
+od -An -v -f -w4 $T/e.bin > $T/a; od -An -v -f -w4 $D/ref/image/tiny-f32.img-xray-1024x768.image_embd.bin > $T/b
+maxd=$(paste $T/a $T/b | awk '{d=$1-$2; if(d<0)d=-d; if(d>m)m=d} END{printf "%.6f", m}')
+awk "BEGIN{exit !($maxd <= 0.01)}" && ok "embed-image within 0.01 of llama.cpp ($maxd)" || bad "embed-image differs by $maxd"
+printf '<start_of_turn>user\n<__image__>Describe the findings in this image.<end_of_turn>\n<start_of_turn>model\n' > $T/ip.txt
+want=$(sed 's/.*"greedy_ids": \[\([^]]*\)\].*/\1/' $D/ref/image/tiny-f32.img-small-300x200.json | tr -d ',')
+got=$($MG logits -m $D/models/tiny-f32.gguf --mmproj $D/models/mmproj-tiny-f32.gguf --image $D/images/img-small-300x200.png --image-mode llamacpp -f $T/ip.txt --greedy 24 -t 2)
+check "logits --image greedy ids (llama.cpp layout)" "$got" "greedy: $want"
+$MG logits -m $D/models/tiny-f32.gguf -f $T/ip.txt --image $D/images/img-small-300x200.png > /dev/null 2> $T/err; [ $? -ne 0 ] && ok "image without mmproj fails" || bad "image without mmproj"
+
 # errors: clear messages and non-zero exits
 $MG logits -m $D/no-such.gguf -p x > /dev/null 2> $T/err; [ $? -ne 0 ] && grep -q 'cannot open' $T/err && ok "missing model message" || bad "missing model message"
 $MG logits -m $D/vocab/gemma3-vocab.gguf -p x > /dev/null 2>&1; [ $? -ne 0 ] && ok "vocab-only file refused for logits" || bad "vocab-only logits"

@@ -1,0 +1,63 @@
+/* cxr — one 2D image (chest X-ray: PNG, JPEG, PNM, BMP or DICOM) and a question.
+     cxr IMAGE -q QUESTION [-q ...] -m MODEL.gguf --mmproj MMPROJ.gguf [--system TEXT] [--image-mode medgemma|llamacpp]
+         [-t N] [-n MAX] [--temp T] [--seed S] [--think] [--json] [--dump-prompt]
+   Google's recipe: system "You are an expert radiologist.", the image, then the question. The image is encoded
+   once and reused for every -q. Thinking text is dropped unless --think. */
+#include "mgx_cli.h"
+#include "mgx_inputs.h"
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv) {
+    const char *system = NULL, *mode_s = NULL;
+    mgx_option extra[2] = { { "--system", &system, 0 }, { "--image-mode", &mode_s, 0 } };
+    mgx_opts o;
+    mgx_image img;
+    mg_image mi;
+    mg_model *m = NULL;
+    mg_session *s = NULL;
+    mg_session_options so;
+    mg_image_embd embd;
+    char err[256];
+    int i, rc = 0, mode;
+    if (mgx_parse_args(argc, argv, &o, extra, 2) != 0 || o.n_positional != 1 || o.n_questions == 0) {
+        fprintf(stderr, "usage: cxr IMAGE -q QUESTION [-q ...] -m MODEL.gguf --mmproj MMPROJ.gguf [--system TEXT]\n"
+                        "           [--image-mode medgemma|llamacpp] [-t N] [-n MAX] [--temp T] [--seed S] [--think] [--json] [--dump-prompt]\n");
+        return 2;
+    }
+    if (!system) system = "You are an expert radiologist.";
+    mode = mode_s && !strcmp(mode_s, "llamacpp") ? MG_IMAGE_LLAMACPP : MG_IMAGE_MEDGEMMA;
+    if (mgx_load_2d(o.positional[0], &img, err, sizeof err) != 0) { fprintf(stderr, "error: %s: %s\n", o.positional[0], err); return 1; }
+    if (o.dump_prompt) {
+        for (i = 0; i < o.n_questions; i++) {
+            mg_chat_item items[2] = { { NULL, NULL }, { NULL, NULL } };
+            const char *src[1];
+            src[0] = o.positional[0];
+            items[1].text = o.questions[i];
+            printf("%s\n", system);
+            mgx_dump_items(stdout, items, 2, src);
+        }
+        mgx_image_free(&img);
+        return 0;
+    }
+    if (!(m = mgx_load_model(&o))) { mgx_image_free(&img); return 1; }
+    memset(&so, 0, sizeof so);
+    so.n_threads = o.threads;
+    mi = mgx_as_mg_image(&img);
+    if (mg_session_new(&s, m, &so) != MG_OK || mg_encode_image(s, &mi, mode, &embd) != MG_OK) {
+        fprintf(stderr, "error: %s\n", s ? mg_session_error(s) : "cannot create a session");
+        rc = 1;
+    } else {
+        for (i = 0; i < o.n_questions && rc == 0; i++) {
+            mg_chat_item items[2];
+            items[0].text = NULL; items[0].image = &embd;
+            items[1].text = o.questions[i]; items[1].image = NULL;
+            rc = mgx_ask(&o, m, system, items, 2, NULL) != 0;
+        }
+        mg_image_embd_free(&embd);
+    }
+    mg_session_free(s);
+    mg_model_free(m);
+    mgx_image_free(&img);
+    return rc;
+}
