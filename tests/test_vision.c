@@ -271,12 +271,30 @@ static void check_ollama_layout(void) {
         mg_model_free(om);
     }
     {   /* a projector whose width does not match the text model is refused, naming both widths */
+        mg_gguf_writer *w2 = NULL;
         mg_model *bad = NULL;
         mg_model_options o;
+        void *b2 = NULL;
+        size_t n2 = 0;
+        uint16_t *zeros = (uint16_t *)calloc(512 * 128, 2);
+        int64_t wide[2] = { 512, 128 };
+        mg_gguf_writer_new(&w2, 0);
+        for (i = 0; i < mg_gguf_kv_count(vg); i++) mg_gguf_writer_copy_kv(w2, vg, i);
+        for (i = 0; i < mg_gguf_tensor_count(vg); i++) {
+            mg_tensor_info t;
+            mg_gguf_tensor(vg, i, &t);
+            if (!strcmp(t.name, "mm.input_projection.weight")) mg_gguf_writer_add_tensor(w2, t.name, MG_TYPE_F16, 2, wide, zeros, 512 * 128 * 2);
+            else mg_gguf_writer_add_tensor(w2, t.name, t.type, t.n_dims, t.ne, mg_gguf_tensor_data(vg, i), (size_t)t.nbytes);
+        }
+        mg_gguf_writer_write_mem(w2, &b2, &n2);
         memset(&o, 0, sizeof o);
-        o.mmproj_path = FIX_DIR "models/mmproj-tiny-f32.gguf";
-        CHECK(mg_model_load_file(&bad, FIX_DIR "vocab/gemma3-vocab.gguf", &o, &e) == MG_OK, "vocab-only ignores vision");
-        mg_model_free(bad);
+        o.mmproj_data = b2; o.mmproj_size = n2;
+        CHECK(mg_model_load_file(&bad, FIX_DIR "models/tiny-f32.gguf", &o, &e) == MG_ERR_MODEL && bad == NULL &&
+              strstr(e.message, "512") && strstr(e.message, "256"), "wrong projector width refused: %s", e.message);
+        o.mmproj_data = NULL; o.mmproj_size = 0; o.mmproj_path = FIX_DIR "models/tiny-q8_0.gguf";
+        CHECK(mg_model_load_file(&bad, FIX_DIR "models/tiny-f32.gguf", &o, &e) == MG_ERR_UNSUPPORTED, "a text file as mmproj: %s", e.message);
+        mg_gguf_writer_free(w2);
+        free(b2); free(zeros);
     }
     mg_gguf_writer_free(w);
     free(buf);
