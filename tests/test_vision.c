@@ -119,6 +119,33 @@ static void check_embeddings_and_logits(void) {
             free(greedy); free(wl); mgx_json_free(ref);
             mg_session_free(s);
         }
+        {   /* F16 mmproj + F32 text: llama.cpp's top-10 logits and greedy ids (ref/image/tiny-f32.mmproj-f16.*.json) */
+            mg_session *s = fix_session(tm[0], 2, 0);
+            mgx_json *ref;
+            const mgx_json *top;
+            int32_t *greedy;
+            int ng, i;
+            float worst = 0;
+            snprintf(path, sizeof path, FIX_DIR "ref/image/tiny-f32.mmproj-f16.%s.json", images[k]);
+            ref = fix_json(path);
+            top = mgx_json_get(ref, "last_top10");
+            CHECK(image_prompt(s, tm[0], &e16) && mgx_json_len(top) == 10, "f16 image prompt");
+            for (i = 0; i < 10; i++) {
+                const mgx_json *pair = mgx_json_at(top, (size_t)i);
+                int id = (int)mgx_json_number(mgx_json_at(pair, 0), -1);
+                float dv = fabsf(mg_logits(s)[id] - (float)mgx_json_number(mgx_json_at(pair, 1), 1e9));
+                worst = dv > worst ? dv : worst;
+            }
+            CHECK(worst <= 0.02f, "%s F16 mmproj: top-10 logits differ by %g", images[k], worst);
+            greedy = fix_ids(mgx_json_get(ref, "greedy_ids"), &ng);
+            for (i = 0; i < ng; i++) {
+                int32_t id = fix_argmax(mg_logits(s), 8192);
+                if (id != greedy[i] || (i + 1 < ng && mg_eval(s, &id, 1) != MG_OK)) break;
+            }
+            CHECK(ng == 24 && i == ng, "%s F16 mmproj: greedy differs at %d", images[k], i);
+            free(greedy); mgx_json_free(ref);
+            mg_session_free(s);
+        }
         mg_image_embd_free(&e); mg_image_embd_free(&e16);
         mgx_image_free(&img);
         free(want);
