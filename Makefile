@@ -21,6 +21,8 @@ COMMON_OBJ := $(COMMON_SRC:examples/common/%.c=$(B)/common/%.o)
 EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TOOLS      := $(B)/mg
+# the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
+NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat)
 HDRS       := medgemma.h $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
 .PHONY: all test clean check-header
@@ -42,6 +44,13 @@ $(B)/mg: tools/mg.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/libmgx.a
 $(B)/%: examples/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
 	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
+$(B)/nosimd/medgemma.o: medgemma.h | $(B)
+	@mkdir -p $(B)/nosimd
+	$(CC) $(CFLAGS) -DMG_NO_SIMD -DMEDGEMMA_IMPLEMENTATION -x c -c $< -o $@
+
+$(B)/nosimd/%: tests/%.c $(B)/nosimd/medgemma.o $(B)/libmgx.a $(HDRS)
+	$(CC) $(CFLAGS) -DMG_NO_SIMD $< $(B)/nosimd/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
+
 $(B)/tests/%: tests/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
@@ -50,8 +59,8 @@ $(B):
 	mkdir -p $(B)
 
 # Every test binary and tests/*.sh script, then one summary line "N passed, N failed".
-test: all check-header
-	@sh tests/run.sh $(TESTS)
+test: all check-header $(NOSIMD_TESTS)
+	@sh tests/run.sh $(TESTS) $(NOSIMD_TESTS)
 
 # The header alone: C99 and C++ declarations, implementation warning-free.
 check-header: | $(B)

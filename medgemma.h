@@ -1871,16 +1871,68 @@ static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
     }
 }
 
+#if defined(__AVX2__) && defined(__FMA__) && !defined(MG_NO_SIMD)
+#define MG__AVX2 1
+#include <immintrin.h>
+static float mg__hsum8(__m256 v) {
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    a = _mm_add_ss(a, _mm_movehdup_ps(a));
+    return _mm_cvtss_f32(a);
+}
+static int32_t mg__hsum8i(__m256i v) {
+    __m128i a = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4e));
+    a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0xb1));
+    return _mm_cvtsi128_si32(a);
+}
+/* sum of the 16 int16 products-of-pairs of unsigned u (0..127) and signed s, as 8 int32 lanes */
+static __m256i mg__dot_u8s8(__m256i u, __m256i s8) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s8), _mm256_set1_epi16(1));
+}
+#endif
+
+/* The kernels: a scalar reference, and where the compiler targets AVX2 a vector block ending in the same
+   scalar tail. The integer formats accumulate exact integer sums per block in both paths, so SIMD and scalar
+   agree bit for bit; the float formats differ only in summation order. */
 static float mg__dot_f32(const float *w, const float *x, int64_t n) {
-    int64_t i;
+    int64_t i = 0;
     float s = 0;
-    for (i = 0; i < n; i++) s += w[i] * x[i];
+#ifdef MG__AVX2
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+    s = mg__hsum8(_mm256_add_ps(a0, a1));
+#endif
+    for (; i < n; i++) s += w[i] * x[i];
     return s;
 }
+/* y += a x */
+static void mg__axpy(float *y, float a, const float *x, int64_t n) {
+    int64_t i = 0;
+#ifdef MG__AVX2
+    __m256 va = _mm256_set1_ps(a);
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+#endif
+    for (; i < n; i++) y[i] += a * x[i];
+}
 static float mg__dot_f16(const uint16_t *w, const uint16_t *x, int64_t n) {
-    int64_t i;
+    int64_t i = 0;
     float s = 0;
-    for (i = 0; i < n; i++) s += mg__h2f(w[i]) * mg__h2f(x[i]);
+#if defined(MG__AVX2) && defined(__F16C__)
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))),
+                             _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8))),
+                             _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 8))), a1);
+    }
+    s = mg__hsum8(_mm256_add_ps(a0, a1));
+#endif
+    for (; i < n; i++) s += mg__h2f(w[i]) * mg__h2f(x[i]);
     return s;
 }
 static float mg__dot_bf16(const uint16_t *w, const uint16_t *x, int64_t n) {
@@ -1891,10 +1943,17 @@ static float mg__dot_bf16(const uint16_t *w, const uint16_t *x, int64_t n) {
 }
 /* sum_blocks d_w d_x sum_i qw_i qx_i */
 static float mg__dot_q8_0(const mg__block_q8_0 *w, const mg__block_q8_0 *x, int64_t n) {
-    int64_t i;
+    int64_t i = 0, nb = n / 32;
     int j;
     float s = 0;
-    for (i = 0; i < n / 32; i++) {
+#ifdef MG__AVX2
+    for (; i < nb; i++) {   /* |w| . (x with w's sign): maddubs needs an unsigned first operand */
+        __m256i qw = _mm256_loadu_si256((const __m256i *)w[i].qs), qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        int32_t sumi = mg__hsum8i(mg__dot_u8s8(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw)));
+        s += (float)sumi * (mg__h2f(w[i].d) * mg__h2f(x[i].d));
+    }
+#endif
+    for (; i < nb; i++) {
         int32_t sumi = 0;
         for (j = 0; j < 32; j++) sumi += w[i].qs[j] * x[i].qs[j];
         s += (float)sumi * (mg__h2f(w[i].d) * mg__h2f(x[i].d));
@@ -1912,7 +1971,14 @@ static float mg__dot_q4_k(const mg__block_q4_k *w, const mg__block_q8_k *x, int6
         const int8_t *a = x->qs;
         for (j = 0; j < 8; j += 2, q += 32, a += 64) {
             int32_t lo = 0, hi = 0;
+#ifdef MG__AVX2
+            __m256i qq = _mm256_loadu_si256((const __m256i *)q), mask = _mm256_set1_epi8(0x0F);
+            lo = mg__hsum8i(mg__dot_u8s8(_mm256_and_si256(qq, mask), _mm256_loadu_si256((const __m256i *)a)));
+            hi = mg__hsum8i(mg__dot_u8s8(_mm256_and_si256(_mm256_srli_epi16(qq, 4), mask), _mm256_loadu_si256((const __m256i *)(a + 32))));
+            (void)l;
+#else
             for (l = 0; l < 32; l++) { lo += (q[l] & 0xF) * a[l]; hi += (q[l] >> 4) * a[l + 32]; }
+#endif
             mg__q4k_scale_min(j, w->scales, &sc, &m);     sumi += sc * lo; summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]);
             mg__q4k_scale_min(j + 1, w->scales, &sc, &m); sumi += sc * hi; summ += m * (x->bsums[2 * j + 2] + x->bsums[2 * j + 3]);
         }
@@ -1924,16 +1990,43 @@ static float mg__dot_q4_k(const mg__block_q4_k *w, const mg__block_q8_k *x, int6
 static float mg__dot_q6_k(const mg__block_q6_k *w, const mg__block_q8_k *x, int64_t n) {
     int64_t i;
     int g, l;
-    int8_t q[256];
     float s = 0;
     for (i = 0; i < n / 256; i++, w++, x++) {
         int32_t sumi = 0;
+#ifdef MG__AVX2
+        /* (q - 32) . qx = q . qx - 32 sum(qx): q (0..63) is unsigned for maddubs; the 32 uses the block sums */
+        const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+        __m256i acc = _mm256_setzero_si256();
+        int h, k;
+        for (h = 0; h < 2; h++) {
+            __m256i q0 = _mm256_loadu_si256((const __m256i *)(w->ql + 64 * h)), q1 = _mm256_loadu_si256((const __m256i *)(w->ql + 64 * h + 32));
+            __m256i hb = _mm256_loadu_si256((const __m256i *)(w->qh + 32 * h)), v[4];
+            v[0] = _mm256_or_si256(_mm256_and_si256(q0, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
+            v[1] = _mm256_or_si256(_mm256_and_si256(q1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), m2), 4));
+            v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
+            v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
+            for (k = 0; k < 4; k++) {
+                int base = 128 * h + 32 * k;
+                __m256i p = _mm256_maddubs_epi16(v[k], _mm256_loadu_si256((const __m256i *)(x->qs + base)));
+                __m256i scl = _mm256_setr_epi16(w->scales[base / 16], w->scales[base / 16], w->scales[base / 16], w->scales[base / 16],
+                                                w->scales[base / 16], w->scales[base / 16], w->scales[base / 16], w->scales[base / 16],
+                                                w->scales[base / 16 + 1], w->scales[base / 16 + 1], w->scales[base / 16 + 1], w->scales[base / 16 + 1],
+                                                w->scales[base / 16 + 1], w->scales[base / 16 + 1], w->scales[base / 16 + 1], w->scales[base / 16 + 1]);
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scl));
+            }
+        }
+        sumi = mg__hsum8i(acc);
+        for (g = 0; g < 16; g++) sumi -= 32 * w->scales[g] * x->bsums[g];
+        (void)l;
+#else
+        int8_t q[256];
         mg__q6k_unpack(w, q);
         for (g = 0; g < 16; g++) {
             int32_t t = 0;
             for (l = 0; l < 16; l++) t += q[16 * g + l] * x->qs[16 * g + l];
             sumi += w->scales[g] * t;
         }
+#endif
         s += mg__h2f(w->d) * x->d * (float)sumi;
     }
     return s;
@@ -3241,7 +3334,7 @@ static void mg__attn_task(void *ctx, int ith, int nth) {
             size_t off = ((size_t)(jp % c->cap_max) * kvrow + (size_t)kvh * hd);
             float dot = 0;
             if (s->kv_f16) { const uint16_t *kk = (const uint16_t *)c->k + off; for (d = 0; d < hd; d++) dot += qr[d] * mg__h2f(kk[d]); }
-            else { const float *kk = (const float *)c->k + off; for (d = 0; d < hd; d++) dot += qr[d] * kk[d]; }
+            else dot = mg__dot_f32(qr, (const float *)c->k + off, hd);
             sc[jp - lo] = dot;
         }
         mg__softmax(sc, hi - lo + 1);
@@ -3250,7 +3343,7 @@ static void mg__attn_task(void *ctx, int ith, int nth) {
             size_t off = ((size_t)(jp % c->cap_max) * kvrow + (size_t)kvh * hd);
             float a = sc[jp - lo];
             if (s->kv_f16) { const uint16_t *vv = (const uint16_t *)c->v + off; for (d = 0; d < hd; d++) out[d] += a * mg__h2f(vv[d]); }
-            else { const float *vv = (const float *)c->v + off; for (d = 0; d < hd; d++) out[d] += a * vv[d]; }
+            else mg__axpy(out, a, (const float *)c->v + off, hd);
         }
     }
 }
@@ -3622,10 +3715,7 @@ static void mg__vattn_task(void *ctx, int ith, int nth) {
         for (p = 0; p < j->n; p++) sc[p] = mg__dot_f32(q, j->k + (size_t)p * j->d + (size_t)h * j->head_dim, j->head_dim) * scale;
         mg__softmax(sc, j->n);
         for (c = 0; c < j->head_dim; c++) o[c] = 0;
-        for (p = 0; p < j->n; p++) {
-            const float *vv = j->v + (size_t)p * j->d + (size_t)h * j->head_dim;
-            for (c = 0; c < j->head_dim; c++) o[c] += sc[p] * vv[c];
-        }
+        for (p = 0; p < j->n; p++) mg__axpy(o, sc[p], j->v + (size_t)p * j->d + (size_t)h * j->head_dim, j->head_dim);
     }
 }
 
