@@ -22,6 +22,8 @@
      MG_NO_THREADS        single-threaded, no pthreads
      MG_NO_STDIO          no file loading (memory buffers only)
      MG_NO_MMAP           read files into memory instead of mapping them
+     MG_USE_BLAS          F32 matrix products of 8+ rows through cblas_sgemm (link OpenBLAS; make BLAS=1)
+     MG_EXACT_GELU        GELU in float throughout (default: f16-rounded like ggml, see mg__gelu)
 
    THE API IN TEN LINES
      mg_model *m; mg_session *s; mg_error e;
@@ -394,6 +396,9 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #include <math.h>
 #include <float.h>
 
+#ifdef MG_USE_BLAS
+#include <cblas.h>
+#endif
 #if !defined(MG_NO_THREADS)
 #include <pthread.h>
 #include <unistd.h>
@@ -3289,14 +3294,10 @@ static mg_result mg__kv_reserve(mg_session *s, int pos_end) {
     return MG_OK;
 }
 
+static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const float *b, const float *x, int n, float *y);
 /* Y = X W^T for n rows of X, on the pool. */
 static void mg__matmul(mg_session *s, const mg__mat *w, const float *x, int n, float *y) {
-    mg__matmul_job j;
-    size_t stride = mg__act_row_bytes(w->type, w->n_in);
-    int t;
-    for (t = 0; t < n; t++) mg__quant_row(w->type, x + (size_t)t * w->n_in, s->xq + (size_t)t * stride, w->n_in);
-    j.w = w; j.xq = s->xq; j.xq_stride = stride; j.y = y; j.n_tok = n;
-    mg__pool_run(&s->pool, mg__matmul_task, &j);
+    mg__linear(&s->pool, s->xq, w, NULL, x, n, y);
 }
 
 /* ----- attention ----- */
@@ -3719,11 +3720,20 @@ static void mg__vattn_task(void *ctx, int ith, int nth) {
     }
 }
 
-/* y = W x + b over n rows, with a caller-sized conversion buffer. */
+/* y = W x + b over n rows, with a caller-sized conversion buffer. With MG_USE_BLAS, F32 weights and 8 rows or
+   more go to cblas_sgemm (OpenBLAS's own threads; its summation order differs from ours). */
 static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const float *b, const float *x, int n, float *y) {
     mg__matmul_job j;
     size_t stride = mg__act_row_bytes(w->type, w->n_in);
     int t, i;
+#ifdef MG_USE_BLAS
+    if (w->type == MG_TYPE_F32 && n >= 8) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)w->n_out, (int)w->n_in, 1.0f, x, (int)w->n_in,
+                    (const float *)w->data, (int)w->n_in, 0.0f, y, (int)w->n_out);
+        if (b) for (t = 0; t < n; t++) for (i = 0; i < w->n_out; i++) y[(size_t)t * w->n_out + i] += b[i];
+        return;
+    }
+#endif
     for (t = 0; t < n; t++) mg__quant_row(w->type, x + (size_t)t * w->n_in, xq + (size_t)t * stride, w->n_in);
     j.w = w; j.xq = xq; j.xq_stride = stride; j.y = y; j.n_tok = n;
     mg__pool_run(pool, mg__matmul_task, &j);
