@@ -86,6 +86,9 @@ typedef enum mg_result {
     MG_ERR_STATE            /* the call does not fit the object's state (e.g. logits before any eval) */
 } mg_result;
 
+/* How this copy was built: kernel path and options, e.g. "avx2+fma+f16c threads" or "scalar blas". */
+MGDEF const char *mg_build_info(void);
+
 /* A short fixed description of a result code ("MG_ERR_MODEL: tensor missing or of the wrong shape"). */
 MGDEF const char *mg_result_str(mg_result r);
 
@@ -399,6 +402,9 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #ifdef MG_USE_BLAS
 #include <cblas.h>
 #endif
+#if (defined(__AVX2__) || defined(__F16C__)) && !defined(MG_NO_SIMD)
+#include <immintrin.h>
+#endif
 #if !defined(MG_NO_THREADS)
 #include <pthread.h>
 #include <unistd.h>
@@ -485,6 +491,25 @@ MGDEF const char *mg_result_str(mg_result r) {
     case MG_ERR_STATE:        return "MG_ERR_STATE: call not valid in the current state";
     }
     return "unknown result code";
+}
+
+MGDEF const char *mg_build_info(void) {
+    return ""
+#if defined(__AVX2__) && defined(__FMA__) && !defined(MG_NO_SIMD)
+        "avx2+fma"
+#if defined(__F16C__)
+        "+f16c"
+#endif
+#else
+        "scalar"
+#endif
+#ifdef MG_USE_BLAS
+        " blas"
+#endif
+#ifndef MG_NO_THREADS
+        " threads"
+#endif
+        ;
 }
 
 /* Fills an optional mg_error and returns its code: every failure path goes through here. */
@@ -1401,6 +1426,9 @@ MGDEF mg_result mg_gguf_writer_write_file(mg_gguf_writer *w, const char *path) {
 /* ===== >>quant formats =============================================================================== */
 /* Half and bfloat16 conversions, exact (round to nearest even), no tables. */
 static float mg__h2f(uint16_t h) {
+#if defined(__F16C__) && !defined(MG_NO_SIMD)
+    return _cvtsh_ss(h);
+#else
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
     if (e == 0) {
         if (m == 0) bits = sign;
@@ -1412,6 +1440,7 @@ static float mg__h2f(uint16_t h) {
     } else if (e == 31) bits = sign | 0x7f800000u | m << 13;
     else bits = sign | (e + 112) << 23 | m << 13;
     return mg__f32_of(bits);
+#endif
 }
 static uint16_t mg__f2h(float f) {
     uint32_t x, sign, ax;
@@ -1878,7 +1907,6 @@ static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
 
 #if defined(__AVX2__) && defined(__FMA__) && !defined(MG_NO_SIMD)
 #define MG__AVX2 1
-#include <immintrin.h>
 static float mg__hsum8(__m256 v) {
     __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     a = _mm_add_ps(a, _mm_movehl_ps(a, a));
@@ -1974,19 +2002,31 @@ static float mg__dot_q4_k(const mg__block_q4_k *w, const mg__block_q8_k *x, int6
         int32_t sumi = 0, summ = 0;
         const uint8_t *q = w->qs;
         const int8_t *a = x->qs;
+#ifdef MG__AVX2
+        /* sc_j * (q . qx) per sub-block, kept in 8 int32 lanes; one horizontal sum per block */
+        const __m256i mask = _mm256_set1_epi8(0x0F);
+        __m256i acc = _mm256_setzero_si256();
+        for (j = 0; j < 8; j += 2, q += 32, a += 64) {
+            __m256i qq = _mm256_loadu_si256((const __m256i *)q);
+            __m256i plo = _mm256_maddubs_epi16(_mm256_and_si256(qq, mask), _mm256_loadu_si256((const __m256i *)a));
+            __m256i phi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(qq, 4), mask), _mm256_loadu_si256((const __m256i *)(a + 32)));
+            int sc2, m2;
+            mg__q4k_scale_min(j, w->scales, &sc, &m);
+            mg__q4k_scale_min(j + 1, w->scales, &sc2, &m2);
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(plo, _mm256_set1_epi16((short)sc)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(phi, _mm256_set1_epi16((short)sc2)));
+            summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]) + m2 * (x->bsums[2 * j + 2] + x->bsums[2 * j + 3]);
+        }
+        sumi = mg__hsum8i(acc);
+        (void)l;
+#else
         for (j = 0; j < 8; j += 2, q += 32, a += 64) {
             int32_t lo = 0, hi = 0;
-#ifdef MG__AVX2
-            __m256i qq = _mm256_loadu_si256((const __m256i *)q), mask = _mm256_set1_epi8(0x0F);
-            lo = mg__hsum8i(mg__dot_u8s8(_mm256_and_si256(qq, mask), _mm256_loadu_si256((const __m256i *)a)));
-            hi = mg__hsum8i(mg__dot_u8s8(_mm256_and_si256(_mm256_srli_epi16(qq, 4), mask), _mm256_loadu_si256((const __m256i *)(a + 32))));
-            (void)l;
-#else
             for (l = 0; l < 32; l++) { lo += (q[l] & 0xF) * a[l]; hi += (q[l] >> 4) * a[l + 32]; }
-#endif
             mg__q4k_scale_min(j, w->scales, &sc, &m);     sumi += sc * lo; summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]);
             mg__q4k_scale_min(j + 1, w->scales, &sc, &m); sumi += sc * hi; summ += m * (x->bsums[2 * j + 2] + x->bsums[2 * j + 3]);
         }
+#endif
         s += mg__h2f(w->d) * x->d * (float)sumi - mg__h2f(w->dmin) * x->d * (float)summ;
     }
     return s;
@@ -2013,10 +2053,7 @@ static float mg__dot_q6_k(const mg__block_q6_k *w, const mg__block_q8_k *x, int6
             for (k = 0; k < 4; k++) {
                 int base = 128 * h + 32 * k;
                 __m256i p = _mm256_maddubs_epi16(v[k], _mm256_loadu_si256((const __m256i *)(x->qs + base)));
-                __m256i scl = _mm256_setr_epi16(w->scales[base / 16], w->scales[base / 16], w->scales[base / 16], w->scales[base / 16],
-                                                w->scales[base / 16], w->scales[base / 16], w->scales[base / 16], w->scales[base / 16],
-                                                w->scales[base / 16 + 1], w->scales[base / 16 + 1], w->scales[base / 16 + 1], w->scales[base / 16 + 1],
-                                                w->scales[base / 16 + 1], w->scales[base / 16 + 1], w->scales[base / 16 + 1], w->scales[base / 16 + 1]);
+                __m256i scl = _mm256_set_m128i(_mm_set1_epi16(w->scales[base / 16 + 1]), _mm_set1_epi16(w->scales[base / 16]));
                 acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, scl));
             }
         }

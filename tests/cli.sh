@@ -53,6 +53,12 @@ got=$($MG logits -m $D/models/tiny-f32.gguf --mmproj $D/models/mmproj-tiny-f32.g
 check "logits --image greedy ids (llama.cpp layout)" "$got" "greedy: $want"
 $MG logits -m $D/models/tiny-f32.gguf -f $T/ip.txt --image $D/images/img-small-300x200.png > /dev/null 2> $T/err; [ $? -ne 0 ] && ok "image without mmproj fails" || bad "image without mmproj"
 
+# bench: runs on the tiny model and prints the figures and the kernel path
+out=$($MG bench -m $D/models/tiny-q4_k_m.gguf --mmproj $D/models/mmproj-tiny-f16.gguf -p 16 -n 4 --images 1 -r 1 -t 2)
+for k in "prefill (pp)" "decode (tg)" "image encode" "peak RSS" "kernels: "; do
+  case "$out" in *"$k"*) ok "bench prints $k";; *) bad "bench misses $k";; esac
+done
+
 # errors: clear messages and non-zero exits
 $MG logits -m $D/no-such.gguf -p x > /dev/null 2> $T/err; [ $? -ne 0 ] && grep -q 'cannot open' $T/err && ok "missing model message" || bad "missing model message"
 $MG logits -m $D/vocab/gemma3-vocab.gguf -p x > /dev/null 2>&1; [ $? -ne 0 ] && ok "vocab-only file refused for logits" || bad "vocab-only logits"

@@ -6,6 +6,8 @@
                  [--seed S] [-t THREADS]
      mg trace -m MODEL.gguf -p TEXT -o DIR
      mg embed-image --mmproj FILE --image IMG [--image-mode medgemma|llamacpp] -o OUT.bin
+     mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q8_0|f16] [--seed S]
+     mg bench -m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t THREADS] [--images K] [-r REPS]
    logits also takes --mmproj FILE --image IMG (repeatable) --image-mode M: each literal <__image__> in the
    prompt becomes <start_of_image> + the image + <end_of_image> (llama.cpp's layout, no newlines added). */
 #include "medgemma.h"
@@ -34,6 +36,8 @@ static int usage(void) {
         "                   [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [-t THREADS]\n"
         "       mg trace -m MODEL.gguf -p TEXT -o DIR\n"
         "       mg embed-image --mmproj FILE --image IMG [--image-mode medgemma|llamacpp] -o OUT.bin\n"
+        "       mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q8_0|f16] [--seed S]\n"
+        "       mg bench -m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t THREADS] [--images K] [-r REPS] [--no-mmap]\n"
         "       (logits also takes --mmproj FILE --image IMG ... --image-mode M; <__image__> marks each image)\n");
     return 2;
 }
@@ -284,6 +288,8 @@ static int cmd_embed_image(int argc, char **argv) {
     return rc;
 }
 
+#include "synth_bench.h"
+
 static int cmd_logits(int argc, char **argv) {
     args a;
     mg_model *m;
@@ -423,5 +429,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "generate")) return cmd_generate(argc - 2, argv + 2);
     if (!strcmp(argv[1], "trace")) return cmd_trace(argc - 2, argv + 2);
     if (!strcmp(argv[1], "embed-image")) return cmd_embed_image(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "synth")) return cmd_synth(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "bench")) return cmd_bench(argc - 2, argv + 2);
     return usage();
 }
