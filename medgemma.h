@@ -2231,11 +2231,15 @@ static void mg__matmul_task(void *ctx, int ith, int nth) {
     const mg__mat *w = j->w;
     int64_t r, lo, hi;
     int t;
+    int t0, t1;
     mg__split(w->n_out, ith, nth, &lo, &hi);
-    for (r = lo; r < hi; r++) {
-        const uint8_t *row = w->data + (size_t)r * w->row_bytes;
-        for (t = 0; t < j->n_tok; t++)
-            j->y[(size_t)t * w->n_out + r] = mg__vec_dot(w->type, row, j->xq + (size_t)t * j->xq_stride, w->n_in);
+    for (t0 = 0; t0 < j->n_tok; t0 = t1) {           /* blocks of 64 activation rows stay in cache */
+        t1 = t0 + 64 < j->n_tok ? t0 + 64 : j->n_tok;
+        for (r = lo; r < hi; r++) {
+            const uint8_t *row = w->data + (size_t)r * w->row_bytes;
+            for (t = t0; t < t1; t++)
+                j->y[(size_t)t * w->n_out + r] = mg__vec_dot(w->type, row, j->xq + (size_t)t * j->xq_stride, w->n_in);
+        }
     }
 }
 
