@@ -1,0 +1,98 @@
+/* localize — where is an anatomical structure (or finding) in a 2D image: bounding boxes in image pixels.
+     localize IMAGE --object NAME [--draw OUT.png] -m MODEL.gguf --mmproj MMPROJ.gguf
+         [-t N] [-n MAX] [--temp T] [--seed S] [--think] [--json] [--dump-prompt]
+   Google's recipe (cxr_anatomy_localization notebook): the image padded to a square, image BEFORE the text, a
+   prompt that states the box format and asks for reasoning then "Final Answer: ```json [...] ```". The model's
+   reasoning streams to stderr; stdout gets the boxes as JSON, in the original image's pixels:
+     [{"label": "right lung", "box_2d": [y0, x0, y1, x1], "box": [x0, y0, x1, y1]}]
+   box_2d is the model's 0..1000 square; box = box_2d / 1000 * side - padding, clipped to the image.
+   No box in the answer prints [] and "no boxes found: <why>" on stderr (exit status 0: the program worked).
+   --json prints {"answer": <model text>, "boxes": [...]} instead; --draw writes the image with the boxes. */
+#include "mgx_cli.h"
+#include "mgx_answer.h"
+#include "mgx_boxes.h"
+#include "mgx_inputs.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* The prompt. QUOTED from the notebook (as MEDGEMMA.md section 5 gives it), character for character: HEAD, and
+   TAIL_1 + the object name + TAIL_2. RECONSTRUCTED (the notebook's middle part is not available here): FORMAT,
+   written from what MEDGEMMA.md states about the format (boxes [y0, x0, y1, x1], integers 0..1000 relative to the
+   padded square image, the list inside a ```json block), and the separators: a space after HEAD, a blank line
+   before "Query:". */
+static const char HEAD[] = "Instructions:\nThe following user query will require outputting bounding boxes.";
+static const char FORMAT[] =
+    " The format of a bounding box is [y0, x0, y1, x1], where (y0, x0) is its top-left corner and (y1, x1) its"
+    " bottom-right corner, so y0 < y1 and x0 < x1. Coordinates are integers from 0 to 1000 relative to the whole"
+    " square image: 0 is the top or left edge and 1000 the bottom or right edge. Write the JSON list inside a"
+    " ```json code block.\n\n";
+static const char TAIL_1[] = "Query:\nWhere is the ";
+static const char TAIL_2[] = "? Don't give a final answer without reasoning. Output the final answer in the format"
+    " \"Final Answer: X\" where X is a JSON list of objects. The object needs a \"box_2d\" and \"label\" key. Answer:";
+
+#define MAX_OBJECT 200   /* bytes of --object */
+
+int main(int argc, char **argv) {
+    const char *object = NULL, *draw = NULL;
+    mgx_option extra[2] = { { "--object", &object, 0 }, { "--draw", &draw, 0 } };
+    mgx_opts o;
+    mgx_image img;
+    mg_image mi;
+    mg_image_embd embd;
+    mg_model *m = NULL;
+    mg_session *s = NULL;
+    mg_session_options so;
+    mg_chat_item items[2];
+    mgx_box boxes[MGX_BOXES_MAX];
+    char err[256], prompt[sizeof HEAD + sizeof FORMAT + sizeof TAIL_1 + sizeof TAIL_2 + MAX_OBJECT];
+    char *answer = NULL;
+    int n = 0, rc = 0;
+    if (mgx_parse_args(argc, argv, &o, extra, 2) != 0 || o.n_positional != 1 || o.n_questions != 0 || !object) {
+        fprintf(stderr, "usage: localize IMAGE --object NAME [--draw OUT.png] -m MODEL.gguf --mmproj MMPROJ.gguf\n"
+                        "           [-t N] [-n MAX] [--temp T] [--seed S] [--think] [--json] [--dump-prompt]\n");
+        return 2;
+    }
+    if (!object[0] || strlen(object) > MAX_OBJECT) { fprintf(stderr, "error: --object must be 1 to %d bytes\n", MAX_OBJECT); return 2; }
+    snprintf(prompt, sizeof prompt, "%s%s%s%s%s", HEAD, FORMAT, TAIL_1, object, TAIL_2);
+    if (mgx_load_2d(o.positional[0], &img, err, sizeof err) != 0) { fprintf(stderr, "error: %s: %s\n", o.positional[0], err); return 1; }
+    items[0].text = NULL; items[0].image = NULL;         /* the image first, then the instructions */
+    items[1].text = prompt; items[1].image = NULL;
+    if (o.dump_prompt) {
+        mgx_dump_items(stdout, items, 2, (const char *const *)o.positional);
+        mgx_image_free(&img);
+        return 0;
+    }
+    if (!(m = mgx_load_model(&o))) { mgx_image_free(&img); return 1; }
+    memset(&so, 0, sizeof so);
+    so.n_threads = o.threads;
+    mi = mgx_as_mg_image(&img);
+    if (mg_session_new(&s, m, &so) != MG_OK || mg_encode_image(s, &mi, MG_IMAGE_MEDGEMMA, &embd) != MG_OK) {
+        fprintf(stderr, "error: %s\n", s ? mg_session_error(s) : "cannot create a session");
+        rc = 1;
+    } else {
+        items[0].image = &embd;
+        if (mgx_answer(&o, m, NULL, items, 2, o.json ? NULL : stderr, &answer, NULL) != 0) rc = 1;
+        mg_image_embd_free(&embd);
+    }
+    mg_session_free(s);
+    if (rc == 0) {
+        n = mgx_boxes_parse(answer, strlen(answer), boxes, MGX_BOXES_MAX, NULL, stderr, err, sizeof err);
+        if (n <= 0) { n = 0; fprintf(stderr, "no boxes found: %s\n", err); }
+        mgx_boxes_map(boxes, n, img.w, img.h);
+        if (o.json) {
+            printf("{\"answer\": ");
+            mgx_json_print_string(stdout, answer, strlen(answer));
+            printf(", \"boxes\": ");
+        }
+        mgx_boxes_print_json(stdout, boxes, n);
+        printf(o.json ? "}\n" : "\n");
+        if (draw && (mgx_boxes_draw(&img, boxes, n, 0, err, sizeof err) != 0 || mgx_png_write_file(draw, &img, err, sizeof err) != 0)) {
+            fprintf(stderr, "error: %s: %s\n", draw, err);
+            rc = 1;
+        }
+    }
+    free(answer);
+    mg_model_free(m);
+    mgx_image_free(&img);
+    return rc;
+}

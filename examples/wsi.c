@@ -1,0 +1,162 @@
+/* wsi — a pathology slide and a prompt, Google's whole-slide recipe.
+     wsi SLIDE -q PROMPT [-q ...] [--patches K] [--seed S] -m MODEL.gguf --mmproj MMPROJ.gguf
+         [-t N] [-n MAX] [--temp T] [--think] [--json] [--dump-prompt]
+   SLIDE is one large image (PNG, JPEG, PNM, BMP; export the ~10x level of a pyramid), a multi-frame DICOM WSI
+   (its frames pasted at their positions), or a folder of patch images (each file one patch).
+   1. Tile into non-overlapping 896x896 patches from the top-left; partial tiles at the right and bottom edges
+      are dropped, except that a slide smaller than 896 in a dimension gives one tile there, padded with white.
+   2. Tissue mask: a pixel is tissue when max(R,G,B) - min(R,G,B) > 20; keep the tiles (or folder patches)
+      that are at least 25% tissue (counting only the pixels inside the slide, not the white padding).
+   3. Choose up to K of them (default 125) at random without replacement — splitmix64 seeded with --seed
+      (default 0), partial Fisher-Yates — and put them back in slide order (row-major).
+   4. One user turn, no system text: the prompt first, then all the patches, no labels.
+   Patches are encoded once (progress on stderr) and reused for every -q. --dump-prompt shows each image as
+   [IMAGE i: tile (x,y)] (pixel position of its top-left corner; folders: [IMAGE i: patch FILE]) and ends with
+   "indices: ..." (row-major tile index r*cols + c; folders: index of the file among the folder's images in
+   name order). Numbers and rules: examples/common/mgx_slide.h. */
+#include "mgx_cli.h"
+#include "mgx_slide.h"
+#include "mgx_volume_prompt.h"
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct patch { int index, x, y; char *file; } patch;   /* file: folder patches only */
+
+static char *join(const char *dir, const char *name) {
+    size_t a = strlen(dir), b = strlen(name);
+    char *s = (char *)malloc(a + b + 2);
+    if (s) sprintf(s, "%s%s%s", dir, a && dir[a - 1] != '/' ? "/" : "", name);
+    return s;
+}
+
+/* The candidate patches of a folder: every image file with enough tissue. Count, or -1. */
+static int folder_patches(const char *dir, patch **out) {
+    char **names, err[256];
+    int n = mgx_list_dir(dir, &names, err, sizeof err), i, images = 0, k = 0;
+    if (n < 0) { fprintf(stderr, "error: %s\n", err); return -1; }
+    if (!(*out = (patch *)calloc((size_t)(n > 0 ? n : 1), sizeof **out))) { mgx_names_free(names, n); return -1; }
+    for (i = 0; i < n; i++) {
+        char *path = join(dir, names[i]);
+        mgx_image img;
+        if (!path || mgx_slide_load(path, &img, err, sizeof err) != 0) {
+            fprintf(stderr, "skipping %s: %s\n", names[i], path ? err : "out of memory");
+            free(path);
+            continue;
+        }
+        if (mgx_tissue_enough(mgx_tissue_pixels(&img, 0, 0, img.w, img.h), (long)img.w * img.h)) {
+            (*out)[k].index = images; (*out)[k].file = path; k++;
+        } else free(path);
+        images++;
+        mgx_image_free(&img);
+    }
+    fprintf(stderr, "%s: %d image files, %d with tissue\n", dir, images, k);
+    mgx_names_free(names, n);
+    return k;
+}
+
+/* The candidate tiles of one slide image. Count, or -1. */
+static int slide_patches(const mgx_image *slide, const char *path, patch **out) {
+    int *tiles, cols, rows, n = mgx_slide_tissue_tiles(slide, &tiles), i;
+    mgx_slide_grid(slide->w, slide->h, &cols, &rows);
+    fprintf(stderr, "%s: %dx%d, %dx%d tiles of %d, %d with tissue\n", path, slide->w, slide->h, cols, rows, MGX_TILE, n);
+    if (n < 0 || !(*out = (patch *)calloc((size_t)(n > 0 ? n : 1), sizeof **out))) { free(tiles); return -1; }
+    for (i = 0; i < n; i++) {
+        (*out)[i].index = tiles[i];
+        (*out)[i].x = tiles[i] % cols * MGX_TILE;
+        (*out)[i].y = tiles[i] / cols * MGX_TILE;
+    }
+    free(tiles);
+    return n;
+}
+
+int main(int argc, char **argv) {
+    const char *patches_s = NULL;
+    mgx_option extra[1] = { { "--patches", &patches_s, 0 } };
+    mgx_opts o;
+    mgx_image slide, *imgs = NULL;
+    mg_image_embd *embd = NULL;
+    mg_model *m = NULL;
+    patch *cand = NULL;
+    struct stat sb;
+    char err[256], **src = NULL;
+    int *pick = NULL, *idx = NULL, i, n_cand, n = 0, k = MGX_DEFAULT_PATCHES, rc = 1, folder;
+    if (mgx_parse_args(argc, argv, &o, extra, 1) != 0 || o.n_positional != 1 || o.n_questions == 0 ||
+        (patches_s && (k = atoi(patches_s)) < 1)) {
+        fprintf(stderr, "usage: wsi SLIDE -q PROMPT [-q ...] [--patches K] [--seed S] -m MODEL.gguf --mmproj MMPROJ.gguf\n"
+                        "           [-t N] [-n MAX] [--temp T] [--think] [--json] [--dump-prompt]\n"
+                        "   SLIDE: a PNG/JPEG/PNM/BMP image, a DICOM WSI, or a folder of patch images; K >= 1 (default 125)\n");
+        return 2;
+    }
+    memset(&slide, 0, sizeof slide);
+    if (stat(o.positional[0], &sb) != 0) { fprintf(stderr, "error: cannot open %s\n", o.positional[0]); return 1; }
+    folder = S_ISDIR(sb.st_mode);
+    if (folder) n_cand = folder_patches(o.positional[0], &cand);
+    else if (mgx_slide_load(o.positional[0], &slide, err, sizeof err) != 0) { fprintf(stderr, "error: %s: %s\n", o.positional[0], err); return 1; }
+    else n_cand = slide_patches(&slide, o.positional[0], &cand);
+    if (n_cand < 0) { fprintf(stderr, "error: out of memory\n"); goto done; }
+    if (n_cand == 0) { fprintf(stderr, "error: %s: no patch is at least 25%% tissue (coloured pixels)\n", o.positional[0]); goto done; }
+
+    /* Up to K patches at random (seeded), back in slide order. */
+    pick = (int *)malloc((size_t)n_cand * sizeof *pick);
+    idx = (int *)malloc((size_t)n_cand * sizeof *idx);
+    src = (char **)calloc((size_t)n_cand, sizeof *src);
+    if (!pick || !idx || !src || (n = mgx_sample_sorted(n_cand, k, o.seed, pick)) < 0) { fprintf(stderr, "error: out of memory\n"); n = 0; goto done; }
+    fprintf(stderr, "using %d of %d patches (seed %llu)\n", n, n_cand, o.seed);
+    for (i = 0; i < n; i++) {
+        const patch *p = &cand[pick[i]];
+        size_t len = (p->file ? strlen(p->file) : 0) + 48;
+        idx[i] = p->index;
+        if (!(src[i] = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); goto done; }
+        if (p->file) snprintf(src[i], len, "patch %s", p->file);
+        else snprintf(src[i], len, "tile (%d,%d)", p->x, p->y);
+    }
+
+    if (o.dump_prompt) {
+        mg_chat_item *items = (mg_chat_item *)calloc((size_t)n + 1, sizeof *items);
+        if (!items) { fprintf(stderr, "error: out of memory\n"); goto done; }
+        for (i = 0; i < o.n_questions; i++) {
+            items[0].text = o.questions[i];
+            mgx_dump_items(stdout, items, n + 1, (const char *const *)src);
+        }
+        mgx_dump_indices(stdout, idx, n);
+        free(items);
+        rc = 0;
+        goto done;
+    }
+    if (!(m = mgx_load_model(&o))) goto done;
+    imgs = (mgx_image *)calloc((size_t)n, sizeof *imgs);
+    embd = (mg_image_embd *)calloc((size_t)n, sizeof *embd);
+    if (!imgs || !embd) { fprintf(stderr, "error: out of memory\n"); goto done; }
+    for (i = 0; i < n; i++) {
+        const patch *p = &cand[pick[i]];
+        if ((p->file ? mgx_slide_load(p->file, &imgs[i], err, sizeof err) : mgx_tile_extract(&slide, p->x, p->y, &imgs[i], err, sizeof err)) != 0) {
+            fprintf(stderr, "error: %s: %s\n", src[i], err);
+            goto done;
+        }
+    }
+    mgx_image_free(&slide);
+    if (mgx_encode_all(&o, m, imgs, n, "encoding patch", embd) != 0) goto done;
+    for (i = 0; i < n; i++) mgx_image_free(&imgs[i]);
+    rc = 0;
+    for (i = 0; i < o.n_questions && rc == 0; i++) {           /* the same embeddings for every prompt */
+        mg_chat_item *items = (mg_chat_item *)calloc((size_t)n + 1, sizeof *items);
+        int j;
+        if (!items) { fprintf(stderr, "error: out of memory\n"); rc = 1; break; }
+        items[0].text = o.questions[i];
+        for (j = 0; j < n; j++) items[j + 1].image = &embd[j];
+        rc = mgx_ask(&o, m, NULL, items, n + 1, NULL) != 0;
+        free(items);
+    }
+done:
+    for (i = 0; i < n; i++) {
+        if (imgs) mgx_image_free(&imgs[i]);
+        if (embd) mg_image_embd_free(&embd[i]);
+        if (src) free(src[i]);
+    }
+    for (i = 0; cand && i < n_cand; i++) free(cand[i].file);
+    free(cand); free(pick); free(idx); free(src); free(imgs); free(embd);
+    mgx_image_free(&slide);
+    mg_model_free(m);
+    return rc;
+}

@@ -1,0 +1,115 @@
+#!/bin/sh
+# The ct, mri and wsi drivers end to end: --dump-prompt structure on NIfTI volumes written here with printf, the
+# real CT5N DICOM series and the CAMELYON WSI; hostile inputs; one short run per driver on the tiny model.
+# Expected indices are computed here with exact integer arithmetic (awk), not taken from the drivers.
+D=tests/data; W=$(mktemp -d); pass=0; fail=0
+ok()  { pass=$((pass + 1)); echo "ok $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+M="-m $D/models/tiny-q4_k_m.gguf --mmproj $D/models/mmproj-tiny-f16.gguf"
+CT_INSTR='You are an instructor teaching medical students. You are analyzing a contiguous block of CT slices from the center of the abdomen. Please review the slices provided below carefully.'
+MR_INSTR='You are an instructor teaching medical students. You are analyzing a contiguous block of MRI slices. Please review the slices provided below carefully.'
+
+# nii FILE W H D: NIfTI-1 (little endian), uint8 voxels, scl_slope 10, scl_inter -1000; every voxel of slice z
+# holds z, so slice z is z*10 - 1000 HU. The dims may be anything (hostile tests); DATA=0 writes no voxels.
+# awk spells every byte as a printf octal escape; one printf writes the file.
+nii() {
+  printf "$(awk -v W=$2 -v H=$3 -v D=$4 -v data=${DATA:-1} '
+    function b(v) { printf "\\%03o", v % 256 }
+    function l16(v) { b(v); b(int(v / 256)) }
+    function l32(v) { b(v); b(int(v / 256)); b(int(v / 65536)); b(int(v / 16777216)) }
+    function z(n) { while (n-- > 0) b(0) }
+    BEGIN { l32(348); z(36)                                           # sizeof_hdr, unused fields
+      l16(3); l16(W); l16(H); l16(D); l16(1); l16(1); l16(1); l16(1)  # dim[8]
+      z(14); l16(2); l16(8); z(2)                                     # datatype DT_UINT8, bitpix 8
+      for (i = 0; i < 8; i++) l32(1065353216)                         # pixdim 1.0f
+      l32(1135607808); l32(1092616192); l32(3296329728)               # vox_offset 352, scl_slope 10, scl_inter -1000
+      z(224); b(110); b(43); b(49); z(5)                              # "n+1\0", no extension
+      if (data) for (k = 0; k < D; k++) for (n = 0; n < W * H; n++) b(k) }')" > "$1"
+}
+# expected indices: N slices, K kept, i = 1..K, round(i*(N-1)/K) with halves to even (exact integers)
+want_indices() {
+  awk -v N=$1 -v K=$2 'BEGIN { s = "indices:"
+    if (N <= K) { for (i = 0; i < N; i++) s = s " " i }
+    else for (i = 1; i <= K; i++) { n = i * (N - 1); q = int(n / K); r = n - q * K
+      if (2 * r > K || (2 * r == K && q % 2 == 1)) q++; s = s " " q }
+    print s }'
+}
+# the whole expected dump: instruction, then [IMAGE j: slice z of FILE] / SLICE j+1 pairs, the question, indices
+want_dump() {  # INSTR FILE QUESTION INDICES-LINE
+  printf '%s\n' "$1"
+  set -- "$2" "$3" "$4"
+  j=0; for z in ${3#indices:}; do printf '[IMAGE %d: slice %d of %s]\nSLICE %d\n' $j $z "$1" $((j + 1)); j=$((j + 1)); done
+  printf '%s\n%s\n' "$2" "$3"
+}
+
+nii $W/ct200.nii 2 2 200
+nii $W/ct40.nii 2 2 40
+
+# ct: 200 slices -> the 85 indices round(i/85*199), i = 1..85; instruction first, image then label, question last
+want=$(want_indices 200 85)
+case "$want" in 'indices: 2 5 7 9 12 '*' 197 199') ok "independent indices look right";; *) bad "awk indices: $want";; esac
+out=$(build/ct $W/ct200.nii -q 'What is abnormal?' --dump-prompt 2> /dev/null)
+[ "$out" = "$(want_dump "$CT_INSTR" $W/ct200.nii 'What is abnormal?' "$want")" ] && ok "ct 200 slices: 85 chosen, full prompt" || bad "ct 200 slices: $(printf '%s\n' "$out" | tail -n 1)"
+[ "$(printf '%s\n' "$out" | wc -l)" -eq 173 ] && ok "ct 85 slices: 173 lines" || bad "ct line count"
+want=$(want_indices 200 10)
+out=$(build/ct $W/ct200.nii -q 'Q' --slices 10 --dump-prompt 2> /dev/null)
+[ "$out" = "$(want_dump "$CT_INSTR" $W/ct200.nii Q "$want")" ] && ok "ct --slices 10 ($want)" || bad "ct --slices 10: $(printf '%s\n' "$out" | tail -n 1) vs $want"
+out=$(build/ct $W/ct40.nii -q 'Q' --dump-prompt 2> /dev/null)
+[ "$out" = "$(want_dump "$CT_INSTR" $W/ct40.nii Q "$(want_indices 40 85)")" ] && ok "ct 40 slices: all used" || bad "ct 40 slices"
+out=$(build/ct $W/ct40.nii -q 'One?' -q 'Two?' --slices 3 --dump-prompt 2> /dev/null)
+[ "$(printf '%s\n' "$out" | wc -l)" -eq 17 ] && [ "$(printf '%s\n' "$out" | grep -c '^SLICE 3$')" -eq 2 ] && \
+  [ "$(printf '%s\n' "$out" | tail -n 1)" = "$(want_indices 40 3)" ] && ok "ct two questions: two prompts, one indices line" || bad "ct two questions: $out"
+out=$(build/ct $W/ct200.nii -q 'Q' --dump-prompt 2>&1 > /dev/null)
+case "$out" in *'200 slices of 2x2'*'using 85'*) ok "ct reports the volume on stderr";; *) bad "ct stderr: $out";; esac
+
+# the real CT series: 5 DICOM files -> all 5, in InstanceNumber order (the loader sorts; see test_dicom)
+out=$(build/ct $D/dicom/CT5N -q 'Findings?' --dump-prompt 2> /dev/null)
+[ "$out" = "$(want_dump "$CT_INSTR" $D/dicom/CT5N 'Findings?' 'indices: 0 1 2 3 4')" ] && ok "ct CT5N: 5 slices, all used" || bad "ct CT5N: $out"
+
+# mri: same sampling and labels, its own instruction
+out=$(build/mri $W/ct200.nii -q 'Q' --slices 4 --dump-prompt 2> /dev/null)
+[ "$out" = "$(want_dump "$MR_INSTR" $W/ct200.nii Q "$(want_indices 200 4)")" ] && ok "mri prompt" || bad "mri prompt: $out"
+out=$(build/mri $D/nifti/anatomical.nii.gz -q 'Q' --dump-prompt 2> /dev/null)
+[ "$(printf '%s\n' "$out" | tail -n 1)" = "$(want_indices 25 85)" ] && ok "mri .nii.gz, 25 slices all used" || bad "mri nii.gz"
+
+# wsi: the CAMELYON DICOM (1152x700) -> one 896 tile at (0,0), 28.6% tissue, kept
+out=$(build/wsi $D/wsi/camelyon_multiframe_wsi.dcm -q 'colon, biopsy:' --dump-prompt 2> /dev/null)
+[ "$out" = "$(printf 'colon, biopsy:\n[IMAGE 0: tile (0,0)]\nindices: 0')" ] && ok "wsi CAMELYON DICOM: one tile" || bad "wsi CAMELYON: $out"
+
+# hostile inputs: a clear message, a non-zero exit, no crash
+mkdir $W/empty
+nii $W/zero.nii 2 2 0
+DATA=0 nii $W/huge.nii 32767 32767 32767
+DATA=0 nii $W/short.nii 64 64 64
+printf 'not a volume' > $W/junk.nii
+for d in ct mri wsi; do
+  n=0
+  for f in $W/missing $W/empty $W/zero.nii $W/huge.nii $W/short.nii $W/junk.nii $D/ehr/labtext_110_thyroid_function.txt; do
+    build/$d $f -q x --dump-prompt > /dev/null 2> $W/err; rc=$?
+    if [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -q 'error' $W/err; then n=$((n + 1)); else bad "$d $(basename $f): rc $rc $(cat $W/err)"; fi
+  done
+  [ $n -eq 7 ] && ok "$d refuses 7 bad inputs with a message"
+  build/$d > /dev/null 2>&1; [ $? -eq 2 ] && ok "$d usage" || bad "$d usage"
+done
+build/ct $W/ct40.nii -q x --slices 0 > /dev/null 2>&1; [ $? -eq 2 ] && ok "ct --slices 0 refused" || bad "ct --slices 0"
+build/wsi $D/wsi/camelyon_multiframe_wsi.dcm -q x --patches 0 > /dev/null 2>&1; [ $? -eq 2 ] && ok "wsi --patches 0 refused" || bad "wsi --patches 0"
+out=$(build/ct $W/huge.nii -q x --dump-prompt 2>&1); case "$out" in 'error: '*NIfTI*) ok "huge NIfTI dims: $out";; *) bad "huge NIfTI: $out";; esac
+
+# one run per driver on the tiny model (2 slices / 1 patch: each SigLIP pass takes a second or two)
+a=$(build/ct $W/ct200.nii -q 'Q' $M -n 4 --slices 2 --json --temp 1 --seed 7 2> $W/err)
+b=$(build/ct $W/ct200.nii -q 'Q' $M -n 4 --slices 2 --json --temp 1 --seed 7 2> /dev/null)
+case "$a" in '{"answer": "'*'"}') ok "ct --json output";; *) bad "ct --json: $a $(cat $W/err)";; esac
+[ "$a" = "$b" ] && ok "ct deterministic with a seed" || bad "ct differs: $a / $b"
+grep -q 'encoding slice 2/2' $W/err && ok "ct progress on stderr" || bad "ct progress: $(cat $W/err)"
+a=$(build/mri $D/dicom/CT5N -q 'Q' $M -n 4 --slices 2 --json -t 2 2> $W/err)
+b=$(build/mri $D/dicom/CT5N -q 'Q' $M -n 4 --slices 2 --json -t 1 2> /dev/null)
+case "$a" in '{"answer": "'*'"}') ok "mri --json output";; *) bad "mri --json: $a $(cat $W/err)";; esac
+[ "$a" = "$b" ] && ok "mri deterministic across thread counts" || bad "mri differs: $a / $b"
+a=$(build/wsi $D/wsi/camelyon_multiframe_wsi.dcm -q 'colon, biopsy:' -q 'Summary?' $M -n 4 --json --seed 3 2> $W/err)
+[ "$(printf '%s\n' "$a" | grep -c '^{"answer": ".*"}$')" -eq 2 ] && ok "wsi two prompts, one encode" || bad "wsi: $a $(cat $W/err)"
+[ "$(grep -c 'encoding patch 1/1' $W/err)" -eq 1 ] && ok "wsi encodes once" || bad "wsi encodes: $(cat $W/err)"
+build/ct $W/ct40.nii -q x -m $D/models/tiny-q4_k_m.gguf -n 2 --slices 1 > /dev/null 2> $W/err; [ $? -ne 0 ] && grep -q 'no vision tower' $W/err && ok "ct without mmproj says so" || bad "ct without mmproj: $(cat $W/err)"
+
+rm -rf "$W"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
