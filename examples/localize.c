@@ -15,17 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The prompt. QUOTED from the notebook (as MEDGEMMA.md section 5 gives it), character for character: HEAD, and
-   TAIL_1 + the object name + TAIL_2. RECONSTRUCTED (the notebook's middle part is not available here): FORMAT,
-   written from what MEDGEMMA.md states about the format (boxes [y0, x0, y1, x1], integers 0..1000 relative to the
-   padded square image, the list inside a ```json block), and the separators: a space after HEAD, a blank line
-   before "Query:". */
+/* The prompt of Google's cxr_anatomy_localization notebook, verbatim (the model expects this text; several
+   public copies of the notebook agree on it). HEAD + FORMAT, then TAIL_1 + the object name + TAIL_2. */
 static const char HEAD[] = "Instructions:\nThe following user query will require outputting bounding boxes.";
 static const char FORMAT[] =
-    " The format of a bounding box is [y0, x0, y1, x1], where (y0, x0) is its top-left corner and (y1, x1) its"
-    " bottom-right corner, so y0 < y1 and x0 < x1. Coordinates are integers from 0 to 1000 relative to the whole"
-    " square image: 0 is the top or left edge and 1000 the bottom or right edge. Write the JSON list inside a"
-    " ```json code block.\n\n";
+    " The format of bounding boxes coordinates is [y0, x0, y1, x1] where (y0, x0) must be top-left corner and"
+    " (y1, x1) the bottom-right corner. This implies that x0 < x1 and y0 < y1. Always normalize the x and y"
+    " coordinates the range [0, 1000], meaning that a bounding box starting at 15% of the image width would be"
+    " associated with an x coordinate of 150. You MUST output a single parseable json list of objects enclosed"
+    " into ```json...``` brackets, for instance ```json[{\"box_2d\": [800, 3, 840, 471], \"label\": \"car\"},"
+    " {\"box_2d\": [400, 22, 600, 73], \"label\": \"dog\"}]``` is a valid output. Now answer to the user query.\n\n"
+    "Remember \"left\" refers to the patient's left side where the heart is and sometimes underneath an L in the"
+    " upper right corner of the image.\n\n";
 static const char TAIL_1[] = "Query:\nWhere is the ";
 static const char TAIL_2[] = "? Don't give a final answer without reasoning. Output the final answer in the format"
     " \"Final Answer: X\" where X is a JSON list of objects. The object needs a \"box_2d\" and \"label\" key. Answer:";

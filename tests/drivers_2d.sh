@@ -18,7 +18,7 @@ out=$(build/localize $CXR2 --object 'right lung' --dump-prompt)
 [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ] && ok "localize: two items" || bad "localize items: $out"
 [ "$(printf '%s\n' "$out" | head -n 1)" = "[IMAGE 0: $CXR2]" ] && ok "localize: image before text" || bad "localize: image first"
 line2=$(printf '%s\n' "$out" | sed -n 2p)
-case "$line2" in 'Instructions:\nThe following user query will require outputting bounding boxes. '*'[y0, x0, y1, x1]'*'0 to 1000'*'\n\nQuery:\nWhere is the right lung? Don'"'"'t give a final answer without reasoning. Output the final answer in the format "Final Answer: X" where X is a JSON list of objects. The object needs a "box_2d" and "label" key. Answer:')
+case "$line2" in 'Instructions:\nThe following user query will require outputting bounding boxes. '*'[y0, x0, y1, x1]'*'the range [0, 1000]'*'Remember "left" refers to the patient'"'"'s left side'*'\n\nQuery:\nWhere is the right lung? Don'"'"'t give a final answer without reasoning. Output the final answer in the format "Final Answer: X" where X is a JSON list of objects. The object needs a "box_2d" and "label" key. Answer:')
   ok "localize prompt text";; *) bad "localize prompt text: $line2";; esac
 
 # labreport: text report pasted before the instruction; a page image as the image item, then the instruction
