@@ -1,5 +1,6 @@
 /* cli.c — shared driver code: options, model loading, asking a question with streaming output. */
 #include "mgx_cli.h"
+#include "mgx_answer.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,69 +86,18 @@ void mgx_dump_items(FILE *f, const mg_chat_item *items, int n_items, const char 
     }
 }
 
-typedef struct answer { char *buf; size_t n, cap; int think, json; char *thought; size_t tn, tcap; } answer;
-
-static void append(char **buf, size_t *n, size_t *cap, const char *t, size_t len) {
-    if (*n + len + 1 > *cap) {
-        size_t c = (*cap ? *cap * 2 : 1024) + len;
-        char *p = (char *)realloc(*buf, c);
-        if (!p) return;
-        *buf = p; *cap = c;
-    }
-    memcpy(*buf + *n, t, len);
-    *n += len;
-    (*buf)[*n] = 0;
-}
-
-static int on_text(void *user, const char *t, size_t n, int channel) {
-    answer *a = (answer *)user;
-    if (channel == MG_CHANNEL_THOUGHT) {
-        append(&a->thought, &a->tn, &a->tcap, t, n);
-        if (a->think && !a->json) { fwrite(t, 1, n, stderr); fflush(stderr); }
-    } else {
-        append(&a->buf, &a->n, &a->cap, t, n);
-        if (!a->json) { fwrite(t, 1, n, stdout); fflush(stdout); }
-    }
-    return 0;
-}
-
 int mgx_ask(const mgx_opts *o, const mg_model *m, const char *system, const mg_chat_item *items, int n_items,
             char **answer_out) {
-    mg_chat_turn turn;
-    mg_prompt p;
-    mg_session *s = NULL;
-    mg_session_options so;
-    mg_generate_options g;
-    answer a;
-    mg_result r;
-    int rc = -1;
-    memset(&a, 0, sizeof a);
-    a.think = o->think; a.json = o->json;
-    turn.role = "user"; turn.items = items; turn.n_items = n_items;
-    if ((r = mg_chat_build(m, system, &turn, 1, 1, &p)) != MG_OK) { fprintf(stderr, "error: %s\n", mg_result_str(r)); return -1; }
-    memset(&so, 0, sizeof so);
-    so.n_threads = o->threads;
-    so.seed = o->seed;
-    so.n_ctx = p.n_ids + o->max_tokens + 1;
-    if ((r = mg_session_new(&s, m, &so)) != MG_OK) { fprintf(stderr, "error: %s\n", mg_result_str(r)); mg_prompt_free(&p); return -1; }
-    if (mg_eval_prompt(s, &p) != MG_OK) { fprintf(stderr, "error: %s\n", mg_session_error(s)); goto done; }
-    memset(&g, 0, sizeof g);
-    g.max_tokens = o->max_tokens;
-    g.sampler.temperature = o->temp;
-    if (o->temp > 0) { g.sampler.top_k = 64; g.sampler.top_p = 0.95f; }   /* Gemma 3's shipped defaults */
-    g.on_text = on_text; g.user = &a;
-    if (mg_generate(s, &g, NULL) != MG_OK) { fprintf(stderr, "\nerror: %s\n", mg_session_error(s)); goto done; }
+    char *answer = NULL, *thought = NULL;
+    if (mgx_answer(o, m, system, items, n_items, o->json ? NULL : stdout, &answer, &thought) != 0) return -1;
     if (o->json) {
         printf("{\"answer\": ");
-        mgx_json_print_string(stdout, a.buf ? a.buf : "", a.n);
-        if (o->think) { printf(", \"thought\": "); mgx_json_print_string(stdout, a.thought ? a.thought : "", a.tn); }
+        mgx_json_print_string(stdout, answer, strlen(answer));
+        if (o->think) { printf(", \"thought\": "); mgx_json_print_string(stdout, thought, strlen(thought)); }
         printf("}\n");
-    } else printf("\n");
-    if (answer_out) { *answer_out = a.buf; a.buf = NULL; }
-    rc = 0;
-done:
-    free(a.buf); free(a.thought);
-    mg_session_free(s);
-    mg_prompt_free(&p);
-    return rc;
+    } else if (!answer[0]) printf("\n");
+    if (answer_out) *answer_out = answer;
+    else free(answer);
+    free(thought);
+    return 0;
 }
