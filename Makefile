@@ -25,7 +25,7 @@ TOOLS      := $(B)/mg
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat)
 HDRS       := medgemma.h $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
-.PHONY: all test clean check-header
+.PHONY: all test clean check-header sanitize
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
 
 $(B)/medgemma.o: medgemma.h | $(B)
@@ -68,6 +68,11 @@ check-header: | $(B)
 	@c++ -fsyntax-only -Wall -Wextra -I. $(B)/hdr_cpp.cc
 	@printf '#define MEDGEMMA_IMPLEMENTATION\n#include "medgemma.h"\n' > $(B)/hdr_c99.c
 	@$(CC) $(WARN) -Werror -fsyntax-only -I. $(B)/hdr_c99.c
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), in build/asan.
+sanitize:
+	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	        LDLIBS="-lm -lpthread -fsanitize=address,undefined" test
 
 clean:
 	rm -rf $(B)
