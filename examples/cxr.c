@@ -13,10 +13,7 @@ int main(int argc, char **argv) {
     mgx_option extra[2] = { { "--system", &system, 0 }, { "--image-mode", &mode_s, 0 } };
     mgx_opts o;
     mgx_image img;
-    mg_image mi;
     mg_model *m = NULL;
-    mg_session *s = NULL;
-    mg_session_options so;
     mg_image_embd embd;
     char err[256];
     int i, rc = 0, mode;
@@ -41,13 +38,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!(m = mgx_load_model(&o))) { mgx_image_free(&img); return 1; }
-    memset(&so, 0, sizeof so);
-    so.n_threads = o.threads;
-    mi = mgx_as_mg_image(&img);
-    if (mg_session_new(&s, m, &so) != MG_OK || mg_encode_image(s, &mi, mode, &embd) != MG_OK) {
-        fprintf(stderr, "error: %s\n", s ? mg_session_error(s) : "cannot create a session");
-        rc = 1;
-    } else {
+    if (mgx_encode_all(&o, m, &img, 1, mode, NULL, &embd) != 0) rc = 1;
+    else {
         for (i = 0; i < o.n_questions && rc == 0; i++) {
             mg_chat_item items[2];
             items[0].text = NULL; items[0].image = &embd;
@@ -56,7 +48,6 @@ int main(int argc, char **argv) {
         }
         mg_image_embd_free(&embd);
     }
-    mg_session_free(s);
     mg_model_free(m);
     mgx_image_free(&img);
     return rc;

@@ -63,11 +63,8 @@ int main(int argc, char **argv) {
     const char *system = "You are a helpful medical assistant.";
     mgx_opts o;
     mgx_image img;
-    mg_image mi;
     mg_image_embd embd;
     mg_model *m = NULL;
-    mg_session *s = NULL;
-    mg_session_options so;
     mg_chat_item items[2];
     mgx_json *results = NULL;
     char err[256], why[256], *report, *text = NULL, *retry = NULL, *answer = NULL;
@@ -100,14 +97,7 @@ int main(int argc, char **argv) {
     }
     if (!(m = mgx_load_model(&o))) { rc = 1; goto out; }
     if (is_image) {
-        memset(&so, 0, sizeof so);
-        so.n_threads = o.threads;
-        mi = mgx_as_mg_image(&img);
-        if (mg_session_new(&s, m, &so) != MG_OK || mg_encode_image(s, &mi, MG_IMAGE_MEDGEMMA, &embd) != MG_OK) {
-            fprintf(stderr, "error: %s\n", s ? mg_session_error(s) : "cannot create a session");
-            rc = 1;
-            goto out;
-        }
+        if (mgx_encode_all(&o, m, &img, 1, MG_IMAGE_MEDGEMMA, NULL, &embd) != 0) { rc = 1; goto out; }
     }
     for (attempt = 1; attempt <= 2 && !results; attempt++) {
         if (attempt == 2) {                           /* the same prompt with the stricter instruction */
@@ -148,7 +138,6 @@ out:
     mgx_json_free(results);
     free(answer); free(retry); free(text); free(report);
     mg_image_embd_free(&embd);
-    mg_session_free(s);
     mg_model_free(m);
     mgx_image_free(&img);
     return rc;

@@ -38,11 +38,8 @@ int main(int argc, char **argv) {
     mgx_option extra[2] = { { "--object", &object, 0 }, { "--draw", &draw, 0 } };
     mgx_opts o;
     mgx_image img;
-    mg_image mi;
     mg_image_embd embd;
     mg_model *m = NULL;
-    mg_session *s = NULL;
-    mg_session_options so;
     mg_chat_item items[2];
     mgx_box boxes[MGX_BOXES_MAX];
     char err[256], prompt[sizeof HEAD + sizeof FORMAT + sizeof TAIL_1 + sizeof TAIL_2 + MAX_OBJECT];
@@ -64,18 +61,12 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!(m = mgx_load_model(&o))) { mgx_image_free(&img); return 1; }
-    memset(&so, 0, sizeof so);
-    so.n_threads = o.threads;
-    mi = mgx_as_mg_image(&img);
-    if (mg_session_new(&s, m, &so) != MG_OK || mg_encode_image(s, &mi, MG_IMAGE_MEDGEMMA, &embd) != MG_OK) {
-        fprintf(stderr, "error: %s\n", s ? mg_session_error(s) : "cannot create a session");
-        rc = 1;
-    } else {
+    if (mgx_encode_all(&o, m, &img, 1, MG_IMAGE_MEDGEMMA, NULL, &embd) != 0) rc = 1;
+    else {
         items[0].image = &embd;
         if (mgx_answer(&o, m, NULL, items, 2, o.json ? NULL : stderr, &answer, NULL) != 0) rc = 1;
         mg_image_embd_free(&embd);
     }
-    mg_session_free(s);
     if (rc == 0) {
         n = mgx_boxes_parse(answer, strlen(answer), boxes, MGX_BOXES_MAX, NULL, stderr, err, sizeof err);
         if (n <= 0) { n = 0; fprintf(stderr, "no boxes found: %s\n", err); }

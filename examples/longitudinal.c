@@ -13,11 +13,8 @@ int main(int argc, char **argv) {
     const char *system = "You are an expert radiologist.";
     mgx_opts o;
     mgx_image img[2];
-    mg_image mi[2];
     mg_image_embd embd[2];
     mg_model *m = NULL;
-    mg_session *s = NULL;
-    mg_session_options so;
     char err[256];
     int i, rc = 0;
     if (mgx_parse_args(argc, argv, &o, NULL, 0) != 0 || o.n_positional != 2 || o.n_questions == 0) {
@@ -41,14 +38,8 @@ int main(int argc, char **argv) {
         }
     } else if (!(m = mgx_load_model(&o))) rc = 1;
     else {
-        memset(&so, 0, sizeof so);
-        so.n_threads = o.threads;
-        mi[0] = mgx_as_mg_image(&img[0]);
-        mi[1] = mgx_as_mg_image(&img[1]);
-        if (mg_session_new(&s, m, &so) != MG_OK || mg_encode_images(s, mi, 2, MG_IMAGE_MEDGEMMA, embd) != MG_OK) {
-            fprintf(stderr, "error: %s\n", s ? mg_session_error(s) : "cannot create a session");
-            rc = 1;
-        } else {
+        if (mgx_encode_all(&o, m, img, 2, MG_IMAGE_MEDGEMMA, NULL, embd) != 0) rc = 1;
+        else {
             for (i = 0; i < o.n_questions && rc == 0; i++) {
                 mg_chat_item items[3];
                 items[0].text = NULL; items[0].image = &embd[0];            /* prior:   "Image 1" */
@@ -59,7 +50,6 @@ int main(int argc, char **argv) {
             mg_image_embd_free(&embd[0]);
             mg_image_embd_free(&embd[1]);
         }
-        mg_session_free(s);
     }
     mg_model_free(m);
     mgx_image_free(&img[0]);

@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
         }
     }
     mgx_image_free(&slide);
-    if (mgx_encode_all(&o, m, imgs, n, "encoding patch", embd) != 0) goto done;
+    if (mgx_encode_all(&o, m, imgs, n, MG_IMAGE_MEDGEMMA, "encoding patch", embd) != 0) goto done;
     for (i = 0; i < n; i++) mgx_image_free(&imgs[i]);
     rc = 0;
     for (i = 0; i < o.n_questions && rc == 0; i++) {           /* the same embeddings for every prompt */

@@ -3,6 +3,7 @@
 #include "mgx_answer.h"
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int need_value(int i, int argc, const char *name) {
     if (i + 1 < argc) return 1;
@@ -100,4 +101,48 @@ int mgx_ask(const mgx_opts *o, const mg_model *m, const char *system, const mg_c
     else free(answer);
     free(thought);
     return 0;
+}
+
+static double now_seconds(void) {
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+#endif
+    return (double)time(NULL);
+}
+
+void mgx_progress_start(mgx_progress *p, const char *what) {
+    p->what = what;
+    p->t0 = now_seconds();
+}
+
+int mgx_progress_print(void *user, int done, int total) {
+    mgx_progress *p = (mgx_progress *)user;
+    double el = now_seconds() - p->t0;
+    fprintf(stderr, "\r%s %d/%d, %.1f s elapsed", p->what, done, total, el);
+    if (done > 0 && done < total) fprintf(stderr, ", about %.0f s left   ", el / done * (total - done));
+    else fputs("                  ", stderr);
+    if (done >= total) fputc('\n', stderr);
+    fflush(stderr);
+    return 0;
+}
+
+int mgx_encode_all(const mgx_opts *o, const mg_model *m, const mgx_image *imgs, int n, int mode, const char *what,
+                   mg_image_embd *out) {
+    mg_session_options so;
+    mg_session *s = NULL;
+    mg_image *mi;
+    mgx_progress pr;
+    int i, rc = -1;
+    if (!(mi = (mg_image *)malloc((size_t)(n > 0 ? n : 1) * sizeof *mi))) { fprintf(stderr, "error: out of memory\n"); return -1; }
+    for (i = 0; i < n; i++) { mi[i].w = imgs[i].w; mi[i].h = imgs[i].h; mi[i].channels = imgs[i].channels; mi[i].pixels = imgs[i].px; }
+    memset(&so, 0, sizeof so);
+    so.n_threads = o->threads;
+    if (what) { so.progress = mgx_progress_print; so.progress_user = &pr; mgx_progress_start(&pr, what); }
+    if (mg_session_new(&s, m, &so) != MG_OK) fprintf(stderr, "error: cannot create a session\n");
+    else if (mg_encode_images(s, mi, n, mode, out) != MG_OK) fprintf(stderr, "%serror: %s\n", what ? "\n" : "", mg_session_error(s));
+    else rc = 0;
+    mg_session_free(s);
+    free(mi);
+    return rc;
 }

@@ -21,9 +21,3 @@ int mgx_load_2d(const char *path, mgx_image *img, char *err, size_t errsz) {
     free(data);
     return rc;
 }
-
-mg_image mgx_as_mg_image(const mgx_image *img) {
-    mg_image m;
-    m.w = img->w; m.h = img->h; m.channels = img->channels; m.pixels = img->px;
-    return m;
-}

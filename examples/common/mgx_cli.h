@@ -3,6 +3,7 @@
 #ifndef MGX_CLI_H
 #define MGX_CLI_H
 #include "medgemma.h"
+#include "mgx_image.h"
 #include <stdio.h>
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +36,17 @@ void mgx_dump_items(FILE *f, const mg_chat_item *items, int n_items, const char 
    text (malloc'd). Returns 0 on success. */
 int mgx_ask(const mgx_opts *o, const mg_model *m, const char *system, const mg_chat_item *items, int n_items,
             char **answer_out);
+/* Progress on stderr: "\r<what> k/n, 12.3 s elapsed, about 45 s left" and a newline at the end. Use as
+   mg_session_options.progress with a mgx_progress as progress_user (mgx_progress_start first). */
+typedef struct mgx_progress { const char *what; double t0; } mgx_progress;
+void mgx_progress_start(mgx_progress *p, const char *what);
+int  mgx_progress_print(void *user, int done, int total);
+
+/* Encodes n images once, in a session of their own (preprocessing mode MG_IMAGE_*), with progress on stderr
+   labelled `what` (NULL: silent); out[] holds n embeddings. 0, or -1 after printing the error. */
+int mgx_encode_all(const mgx_opts *o, const mg_model *m, const mgx_image *imgs, int n, int mode, const char *what,
+                   mg_image_embd *out);
+
 /* Writes s as a JSON string literal. */
 void mgx_json_print_string(FILE *f, const char *s, size_t n);
 

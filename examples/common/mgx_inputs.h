@@ -1,4 +1,4 @@
-/* mgx_inputs.h — input helpers shared by the drivers: any 2D image file to 8-bit pixels, and to mg_image. */
+/* mgx_inputs.h — input helpers shared by the drivers: any 2D image file to 8-bit pixels. */
 #ifndef MGX_INPUTS_H
 #define MGX_INPUTS_H
 #include "mgx_image.h"
@@ -9,8 +9,6 @@ extern "C" {
 /* PNG, JPEG, PNM, BMP or DICOM (first frame, MedGemma's CXR recipe: rescale, the file's window or min-max,
    MONOCHROME1 inverted). 0 on success, -1 with a message. */
 int mgx_load_2d(const char *path, mgx_image *img, char *err, size_t errsz);
-/* A view of img as the runtime's image type (no copy). */
-mg_image mgx_as_mg_image(const mgx_image *img);
 #ifdef __cplusplus
 }
 #endif

@@ -61,17 +61,6 @@ void mgx_slice_prompt_free(mgx_slice_prompt *p);
 /* --dump-prompt's last line for volumes and slides: "indices: i0 i1 ..." (0-based). */
 void mgx_dump_indices(FILE *f, const int *idx, int n);
 
-/* Progress on stderr: "\r<what> k/n, 12.3 s elapsed, about 45 s left" and a newline at the end. Use as
-   mg_session_options.progress with a mgx_progress as progress_user (mgx_progress_start first). */
-typedef struct mgx_progress { const char *what; double t0; } mgx_progress;
-void mgx_progress_start(mgx_progress *p, const char *what);
-int  mgx_progress_print(void *user, int done, int total);
-
-/* Encodes n images in one session (MedGemma preprocessing) with progress on stderr; out[] holds n embeddings.
-   0, or -1 after printing the error. */
-int mgx_encode_all(const mgx_opts *o, const mg_model *m, const mgx_image *imgs, int n, const char *what,
-                   mg_image_embd *out);
-
 /* The whole volume driver (ct, mri): loads o->positional[0], keeps k slices, makes the images (MGX_SLICES_*),
    then either prints the prompt of every -q (--dump-prompt: images as [IMAGE i: slice z of PATH], z 0-based in
    the sorted volume, and a last line "indices: ...") or loads the model, encodes the slices once with progress

@@ -103,51 +103,6 @@ void mgx_dump_indices(FILE *f, const int *idx, int n) {
     fputc('\n', f);
 }
 
-static double now_seconds(void) {
-#if defined(CLOCK_MONOTONIC)
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-#endif
-    return (double)time(NULL);
-}
-
-void mgx_progress_start(mgx_progress *p, const char *what) {
-    p->what = what;
-    p->t0 = now_seconds();
-}
-
-int mgx_progress_print(void *user, int done, int total) {
-    mgx_progress *p = (mgx_progress *)user;
-    double el = now_seconds() - p->t0;
-    fprintf(stderr, "\r%s %d/%d, %.1f s elapsed", p->what, done, total, el);
-    if (done > 0 && done < total) fprintf(stderr, ", about %.0f s left   ", el / done * (total - done));
-    else fputs("                  ", stderr);
-    if (done >= total) fputc('\n', stderr);
-    fflush(stderr);
-    return 0;
-}
-
-int mgx_encode_all(const mgx_opts *o, const mg_model *m, const mgx_image *imgs, int n, const char *what,
-                   mg_image_embd *out) {
-    mg_session_options so;
-    mg_session *s = NULL;
-    mg_image *mi;
-    mgx_progress pr;
-    int i, rc = -1;
-    if (!(mi = (mg_image *)malloc((size_t)(n > 0 ? n : 1) * sizeof *mi))) { fprintf(stderr, "error: out of memory\n"); return -1; }
-    for (i = 0; i < n; i++) { mi[i].w = imgs[i].w; mi[i].h = imgs[i].h; mi[i].channels = imgs[i].channels; mi[i].pixels = imgs[i].px; }
-    memset(&so, 0, sizeof so);
-    so.n_threads = o->threads;
-    so.progress = mgx_progress_print;
-    so.progress_user = &pr;
-    mgx_progress_start(&pr, what);
-    if (mg_session_new(&s, m, &so) != MG_OK) fprintf(stderr, "error: cannot create a session\n");
-    else if (mg_encode_images(s, mi, n, MG_IMAGE_MEDGEMMA, out) != MG_OK) fprintf(stderr, "\nerror: %s\n", mg_session_error(s));
-    else rc = 0;
-    mg_session_free(s);
-    free(mi);
-    return rc;
-}
 
 int mgx_volume_run(const mgx_opts *o, int mode, int k, const char *instruction) {
     const char *path = o->positional[0];
@@ -187,7 +142,7 @@ int mgx_volume_run(const mgx_opts *o, int mode, int k, const char *instruction) 
         goto done;
     }
     if (!(m = mgx_load_model(o))) goto done;
-    if (mgx_encode_all(o, m, imgs, n, "encoding slice", embd) != 0) goto done;
+    if (mgx_encode_all(o, m, imgs, n, MG_IMAGE_MEDGEMMA, "encoding slice", embd) != 0) goto done;
     for (i = 0; i < n; i++) mgx_image_free(&imgs[i]);
     rc = 0;
     for (i = 0; i < o->n_questions && rc == 0; i++) {          /* the same embeddings for every question */
