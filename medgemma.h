@@ -283,6 +283,21 @@ MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int
 MGDEF mg_result mg_encode_image(mg_session *s, const mg_image *img, int mode, mg_image_embd *out);
 MGDEF void      mg_image_embd_free(mg_image_embd *e);
 
+/* A process-wide cache of image embeddings keyed by SHA-256 of (vision file fingerprint, preprocessed pixels):
+   the same slice or patch is encoded once, whichever session asks. Thread-safe; any number of sessions
+   (mg_session_options.embd_cache) may share one. Least recently used entries go beyond max_bytes. */
+typedef struct mg_embd_cache mg_embd_cache;
+typedef struct mg_embd_cache_stats {
+    uint64_t hits, misses;       /* lookups answered / encodes done */
+    int      entries;
+    size_t   bytes;              /* embedding bytes held */
+} mg_embd_cache_stats;
+MGDEF mg_result mg_embd_cache_new(mg_embd_cache **out, size_t max_bytes /* 0: no limit */);
+MGDEF void      mg_embd_cache_free(mg_embd_cache *c);
+MGDEF void      mg_embd_cache_stats_get(mg_embd_cache *c, mg_embd_cache_stats *st);
+/* SHA-256 of n bytes (the cache's hash; exposed for callers keying their own stores). */
+MGDEF void      mg_sha256(const void *data, size_t n, uint8_t out[32]);
+
 /* ===== >>chat prompts ================================================================================ */
 /* One item of a turn: text, or an image (its embeddings, or NULL to leave a placeholder to fill later). */
 typedef struct mg_chat_item {
@@ -311,7 +326,9 @@ MGDEF void      mg_prompt_free(mg_prompt *p);
 MGDEF const char *mg_split_thinking(const char *text, const char **thought, size_t *thought_len);
 
 /* ===== >>sessions ==================================================================================== */
-enum { MG_KV_DEFAULT = 0, MG_KV_F32 = 1, MG_KV_F16 = 2 };
+/* KV cache element types. Q8_0 stores each head's K and V rows as 32-value blocks (int8 + f16 scale, 34 bytes
+   per 32 values: 0.53x of F16) and needs head_dim % 32 == 0; q is quantized to Q8_0 for q . k like ggml. */
+enum { MG_KV_DEFAULT = 0, MG_KV_F32 = 1, MG_KV_F16 = 2, MG_KV_Q8_0 = 3 };
 
 /* Called with every named intermediate (llama.cpp's names: "attn_norm", "Qcur", "l_out", ...), layer -1 for
    model-level tensors. ne is ggml order (ne[0] contiguous). Data is valid only during the call. */
@@ -329,6 +346,7 @@ typedef struct mg_session_options {
     void          *tap_user;
     mg_progress_fn progress;     /* NULL: none */
     void          *progress_user;
+    struct mg_embd_cache *embd_cache; /* image embeddings reused by content (mg_embd_cache_new), NULL: none */
 } mg_session_options;
 
 MGDEF mg_result   mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt);
@@ -346,6 +364,50 @@ MGDEF mg_result   mg_eval_embd(mg_session *s, const float *embd, int n, int bidi
 MGDEF mg_result   mg_eval_prompt(mg_session *s, const mg_prompt *p);
 /* Logits (n_vocab floats) of the last position fed; NULL before any eval. */
 MGDEF const float *mg_logits(const mg_session *s);
+/* Feeds positions [from, n_ids) of a prompt (images counted from its start), e.g. after restoring a snapshot
+   of its first `from` positions. from must not fall inside an image block. */
+MGDEF mg_result   mg_eval_prompt_from(mg_session *s, const mg_prompt *p, int from);
+/* Leading positions two prompts share (same ids, same image contents), never ending inside an image block. */
+MGDEF int         mg_prompt_common_prefix(const mg_model *m, const mg_prompt *a, const mg_prompt *b);
+
+/* ----- memory -----
+   KV bytes = sum over layers of 2 x slots x row, row = n_head_kv x head_dim values of the KV type (F32 4 B,
+   F16 2 B, Q8_0 34 B per 32), slots = min(positions, ring) with ring = sliding_window + chunk for local layers
+   and n_ctx for global ones. Feeding grows each cache by doubling (up to its ring); mg_session_reserve
+   allocates exactly. */
+typedef struct mg_memory_estimate {
+    size_t kv;                   /* K and V caches */
+    size_t scratch;              /* one chunk's activations, logits, sampler work, attention scores */
+    size_t history;              /* token ids of the context */
+    size_t total;                /* kv + scratch + history + the session object */
+} mg_memory_estimate;
+/* What a session made with opt holds after mg_session_reserve(s, n_pos), computed without allocating. */
+MGDEF mg_result   mg_session_memory_estimate(const mg_model *m, const mg_session_options *opt, int n_pos,
+                                             mg_memory_estimate *out);
+/* Allocates the caches for n_pos positions now (fail early, not mid-prompt). */
+MGDEF mg_result   mg_session_reserve(mg_session *s, int n_pos);
+MGDEF size_t      mg_session_kv_bytes(const mg_session *s);       /* bytes the KV caches hold now */
+
+/* ----- snapshots -----
+   A snapshot is a session's state: its positions, the cache rows later tokens can still attend to (every
+   position for global layers, the last sliding_window for local ones), the token history, the last logits and
+   the sampler RNG. Restore it into any session of the same model and KV type (n_ctx >= its positions), as
+   often as needed: prefill a shared prefix once (85 CT slices), then branch per question. The serialised form
+   is versioned ("MGSNAPSH", format 1), names the model by fingerprint and carries a checksum; reading
+   validates every field like a GGUF. */
+typedef struct mg_snapshot mg_snapshot;
+MGDEF mg_result   mg_snapshot_take(mg_session *s, mg_snapshot **out);
+MGDEF mg_result   mg_snapshot_restore(mg_session *s, const mg_snapshot *snap);
+MGDEF void        mg_snapshot_free(mg_snapshot *snap);
+MGDEF int         mg_snapshot_pos(const mg_snapshot *snap);
+MGDEF size_t      mg_snapshot_size(const mg_snapshot *snap);      /* bytes (in memory = serialised) */
+MGDEF const void *mg_snapshot_data(const mg_snapshot *snap);      /* the serialised bytes */
+MGDEF mg_result   mg_snapshot_read_mem(mg_snapshot **out, const mg_model *m, const void *data, size_t size,
+                                       mg_error *err);            /* copies data */
+#ifndef MG_NO_STDIO
+MGDEF mg_result   mg_snapshot_save(const mg_snapshot *snap, const char *path);
+MGDEF mg_result   mg_snapshot_load(mg_snapshot **out, const mg_model *m, const char *path, mg_error *err);
+#endif
 
 /* ===== >>sampling and generation ===================================================================== */
 typedef struct mg_sampler_options {
@@ -579,6 +641,95 @@ static uint32_t mg__u32(mg__cur *c) { const uint8_t *b = mg__take(c, 4); return 
 static uint64_t mg__u64(mg__cur *c) { const uint8_t *b = mg__take(c, 8); return b ? mg__le64(b) : 0; }
 static float mg__f32_of(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static double mg__f64_of(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
+
+/* ===== >>hashing: SHA-256 (FIPS 180-4) for fingerprints and cache keys ================================ */
+/* Model fingerprints (a snapshot must go back into the model that made it) and image-embedding cache keys
+   (the same pixels are never encoded twice) are SHA-256 digests: no collision is known, so a key match is
+   a content match even for files made to collide. */
+typedef struct mg__sha256 {
+    uint32_t h[8];           /* chaining state */
+    uint8_t buf[64];         /* pending bytes of the current block */
+    size_t nbuf;
+    uint64_t total;          /* bytes hashed */
+} mg__sha256;
+
+static const uint32_t mg__sha_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2 };
+
+static uint32_t mg__ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+/* One 64-byte block: message schedule w[0..63], then 64 rounds on (a..h). */
+static void mg__sha256_block(uint32_t h[8], const uint8_t *p) {
+    uint32_t w[64], a, b, c, d, e, f, g, hh, t1, t2;
+    int i;
+    for (i = 0; i < 16; i++) w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (i = 16; i < 64; i++) {
+        uint32_t s0 = mg__ror(w[i - 15], 7) ^ mg__ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = mg__ror(w[i - 2], 17) ^ mg__ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    a = h[0]; b = h[1]; c = h[2]; d = h[3]; e = h[4]; f = h[5]; g = h[6]; hh = h[7];
+    for (i = 0; i < 64; i++) {
+        t1 = hh + (mg__ror(e, 6) ^ mg__ror(e, 11) ^ mg__ror(e, 25)) + ((e & f) ^ (~e & g)) + mg__sha_k[i] + w[i];
+        t2 = (mg__ror(a, 2) ^ mg__ror(a, 13) ^ mg__ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+}
+
+static void mg__sha256_init(mg__sha256 *c) {
+    static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+    memcpy(c->h, iv, sizeof iv);
+    c->nbuf = 0;
+    c->total = 0;
+}
+
+static void mg__sha256_add(mg__sha256 *c, const void *data, size_t n) {
+    const uint8_t *p = (const uint8_t *)data;
+    c->total += n;
+    if (c->nbuf) {
+        size_t k = 64 - c->nbuf < n ? 64 - c->nbuf : n;
+        memcpy(c->buf + c->nbuf, p, k);
+        c->nbuf += k; p += k; n -= k;
+        if (c->nbuf < 64) return;
+        mg__sha256_block(c->h, c->buf);
+        c->nbuf = 0;
+    }
+    for (; n >= 64; p += 64, n -= 64) mg__sha256_block(c->h, p);
+    memcpy(c->buf, p, n);
+    c->nbuf = n;
+}
+
+/* Padding: 0x80, zeros to 56 mod 64, the bit length big-endian; the digest is h[0..7] big-endian. */
+static void mg__sha256_end(mg__sha256 *c, uint8_t out[32]) {
+    uint64_t bits = c->total * 8;
+    uint8_t pad[72];
+    size_t k = (c->nbuf < 56 ? 56 : 120) - c->nbuf;
+    int i;
+    memset(pad, 0, sizeof pad);
+    pad[0] = 0x80;
+    for (i = 0; i < 8; i++) pad[k + (size_t)i] = (uint8_t)(bits >> (56 - 8 * i));
+    mg__sha256_add(c, pad, k + 8);
+    for (i = 0; i < 32; i++) out[i] = (uint8_t)(c->h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+/* A fast 64-bit checksum (snapshot files: detects corruption, not forgery; validation does the safety). */
+static uint64_t mg__checksum(const uint8_t *p, size_t n) {
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n;
+    size_t i;
+    for (i = 0; i + 8 <= n; i += 8) { h ^= mg__le64(p + i); h *= 0xff51afd7ed558ccdULL; h ^= h >> 32; }
+    for (; i < n; i++) { h ^= p[i]; h *= 0xc4ceb9fe1a85ec53ULL; }
+    h ^= h >> 33; h *= 0xff51afd7ed558ccdULL; h ^= h >> 33;
+    return h;
+}
 
 /* ===== >>GGUF ======================================================================================== */
 /* File layout (all little endian):
@@ -2175,6 +2326,16 @@ static mg_result mg__pool_start(mg__pool *p, int n) {
     return MG_OK;
 }
 
+/* Bytes a pool of n threads keeps allocated (the worker handles). */
+static size_t mg__pool_bytes(int n) {
+#ifndef MG_NO_THREADS
+    return n > 1 ? (size_t)(n - 1) * sizeof(pthread_t) : 0;
+#else
+    (void)n;
+    return 0;
+#endif
+}
+
 /* Runs fn on every thread of the pool (the caller is thread 0) and waits for all of them. */
 static void mg__pool_run(mg__pool *p, mg__task_fn fn, void *ctx) {
 #ifndef MG_NO_THREADS
@@ -2824,7 +2985,27 @@ struct mg_model {
     int32_t tok_think_begin, tok_think_end;
     int image_tokens;        /* 256 with vision, else 0 */
     mg__vision *vision;      /* SigLIP tower + projector, or NULL */
+    uint8_t fingerprint[32];        /* SHA-256 identity of the text file (see mg__gguf_fingerprint) */
+    uint8_t vision_fingerprint[32]; /* ... of the vision file (zero without vision) */
 };
+
+/* Identity of a GGUF file for snapshots and caches: SHA-256 over the header (every key, value and tensor
+   info) and 3 x 64 bytes (start, middle, end) of each tensor's data. A re-trained or re-quantized file
+   changes both; reading ~200 bytes per tensor keeps loading instant. */
+static void mg__gguf_fingerprint(const mg_gguf *g, uint8_t out[32]) {
+    mg__sha256 c;
+    int64_t i;
+    mg__sha256_init(&c);
+    mg__sha256_add(&c, g->data, g->data_off);
+    for (i = 0; i < g->n_t; i++) {
+        const uint8_t *d = g->data + g->data_off + g->t[i].offset;
+        uint64_t n = g->t[i].nbytes, k = n < 64 ? n : 64;
+        mg__sha256_add(&c, d, (size_t)k);
+        mg__sha256_add(&c, d + (n - k) / 2, (size_t)k);
+        mg__sha256_add(&c, d + n - k, (size_t)k);
+    }
+    mg__sha256_end(&c, out);
+}
 
 static int mg__is_matmul_type(int t) {
     return t == MG_TYPE_F32 || t == MG_TYPE_F16 || t == MG_TYPE_BF16 || t == MG_TYPE_Q8_0 ||
@@ -3087,6 +3268,8 @@ static mg_result mg__model_from_gguf(mg_model **out, mg_gguf *g, const mg_model_
     if (!m) { mg_gguf_close(g); return mg__fail(e, MG_ERR_NOMEM, "out of memory"); }
     m->g = g;
     if ((r = mg__model_init(m, opt, e)) != MG_OK) { mg_model_free(m); return r; }
+    mg__gguf_fingerprint(m->g, m->fingerprint);
+    if (m->vision) mg__gguf_fingerprint(m->gv ? m->gv : m->g, m->vision_fingerprint);
     *out = m;
     return MG_OK;
 }
@@ -3185,7 +3368,8 @@ struct mg_session {
     mg_session_options opt;
     int n_ctx;               /* positions the session may hold */
     int chunk;               /* tokens per forward chunk (largest bidirectional block too) */
-    int kv_f16;              /* cache element type: 1 = F16, 0 = F32 */
+    int kv_type;             /* cache element type: MG_TYPE_F32, MG_TYPE_F16 or MG_TYPE_Q8_0 */
+    size_t kv_row;           /* bytes of one position's K (or V) row: n_head_kv*head_dim values of kv_type */
     int pos;                 /* positions filled */
     mg__kvcache *kv;         /* [n_layer] */
     int32_t *hist;           /* [pos] ids fed (-1 for embeddings) */
@@ -3201,6 +3385,7 @@ struct mg_session {
     float *scores;           /* [n_threads][score_cap] attention scores */
     int64_t score_cap;
     float *rope;             /* [chunk][head_dim] (cos, sin) pairs */
+    uint8_t *scratch;        /* the block the buffers above and below are carved from (mg__scratch) */
     float *logits;           /* [n_vocab] last position */
     int has_logits;
     int32_t *sample_ids;     /* [n_vocab] sampler work */
@@ -3230,69 +3415,132 @@ MGDEF void mg_session_free(mg_session *s) {
     if (!s) return;
     mg__pool_stop(&s->pool);
     if (s->kv) for (i = 0; i < s->m->hp.n_layer; i++) { MG_FREE(s->kv[i].k); MG_FREE(s->kv[i].v); }
-    MG_FREE(s->kv); MG_FREE(s->hist);
-    MG_FREE(s->x); MG_FREE(s->xn); MG_FREE(s->q); MG_FREE(s->k); MG_FREE(s->v); MG_FREE(s->att); MG_FREE(s->t);
-    MG_FREE(s->g); MG_FREE(s->u); MG_FREE(s->xq); MG_FREE(s->scores); MG_FREE(s->rope); MG_FREE(s->logits);
-    MG_FREE(s->sample_ids); MG_FREE(s->sample_p);
+    MG_FREE(s->kv); MG_FREE(s->hist); MG_FREE(s->scratch); MG_FREE(s->scores);
     MG_FREE(s);
 }
 
 MGDEF void mg_session_seed(mg_session *s, uint64_t seed) { if (s) s->rng = seed ? seed : 0x853c49e6748fea9bULL; }
 
+/* What a session's options come to: mg_session_new allocates by it, mg_session_memory_estimate counts by it. */
+typedef struct mg__splan {
+    int n_ctx, chunk, n_threads;
+    int kv_type;             /* MG_TYPE_F32 / F16 / Q8_0 */
+    size_t kv_row;           /* bytes of one position's K (or V) row */
+} mg__splan;
+
+static mg_result mg__session_plan(const mg_model *m, const mg_session_options *o, mg__splan *pl) {
+    const mg__hparams *hp = &m->hp;
+    if (o->n_ctx < 0 || o->n_batch < 0 || o->n_threads < 0 || o->n_ctx > MG_MAX_CTX ||
+        o->kv_type < MG_KV_DEFAULT || o->kv_type > MG_KV_Q8_0) return MG_ERR_INVALID_ARG;
+    if (o->kv_type == MG_KV_Q8_0 && hp->head_dim % 32 != 0) return MG_ERR_UNSUPPORTED;
+    pl->n_ctx = o->n_ctx ? o->n_ctx : hp->n_ctx_train;
+    pl->chunk = o->n_batch ? o->n_batch : MG__DEF_BATCH;
+    if (pl->chunk < 256) pl->chunk = 256;               /* an image block (256 tokens) always fits one chunk */
+    if (m->image_tokens > pl->chunk) pl->chunk = m->image_tokens;
+    if (pl->chunk > pl->n_ctx) pl->chunk = pl->n_ctx;
+    pl->n_threads = o->n_threads ? o->n_threads : mg__cpu_count();
+    if (pl->n_threads > 256) pl->n_threads = 256;
+    pl->kv_type = o->kv_type == MG_KV_F32 ? MG_TYPE_F32 : o->kv_type == MG_KV_Q8_0 ? MG_TYPE_Q8_0 : MG_TYPE_F16;
+    pl->kv_row = mg__row_bytes(pl->kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
+    return MG_OK;
+}
+
+/* Ring size of layer il: global layers keep every position, local ones window + chunk (a chunk's queries
+   reach back one window from its first position). */
+static int mg__ring(const mg_model *m, const mg__splan *pl, int il) {
+    int ring = m->hp.swa + pl->chunk;
+    return m->layer[il].global || ring > pl->n_ctx ? pl->n_ctx : ring;
+}
+
+static void *mg__carve(uint8_t *base, size_t *off, size_t count, size_t size) {
+    void *p = base ? base + *off : NULL;
+    *off += (count * size + 63) & ~(size_t)63;          /* 64-byte aligned pieces */
+    return p;
+}
+
+/* The per-chunk buffers, carved from one block: returns its size; with s, points s's buffers into s->scratch.
+     x, t [chunk][n_embd]; xn, xq [chunk][max(n_embd, n_ff, q width)] floats; q, att [chunk][n_head*head_dim];
+     k, v [chunk][n_head_kv*head_dim]; g, u [chunk][n_ff]; rope [chunk][head_dim]; logits, sampler [n_vocab] */
+static size_t mg__scratch(const mg__hparams *hp, const mg__splan *pl, mg_session *s) {
+    size_t C = (size_t)pl->chunk, qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    size_t maxin = (size_t)hp->n_embd, off = 0, V = (size_t)hp->n_vocab, F = (size_t)hp->n_ff, E = (size_t)hp->n_embd;
+    uint8_t *b = s ? s->scratch : NULL;
+    float *f[13];
+    if (F > maxin) maxin = F;
+    if (qd > maxin) maxin = qd;
+    f[0] = (float *)mg__carve(b, &off, C * E, 4);        f[1] = (float *)mg__carve(b, &off, C * maxin, 4);
+    f[2] = (float *)mg__carve(b, &off, C * qd, 4);       f[3] = (float *)mg__carve(b, &off, C * kvd, 4);
+    f[4] = (float *)mg__carve(b, &off, C * kvd, 4);      f[5] = (float *)mg__carve(b, &off, C * qd, 4);
+    f[6] = (float *)mg__carve(b, &off, C * E, 4);        f[7] = (float *)mg__carve(b, &off, C * F, 4);
+    f[8] = (float *)mg__carve(b, &off, C * F, 4);        f[9] = (float *)mg__carve(b, &off, C * maxin, 4);
+    f[10] = (float *)mg__carve(b, &off, C * (size_t)hp->head_dim, 4);
+    f[11] = (float *)mg__carve(b, &off, V, 4);           f[12] = (float *)mg__carve(b, &off, V, 4);
+    if (s) {
+        s->x = f[0]; s->xn = f[1]; s->q = f[2]; s->k = f[3]; s->v = f[4]; s->att = f[5]; s->t = f[6];
+        s->g = f[7]; s->u = f[8]; s->xq = (uint8_t *)f[9]; s->rope = f[10]; s->logits = f[11];
+        s->sample_p = f[12]; s->sample_ids = (int32_t *)mg__carve(b, &off, V, 4);
+    } else mg__carve(NULL, &off, V, 4);
+    return off;
+}
+
+/* Slots a cache holding `have` grows to for `need` positions (ring cap): doubling from 256, or exact. */
+static int mg__kv_grow_to(int have, int need, int cap_max, int exact) {
+    int cap = have ? have : 256;
+    if (need > cap_max) need = cap_max;
+    if (need <= have) return have;
+    if (exact) return need;
+    while (cap < need) cap = cap > cap_max / 2 ? cap_max : cap * 2;
+    return cap > cap_max ? cap_max : cap;
+}
+
+MGDEF mg_result mg_session_memory_estimate(const mg_model *m, const mg_session_options *opt, int n_pos,
+                                           mg_memory_estimate *out) {
+    mg_session_options o;
+    mg__splan pl;
+    mg_result r;
+    int il, slots_max = 0;
+    if (!m || !out || n_pos < 0) return MG_ERR_INVALID_ARG;
+    memset(out, 0, sizeof *out);
+    if (!m->has_weights) return MG_ERR_STATE;
+    memset(&o, 0, sizeof o);
+    if (opt) o = *opt;
+    if ((r = mg__session_plan(m, &o, &pl)) != MG_OK) return r;
+    if (n_pos > pl.n_ctx) n_pos = pl.n_ctx;
+    for (il = 0; il < m->hp.n_layer && n_pos > 0; il++) {
+        int slots = mg__kv_grow_to(0, n_pos, mg__ring(m, &pl, il), 1);
+        out->kv += 2 * (size_t)slots * pl.kv_row;
+        if (slots > slots_max) slots_max = slots;
+    }
+    out->scratch = mg__scratch(&m->hp, &pl, NULL) + (size_t)slots_max * (size_t)pl.n_threads * sizeof(float);
+    out->history = (size_t)n_pos * sizeof(int32_t);
+    out->total = out->kv + out->scratch + out->history + sizeof(mg_session) +
+                 (size_t)m->hp.n_layer * sizeof(mg__kvcache) + mg__pool_bytes(pl.n_threads);
+    return MG_OK;
+}
+
 MGDEF mg_result mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt) {
     mg_session *s;
-    const mg__hparams *hp;
-    size_t C, maxin, qd, kvd;
-    int il, nt;
+    mg__splan pl;
+    int il;
     mg_result r;
     if (!out || !m) return MG_ERR_INVALID_ARG;
     *out = NULL;
     if (!m->has_weights && !m->vision) return MG_ERR_STATE;
-    hp = &m->hp;
     if (!(s = (mg_session *)mg__calloc(1, sizeof *s))) return MG_ERR_NOMEM;
     s->m = m;
     if (opt) s->opt = *opt;
-    if (s->opt.n_ctx < 0 || s->opt.n_batch < 0 || s->opt.n_threads < 0 || s->opt.n_ctx > MG_MAX_CTX) {
-        MG_FREE(s);
-        return MG_ERR_INVALID_ARG;
-    }
-    s->n_ctx = s->opt.n_ctx ? s->opt.n_ctx : hp->n_ctx_train;
-    s->chunk = s->opt.n_batch ? s->opt.n_batch : MG__DEF_BATCH;
-    if (s->chunk < 256) s->chunk = 256;                 /* an image block (256 tokens) always fits one chunk */
-    if (m->image_tokens > s->chunk) s->chunk = m->image_tokens;
-    if (s->chunk > s->n_ctx) s->chunk = s->n_ctx;
-    s->kv_f16 = s->opt.kv_type != MG_KV_F32;
+    if ((r = mg__session_plan(m, &s->opt, &pl)) != MG_OK) { MG_FREE(s); return r; }
+    s->n_ctx = pl.n_ctx;
+    s->chunk = pl.chunk;
+    s->kv_type = pl.kv_type;
+    s->kv_row = pl.kv_row;
     mg_session_seed(s, s->opt.seed);
-    nt = s->opt.n_threads ? s->opt.n_threads : mg__cpu_count();
-    if (nt > 256) nt = 256;
-    C = (size_t)s->chunk;
-    qd = (size_t)hp->n_head * hp->head_dim;
-    kvd = (size_t)hp->n_head_kv * hp->head_dim;
-    maxin = (size_t)hp->n_embd;
-    if ((size_t)hp->n_ff > maxin) maxin = (size_t)hp->n_ff;
-    if (qd > maxin) maxin = qd;
-    s->kv = (mg__kvcache *)mg__calloc((size_t)hp->n_layer, sizeof(mg__kvcache));
-    s->x = (float *)mg__calloc(C * hp->n_embd, sizeof(float));
-    s->xn = (float *)mg__calloc(C * maxin, sizeof(float));
-    s->q = (float *)mg__calloc(C * qd, sizeof(float));
-    s->k = (float *)mg__calloc(C * kvd, sizeof(float));
-    s->v = (float *)mg__calloc(C * kvd, sizeof(float));
-    s->att = (float *)mg__calloc(C * qd, sizeof(float));
-    s->t = (float *)mg__calloc(C * hp->n_embd, sizeof(float));
-    s->g = (float *)mg__calloc(C * hp->n_ff, sizeof(float));
-    s->u = (float *)mg__calloc(C * hp->n_ff, sizeof(float));
-    s->xq = (uint8_t *)mg__calloc(C * maxin, sizeof(float));
-    s->rope = (float *)mg__calloc(C * hp->head_dim, sizeof(float));
-    s->logits = (float *)mg__calloc((size_t)hp->n_vocab, sizeof(float));
-    s->sample_ids = (int32_t *)mg__calloc((size_t)hp->n_vocab, sizeof(int32_t));
-    s->sample_p = (float *)mg__calloc((size_t)hp->n_vocab, sizeof(float));
-    if (!s->kv || !s->x || !s->xn || !s->q || !s->k || !s->v || !s->att || !s->t || !s->g || !s->u || !s->xq ||
-        !s->rope || !s->logits || !s->sample_ids || !s->sample_p) { mg_session_free(s); return MG_ERR_NOMEM; }
-    for (il = 0; il < hp->n_layer; il++) {
-        int ring = hp->swa + s->chunk;
-        s->kv[il].cap_max = m->layer[il].global || ring > s->n_ctx ? s->n_ctx : ring;
-    }
-    if ((r = mg__pool_start(&s->pool, nt)) != MG_OK) { mg_session_free(s); return r; }
+    s->kv = (mg__kvcache *)mg__calloc((size_t)m->hp.n_layer, sizeof(mg__kvcache));
+    s->scratch = (uint8_t *)mg__calloc(mg__scratch(&m->hp, &pl, NULL), 1);
+    if (!s->kv || !s->scratch) { mg_session_free(s); return MG_ERR_NOMEM; }
+    mg__scratch(&m->hp, &pl, s);
+    for (il = 0; il < m->hp.n_layer; il++) s->kv[il].cap_max = mg__ring(m, &pl, il);
+    if ((r = mg__pool_start(&s->pool, pl.n_threads)) != MG_OK) { mg_session_free(s); return r; }
     *out = s;
     return MG_OK;
 }
@@ -3302,20 +3550,18 @@ MGDEF int mg_session_pos(const mg_session *s) { return s ? s->pos : 0; }
 MGDEF const char *mg_session_error(const mg_session *s) { return s ? s->err : "no session"; }
 MGDEF const float *mg_logits(const mg_session *s) { return s && s->has_logits ? s->logits : NULL; }
 
-/* Makes room for positions up to pos_end (exclusive) in every layer's cache and the score buffers. */
-static mg_result mg__kv_reserve(mg_session *s, int pos_end) {
+/* Makes room for positions up to pos_end (exclusive) in every layer's cache, the score buffers and the token
+   history: doubling as a prompt grows, exactly when reserving. */
+static mg_result mg__kv_reserve(mg_session *s, int pos_end, int exact) {
     const mg__hparams *hp = &s->m->hp;
-    size_t row = (size_t)hp->n_head_kv * hp->head_dim * (s->kv_f16 ? 2 : 4);
+    size_t row = s->kv_row;
     int il;
     int64_t need_scores = 0;
     for (il = 0; il < hp->n_layer; il++) {
         mg__kvcache *c = &s->kv[il];
-        int need = pos_end < c->cap_max ? pos_end : c->cap_max;
-        if (need > c->cap) {
-            int cap = c->cap ? c->cap : 256;
+        int cap = mg__kv_grow_to(c->cap, pos_end, c->cap_max, exact);
+        if (cap > c->cap) {
             uint8_t *k, *v;
-            while (cap < need) cap = cap > c->cap_max / 2 ? c->cap_max : cap * 2;
-            if (cap > c->cap_max) cap = c->cap_max;
             k = (uint8_t *)MG_REALLOC(c->k, (size_t)cap * row);
             if (!k) return mg__sfail(s, MG_ERR_NOMEM, "out of memory growing the KV cache to %d positions", cap);
             c->k = k;
@@ -3332,7 +3578,31 @@ static mg_result mg__kv_reserve(mg_session *s, int pos_end) {
         s->scores = p;
         s->score_cap = need_scores;
     }
+    if (pos_end > s->hist_cap) {
+        int64_t cap = exact ? pos_end : s->hist_cap ? s->hist_cap : 16;
+        int32_t *h;
+        while (cap < pos_end) cap *= 2;
+        if (!(h = (int32_t *)MG_REALLOC(s->hist, (size_t)cap * sizeof(int32_t))))
+            return mg__sfail(s, MG_ERR_NOMEM, "out of memory for the token history");
+        s->hist = h;
+        s->hist_cap = cap;
+    }
     return MG_OK;
+}
+
+MGDEF mg_result mg_session_reserve(mg_session *s, int n_pos) {
+    if (!s || n_pos < 0) return MG_ERR_INVALID_ARG;
+    if (n_pos > s->n_ctx) return mg__sfail(s, MG_ERR_CONTEXT_FULL, "%d positions exceed n_ctx %d", n_pos, s->n_ctx);
+    if (!s->m->has_weights) return mg__sfail(s, MG_ERR_STATE, "this model has no text decoder (a vision file alone)");
+    return n_pos ? mg__kv_reserve(s, n_pos, 1) : MG_OK;
+}
+
+MGDEF size_t mg_session_kv_bytes(const mg_session *s) {
+    size_t n = 0;
+    int il;
+    if (!s || !s->kv) return 0;
+    for (il = 0; il < s->m->hp.n_layer; il++) n += 2 * (size_t)s->kv[il].cap * s->kv_row;
+    return n;
 }
 
 static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const float *b, const float *x, int n, float *y);
@@ -3352,40 +3622,36 @@ typedef struct mg__attn_job {
 /* For query token t of the chunk and head h:
      keys j in [lo, hi]: lo = 0 (global) or p - window + 1 (local), hi = p (causal) or the block end
      a_j = softmax_j(q . k_j)   (q already holds the 1/sqrt(head_dim) scale)
-     out = sum_j a_j v_j */
+     out = sum_j a_j v_j
+   Cache rows are in the session's KV type; q is converted to that type's partner format first (as ggml does:
+   rounded to f16 for an F16 cache, Q8_0 blocks for a Q8_0 cache), so q . k is the weight-kernel dot product. */
 static void mg__attn_task(void *ctx, int ith, int nth) {
     const mg__attn_job *j = (const mg__attn_job *)ctx;
     mg_session *s = j->s;
     const mg__hparams *hp = &s->m->hp;
     const mg__kvcache *c = &s->kv[j->il];
-    int global = s->m->layer[j->il].global, hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-    size_t kvrow = (size_t)hp->n_head_kv * hd;
+    int global = s->m->layer[j->il].global, hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, kt = s->kv_type;
+    size_t row = mg__row_bytes(kt, (int64_t)hp->n_head_kv * hd), head = mg__row_bytes(kt, hd);
     float *sc = s->scores + (size_t)ith * (size_t)s->score_cap;
     int64_t item, lo_i, hi_i;
     mg__split((int64_t)j->n * hp->n_head, ith, nth, &lo_i, &hi_i);
     for (item = lo_i; item < hi_i; item++) {
-        int t = (int)(item / hp->n_head), h = (int)(item % hp->n_head), kvh = h / group, d;
+        int t = (int)(item / hp->n_head), h = (int)(item % hp->n_head), kvh = h / group;
         int p = j->pos0 + t, hi = j->bidir ? j->pos0 + j->n - 1 : p, lo = global ? 0 : p - hp->swa + 1, jp;
         const float *q = s->q + (size_t)t * hp->n_head * hd + (size_t)h * hd;
         float *out = s->att + (size_t)t * hp->n_head * hd + (size_t)h * hd;
-        float qr[4096];
+        uint8_t qc[4096 * 4];                                   /* q in the partner format */
+        float vr[4096];                                         /* one value row as floats */
         if (lo < 0) lo = 0;
-        if (s->kv_f16) for (d = 0; d < hd; d++) qr[d] = mg__h2f(mg__f2h(q[d]));   /* ggml rounds q for an F16 cache */
-        else memcpy(qr, q, (size_t)hd * sizeof(float));
-        for (jp = lo; jp <= hi; jp++) {
-            size_t off = ((size_t)(jp % c->cap_max) * kvrow + (size_t)kvh * hd);
-            float dot = 0;
-            if (s->kv_f16) { const uint16_t *kk = (const uint16_t *)c->k + off; for (d = 0; d < hd; d++) dot += qr[d] * mg__h2f(kk[d]); }
-            else dot = mg__dot_f32(qr, (const float *)c->k + off, hd);
-            sc[jp - lo] = dot;
-        }
+        mg__quant_row(kt, q, qc, hd);
+        for (jp = lo; jp <= hi; jp++)
+            sc[jp - lo] = mg__vec_dot(kt, c->k + (size_t)(jp % c->cap_max) * row + (size_t)kvh * head, qc, hd);
         mg__softmax(sc, hi - lo + 1);
-        for (d = 0; d < hd; d++) out[d] = 0;
+        memset(out, 0, (size_t)hd * sizeof(float));
         for (jp = lo; jp <= hi; jp++) {
-            size_t off = ((size_t)(jp % c->cap_max) * kvrow + (size_t)kvh * hd);
-            float a = sc[jp - lo];
-            if (s->kv_f16) { const uint16_t *vv = (const uint16_t *)c->v + off; for (d = 0; d < hd; d++) out[d] += a * mg__h2f(vv[d]); }
-            else mg__axpy(out, a, (const float *)c->v + off, hd);
+            const uint8_t *vv = c->v + (size_t)(jp % c->cap_max) * row + (size_t)kvh * head;
+            if (kt == MG_TYPE_F32) mg__axpy(out, sc[jp - lo], (const float *)vv, hd);
+            else { mg__dequant_row(kt, vv, vr, hd); mg__axpy(out, sc[jp - lo], vr, hd); }
         }
     }
 }
@@ -3425,17 +3691,10 @@ static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir)
     mg__tap(s, "Kcur", il, s->k, hd, nkv, n);
     mg__tap(s, "Vcur", il, s->v, (int64_t)kvd, n, 1);
     for (i = 0; i < (int)(n * qd); i++) s->q[i] *= qscale;
-    for (t = 0; t < n; t++) {                     /* append k, v at slot (pos0 + t) % ring */
-        size_t slot = (size_t)((pos0 + t) % c->cap_max) * kvd;
-        if (s->kv_f16) {
-            for (i = 0; i < (int)kvd; i++) {
-                ((uint16_t *)c->k)[slot + i] = mg__f2h(s->k[t * kvd + i]);
-                ((uint16_t *)c->v)[slot + i] = mg__f2h(s->v[t * kvd + i]);
-            }
-        } else {
-            memcpy((float *)c->k + slot, s->k + t * kvd, kvd * sizeof(float));
-            memcpy((float *)c->v + slot, s->v + t * kvd, kvd * sizeof(float));
-        }
+    for (t = 0; t < n; t++) {                     /* append k, v at slot (pos0 + t) % ring, in the cache type */
+        size_t slot = (size_t)((pos0 + t) % c->cap_max) * s->kv_row;
+        mg__quant_row(s->kv_type, s->k + t * kvd, c->k + slot, (int64_t)kvd);
+        mg__quant_row(s->kv_type, s->v + t * kvd, c->v + slot, (int64_t)kvd);
     }
     aj.s = s; aj.il = il; aj.n = n; aj.pos0 = pos0; aj.bidir = bidir;
     mg__pool_run(&s->pool, mg__attn_task, &aj);
@@ -3468,9 +3727,7 @@ static mg_result mg__forward_chunk(mg_session *s, const int32_t *ids, const floa
     const mg__hparams *hp = &m->hp;
     int E = hp->n_embd, t, il;
     mg_result r;
-    if ((r = mg__kv_reserve(s, s->pos + n)) != MG_OK) return r;
-    if (!mg__grow((void **)&s->hist, &s->hist_cap, s->pos + n, sizeof(int32_t)))
-        return mg__sfail(s, MG_ERR_NOMEM, "out of memory for the token history");
+    if ((r = mg__kv_reserve(s, s->pos + n, 0)) != MG_OK) return r;
     if (ids) {                                    /* x = token_embd[id] * sqrt(n_embd) */
         float scale = sqrtf((float)E);
         for (t = 0; t < n; t++) {
@@ -3527,10 +3784,12 @@ MGDEF mg_result mg_eval_embd(mg_session *s, const float *embd, int n, int bidire
     return mg__feed(s, NULL, embd, n, bidirectional);
 }
 
-MGDEF mg_result mg_eval_prompt(mg_session *s, const mg_prompt *p) {
+/* Walks a prompt's runs: text runs go as tokens, each run of image_tokens soft tokens as the next image's
+   bidirectional block; positions before `from` are skipped (they are already in the context). */
+MGDEF mg_result mg_eval_prompt_from(mg_session *s, const mg_prompt *p, int from) {
     int i = 0, img = 0, per;
     mg_result r;
-    if (!s || !p || (p->n_ids > 0 && !p->ids) || p->n_ids < 0) return MG_ERR_INVALID_ARG;
+    if (!s || !p || (p->n_ids > 0 && !p->ids) || p->n_ids < 0 || from < 0 || from > p->n_ids) return MG_ERR_INVALID_ARG;
     per = s->m->image_tokens ? s->m->image_tokens : 256;
     while (i < p->n_ids) {
         int j = i;
@@ -3543,16 +3802,267 @@ MGDEF mg_result mg_eval_prompt(mg_session *s, const mg_prompt *p) {
             if (e->n_tokens != per || e->n_embd != s->m->hp.n_embd)
                 return mg__sfail(s, MG_ERR_INVALID_ARG, "image %d is %d x %d, expected %d x %d", img, e->n_tokens, e->n_embd,
                                  per, s->m->hp.n_embd);
-            if ((r = mg_eval_embd(s, e->data, per, 1)) != MG_OK) return r;
+            if (from > i && from < j) return mg__sfail(s, MG_ERR_INVALID_ARG, "position %d is inside image %d", from, img);
+            if (from <= i && (r = mg_eval_embd(s, e->data, per, 1)) != MG_OK) return r;
             img++;
         } else {
+            int k;
             while (j < p->n_ids && p->ids[j] != s->m->tok_image_soft) j++;
-            if ((r = mg_eval(s, p->ids + i, j - i)) != MG_OK) return r;
+            k = from > i ? from : i;
+            if (k < j && (r = mg_eval(s, p->ids + k, j - k)) != MG_OK) return r;
         }
         i = j;
     }
     return MG_OK;
 }
+
+MGDEF mg_result mg_eval_prompt(mg_session *s, const mg_prompt *p) { return mg_eval_prompt_from(s, p, 0); }
+
+/* The image index of each position is the count of soft-token runs before it; two image runs match when
+   their embeddings are the same object or hold the same numbers. */
+static int mg__same_embd(const mg_image_embd *a, const mg_image_embd *b) {
+    if (a == b) return 1;
+    if (!a || !b || !a->data || !b->data || a->n_tokens != b->n_tokens || a->n_embd != b->n_embd) return 0;
+    return memcmp(a->data, b->data, (size_t)a->n_tokens * (size_t)a->n_embd * sizeof(float)) == 0;
+}
+
+MGDEF int mg_prompt_common_prefix(const mg_model *m, const mg_prompt *a, const mg_prompt *b) {
+    int i = 0, img = 0, soft;
+    if (!m || !a || !b || a->n_ids < 0 || b->n_ids < 0 || (!a->ids && a->n_ids) || (!b->ids && b->n_ids)) return 0;
+    soft = m->tok_image_soft;
+    while (i < a->n_ids && i < b->n_ids && a->ids[i] == b->ids[i]) {
+        if (soft >= 0 && a->ids[i] == soft) {             /* an image run is shared whole or not at all */
+            int ja = i, jb = i;
+            while (ja < a->n_ids && a->ids[ja] == soft) ja++;
+            while (jb < b->n_ids && b->ids[jb] == soft) jb++;
+            if (ja != jb || img >= a->n_images || img >= b->n_images || !mg__same_embd(a->images[img], b->images[img]))
+                break;
+            img++;
+            i = ja;
+        } else i++;
+    }
+    return i;
+}
+
+/* ===== >>snapshots ================================================================================== */
+/* Serialised layout (little-endian), which is also the in-memory form:
+     0  "MGSNAPSH"            8  u32 format (1)        12 u32 KV type (MG_TYPE_F32 / F16 / Q8_0)
+     16 u8[32] model fingerprint (mg__gguf_fingerprint of the text file)
+     48 u32 n_layer, n_head_kv, head_dim, n_vocab, sliding_window, pos, has_logits, 0
+     80 u64 sampler RNG state
+     88 i32 history[pos]      then f32 logits[n_vocab] when has_logits
+     per layer: u32 kept, K rows [kept][row], V rows [kept][row]  (positions pos-kept .. pos-1; kept = pos for
+     global layers, min(pos, sliding_window) for local ones; row = n_head_kv*head_dim values of the KV type)
+     u64 mg__checksum of every byte before it */
+#define MG__SNAP_FORMAT 1
+#define MG__SNAP_HEADER 88
+
+struct mg_snapshot {
+    uint8_t *bytes;          /* the serialised form */
+    size_t size;
+    int pos;                 /* positions it holds */
+};
+
+static int mg__snap_kept(const mg_model *m, int il, int pos) {
+    return m->layer[il].global || pos < m->hp.swa ? pos : m->hp.swa;
+}
+
+/* Bytes of a snapshot of pos positions (0 when it would not fit a size_t). */
+static size_t mg__snap_size(const mg_model *m, size_t row, int pos, int has_logits) {
+    uint64_t n = MG__SNAP_HEADER + 4 * (uint64_t)pos + (has_logits ? 4 * (uint64_t)m->hp.n_vocab : 0) + 8, k;
+    int il;
+    for (il = 0; il < m->hp.n_layer; il++) {
+        if (!mg__mul_ok(2 * (uint64_t)mg__snap_kept(m, il, pos), row, &k)) return 0;
+        n += 4 + k;
+    }
+    return n > (uint64_t)(size_t)-1 ? 0 : (size_t)n;
+}
+
+MGDEF mg_result mg_snapshot_take(mg_session *s, mg_snapshot **out) {
+    const mg_model *m;
+    mg_snapshot *sn;
+    uint8_t *b;
+    size_t size, o;
+    int il, p, i;
+    if (!s || !out) return MG_ERR_INVALID_ARG;
+    *out = NULL;
+    m = s->m;
+    if (!m->has_weights) return mg__sfail(s, MG_ERR_STATE, "this model has no text decoder");
+    if (!(size = mg__snap_size(m, s->kv_row, s->pos, s->has_logits))) return mg__sfail(s, MG_ERR_LIMIT, "snapshot too large");
+    if (!(sn = (mg_snapshot *)mg__calloc(1, sizeof *sn)) || !(sn->bytes = (uint8_t *)mg__malloc(size))) {
+        MG_FREE(sn);
+        return mg__sfail(s, MG_ERR_NOMEM, "out of memory for a snapshot of %zu bytes", size);
+    }
+    b = sn->bytes; sn->size = size; sn->pos = s->pos;
+    memcpy(b, "MGSNAPSH", 8);
+    mg__put32(b + 8, MG__SNAP_FORMAT); mg__put32(b + 12, (uint32_t)s->kv_type);
+    memcpy(b + 16, m->fingerprint, 32);
+    mg__put32(b + 48, (uint32_t)m->hp.n_layer); mg__put32(b + 52, (uint32_t)m->hp.n_head_kv);
+    mg__put32(b + 56, (uint32_t)m->hp.head_dim); mg__put32(b + 60, (uint32_t)m->hp.n_vocab);
+    mg__put32(b + 64, (uint32_t)m->hp.swa); mg__put32(b + 68, (uint32_t)s->pos);
+    mg__put32(b + 72, (uint32_t)s->has_logits); mg__put32(b + 76, 0);
+    mg__put64(b + 80, s->rng);
+    o = MG__SNAP_HEADER;
+    for (i = 0; i < s->pos; i++, o += 4) mg__put32(b + o, (uint32_t)s->hist[i]);
+    if (s->has_logits) for (i = 0; i < m->hp.n_vocab; i++, o += 4) { uint32_t u; memcpy(&u, &s->logits[i], 4); mg__put32(b + o, u); }
+    for (il = 0; il < m->hp.n_layer; il++) {
+        const mg__kvcache *c = &s->kv[il];
+        int kept = mg__snap_kept(m, il, s->pos);
+        mg__put32(b + o, (uint32_t)kept); o += 4;
+        for (p = s->pos - kept; p < s->pos; p++, o += s->kv_row) memcpy(b + o, c->k + (size_t)(p % c->cap_max) * s->kv_row, s->kv_row);
+        for (p = s->pos - kept; p < s->pos; p++, o += s->kv_row) memcpy(b + o, c->v + (size_t)(p % c->cap_max) * s->kv_row, s->kv_row);
+    }
+    mg__put64(b + o, mg__checksum(b, o));
+    *out = sn;
+    return MG_OK;
+}
+
+/* Checks the 88-byte header against the model and gives the total size it implies. */
+static mg_result mg__snap_header(const mg_model *m, const uint8_t *b, size_t *size, mg_error *e) {
+    uint32_t kt = mg__le32(b + 12), pos = mg__le32(b + 68), hl = mg__le32(b + 72);
+    if (memcmp(b, "MGSNAPSH", 8) != 0) return mg__fail(e, MG_ERR_FORMAT, "not a medgemma.h snapshot");
+    if (mg__le32(b + 8) != MG__SNAP_FORMAT)
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "snapshot format %u (this build reads %d)", mg__le32(b + 8), MG__SNAP_FORMAT);
+    if (!m->has_weights) return mg__fail(e, MG_ERR_STATE, "the model has no text decoder");
+    if (memcmp(b + 16, m->fingerprint, 32) != 0) return mg__fail(e, MG_ERR_MODEL, "the snapshot was made with another model file");
+    if (kt != MG_TYPE_F32 && kt != MG_TYPE_F16 && kt != MG_TYPE_Q8_0) return mg__fail(e, MG_ERR_FORMAT, "snapshot KV type %u", kt);
+    if (kt == MG_TYPE_Q8_0 && m->hp.head_dim % 32) return mg__fail(e, MG_ERR_FORMAT, "Q8_0 snapshot of a head_dim %d model", m->hp.head_dim);
+    if (mg__le32(b + 48) != (uint32_t)m->hp.n_layer || mg__le32(b + 52) != (uint32_t)m->hp.n_head_kv ||
+        mg__le32(b + 56) != (uint32_t)m->hp.head_dim || mg__le32(b + 60) != (uint32_t)m->hp.n_vocab ||
+        mg__le32(b + 64) != (uint32_t)m->hp.swa)
+        return mg__fail(e, MG_ERR_MODEL, "snapshot shape (layers, heads, vocabulary, window) differs from the model's");
+    if (pos > MG_MAX_CTX || hl > 1 || mg__le32(b + 76) != 0) return mg__fail(e, MG_ERR_FORMAT, "snapshot header: bad position count or flags");
+    *size = mg__snap_size(m, mg__row_bytes((int)kt, (int64_t)m->hp.n_head_kv * m->hp.head_dim), (int)pos, (int)hl);
+    return *size ? MG_OK : mg__fail(e, MG_ERR_LIMIT, "snapshot too large");
+}
+
+/* Checks serialised bytes against the model: the header, the exact size, the checksum, every count. */
+static mg_result mg__snap_check(const mg_model *m, const uint8_t *b, size_t n, mg_error *e) {
+    uint32_t pos, i;
+    size_t want, row, o;
+    int il;
+    mg_result r;
+    if (n < MG__SNAP_HEADER + 8) return mg__fail(e, MG_ERR_FORMAT, "%zu bytes: too short for a snapshot", n);
+    if ((r = mg__snap_header(m, b, &want, e)) != MG_OK) return r;
+    pos = mg__le32(b + 68);
+    if (want != n) return mg__fail(e, MG_ERR_FORMAT, "snapshot of %u positions should be %zu bytes, not %zu", pos, want, n);
+    if (mg__le64(b + n - 8) != mg__checksum(b, n - 8)) return mg__fail(e, MG_ERR_FORMAT, "snapshot checksum mismatch (corrupted)");
+    row = mg__row_bytes((int)mg__le32(b + 12), (int64_t)m->hp.n_head_kv * m->hp.head_dim);
+    for (i = 0, o = MG__SNAP_HEADER; i < pos; i++, o += 4) {
+        int32_t id = (int32_t)mg__le32(b + o);
+        if (id < -1 || id >= m->hp.n_vocab) return mg__fail(e, MG_ERR_FORMAT, "snapshot history: token %d out of range", (int)id);
+    }
+    if (mg__le32(b + 72)) o += 4 * (size_t)m->hp.n_vocab;
+    for (il = 0; il < m->hp.n_layer; il++) {
+        uint32_t kept = mg__le32(b + o);
+        if (kept != (uint32_t)mg__snap_kept(m, il, (int)pos)) return mg__fail(e, MG_ERR_FORMAT, "snapshot layer %d: %u rows", il, kept);
+        o += 4 + 2 * (size_t)kept * row;
+    }
+    return MG_OK;
+}
+
+MGDEF mg_result mg_snapshot_read_mem(mg_snapshot **out, const mg_model *m, const void *data, size_t size, mg_error *err) {
+    mg_snapshot *sn;
+    mg_result r;
+    if (!out || !m || (!data && size)) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_snapshot_read_mem: NULL argument");
+    *out = NULL;
+    if ((r = mg__snap_check(m, (const uint8_t *)data, size, err)) != MG_OK) return r;
+    if (!(sn = (mg_snapshot *)mg__calloc(1, sizeof *sn)) || !(sn->bytes = (uint8_t *)mg__malloc(size))) {
+        MG_FREE(sn);
+        return mg__fail(err, MG_ERR_NOMEM, "out of memory for a snapshot of %zu bytes", size);
+    }
+    memcpy(sn->bytes, data, size);
+    sn->size = size;
+    sn->pos = (int)mg__le32(sn->bytes + 68);
+    *out = sn;
+    return MG_OK;
+}
+
+MGDEF mg_result mg_snapshot_restore(mg_session *s, const mg_snapshot *sn) {
+    const mg_model *m;
+    const uint8_t *b;
+    size_t o = MG__SNAP_HEADER;
+    int il, p, i, hl;
+    mg_result r;
+    if (!s || !sn) return MG_ERR_INVALID_ARG;
+    m = s->m; b = sn->bytes;
+    s->err[0] = 0;
+    if (!m->has_weights) return mg__sfail(s, MG_ERR_STATE, "this model has no text decoder");
+    if (memcmp(b + 16, m->fingerprint, 32) != 0) return mg__sfail(s, MG_ERR_MODEL, "the snapshot was made with another model file");
+    if ((int)mg__le32(b + 12) != s->kv_type)
+        return mg__sfail(s, MG_ERR_INVALID_ARG, "the snapshot's KV type (%s) differs from the session's (%s)",
+                         mg_type_name((int)mg__le32(b + 12)), mg_type_name(s->kv_type));
+    if (sn->pos > s->n_ctx) return mg__sfail(s, MG_ERR_CONTEXT_FULL, "the snapshot holds %d positions, n_ctx is %d", sn->pos, s->n_ctx);
+    if ((r = mg__kv_reserve(s, sn->pos, 0)) != MG_OK) return r;
+    hl = (int)mg__le32(b + 72);
+    for (i = 0; i < sn->pos; i++, o += 4) s->hist[i] = (int32_t)mg__le32(b + o);
+    if (hl) for (i = 0; i < m->hp.n_vocab; i++, o += 4) { uint32_t u = mg__le32(b + o); memcpy(&s->logits[i], &u, 4); }
+    for (il = 0; il < m->hp.n_layer; il++) {
+        mg__kvcache *c = &s->kv[il];
+        int kept = (int)mg__le32(b + o);
+        o += 4;
+        for (p = sn->pos - kept; p < sn->pos; p++, o += s->kv_row) memcpy(c->k + (size_t)(p % c->cap_max) * s->kv_row, b + o, s->kv_row);
+        for (p = sn->pos - kept; p < sn->pos; p++, o += s->kv_row) memcpy(c->v + (size_t)(p % c->cap_max) * s->kv_row, b + o, s->kv_row);
+    }
+    s->pos = sn->pos;
+    s->has_logits = hl;
+    s->rng = mg__le64(b + 80);
+    return MG_OK;
+}
+
+MGDEF void mg_snapshot_free(mg_snapshot *sn) { if (sn) { MG_FREE(sn->bytes); MG_FREE(sn); } }
+MGDEF int mg_snapshot_pos(const mg_snapshot *sn) { return sn ? sn->pos : 0; }
+MGDEF size_t mg_snapshot_size(const mg_snapshot *sn) { return sn ? sn->size : 0; }
+MGDEF const void *mg_snapshot_data(const mg_snapshot *sn) { return sn ? sn->bytes : NULL; }
+
+#ifndef MG_NO_STDIO
+MGDEF mg_result mg_snapshot_save(const mg_snapshot *sn, const char *path) {
+    FILE *f;
+    int ok;
+    if (!sn || !path) return MG_ERR_INVALID_ARG;
+    if (!(f = fopen(path, "wb"))) return MG_ERR_IO;
+    ok = fwrite(sn->bytes, 1, sn->size, f) == sn->size;
+    ok = (fclose(f) == 0) && ok;
+    return ok ? MG_OK : MG_ERR_IO;
+}
+
+/* Reads the header first and allocates only the size it implies (a huge or short file fails before that). */
+MGDEF mg_result mg_snapshot_load(mg_snapshot **out, const mg_model *m, const char *path, mg_error *err) {
+    uint8_t head[MG__SNAP_HEADER];
+    FILE *f;
+    long sz;
+    size_t want;
+    uint8_t *buf;
+    mg_result r;
+    if (!out || !m || !path) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_snapshot_load: NULL argument");
+    *out = NULL;
+    if (!(f = fopen(path, "rb"))) return mg__fail(err, MG_ERR_IO, "cannot open '%s'", path);
+    if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return mg__fail(err, MG_ERR_IO, "cannot read '%s'", path);
+    }
+    if ((size_t)sz < sizeof head || fread(head, 1, sizeof head, f) != sizeof head) {
+        fclose(f);
+        return mg__fail(err, MG_ERR_FORMAT, "'%s': too short for a snapshot", path);
+    }
+    if ((r = mg__snap_header(m, head, &want, err)) != MG_OK) { fclose(f); return r; }
+    if (want != (size_t)sz) {
+        fclose(f);
+        return mg__fail(err, MG_ERR_FORMAT, "'%s': %ld bytes, the header implies %zu", path, sz, want);
+    }
+    if (!(buf = (uint8_t *)mg__malloc(want))) { fclose(f); return mg__fail(err, MG_ERR_NOMEM, "out of memory reading '%s'", path); }
+    memcpy(buf, head, sizeof head);
+    if (fread(buf + sizeof head, 1, want - sizeof head, f) != want - sizeof head) {
+        fclose(f); MG_FREE(buf);
+        return mg__fail(err, MG_ERR_IO, "cannot read '%s'", path);
+    }
+    fclose(f);
+    if ((r = mg__snap_check(m, buf, want, err)) != MG_OK) { MG_FREE(buf); return r; }
+    if (!(*out = (mg_snapshot *)mg__calloc(1, sizeof **out))) { MG_FREE(buf); return mg__fail(err, MG_ERR_NOMEM, "out of memory"); }
+    (*out)->bytes = buf; (*out)->size = want; (*out)->pos = (int)mg__le32(buf + 68);
+    return MG_OK;
+}
+#endif
 
 /* ===== >>SigLIP and projector: loading and forward ======================================== *//* Tensor and key names of the two layouts: [0] llama.cpp mmproj, [1] Ollama single file. */
 static const char *const mg__vnames[][2] = {
@@ -3885,23 +4395,171 @@ MGDEF void mg_image_embd_free(mg_image_embd *e) {
     memset(e, 0, sizeof *e);
 }
 
+MGDEF void mg_sha256(const void *data, size_t n, uint8_t out[32]) {
+    mg__sha256 c;
+    mg__sha256_init(&c);
+    mg__sha256_add(&c, data, n);
+    mg__sha256_end(&c, out);
+}
+
+/* ----- the image-embedding cache ----- */
+typedef struct mg__cached {
+    uint8_t key[32];         /* SHA-256(vision fingerprint, side, pixels) */
+    float *data;             /* [n_tokens][n_embd] */
+    int n_tokens, n_embd;
+    uint64_t used;           /* clock of the last use (least recent goes first) */
+} mg__cached;
+
+struct mg_embd_cache {
+    mg__cached *e;           /* [n] entries */
+    int n, cap;
+    size_t bytes, max_bytes;
+    uint64_t clock, hits, misses;
+#ifndef MG_NO_THREADS
+    pthread_mutex_t mu;      /* sessions on several threads share the cache */
+#endif
+};
+
+static void mg__cache_lock(mg_embd_cache *c) {
+#ifndef MG_NO_THREADS
+    pthread_mutex_lock(&c->mu);
+#else
+    (void)c;
+#endif
+}
+static void mg__cache_unlock(mg_embd_cache *c) {
+#ifndef MG_NO_THREADS
+    pthread_mutex_unlock(&c->mu);
+#else
+    (void)c;
+#endif
+}
+
+MGDEF mg_result mg_embd_cache_new(mg_embd_cache **out, size_t max_bytes) {
+    mg_embd_cache *c;
+    if (!out) return MG_ERR_INVALID_ARG;
+    if (!(*out = c = (mg_embd_cache *)mg__calloc(1, sizeof *c))) return MG_ERR_NOMEM;
+    c->max_bytes = max_bytes;
+#ifndef MG_NO_THREADS
+    if (pthread_mutex_init(&c->mu, NULL) != 0) { MG_FREE(c); *out = NULL; return MG_ERR_THREAD; }
+#endif
+    return MG_OK;
+}
+
+MGDEF void mg_embd_cache_free(mg_embd_cache *c) {
+    int i;
+    if (!c) return;
+    for (i = 0; i < c->n; i++) MG_FREE(c->e[i].data);
+    MG_FREE(c->e);
+#ifndef MG_NO_THREADS
+    pthread_mutex_destroy(&c->mu);
+#endif
+    MG_FREE(c);
+}
+
+MGDEF void mg_embd_cache_stats_get(mg_embd_cache *c, mg_embd_cache_stats *st) {
+    if (!st) return;
+    memset(st, 0, sizeof *st);
+    if (!c) return;
+    mg__cache_lock(c);
+    st->hits = c->hits; st->misses = c->misses; st->entries = c->n; st->bytes = c->bytes;
+    mg__cache_unlock(c);
+}
+
+/* Copies the entry for key into out (allocated) and returns 1, or returns 0 (a miss, counted). */
+static int mg__cache_get(mg_embd_cache *c, const uint8_t key[32], mg_image_embd *out, int *nomem) {
+    int i, hit = 0;
+    mg__cache_lock(c);
+    for (i = 0; i < c->n; i++) {
+        mg__cached *x = &c->e[i];
+        size_t bytes;
+        if (memcmp(x->key, key, 32) != 0) continue;
+        bytes = (size_t)x->n_tokens * x->n_embd * sizeof(float);
+        if ((out->data = (float *)mg__malloc(bytes)) != NULL) {
+            memcpy(out->data, x->data, bytes);
+            out->n_tokens = x->n_tokens; out->n_embd = x->n_embd;
+            x->used = ++c->clock;
+            c->hits++;
+            hit = 1;
+        } else *nomem = 1;
+        break;
+    }
+    if (!hit && !*nomem) c->misses++;
+    mg__cache_unlock(c);
+    return hit;
+}
+
+/* Stores a copy of e under key, dropping least recently used entries beyond max_bytes. A failed
+   allocation only means the entry is not kept. */
+static void mg__cache_put(mg_embd_cache *c, const uint8_t key[32], const mg_image_embd *e) {
+    size_t bytes = (size_t)e->n_tokens * e->n_embd * sizeof(float);
+    mg__cached *x;
+    int i;
+    if (c->max_bytes && bytes > c->max_bytes) return;
+    mg__cache_lock(c);
+    for (i = 0; i < c->n; i++) if (memcmp(c->e[i].key, key, 32) == 0) { mg__cache_unlock(c); return; }
+    while (c->n > 0 && c->max_bytes && c->bytes + bytes > c->max_bytes) {
+        int lru = 0;
+        for (i = 1; i < c->n; i++) if (c->e[i].used < c->e[lru].used) lru = i;
+        c->bytes -= (size_t)c->e[lru].n_tokens * c->e[lru].n_embd * sizeof(float);
+        MG_FREE(c->e[lru].data);
+        c->e[lru] = c->e[--c->n];
+    }
+    if (c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 16;
+        mg__cached *p = (mg__cached *)MG_REALLOC(c->e, (size_t)cap * sizeof *p);
+        if (!p) { mg__cache_unlock(c); return; }
+        c->e = p; c->cap = cap;
+    }
+    x = &c->e[c->n];
+    if (!(x->data = (float *)mg__malloc(bytes))) { mg__cache_unlock(c); return; }
+    memcpy(x->data, e->data, bytes);
+    memcpy(x->key, key, 32);
+    x->n_tokens = e->n_tokens; x->n_embd = e->n_embd;
+    x->used = ++c->clock;
+    c->bytes += bytes;
+    c->n++;
+    mg__cache_unlock(c);
+}
+
+/* Cache key of one preprocessed image: SHA-256(vision file fingerprint, side (u32 LE), side^2 RGB bytes). */
+static void mg__image_key(const mg_model *m, const uint8_t *rgb, int side, uint8_t key[32]) {
+    mg__sha256 c;
+    uint8_t sb[4];
+    mg__put32(sb, (uint32_t)side);
+    mg__sha256_init(&c);
+    mg__sha256_add(&c, m->vision_fingerprint, 32);
+    mg__sha256_add(&c, sb, 4);
+    mg__sha256_add(&c, rgb, (size_t)side * side * 3);
+    mg__sha256_end(&c, key);
+}
+
 MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int mode, mg_image_embd *out) {
     const mg__vision *V;
-    uint8_t *rgb;
+    mg_embd_cache *cache;
+    uint8_t *rgb, key[32];
     int i, j;
     mg_result r = MG_OK;
     if (!s || !out || n < 0 || (n > 0 && !imgs)) return MG_ERR_INVALID_ARG;
     for (i = 0; i < n; i++) memset(&out[i], 0, sizeof out[i]);
     if (!(V = s->m->vision))
         return mg__sfail(s, MG_ERR_NO_VISION, "this model has no vision tower: load the mmproj file (mg_model_options.mmproj_path)");
+    if (mode != MG_IMAGE_MEDGEMMA && mode != MG_IMAGE_LLAMACPP) return mg__sfail(s, MG_ERR_INVALID_ARG, "unknown image mode %d", mode);
     if (!(rgb = (uint8_t *)mg__malloc((size_t)V->image_size * V->image_size * 3))) return mg__sfail(s, MG_ERR_NOMEM, "out of memory");
+    cache = s->opt.embd_cache;
     for (i = 0; i < n && r == MG_OK; i++) {
+        int nomem = 0;
         if ((r = mg__check_image(&imgs[i])) != MG_OK) { mg__sfail(s, r, "image %d: bad size or channels", i); break; }
         if ((r = mg__preprocess(&imgs[i], mode, V->image_size, rgb)) != MG_OK) { mg__sfail(s, r, "out of memory"); break; }
-        out[i].n_tokens = V->n_tokens;
-        out[i].n_embd = V->n_out;
-        if (!(out[i].data = (float *)mg__malloc((size_t)V->n_tokens * V->n_out * sizeof(float)))) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
-        if ((r = mg__encode(s, rgb, out[i].data)) != MG_OK) break;
+        if (cache) mg__image_key(s->m, rgb, V->image_size, key);
+        if (!cache || !mg__cache_get(cache, key, &out[i], &nomem)) {
+            if (nomem) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
+            out[i].n_tokens = V->n_tokens;
+            out[i].n_embd = V->n_out;
+            if (!(out[i].data = (float *)mg__malloc((size_t)V->n_tokens * V->n_out * sizeof(float)))) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
+            if ((r = mg__encode(s, rgb, out[i].data)) != MG_OK) break;
+            if (cache) mg__cache_put(cache, key, &out[i]);
+        }
         if (s->opt.progress && s->opt.progress(s->opt.progress_user, i + 1, n)) r = mg__sfail(s, MG_ERR_CANCELLED, "cancelled after %d of %d images", i + 1, n);
     }
     MG_FREE(rgb);

@@ -100,7 +100,7 @@ static int parse_args(int argc, char **argv, args *a) {
             else if (!strcmp(s, "--min-p")) a->min_p = (float)atof(v);
             else if (!strcmp(s, "--repeat-penalty")) a->repeat = (float)atof(v);
             else if (!strcmp(s, "--seed")) a->seed = strtoull(v, NULL, 10);
-            else if (!strcmp(s, "--kv")) a->kv = !strcmp(v, "f32") ? MG_KV_F32 : MG_KV_F16;
+            else if (!strcmp(s, "--kv")) a->kv = !strcmp(v, "f32") ? MG_KV_F32 : !strcmp(v, "q8_0") ? MG_KV_Q8_0 : MG_KV_F16;
             else { fprintf(stderr, "mg: unknown option %s\n", s); return 0; }
         }
 #undef NEXT
