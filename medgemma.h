@@ -333,7 +333,8 @@ enum { MG_KV_DEFAULT = 0, MG_KV_F32 = 1, MG_KV_F16 = 2, MG_KV_Q8_0 = 3 };
 /* Called with every named intermediate (llama.cpp's names: "attn_norm", "Qcur", "l_out", ...), layer -1 for
    model-level tensors. ne is ggml order (ne[0] contiguous). Data is valid only during the call. */
 typedef void (*mg_tap_fn)(void *user, const char *name, int layer, const float *data, const int64_t ne[4]);
-/* Progress of a long call (prefill chunks, image encodes): return nonzero to cancel (MG_ERR_CANCELLED). */
+/* Progress of a long call: positions of a prompt (mg_eval_prompt: the whole prompt; mg_eval: that call's
+   tokens, per chunk) or images encoded. Return nonzero to cancel (MG_ERR_CANCELLED). */
 typedef int  (*mg_progress_fn)(void *user, int done, int total);
 
 typedef struct mg_session_options {
@@ -3391,6 +3392,7 @@ struct mg_session {
     int32_t *sample_ids;     /* [n_vocab] sampler work */
     float *sample_p;         /* [n_vocab] sampler work */
     uint64_t rng;            /* sampler RNG state */
+    int prompt_done, prompt_total; /* progress through the prompt mg_eval_prompt_from feeds (total 0: none) */
     mg__pool pool;
     char err[256];
 };
@@ -3755,6 +3757,13 @@ static mg_result mg__forward_chunk(mg_session *s, const int32_t *ids, const floa
     return MG_OK;
 }
 
+/* Reports progress: of this feed, or of the whole prompt when mg_eval_prompt_from is feeding one. Nonzero: cancel. */
+static int mg__progress(mg_session *s, int done, int n) {
+    if (!s->opt.progress) return 0;
+    return s->prompt_total ? s->opt.progress(s->opt.progress_user, s->prompt_done + done, s->prompt_total)
+                           : s->opt.progress(s->opt.progress_user, done, n);
+}
+
 /* Feeds n inputs in chunks; bidirectional inputs go as one block. */
 static mg_result mg__feed(mg_session *s, const int32_t *ids, const float *embd, int n, int bidir) {
     int done = 0;
@@ -3773,7 +3782,7 @@ static mg_result mg__feed(mg_session *s, const int32_t *ids, const float *embd, 
                               done + k == n);
         if (r != MG_OK) return r;
         done += k;
-        if (s->opt.progress && done < n && s->opt.progress(s->opt.progress_user, done, n))
+        if (done < n && mg__progress(s, done, n))
             return mg__sfail(s, MG_ERR_CANCELLED, "cancelled after %d of %d positions", done, n);
     }
     return MG_OK;
@@ -3784,13 +3793,22 @@ MGDEF mg_result mg_eval_embd(mg_session *s, const float *embd, int n, int bidire
     return mg__feed(s, NULL, embd, n, bidirectional);
 }
 
+static mg_result mg__eval_runs(mg_session *s, const mg_prompt *p, int from);
 /* Walks a prompt's runs: text runs go as tokens, each run of image_tokens soft tokens as the next image's
    bidirectional block; positions before `from` are skipped (they are already in the context). */
 MGDEF mg_result mg_eval_prompt_from(mg_session *s, const mg_prompt *p, int from) {
-    int i = 0, img = 0, per;
     mg_result r;
     if (!s || !p || (p->n_ids > 0 && !p->ids) || p->n_ids < 0 || from < 0 || from > p->n_ids) return MG_ERR_INVALID_ARG;
-    per = s->m->image_tokens ? s->m->image_tokens : 256;
+    s->prompt_done = 0;
+    s->prompt_total = p->n_ids - from;
+    r = mg__eval_runs(s, p, from);
+    s->prompt_total = 0;
+    return r;
+}
+
+static mg_result mg__eval_runs(mg_session *s, const mg_prompt *p, int from) {
+    int i = 0, img = 0, per = s->m->image_tokens ? s->m->image_tokens : 256;
+    mg_result r;
     while (i < p->n_ids) {
         int j = i;
         if (p->ids[i] == s->m->tok_image_soft && s->m->tok_image_soft >= 0) {
@@ -3803,13 +3821,21 @@ MGDEF mg_result mg_eval_prompt_from(mg_session *s, const mg_prompt *p, int from)
                 return mg__sfail(s, MG_ERR_INVALID_ARG, "image %d is %d x %d, expected %d x %d", img, e->n_tokens, e->n_embd,
                                  per, s->m->hp.n_embd);
             if (from > i && from < j) return mg__sfail(s, MG_ERR_INVALID_ARG, "position %d is inside image %d", from, img);
-            if (from <= i && (r = mg_eval_embd(s, e->data, per, 1)) != MG_OK) return r;
+            if (from <= i) {
+                if ((r = mg_eval_embd(s, e->data, per, 1)) != MG_OK) return r;
+                s->prompt_done += per;
+                if (mg__progress(s, 0, 0)) return mg__sfail(s, MG_ERR_CANCELLED, "cancelled after %d positions", s->prompt_done);
+            }
             img++;
         } else {
             int k;
             while (j < p->n_ids && p->ids[j] != s->m->tok_image_soft) j++;
             k = from > i ? from : i;
-            if (k < j && (r = mg_eval(s, p->ids + k, j - k)) != MG_OK) return r;
+            if (k < j) {
+                if ((r = mg_eval(s, p->ids + k, j - k)) != MG_OK) return r;
+                s->prompt_done += j - k;
+                if (mg__progress(s, 0, 0)) return mg__sfail(s, MG_ERR_CANCELLED, "cancelled after %d positions", s->prompt_done);
+            }
         }
         i = j;
     }

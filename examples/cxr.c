@@ -40,12 +40,15 @@ int main(int argc, char **argv) {
     if (!(m = mgx_load_model(&o))) { mgx_image_free(&img); return 1; }
     if (mgx_encode_all(&o, m, &img, 1, mode, NULL, &embd) != 0) rc = 1;
     else {
-        for (i = 0; i < o.n_questions && rc == 0; i++) {
-            mg_chat_item items[2];
-            items[0].text = NULL; items[0].image = &embd;
-            items[1].text = o.questions[i]; items[1].image = NULL;
-            rc = mgx_ask(&o, m, system, items, 2, NULL) != 0;
+        mg_chat_item items[MGX_MAX_QUESTIONS][2];
+        const mg_chat_item *turns[MGX_MAX_QUESTIONS];
+        int n_items[MGX_MAX_QUESTIONS];
+        for (i = 0; i < o.n_questions; i++) {                      /* [image, question] */
+            items[i][0].text = NULL; items[i][0].image = &embd;
+            items[i][1].text = o.questions[i]; items[i][1].image = NULL;
+            turns[i] = items[i]; n_items[i] = 2;
         }
+        rc = mgx_ask_each(&o, m, system, turns, n_items, o.n_questions) != 0;
         mg_image_embd_free(&embd);
     }
     mg_model_free(m);

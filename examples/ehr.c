@@ -39,16 +39,22 @@ int main(int argc, char **argv) {
     }
     if (!(doc = document_text(o.positional[0]))) return 1;
     if (!o.dump_prompt && !(m = mgx_load_model(&o))) { free(doc); return 1; }
-    for (i = 0; i < o.n_questions && rc == 0; i++) {
-        size_t len = strlen(doc) + strlen(o.questions[i]) + 3;
-        char *text = (char *)malloc(len);
-        mg_chat_item item;
-        if (!text) { rc = 1; break; }
-        snprintf(text, len, "%s\n\n%s", doc, o.questions[i]);
-        item.text = text; item.image = NULL;
-        if (o.dump_prompt) mgx_dump_items(stdout, &item, 1, NULL);
-        else rc = mgx_ask(&o, m, "You are a helpful medical assistant.", &item, 1, NULL) != 0;
-        free(text);
+    {
+        mg_chat_item items[MGX_MAX_QUESTIONS];
+        const mg_chat_item *turns[MGX_MAX_QUESTIONS];
+        int n_items[MGX_MAX_QUESTIONS];
+        for (i = 0; i < o.n_questions && rc == 0; i++) {            /* one text: the document, a blank line, the question */
+            size_t len = strlen(doc) + strlen(o.questions[i]) + 3;
+            char *text = (char *)malloc(len);
+            if (!text) { fprintf(stderr, "error: out of memory\n"); rc = 1; break; }
+            snprintf(text, len, "%s\n\n%s", doc, o.questions[i]);
+            items[i].text = text; items[i].image = NULL;
+            turns[i] = &items[i]; n_items[i] = 1;
+            if (o.dump_prompt) mgx_dump_items(stdout, &items[i], 1, NULL);
+        }
+        if (rc == 0 && !o.dump_prompt)
+            rc = mgx_ask_each(&o, m, "You are a helpful medical assistant.", turns, n_items, o.n_questions) != 0;
+        while (i-- > 0) free((char *)items[i].text);
     }
     mg_model_free(m);
     free(doc);

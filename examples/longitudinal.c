@@ -40,13 +40,16 @@ int main(int argc, char **argv) {
     else {
         if (mgx_encode_all(&o, m, img, 2, MG_IMAGE_MEDGEMMA, NULL, embd) != 0) rc = 1;
         else {
-            for (i = 0; i < o.n_questions && rc == 0; i++) {
-                mg_chat_item items[3];
-                items[0].text = NULL; items[0].image = &embd[0];            /* prior:   "Image 1" */
-                items[1].text = NULL; items[1].image = &embd[1];            /* current: "Image 2" */
-                items[2].text = o.questions[i]; items[2].image = NULL;
-                rc = mgx_ask(&o, m, system, items, 3, NULL) != 0;
+            mg_chat_item items[MGX_MAX_QUESTIONS][3];
+            const mg_chat_item *turns[MGX_MAX_QUESTIONS];
+            int n_items[MGX_MAX_QUESTIONS];
+            for (i = 0; i < o.n_questions; i++) {
+                items[i][0].text = NULL; items[i][0].image = &embd[0];      /* prior:   "Image 1" */
+                items[i][1].text = NULL; items[i][1].image = &embd[1];      /* current: "Image 2" */
+                items[i][2].text = o.questions[i]; items[i][2].image = NULL;
+                turns[i] = items[i]; n_items[i] = 3;
             }
+            rc = mgx_ask_each(&o, m, system, turns, n_items, o.n_questions) != 0;
             mg_image_embd_free(&embd[0]);
             mg_image_embd_free(&embd[1]);
         }

@@ -1,5 +1,5 @@
 /* wsi — a pathology slide and a prompt, Google's whole-slide recipe.
-     wsi SLIDE -q PROMPT [-q ...] [--patches K] [--seed S] -m MODEL.gguf --mmproj MMPROJ.gguf
+     wsi SLIDE -q PROMPT [-q ...] [--context TEXT] [--patches K] [--seed S] -m MODEL.gguf --mmproj MMPROJ.gguf
          [-t N] [-n MAX] [--temp T] [--think] [--json] [--dump-prompt]
    SLIDE is one large image (PNG, JPEG, PNM, BMP; export the ~10x level of a pyramid), a multi-frame DICOM WSI
    (its frames pasted at their positions), or a folder of patch images (each file one patch).
@@ -10,7 +10,9 @@
    3. Choose up to K of them (default 125) at random without replacement — splitmix64 seeded with --seed
       (default 0), partial Fisher-Yates — and put them back in slide order (row-major).
    4. One user turn, no system text: the prompt first, then all the patches, no labels.
-   Patches are encoded once (progress on stderr) and reused for every -q. --dump-prompt shows each image as
+   Patches are encoded once (progress on stderr) and reused for every -q. With --context TEXT the turn is
+   [TEXT, patches, PROMPT] instead: the text and patches (~32k tokens for 125 patches) are then read once and
+   every -q branches from a snapshot of them; without it each -q comes first and its patches are read again. --dump-prompt shows each image as
    [IMAGE i: tile (x,y)] (pixel position of its top-left corner; folders: [IMAGE i: patch FILE]) and ends with
    "indices: ..." (row-major tile index r*cols + c; folders: index of the file among the folder's images in
    name order). Numbers and rules: examples/common/mgx_slide.h. */
@@ -70,9 +72,19 @@ static int slide_patches(const mgx_image *slide, const char *path, patch **out) 
     return n;
 }
 
+/* The user turn: [prompt, patches...] (the recipe) or, with a context, [context, patches..., prompt].
+   embd NULL leaves image placeholders (--dump-prompt). Returns the item count. */
+static int turn_items(mg_chat_item *items, const char *context, const char *prompt, const mg_image_embd *embd, int n) {
+    int i, k = 0;
+    items[k].text = context ? context : prompt; items[k++].image = NULL;
+    for (i = 0; i < n; i++) { items[k].text = NULL; items[k++].image = embd ? &embd[i] : NULL; }
+    if (context) { items[k].text = prompt; items[k++].image = NULL; }
+    return k;
+}
+
 int main(int argc, char **argv) {
-    const char *patches_s = NULL;
-    mgx_option extra[1] = { { "--patches", &patches_s, 0 } };
+    const char *patches_s = NULL, *context = NULL;
+    mgx_option extra[2] = { { "--patches", &patches_s, 0 }, { "--context", &context, 0 } };
     mgx_opts o;
     mgx_image slide, *imgs = NULL;
     mg_image_embd *embd = NULL;
@@ -81,9 +93,9 @@ int main(int argc, char **argv) {
     struct stat sb;
     char err[256], **src = NULL;
     int *pick = NULL, *idx = NULL, i, n_cand, n = 0, k = MGX_DEFAULT_PATCHES, rc = 1, folder;
-    if (mgx_parse_args(argc, argv, &o, extra, 1) != 0 || o.n_positional != 1 || o.n_questions == 0 ||
+    if (mgx_parse_args(argc, argv, &o, extra, 2) != 0 || o.n_positional != 1 || o.n_questions == 0 ||
         (patches_s && (k = atoi(patches_s)) < 1)) {
-        fprintf(stderr, "usage: wsi SLIDE -q PROMPT [-q ...] [--patches K] [--seed S] -m MODEL.gguf --mmproj MMPROJ.gguf\n"
+        fprintf(stderr, "usage: wsi SLIDE -q PROMPT [-q ...] [--context TEXT] [--patches K] [--seed S] -m MODEL.gguf --mmproj MMPROJ.gguf\n"
                         "           [-t N] [-n MAX] [--temp T] [--think] [--json] [--dump-prompt]\n"
                         "   SLIDE: a PNG/JPEG/PNM/BMP image, a DICOM WSI, or a folder of patch images; K >= 1 (default 125)\n");
         return 2;
@@ -113,12 +125,10 @@ int main(int argc, char **argv) {
     }
 
     if (o.dump_prompt) {
-        mg_chat_item *items = (mg_chat_item *)calloc((size_t)n + 1, sizeof *items);
+        mg_chat_item *items = (mg_chat_item *)calloc((size_t)n + 2, sizeof *items);
         if (!items) { fprintf(stderr, "error: out of memory\n"); goto done; }
-        for (i = 0; i < o.n_questions; i++) {
-            items[0].text = o.questions[i];
-            mgx_dump_items(stdout, items, n + 1, (const char *const *)src);
-        }
+        for (i = 0; i < o.n_questions; i++)
+            mgx_dump_items(stdout, items, turn_items(items, context, o.questions[i], NULL, n), (const char *const *)src);
         mgx_dump_indices(stdout, idx, n);
         free(items);
         rc = 0;
@@ -139,13 +149,16 @@ int main(int argc, char **argv) {
     if (mgx_encode_all(&o, m, imgs, n, MG_IMAGE_MEDGEMMA, "encoding patch", embd) != 0) goto done;
     for (i = 0; i < n; i++) mgx_image_free(&imgs[i]);
     rc = 0;
-    for (i = 0; i < o.n_questions && rc == 0; i++) {           /* the same embeddings for every prompt */
-        mg_chat_item *items = (mg_chat_item *)calloc((size_t)n + 1, sizeof *items);
-        int j;
-        if (!items) { fprintf(stderr, "error: out of memory\n"); rc = 1; break; }
-        items[0].text = o.questions[i];
-        for (j = 0; j < n; j++) items[j + 1].image = &embd[j];
-        rc = mgx_ask(&o, m, NULL, items, n + 1, NULL) != 0;
+    {   /* the same embeddings for every prompt */
+        mg_chat_item *items = (mg_chat_item *)calloc((size_t)o.n_questions * (size_t)(n + 2), sizeof *items);
+        const mg_chat_item *turns[MGX_MAX_QUESTIONS];
+        int n_items[MGX_MAX_QUESTIONS];
+        if (!items) { fprintf(stderr, "error: out of memory\n"); rc = 1; goto done; }
+        for (i = 0; i < o.n_questions; i++) {
+            turns[i] = items + (size_t)i * (size_t)(n + 2);
+            n_items[i] = turn_items(items + (size_t)i * (size_t)(n + 2), context, o.questions[i], embd, n);
+        }
+        rc = mgx_ask_each(&o, m, NULL, turns, n_items, o.n_questions) != 0;
         free(items);
     }
 done:

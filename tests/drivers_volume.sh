@@ -108,6 +108,18 @@ case "$a" in '{"answer": "'*'"}') ok "mri --json output";; *) bad "mri --json: $
 a=$(build/wsi $D/wsi/camelyon_multiframe_wsi.dcm -q 'colon, biopsy:' -q 'Summary?' $M -n 4 --json --seed 3 2> $W/err)
 [ "$(printf '%s\n' "$a" | grep -c '^{"answer": ".*"}$')" -eq 2 ] && ok "wsi two prompts, one encode" || bad "wsi: $a $(cat $W/err)"
 [ "$(grep -c 'encoding patch 1/1' $W/err)" -eq 1 ] && ok "wsi encodes once" || bad "wsi encodes: $(cat $W/err)"
+# several questions: the shared slices/patches are read once (snapshot); answers equal separate runs (the tiny
+# model answers almost the same to any question: tests/test_kv.c checks the logits bit for bit)
+a=$(build/ct $W/ct200.nii -q 'Which organ?' -q 'Any lesion?' $M -n 8 --slices 3 --json 2> /dev/null)
+b=$(build/ct $W/ct200.nii -q 'Which organ?' $M -n 8 --slices 3 --json 2> /dev/null; build/ct $W/ct200.nii -q 'Any lesion?' $M -n 8 --slices 3 --json 2> /dev/null)
+[ -n "$a" ] && [ "$a" = "$b" ] && ok "ct: two questions over one snapshot = two separate runs" || bad "ct snapshot answers: [$a] vs [$b]"
+C='You are an instructor teaching medical students. Describe the tissue.'
+a=$(build/wsi $D/wsi/camelyon_multiframe_wsi.dcm --context "$C" -q 'colon, biopsy:' -q 'Is it malignant?' $M -n 8 --json 2> /dev/null)
+b=$(build/wsi $D/wsi/camelyon_multiframe_wsi.dcm --context "$C" -q 'colon, biopsy:' $M -n 8 --json 2> /dev/null; build/wsi $D/wsi/camelyon_multiframe_wsi.dcm --context "$C" -q 'Is it malignant?' $M -n 8 --json 2> /dev/null)
+[ -n "$a" ] && [ "$a" = "$b" ] && ok "wsi --context: two prompts over one snapshot = two separate runs" || bad "wsi snapshot answers: [$a] vs [$b]"
+out=$(build/wsi $D/wsi/camelyon_multiframe_wsi.dcm --context "$C" -q 'Q?' --dump-prompt 2> /dev/null)
+[ "$(printf '%s\n' "$out" | head -1)" = "$C" ] && [ "$(printf '%s\n' "$out" | grep -v '^indices' | tail -1)" = "Q?" ] && \
+  ok "wsi --context: context first, prompt after the patches" || bad "wsi --context dump: $out"
 build/ct $W/ct40.nii -q x -m $D/models/tiny-q4_k_m.gguf -n 2 --slices 1 > /dev/null 2> $W/err; [ $? -ne 0 ] && grep -q 'no vision tower' $W/err && ok "ct without mmproj says so" || bad "ct without mmproj: $(cat $W/err)"
 
 rm -rf "$W"

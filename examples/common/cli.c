@@ -1,6 +1,5 @@
 /* cli.c — shared driver code: options, model loading, asking a question with streaming output. */
 #include "mgx_cli.h"
-#include "mgx_answer.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -85,22 +84,6 @@ void mgx_dump_items(FILE *f, const mg_chat_item *items, int n_items, const char 
             img++;
         }
     }
-}
-
-int mgx_ask(const mgx_opts *o, const mg_model *m, const char *system, const mg_chat_item *items, int n_items,
-            char **answer_out) {
-    char *answer = NULL, *thought = NULL;
-    if (mgx_answer(o, m, system, items, n_items, o->json ? NULL : stdout, &answer, &thought) != 0) return -1;
-    if (o->json) {
-        printf("{\"answer\": ");
-        mgx_json_print_string(stdout, answer, strlen(answer));
-        if (o->think) { printf(", \"thought\": "); mgx_json_print_string(stdout, thought, strlen(thought)); }
-        printf("}\n");
-    } else if (!answer[0]) printf("\n");
-    if (answer_out) *answer_out = answer;
-    else free(answer);
-    free(thought);
-    return 0;
 }
 
 static double now_seconds(void) {

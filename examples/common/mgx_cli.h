@@ -31,11 +31,12 @@ int mgx_parse_args(int argc, char **argv, mgx_opts *o, const mgx_option *extra, 
 mg_model *mgx_load_model(const mgx_opts *o);
 /* --dump-prompt: one item per line, text verbatim with newlines as \n, images as [IMAGE i: source]. */
 void mgx_dump_items(FILE *f, const mg_chat_item *items, int n_items, const char *const *image_sources);
-/* Builds the chat (system may be NULL), evaluates it in a fresh session, streams the answer to stdout (thinking
-   to stderr with --think) or prints one JSON object with --json. *answer_out (optional) receives the answer
-   text (malloc'd). Returns 0 on success. */
-int mgx_ask(const mgx_opts *o, const mg_model *m, const char *system, const mg_chat_item *items, int n_items,
-            char **answer_out);
+/* Asks n questions: items[i] (n_items[i] items) is question i's user turn (system may be NULL). Streams each
+   answer to stdout (thinking to stderr with --think) or prints one JSON object per answer with --json. The
+   prompts' shared beginning (images, slices, a document) is fed once and kept as a snapshot; each question
+   branches from it, so the answers are those of separate runs. Returns 0 on success. */
+int mgx_ask_each(const mgx_opts *o, const mg_model *m, const char *system, const mg_chat_item *const *items,
+                 const int *n_items, int n);
 /* Progress on stderr: "\r<what> k/n, 12.3 s elapsed, about 45 s left" and a newline at the end. Use as
    mg_session_options.progress with a mgx_progress as progress_user (mgx_progress_start first). */
 typedef struct mgx_progress { const char *what; double t0; } mgx_progress;

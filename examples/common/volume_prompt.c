@@ -145,11 +145,16 @@ int mgx_volume_run(const mgx_opts *o, int mode, int k, const char *instruction) 
     if (mgx_encode_all(o, m, imgs, n, MG_IMAGE_MEDGEMMA, "encoding slice", embd) != 0) goto done;
     for (i = 0; i < n; i++) mgx_image_free(&imgs[i]);
     rc = 0;
-    for (i = 0; i < o->n_questions && rc == 0; i++) {          /* the same embeddings for every question */
-        mgx_slice_prompt p;
-        if (mgx_slice_prompt_build(&p, instruction, embd, n, o->questions[i]) != 0) { fprintf(stderr, "error: out of memory\n"); rc = 1; break; }
-        rc = mgx_ask(o, m, NULL, p.items, p.n_items, NULL) != 0;
-        mgx_slice_prompt_free(&p);
+    {   /* the same embeddings for every question; the slices are read once (mgx_ask_each keeps a snapshot) */
+        mgx_slice_prompt p[MGX_MAX_QUESTIONS];
+        const mg_chat_item *turns[MGX_MAX_QUESTIONS];
+        int n_items[MGX_MAX_QUESTIONS], q;
+        for (q = 0; q < o->n_questions && rc == 0; q++) {
+            if (mgx_slice_prompt_build(&p[q], instruction, embd, n, o->questions[q]) != 0) { fprintf(stderr, "error: out of memory\n"); rc = 1; break; }
+            turns[q] = p[q].items; n_items[q] = p[q].n_items;
+        }
+        if (rc == 0) rc = mgx_ask_each(o, m, NULL, turns, n_items, o->n_questions) != 0;
+        while (q-- > 0) mgx_slice_prompt_free(&p[q]);
     }
 done:
     for (i = 0; i < n; i++) {
