@@ -385,7 +385,7 @@ typedef struct mg_memory_estimate {
 /* What a session made with opt holds after mg_session_reserve(s, n_pos), computed without allocating. */
 MGDEF mg_result   mg_session_memory_estimate(const mg_model *m, const mg_session_options *opt, int n_pos,
                                              mg_memory_estimate *out);
-/* Allocates the caches for n_pos positions now (fail early, not mid-prompt). */
+/* Allocates (and touches) the caches for n_pos positions now: fail early, not mid-prompt. */
 MGDEF mg_result   mg_session_reserve(mg_session *s, int n_pos);
 MGDEF size_t      mg_session_kv_bytes(const mg_session *s);       /* bytes the KV caches hold now */
 
@@ -3570,6 +3570,10 @@ static mg_result mg__kv_reserve(mg_session *s, int pos_end, int exact) {
             v = (uint8_t *)MG_REALLOC(c->v, (size_t)cap * row);
             if (!v) return mg__sfail(s, MG_ERR_NOMEM, "out of memory growing the KV cache to %d positions", cap);
             c->v = v;
+            if (exact) {                          /* touch it now: an overcommitting OS fails here, not mid-prompt */
+                memset(k + (size_t)c->cap * row, 0, (size_t)(cap - c->cap) * row);
+                memset(v + (size_t)c->cap * row, 0, (size_t)(cap - c->cap) * row);
+            }
             c->cap = cap;
         }
         if (c->cap > need_scores) need_scores = c->cap;

@@ -8,6 +8,7 @@
      mg embed-image --mmproj FILE --image IMG [--image-mode medgemma|llamacpp] -o OUT.bin
      mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q8_0|f16] [--seed S]
      mg bench -m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t THREADS] [--images K] [-r REPS]
+              [--ctx N [--kv f16|q8_0|f32] [--ctx-prefill]]
    logits also takes --mmproj FILE --image IMG (repeatable) --image-mode M: each literal <__image__> in the
    prompt becomes <start_of_image> + the image + <end_of_image> (llama.cpp's layout, no newlines added). */
 #include "medgemma.h"
@@ -38,6 +39,7 @@ static int usage(void) {
         "       mg embed-image --mmproj FILE --image IMG [--image-mode medgemma|llamacpp] -o OUT.bin\n"
         "       mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q8_0|f16] [--seed S]\n"
         "       mg bench -m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t THREADS] [--images K] [-r REPS] [--no-mmap]\n"
+        "                [--ctx N [--kv f16|q8_0|f32] [--ctx-prefill]]   (memory for N positions; with prefill, timed)\n"
         "       (logits also takes --mmproj FILE --image IMG ... --image-mode M; <__image__> marks each image)\n");
     return 2;
 }

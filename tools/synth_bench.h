@@ -176,17 +176,55 @@ static void stats(const char *what, const char *unit, double *v, int n) {
     printf("%-28s min %9.3f  median %9.3f  max %9.3f %s\n", what, v[0], v[n / 2], v[n - 1], unit);
 }
 
+/* Memory for a context of n positions: the estimate, then a real session reserving (and zero-filling) it, and
+   with prefill the n positions really fed (synthetic tokens, timed). */
+static int bench_context(mg_model *m, const mg_model_info *info, int n, int kv, int threads, int prefill) {
+    mg_session_options so;
+    mg_memory_estimate est;
+    mg_session *s = NULL;
+    struct rusage ru;
+    double t0;
+    memset(&so, 0, sizeof so);
+    so.n_ctx = n; so.kv_type = kv; so.n_threads = threads;
+    if (mg_session_memory_estimate(m, &so, n, &est) != MG_OK) { fprintf(stderr, "mg bench: cannot estimate\n"); return 1; }
+    printf("context %d, KV %s: estimate KV %.3f GiB + scratch %.3f GiB + history %.3f MiB = %.3f GiB\n", n,
+           kv == MG_KV_F32 ? "F32" : kv == MG_KV_Q8_0 ? "Q8_0" : "F16", est.kv / 1073741824.0, est.scratch / 1073741824.0,
+           est.history / 1048576.0, est.total / 1073741824.0);
+    if (mg_session_new(&s, m, &so) != MG_OK) { fprintf(stderr, "mg bench: session\n"); return 1; }
+    t0 = now_s();
+    if (mg_session_reserve(s, n) != MG_OK) { fprintf(stderr, "mg bench: %s\n", mg_session_error(s)); mg_session_free(s); return 1; }
+    printf("reserved %.3f GiB of KV in %.2f s\n", mg_session_kv_bytes(s) / 1073741824.0, now_s() - t0);
+    if (prefill && info->has_weights) {
+        int32_t *ids = (int32_t *)malloc(sizeof(int32_t) * (size_t)n);
+        uint64_t st = 11;
+        int i;
+        for (i = 0; ids && i < n; i++) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; ids[i] = (int32_t)(300 + st % (uint64_t)(info->n_vocab - 300)); }
+        t0 = now_s();
+        if (!ids || mg_eval(s, ids, n) != MG_OK) { fprintf(stderr, "mg bench: %s\n", mg_session_error(s)); free(ids); mg_session_free(s); return 1; }
+        printf("prefill of %d tokens: %.1f s (%.2f tok/s)\n", n, now_s() - t0, n / (now_s() - t0));
+        free(ids);
+    }
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak RSS %.2f GiB (mapped weights count when touched)\n", ru.ru_maxrss / 1048576.0);
+    mg_session_free(s);
+    return 0;
+}
+
 static int cmd_bench(int argc, char **argv) {
     const char *model = NULL, *mmproj = NULL;
-    int np = 512, ng = 128, threads = 0, images = 0, reps = 3, i, r, no_mmap = 0;
+    int np = 512, ng = 128, threads = 0, images = 0, reps = 3, i, r, no_mmap = 0, ctx = 0, kv = MG_KV_F16, ctx_prefill = 0;
     mg_model *m = NULL;
     mg_model_options mo;
     mg_error e;
     mg_model_info info;
     struct rusage ru;
     double *pp, *tg, *im;
-    for (i = 0; i + 1 < argc || (i < argc && !strcmp(argv[i], "--no-mmap")); i += 2) {
+    for (i = 0; i + 1 < argc || (i < argc && (!strcmp(argv[i], "--no-mmap") || !strcmp(argv[i], "--ctx-prefill"))); i += 2) {
         if (!strcmp(argv[i], "--no-mmap")) { no_mmap = 1; i--; continue; }
+        if (!strcmp(argv[i], "--ctx-prefill")) { ctx_prefill = 1; i--; continue; }
+        if (!strcmp(argv[i], "--ctx")) ctx = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--kv")) kv = !strcmp(argv[i + 1], "f32") ? MG_KV_F32 : !strcmp(argv[i + 1], "q8_0") ? MG_KV_Q8_0 : MG_KV_F16;
+        else
         if (!strcmp(argv[i], "-m")) model = argv[i + 1];
         else if (!strcmp(argv[i], "--mmproj")) mmproj = argv[i + 1];
         else if (!strcmp(argv[i], "-p")) np = atoi(argv[i + 1]);
@@ -208,6 +246,7 @@ static int cmd_bench(int argc, char **argv) {
                info.n_vocab, info.weight_bytes / 1e9, info.has_vision ? ", vision" : "", now_s() - t0);
     }
     printf("kernels: %s; threads %d; weights %s\n", mg_build_info(), threads, no_mmap ? "read into memory" : "mapped");
+    if (ctx > 0) { r = bench_context(m, &info, ctx, kv, threads, ctx_prefill); mg_model_free(m); return r; }
     pp = (double *)calloc((size_t)reps, sizeof(double)); tg = (double *)calloc((size_t)reps, sizeof(double)); im = (double *)calloc((size_t)reps, sizeof(double));
     for (r = 0; r < reps; r++) {
         mg_session *s = NULL;
