@@ -3357,7 +3357,7 @@ MGDEF const mg_gguf *mg_model_gguf_vision(const mg_model *m) { return !m || !m->
 /* KV cache of one layer: keys and values for positions [pos - cap_max + 1, pos] at slot = pos % cap_max.
    Global layers keep every position (cap_max = n_ctx); sliding-window layers keep a ring of
    window + chunk positions, enough for the oldest query of a chunk to see its whole window. The buffer grows
-   with use up to cap_max. Layout [slot][n_head_kv][head_dim], element type F32 or F16. */
+   with use up to cap_max. Layout [slot][n_head_kv][head_dim], element type F32, F16 or Q8_0 blocks. */
 typedef struct mg__kvcache {
     uint8_t *k, *v;          /* [cap][n_head_kv][head_dim] */
     int cap;                 /* slots allocated */
