@@ -3764,8 +3764,8 @@ static void mg__vision_free(mg__vision *v) {
 #endif
 #endif
 enum { MG__TR = 12, MG__TC = 32 };                       /* tile rows (B side), tile columns (A side) */
-enum { MG__GEMM_RB = 16, MG__GEMM_KB = 128 };           /* GEMM blocks: B panels per row block, pairs per k block */
-enum { MG__ATT_KB = 192 };                               /* attention: keys per block (multiple of MG__TR, even) */
+enum { MG__GEMM_KB = 2400, MG__GEMM_CB = 1, MG__GEMM_RB = 16 };   /* GEMM blocks: k steps (at most), A panels, B panels */
+enum { MG__ATT_KB = 264 };                               /* attention: keys per block (multiple of MG__TR, even) */
 enum { MG__INIT = 0, MG__ACC = 1, MG__ACC_INIT = 2 };   /* C0 = init (NULL: 0), C, C + init */
 
 /* Tile registers: s0[r], s1[r] = columns 0-15 and 16-31 of row r, loaded as C0 and stored under column masks. */
@@ -3859,6 +3859,18 @@ static void mg__bf16_pairs(uint32_t *dst, const float *x, int k) {
     if (i < k) dst[i / 2] = mg__f2bf(x[i]);
 }
 
+/* Two rows of k floats -> k bf16 pairs across them: dst[i] = bf(x0[i]) | bf(x1[i]) << 16. */
+static void mg__bf16_interleave(uint32_t *dst, const float *x0, const float *x1, int k) {
+    int i = 0;
+#ifdef MG__BF16
+    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (; i + 16 <= k; i += 16)
+        _mm512_storeu_si512(dst + i, _mm512_permutexvar_epi16(ilv, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x1 + i), _mm512_loadu_ps(x0 + i))));
+#endif
+    for (; i < k; i++) dst[i] = mg__f2bf(x0[i]) | (uint32_t)mg__f2bf(x1[i]) << 16;
+}
+
 /* Row o of a weight matrix as floats (f32 = 1) or bf16 pairs (f32 = 0); tmp holds n_in floats. */
 static void mg__wrow(const mg__mat *w, int64_t o, void *dst, float *tmp, int f32) {
     const uint8_t *src = w->data + (size_t)o * w->row_bytes;
@@ -3928,29 +3940,32 @@ static void mg__gemm_pack_task(void *ctx, int ith, int nth) {
         }
 }
 
-/* Thread ith takes a fixed range of 32-column weight panels; blocks of MG__GEMM_RB activation panels and
-   MG__GEMM_KB steps keep the operands in cache (k blocks run in order: the order of the sum). */
+/* Thread ith takes a fixed range of 32-column weight panels. Blocking as in BLIS: a k block of MG__GEMM_KB
+   steps, within it MG__GEMM_CB weight panels (kept in L2) swept by each activation panel in turn (kept in L1),
+   over MG__GEMM_RB activation panels (L3). k blocks run in order: the order of every sum. */
 static void mg__gemm_task(void *ctx, int ith, int nth) {
     const mg__gemm_job *j = (const mg__gemm_job *)ctx;
-    int64_t lo, hi, cp;
-    int nrp = (j->n + MG__TR - 1) / MG__TR, rb, rp, kb, kp = j->kp, kblk = j->bf16 ? MG__GEMM_KB : 2 * MG__GEMM_KB;
+    int64_t lo, hi, cb, cp;
+    int nrp = (j->n + MG__TR - 1) / MG__TR, rb, rp, kb, kp = j->kp;
+    int kblk = (kp + (kp + MG__GEMM_KB - 1) / MG__GEMM_KB - 1) / ((kp + MG__GEMM_KB - 1) / MG__GEMM_KB);   /* equal k blocks */
     mg__split((j->n_out + MG__TC - 1) / MG__TC, ith, nth, &lo, &hi);
     for (rb = 0; rb < nrp; rb += MG__GEMM_RB)
         for (kb = 0; kb < kp; kb += kblk) {
             int nk = kp - kb < kblk ? kp - kb : kblk;
             int mode = kb > 0 ? MG__ACC : j->accumulate ? MG__ACC_INIT : MG__INIT;
-            for (cp = lo; cp < hi; cp++) {
-                size_t ao = ((size_t)cp * kp + kb) * MG__TC;
-                int nc = j->n_out - (int)cp * MG__TC < MG__TC ? j->n_out - (int)cp * MG__TC : MG__TC;
-                const float *bias = j->bias ? j->bias + cp * MG__TC : NULL;
+            for (cb = lo; cb < hi; cb += MG__GEMM_CB)
                 for (rp = rb; rp < nrp && rp < rb + MG__GEMM_RB; rp++) {
                     int nr = j->n - rp * MG__TR < MG__TR ? j->n - rp * MG__TR : MG__TR;
                     size_t bo = ((size_t)rp * kp + kb) * MG__TR;
-                    float *y = j->y + (size_t)rp * MG__TR * j->n_out + (size_t)cp * MG__TC;
-                    if (j->bf16) mg__tile((const uint32_t *)j->ap + ao, (const uint32_t *)j->bp + bo, nk, y, (size_t)j->n_out, nr, nc, bias, mode);
-                    else mg__tile_f32((const float *)j->ap + ao, (const float *)j->bp + bo, nk, y, (size_t)j->n_out, nr, nc, bias, mode);
+                    for (cp = cb; cp < hi && cp < cb + MG__GEMM_CB; cp++) {
+                        size_t ao = ((size_t)cp * kp + kb) * MG__TC;
+                        int nc = j->n_out - (int)cp * MG__TC < MG__TC ? j->n_out - (int)cp * MG__TC : MG__TC;
+                        const float *bias = j->bias ? j->bias + cp * MG__TC : NULL;
+                        float *y = j->y + (size_t)rp * MG__TR * j->n_out + (size_t)cp * MG__TC;
+                        if (j->bf16) mg__tile((const uint32_t *)j->ap + ao, (const uint32_t *)j->bp + bo, nk, y, (size_t)j->n_out, nr, nc, bias, mode);
+                        else mg__tile_f32((const float *)j->ap + ao, (const float *)j->bp + bo, nk, y, (size_t)j->n_out, nr, nc, bias, mode);
+                    }
                 }
-            }
         }
 }
 
@@ -3985,55 +4000,55 @@ static void mg__gemm(mg__pool *pool, const mg__vscratch *sc, const mg__mat *cons
 
 /* ----- attention: per head and block of 32 queries, blocks of keys with an online softmax (base 2) ----- */
 #ifdef MG__BF16
-/* 2^x for 16 floats: x = n + f, |f| <= 1/2, 2^f by its degree-6 Taylor polynomial (relative error < 2e-7),
+/* 2^x for 16 floats: x = n + f, |f| <= 1/2, 2^f by its degree-4 Taylor polynomial (relative error < 5e-5,
+   far below the bf16 rounding of the probabilities; rescale factors err alike on O and l and cancel),
    scaled by 2^n; x below -127 gives ~0. */
 static __m512 mg__exp2_16(__m512 x) {
     __m512 n, f, p;
     x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
     n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     f = _mm512_sub_ps(x, n);
-    p = _mm512_fmadd_ps(_mm512_set1_ps(1.5403530e-4f), f, _mm512_set1_ps(1.3333558e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504109e-2f));
+    p = _mm512_fmadd_ps(_mm512_set1_ps(9.6181291e-3f), f, _mm512_set1_ps(5.5504109e-2f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022651e-1f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718e-1f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
     return _mm512_scalef_ps(p, n);
 }
-/* Rounds 16 positive finite floats to bf16 (nearest even), as floats with the low 16 bits zero. */
-static __m512i mg__round_bf16_16(__m512 x) {
-    __m512i u = _mm512_castps_si512(x);
-    u = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1))));
-    return _mm512_and_si512(u, _mm512_set1_epi32((int)0xffff0000u));
-}
 #endif
 
 /* One block of nk keys for 32 queries: st[k][q] = q.k scores, c2 = log2(e) / sqrt(head_dim). Per query:
-     m' = max(m, max_k c2 s_k),  p_k = bf16(2^(c2 s_k - m')),  alpha = 2^(m - m'),
-     l' = alpha l + sum_k p_k,   O *= alpha (rows of ot[no][32])
-   and P as an A panel of key pairs: pp[32 p + q] = p_2p | p_2p+1 << 16 (0 past nk). */
+     m' = max(m, max_k c2 s_k),  e_k = 2^(c2 s_k - m'),  alpha = 2^(m - m'),
+     l' = alpha l + sum_k e_k,   O *= alpha (rows of ot[no][32])
+   and P = bf16(e) as an A panel of key pairs: pp[32 p + q] = bf(e_2p) | bf(e_2p+1) << 16 (0 past nk). */
 static void mg__softmax_block(const float *st, int nk, float c2, float *m, float *l, float *ot, int no, uint32_t *pp) {
     int v, k, r;
 #ifdef MG__BF16
+    /* 16-bit lane order of the pairs: e0[i] then e1[i], from cvtne2ps's [e0[0..15], e1[0..15]] */
+    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512 vc2 = _mm512_set1_ps(c2);
     for (v = 0; v < MG__TC; v += 16) {
-        __m512 mx = _mm512_set1_ps(-INFINITY), mo = _mm512_loadu_ps(m + v), mn, alpha, lv, vc2 = _mm512_set1_ps(c2);
-        for (k = 0; k < nk; k++) mx = _mm512_max_ps(mx, _mm512_loadu_ps(st + (size_t)k * MG__TC + v));
-        mn = _mm512_max_ps(mo, _mm512_mul_ps(mx, vc2));
+        __m512 mx = _mm512_set1_ps(-INFINITY), mx1 = mx, mo = _mm512_loadu_ps(m + v), mn, alpha, lv;
+        for (k = 0; k + 1 < nk; k += 2) {   /* two chains of max */
+            mx = _mm512_max_ps(mx, _mm512_loadu_ps(st + (size_t)k * MG__TC + v));
+            mx1 = _mm512_max_ps(mx1, _mm512_loadu_ps(st + (size_t)(k + 1) * MG__TC + v));
+        }
+        if (k < nk) mx = _mm512_max_ps(mx, _mm512_loadu_ps(st + (size_t)k * MG__TC + v));
+        mn = _mm512_max_ps(mo, _mm512_mul_ps(_mm512_max_ps(mx, mx1), vc2));
         alpha = mg__exp2_16(_mm512_sub_ps(mo, mn));
         _mm512_storeu_ps(m + v, mn);
         lv = _mm512_mul_ps(_mm512_loadu_ps(l + v), alpha);
         for (r = 0; r < no; r++) _mm512_storeu_ps(ot + (size_t)r * MG__TC + v, _mm512_mul_ps(_mm512_loadu_ps(ot + (size_t)r * MG__TC + v), alpha));
         for (k = 0; k < nk; k += 2) {
-            __m512i r0 = mg__round_bf16_16(mg__exp2_16(_mm512_fmsub_ps(_mm512_loadu_ps(st + (size_t)k * MG__TC + v), vc2, mn))), r1;
-            r1 = k + 1 < nk ? mg__round_bf16_16(mg__exp2_16(_mm512_fmsub_ps(_mm512_loadu_ps(st + (size_t)(k + 1) * MG__TC + v), vc2, mn)))
-                            : _mm512_setzero_si512();
-            lv = _mm512_add_ps(lv, _mm512_castsi512_ps(r0));
-            lv = _mm512_add_ps(lv, _mm512_castsi512_ps(r1));
-            _mm512_storeu_si512(pp + (size_t)(k / 2) * MG__TC + v, _mm512_or_si512(_mm512_srli_epi32(r0, 16), r1));
+            __m512 e0 = mg__exp2_16(_mm512_fmsub_ps(_mm512_loadu_ps(st + (size_t)k * MG__TC + v), vc2, mn));
+            __m512 e1 = k + 1 < nk ? mg__exp2_16(_mm512_fmsub_ps(_mm512_loadu_ps(st + (size_t)(k + 1) * MG__TC + v), vc2, mn))
+                                   : _mm512_setzero_ps();
+            lv = _mm512_add_ps(lv, e0);
+            lv = _mm512_add_ps(lv, e1);
+            _mm512_storeu_si512(pp + (size_t)(k / 2) * MG__TC + v, _mm512_permutexvar_epi16(ilv, (__m512i)_mm512_cvtne2ps_pbh(e1, e0)));
         }
         _mm512_storeu_ps(l + v, lv);
     }
-    (void)v;
 #else
     for (v = 0; v < MG__TC; v++) {
         float mx = -INFINITY, mn, alpha;
@@ -4044,11 +4059,10 @@ static void mg__softmax_block(const float *st, int nk, float c2, float *m, float
         l[v] *= alpha;
         for (r = 0; r < no; r++) ot[(size_t)r * MG__TC + v] *= alpha;
         for (k = 0; k < nk; k += 2) {
-            uint16_t b0 = mg__f2bf(exp2f(st[(size_t)k * MG__TC + v] * c2 - mn));
-            uint16_t b1 = k + 1 < nk ? mg__f2bf(exp2f(st[(size_t)(k + 1) * MG__TC + v] * c2 - mn)) : 0;
-            l[v] += mg__bf2f(b0);
-            l[v] += mg__bf2f(b1);
-            pp[(size_t)(k / 2) * MG__TC + v] = b0 | (uint32_t)b1 << 16;
+            float e0 = exp2f(st[(size_t)k * MG__TC + v] * c2 - mn), e1 = k + 1 < nk ? exp2f(st[(size_t)(k + 1) * MG__TC + v] * c2 - mn) : 0.0f;
+            l[v] += e0;
+            l[v] += e1;
+            pp[(size_t)(k / 2) * MG__TC + v] = mg__f2bf(e0) | (uint32_t)mg__f2bf(e1) << 16;
         }
     }
 #endif
@@ -4083,7 +4097,7 @@ static size_t mg__vattn_work_floats(const mg__vattn_job *j) {
 static void mg__vattn_pack_task(void *ctx, int ith, int nth) {
     const mg__vattn_job *j = (const mg__vattn_job *)ctx;
     int64_t lo, hi, it, nvb = (j->nvp + 63) / 64, per = j->nkp + nvb;
-    uint32_t pairs[MG__ATT_MAXHD / 2];
+    uint32_t pairs[MG__ATT_MAXHD + MG__TR];
     int d3 = 3 * j->d, r, p, c;
     mg__split((int64_t)j->n_head * per, ith, nth, &lo, &hi);
     for (it = lo; it < hi; it++) {
@@ -4097,17 +4111,18 @@ static void mg__vattn_pack_task(void *ctx, int ith, int nth) {
                 for (p = 0; p < j->hp; p++) panel[(size_t)p * MG__TR + r] = pairs[p];
             }
         } else {            /* value key pairs [64 i', 64 i' + 64) of every channel group */
-            int p0 = (i - j->nkp) * 64, p1 = p0 + 64 < j->nvp ? p0 + 64 : j->nvp;
+            int p0 = (i - j->nkp) * 64, p1 = p0 + 64 < j->nvp ? p0 + 64 : j->nvp, g;
             float row[2][MG__ATT_MAXHD];
+            for (c = j->hd; c < j->ncg * MG__TR; c++) pairs[c] = 0;
             for (p = p0; p < p1; p++) {
                 for (r = 0; r < 2; r++) {
                     int t = 2 * p + r;
-                    for (c = 0; c < j->hd; c++) row[r][c] = t < j->n ? j->qkv[(size_t)t * d3 + 2 * (size_t)j->d + (size_t)h * j->hd + c] : 0.0f;
+                    if (t < j->n) memcpy(row[r], j->qkv + (size_t)t * d3 + 2 * (size_t)j->d + (size_t)h * j->hd, (size_t)j->hd * sizeof(float));
+                    else memset(row[r], 0, (size_t)j->hd * sizeof(float));
                 }
-                for (c = 0; c < j->ncg * MG__TR; c++) {
-                    uint32_t w = c < j->hd ? (mg__f2bf(row[0][c]) | (uint32_t)mg__f2bf(row[1][c]) << 16) : 0;
-                    j->vp[(((size_t)h * j->ncg + c / MG__TR) * j->nvp + p) * MG__TR + c % MG__TR] = w;
-                }
+                mg__bf16_interleave(pairs, row[0], row[1], j->hd);
+                for (g = 0; g < j->ncg; g++)
+                    memcpy(j->vp + (((size_t)h * j->ncg + g) * j->nvp + p) * MG__TR, pairs + g * MG__TR, MG__TR * sizeof(uint32_t));
             }
         }
     }
@@ -4143,9 +4158,17 @@ static void mg__vattn_task(void *ctx, int ith, int nth) {
                 mg__tile(pp, j->vp + (((size_t)h * j->ncg + g) * j->nvp + k0 / 2) * MG__TR, (nk + 1) / 2,
                          ot + (size_t)g * MG__TR * MG__TC, MG__TC, MG__TR, MG__TC, NULL, MG__ACC);
         }
-        for (c = 0; c < MG__TC && q0 + c < j->n; c++) {
-            float inv = 1.0f / l[c];
-            for (i = 0; i < j->hd; i++) j->out[(size_t)(q0 + c) * j->d + (size_t)h * j->hd + i] = ot[(size_t)i * MG__TC + c] * inv;
+        for (c = 0; c < MG__TC && q0 + c < j->n; c++) {   /* out = O / l, O^T read down its column */
+            float inv = 1.0f / l[c], *o = j->out + (size_t)(q0 + c) * j->d + (size_t)h * j->hd;
+            i = 0;
+#ifdef MG__AVX512
+            {
+                const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(MG__TC));
+                for (; i + 16 <= j->hd; i += 16)
+                    _mm512_storeu_ps(o + i, _mm512_mul_ps(_mm512_i32gather_ps(idx, ot + (size_t)i * MG__TC + c, 4), _mm512_set1_ps(inv)));
+            }
+#endif
+            for (; i < j->hd; i++) o[i] = ot[(size_t)i * MG__TC + c] * inv;
         }
     }
 }
