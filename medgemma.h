@@ -329,6 +329,8 @@ typedef struct mg_session_options {
     void          *tap_user;
     mg_progress_fn progress;     /* NULL: none */
     void          *progress_user;
+    int            vision_bf16;  /* 1: image encoder weight products in bfloat16 (AVX512-BF16 CPUs; about 1.4x faster,
+                                    embeddings ~5x further from llama.cpp's); 0: float (attention is bf16 either way) */
 } mg_session_options;
 
 MGDEF mg_result   mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt);
@@ -499,6 +501,12 @@ MGDEF const char *mg_build_info(void) {
         "avx2+fma"
 #if defined(__F16C__)
         "+f16c"
+#endif
+#if defined(__AVX512F__)
+        "+avx512"
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BF16__)
+        "+bf16"
 #endif
 #else
         "scalar"
@@ -4281,6 +4289,9 @@ static mg_result mg__encode(mg_session *s, const uint8_t *rgb, float *out) {
         ab[3] = mg__gemm_a_bytes(V->ff, d); ab[4] = mg__gemm_a_bytes(d, V->n_out);
         for (i = 0; i < 5; i++) abytes = ab[i] > abytes ? ab[i] : abytes;
     }
+#ifdef MG__BF16
+    fast = s->opt.vision_bf16 != 0;   /* without AVX512-BF16 the float products are also the fast ones */
+#endif
     memset(&aj, 0, sizeof aj);
     mg__vattn_dims(&aj, n, d, V->n_head);
     sc.ap = mg__malloc(abytes);
