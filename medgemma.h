@@ -3813,7 +3813,8 @@ static void mg__tile(const uint32_t *a, const uint32_t *b, int kp, float *c, siz
         for (j = 0; j < nc; j++) { a0[j] = mg__bf2f((uint16_t)a[j]); a1[j] = mg__bf2f((uint16_t)(a[j] >> 16)); }
         for (r = 0; r < nr; r++) {
             float b0 = mg__bf2f((uint16_t)b[r]), b1 = mg__bf2f((uint16_t)(b[r] >> 16));
-            for (j = 0; j < nc; j++) s[r][j] += a0[j] * b0 + a1[j] * b1;
+            if (nc == MG__TC) for (j = 0; j < MG__TC; j++) s[r][j] += a0[j] * b0 + a1[j] * b1;   /* fixed count: vectorisable */
+            else for (j = 0; j < nc; j++) s[r][j] += a0[j] * b0 + a1[j] * b1;
         }
     }
     for (r = 0; r < nr; r++) memcpy(c + (size_t)r * ldc, s[r], (size_t)nc * sizeof(float));
@@ -3846,7 +3847,7 @@ static void mg__tile_f32(const float *a, const float *b, int kn, float *c, size_
     for (p = 0; p < kn; p++, a += MG__TC, b += MG__TR)
         for (r = 0; r < nr; r++) {
             float br = b[r];
-            if (nc == MG__TC) for (j = 0; j < MG__TC; j++) s[r][j] += a[j] * br;
+            if (nc == MG__TC) for (j = 0; j < MG__TC; j++) s[r][j] += a[j] * br;   /* fixed count: vectorisable */
             else for (j = 0; j < nc; j++) s[r][j] += a[j] * br;
         }
     for (r = 0; r < nr; r++) memcpy(c + (size_t)r * ldc, s[r], (size_t)nc * sizeof(float));
