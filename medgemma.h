@@ -3821,8 +3821,9 @@ static void mg__tile(const uint32_t *a, const uint32_t *b, int kp, float *c, siz
 #endif
 }
 
-/* The float tile: C[r][c] = C0[r][c] + sum_{i < kn} A[i][c] B[i][r], panels a[32 i + c], b[12 i + r]. */
-static void mg__tile_f32(const float *a, const float *b, int kn, float *c, size_t ldc, int nr, int nc,
+/* The float tile: C[r][c] = C0[r][c] + sum_{i < kn} A[i][c] B[r][i], A panel a[32 i + c], B as 12 rows b[ldb r + i]
+   (the activations as they are: broadcasting from 12 rows needs no repacking). */
+static void mg__tile_f32(const float *a, const float *b, size_t ldb, int kn, float *c, size_t ldc, int nr, int nc,
                          const float *init, int mode) {
 #ifdef MG__AVX512
     __m512 s0[MG__TR], s1[MG__TR], i0 = _mm512_setzero_ps(), i1 = _mm512_setzero_ps();
@@ -3831,9 +3832,9 @@ static void mg__tile_f32(const float *a, const float *b, int kn, float *c, size_
     int p;
     if (init && mode != MG__ACC) { i0 = _mm512_maskz_loadu_ps(m0, init); i1 = _mm512_maskz_loadu_ps(m1, init + 16); }
     MG__ROWS(MG__LD)
-    for (p = 0; p < kn; p++, a += MG__TC, b += MG__TR) {
+    for (p = 0; p < kn; p++, a += MG__TC, b++) {
         __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);
-#define MG__FMA(r) { __m512 br_ = _mm512_set1_ps(b[r]); s0[r] = _mm512_fmadd_ps(a0, br_, s0[r]); s1[r] = _mm512_fmadd_ps(a1, br_, s1[r]); }
+#define MG__FMA(r) { __m512 br_ = _mm512_set1_ps(b[(r) * ldb]); s0[r] = _mm512_fmadd_ps(a0, br_, s0[r]); s1[r] = _mm512_fmadd_ps(a1, br_, s1[r]); }
         MG__ROWS(MG__FMA)
 #undef MG__FMA
     }
@@ -3844,9 +3845,9 @@ static void mg__tile_f32(const float *a, const float *b, int kn, float *c, size_
     for (r = 0; r < nr; r++)
         for (j = 0; j < nc; j++)
             s[r][j] = (mode != MG__INIT ? c[(size_t)r * ldc + j] : 0.0f) + (mode != MG__ACC && init ? init[j] : 0.0f);
-    for (p = 0; p < kn; p++, a += MG__TC, b += MG__TR)
+    for (p = 0; p < kn; p++, a += MG__TC, b++)
         for (r = 0; r < nr; r++) {
-            float br = b[r];
+            float br = b[(size_t)r * ldb];
             if (nc == MG__TC) for (j = 0; j < MG__TC; j++) s[r][j] += a[j] * br;   /* fixed count: vectorisable */
             else for (j = 0; j < nc; j++) s[r][j] += a[j] * br;
         }
@@ -3900,8 +3901,8 @@ static void mg__wrow(const mg__mat *w, int64_t o, void *dst, float *tmp, int f32
 }
 
 /* Y[t][o] = C0 + b[o] + sum_i X[t][i] W[o][i] over up to 3 weight matrices of one input width stacked along
-   the outputs (Q, K and V in one pass). C0 = Y[t][o] when accumulating (residual), else 0. Float panels
-   (a[32 i + c], b[12 i + r]) by default; bf16 pair panels when bf16 is set. */
+   the outputs (Q, K and V in one pass). C0 = Y[t][o] when accumulating (residual), else 0. Float weight panels
+   a[32 i + c] and the activation rows as they are by default; bf16 pair panels of both when bf16 is set. */
 typedef struct mg__gemm_job {
     const mg__mat *w[3];     /* weights, n_in each */
     int nw;
@@ -3912,7 +3913,7 @@ typedef struct mg__gemm_job {
     int kp;                  /* panel steps: n_in floats, or ceil(n_in / 2) pairs */
     int bf16, accumulate;
     void *ap;                /* [ceil(n_out / 32)][kp][32] packed weights */
-    void *bp;                /* [ceil(n / 12)][kp][12] packed activations */
+    void *bp;                /* bf16: [ceil(n / 12)][kp][12] packed activations; float: [12][n_in] last rows */
     float *tmp;              /* [threads][2 n_in + 64] */
 } mg__gemm_job;
 
@@ -3933,19 +3934,21 @@ static void mg__gemm_pack_task(void *ctx, int ith, int nth) {
             if (j->bf16) { uint32_t *panel = (uint32_t *)j->ap + (size_t)pn * kp * MG__TC; for (p = 0; p < kp; p++) panel[(size_t)p * MG__TC + c] = ((uint32_t *)row)[p]; }
             else { float *panel = (float *)j->ap + (size_t)pn * kp * MG__TC; for (p = 0; p < kp; p++) panel[(size_t)p * MG__TC + c] = row[p]; }
         }
+    if (!j->bf16) {   /* float tiles read the activation rows in place; only a last part-panel is copied (zero-padded) */
+        int r0 = j->n / MG__TR * MG__TR;
+        if (ith == 0 && r0 < j->n) {
+            memset(j->bp, 0, (size_t)MG__TR * j->n_in * sizeof(float));
+            memcpy(j->bp, j->x + (size_t)r0 * j->n_in, (size_t)(j->n - r0) * j->n_in * sizeof(float));
+        }
+        return;
+    }
     mg__split((j->n + MG__TR - 1) / MG__TR, ith, nth, &lo, &hi);
     for (pn = lo; pn < hi; pn++)
         for (c = 0; c < MG__TR; c++) {
             int64_t t = pn * MG__TR + c;
-            const float *x = j->x + (size_t)t * j->n_in;
-            if (j->bf16) {
-                uint32_t *panel = (uint32_t *)j->bp + (size_t)pn * kp * MG__TR, *pairs = (uint32_t *)row;
-                if (t < j->n) mg__bf16_pairs(pairs, x, j->n_in); else memset(pairs, 0, (size_t)kp * 4);
-                for (p = 0; p < kp; p++) panel[(size_t)p * MG__TR + c] = pairs[p];
-            } else {
-                float *panel = (float *)j->bp + (size_t)pn * kp * MG__TR;
-                for (p = 0; p < kp; p++) panel[(size_t)p * MG__TR + c] = t < j->n ? x[p] : 0.0f;
-            }
+            uint32_t *panel = (uint32_t *)j->bp + (size_t)pn * kp * MG__TR, *pairs = (uint32_t *)row;
+            if (t < j->n) mg__bf16_pairs(pairs, j->x + (size_t)t * j->n_in, j->n_in); else memset(pairs, 0, (size_t)kp * 4);
+            for (p = 0; p < kp; p++) panel[(size_t)p * MG__TR + c] = pairs[p];
         }
 }
 
@@ -3972,7 +3975,8 @@ static void mg__gemm_task(void *ctx, int ith, int nth) {
                         const float *bias = j->bias ? j->bias + cp * MG__TC : NULL;
                         float *y = j->y + (size_t)rp * MG__TR * j->n_out + (size_t)cp * MG__TC;
                         if (j->bf16) mg__tile((const uint32_t *)j->ap + ao, (const uint32_t *)j->bp + bo, nk, y, (size_t)j->n_out, nr, nc, bias, mode);
-                        else mg__tile_f32((const float *)j->ap + ao, (const float *)j->bp + bo, nk, y, (size_t)j->n_out, nr, nc, bias, mode);
+                        else mg__tile_f32((const float *)j->ap + ao, (nr == MG__TR ? j->x + (size_t)rp * MG__TR * j->n_in : (const float *)j->bp) + kb,
+                                      (size_t)j->n_in, nk, y, (size_t)j->n_out, nr, nc, bias, mode);
                     }
                 }
         }
