@@ -363,10 +363,36 @@ static void check_bf16_mode(void) {
     mg_session_free(s); mg_model_free(tm);
 }
 
+/* Image embeddings are the same bits for 1, 2 and 3 threads, with float and with bf16 products. */
+static void check_threads(void) {
+    mg_model *m = load(FIX_DIR "models/mmproj-tiny-f16.gguf", NULL);
+    mgx_image img;
+    mg_image mi;
+    mg_image_embd e[3];
+    int bf, th;
+    if (!m || !load_image(FIX_DIR "images/img-small-300x200.png", &img, &mi)) { CHECK(0, "threads setup"); return; }
+    for (bf = 0; bf < 2; bf++) {
+        for (th = 0; th < 3; th++) {
+            mg_session *s = NULL;
+            mg_session_options o;
+            memset(&o, 0, sizeof o);
+            o.n_threads = th + 1; o.vision_bf16 = bf;
+            CHECK(mg_session_new(&s, m, &o) == MG_OK && mg_encode_image(s, &mi, MG_IMAGE_MEDGEMMA, &e[th]) == MG_OK, "encode, %d threads", th + 1);
+            mg_session_free(s);
+        }
+        CHECK(!memcmp(e[0].data, e[1].data, sizeof(float) * 256 * 256) && !memcmp(e[0].data, e[2].data, sizeof(float) * 256 * 256),
+              "bf16=%d: embeddings differ between 1, 2 and 3 threads", bf);
+        for (th = 0; th < 3; th++) mg_image_embd_free(&e[th]);
+    }
+    mgx_image_free(&img);
+    mg_model_free(m);
+}
+
 int main(void) {
     check_preprocess();
     check_embeddings_and_logits();
     check_bf16_mode();
+    check_threads();
     check_prompts_and_errors();
     check_ollama_layout();
     return MG_TEST_END();
