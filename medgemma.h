@@ -3752,19 +3752,20 @@ static void mg__vision_free(mg__vision *v) {
     MG_FREE(v);
 }
 
-/* ===== >>vision GEMM and attention (bf16 tiles) ====================================================== */
+/* ===== >>vision GEMM and attention (float and bf16 tiles) ============================================ */
 /* The SigLIP tower multiplies all 4096 patches by every weight matrix, so its products are matrix products
      C[r][c] = C0[r][c] + sum_k B[r][k] A[c][k]
-   with both operands rounded to bfloat16 (round to nearest even) and summed in float, one pair of k at a time:
-     s += A[c][2p] B[r][2p] + A[c][2p+1] B[r][2p+1]      (AVX512-BF16 vdpbf16ps: 16 such sums per instruction)
-   Operands are repacked into panels that the tile kernel reads front to back, pair p of row or column as one
-   uint32 (low half: the even k):
-     A panel, MG__TC = 32 columns ("vector side"):   a[MG__TC p + c]
-     B panel, MG__TR = 12 rows ("broadcast side"):   b[MG__TR p + r]
-   Panels are zero past the matrix (rows, columns, an odd k). One 12 x 32 tile of sums lives in 24 registers.
-   Every output element is the same sum over its pairs in increasing order whoever computes it, so results do
-   not depend on the thread count. Products: Y = X W^T (B = activations, A = weights); attention scores
-   S^T = K Q^T (B = keys, A = queries) and O^T = V^T P^T (B = values by channel, A = probabilities). */
+   computed in tiles of 12 rows ("broadcast side", B) x 32 columns ("vector side", A) whose sums live in 24 zmm
+   registers. Two kinds of tile:
+   - float (the default for weights): A = weights packed as a[32 k + c] (F16/BF16/quantized rows converted to
+     f32 exactly), B = the activation rows in place; s += A[c][k] B[r][k] by FMA.
+   - bf16 (attention always, weights when vision_bf16 is set): both operands rounded to bfloat16 (round to
+     nearest even), pair p of a row or column as one uint32 (low half: the even k), A panel a[32 p + c], B panel
+     b[12 p + r], and s += A[c][2p] B[r][2p] + A[c][2p+1] B[r][2p+1] (AVX512-BF16 vdpbf16ps, 16 sums at once).
+   Panels are zero past the matrix (rows, columns, an odd k). Every output element is the same sum over k in
+   increasing order whoever computes it, so results do not depend on the thread count. The products:
+   Y = X W^T (B = activations, A = weights); attention scores S^T = K Q^T (B = keys, A = queries) and
+   O^T = V^T P^T (B = values by channel, A = probabilities). */
 #if defined(__AVX512F__) && !defined(MG_NO_SIMD)
 #define MG__AVX512 1
 #if defined(__AVX512BF16__)
