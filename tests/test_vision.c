@@ -328,9 +328,75 @@ static void check_ollama_layout(void) {
     mg_model_free(tm); mg_model_free(vm); mg_model_free(ref);
 }
 
+/* The opt-in bf16 weight products (mg_session_options.vision_bf16): each product errs by ~2^-9 relative, so
+   embeddings sit ~0.035 from llama.cpp's (float: ~0.005); still the same greedy continuation. */
+static void check_bf16_mode(void) {
+    mg_model *tm = load(FIX_DIR "models/tiny-f32.gguf", FIX_DIR "models/mmproj-tiny-f32.gguf");
+    mg_session *s = NULL;
+    mg_session_options o;
+    mgx_image img;
+    mg_image mi;
+    mg_image_embd e;
+    mgx_json *ref;
+    int32_t *greedy;
+    float *want, d;
+    size_t nw;
+    int ng, i;
+    memset(&o, 0, sizeof o);
+    o.n_threads = 2; o.n_ctx = 4096; o.kv_type = MG_KV_F32; o.vision_bf16 = 1;
+    if (!tm || mg_session_new(&s, tm, &o) != MG_OK || !load_image(FIX_DIR "images/img-xray-1024x768.png", &img, &mi)) { CHECK(0, "bf16 setup"); return; }
+    want = fix_floats(FIX_DIR "ref/image/tiny-f32.img-xray-1024x768.image_embd.bin", &nw);
+    CHECK(mg_encode_image(s, &mi, MG_IMAGE_LLAMACPP, &e) == MG_OK, "bf16 encode");
+    d = fix_maxdiff(e.data, want, nw);
+    printf("  bf16 products: embeddings max|d| %.5f\n", d);
+    CHECK(nw == 65536 && d <= 0.06f, "bf16 products: embeddings differ by %g", d);
+    ref = fix_json(FIX_DIR "ref/image/tiny-f32.img-xray-1024x768.json");
+    greedy = fix_ids(mgx_json_get(ref, "greedy_ids"), &ng);
+    CHECK(image_prompt(s, tm, &e), "bf16 image prompt");
+    for (i = 0; i < ng; i++) {
+        int32_t id = fix_argmax(mg_logits(s), 8192);
+        if (id != greedy[i] || (i + 1 < ng && mg_eval(s, &id, 1) != MG_OK)) break;
+    }
+    CHECK(ng == 24 && i == ng, "bf16 products: greedy ids differ at step %d", i);
+    free(greedy); free(want); mgx_json_free(ref);
+    mg_image_embd_free(&e); mgx_image_free(&img);
+    mg_session_free(s); mg_model_free(tm);
+}
+
+/* Image embeddings are the same bits for 1, 2 and 3 threads, with float and with bf16 products. */
+static void check_threads(void) {
+    mg_model *m = load(FIX_DIR "models/mmproj-tiny-f16.gguf", NULL);
+    mgx_image img;
+    mg_image mi;
+    mg_image_embd e[3];
+    int bf, th;
+    if (!m || !load_image(FIX_DIR "images/img-small-300x200.png", &img, &mi)) { CHECK(0, "threads setup"); return; }
+#ifdef MG_NO_SIMD
+    for (bf = 0; bf < 1; bf++) {      /* the scalar build has float products only */
+#else
+    for (bf = 0; bf < 2; bf++) {
+#endif
+        for (th = 0; th < 3; th++) {
+            mg_session *s = NULL;
+            mg_session_options o;
+            memset(&o, 0, sizeof o);
+            o.n_threads = th + 1; o.vision_bf16 = bf;
+            CHECK(mg_session_new(&s, m, &o) == MG_OK && mg_encode_image(s, &mi, MG_IMAGE_MEDGEMMA, &e[th]) == MG_OK, "encode, %d threads", th + 1);
+            mg_session_free(s);
+        }
+        CHECK(!memcmp(e[0].data, e[1].data, sizeof(float) * 256 * 256) && !memcmp(e[0].data, e[2].data, sizeof(float) * 256 * 256),
+              "bf16=%d: embeddings differ between 1, 2 and 3 threads", bf);
+        for (th = 0; th < 3; th++) mg_image_embd_free(&e[th]);
+    }
+    mgx_image_free(&img);
+    mg_model_free(m);
+}
+
 int main(void) {
     check_preprocess();
     check_embeddings_and_logits();
+    check_bf16_mode();
+    check_threads();
     check_prompts_and_errors();
     check_ollama_layout();
     return MG_TEST_END();

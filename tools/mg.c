@@ -38,7 +38,7 @@ static int usage(void) {
         "       mg trace -m MODEL.gguf -p TEXT -o DIR\n"
         "       mg embed-image --mmproj FILE --image IMG [--image-mode medgemma|llamacpp] -o OUT.bin\n"
         "       mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q8_0|f16] [--seed S]\n"
-        "       mg bench -m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t THREADS] [--images K] [-r REPS] [--no-mmap]\n"
+        "       mg bench -m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t THREADS] [--images K] [-r REPS] [--no-mmap] [--vision-bf16]\n"
         "                [--ctx N [--kv f16|q8_0|f32] [--ctx-prefill]]   (memory for N positions; with prefill, timed)\n"
         "       (logits also takes --mmproj FILE --image IMG ... --image-mode M; <__image__> marks each image)\n");
     return 2;

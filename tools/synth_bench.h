@@ -212,15 +212,17 @@ static int bench_context(mg_model *m, const mg_model_info *info, int n, int kv, 
 
 static int cmd_bench(int argc, char **argv) {
     const char *model = NULL, *mmproj = NULL;
-    int np = 512, ng = 128, threads = 0, images = 0, reps = 3, i, r, no_mmap = 0, ctx = 0, kv = MG_KV_F16, ctx_prefill = 0;
+    int np = 512, ng = 128, threads = 0, images = 0, reps = 3, i, r, no_mmap = 0, vbf16 = 0, ctx = 0, kv = MG_KV_F16, ctx_prefill = 0;
     mg_model *m = NULL;
     mg_model_options mo;
     mg_error e;
     mg_model_info info;
     struct rusage ru;
     double *pp, *tg, *im;
-    for (i = 0; i + 1 < argc || (i < argc && (!strcmp(argv[i], "--no-mmap") || !strcmp(argv[i], "--ctx-prefill"))); i += 2) {
+    for (i = 0; i + 1 < argc || (i < argc && (!strcmp(argv[i], "--no-mmap") || !strcmp(argv[i], "--vision-bf16") ||
+                                              !strcmp(argv[i], "--ctx-prefill"))); i += 2) {
         if (!strcmp(argv[i], "--no-mmap")) { no_mmap = 1; i--; continue; }
+        if (!strcmp(argv[i], "--vision-bf16")) { vbf16 = 1; i--; continue; }
         if (!strcmp(argv[i], "--ctx-prefill")) { ctx_prefill = 1; i--; continue; }
         if (!strcmp(argv[i], "--ctx")) ctx = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--kv")) kv = !strcmp(argv[i + 1], "f32") ? MG_KV_F32 : !strcmp(argv[i + 1], "q8_0") ? MG_KV_Q8_0 : MG_KV_F16;
@@ -255,7 +257,7 @@ static int cmd_bench(int argc, char **argv) {
         uint64_t st = 7 + (uint64_t)r;
         double t0;
         memset(&so, 0, sizeof so);
-        so.n_threads = threads; so.n_ctx = np + ng + 8;
+        so.n_threads = threads; so.n_ctx = np + ng + 8; so.vision_bf16 = vbf16;
         if (mg_session_new(&s, m, &so) != MG_OK) { fprintf(stderr, "mg bench: session\n"); return 1; }
         for (i = 0; i < np; i++) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; ids[i] = (int32_t)(st % (uint64_t)(info.n_vocab > 300 ? info.n_vocab - 300 : 1)) + (info.n_vocab > 300 ? 300 : 0); }
         if (info.has_weights && np > 0) {
