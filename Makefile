@@ -25,7 +25,7 @@ TOOLS      := $(B)/mg
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat)
 HDRS       := medgemma.h $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
-.PHONY: all test clean check-header sanitize fuzz fuzz-build
+.PHONY: all test clean check-header sanitize tsan fuzz fuzz-build
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
 
 $(B)/medgemma.o: medgemma.h | $(B)
@@ -78,6 +78,13 @@ check-header: | $(B)
 sanitize:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	        LDLIBS="-lm -lpthread -fsanitize=address,undefined" test
+
+# The concurrency test (sessions on threads sharing a model, pool stress) under ThreadSanitizer, in build/tsan.
+TSAN_CC ?= $(CC)
+tsan:
+	$(MAKE) B=build/tsan CC=$(TSAN_CC) OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
+	        LDLIBS="-lm -lpthread -fsanitize=thread" build/tsan/tests/test_concurrency
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/test_concurrency
 
 # ----- fuzzing (tests/fuzz): each target built twice. With gcc and tests/fuzz/replay.c it replays
 # tests/corpus/<target>/ in `make test`; with clang's libFuzzer + ASan + UBSan `make fuzz FUZZ_SECONDS=N`
