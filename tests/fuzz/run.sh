@@ -4,7 +4,7 @@
 # Corpora: build/fuzz/corpus/<t> (kept between runs, grows), seeded from build/fuzz/seeds/<t> (made here from
 # tests/data and gen_seeds) and tests/corpus/<t> (committed regressions). Crashes, leaks, timeouts and OOMs go
 # to build/fuzz/crashes/<t>/; copy each one to tests/corpus/<t>/ once it is fixed. Logs: build/fuzz/logs/<t>.log.
-# Prints one line per target (executions, coverage, corpus) and exits 1 if any target found a problem.
+# Dictionaries: tests/fuzz/<t>.dict when present. Prints one line per target (executions, coverage, corpus) and exits 1 if any target found a problem.
 FZ=build/fuzz; S=${FUZZ_SECONDS:-60}; D=tests/data; SD=$FZ/seeds
 mkdir -p $FZ/logs $FZ/crashes $SD
 
@@ -45,7 +45,8 @@ status=0
 for t in "$@"; do
   mkdir -p $FZ/corpus/$t $FZ/crashes/$t
   extra=""; [ -d tests/corpus/$t ] && extra=tests/corpus/$t
-  nice -n 19 $FZ/fuzz_$t -max_total_time=$S -timeout=30 -rss_limit_mb=2560 -print_final_stats=1 \
+  dict=""; [ -f tests/fuzz/$t.dict ] && dict=-dict=tests/fuzz/$t.dict
+  nice -n 19 $FZ/fuzz_$t $dict -max_total_time=$S -timeout=30 -rss_limit_mb=2560 -print_final_stats=1 \
       -artifact_prefix=$FZ/crashes/$t/ $FZ/corpus/$t $SD/$t $extra > $FZ/logs/$t.log 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' $FZ/logs/$t.log | tail -n 1 | sed 's/.*: //')
