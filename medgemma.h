@@ -3635,8 +3635,14 @@ static mg_result mg__vision_load(mg_model *m, const mg_gguf *g, int ollama, mg_e
     }
     /* pooled tokens: 256 for MedGemma (64x64 patches, 4x4 average pool) */
     v->n_tokens = 256;
-    if (mg__gguf_num(g, "gemma3.mm.tokens_per_image", &d) || mg__gguf_num(g, "gemma3.mm_tokens_per_image", &d)) v->n_tokens = (int)d;
-    if (!ollama && mg__gguf_num(g, "clip.vision.projector.scale_factor", &d) && d >= 1) v->n_tokens = (int)((v->side / (int)d) * (v->side / (int)d));
+    if (mg__gguf_num(g, "gemma3.mm.tokens_per_image", &d) || mg__gguf_num(g, "gemma3.mm_tokens_per_image", &d)) {
+        if (!(d >= 1 && d <= v->n_patches)) return mg__fail(e, MG_ERR_MODEL, "vision: %g tokens per image (1..%d patches)", d, v->n_patches);
+        v->n_tokens = (int)d;
+    }
+    if (!ollama && mg__gguf_num(g, "clip.vision.projector.scale_factor", &d) && d >= 1) {
+        if (d > v->side) return mg__fail(e, MG_ERR_MODEL, "vision: scale_factor %g exceeds the %d-patch side", d, v->side);
+        v->n_tokens = (int)((v->side / (int)d) * (v->side / (int)d));
+    }
     for (v->pool = 1; v->pool <= v->side && (v->side / v->pool) * (v->side / v->pool) > v->n_tokens; v->pool++) {}
     if (v->side % v->pool || (v->side / v->pool) * (v->side / v->pool) != v->n_tokens)
         return mg__fail(e, MG_ERR_MODEL, "vision: %d tokens per image do not pool a %dx%d patch grid", v->n_tokens, v->side, v->side);

@@ -6,6 +6,31 @@
 #include "fuzz.h"
 #include "medgemma.h"
 
+/* Copies every metadata pair into a writer; the written file must parse and format each value the same. */
+static void rewrite(const mg_gguf *g) {
+    mg_gguf_writer *w;
+    mg_gguf *g2;
+    void *buf = NULL;
+    size_t n = 0;
+    int64_t i, nk = mg_gguf_kv_count(g);
+    char a[256], b[256];
+    for (i = 0; i < nk; i++) if (mg_gguf_find_key(g, mg_gguf_kv_key(g, i)) != i) return;   /* repeated key */
+    if (mg_gguf_writer_new(&w, 0) != MG_OK) return;
+    for (i = 0; i < nk; i++) if (mg_gguf_writer_copy_kv(w, g, i) != MG_OK) break;
+    if (i == nk && mg_gguf_writer_write_mem(w, &buf, &n) == MG_OK) {
+        if (mg_gguf_open_mem(&g2, buf, n, NULL) != MG_OK) fz_fail("the writer's copy does not parse");
+        if (mg_gguf_kv_count(g2) != nk) fz_fail("the copy has another number of pairs");
+        for (i = 0; i < nk; i++) {
+            mg_gguf_kv_format(g, i, a, sizeof a, 8);
+            mg_gguf_kv_format(g2, i, b, sizeof b, 8);
+            if (strcmp(a, b) != 0 || strcmp(mg_gguf_kv_key(g, i), mg_gguf_kv_key(g2, i)) != 0) fz_fail("a copied pair differs");
+        }
+        mg_gguf_close(g2);
+        free(buf);
+    }
+    mg_gguf_writer_free(w);
+}
+
 static void view(const uint8_t *data, size_t size) {
     mg_gguf *g;
     char buf[256];
@@ -28,6 +53,7 @@ static void view(const uint8_t *data, size_t size) {
         if (t.n_dims >= 1 && t.ne[0] > 0 && t.ne[0] <= 4096)
             mg_gguf_dequantize(g, i, 0, t.n_dims > 1 && t.ne[1] > 1 ? 2 : 1, out);
     }
+    rewrite(g);
     mg_gguf_close(g);
 }
 
