@@ -195,18 +195,27 @@ static void check_chat(ctx *c, mg_result r) {
           memcmp(c->p2.ids, c->chat_ref.ids, sizeof(int32_t) * (size_t)c->p2.n_ids) == 0,
           "chat prompt built under the sweep equals the unarmed one (%d ids, want %d)", c->p2.n_ids, c->chat_ref.n_ids);
 }
+/* 250 tokens fed: the 6 generated ones cross the KV cache's first capacity (256 positions), which grows. */
 static void setup_generate(ctx *c) {
-    c->s = new_session(c->m, 2);
-    if (!c->s || mg_eval_prompt(c->s, &c->prompt) != MG_OK) CHECK(0, "generate setup");
+    mg_session_options o;
+    int32_t ids[250];
+    int k;
+    memset(&o, 0, sizeof o);
+    o.n_threads = 2; o.n_ctx = 512;
+    for (k = 0; k < 250; k++) ids[k] = (int32_t)(3 + (k * 37) % (c->n_vocab - 3));
+    if (mg_session_new(&c->s, c->m, &o) != MG_OK || mg_eval(c->s, ids, 250) != MG_OK) CHECK(0, "generate setup");
 }
 static mg_result call_generate(ctx *c) {
     mg_generate_options g;
     int n = 0;
     memset(&g, 0, sizeof g);
-    g.max_tokens = 6; g.sampler.temperature = 0.8f; g.sampler.top_k = 40; g.sampler.top_p = 0.9f;
+    g.max_tokens = 12; g.sampler.temperature = 0.8f; g.sampler.top_k = 40; g.sampler.top_p = 0.9f;
     g.sampler.repeat_penalty = 1.1f;
     g.out_ids = c->ids; g.out_cap = 64;
     return mg_generate(c->s, &g, &n);
+}
+static void check_generate(ctx *c, mg_result r) {
+    if (r != MG_OK) CHECK(mg_session_error(c->s)[0] != 0, "a failed generate says why");
 }
 
 /* Sweeps one operation; returns the number of allocations of a successful call. */
@@ -259,7 +268,7 @@ int main(void) {
         { "encode image", setup_session, call_encode, NULL, free_all },
         { "tokenize+detokenize", NULL, call_tokenize, NULL, free_all },
         { "chat build", NULL, call_chat, check_chat, free_all },
-        { "generate", setup_generate, call_generate, NULL, free_all },
+        { "generate", setup_generate, call_generate, check_generate, free_all },
     };
     ctx c;
     mg_model_options o;
