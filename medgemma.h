@@ -4038,7 +4038,7 @@ static void mg__pb_flush(mg__pb *b) {
     if (b->n + o.n > MG_MAX_PROMPT_TOKENS) { b->bad = MG_ERR_LIMIT; return; }
     if (!mg__grow((void **)&b->ids, &b->cap, b->n + o.n, sizeof(int32_t))) { b->bad = MG_ERR_NOMEM; return; }
     o.ids = b->ids + b->n; o.cap = o.n; o.n = 0;
-    if (!mg__tokenize(&b->m->vocab, b->text, (size_t)b->tn, 0, &o)) { b->bad = MG_ERR_NOMEM; return; }   /* its scratch */
+    if (!mg__tokenize(&b->m->vocab, b->text, (size_t)b->tn, 0, &o)) { b->bad = MG_ERR_NOMEM; return; }   /* this pass allocates scratch too */
     b->n += o.n;
     b->tn = 0;
 }
