@@ -2403,7 +2403,8 @@ static mg_result mg__vocab_load(mg__vocab *v, const mg_gguf *g, mg_error *e) {
             unsigned b;
             char hex[3];
             hex[0] = v->piece[i][3]; hex[1] = v->piece[i][4]; hex[2] = 0;
-            if (v->piece[i][5] == '>' && sscanf(hex, "%2x", &b) == 1) { v->byte_val[i] = (int16_t)b; v->byte_tok[b] = i; }
+            /* b < 256: "%2x" also reads "-F" (as 2^32 - 15) */
+            if (v->piece[i][5] == '>' && sscanf(hex, "%2x", &b) == 1 && b < 256) { v->byte_val[i] = (int16_t)b; v->byte_tok[b] = i; }
         }
     }
     v->bos = mg__vocab_id(g, MG__KEY_BOS_ID, v->n);
