@@ -23,6 +23,9 @@ TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TOOLS      := $(B)/mg
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat)
+# fuzz targets (tests/fuzz/fuzz_*.c): gcc builds that replay tests/corpus/<target>/ in `make test`
+FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 HDRS       := medgemma.h $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
 .PHONY: all test clean check-header sanitize tsan fuzz fuzz-build
@@ -89,8 +92,6 @@ tsan:
 # ----- fuzzing (tests/fuzz): each target built twice. With gcc and tests/fuzz/replay.c it replays
 # tests/corpus/<target>/ in `make test`; with clang's libFuzzer + ASan + UBSan `make fuzz FUZZ_SECONDS=N`
 # runs every target N seconds (tests/fuzz/run.sh: seeds, corpora, crash files in build/fuzz).
-FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat
-FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 FUZZ_HDRS    := tests/fuzz/fuzz.h tests/fuzz/fuzz_img.h
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
