@@ -23,9 +23,12 @@ TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TOOLS      := $(B)/mg
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels)
+# fuzz targets (tests/fuzz/fuzz_*.c): gcc builds that replay tests/corpus/<target>/ in `make test`
+FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 HDRS       := medgemma.h $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
-.PHONY: all test clean check-header sanitize
+.PHONY: all test clean check-header sanitize tsan fuzz fuzz-build
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
 
 $(B)/medgemma.o: medgemma.h | $(B)
@@ -55,12 +58,17 @@ $(B)/tests/%: tests/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
+# builds its own copy of the runtime with counting allocator hooks: not linked with medgemma.o
+$(B)/tests/test_alloc: tests/test_alloc.c medgemma.h tests/mgtest.h
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
 $(B):
 	mkdir -p $(B)
 
 # Every test binary and tests/*.sh script, then one summary line "N passed, N failed".
-test: all check-header $(NOSIMD_TESTS)
-	@sh tests/run.sh $(TESTS) $(NOSIMD_TESTS)
+test: all check-header $(NOSIMD_TESTS) $(FUZZ_REPLAY)
+	@sh tests/run.sh $(TESTS) $(NOSIMD_TESTS) $(FUZZ_REPLAY)
 
 # The header alone: C99 and C++ declarations, implementation warning-free.
 check-header: | $(B)
@@ -73,6 +81,45 @@ check-header: | $(B)
 sanitize:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	        LDLIBS="-lm -lpthread -fsanitize=address,undefined" test
+
+# The concurrency test (sessions on threads sharing a model, pool stress) under ThreadSanitizer, in build/tsan.
+TSAN_CC ?= $(CC)
+tsan:
+	$(MAKE) B=build/tsan CC=$(TSAN_CC) OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
+	        LDLIBS="-lm -lpthread -fsanitize=thread" build/tsan/tests/test_concurrency
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/test_concurrency
+
+# ----- fuzzing (tests/fuzz): each target built twice. With gcc and tests/fuzz/replay.c it replays
+# tests/corpus/<target>/ in `make test`; with clang's libFuzzer + ASan + UBSan `make fuzz FUZZ_SECONDS=N`
+# runs every target N seconds (tests/fuzz/run.sh: seeds, corpora, crash files in build/fuzz).
+FUZZ_HDRS    := tests/fuzz/fuzz.h tests/fuzz/fuzz_img.h
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FZ           := build/fuzz
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(ARCH) $(WARN) -I. -Iexamples/common -Itests/fuzz \
+                -D_POSIX_C_SOURCE=200809L -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ     := $(FZ)/medgemma.o $(COMMON_SRC:examples/common/%.c=$(FZ)/common/%.o)
+
+$(B)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDRS) $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -Itests/fuzz $< tests/fuzz/replay.c $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
+
+$(FZ)/medgemma.o: medgemma.h
+	@mkdir -p $(FZ)/common
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DMEDGEMMA_IMPLEMENTATION -x c -c $< -o $@
+$(FZ)/common/%.o: examples/common/%.c $(HDRS)
+	@mkdir -p $(FZ)/common
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ -lm -lpthread
+$(FZ)/gen_seeds: tests/fuzz/gen_seeds.c $(B)/medgemma.o $(B)/libmgx.a
+	@mkdir -p $(FZ)
+	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
+
+.SECONDARY: $(FUZZ_OBJ)
+fuzz-build: $(FUZZ_TARGETS:%=$(FZ)/fuzz_%) $(FZ)/gen_seeds
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(B)

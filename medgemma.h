@@ -2573,7 +2573,8 @@ static mg_result mg__vocab_load(mg__vocab *v, const mg_gguf *g, mg_error *e) {
             unsigned b;
             char hex[3];
             hex[0] = v->piece[i][3]; hex[1] = v->piece[i][4]; hex[2] = 0;
-            if (v->piece[i][5] == '>' && sscanf(hex, "%2x", &b) == 1) { v->byte_val[i] = (int16_t)b; v->byte_tok[b] = i; }
+            /* b < 256: "%2x" also reads "-F" (as 2^32 - 15) */
+            if (v->piece[i][5] == '>' && sscanf(hex, "%2x", &b) == 1 && b < 256) { v->byte_val[i] = (int16_t)b; v->byte_tok[b] = i; }
         }
     }
     v->bos = mg__vocab_id(g, MG__KEY_BOS_ID, v->n);
@@ -4190,8 +4191,14 @@ static mg_result mg__vision_load(mg_model *m, const mg_gguf *g, int ollama, mg_e
     }
     /* pooled tokens: 256 for MedGemma (64x64 patches, 4x4 average pool) */
     v->n_tokens = 256;
-    if (mg__gguf_num(g, "gemma3.mm.tokens_per_image", &d) || mg__gguf_num(g, "gemma3.mm_tokens_per_image", &d)) v->n_tokens = (int)d;
-    if (!ollama && mg__gguf_num(g, "clip.vision.projector.scale_factor", &d) && d >= 1) v->n_tokens = (int)((v->side / (int)d) * (v->side / (int)d));
+    if (mg__gguf_num(g, "gemma3.mm.tokens_per_image", &d) || mg__gguf_num(g, "gemma3.mm_tokens_per_image", &d)) {
+        if (!(d >= 1 && d <= v->n_patches)) return mg__fail(e, MG_ERR_MODEL, "vision: %g tokens per image (1..%d patches)", d, v->n_patches);
+        v->n_tokens = (int)d;
+    }
+    if (!ollama && mg__gguf_num(g, "clip.vision.projector.scale_factor", &d) && d >= 1) {
+        if (d > v->side) return mg__fail(e, MG_ERR_MODEL, "vision: scale_factor %g exceeds the %d-patch side", d, v->side);
+        v->n_tokens = (int)((v->side / (int)d) * (v->side / (int)d));
+    }
     for (v->pool = 1; v->pool <= v->side && (v->side / v->pool) * (v->side / v->pool) > v->n_tokens; v->pool++) {}
     if (v->side % v->pool || (v->side / v->pool) * (v->side / v->pool) != v->n_tokens)
         return mg__fail(e, MG_ERR_MODEL, "vision: %d tokens per image do not pool a %dx%d patch grid", v->n_tokens, v->side, v->side);
@@ -5237,7 +5244,7 @@ static void mg__pb_flush(mg__pb *b) {
     if (b->n + o.n > MG_MAX_PROMPT_TOKENS) { b->bad = MG_ERR_LIMIT; return; }
     if (!mg__grow((void **)&b->ids, &b->cap, b->n + o.n, sizeof(int32_t))) { b->bad = MG_ERR_NOMEM; return; }
     o.ids = b->ids + b->n; o.cap = o.n; o.n = 0;
-    mg__tokenize(&b->m->vocab, b->text, (size_t)b->tn, 0, &o);
+    if (!mg__tokenize(&b->m->vocab, b->text, (size_t)b->tn, 0, &o)) { b->bad = MG_ERR_NOMEM; return; }   /* this pass allocates scratch too */
     b->n += o.n;
     b->tn = 0;
 }

@@ -413,7 +413,8 @@ static int inflate_gzip(inf_state *s) {
         size_t member_start = s->out_n;
         if (gzip_header(s) || inflate_raw(s)) return -1;
         if (s->n - s->pos < 8) return mgx_errf(s->err, s->errsz, "gzip: truncated (missing CRC-32/ISIZE trailer)");
-        if (get_le32(s->in + s->pos) != mgx_crc32(0, s->out + member_start, s->out_n - member_start))
+        /* s->out is still NULL when every member so far was empty (no pointer arithmetic on NULL) */
+        if (get_le32(s->in + s->pos) != mgx_crc32(0, s->out ? s->out + member_start : s->out, s->out_n - member_start))
             return mgx_errf(s->err, s->errsz, "gzip: CRC-32 mismatch");
         if (get_le32(s->in + s->pos + 4) != (uint32_t)(s->out_n - member_start))
             return mgx_errf(s->err, s->errsz, "gzip: length (ISIZE) mismatch");
