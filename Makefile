@@ -24,7 +24,7 @@ TOOLS      := $(B)/mg
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels)
 # fuzz targets (tests/fuzz/fuzz_*.c): gcc builds that replay tests/corpus/<target>/ in `make test`
-FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat
+FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snapshot
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 HDRS       := medgemma.h $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 

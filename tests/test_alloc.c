@@ -96,6 +96,9 @@ typedef struct ctx {
     mg_prompt p2;
     int32_t ids[64];
     char out[256];
+    mg_snapshot *snap;                     /* after the prompt, taken once (not armed) */
+    mg_snapshot *snap2;                    /* per attempt */
+    mg_embd_cache *cache;
 } ctx;
 
 typedef struct op {
@@ -119,6 +122,8 @@ static void free_all(ctx *c) {
     mg_session_free(c->s); c->s = NULL;
     mg_image_embd_free(&c->embd);
     mg_prompt_free(&c->p2);
+    mg_snapshot_free(c->snap2); c->snap2 = NULL;
+    mg_embd_cache_free(c->cache); c->cache = NULL;
 }
 
 static mg_result call_load(ctx *c) {
@@ -218,6 +223,42 @@ static void check_generate(ctx *c, mg_result r) {
     if (r != MG_OK) CHECK(mg_session_error(c->s)[0] != 0, "a failed generate says why");
 }
 
+/* Snapshots: taking one after the prompt, restoring it into a fresh session (the KV cache is allocated then),
+   reading the serialised bytes back; after a failed restore the session still restores and gives the logits. */
+static void setup_snap_session(ctx *c) {
+    c->s = new_session(c->m, 2);
+    if (!c->s || mg_eval_prompt(c->s, &c->prompt) != MG_OK) CHECK(0, "snapshot setup");
+}
+static mg_result call_snap_take(ctx *c) { return mg_snapshot_take(c->s, &c->snap2); }
+static mg_result call_snap_restore(ctx *c) { return mg_snapshot_restore(c->s, c->snap); }
+static void check_snap_restore(ctx *c, mg_result r) {
+    const float *l;
+    (void)r;
+    CHECK(mg_snapshot_restore(c->s, c->snap) == MG_OK && (l = mg_logits(c->s)) != NULL &&
+          memcmp(l, c->ref_logits, sizeof(float) * (size_t)c->n_vocab) == 0, "session restores after a failed restore");
+}
+static mg_result call_snap_read(ctx *c) {
+    return mg_snapshot_read_mem(&c->snap2, c->m, mg_snapshot_data(c->snap), mg_snapshot_size(c->snap), NULL);
+}
+static mg_result call_reserve(ctx *c) { return mg_session_reserve(c->s, 100); }
+/* The embedding cache: made, filled by one image, hit by the same image (a failed insert only loses the entry). */
+static mg_result call_cached_encode(ctx *c) {
+    static uint8_t px[40 * 30 * 3];
+    mg_image img;
+    mg_session_options o;
+    mg_result r;
+    size_t i;
+    for (i = 0; i < sizeof px; i++) px[i] = (uint8_t)(i * 5);
+    img.w = 40; img.h = 30; img.channels = 3; img.pixels = px;
+    if ((r = mg_embd_cache_new(&c->cache, 0)) != MG_OK) return r;
+    memset(&o, 0, sizeof o);
+    o.n_threads = 1; o.n_ctx = 128; o.embd_cache = c->cache;
+    if ((r = mg_session_new(&c->s, c->m, &o)) != MG_OK) return r;
+    if ((r = mg_encode_image(c->s, &img, MG_IMAGE_MEDGEMMA, &c->embd)) != MG_OK) return r;
+    mg_image_embd_free(&c->embd);
+    return mg_encode_image(c->s, &img, MG_IMAGE_MEDGEMMA, &c->embd);
+}
+
 /* Sweeps one operation; returns the number of allocations of a successful call. */
 static long sweep(ctx *c, const op *o, long stride) {
     long k, attempts = 0, errors = 0, tolerated = 0, leaks = 0, bad_codes = 0;
@@ -269,6 +310,11 @@ int main(void) {
         { "tokenize+detokenize", NULL, call_tokenize, NULL, free_all },
         { "chat build", NULL, call_chat, check_chat, free_all },
         { "generate", setup_generate, call_generate, check_generate, free_all },
+        { "snapshot take", setup_snap_session, call_snap_take, NULL, free_all },
+        { "snapshot restore", setup_session, call_snap_restore, check_snap_restore, free_all },
+        { "snapshot read", NULL, call_snap_read, NULL, free_all },
+        { "session reserve", setup_session, call_reserve, NULL, free_all },
+        { "encode with cache", NULL, call_cached_encode, NULL, free_all },
     };
     ctx c;
     mg_model_options o;
@@ -295,12 +341,14 @@ int main(void) {
     c.n_vocab = info.n_vocab;
     c.ref_logits = (float *)malloc(sizeof(float) * (size_t)c.n_vocab);
     memcpy(c.ref_logits, mg_logits(c.s), sizeof(float) * (size_t)c.n_vocab);
+    if (mg_snapshot_take(c.s, &c.snap) != MG_OK) CHECK(0, "unarmed snapshot");
     mg_session_free(c.s); c.s = NULL;
     if (call_chat(&c) != MG_OK) CHECK(0, "unarmed chat build");
     c.chat_ref = c.p2; memset(&c.p2, 0, sizeof c.p2);
     for (i = 0; i < sizeof ops / sizeof ops[0]; i++) sweep(&c, &ops[i], 1);
     mg_prompt_free(&c.prompt);
     mg_prompt_free(&c.chat_ref);
+    mg_snapshot_free(c.snap);
     mg_model_free(c.m);
     CHECK(af_live() == base, "every block freed at the end (%ld live)", af_live() - base);
     free(c.ref_logits);
