@@ -2553,25 +2553,39 @@ typedef struct mg__mat {
     size_t row_bytes;
 } mg__mat;
 
-/* y[t][r] = sum_i W[r][i] x[t][i] for t < n_tok: the job splits weight rows across threads. */
+/* y_i[t][r] = sum_k W_i[r][k] x[t][k] for t < n_tok and nw matrices W_i that read the same input (same n_in and
+   partner format, e.g. Q, K, V): the input rows are converted once, then one job splits each matrix's rows
+   across threads. */
 typedef struct mg__matmul_job {
-    const mg__mat *w;
-    const uint8_t *xq;       /* n_tok activation rows converted to the partner format */
+    const mg__mat *const *w; /* [nw] weights */
+    float *const *y;         /* [nw] outputs, [n_tok][n_out of w_i] */
+    int nw;
+    const float *x;          /* [n_tok][n_in] input rows */
+    uint8_t *xq;             /* n_tok input rows converted to the partner format */
     size_t xq_stride;        /* bytes per converted row */
-    float *y;                /* [n_tok][n_out] */
     int n_tok;
 } mg__matmul_job;
 
+/* Converts this thread's share of the input rows. */
+static void mg__quant_task(void *ctx, int ith, int nth) {
+    const mg__matmul_job *j = (const mg__matmul_job *)ctx;
+    int64_t t, lo, hi, n_in = j->w[0]->n_in;
+    mg__split(j->n_tok, ith, nth, &lo, &hi);
+    for (t = lo; t < hi; t++) mg__quant_row(j->w[0]->type, j->x + t * n_in, j->xq + (size_t)t * j->xq_stride, n_in);
+}
+
 static void mg__matmul_task(void *ctx, int ith, int nth) {
     const mg__matmul_job *j = (const mg__matmul_job *)ctx;
-    const mg__mat *w = j->w;
     int64_t lo, hi;
-    int t0, t1;
-    mg__split(w->n_out, ith, nth, &lo, &hi);
-    for (t0 = 0; t0 < j->n_tok; t0 = t1) {           /* blocks of activation rows stay in cache */
-        t1 = t0 + MG__TOK_BLOCK < j->n_tok ? t0 + MG__TOK_BLOCK : j->n_tok;
-        mg__dot_block(w->type, w->data + (size_t)lo * w->row_bytes, w->row_bytes, (int)(hi - lo), j->xq + (size_t)t0 * j->xq_stride,
-                      j->xq_stride, t1 - t0, w->n_in, j->y + (size_t)t0 * w->n_out + lo, (size_t)w->n_out);
+    int i, t0, t1;
+    for (i = 0; i < j->nw; i++) {
+        const mg__mat *w = j->w[i];
+        mg__split(w->n_out, ith, nth, &lo, &hi);
+        for (t0 = 0; t0 < j->n_tok; t0 = t1) {       /* blocks of activation rows stay in cache */
+            t1 = t0 + MG__TOK_BLOCK < j->n_tok ? t0 + MG__TOK_BLOCK : j->n_tok;
+            mg__dot_block(w->type, w->data + (size_t)lo * w->row_bytes, w->row_bytes, (int)(hi - lo), j->xq + (size_t)t0 * j->xq_stride,
+                          j->xq_stride, t1 - t0, w->n_in, j->y[i] + (size_t)t0 * w->n_out + lo, (size_t)w->n_out);
+        }
     }
 }
 
@@ -3668,9 +3682,18 @@ static mg_result mg__kv_reserve(mg_session *s, int pos_end) {
 }
 
 static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const float *b, const float *x, int n, float *y);
+static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, float *const *y, int nw, const float *x, int n);
 /* Y = X W^T for n rows of X, on the pool. */
 static void mg__matmul(mg_session *s, const mg__mat *w, const float *x, int n, float *y) {
     mg__linear(&s->pool, s->xq, w, NULL, x, n, y);
+}
+/* Y_i = X W_i^T for two or three matrices reading the same X (one conversion of X, one job). */
+static void mg__matmul3(mg_session *s, const mg__mat *w0, float *y0, const mg__mat *w1, float *y1, const mg__mat *w2, float *y2,
+                        const float *x, int n) {
+    const mg__mat *w[3];
+    float *y[3];
+    w[0] = w0; w[1] = w1; w[2] = w2; y[0] = y0; y[1] = y1; y[2] = y2;
+    mg__linear_n(&s->pool, s->xq, w, y, w2 ? 3 : 2, x, n);
 }
 
 /* ----- attention ----- */
@@ -3738,9 +3761,7 @@ static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir)
        xn = attn_norm(x) */
     for (t = 0; t < n; t++) mg__rmsnorm(s->xn + (size_t)t * E, s->x + (size_t)t * E, L->attn_norm, E, hp->eps);
     mg__tap(s, "attn_norm", il, s->xn, E, n, 1);
-    mg__matmul(s, &L->wq, s->xn, n, s->q);
-    mg__matmul(s, &L->wk, s->xn, n, s->k);
-    mg__matmul(s, &L->wv, s->xn, n, s->v);
+    mg__matmul3(s, &L->wq, s->q, &L->wk, s->k, &L->wv, s->v, s->xn, n);     /* q = Wq xn, k = Wk xn, v = Wv xn */
     for (t = 0; t < n; t++) {                     /* per-head RMSNorm of q and k (QK-norm) */
         for (h = 0; h < nh; h++) mg__rmsnorm(s->q + t * qd + (size_t)h * hd, s->q + t * qd + (size_t)h * hd, L->q_norm, hd, hp->eps);
         for (h = 0; h < nkv; h++) mg__rmsnorm(s->k + t * kvd + (size_t)h * hd, s->k + t * kvd + (size_t)h * hd, L->k_norm, hd, hp->eps);
@@ -3781,8 +3802,7 @@ static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir)
     /* feed-forward block: x = x + post_ffn_norm(Wdown (gelu(Wgate xn) * Wup xn)), xn = ffn_norm(x) */
     for (t = 0; t < n; t++) mg__rmsnorm(s->xn + (size_t)t * E, s->x + (size_t)t * E, L->ffn_norm, E, hp->eps);
     mg__tap(s, "ffn_norm", il, s->xn, E, n, 1);
-    mg__matmul(s, &L->gate, s->xn, n, s->g);
-    mg__matmul(s, &L->up, s->xn, n, s->u);
+    mg__matmul3(s, &L->gate, s->g, &L->up, s->u, NULL, NULL, s->xn, n);      /* g = Wgate xn, u = Wup xn */
     for (i = 0; i < n * F; i++) s->g[i] = mg__gelu(s->g[i]) * s->u[i];
     mg__tap(s, "ffn_geglu", il, s->g, F, n, 1);
     mg__matmul(s, &L->down, s->g, n, s->t);
@@ -4093,11 +4113,26 @@ static void mg__vattn_task(void *ctx, int ith, int nth) {
     }
 }
 
+/* y_i = W_i x over n rows for nw matrices with the same input (no bias): one conversion of the input (across
+   threads for several rows) and one job when the matrices share n_in and the partner format, else one each. */
+static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, float *const *y, int nw, const float *x, int n) {
+    mg__matmul_job j;
+    int i;
+    for (i = 1; i < nw; i++)
+        if (w[i]->n_in != w[0]->n_in || mg__act_type(w[i]->type) != mg__act_type(w[0]->type)) {
+            for (i = 0; i < nw; i++) mg__linear_n(pool, xq, w + i, y + i, 1, x, n);
+            return;
+        }
+    j.w = w; j.y = y; j.nw = nw; j.x = x; j.xq = xq; j.n_tok = n;
+    j.xq_stride = mg__act_row_bytes(w[0]->type, w[0]->n_in);
+    if (n >= 4) mg__pool_run(pool, mg__quant_task, &j);
+    else mg__quant_task(&j, 0, 1);
+    mg__pool_run(pool, mg__matmul_task, &j);
+}
+
 /* y = W x + b over n rows, with a caller-sized conversion buffer. With MG_USE_BLAS, F32 weights and 8 rows or
    more go to cblas_sgemm (OpenBLAS's own threads; its summation order differs from ours). */
 static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const float *b, const float *x, int n, float *y) {
-    mg__matmul_job j;
-    size_t stride = mg__act_row_bytes(w->type, w->n_in);
     int t, i;
 #ifdef MG_USE_BLAS
     if (w->type == MG_TYPE_F32 && n >= 8) {
@@ -4107,9 +4142,7 @@ static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const floa
         return;
     }
 #endif
-    for (t = 0; t < n; t++) mg__quant_row(w->type, x + (size_t)t * w->n_in, xq + (size_t)t * stride, w->n_in);
-    j.w = w; j.xq = xq; j.xq_stride = stride; j.y = y; j.n_tok = n;
-    mg__pool_run(pool, mg__matmul_task, &j);
+    mg__linear_n(pool, xq, &w, &y, 1, x, n);
     if (b) for (t = 0; t < n; t++) for (i = 0; i < w->n_out; i++) y[(size_t)t * w->n_out + i] += b[i];
 }
 
