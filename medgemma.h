@@ -2367,13 +2367,13 @@ static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const 
 /* Persistent workers. A job is fn(ctx, ith, nth) on every thread; each job splits its work by index ranges that
    depend only on (ith, nth), and each output element is computed by the same code whatever thread runs it, so
    results do not depend on the thread count. Between jobs a worker first spins on the job counter for a short
-   while (a decode step runs some 270 jobs, each a few hundred microseconds apart at most) and then sleeps on a
+   while (a decode step runs some 200 jobs, mostly a few microseconds apart) and then sleeps on a
    condition variable, so an idle pool takes no CPU; the caller likewise spins, then sleeps, waiting for the end. */
 typedef void (*mg__task_fn)(void *ctx, int ith, int nth);
 
 #if !defined(MG_NO_THREADS) && (defined(__GNUC__) || defined(__clang__))
 #define MG__SPIN 1           /* lock-free fast path on the GCC/Clang __atomic builtins */
-#define MG__SPIN_ROUNDS 20000 /* polls (with a pause each) before sleeping: roughly 0.1-0.5 ms */
+#define MG__SPIN_ROUNDS 2000  /* polls (with a pause each) before sleeping: some tens of microseconds */
 #endif
 
 typedef struct mg__pool {
@@ -2572,6 +2572,8 @@ typedef struct mg__matmul_job {
     uint8_t *xq;             /* n_tok input rows converted to the partner format */
     size_t xq_stride;        /* bytes per converted row */
     int n_tok;
+    int per;                 /* row chunks per matrix */
+    int next;                /* next chunk to take, 0 .. nw * per (atomic) */
 } mg__matmul_job;
 
 /* Converts this thread's share of the input rows. */
@@ -2582,18 +2584,33 @@ static void mg__quant_task(void *ctx, int ith, int nth) {
     for (t = lo; t < hi; t++) mg__quant_row(j->w[0]->type, j->x + t * n_in, j->xq + (size_t)t * j->xq_stride, n_in);
 }
 
+/* Rows [lo, hi) of matrix i for every token. */
+static void mg__matmul_rows(const mg__matmul_job *j, int i, int64_t lo, int64_t hi) {
+    const mg__mat *w = j->w[i];
+    int t0, t1;
+    for (t0 = 0; t0 < j->n_tok; t0 = t1) {           /* blocks of activation rows stay in cache */
+        t1 = t0 + MG__TOK_BLOCK < j->n_tok ? t0 + MG__TOK_BLOCK : j->n_tok;
+        mg__dot_block(w->type, w->data + (size_t)lo * w->row_bytes, w->row_bytes, (int)(hi - lo), j->xq + (size_t)t0 * j->xq_stride,
+                      j->xq_stride, t1 - t0, w->n_in, j->y[i] + (size_t)t0 * w->n_out + lo, (size_t)w->n_out);
+    }
+}
+
+/* Each matrix is cut into per chunks of rows (multiples of 8); threads take chunks from a shared counter, so a
+   thread that the system delays leaves its work to the others. Every output element is computed by the same
+   code whichever thread or chunk it falls in. Without atomics, thread ith takes chunks ith, ith + nth, ... */
 static void mg__matmul_task(void *ctx, int ith, int nth) {
-    const mg__matmul_job *j = (const mg__matmul_job *)ctx;
-    int64_t lo, hi;
-    int i, t0, t1;
-    for (i = 0; i < j->nw; i++) {
-        const mg__mat *w = j->w[i];
-        mg__split(w->n_out, ith, nth, &lo, &hi);
-        for (t0 = 0; t0 < j->n_tok; t0 = t1) {       /* blocks of activation rows stay in cache */
-            t1 = t0 + MG__TOK_BLOCK < j->n_tok ? t0 + MG__TOK_BLOCK : j->n_tok;
-            mg__dot_block(w->type, w->data + (size_t)lo * w->row_bytes, w->row_bytes, (int)(hi - lo), j->xq + (size_t)t0 * j->xq_stride,
-                          j->xq_stride, t1 - t0, w->n_in, j->y[i] + (size_t)t0 * w->n_out + lo, (size_t)w->n_out);
-        }
+    mg__matmul_job *j = (mg__matmul_job *)ctx;
+    int c, total = j->nw * j->per;
+#ifdef MG__SPIN
+    (void)ith; (void)nth;
+    while ((c = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < total) {
+#else
+    for (c = ith; c < total; c += nth) {
+#endif
+        const int64_t n = j->w[c / j->per]->n_out, step = (n / j->per + 7) / 8 * 8;
+        int64_t lo = step * (c % j->per), hi = lo + step < n ? lo + step : n;
+        if (c % j->per == j->per - 1) hi = n;
+        if (lo < hi) mg__matmul_rows(j, c / j->per, lo, hi);
     }
 }
 
@@ -4132,6 +4149,7 @@ static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, f
             return;
         }
     j.w = w; j.y = y; j.nw = nw; j.x = x; j.xq = xq; j.n_tok = n;
+    j.per = pool->n > 1 ? 8 * pool->n : 1; j.next = 0;
     j.xq_stride = mg__act_row_bytes(w[0]->type, w[0]->n_in);
     if (n >= 4) mg__pool_run(pool, mg__quant_task, &j);
     else mg__quant_task(&j, 0, 1);
