@@ -1979,6 +1979,7 @@ static float mg__dot_bf16(const uint16_t *w, const uint16_t *x, int64_t n) {
 }
 /* sum_blocks d_w d_x sum_i qw_i qx_i */
 static float mg__dot_q8_0(const mg__block_q8_0 *w, const mg__block_q8_0 *x, int64_t n) {
+    MG__NO_FMA
     int64_t i = 0, nb = n / 32;
     int j;
     float s = 0;
@@ -1998,6 +1999,7 @@ static float mg__dot_q8_0(const mg__block_q8_0 *w, const mg__block_q8_0 *x, int6
 }
 /* sum_blocks d_x (d sum_j sc_j sum_l q_l qx_l - dmin sum_j m_j sum_l qx_l) */
 static float mg__dot_q4_k(const mg__block_q4_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
     int64_t i;
     int j, l, sc, m;
     float s = 0;
@@ -2036,6 +2038,7 @@ static float mg__dot_q4_k(const mg__block_q4_k *w, const mg__block_q8_k *x, int6
 }
 /* sum_blocks d d_x sum_g scales_g sum_{l in g} (q_l - 32) qx_l */
 static float mg__dot_q6_k(const mg__block_q6_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
     int64_t i;
     int g, l;
     float s = 0;
