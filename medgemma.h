@@ -2325,6 +2325,33 @@ static void mg__rows8_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_
     }
     _mm256_storeu_ps(s, acc);
 }
+/* Q8_0, up to eight rows and nt tokens (prefill): the same sums and lanes as mg__rows8_q8_0, with each block's
+   weights, scales and sum 128 w loaded once for every token; s[8 t + i] accumulates row i, token t. */
+static void mg__toks8_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    const __m512i c80 = _mm512_set1_epi8((char)0x80), z = _mm512_setzero_si512();
+    const mg__block_q8_0 *row[8];
+    int64_t b;
+    int i, t;
+    for (i = 0; i < 8; i++) row[i] = (const mg__block_q8_0 *)(w + (size_t)(i < nr ? i : nr - 1) * rb);
+    for (b = 0; b < n / 32; b++) {
+        __m512i wq[4], c[4];
+        const __m256 dw = _mm256_cvtph_ps(_mm_set_epi16((short)row[7][b].d, (short)row[6][b].d, (short)row[5][b].d, (short)row[4][b].d,
+                                                        (short)row[3][b].d, (short)row[2][b].d, (short)row[1][b].d, (short)row[0][b].d));
+        for (i = 0; i < 4; i++) {
+            wq[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)row[i][b].qs)),
+                                       _mm256_loadu_si256((const __m256i *)row[i + 4][b].qs), 1);
+            c[i] = _mm512_dpbusd_epi32(z, c80, wq[i]);
+        }
+        for (t = 0; t < nt; t++) {
+            const mg__block_q8_0 *a = (const mg__block_q8_0 *)(x + (size_t)t * xs) + b;
+            const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)a->qs)), c80);
+            __m512i u = mg__tsum4(_mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[0]), c[0]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[1]), c[1]),
+                                  _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[2]), c[2]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[3]), c[3]));
+            _mm256_storeu_ps(s + 8 * t, _mm256_add_ps(_mm256_loadu_ps(s + 8 * t),
+                _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(u, u, 0xD8))), _mm256_mul_ps(dw, _mm256_set1_ps(mg__h2f(a->d))))));
+        }
+    }
+}
 #endif
 
 /* y[t ys + r] = W_r . x_t for nr weight rows (row_bytes rb apart, from w) and nt <= MG__TOK_BLOCK converted
@@ -2333,15 +2360,16 @@ static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const 
                           float *y, size_t ys) {
     int r = 0, t, i;
 #ifdef MG__VNNI
-    float s[MG__TOK_BLOCK];
+    float s[8 * MG__TOK_BLOCK];
     if (wtype == MG_TYPE_Q8_0) {
-        for (; r < nr; r += 8)
-            for (t = 0; t < nt; t++) {
-                int m = nr - r < 8 ? nr - r : 8;
-                for (i = 0; i < 8; i++) s[i] = 0;
-                mg__rows8_q8_0(w + (size_t)r * rb, rb, m, (const mg__block_q8_0 *)(x + (size_t)t * xs), n, s);
-                for (i = 0; i < m; i++) y[(size_t)t * ys + r + i] = s[i];
-            }
+        for (; r < nr; r += 8) {
+            int m = nr - r < 8 ? nr - r : 8;
+            for (i = 0; i < 8 * nt; i++) s[i] = 0;
+            if (nt == 1) mg__rows8_q8_0(w + (size_t)r * rb, rb, m, (const mg__block_q8_0 *)x, n, s);
+            else mg__toks8_q8_0(w + (size_t)r * rb, rb, m, x, xs, nt, n, s);
+            for (t = 0; t < nt; t++)
+                for (i = 0; i < m; i++) y[(size_t)t * ys + r + i] = s[8 * t + i];
+        }
         return;
     }
     if (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q6_K) {
