@@ -571,6 +571,9 @@ MGDEF const char *mg_build_info(void) {
 #if defined(__AVX512F__) && defined(__AVX512BF16__)
         "+bf16"
 #endif
+#if defined(__F16C__) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+        "+vnni"
+#endif
 #else
         "scalar"
 #endif
@@ -2136,6 +2139,7 @@ static float mg__dot_bf16(const uint16_t *w, const uint16_t *x, int64_t n) {
 }
 /* sum_blocks d_w d_x sum_i qw_i qx_i */
 static float mg__dot_q8_0(const mg__block_q8_0 *w, const mg__block_q8_0 *x, int64_t n) {
+    MG__NO_FMA
     int64_t i = 0, nb = n / 32;
     int j;
     float s = 0;
@@ -2155,6 +2159,7 @@ static float mg__dot_q8_0(const mg__block_q8_0 *w, const mg__block_q8_0 *x, int6
 }
 /* sum_blocks d_x (d sum_j sc_j sum_l q_l qx_l - dmin sum_j m_j sum_l qx_l) */
 static float mg__dot_q4_k(const mg__block_q4_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
     int64_t i;
     int j, l, sc, m;
     float s = 0;
@@ -2193,6 +2198,7 @@ static float mg__dot_q4_k(const mg__block_q4_k *w, const mg__block_q8_k *x, int6
 }
 /* sum_blocks d d_x sum_g scales_g sum_{l in g} (q_l - 32) qx_l */
 static float mg__dot_q6_k(const mg__block_q6_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
     int64_t i;
     int g, l;
     float s = 0;
@@ -2245,11 +2251,321 @@ static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
     }
 }
 
+/* ----- block kernels: y[t][r] = W_r . x_t for nr weight rows and the nt converted activation rows of a token
+   block. Prefill unpacks each weight block once for all the tokens (four at a time); decode (nt = 1) takes four
+   rows at a time. Either way four results share one reduction and one float combination in vector lanes.
+   Every (row, token) result is the float mg__vec_dot gives: the same exact integer block sums, combined into
+   the float sum in block order with the same single-rounded operations (no fused multiply-adds), so results
+   depend neither on nt, nr nor the thread count. ----- */
+#define MG__TOK_BLOCK 64     /* activation rows per token block (they stay in L2 while the weight rows stream) */
+#if defined(MG__AVX2) && defined(__F16C__) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+#define MG__VNNI 1
+#if defined(__GNUC__)
+#define MG__INLINE static inline __attribute__((always_inline))   /* vectors stay in registers across helpers */
+#else
+#define MG__INLINE static inline
+#endif
+/* 16 int32 lanes folded to 8 (lane i + lane i+8) */
+MG__INLINE __m256i mg__fold16(__m512i v) { return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)); }
+/* [sum a, sum b, sum c, sum d] of four vectors of 8 int32 */
+MG__INLINE __m128i mg__hsum4x8(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+/* 128-bit lane L of the result = [sum of int32 lanes 4L..4L+3 of v0, of v1, of v2, of v3] */
+MG__INLINE __m512i mg__tsum4(__m512i v0, __m512i v1, __m512i v2, __m512i v3) {
+    __m512i a = _mm512_add_epi32(_mm512_unpacklo_epi32(v0, v1), _mm512_unpackhi_epi32(v0, v1));
+    __m512i b = _mm512_add_epi32(_mm512_unpacklo_epi32(v2, v3), _mm512_unpackhi_epi32(v2, v3));
+    return _mm512_add_epi32(_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b));
+}
+/* sum_k dpwssd(maddubs(q[k], a[64k .. 64k+63]), sc[k]) over k < 4: 256 products, each 64 weighted by their
+   scales (int16 lanes), summed exactly in 16 int32 lanes (maddubs pair sums stay below 2^15 here) */
+MG__INLINE __m512i mg__dp256(const __m512i *q, const __m512i *sc, const int8_t *a) {
+    __m512i a0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(q[0], _mm512_loadu_si512((const void *)a)), sc[0]);
+    __m512i a1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(q[1], _mm512_loadu_si512((const void *)(a + 64))), sc[1]);
+    a0 = _mm512_dpwssd_epi32(a0, _mm512_maddubs_epi16(q[2], _mm512_loadu_si512((const void *)(a + 128))), sc[2]);
+    a1 = _mm512_dpwssd_epi32(a1, _mm512_maddubs_epi16(q[3], _mm512_loadu_si512((const void *)(a + 192))), sc[3]);
+    return _mm512_add_epi32(a0, a1);
+}
+/* [s_0 .. s_3, s_4 .. s_7] broadcast to int16 lanes: lane i of sc[k] = s_(per k + i / (32 / per)) */
+MG__INLINE void mg__spread_scales(__m512i s16, int per, __m512i *sc) {
+    const long long m = 0x0001000100010001LL;
+    __m512i idx = per == 2 ? _mm512_set_epi64(m, m, m, m, 0, 0, 0, 0) : _mm512_set_epi64(3 * m, 3 * m, 2 * m, 2 * m, m, m, 0, 0);
+    const __m512i step = _mm512_set1_epi16((short)per);
+    sc[0] = _mm512_permutexvar_epi16(idx, s16); idx = _mm512_add_epi16(idx, step);
+    sc[1] = _mm512_permutexvar_epi16(idx, s16); idx = _mm512_add_epi16(idx, step);
+    sc[2] = _mm512_permutexvar_epi16(idx, s16); idx = _mm512_add_epi16(idx, step);
+    sc[3] = _mm512_permutexvar_epi16(idx, s16);
+}
+
+/* Q4_K block prepared for dp256: q[k] = the 64 quants of sub-blocks 2k, 2k+1 lined up with activations
+   64k..64k+63, sc[k] their scales; mdup = the mins as int16 [m0 m0 m1 m1 .. m7 m7] (one per bsum).
+   The 12 scale bytes as 32-bit words w0 = s[0..3], w1 = s[4..7], w2 = s[8..11] give, per byte,
+     sc0..3 = w0 & 63                          m0..3 = w1 & 63
+     sc4..7 = (w2 & 15) | (w0 >> 2 & 0x30)    m4..7 = (w2 >> 4 & 15) | (w1 >> 2 & 0x30)      */
+MG__INLINE void mg__q4k_prep(const mg__block_q4_k *w, __m512i *q, __m512i *sc, __m256i *mdup) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m128i v = _mm_loadu_si128((const __m128i *)w->scales);     /* w0 w1 w2 and 4 quant bytes (unused) */
+    __m128i lo = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(v, 0x98), _mm_set_epi32(4, 0, 0, 0)),
+                               _mm_set_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f));        /* w0 w2 w1 w2>>4 */
+    __m128i hi = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(v, 0x40), 2), _mm_set_epi32(0x30303030, 0, 0x30303030, 0));
+    __m128i sm = _mm_or_si128(lo, hi), m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));   /* sc0..7, m0..7 */
+    int k;
+    mg__spread_scales(_mm512_zextsi128_si512(_mm_cvtepu8_epi16(sm)), 2, sc);
+    *mdup = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+    for (k = 0; k < 2; k++) {   /* 64 bytes: low nibbles = [sub 4k | sub 4k+2], high nibbles = [sub 4k+1 | sub 4k+3] */
+        __m512i qq = _mm512_loadu_si512((const void *)(w->qs + 64 * k));
+        __m512i l = _mm512_and_si512(qq, m4), h = _mm512_and_si512(_mm512_srli_epi16(qq, 4), m4);
+        q[2 * k] = _mm512_shuffle_i64x2(l, h, 0x44);
+        q[2 * k + 1] = _mm512_shuffle_i64x2(l, h, 0xEE);
+    }
+}
+/* One (row, token) of a Q4_K block: [sumi (8 lanes) | summ (8 lanes)],
+     sumi = sum_j sc_j sum_l q_l a_l,   summ = sum_j m_j (bsums[2j] + bsums[2j+1]) */
+MG__INLINE __m512i mg__q4k_sums(const __m512i *q, const __m512i *sc, __m256i mdup, const mg__block_q8_k *a) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(mg__fold16(mg__dp256(q, sc, a->qs))),
+                              _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), mdup), 1);
+}
+/* Four (row, token) results of a block: term_i = (d_i dx_i) sumi_i - (dmin_i dx_i) summ_i, the scalar kernel's
+   expression lane by lane. dm = [d_0..3 | dmin_0..3], dx = [dx_0..3 | dx_0..3]. */
+MG__INLINE __m128 mg__q4k_terms(__m512i v0, __m512i v1, __m512i v2, __m512i v3, __m256 dm, __m256 dx) {
+    __m512i u = mg__tsum4(v0, v1, v2, v3);
+    __m256 p = _mm256_mul_ps(_mm256_mul_ps(dm, dx), _mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(u, u, 0xD8))));
+    return _mm_sub_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1));
+}
+
+/* Q6_K block prepared for dp256: q[k] = quants 64k..64k+63 (0..63, unsigned for maddubs), sc[k] the scales of
+   their four sub-blocks of 16. ql = [ql0 | ql1] and qh2 = [qh | qh >> 2] per half, of which bits 0-1 (quants
+   0..63 of the half) and bits 4-5 (quants 64..127) of each byte are used. */
+MG__INLINE void mg__q6k_prep(const mg__block_q6_k *w, __m512i *q, __m512i *sc, __m256i *sc16) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    int h;
+    *sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w->scales));
+    mg__spread_scales(_mm512_zextsi256_si512(*sc16), 4, sc);
+    for (h = 0; h < 2; h++) {
+        __m512i l = _mm512_loadu_si512((const void *)(w->ql + 64 * h));
+        __m256i qh = _mm256_loadu_si256((const __m256i *)(w->qh + 32 * h));
+        __m512i h2 = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+        q[2 * h] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_and_si512(_mm512_slli_epi16(h2, 4), m30));
+        q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), _mm512_and_si512(h2, m30));
+    }
+}
+/* One (row, token) of a Q6_K block, 8 lanes summing to sumi = sum_g sc_g sum_l q_l a_l - 32 sum_g sc_g bsums[g] */
+MG__INLINE __m256i mg__q6k_sums(const __m512i *q, const __m512i *sc, __m256i sc16, const mg__block_q8_k *a) {
+    return _mm256_sub_epi32(mg__fold16(mg__dp256(q, sc, a->qs)),
+                            _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), sc16), 5));
+}
+
+/* Prefetches bytes [lo, hi) after base: spread over the blocks of a row group, the rows of the next group (one
+   sequential stream for the memory system instead of one stream per row). Prefetches never fault. */
+MG__INLINE void mg__prefetch_span(const uint8_t *base, size_t lo, size_t hi) {
+    for (lo &= ~(size_t)63; lo < hi; lo += 64) _mm_prefetch((const char *)((uintptr_t)base + lo), _MM_HINT_T0);
+}
+MG__INLINE __m128 mg__f16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d) {
+    return _mm_cvtph_ps(_mm_set_epi16(0, 0, 0, 0, (short)d, (short)c, (short)b, (short)a));
+}
+#define MG__Q8K_AT(x, xs, t, b) ((const mg__block_q8_k *)((x) + (size_t)(t) * (xs)) + (b))
+
+/* Q4_K, nt tokens of one row: s[t] += each block's term, four tokens at a time (a last group of fewer repeats
+   its first token in the unused lanes). */
+static void mg__tok_q4_k(const mg__block_q4_k *w, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    int64_t b;
+    int t, u;
+    for (b = 0; b < n / 256; b++, w++) {
+        __m512i q[4], sc[4];
+        __m256i mdup;
+        const __m256 dm = _mm256_set_m128(_mm_set1_ps(mg__h2f(w->dmin)), _mm_set1_ps(mg__h2f(w->d)));
+        mg__q4k_prep(w, q, sc, &mdup);
+        for (t = 0; t < nt; t += 4) {
+            const int m = nt - t < 4 ? nt - t : 4;
+            const mg__block_q8_k *a0 = MG__Q8K_AT(x, xs, t, b), *a1 = MG__Q8K_AT(x, xs, m > 1 ? t + 1 : t, b);
+            const mg__block_q8_k *a2 = MG__Q8K_AT(x, xs, m > 2 ? t + 2 : t, b), *a3 = MG__Q8K_AT(x, xs, m > 3 ? t + 3 : t, b);
+            const __m128 dx = _mm_set_ps(a3->d, a2->d, a1->d, a0->d);
+            const __m128 r = mg__q4k_terms(mg__q4k_sums(q, sc, mdup, a0), mg__q4k_sums(q, sc, mdup, a1), mg__q4k_sums(q, sc, mdup, a2),
+                                           mg__q4k_sums(q, sc, mdup, a3), dm, _mm256_set_m128(dx, dx));
+            if (m == 4) _mm_storeu_ps(s + t, _mm_add_ps(_mm_loadu_ps(s + t), r));
+            else {
+                float rr[4];
+                _mm_storeu_ps(rr, r);
+                for (u = 0; u < m; u++) s[t + u] += rr[u];
+            }
+        }
+    }
+}
+/* Q4_K, four rows (row_bytes apart) and one token: s[0..3] += each block's terms. */
+static void mg__rows4_q4_k(const uint8_t *w, size_t rb, const mg__block_q8_k *a, int64_t n, float *s) {
+    int64_t b;
+    __m128 acc = _mm_loadu_ps(s);
+    for (b = 0; b < n / 256; b++, a++) {
+        const mg__block_q4_k *w0 = (const mg__block_q4_k *)w + b, *w1 = (const mg__block_q4_k *)(w + rb) + b;
+        mg__prefetch_span(w, 4 * rb + (size_t)b * 4 * sizeof *w0, 4 * rb + (size_t)(b + 1) * 4 * sizeof *w0);
+        const mg__block_q4_k *w2 = (const mg__block_q4_k *)(w + 2 * rb) + b, *w3 = (const mg__block_q4_k *)(w + 3 * rb) + b;
+        __m512i q[4], sc[4], v[4];
+        __m256i mdup;
+        const __m256 dm = _mm256_set_m128(mg__f16x4(w0->dmin, w1->dmin, w2->dmin, w3->dmin), mg__f16x4(w0->d, w1->d, w2->d, w3->d));
+        mg__q4k_prep(w0, q, sc, &mdup); v[0] = mg__q4k_sums(q, sc, mdup, a);
+        mg__q4k_prep(w1, q, sc, &mdup); v[1] = mg__q4k_sums(q, sc, mdup, a);
+        mg__q4k_prep(w2, q, sc, &mdup); v[2] = mg__q4k_sums(q, sc, mdup, a);
+        mg__q4k_prep(w3, q, sc, &mdup); v[3] = mg__q4k_sums(q, sc, mdup, a);
+        acc = _mm_add_ps(acc, mg__q4k_terms(v[0], v[1], v[2], v[3], dm, _mm256_set1_ps(a->d)));
+    }
+    _mm_storeu_ps(s, acc);
+}
+
+/* Q6_K, nt tokens of one row: s[t] += d dx sumi per block, four tokens at a time. */
+static void mg__tok_q6_k(const mg__block_q6_k *w, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    int64_t b;
+    int t, u;
+    for (b = 0; b < n / 256; b++, w++) {
+        __m512i q[4], sc[4];
+        __m256i sc16;
+        const __m128 dw = _mm_set1_ps(mg__h2f(w->d));
+        mg__q6k_prep(w, q, sc, &sc16);
+        for (t = 0; t < nt; t += 4) {
+            const int m = nt - t < 4 ? nt - t : 4;
+            const mg__block_q8_k *a0 = MG__Q8K_AT(x, xs, t, b), *a1 = MG__Q8K_AT(x, xs, m > 1 ? t + 1 : t, b);
+            const mg__block_q8_k *a2 = MG__Q8K_AT(x, xs, m > 2 ? t + 2 : t, b), *a3 = MG__Q8K_AT(x, xs, m > 3 ? t + 3 : t, b);
+            const __m128i si = mg__hsum4x8(mg__q6k_sums(q, sc, sc16, a0), mg__q6k_sums(q, sc, sc16, a1), mg__q6k_sums(q, sc, sc16, a2),
+                                           mg__q6k_sums(q, sc, sc16, a3));
+            const __m128 r = _mm_mul_ps(_mm_mul_ps(dw, _mm_set_ps(a3->d, a2->d, a1->d, a0->d)), _mm_cvtepi32_ps(si));
+            if (m == 4) _mm_storeu_ps(s + t, _mm_add_ps(_mm_loadu_ps(s + t), r));
+            else {
+                float rr[4];
+                _mm_storeu_ps(rr, r);
+                for (u = 0; u < m; u++) s[t + u] += rr[u];
+            }
+        }
+    }
+}
+/* Q6_K, four rows and one token. */
+static void mg__rows4_q6_k(const uint8_t *w, size_t rb, const mg__block_q8_k *a, int64_t n, float *s) {
+    int64_t b;
+    __m128 acc = _mm_loadu_ps(s);
+    for (b = 0; b < n / 256; b++, a++) {
+        const mg__block_q6_k *w0 = (const mg__block_q6_k *)w + b, *w1 = (const mg__block_q6_k *)(w + rb) + b;
+        mg__prefetch_span(w, 4 * rb + (size_t)b * 4 * sizeof *w0, 4 * rb + (size_t)(b + 1) * 4 * sizeof *w0);
+        const mg__block_q6_k *w2 = (const mg__block_q6_k *)(w + 2 * rb) + b, *w3 = (const mg__block_q6_k *)(w + 3 * rb) + b;
+        __m512i q[4], sc[4];
+        __m256i sc16, v[4];
+        const __m128 dw = mg__f16x4(w0->d, w1->d, w2->d, w3->d);
+        mg__q6k_prep(w0, q, sc, &sc16); v[0] = mg__q6k_sums(q, sc, sc16, a);
+        mg__q6k_prep(w1, q, sc, &sc16); v[1] = mg__q6k_sums(q, sc, sc16, a);
+        mg__q6k_prep(w2, q, sc, &sc16); v[2] = mg__q6k_sums(q, sc, sc16, a);
+        mg__q6k_prep(w3, q, sc, &sc16); v[3] = mg__q6k_sums(q, sc, sc16, a);
+        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_mul_ps(dw, _mm_set1_ps(a->d)), _mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3]))));
+    }
+    _mm_storeu_ps(s, acc);
+}
+
+/* Q8_0, up to eight rows (row_bytes apart) and one token: s[i] += (float)sumi_i * (dw_i dx) per block, rows in
+   lanes. Rows i and i+4 share a vector; with a' = a + 128 (unsigned for vpdpbusd)
+     sumi = sum w a' - sum 128 w   (exact in int32) */
+static void mg__rows8_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_q8_0 *a, int64_t n, float *s) {
+    const __m512i c80 = _mm512_set1_epi8((char)0x80), z = _mm512_setzero_si512();
+    const mg__block_q8_0 *row[8];
+    __m256 acc = _mm256_loadu_ps(s);
+    int64_t b;
+    int i;
+    for (i = 0; i < 8; i++) row[i] = (const mg__block_q8_0 *)(w + (size_t)(i < nr ? i : nr - 1) * rb);
+    for (b = 0; b < n / 32; b++, a++) {
+        const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)a->qs)), c80);
+        __m512i d[4];
+        __m128i h;
+        mg__prefetch_span(w, 8 * rb + (size_t)b * 8 * sizeof *a, 8 * rb + (size_t)(b + 1) * 8 * sizeof *a);
+        for (i = 0; i < 4; i++) {
+            __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)row[i][b].qs)),
+                                            _mm256_loadu_si256((const __m256i *)row[i + 4][b].qs), 1);
+            d[i] = _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq), _mm512_dpbusd_epi32(z, c80, wq));
+        }
+        h = _mm_set_epi16((short)row[7][b].d, (short)row[6][b].d, (short)row[5][b].d, (short)row[4][b].d,
+                          (short)row[3][b].d, (short)row[2][b].d, (short)row[1][b].d, (short)row[0][b].d);
+        d[0] = mg__tsum4(d[0], d[1], d[2], d[3]);        /* 128-bit lanes: rows 0-3, 0-3, 4-7, 4-7 (partial) */
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(d[0], d[0], 0xD8))),
+                                               _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(mg__h2f(a->d)))));
+    }
+    _mm256_storeu_ps(s, acc);
+}
+/* Q8_0, up to eight rows and nt tokens (prefill): the same sums and lanes as mg__rows8_q8_0, with each block's
+   weights, scales and sum 128 w loaded once for every token; s[8 t + i] accumulates row i, token t. */
+static void mg__toks8_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    const __m512i c80 = _mm512_set1_epi8((char)0x80), z = _mm512_setzero_si512();
+    const mg__block_q8_0 *row[8];
+    int64_t b;
+    int i, t;
+    for (i = 0; i < 8; i++) row[i] = (const mg__block_q8_0 *)(w + (size_t)(i < nr ? i : nr - 1) * rb);
+    for (b = 0; b < n / 32; b++) {
+        __m512i wq[4], c[4];
+        const __m256 dw = _mm256_cvtph_ps(_mm_set_epi16((short)row[7][b].d, (short)row[6][b].d, (short)row[5][b].d, (short)row[4][b].d,
+                                                        (short)row[3][b].d, (short)row[2][b].d, (short)row[1][b].d, (short)row[0][b].d));
+        for (i = 0; i < 4; i++) {
+            wq[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)row[i][b].qs)),
+                                       _mm256_loadu_si256((const __m256i *)row[i + 4][b].qs), 1);
+            c[i] = _mm512_dpbusd_epi32(z, c80, wq[i]);
+        }
+        for (t = 0; t < nt; t++) {
+            const mg__block_q8_0 *a = (const mg__block_q8_0 *)(x + (size_t)t * xs) + b;
+            const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)a->qs)), c80);
+            __m512i u = mg__tsum4(_mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[0]), c[0]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[1]), c[1]),
+                                  _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[2]), c[2]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[3]), c[3]));
+            _mm256_storeu_ps(s + 8 * t, _mm256_add_ps(_mm256_loadu_ps(s + 8 * t),
+                _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(u, u, 0xD8))), _mm256_mul_ps(dw, _mm256_set1_ps(mg__h2f(a->d))))));
+        }
+    }
+}
+#endif
+
+/* y[t ys + r] = W_r . x_t for nr weight rows (row_bytes rb apart, from w) and nt <= MG__TOK_BLOCK converted
+   activation rows x_t = x + t xs. */
+static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
+                          float *y, size_t ys) {
+    int r = 0, t, i;
+#ifdef MG__VNNI
+    float s[8 * MG__TOK_BLOCK];
+    if (wtype == MG_TYPE_Q8_0) {
+        for (; r < nr; r += 8) {
+            int m = nr - r < 8 ? nr - r : 8;
+            for (i = 0; i < 8 * nt; i++) s[i] = 0;
+            if (nt == 1) mg__rows8_q8_0(w + (size_t)r * rb, rb, m, (const mg__block_q8_0 *)x, n, s);
+            else mg__toks8_q8_0(w + (size_t)r * rb, rb, m, x, xs, nt, n, s);
+            for (t = 0; t < nt; t++)
+                for (i = 0; i < m; i++) y[(size_t)t * ys + r + i] = s[8 * t + i];
+        }
+        return;
+    }
+    if (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q6_K) {
+        if (nt == 1)
+            for (; r + 4 <= nr; r += 4) {
+                for (i = 0; i < 4; i++) s[i] = 0;
+                if (wtype == MG_TYPE_Q4_K) mg__rows4_q4_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)x, n, s);
+                else mg__rows4_q6_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)x, n, s);
+                for (i = 0; i < 4; i++) y[r + i] = s[i];
+            }
+        for (; r < nr; r++) {
+            for (t = 0; t < nt; t++) s[t] = 0;
+            if (wtype == MG_TYPE_Q4_K) mg__tok_q4_k((const mg__block_q4_k *)(w + (size_t)r * rb), x, xs, nt, n, s);
+            else mg__tok_q6_k((const mg__block_q6_k *)(w + (size_t)r * rb), x, xs, nt, n, s);
+            for (t = 0; t < nt; t++) y[(size_t)t * ys + r] = s[t];
+        }
+        return;
+    }
+#endif
+    for (; r < nr; r++)
+        for (t = 0; t < nt; t++) y[(size_t)t * ys + r] = mg__vec_dot(wtype, w + (size_t)r * rb, x + (size_t)t * xs, n);
+    (void)i;
+}
+
 /* ===== >>thread pool ================================================================================= */
-/* Persistent workers that sleep on a condition variable between jobs. A job is fn(ctx, ith, nth) on every
-   thread; each job splits its work by index ranges that depend only on (ith, nth), and each output element
-   is computed by the same code whatever thread runs it, so results do not depend on the thread count. */
+/* Persistent workers. A job is fn(ctx, ith, nth) on every thread; each job splits its work by index ranges that
+   depend only on (ith, nth), and each output element is computed by the same code whatever thread runs it, so
+   results do not depend on the thread count. Between jobs a worker first spins on the job counter for a short
+   while (a decode step runs some 200 jobs, mostly a few microseconds apart) and then sleeps on a
+   condition variable, so an idle pool takes no CPU; the caller likewise spins, then sleeps, waiting for the end. */
 typedef void (*mg__task_fn)(void *ctx, int ith, int nth);
+
+#if !defined(MG_NO_THREADS) && (defined(__GNUC__) || defined(__clang__))
+#define MG__SPIN 1           /* lock-free fast path on the GCC/Clang __atomic builtins */
+#define MG__SPIN_ROUNDS 2000  /* polls (with a pause each) before sleeping: some tens of microseconds */
+#endif
 
 typedef struct mg__pool {
     int n;                   /* threads including the caller */
@@ -2257,10 +2573,10 @@ typedef struct mg__pool {
     pthread_t *th;           /* [n-1] workers */
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    mg__task_fn fn;          /* current job */
+    mg__task_fn fn;          /* current job (written before gen is published) */
     void *ctx;
-    unsigned gen;            /* job generation */
-    int pending;             /* workers still running the job */
+    unsigned gen;            /* job generation (atomic when MG__SPIN) */
+    int pending;             /* workers still running the job (atomic when MG__SPIN) */
     int quit;
     int started;             /* workers created */
 #endif
@@ -2268,6 +2584,25 @@ typedef struct mg__pool {
 
 #ifndef MG_NO_THREADS
 typedef struct mg__worker_arg { mg__pool *p; int ith; } mg__worker_arg;
+
+static void mg__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("pause");
+#endif
+}
+/* Spins until the job generation differs from seen (1) or the spin budget is spent (0). */
+static int mg__pool_spin_gen(mg__pool *p, unsigned seen) {
+#ifdef MG__SPIN
+    int i;
+    for (i = 0; i < MG__SPIN_ROUNDS; i++) {
+        if (__atomic_load_n(&p->gen, __ATOMIC_ACQUIRE) != seen || __atomic_load_n(&p->quit, __ATOMIC_ACQUIRE)) return 1;
+        mg__cpu_relax();
+    }
+#else
+    (void)p; (void)seen;
+#endif
+    return 0;
+}
 
 static void *mg__worker(void *arg) {
     mg__pool *p = ((mg__worker_arg *)arg)->p;
@@ -2277,15 +2612,34 @@ static void *mg__worker(void *arg) {
     for (;;) {
         mg__task_fn fn;
         void *ctx;
-        pthread_mutex_lock(&p->mu);
-        while (p->gen == seen && !p->quit) pthread_cond_wait(&p->wake, &p->mu);
-        if (p->quit) { pthread_mutex_unlock(&p->mu); return NULL; }
-        seen = p->gen; fn = p->fn; ctx = p->ctx;
-        pthread_mutex_unlock(&p->mu);
+        int left;
+        if (mg__pool_spin_gen(p, seen)) {      /* a new job (fn, ctx published before gen) or quit */
+#ifdef MG__SPIN
+            if (__atomic_load_n(&p->quit, __ATOMIC_ACQUIRE)) return NULL;
+            seen = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
+#endif
+            fn = p->fn; ctx = p->ctx;
+        } else {                               /* sleep until the next job */
+            pthread_mutex_lock(&p->mu);
+            while (p->gen == seen && !p->quit) pthread_cond_wait(&p->wake, &p->mu);
+            if (p->quit) { pthread_mutex_unlock(&p->mu); return NULL; }
+            seen = p->gen; fn = p->fn; ctx = p->ctx;
+            pthread_mutex_unlock(&p->mu);
+        }
         fn(ctx, ith, p->n);
+#ifdef MG__SPIN
+        left = __atomic_sub_fetch(&p->pending, 1, __ATOMIC_ACQ_REL);
+        if (left == 0) {                     /* the caller may be asleep: signal under the mutex */
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
+#else
         pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        left = --p->pending;
+        if (left == 0) pthread_cond_signal(&p->done);
         pthread_mutex_unlock(&p->mu);
+#endif
     }
 }
 #endif
@@ -2295,7 +2649,11 @@ static void mg__pool_stop(mg__pool *p) {
     int i;
     if (p->n > 1 && p->th) {
         pthread_mutex_lock(&p->mu);
+#ifdef MG__SPIN
+        __atomic_store_n(&p->quit, 1, __ATOMIC_RELEASE);
+#else
         p->quit = 1;
+#endif
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mu);
         for (i = 0; i < p->started; i++) pthread_join(p->th[i], NULL);
@@ -2350,13 +2708,30 @@ static void mg__pool_run(mg__pool *p, mg__task_fn fn, void *ctx) {
 #ifndef MG_NO_THREADS
     if (p->n > 1) {
         pthread_mutex_lock(&p->mu);
-        p->fn = fn; p->ctx = ctx; p->pending = p->n - 1; p->gen++;
+        p->fn = fn; p->ctx = ctx;
+#ifdef MG__SPIN
+        __atomic_store_n(&p->pending, p->n - 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&p->gen, p->gen + 1, __ATOMIC_RELEASE);     /* publishes fn, ctx, pending */
+#else
+        p->pending = p->n - 1; p->gen++;
+#endif
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mu);
         fn(ctx, 0, p->n);
+#ifdef MG__SPIN
+        {
+            int i;
+            for (i = 0; i < MG__SPIN_ROUNDS && __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0; i++) mg__cpu_relax();
+            if (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) == 0) return;
+        }
+        pthread_mutex_lock(&p->mu);
+        while (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+#else
         pthread_mutex_lock(&p->mu);
         while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
         pthread_mutex_unlock(&p->mu);
+#endif
         return;
     }
 #endif
@@ -2387,29 +2762,56 @@ typedef struct mg__mat {
     size_t row_bytes;
 } mg__mat;
 
-/* y[t][r] = sum_i W[r][i] x[t][i] for t < n_tok: the job splits weight rows across threads. */
+/* y_i[t][r] = sum_k W_i[r][k] x[t][k] for t < n_tok and nw matrices W_i that read the same input (same n_in and
+   partner format, e.g. Q, K, V): the input rows are converted once, then one job splits each matrix's rows
+   across threads. */
 typedef struct mg__matmul_job {
-    const mg__mat *w;
-    const uint8_t *xq;       /* n_tok activation rows converted to the partner format */
+    const mg__mat *const *w; /* [nw] weights */
+    float *const *y;         /* [nw] outputs, [n_tok][n_out of w_i] */
+    int nw;
+    const float *x;          /* [n_tok][n_in] input rows */
+    uint8_t *xq;             /* n_tok input rows converted to the partner format */
     size_t xq_stride;        /* bytes per converted row */
-    float *y;                /* [n_tok][n_out] */
     int n_tok;
+    int per;                 /* row chunks per matrix */
+    int next;                /* next chunk to take, 0 .. nw * per (atomic) */
 } mg__matmul_job;
 
-static void mg__matmul_task(void *ctx, int ith, int nth) {
+/* Converts this thread's share of the input rows. */
+static void mg__quant_task(void *ctx, int ith, int nth) {
     const mg__matmul_job *j = (const mg__matmul_job *)ctx;
-    const mg__mat *w = j->w;
-    int64_t r, lo, hi;
-    int t;
+    int64_t t, lo, hi, n_in = j->w[0]->n_in;
+    mg__split(j->n_tok, ith, nth, &lo, &hi);
+    for (t = lo; t < hi; t++) mg__quant_row(j->w[0]->type, j->x + t * n_in, j->xq + (size_t)t * j->xq_stride, n_in);
+}
+
+/* Rows [lo, hi) of matrix i for every token. */
+static void mg__matmul_rows(const mg__matmul_job *j, int i, int64_t lo, int64_t hi) {
+    const mg__mat *w = j->w[i];
     int t0, t1;
-    mg__split(w->n_out, ith, nth, &lo, &hi);
-    for (t0 = 0; t0 < j->n_tok; t0 = t1) {           /* blocks of 64 activation rows stay in cache */
-        t1 = t0 + 64 < j->n_tok ? t0 + 64 : j->n_tok;
-        for (r = lo; r < hi; r++) {
-            const uint8_t *row = w->data + (size_t)r * w->row_bytes;
-            for (t = t0; t < t1; t++)
-                j->y[(size_t)t * w->n_out + r] = mg__vec_dot(w->type, row, j->xq + (size_t)t * j->xq_stride, w->n_in);
-        }
+    for (t0 = 0; t0 < j->n_tok; t0 = t1) {           /* blocks of activation rows stay in cache */
+        t1 = t0 + MG__TOK_BLOCK < j->n_tok ? t0 + MG__TOK_BLOCK : j->n_tok;
+        mg__dot_block(w->type, w->data + (size_t)lo * w->row_bytes, w->row_bytes, (int)(hi - lo), j->xq + (size_t)t0 * j->xq_stride,
+                      j->xq_stride, t1 - t0, w->n_in, j->y[i] + (size_t)t0 * w->n_out + lo, (size_t)w->n_out);
+    }
+}
+
+/* Each matrix is cut into per chunks of rows (multiples of 8); threads take chunks from a shared counter, so a
+   thread that the system delays leaves its work to the others. Every output element is computed by the same
+   code whichever thread or chunk it falls in. Without atomics, thread ith takes chunks ith, ith + nth, ... */
+static void mg__matmul_task(void *ctx, int ith, int nth) {
+    mg__matmul_job *j = (mg__matmul_job *)ctx;
+    int c, total = j->nw * j->per;
+#ifdef MG__SPIN
+    (void)ith; (void)nth;
+    while ((c = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < total) {
+#else
+    for (c = ith; c < total; c += nth) {
+#endif
+        const int64_t n = j->w[c / j->per]->n_out, step = (n / j->per + 7) / 8 * 8;
+        int64_t lo = step * (c % j->per), hi = lo + step < n ? lo + step : n;
+        if (c % j->per == j->per - 1) hi = n;
+        if (lo < hi) mg__matmul_rows(j, c / j->per, lo, hi);
     }
 }
 
@@ -3622,9 +4024,18 @@ MGDEF size_t mg_session_kv_bytes(const mg_session *s) {
 }
 
 static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const float *b, const float *x, int n, float *y);
+static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, float *const *y, int nw, const float *x, int n);
 /* Y = X W^T for n rows of X, on the pool. */
 static void mg__matmul(mg_session *s, const mg__mat *w, const float *x, int n, float *y) {
     mg__linear(&s->pool, s->xq, w, NULL, x, n, y);
+}
+/* Y_i = X W_i^T for two or three matrices reading the same X (one conversion of X, one job). */
+static void mg__matmul3(mg_session *s, const mg__mat *w0, float *y0, const mg__mat *w1, float *y1, const mg__mat *w2, float *y2,
+                        const float *x, int n) {
+    const mg__mat *w[3];
+    float *y[3];
+    w[0] = w0; w[1] = w1; w[2] = w2; y[0] = y0; y[1] = y1; y[2] = y2;
+    mg__linear_n(&s->pool, s->xq, w, y, w2 ? 3 : 2, x, n);
 }
 
 /* ----- attention ----- */
@@ -3688,9 +4099,7 @@ static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir)
        xn = attn_norm(x) */
     for (t = 0; t < n; t++) mg__rmsnorm(s->xn + (size_t)t * E, s->x + (size_t)t * E, L->attn_norm, E, hp->eps);
     mg__tap(s, "attn_norm", il, s->xn, E, n, 1);
-    mg__matmul(s, &L->wq, s->xn, n, s->q);
-    mg__matmul(s, &L->wk, s->xn, n, s->k);
-    mg__matmul(s, &L->wv, s->xn, n, s->v);
+    mg__matmul3(s, &L->wq, s->q, &L->wk, s->k, &L->wv, s->v, s->xn, n);     /* q = Wq xn, k = Wk xn, v = Wv xn */
     for (t = 0; t < n; t++) {                     /* per-head RMSNorm of q and k (QK-norm) */
         for (h = 0; h < nh; h++) mg__rmsnorm(s->q + t * qd + (size_t)h * hd, s->q + t * qd + (size_t)h * hd, L->q_norm, hd, hp->eps);
         for (h = 0; h < nkv; h++) mg__rmsnorm(s->k + t * kvd + (size_t)h * hd, s->k + t * kvd + (size_t)h * hd, L->k_norm, hd, hp->eps);
@@ -3724,8 +4133,7 @@ static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir)
     /* feed-forward block: x = x + post_ffn_norm(Wdown (gelu(Wgate xn) * Wup xn)), xn = ffn_norm(x) */
     for (t = 0; t < n; t++) mg__rmsnorm(s->xn + (size_t)t * E, s->x + (size_t)t * E, L->ffn_norm, E, hp->eps);
     mg__tap(s, "ffn_norm", il, s->xn, E, n, 1);
-    mg__matmul(s, &L->gate, s->xn, n, s->g);
-    mg__matmul(s, &L->up, s->xn, n, s->u);
+    mg__matmul3(s, &L->gate, s->g, &L->up, s->u, NULL, NULL, s->xn, n);      /* g = Wgate xn, u = Wup xn */
     for (i = 0; i < n * F; i++) s->g[i] = mg__gelu(s->g[i]) * s->u[i];
     mg__tap(s, "ffn_geglu", il, s->g, F, n, 1);
     mg__matmul(s, &L->down, s->g, n, s->t);
@@ -4734,11 +5142,27 @@ static void mg__vattn_task(void *ctx, int ith, int nth) {
     }
 }
 
+/* y_i = W_i x over n rows for nw matrices with the same input (no bias): one conversion of the input (across
+   threads for several rows) and one job when the matrices share n_in and the partner format, else one each. */
+static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, float *const *y, int nw, const float *x, int n) {
+    mg__matmul_job j;
+    int i;
+    for (i = 1; i < nw; i++)
+        if (w[i]->n_in != w[0]->n_in || mg__act_type(w[i]->type) != mg__act_type(w[0]->type)) {
+            for (i = 0; i < nw; i++) mg__linear_n(pool, xq, w + i, y + i, 1, x, n);
+            return;
+        }
+    j.w = w; j.y = y; j.nw = nw; j.x = x; j.xq = xq; j.n_tok = n;
+    j.per = pool->n > 1 ? 8 * pool->n : 1; j.next = 0;
+    j.xq_stride = mg__act_row_bytes(w[0]->type, w[0]->n_in);
+    if (n >= 4) mg__pool_run(pool, mg__quant_task, &j);
+    else mg__quant_task(&j, 0, 1);
+    mg__pool_run(pool, mg__matmul_task, &j);
+}
+
 /* y = W x + b over n rows, with a caller-sized conversion buffer. With MG_USE_BLAS, F32 weights and 8 rows or
    more go to cblas_sgemm (OpenBLAS's own threads; its summation order differs from ours). */
 static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const float *b, const float *x, int n, float *y) {
-    mg__matmul_job j;
-    size_t stride = mg__act_row_bytes(w->type, w->n_in);
     int t, i;
 #ifdef MG_USE_BLAS
     if (w->type == MG_TYPE_F32 && n >= 8) {
@@ -4748,9 +5172,7 @@ static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const floa
         return;
     }
 #endif
-    for (t = 0; t < n; t++) mg__quant_row(w->type, x + (size_t)t * w->n_in, xq + (size_t)t * stride, w->n_in);
-    j.w = w; j.xq = xq; j.xq_stride = stride; j.y = y; j.n_tok = n;
-    mg__pool_run(pool, mg__matmul_task, &j);
+    mg__linear_n(pool, xq, &w, &y, 1, x, n);
     if (b) for (t = 0; t < n; t++) for (i = 0; i < w->n_out; i++) y[(size_t)t * w->n_out + i] += b[i];
 }
 

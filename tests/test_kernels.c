@@ -1,0 +1,214 @@
+/* Quantized matrix kernels (Q4_K, Q6_K, Q8_0 weights) against a reference written here from the block layouts:
+   exact integer block sums combined block after block with the same float expression, so every result must be
+   bit-identical, whatever the number of rows, tokens (1..70, across the 64-token blocks) and threads (1, 2, 3),
+   and whether the matrices run alone or fused into one job. The weights are random bytes (any scale, any
+   quant, Q8_0 -128 included) and quantized random rows; a double-precision dot product of the dequantized
+   values checks the reference itself. The internals are reached by compiling the implementation statically. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#define MEDGEMMA_STATIC
+#define MEDGEMMA_IMPLEMENTATION
+#include "medgemma.h"
+#include "mgtest.h"
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint32_t rnd(void) {
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+static float rndf(void) { return (float)((int)(rnd() % 20001) - 10000) / 10000.0f; }
+static uint16_t rnd_scale(void) { return mg__f2h((0.5f + (float)(rnd() % 1000) / 1000.0f) * 0.01f); }
+
+/* ----- reference dot products, one weight row x one converted activation row ----- */
+static float ref_q8_0(const uint8_t *w, const uint8_t *x, int64_t n) {
+    float s = 0;
+    int64_t b;
+    int i;
+    for (b = 0; b < n / 32; b++, w += 34, x += 34) {
+        int32_t sumi = 0;
+        for (i = 0; i < 32; i++) sumi += (int8_t)w[2 + i] * (int8_t)x[2 + i];
+        s += (float)sumi * (mg__h2f((uint16_t)(w[0] | w[1] << 8)) * mg__h2f((uint16_t)(x[0] | x[1] << 8)));
+    }
+    return s;
+}
+/* Q8_K activation block: float d, 256 int8 (the bsums are not used here) */
+static float q8k_d(const uint8_t *x) { float d; memcpy(&d, x, 4); return d; }
+static float ref_q4_k(const uint8_t *w, const uint8_t *x, int64_t n) {
+    float s = 0;
+    int64_t b;
+    int j, l;
+    for (b = 0; b < n / 256; b++, w += 144, x += 292) {
+        const uint8_t *sc = w + 4, *qs = w + 16;
+        const int8_t *a = (const int8_t *)(x + 4);
+        int32_t sumi = 0, summ = 0;
+        for (j = 0; j < 8; j++) {                  /* sub-block j: 6-bit scale and min, 32 nibbles */
+            int scale = j < 4 ? sc[j] & 63 : (sc[j + 4] & 15) | (sc[j - 4] >> 6) << 4;
+            int min = j < 4 ? sc[j + 4] & 63 : (sc[j + 4] >> 4) | (sc[j] >> 6) << 4;
+            int32_t dot = 0, sum = 0;
+            for (l = 0; l < 32; l++) {
+                int q = (j & 1) ? qs[32 * (j / 2) + l] >> 4 : qs[32 * (j / 2) + l] & 15;
+                dot += q * a[32 * j + l];
+                sum += a[32 * j + l];
+            }
+            sumi += scale * dot;
+            summ += min * sum;
+        }
+        s += mg__h2f((uint16_t)(w[0] | w[1] << 8)) * q8k_d(x) * (float)sumi - mg__h2f((uint16_t)(w[2] | w[3] << 8)) * q8k_d(x) * (float)summ;
+    }
+    return s;
+}
+static float ref_q6_k(const uint8_t *w, const uint8_t *x, int64_t n) {
+    float s = 0;
+    int64_t b;
+    int i;
+    for (b = 0; b < n / 256; b++, w += 210, x += 292) {
+        const uint8_t *ql = w, *qh = w + 128;
+        const int8_t *sc = (const int8_t *)(w + 192), *a = (const int8_t *)(x + 4);
+        int32_t sumi = 0;
+        for (i = 0; i < 256; i++) {                /* weight i: half h, quarter k (0..3), position l */
+            int h = i / 128, k = (i % 128) / 32, l = i % 32;
+            int lo = ql[64 * h + 32 * (k & 1) + l] >> (4 * (k >> 1)) & 15, hi = qh[32 * h + l] >> (2 * k) & 3;
+            sumi += sc[i / 16] * ((lo | hi << 4) - 32) * a[i];
+        }
+        s += mg__h2f((uint16_t)(w[208] | w[209] << 8)) * q8k_d(x) * (float)sumi;
+    }
+    return s;
+}
+static float ref_dot(int type, const uint8_t *w, const uint8_t *x, int64_t n) {
+    return type == MG_TYPE_Q4_K ? ref_q4_k(w, x, n) : type == MG_TYPE_Q6_K ? ref_q6_k(w, x, n) : ref_q8_0(w, x, n);
+}
+
+/* n_out random rows of type: half random bytes (sane f16 scales), half quantized random floats */
+static uint8_t *make_weights(int type, int64_t n_in, int n_out) {
+    size_t rb = mg_type_row_size(type, n_in), k;
+    uint8_t *w = (uint8_t *)malloc(rb * (size_t)n_out);
+    float *f = (float *)malloc((size_t)n_in * sizeof(float));
+    int r, i;
+    int64_t b;
+    for (r = 0; r < n_out; r++) {
+        uint8_t *row = w + (size_t)r * rb;
+        if (r % 2) {
+            for (i = 0; i < n_in; i++) f[i] = rndf() * (float)(1 + rnd() % 4);
+            mg_quantize(type, f, row, 1, n_in);
+            continue;
+        }
+        for (k = 0; k < rb; k++) row[k] = (uint8_t)rnd();
+        for (b = 0; b < n_in / (type == MG_TYPE_Q8_0 ? 32 : 256); b++) {
+            uint16_t d = rnd_scale(), dm = rnd_scale();
+            uint8_t *blk = row + (size_t)b * (type == MG_TYPE_Q8_0 ? 34 : type == MG_TYPE_Q4_K ? 144 : 210);
+            int at = type == MG_TYPE_Q6_K ? 208 : 0;
+            blk[at] = (uint8_t)d; blk[at + 1] = (uint8_t)(d >> 8);
+            if (type == MG_TYPE_Q4_K) { blk[2] = (uint8_t)dm; blk[3] = (uint8_t)(dm >> 8); }
+        }
+    }
+    free(f);
+    return w;
+}
+/* n_tok activation rows (each with its own magnitude, one with a single extreme) converted for type */
+static uint8_t *make_acts(int type, int64_t n_in, int n_tok, size_t *stride) {
+    float *f = (float *)malloc((size_t)n_in * sizeof(float));
+    uint8_t *x;
+    int t, i;
+    *stride = mg__act_row_bytes(type, n_in);
+    x = (uint8_t *)malloc(*stride * (size_t)n_tok);
+    for (t = 0; t < n_tok; t++) {
+        float mag = (float)(1 + rnd() % 100) / 10.0f;
+        for (i = 0; i < n_in; i++) f[i] = rndf() * mag;
+        if (t % 5 == 3) f[rnd() % n_in] = -50.0f * mag;
+        mg__quant_row(type, f, x + (size_t)t * *stride, n_in);
+    }
+    free(f);
+    return x;
+}
+
+static int bits_equal(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+/* The reference against a double-precision dot product of the dequantized weights and activations. */
+static void check_reference(int type, int64_t n_in) {
+    uint8_t *w = make_weights(type, n_in, 4), *x;
+    size_t xs, rb = mg_type_row_size(type, n_in);
+    float *wf = (float *)malloc((size_t)n_in * sizeof(float)), worst = 0;
+    int r;
+    int64_t i;
+    x = make_acts(type, n_in, 1, &xs);
+    for (r = 0; r < 4; r++) {
+        double dot = 0, mag = 0;
+        float got = ref_dot(type, w + (size_t)r * rb, x, n_in), err;
+        mg__dequant_row(type, w + (size_t)r * rb, wf, n_in);
+        for (i = 0; i < n_in; i++) {
+            double xv = type == MG_TYPE_Q8_0 ? (double)mg__h2f((uint16_t)(x[34 * (i / 32)] | x[34 * (i / 32) + 1] << 8)) * (int8_t)x[34 * (i / 32) + 2 + i % 32]
+                                             : (double)q8k_d(x + 292 * (i / 256)) * (int8_t)x[292 * (i / 256) + 4 + i % 256];
+            dot += (double)wf[i] * xv;
+            mag += fabs((double)wf[i] * xv);
+        }
+        err = (float)(fabs(dot - got) / (mag + 1e-30));
+        worst = err > worst ? err : worst;
+    }
+    CHECK(worst < 1e-5f, "type %d n_in %d: reference vs double dequantized dot, worst relative error %g", type, (int)n_in, worst);
+    free(w); free(x); free(wf);
+}
+
+/* mg__dot_block for nr rows x nt tokens, bit for bit against the reference */
+static void check_block(int type, int64_t n_in, int nr, int nt) {
+    uint8_t *w = make_weights(type, n_in, nr), *x;
+    size_t xs, rb = mg_type_row_size(type, n_in);
+    float *y = (float *)malloc((size_t)nr * nt * sizeof(float));
+    int r, t, bad = 0;
+    x = make_acts(type, n_in, nt, &xs);
+    mg__dot_block(type, w, rb, nr, x, xs, nt, n_in, y, (size_t)nr);
+    for (t = 0; t < nt; t++)
+        for (r = 0; r < nr; r++) bad += !bits_equal(y[t * nr + r], ref_dot(type, w + (size_t)r * rb, x + (size_t)t * xs, n_in));
+    CHECK(bad == 0, "type %d n_in %d rows %d tokens %d: %d results differ from the reference", type, (int)n_in, nr, nt, bad);
+    free(w); free(x); free(y);
+}
+
+/* Fused Q/K/V-like job (Q4_K, Q6_K, Q4_K of different heights) and a lone Q8_0 matrix through the pool. */
+static void check_pool(int threads, int n_tok) {
+    const int64_t n_in = 512;
+    const int types[4] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q4_K, MG_TYPE_Q8_0 }, outs[4] = { 37, 21, 8, 19 };
+    mg__mat m[4];
+    const mg__mat *mp[4];
+    float *y[4], *xf = (float *)malloc((size_t)n_in * n_tok * sizeof(float));
+    uint8_t *xq = (uint8_t *)malloc(mg__act_row_bytes(MG_TYPE_Q8_0, n_in) * (size_t)n_tok + mg__act_row_bytes(MG_TYPE_Q4_K, n_in) * (size_t)n_tok);
+    mg__pool pool;
+    int i, r, t, bad = 0;
+    for (i = 0; i < n_in * n_tok; i++) xf[i] = rndf() * (float)(1 + i / n_in % 7);
+    for (i = 0; i < 4; i++) {
+        m[i].type = types[i]; m[i].n_in = n_in; m[i].n_out = outs[i]; m[i].row_bytes = mg_type_row_size(types[i], n_in);
+        m[i].data = make_weights(types[i], n_in, outs[i]);
+        mp[i] = &m[i];
+        y[i] = (float *)malloc((size_t)outs[i] * n_tok * sizeof(float));
+    }
+    CHECK(mg__pool_start(&pool, threads) == MG_OK, "pool of %d threads", threads);
+    mg__linear_n(&pool, xq, mp, y, 3, xf, n_tok);
+    mg__linear(&pool, xq, mp[3], NULL, xf, n_tok, y[3]);
+    mg__pool_stop(&pool);
+    for (i = 0; i < 4; i++) {
+        size_t xs = mg__act_row_bytes(types[i], n_in);
+        uint8_t *xr = (uint8_t *)malloc(xs);
+        for (t = 0; t < n_tok; t++) {
+            mg__quant_row(types[i], xf + (size_t)t * n_in, xr, n_in);
+            for (r = 0; r < outs[i]; r++) bad += !bits_equal(y[i][(size_t)t * outs[i] + r], ref_dot(types[i], m[i].data + (size_t)r * m[i].row_bytes, xr, n_in));
+        }
+        free(xr); free((void *)m[i].data); free(y[i]);
+    }
+    CHECK(bad == 0, "%d threads, %d tokens: %d results differ from the reference", threads, n_tok, bad);
+    free(xf); free(xq);
+}
+
+int main(void) {
+    const int types[3] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0 };
+    const int rows[6] = { 1, 3, 4, 5, 9, 13 }, toks[9] = { 1, 2, 3, 4, 5, 7, 8, 13, 64 }, pool_toks[7] = { 1, 2, 5, 63, 64, 65, 70 };
+    int i, r, t;
+    for (i = 0; i < 3; i++) {
+        check_reference(types[i], 2560);
+        for (r = 0; r < 6; r++)
+            for (t = 0; t < 9; t++) check_block(types[i], (r + t) % 3 == 0 ? 2560 : 768, rows[r], toks[t]);
+    }
+    check_block(MG_TYPE_Q8_0, 288, 11, 3);        /* Q8_0 rows of 9 blocks */
+    for (i = 1; i <= 3; i++)
+        for (t = 0; t < 7; t++) check_pool(i, pool_toks[t]);
+    return MG_TEST_END();
+}
