@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static mgx_box B[MGX_BOXES_MAX];
 static char err[256];
@@ -123,7 +122,6 @@ static void test_parse_bad(void) {
     int n, sk;
     char *junk;
     size_t k;
-    clock_t t0;
     FILE *w;
     n = parse("Final Answer: ```json\n[{\"box_2d\": [500, 250, 750", &sk);
     CHECK(n == -1 && strstr(err, "no JSON list"), "truncated: n=%d err=%s", n, err);
@@ -169,25 +167,21 @@ static void test_parse_bad(void) {
         n = mgx_boxes_parse(text, strlen(text), B, 4, &sk, NULL, err, sizeof err);
         CHECK(n == 4 && sk == 6, "cap 4 of 10: n=%d sk=%d", n, sk);
     }
-    /* 1 MB of junk (brackets, quotes, fences, digits): no crash, clear message, quick */
+    /* 1 MB of junk (brackets, quotes, fences, digits): no crash, clear message; the search's work is capped */
     junk = (char *)malloc((size_t)1 << 20);
     if (junk) {
         unsigned long x = 12345;
         static const char alphabet[] = "[[{\"\":,]}1 0-e.abc`\n\\";
         for (k = 0; k < ((size_t)1 << 20); k++) { x = x * 1103515245ul + 12345ul; junk[k] = alphabet[(x >> 16) % (sizeof alphabet - 1)]; }
         memcpy(junk + 1000, "```json", 7);
-        t0 = clock();
         n = mgx_boxes_parse(junk, (size_t)1 << 20, B, MGX_BOXES_MAX, &sk, NULL, err, sizeof err);
         CHECK(n <= 0 && err[0], "1 MB junk: n=%d err=%s", n, err);
-        CHECK((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0, "1 MB junk took %.2f s", (double)(clock() - t0) / CLOCKS_PER_SEC);
         memset(junk, '[', (size_t)1 << 20);
         n = mgx_boxes_parse(junk, (size_t)1 << 20, B, MGX_BOXES_MAX, &sk, NULL, err, sizeof err);
         CHECK(n == -1 && strstr(err, "no JSON list"), "1 MB of '[': n=%d err=%s", n, err);
         for (k = 0; k + 7 <= ((size_t)1 << 20); k += 7) memcpy(junk + k, "[{\"a\": ", 7);   /* deep nesting everywhere */
-        t0 = clock();
-        n = mgx_boxes_parse(junk, k, B, MGX_BOXES_MAX, &sk, NULL, err, sizeof err);
+        n = mgx_boxes_parse(junk, k, B, MGX_BOXES_MAX, &sk, NULL, err, sizeof err);   /* the work cap, not a clock */
         CHECK(n == -1 && strstr(err, "search stopped"), "1 MB of nested openings: n=%d err=%s", n, err);
-        CHECK((double)(clock() - t0) / CLOCKS_PER_SEC < 5.0, "nested openings took %.2f s", (double)(clock() - t0) / CLOCKS_PER_SEC);
         free(junk);
     }
     junk = (char *)malloc(MGX_BOXES_MAX_TEXT + 1);
