@@ -43,7 +43,7 @@ make_seeds
 
 status=0
 for t in "$@"; do
-  mkdir -p $FZ/corpus/$t $FZ/crashes/$t
+  mkdir -p $FZ/corpus/$t $FZ/crashes/$t $SD/$t
   extra=""; [ -d tests/corpus/$t ] && extra=tests/corpus/$t
   dict=""; [ -f tests/fuzz/$t.dict ] && dict=-dict=tests/fuzz/$t.dict
   nice -n 19 $FZ/fuzz_$t $dict -max_total_time=$S -timeout=30 -rss_limit_mb=2560 -print_final_stats=1 \
