@@ -2366,11 +2366,19 @@ MG__INLINE __m128 mg__f16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d) {
 }
 #define MG__Q8K_AT(x, xs, t, b) ((const mg__block_q8_k *)((x) + (size_t)(t) * (xs)) + (b))
 
+/* s[0..m) += the first m lanes of r (m <= 4: a last group of fewer than four tokens). */
+static void mg__add4(float *s, __m128 r, int m) {
+    float rr[4];
+    int u;
+    if (m == 4) { _mm_storeu_ps(s, _mm_add_ps(_mm_loadu_ps(s), r)); return; }
+    _mm_storeu_ps(rr, r);
+    for (u = 0; u < m; u++) s[u] += rr[u];
+}
 /* Q4_K, nt tokens of one row: s[t] += each block's term, four tokens at a time (a last group of fewer repeats
    its first token in the unused lanes). */
 static void mg__tok_q4_k(const mg__block_q4_k *w, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
     int64_t b;
-    int t, u;
+    int t;
     for (b = 0; b < n / 256; b++, w++) {
         __m512i q[4], sc[4];
         __m256i mdup;
@@ -2383,12 +2391,7 @@ static void mg__tok_q4_k(const mg__block_q4_k *w, const uint8_t *x, size_t xs, i
             const __m128 dx = _mm_set_ps(a3->d, a2->d, a1->d, a0->d);
             const __m128 r = mg__q4k_terms(mg__q4k_sums(q, sc, mdup, a0), mg__q4k_sums(q, sc, mdup, a1), mg__q4k_sums(q, sc, mdup, a2),
                                            mg__q4k_sums(q, sc, mdup, a3), dm, _mm256_set_m128(dx, dx));
-            if (m == 4) _mm_storeu_ps(s + t, _mm_add_ps(_mm_loadu_ps(s + t), r));
-            else {
-                float rr[4];
-                _mm_storeu_ps(rr, r);
-                for (u = 0; u < m; u++) s[t + u] += rr[u];
-            }
+            mg__add4(s + t, r, m);
         }
     }
 }
@@ -2415,7 +2418,7 @@ static void mg__rows4_q4_k(const uint8_t *w, size_t rb, const mg__block_q8_k *a,
 /* Q6_K, nt tokens of one row: s[t] += d dx sumi per block, four tokens at a time. */
 static void mg__tok_q6_k(const mg__block_q6_k *w, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
     int64_t b;
-    int t, u;
+    int t;
     for (b = 0; b < n / 256; b++, w++) {
         __m512i q[4], sc[4];
         __m256i sc16;
@@ -2428,12 +2431,7 @@ static void mg__tok_q6_k(const mg__block_q6_k *w, const uint8_t *x, size_t xs, i
             const __m128i si = mg__hsum4x8(mg__q6k_sums(q, sc, sc16, a0), mg__q6k_sums(q, sc, sc16, a1), mg__q6k_sums(q, sc, sc16, a2),
                                            mg__q6k_sums(q, sc, sc16, a3));
             const __m128 r = _mm_mul_ps(_mm_mul_ps(dw, _mm_set_ps(a3->d, a2->d, a1->d, a0->d)), _mm_cvtepi32_ps(si));
-            if (m == 4) _mm_storeu_ps(s + t, _mm_add_ps(_mm_loadu_ps(s + t), r));
-            else {
-                float rr[4];
-                _mm_storeu_ps(rr, r);
-                for (u = 0; u < m; u++) s[t + u] += rr[u];
-            }
+            mg__add4(s + t, r, m);
         }
     }
 }
@@ -3996,15 +3994,14 @@ static mg_result mg__kv_reserve(mg_session *s, int pos_end, int exact) {
         s->scores = p;
         s->score_cap = need_scores;
     }
-    if (pos_end > s->hist_cap) {
-        int64_t cap = exact ? pos_end : s->hist_cap ? s->hist_cap : 16;
-        int32_t *h;
-        while (cap < pos_end) cap *= 2;
-        if (!(h = (int32_t *)MG_REALLOC(s->hist, (size_t)cap * sizeof(int32_t))))
-            return mg__sfail(s, MG_ERR_NOMEM, "out of memory for the token history");
+    if (exact && pos_end > s->hist_cap) {          /* reserving: exactly pos_end ids (feeding: mg__grow doubles) */
+        int32_t *h = (int32_t *)MG_REALLOC(s->hist, (size_t)pos_end * sizeof(int32_t));
+        if (!h) return mg__sfail(s, MG_ERR_NOMEM, "out of memory for the token history");
         s->hist = h;
-        s->hist_cap = cap;
+        s->hist_cap = pos_end;
     }
+    if (!mg__grow((void **)&s->hist, &s->hist_cap, pos_end, sizeof(int32_t)))
+        return mg__sfail(s, MG_ERR_NOMEM, "out of memory for the token history");
     return MG_OK;
 }
 
