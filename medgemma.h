@@ -380,7 +380,7 @@ MGDEF int         mg_prompt_common_prefix(const mg_model *m, const mg_prompt *a,
    allocates exactly. */
 typedef struct mg_memory_estimate {
     size_t kv;                   /* K and V caches */
-    size_t scratch;              /* one chunk's activations, logits, sampler work, attention scores */
+    size_t scratch;              /* one chunk's activations, logits, sampler work, attention tiles */
     size_t history;              /* token ids of the context */
     size_t total;                /* kv + scratch + history + the session object */
 } mg_memory_estimate;
@@ -2106,15 +2106,6 @@ static float mg__dot_f32(const float *w, const float *x, int64_t n) {
     for (; i < n; i++) s += w[i] * x[i];
     return s;
 }
-/* y += a x */
-static void mg__axpy(float *y, float a, const float *x, int64_t n) {
-    int64_t i = 0;
-#ifdef MG__AVX2
-    __m256 va = _mm256_set1_ps(a);
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-#endif
-    for (; i < n; i++) y[i] += a * x[i];
-}
 static float mg__dot_f16(const uint16_t *w, const uint16_t *x, int64_t n) {
     int64_t i = 0;
     float s = 0;
@@ -2863,16 +2854,6 @@ static void mg__rope(float *x, const float *cs, int d) {
         x[i] = a * c - b * s;
         x[i + h] = a * s + b * c;
     }
-}
-
-/* In-place softmax of n scores; returns nothing, probabilities sum to 1. */
-static void mg__softmax(float *x, int64_t n) {
-    float mx = -INFINITY;
-    double sum = 0;
-    int64_t i;
-    for (i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    for (i = 0; i < n; i++) { x[i] = expf(x[i] - mx); sum += x[i]; }
-    for (i = 0; i < n; i++) x[i] = (float)(x[i] / sum);
 }
 
 /* ===== >>tokenizer =================================================================================== */
@@ -3793,8 +3774,7 @@ struct mg_session {
     float *t;                /* [chunk][n_embd] projection output */
     float *g, *u;            /* [chunk][n_ff] */
     uint8_t *xq;             /* [chunk][activation row bytes] converted activations */
-    float *scores;           /* [n_threads][score_cap] attention scores */
-    int64_t score_cap;
+    float *attw;             /* [n_threads][mg__attn_work_floats] attention tiles */
     float *rope;             /* [chunk][head_dim] (cos, sin) pairs */
     uint8_t *scratch;        /* the block the buffers above and below are carved from (mg__scratch) */
     float *logits;           /* [n_vocab] last position */
@@ -3827,7 +3807,7 @@ MGDEF void mg_session_free(mg_session *s) {
     if (!s) return;
     mg__pool_stop(&s->pool);
     if (s->kv) for (i = 0; i < s->m->hp.n_layer; i++) { MG_FREE(s->kv[i].k); MG_FREE(s->kv[i].v); }
-    MG_FREE(s->kv); MG_FREE(s->hist); MG_FREE(s->scratch); MG_FREE(s->scores);
+    MG_FREE(s->kv); MG_FREE(s->hist); MG_FREE(s->scratch);
     MG_FREE(s);
 }
 
@@ -3864,6 +3844,21 @@ static int mg__ring(const mg_model *m, const mg__splan *pl, int il) {
     return m->layer[il].global || ring > pl->n_ctx ? pl->n_ctx : ring;
 }
 
+/* Attention tiles (mg__attention): keys and values in blocks of MG__KQ_KB positions; a tile holds the query
+   heads of one KV head for MG__KQ_ROWS / group tokens (at least one). */
+enum { MG__KQ_KB = 64, MG__KQ_ROWS = 64 };
+static int mg__attn_tile_tokens(const mg__hparams *hp) {
+    int group = hp->n_head / hp->n_head_kv;
+    return group < MG__KQ_ROWS ? MG__KQ_ROWS / group : 1;
+}
+/* Floats of one thread's attention work, in 16-float pieces: rows Rp = tile rows rounded up to even;
+   queries [Rp][hd], outputs O [Rp][hd], scores/probabilities [Rp][KB], m, l, alpha [Rp], keys, values [KB][hd]. */
+static size_t mg__attn_work_floats(const mg__hparams *hp) {
+    size_t rows = (size_t)mg__attn_tile_tokens(hp) * (size_t)(hp->n_head / hp->n_head_kv), hd = (size_t)hp->head_dim;
+    size_t rp = rows + (rows & 1), r16 = (rp + 15) & ~(size_t)15, hd16 = (hd + 15) & ~(size_t)15;
+    return 2 * rp * hd16 + rp * MG__KQ_KB + 3 * r16 + 2 * (size_t)MG__KQ_KB * hd16;
+}
+
 static void *mg__carve(uint8_t *base, size_t *off, size_t count, size_t size) {
     void *p = base ? base + *off : NULL;
     *off += (count * size + 63) & ~(size_t)63;          /* 64-byte aligned pieces */
@@ -3872,12 +3867,13 @@ static void *mg__carve(uint8_t *base, size_t *off, size_t count, size_t size) {
 
 /* The per-chunk buffers, carved from one block: returns its size; with s, points s's buffers into s->scratch.
      x, t [chunk][n_embd]; xn, xq [chunk][max(n_embd, n_ff, q width)] floats; q, att [chunk][n_head*head_dim];
-     k, v [chunk][n_head_kv*head_dim]; g, u [chunk][n_ff]; rope [chunk][head_dim]; logits, sampler [n_vocab] */
+     k, v [chunk][n_head_kv*head_dim]; g, u [chunk][n_ff]; rope [chunk][head_dim]; logits, sampler [n_vocab];
+     attention tiles [n_threads][mg__attn_work_floats] */
 static size_t mg__scratch(const mg__hparams *hp, const mg__splan *pl, mg_session *s) {
     size_t C = (size_t)pl->chunk, qd = (size_t)hp->n_head * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     size_t maxin = (size_t)hp->n_embd, off = 0, V = (size_t)hp->n_vocab, F = (size_t)hp->n_ff, E = (size_t)hp->n_embd;
     uint8_t *b = s ? s->scratch : NULL;
-    float *f[13];
+    float *f[14];
     if (F > maxin) maxin = F;
     if (qd > maxin) maxin = qd;
     f[0] = (float *)mg__carve(b, &off, C * E, 4);        f[1] = (float *)mg__carve(b, &off, C * maxin, 4);
@@ -3892,6 +3888,8 @@ static size_t mg__scratch(const mg__hparams *hp, const mg__splan *pl, mg_session
         s->g = f[7]; s->u = f[8]; s->xq = (uint8_t *)f[9]; s->rope = f[10]; s->logits = f[11];
         s->sample_p = f[12]; s->sample_ids = (int32_t *)mg__carve(b, &off, V, 4);
     } else mg__carve(NULL, &off, V, 4);
+    f[13] = (float *)mg__carve(b, &off, (size_t)pl->n_threads * mg__attn_work_floats(hp), 4);
+    if (s) s->attw = f[13];
     return off;
 }
 
@@ -3910,7 +3908,7 @@ MGDEF mg_result mg_session_memory_estimate(const mg_model *m, const mg_session_o
     mg_session_options o;
     mg__splan pl;
     mg_result r;
-    int il, slots_max = 0;
+    int il;
     if (!m || !out || n_pos < 0) return MG_ERR_INVALID_ARG;
     memset(out, 0, sizeof *out);
     if (!m->has_weights) return MG_ERR_STATE;
@@ -3921,9 +3919,8 @@ MGDEF mg_result mg_session_memory_estimate(const mg_model *m, const mg_session_o
     for (il = 0; il < m->hp.n_layer && n_pos > 0; il++) {
         int slots = mg__kv_grow_to(0, n_pos, mg__ring(m, &pl, il), 1);
         out->kv += 2 * (size_t)slots * pl.kv_row;
-        if (slots > slots_max) slots_max = slots;
     }
-    out->scratch = mg__scratch(&m->hp, &pl, NULL) + (size_t)slots_max * (size_t)pl.n_threads * sizeof(float);
+    out->scratch = mg__scratch(&m->hp, &pl, NULL);
     out->history = (size_t)n_pos * sizeof(int32_t);
     out->total = out->kv + out->scratch + out->history + sizeof(mg_session) +
                  (size_t)m->hp.n_layer * sizeof(mg__kvcache) + mg__pool_bytes(pl.n_threads);
@@ -3962,13 +3959,12 @@ MGDEF int mg_session_pos(const mg_session *s) { return s ? s->pos : 0; }
 MGDEF const char *mg_session_error(const mg_session *s) { return s ? s->err : "no session"; }
 MGDEF const float *mg_logits(const mg_session *s) { return s && s->has_logits ? s->logits : NULL; }
 
-/* Makes room for positions up to pos_end (exclusive) in every layer's cache, the score buffers and the token
-   history: doubling as a prompt grows, exactly when reserving. */
+/* Makes room for positions up to pos_end (exclusive) in every layer's cache and the token history: doubling
+   as a prompt grows, exactly when reserving. */
 static mg_result mg__kv_reserve(mg_session *s, int pos_end, int exact) {
     const mg__hparams *hp = &s->m->hp;
     size_t row = s->kv_row;
     int il;
-    int64_t need_scores = 0;
     for (il = 0; il < hp->n_layer; il++) {
         mg__kvcache *c = &s->kv[il];
         int cap = mg__kv_grow_to(c->cap, pos_end, c->cap_max, exact);
@@ -3986,13 +3982,6 @@ static mg_result mg__kv_reserve(mg_session *s, int pos_end, int exact) {
             }
             c->cap = cap;
         }
-        if (c->cap > need_scores) need_scores = c->cap;
-    }
-    if (need_scores > s->score_cap) {
-        float *p = (float *)MG_REALLOC(s->scores, (size_t)need_scores * (size_t)s->pool.n * sizeof(float));
-        if (!p) return mg__sfail(s, MG_ERR_NOMEM, "out of memory for attention scores");
-        s->scores = p;
-        s->score_cap = need_scores;
     }
     if (exact && pos_end > s->hist_cap) {          /* reserving: exactly pos_end ids (feeding: mg__grow doubles) */
         int32_t *h = (int32_t *)MG_REALLOC(s->hist, (size_t)pos_end * sizeof(int32_t));
@@ -4035,50 +4024,9 @@ static void mg__matmul3(mg_session *s, const mg__mat *w0, float *y0, const mg__m
     mg__linear_n(&s->pool, s->xq, w, y, w2 ? 3 : 2, x, n);
 }
 
-/* ----- attention ----- */
-typedef struct mg__attn_job {
-    mg_session *s;
-    int il;                  /* layer */
-    int n, pos0;             /* chunk size and first position */
-    int bidir;               /* the chunk is one bidirectional block */
-} mg__attn_job;
-
-/* For query token t of the chunk and head h:
-     keys j in [lo, hi]: lo = 0 (global) or p - window + 1 (local), hi = p (causal) or the block end
-     a_j = softmax_j(q . k_j)   (q already holds the 1/sqrt(head_dim) scale)
-     out = sum_j a_j v_j
-   Cache rows are in the session's KV type; q is converted to that type's partner format first (as ggml does:
-   rounded to f16 for an F16 cache, Q8_0 blocks for a Q8_0 cache), so q . k is the weight-kernel dot product. */
-static void mg__attn_task(void *ctx, int ith, int nth) {
-    const mg__attn_job *j = (const mg__attn_job *)ctx;
-    mg_session *s = j->s;
-    const mg__hparams *hp = &s->m->hp;
-    const mg__kvcache *c = &s->kv[j->il];
-    int global = s->m->layer[j->il].global, hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, kt = s->kv_type;
-    size_t row = mg__row_bytes(kt, (int64_t)hp->n_head_kv * hd), head = mg__row_bytes(kt, hd);
-    float *sc = s->scores + (size_t)ith * (size_t)s->score_cap;
-    int64_t item, lo_i, hi_i;
-    mg__split((int64_t)j->n * hp->n_head, ith, nth, &lo_i, &hi_i);
-    for (item = lo_i; item < hi_i; item++) {
-        int t = (int)(item / hp->n_head), h = (int)(item % hp->n_head), kvh = h / group;
-        int p = j->pos0 + t, hi = j->bidir ? j->pos0 + j->n - 1 : p, lo = global ? 0 : p - hp->swa + 1, jp;
-        const float *q = s->q + (size_t)t * hp->n_head * hd + (size_t)h * hd;
-        float *out = s->att + (size_t)t * hp->n_head * hd + (size_t)h * hd;
-        uint8_t qc[4096 * 4];                                   /* q in the partner format */
-        float vr[4096];                                         /* one value row as floats */
-        if (lo < 0) lo = 0;
-        mg__quant_row(kt, q, qc, hd);
-        for (jp = lo; jp <= hi; jp++)
-            sc[jp - lo] = mg__vec_dot(kt, c->k + (size_t)(jp % c->cap_max) * row + (size_t)kvh * head, qc, hd);
-        mg__softmax(sc, hi - lo + 1);
-        memset(out, 0, (size_t)hd * sizeof(float));
-        for (jp = lo; jp <= hi; jp++) {
-            const uint8_t *vv = c->v + (size_t)(jp % c->cap_max) * row + (size_t)kvh * head;
-            if (kt == MG_TYPE_F32) mg__axpy(out, sc[jp - lo], (const float *)vv, hd);
-            else { mg__dequant_row(kt, vv, vr, hd); mg__axpy(out, sc[jp - lo], vr, hd); }
-        }
-    }
-}
+/* ----- attention: mg__attention (section >>decoder attention, after the vision tiles whose SIMD setup it
+   shares) ----- */
+static void mg__attention(mg_session *s, int il, int n, int pos0, int bidir);
 
 /* ----- one decoder layer over a chunk of n tokens at positions pos0.. ----- */
 static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir) {
@@ -4090,7 +4038,6 @@ static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir)
     float base = L->global ? hp->rope_base : hp->rope_base_swa, rscale = L->global ? hp->rope_scale : 1.0f;
     float qscale = 1.0f / sqrtf((float)hd);
     mg__kvcache *c = &s->kv[il];
-    mg__attn_job aj;
 
     /* attention block: x = x + post_attn_norm(Wo attn(rope(qnorm(Wq xn)), rope(knorm(Wk xn)), Wv xn)),
        xn = attn_norm(x) */
@@ -4118,8 +4065,7 @@ static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir)
         mg__quant_row(s->kv_type, s->k + t * kvd, c->k + slot, (int64_t)kvd);
         mg__quant_row(s->kv_type, s->v + t * kvd, c->v + slot, (int64_t)kvd);
     }
-    aj.s = s; aj.il = il; aj.n = n; aj.pos0 = pos0; aj.bidir = bidir;
-    mg__pool_run(&s->pool, mg__attn_task, &aj);
+    mg__attention(s, il, n, pos0, bidir);
     mg__tap(s, "kqv_out", il, s->att, (int64_t)qd, n, 1);
     mg__matmul(s, &L->wo, s->att, n, s->t);
     for (t = 0; t < n; t++) mg__rmsnorm(s->t + (size_t)t * E, s->t + (size_t)t * E, L->post_attn_norm, E, hp->eps);
@@ -5343,6 +5289,306 @@ done:
     MG_FREE(x); MG_FREE(h); MG_FREE(qkv); MG_FREE(att); MG_FREE(big);
     mg__vscratch_free(&sc);
     return r;
+}
+
+/* ===== >>decoder attention (blocked, online softmax) ================================================= */
+/* The text decoder's attention over the KV cache. A work item is one KV head g and a tile of consecutive chunk
+   tokens (mg__attn_tile_tokens); its rows are those tokens' query heads that read head g (token-major), each q
+   in the KV type's partner format as ggml has it (f16 for an F16 cache, Q8_0 blocks for Q8_0), held as floats.
+   Keys come in blocks of absolute positions [64 b, 64 b + 64) over the union of the rows' ranges; a block's K
+   and V rows are converted to floats once and serve every row. For a row with range [lo, hi] (lo = 0 or
+   p - window + 1, hi = p or the bidirectional block's end) and the block keys j in it:
+     s_j = q . k_j                  (q carries the 1/sqrt(head_dim) scale)
+     m' = max(m, max_j s_j),  alpha = exp(m - m'),  e_j = exp(s_j - m')      (m from -inf, l and O from 0)
+     l' = alpha l + sum_j e_j,  O' = alpha O + sum_j e_j v_j
+   and out = O / l after the last block. A row's floats do not depend on the other rows of its tile: each sum
+   has one fixed order, a block outside the row's range leaves it as it was (alpha = 1, e = 0) and keys outside
+   every range are zero rows, so results are the same for any thread count, chunk size or token-by-token feed.
+   AVX-512: s_j in 16 channel lanes summed by one fixed tree (mg__hsum16x16), e_j by mg__exp16; the scalar
+   path sums in order and calls expf. */
+typedef struct mg__attn_job {
+    mg_session *s;
+    int il, n, pos0, bidir;  /* layer, chunk tokens, first position, 1: the chunk is one bidirectional block */
+    int tq, ntile;           /* tokens per tile, tiles */
+    int next;                /* next item to take (atomic) */
+} mg__attn_job;
+
+/* Keys block [b0, b0 + KB) holds for chunk token t: [*a, *b] relative to b0 (*a > *b: none). */
+static void mg__attn_keys(const mg__attn_job *j, int t, int b0, int *a, int *b) {
+    const mg__hparams *hp = &j->s->m->hp;
+    int p = j->pos0 + t, hi = j->bidir ? j->pos0 + j->n - 1 : p;
+    int lo = j->s->m->layer[j->il].global || p - hp->swa + 1 < 0 ? 0 : p - hp->swa + 1;
+    *a = lo > b0 ? lo - b0 : 0;
+    *b = hi < b0 + MG__KQ_KB - 1 ? hi - b0 : MG__KQ_KB - 1;
+}
+
+/* One cached row of n values of type kt as floats (exact for F16 and Q8_0). */
+static void mg__kv_f32(int kt, const uint8_t *src, float *y, int n) {
+#ifdef MG__AVX512
+    if (kt == MG_TYPE_F16) {
+        int i = 0;
+        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 2 * i))));
+        for (; i < n; i++) y[i] = mg__h2f(mg__le16(src + 2 * i));
+        return;
+    }
+#endif
+    mg__dequant_row(kt, src, y, n);
+}
+
+/* K and V rows [KB][hd] of head g for positions [b0, b0 + KB); positions outside [ulo, uhi] give zero rows. */
+static void mg__attn_load(const mg_session *s, const mg__kvcache *c, int g, int b0, int ulo, int uhi, float *kb, float *vb) {
+    int hd = s->m->hp.head_dim, i;
+    size_t off = (size_t)g * mg__row_bytes(s->kv_type, hd);
+    for (i = 0; i < MG__KQ_KB; i++) {
+        int p = b0 + i;
+        float *kr = kb + (size_t)i * hd, *vr = vb + (size_t)i * hd;
+        if (p < ulo || p > uhi) { memset(kr, 0, (size_t)hd * sizeof(float)); memset(vr, 0, (size_t)hd * sizeof(float)); continue; }
+        mg__kv_f32(s->kv_type, c->k + (size_t)(p % c->cap_max) * s->kv_row + off, kr, hd);
+        mg__kv_f32(s->kv_type, c->v + (size_t)(p % c->cap_max) * s->kv_row + off, vr, hd);
+    }
+}
+
+#ifdef MG__AVX512
+/* e^x for 16 floats x <= 0 (x < -87 and NaN give 0): x = n ln2 + r with ln2 in two parts, |r| <= ln2 / 2,
+   e^r by Cephes' expf polynomial (about 1 ulp), scaled by 2^n. */
+static __m512 mg__exp16(__m512 x) {
+    __mmask16 ok = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
+    __m512 n, r, p;
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    p = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);                /* e^r - 1 */
+    return _mm512_maskz_scalef_ps(ok, _mm512_add_ps(p, _mm512_set1_ps(1.0f)), n);
+}
+
+/* Lanes [lo, hi] of 16 as a mask (empty when hi < lo). */
+static __mmask16 mg__lanes(int lo, int hi) {
+    if (lo < 0) lo = 0;
+    if (hi > 15) hi = 15;
+    return (__mmask16)(hi < lo ? 0u : (0xffffu >> (15 - hi)) & (0xffffu << lo));
+}
+
+/* Lane i of the result = the sum of the 16 lanes of v[i], by one tree for every i: P_l = x_l + x_(l+8),
+   Q_l = P_l + P_(l+4), R_l = Q_l + Q_(l+2), sum = R_0 + R_1. The shuffles leave the sum of tree input w_n in
+   lane 4 (n % 4) + n / 4, so w_n = v[4 (n % 4) + n / 4]. */
+MG__INLINE __m512 mg__hsum16x16(const __m512 *v) {
+    __m512 t0, t1, t2, t3, t4, t5, t6, t7, u0, u1, u2, u3, r0, r1;
+#define MG__H1(a, b) _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE))
+#define MG__H2(a, b) _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD))
+#define MG__H3(a, b) _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x44), _mm512_shuffle_ps(a, b, 0xEE))
+#define MG__H4(a, b) _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xDD))
+    t0 = MG__H1(v[0], v[4]);   t1 = MG__H1(v[8], v[12]);  t2 = MG__H1(v[1], v[5]);   t3 = MG__H1(v[9], v[13]);   /* w0..w7 */
+    t4 = MG__H1(v[2], v[6]);   t5 = MG__H1(v[10], v[14]); t6 = MG__H1(v[3], v[7]);   t7 = MG__H1(v[11], v[15]);  /* w8..w15 */
+    u0 = MG__H2(t0, t1); u1 = MG__H2(t2, t3); u2 = MG__H2(t4, t5); u3 = MG__H2(t6, t7);
+    r0 = MG__H3(u0, u1); r1 = MG__H3(u2, u3);
+    return MG__H4(r0, r1);
+#undef MG__H1
+#undef MG__H2
+#undef MG__H3
+#undef MG__H4
+}
+
+/* s0[i] = q0 . k_i and s1[i] = q1 . k_i for 8 key rows k_i = k + i hd: 16 channel lanes, then mg__hsum16x16. */
+static void mg__dot2x8(const float *q0, const float *q1, const float *k, int hd, float *s0, float *s1) {
+    __m512 a[16], x0, x1, kv, r;
+    int d, i;
+    for (i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
+    for (d = 0; d < hd; d += 16) {
+        __mmask16 mk = mg__lanes(0, hd - d - 1);
+        x0 = _mm512_maskz_loadu_ps(mk, q0 + d);
+        x1 = _mm512_maskz_loadu_ps(mk, q1 + d);
+#define MG__K(i) kv = _mm512_maskz_loadu_ps(mk, k + (size_t)(i) * hd + d); \
+                 a[i] = _mm512_fmadd_ps(x0, kv, a[i]); a[8 + (i)] = _mm512_fmadd_ps(x1, kv, a[8 + (i)]);
+        MG__K(0) MG__K(1) MG__K(2) MG__K(3) MG__K(4) MG__K(5) MG__K(6) MG__K(7)
+#undef MG__K
+    }
+    r = mg__hsum16x16(a);
+    _mm256_storeu_ps(s0, _mm512_castps512_ps256(r));
+    _mm256_storeu_ps(s1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
+}
+
+/* Rows of O (stride hd), channels [c, c + 64) below hd: O[r] = alpha_r O[r] + sum_{j = ja..jb} P[r][j] v_j,
+   for 4 rows (mg__pv4) or 2 (mg__pv2); every element is the same chain of FMAs in either. */
+#define MG__PV_LD(r) { __m512 a_ = _mm512_set1_ps(al[r]); const float *o_ = o + (size_t)(r) * hd + c; \
+    s[r][0] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m0, o_));      s[r][1] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m1, o_ + 16)); \
+    s[r][2] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m2, o_ + 32)); s[r][3] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m3, o_ + 48)); }
+#define MG__PV_FMA(r) { __m512 p_ = _mm512_set1_ps(p[(size_t)(r) * MG__KQ_KB + j]); \
+    s[r][0] = _mm512_fmadd_ps(p_, x0, s[r][0]); s[r][1] = _mm512_fmadd_ps(p_, x1, s[r][1]); \
+    s[r][2] = _mm512_fmadd_ps(p_, x2, s[r][2]); s[r][3] = _mm512_fmadd_ps(p_, x3, s[r][3]); }
+#define MG__PV_ST(r) { float *o_ = o + (size_t)(r) * hd + c; \
+    _mm512_mask_storeu_ps(o_, m0, s[r][0]); _mm512_mask_storeu_ps(o_ + 16, m1, s[r][1]); \
+    _mm512_mask_storeu_ps(o_ + 32, m2, s[r][2]); _mm512_mask_storeu_ps(o_ + 48, m3, s[r][3]); }
+#define MG__PV_DEF(NAME, ROWS) \
+static void NAME(const float *p, const float *al, const float *vb, int hd, int c, int ja, int jb, float *o) { \
+    __mmask16 m0 = mg__lanes(0, hd - c - 1), m1 = mg__lanes(0, hd - c - 17), m2 = mg__lanes(0, hd - c - 33), m3 = mg__lanes(0, hd - c - 49); \
+    __m512 s[4][4], x0, x1, x2, x3; \
+    int j; \
+    ROWS(MG__PV_LD) \
+    for (j = ja; j <= jb; j++) { \
+        const float *v_ = vb + (size_t)j * hd + c; \
+        x0 = _mm512_maskz_loadu_ps(m0, v_); x1 = _mm512_maskz_loadu_ps(m1, v_ + 16); \
+        x2 = _mm512_maskz_loadu_ps(m2, v_ + 32); x3 = _mm512_maskz_loadu_ps(m3, v_ + 48); \
+        ROWS(MG__PV_FMA) \
+    } \
+    ROWS(MG__PV_ST) \
+}
+#define MG__ROWS2(X) X(0) X(1)
+#define MG__ROWS4(X) X(0) X(1) X(2) X(3)
+MG__PV_DEF(mg__pv2, MG__ROWS2)
+MG__PV_DEF(mg__pv4, MG__ROWS4)
+#undef MG__PV_DEF
+#undef MG__PV_LD
+#undef MG__PV_FMA
+#undef MG__PV_ST
+#undef MG__ROWS2
+#undef MG__ROWS4
+#endif
+
+/* The softmax step of one row over its block scores s[KB] with keys [a, b]: m, l updated, *alpha set, s
+   replaced by the e_j (0 outside [a, b]). */
+static void mg__attn_softmax_row(float *s, int a, int b, float *m, float *l, float *alpha) {
+    float mx = -INFINITY, mn, sum = 0;
+    int i;
+    if (a > b) { *alpha = 1.0f; memset(s, 0, MG__KQ_KB * sizeof(float)); return; }
+#ifdef MG__AVX512
+    {
+        __m512 x[MG__KQ_KB / 16], e = _mm512_setzero_ps(), vm = _mm512_set1_ps(-INFINITY);
+        __mmask16 mk[MG__KQ_KB / 16];
+        for (i = 0; i < MG__KQ_KB / 16; i++) {
+            mk[i] = mg__lanes(a - 16 * i, b - 16 * i);
+            x[i] = _mm512_loadu_ps(s + 16 * i);
+            vm = _mm512_mask_max_ps(vm, mk[i], vm, x[i]);
+        }
+        mx = _mm512_reduce_max_ps(vm);
+        mn = *m > mx ? *m : mx;
+        for (i = 0; i < MG__KQ_KB / 16; i++) {
+            __m512 ei = _mm512_maskz_mov_ps(mk[i], mg__exp16(_mm512_sub_ps(x[i], _mm512_set1_ps(mn))));
+            _mm512_storeu_ps(s + 16 * i, ei);
+            e = _mm512_add_ps(e, ei);
+        }
+        sum = _mm512_reduce_add_ps(e);
+    }
+#else
+    for (i = a; i <= b; i++) mx = s[i] > mx ? s[i] : mx;
+    mn = *m > mx ? *m : mx;
+    for (i = 0; i < MG__KQ_KB; i++) {
+        s[i] = i >= a && i <= b ? expf(s[i] - mn) : 0.0f;
+        sum += s[i];
+    }
+#endif
+    *alpha = expf(*m - mn);
+    *l = *l * *alpha + sum;
+    *m = mn;
+}
+
+/* Work item: KV head g, chunk tokens [t0, t0 + nt), thread ith's work area. */
+static void mg__attn_item(const mg__attn_job *j, int ith, int t0, int g) {
+    mg_session *s = j->s;
+    const mg__hparams *hp = &s->m->hp;
+    const mg__kvcache *c = &s->kv[j->il];
+    int hd = hp->head_dim, grp = hp->n_head / hp->n_head_kv, kt = s->kv_type;
+    int nt = j->n - t0 < j->tq ? j->n - t0 : j->tq, R = nt * grp, rp = R + (R & 1), r, i, b0, ulo, uhi, a, b, dummy;
+    size_t qd = (size_t)hp->n_head * hd, rmax = (size_t)j->tq * grp, hd16 = ((size_t)hd + 15) & ~(size_t)15;
+    size_t rpm = rmax + (rmax & 1), r16 = (rpm + 15) & ~(size_t)15;
+    float *qt = s->attw + (size_t)ith * mg__attn_work_floats(hp), *o = qt + rpm * hd16, *sc = o + rpm * hd16;
+    float *m = sc + rpm * MG__KQ_KB, *l = m + r16, *al = l + r16, *kb = al + r16, *vb = kb + (size_t)MG__KQ_KB * hd16;
+    uint8_t qc[4096 * 4];                                   /* one q in the partner format */
+    for (r = 0; r < rp; r++) {                              /* rows; an odd count gets a copy of the last */
+        int rr = r < R ? r : R - 1;
+        mg__quant_row(kt, s->q + (size_t)(t0 + rr / grp) * qd + (size_t)(g * grp + rr % grp) * hd, qc, hd);
+        mg__dequant_row(kt, qc, qt + (size_t)r * hd, hd);
+        m[r] = -INFINITY; l[r] = 0;
+    }
+    memset(o, 0, (size_t)rp * hd * sizeof(float));
+    mg__attn_keys(j, t0, 0, &ulo, &dummy);                  /* the tile's keys: [first row's lo, last row's hi] */
+    mg__attn_keys(j, t0 + nt - 1, 0, &dummy, &uhi);
+    uhi = j->bidir ? j->pos0 + j->n - 1 : j->pos0 + t0 + nt - 1;
+    for (b0 = ulo / MG__KQ_KB * MG__KQ_KB; b0 <= uhi; b0 += MG__KQ_KB) {
+        mg__attn_load(s, c, g, b0, ulo, uhi, kb, vb);
+#ifdef MG__AVX512
+        {
+            int k8, cc;
+            for (k8 = 0; k8 < MG__KQ_KB; k8 += 8)           /* scores S = Q K^T, 2 rows x 8 keys at a time */
+                for (r = 0; r < rp; r += 2) {
+                    int a1, b1;
+                    mg__attn_keys(j, t0 + r / grp, b0, &a, &b);
+                    mg__attn_keys(j, t0 + (r + 1 < R ? r + 1 : R - 1) / grp, b0, &a1, &b1);
+                    if ((a > b || k8 + 7 < a || k8 > b) && (a1 > b1 || k8 + 7 < a1 || k8 > b1)) continue;
+                    mg__dot2x8(qt + (size_t)r * hd, qt + (size_t)(r + 1) * hd, kb + (size_t)k8 * hd, hd,
+                               sc + (size_t)r * MG__KQ_KB + k8, sc + (size_t)(r + 1) * MG__KQ_KB + k8);
+                }
+            for (r = 0; r < rp; r++) {                      /* online softmax per row */
+                mg__attn_keys(j, t0 + (r < R ? r : R - 1) / grp, b0, &a, &b);
+                mg__attn_softmax_row(sc + (size_t)r * MG__KQ_KB, a, b, &m[r], &l[r], &al[r]);
+            }
+            for (cc = 0; cc < hd; cc += 64)                 /* O = alpha O + P V, 4 (or 2) rows x 64 channels */
+                for (r = 0; r < rp; r += 4) {
+                    int nr = rp - r >= 4 ? 4 : 2, a1, b1;
+                    mg__attn_keys(j, t0 + r / grp, b0, &a, &dummy);
+                    mg__attn_keys(j, t0 + (r + nr - 1 < R ? r + nr - 1 : R - 1) / grp, b0, &a1, &b1);
+                    if (a1 < a) a = a1;
+                    b = b1 > dummy ? b1 : dummy;
+                    if (a > b) continue;                    /* no keys here: alpha = 1, P = 0 */
+                    if (nr == 4) mg__pv4(sc + (size_t)r * MG__KQ_KB, al + r, vb, hd, cc, a, b, o + (size_t)r * hd);
+                    else mg__pv2(sc + (size_t)r * MG__KQ_KB, al + r, vb, hd, cc, a, b, o + (size_t)r * hd);
+                }
+        }
+#else
+        for (r = 0; r < rp; r++) {
+            float *sr = sc + (size_t)r * MG__KQ_KB, *orow = o + (size_t)r * hd;
+            const float *q = qt + (size_t)r * hd;
+            int jj, d;
+            mg__attn_keys(j, t0 + (r < R ? r : R - 1) / grp, b0, &a, &b);
+            for (jj = a; jj <= b; jj++) {                   /* scores */
+                const float *k = kb + (size_t)jj * hd;
+                float acc = 0;
+                for (d = 0; d < hd; d++) acc += q[d] * k[d];
+                sr[jj] = acc;
+            }
+            mg__attn_softmax_row(sr, a, b, &m[r], &l[r], &al[r]);
+            if (a > b) continue;
+            for (d = 0; d < hd; d++) orow[d] *= al[r];      /* O = alpha O + P V */
+            for (jj = a; jj <= b; jj++) {
+                const float *v = vb + (size_t)jj * hd;
+                float pj = sr[jj];
+                for (d = 0; d < hd; d++) orow[d] += pj * v[d];
+            }
+        }
+#endif
+    }
+    for (r = 0; r < R; r++) {                               /* out = O / l */
+        float inv = 1.0f / l[r], *out = s->att + (size_t)(t0 + r / grp) * qd + (size_t)(g * grp + r % grp) * hd;
+        for (i = 0; i < hd; i++) out[i] = o[(size_t)r * hd + i] * inv;
+    }
+}
+
+/* Items are (tile, KV head), latest tiles (the most keys) first; threads take them from a shared counter.
+   Without atomics, thread ith takes items ith, ith + nth, ... */
+static void mg__attn_task(void *ctx, int ith, int nth) {
+    mg__attn_job *j = (mg__attn_job *)ctx;
+    int nkv = j->s->m->hp.n_head_kv, total = j->ntile * nkv, it;
+#ifdef MG__SPIN
+    (void)nth;
+    while ((it = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < total)
+#else
+    for (it = ith; it < total; it += nth)
+#endif
+        mg__attn_item(j, ith, (j->ntile - 1 - it / nkv) * j->tq, it % nkv);
+}
+
+/* s->att = attention of the chunk's n queries (s->q) over layer il's cache, positions pos0.. */
+static void mg__attention(mg_session *s, int il, int n, int pos0, int bidir) {
+    mg__attn_job j;
+    j.s = s; j.il = il; j.n = n; j.pos0 = pos0; j.bidir = bidir; j.next = 0;
+    j.tq = mg__attn_tile_tokens(&s->m->hp);
+    j.ntile = (n + j.tq - 1) / j.tq;
+    mg__pool_run(&s->pool, mg__attn_task, &j);
 }
 
 /* ===== >>public API: images ========================================================================== */
