@@ -3852,11 +3852,12 @@ static int mg__attn_tile_tokens(const mg__hparams *hp) {
     return group < MG__KQ_ROWS ? MG__KQ_ROWS / group : 1;
 }
 /* Floats of one thread's attention work, in 16-float pieces: rows Rp = tile rows rounded up to even;
-   queries [Rp][hd], outputs O [Rp][hd], scores/probabilities [Rp][KB], m, l, alpha [Rp], keys, values [KB][hd]. */
+   queries [Rp][hd], outputs O [Rp][hd], scores/probabilities [Rp][KB], m, l, alpha [Rp], keys, values [KB][hd],
+   the rows' first and last positions [Rp] (ints). */
 static size_t mg__attn_work_floats(const mg__hparams *hp) {
     size_t rows = (size_t)mg__attn_tile_tokens(hp) * (size_t)(hp->n_head / hp->n_head_kv), hd = (size_t)hp->head_dim;
     size_t rp = rows + (rows & 1), r16 = (rp + 15) & ~(size_t)15, hd16 = (hd + 15) & ~(size_t)15;
-    return 2 * rp * hd16 + rp * MG__KQ_KB + 3 * r16 + 2 * (size_t)MG__KQ_KB * hd16;
+    return 2 * rp * hd16 + rp * MG__KQ_KB + 5 * r16 + 2 * (size_t)MG__KQ_KB * hd16;
 }
 
 static void *mg__carve(uint8_t *base, size_t *off, size_t count, size_t size) {
@@ -5313,13 +5314,11 @@ typedef struct mg__attn_job {
     int next;                /* next item to take (atomic) */
 } mg__attn_job;
 
-/* Keys block [b0, b0 + KB) holds for chunk token t: [*a, *b] relative to b0 (*a > *b: none). */
-static void mg__attn_keys(const mg__attn_job *j, int t, int b0, int *a, int *b) {
-    const mg__hparams *hp = &j->s->m->hp;
-    int p = j->pos0 + t, hi = j->bidir ? j->pos0 + j->n - 1 : p;
-    int lo = j->s->m->layer[j->il].global || p - hp->swa + 1 < 0 ? 0 : p - hp->swa + 1;
-    *a = lo > b0 ? lo - b0 : 0;
-    *b = hi < b0 + MG__KQ_KB - 1 ? hi - b0 : MG__KQ_KB - 1;
+/* Positions chunk token t attends to: [*lo, *hi]. */
+static void mg__attn_span(const mg__attn_job *j, int t, int *lo, int *hi) {
+    int p = j->pos0 + t, w = j->s->m->hp.swa;
+    *hi = j->bidir ? j->pos0 + j->n - 1 : p;
+    *lo = j->s->m->layer[j->il].global || p - w + 1 < 0 ? 0 : p - w + 1;
 }
 
 /* One cached row of n values of type kt as floats (exact for F16 and Q8_0). */
@@ -5399,8 +5398,8 @@ static void mg__dot2x8(const float *q0, const float *q1, const float *k, int hd,
     __m512 a[16], x0, x1, kv, r;
     int d, i;
     for (i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
-    for (d = 0; d < hd; d += 16) {
-        __mmask16 mk = mg__lanes(0, hd - d - 1);
+    for (d = 0; d < hd; d += 16) {                        /* the last step masked when hd % 16 */
+        __mmask16 mk = d + 16 <= hd ? (__mmask16)0xffffu : mg__lanes(0, hd - d - 1);
         x0 = _mm512_maskz_loadu_ps(mk, q0 + d);
         x1 = _mm512_maskz_loadu_ps(mk, q1 + d);
 #define MG__K(i) kv = _mm512_maskz_loadu_ps(mk, k + (size_t)(i) * hd + d); \
@@ -5411,6 +5410,28 @@ static void mg__dot2x8(const float *q0, const float *q1, const float *k, int hd,
     r = mg__hsum16x16(a);
     _mm256_storeu_ps(s0, _mm512_castps512_ps256(r));
     _mm256_storeu_ps(s1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
+}
+
+/* s_r[i] = q_r . k_i for 4 rows q_r = q + r hd and 4 key rows k_i = k + i hd, stored at s + r KB + i. */
+static void mg__dot4x4(const float *q, const float *k, int hd, float *s) {
+    __m512 a[16], x0, x1, x2, x3, kv, r;
+    int d;
+    for (d = 0; d < 16; d++) a[d] = _mm512_setzero_ps();
+    for (d = 0; d < hd; d += 16) {                        /* the last step masked when hd % 16 */
+        __mmask16 mk = d + 16 <= hd ? (__mmask16)0xffffu : mg__lanes(0, hd - d - 1);
+        x0 = _mm512_maskz_loadu_ps(mk, q + d);                 x1 = _mm512_maskz_loadu_ps(mk, q + (size_t)hd + d);
+        x2 = _mm512_maskz_loadu_ps(mk, q + 2 * (size_t)hd + d); x3 = _mm512_maskz_loadu_ps(mk, q + 3 * (size_t)hd + d);
+#define MG__K(i) kv = _mm512_maskz_loadu_ps(mk, k + (size_t)(i) * hd + d); \
+                 a[i] = _mm512_fmadd_ps(x0, kv, a[i]); a[4 + (i)] = _mm512_fmadd_ps(x1, kv, a[4 + (i)]); \
+                 a[8 + (i)] = _mm512_fmadd_ps(x2, kv, a[8 + (i)]); a[12 + (i)] = _mm512_fmadd_ps(x3, kv, a[12 + (i)]);
+        MG__K(0) MG__K(1) MG__K(2) MG__K(3)
+#undef MG__K
+    }
+    r = mg__hsum16x16(a);                                   /* lane 4 r + i */
+    _mm_storeu_ps(s, _mm512_castps512_ps128(r));
+    _mm_storeu_ps(s + MG__KQ_KB, _mm512_extractf32x4_ps(r, 1));
+    _mm_storeu_ps(s + 2 * MG__KQ_KB, _mm512_extractf32x4_ps(r, 2));
+    _mm_storeu_ps(s + 3 * MG__KQ_KB, _mm512_extractf32x4_ps(r, 3));
 }
 
 /* Rows of O (stride hd), channels [c, c + 64) below hd: O[r] = alpha_r O[r] + sum_{j = ja..jb} P[r][j] v_j,
@@ -5450,11 +5471,13 @@ MG__PV_DEF(mg__pv4, MG__ROWS4)
 #undef MG__ROWS4
 #endif
 
-/* The softmax step of one row over its block scores s[KB] with keys [a, b]: m, l updated, *alpha set, s
-   replaced by the e_j (0 outside [a, b]). */
+/* The softmax step of one row over its block scores s[KB] with keys [a, b] (clipped to the block): m, l
+   updated, *alpha set, s replaced by the e_j (0 outside [a, b]). */
 static void mg__attn_softmax_row(float *s, int a, int b, float *m, float *l, float *alpha) {
     float mx = -INFINITY, mn, sum = 0;
     int i;
+    if (a < 0) a = 0;
+    if (b > MG__KQ_KB - 1) b = MG__KQ_KB - 1;
     if (a > b) { *alpha = 1.0f; memset(s, 0, MG__KQ_KB * sizeof(float)); return; }
 #ifdef MG__AVX512
     {
@@ -5493,47 +5516,45 @@ static void mg__attn_item(const mg__attn_job *j, int ith, int t0, int g) {
     const mg__hparams *hp = &s->m->hp;
     const mg__kvcache *c = &s->kv[j->il];
     int hd = hp->head_dim, grp = hp->n_head / hp->n_head_kv, kt = s->kv_type;
-    int nt = j->n - t0 < j->tq ? j->n - t0 : j->tq, R = nt * grp, rp = R + (R & 1), r, i, b0, ulo, uhi, a, b, dummy;
+    int nt = j->n - t0 < j->tq ? j->n - t0 : j->tq, R = nt * grp, rp = R + (R & 1), r, i, b0;
     size_t qd = (size_t)hp->n_head * hd, rmax = (size_t)j->tq * grp, hd16 = ((size_t)hd + 15) & ~(size_t)15;
     size_t rpm = rmax + (rmax & 1), r16 = (rpm + 15) & ~(size_t)15;
     float *qt = s->attw + (size_t)ith * mg__attn_work_floats(hp), *o = qt + rpm * hd16, *sc = o + rpm * hd16;
     float *m = sc + rpm * MG__KQ_KB, *l = m + r16, *al = l + r16, *kb = al + r16, *vb = kb + (size_t)MG__KQ_KB * hd16;
+    int *lo = (int *)(vb + (size_t)MG__KQ_KB * hd16), *hi = lo + r16;   /* each row's positions [lo, hi] */
     uint8_t qc[4096 * 4];                                   /* one q in the partner format */
     for (r = 0; r < rp; r++) {                              /* rows; an odd count gets a copy of the last */
         int rr = r < R ? r : R - 1;
         mg__quant_row(kt, s->q + (size_t)(t0 + rr / grp) * qd + (size_t)(g * grp + rr % grp) * hd, qc, hd);
         mg__dequant_row(kt, qc, qt + (size_t)r * hd, hd);
+        mg__attn_span(j, t0 + rr / grp, &lo[r], &hi[r]);
         m[r] = -INFINITY; l[r] = 0;
     }
     memset(o, 0, (size_t)rp * hd * sizeof(float));
-    mg__attn_keys(j, t0, 0, &ulo, &dummy);                  /* the tile's keys: [first row's lo, last row's hi] */
-    mg__attn_keys(j, t0 + nt - 1, 0, &dummy, &uhi);
-    uhi = j->bidir ? j->pos0 + j->n - 1 : j->pos0 + t0 + nt - 1;
-    for (b0 = ulo / MG__KQ_KB * MG__KQ_KB; b0 <= uhi; b0 += MG__KQ_KB) {
-        mg__attn_load(s, c, g, b0, ulo, uhi, kb, vb);
+    /* blocks over the tile's positions [lo[0], hi[rp - 1]]; rows' lo and hi grow with r */
+    for (b0 = lo[0] / MG__KQ_KB * MG__KQ_KB; b0 <= hi[rp - 1]; b0 += MG__KQ_KB) {
+        int b1 = b0 + MG__KQ_KB - 1;
+        mg__attn_load(s, c, g, b0, lo[0], hi[rp - 1], kb, vb);
 #ifdef MG__AVX512
         {
             int k8, cc;
-            for (k8 = 0; k8 < MG__KQ_KB; k8 += 8)           /* scores S = Q K^T, 2 rows x 8 keys at a time */
-                for (r = 0; r < rp; r += 2) {
-                    int a1, b1;
-                    mg__attn_keys(j, t0 + r / grp, b0, &a, &b);
-                    mg__attn_keys(j, t0 + (r + 1 < R ? r + 1 : R - 1) / grp, b0, &a1, &b1);
-                    if ((a > b || k8 + 7 < a || k8 > b) && (a1 > b1 || k8 + 7 < a1 || k8 > b1)) continue;
-                    mg__dot2x8(qt + (size_t)r * hd, qt + (size_t)(r + 1) * hd, kb + (size_t)k8 * hd, hd,
-                               sc + (size_t)r * MG__KQ_KB + k8, sc + (size_t)(r + 1) * MG__KQ_KB + k8);
+            for (k8 = 0; k8 < MG__KQ_KB; k8 += 8)           /* scores S = Q K^T: 4 rows x 4 keys, a last 2 rows x 8 */
+                for (r = 0; r < rp; r += 4) {
+                    const float *q = qt + (size_t)r * hd, *k = kb + (size_t)k8 * hd;
+                    float *sr = sc + (size_t)r * MG__KQ_KB + k8;
+                    if (rp - r < 4) {
+                        if (lo[r] <= b0 + k8 + 7 && hi[r + 1] >= b0 + k8) mg__dot2x8(q, q + hd, k, hd, sr, sr + MG__KQ_KB);
+                        continue;
+                    }
+                    if (lo[r] <= b0 + k8 + 3 && hi[r + 3] >= b0 + k8) mg__dot4x4(q, k, hd, sr);
+                    if (lo[r] <= b0 + k8 + 7 && hi[r + 3] >= b0 + k8 + 4) mg__dot4x4(q, k + 4 * (size_t)hd, hd, sr + 4);
                 }
-            for (r = 0; r < rp; r++) {                      /* online softmax per row */
-                mg__attn_keys(j, t0 + (r < R ? r : R - 1) / grp, b0, &a, &b);
-                mg__attn_softmax_row(sc + (size_t)r * MG__KQ_KB, a, b, &m[r], &l[r], &al[r]);
-            }
+            for (r = 0; r < rp; r++)                        /* online softmax per row */
+                mg__attn_softmax_row(sc + (size_t)r * MG__KQ_KB, lo[r] - b0, hi[r] - b0, &m[r], &l[r], &al[r]);
             for (cc = 0; cc < hd; cc += 64)                 /* O = alpha O + P V, 4 (or 2) rows x 64 channels */
                 for (r = 0; r < rp; r += 4) {
-                    int nr = rp - r >= 4 ? 4 : 2, a1, b1;
-                    mg__attn_keys(j, t0 + r / grp, b0, &a, &dummy);
-                    mg__attn_keys(j, t0 + (r + nr - 1 < R ? r + nr - 1 : R - 1) / grp, b0, &a1, &b1);
-                    if (a1 < a) a = a1;
-                    b = b1 > dummy ? b1 : dummy;
+                    int nr = rp - r >= 4 ? 4 : 2, a = lo[r] > b0 ? lo[r] - b0 : 0;
+                    int b = hi[r + nr - 1] < b1 ? hi[r + nr - 1] - b0 : MG__KQ_KB - 1;
                     if (a > b) continue;                    /* no keys here: alpha = 1, P = 0 */
                     if (nr == 4) mg__pv4(sc + (size_t)r * MG__KQ_KB, al + r, vb, hd, cc, a, b, o + (size_t)r * hd);
                     else mg__pv2(sc + (size_t)r * MG__KQ_KB, al + r, vb, hd, cc, a, b, o + (size_t)r * hd);
@@ -5543,21 +5564,20 @@ static void mg__attn_item(const mg__attn_job *j, int ith, int t0, int g) {
         for (r = 0; r < rp; r++) {
             float *sr = sc + (size_t)r * MG__KQ_KB, *orow = o + (size_t)r * hd;
             const float *q = qt + (size_t)r * hd;
-            int jj, d;
-            mg__attn_keys(j, t0 + (r < R ? r : R - 1) / grp, b0, &a, &b);
-            for (jj = a; jj <= b; jj++) {                   /* scores */
-                const float *k = kb + (size_t)jj * hd;
+            int a = lo[r] > b0 ? lo[r] - b0 : 0, b = hi[r] < b1 ? hi[r] - b0 : MG__KQ_KB - 1, k, d;
+            for (k = a; k <= b; k++) {                      /* scores */
+                const float *kr = kb + (size_t)k * hd;
                 float acc = 0;
-                for (d = 0; d < hd; d++) acc += q[d] * k[d];
-                sr[jj] = acc;
+                for (d = 0; d < hd; d++) acc += q[d] * kr[d];
+                sr[k] = acc;
             }
             mg__attn_softmax_row(sr, a, b, &m[r], &l[r], &al[r]);
             if (a > b) continue;
             for (d = 0; d < hd; d++) orow[d] *= al[r];      /* O = alpha O + P V */
-            for (jj = a; jj <= b; jj++) {
-                const float *v = vb + (size_t)jj * hd;
-                float pj = sr[jj];
-                for (d = 0; d < hd; d++) orow[d] += pj * v[d];
+            for (k = a; k <= b; k++) {
+                const float *vr = vb + (size_t)k * hd;
+                float pk = sr[k];
+                for (d = 0; d < hd; d++) orow[d] += pk * vr[d];
             }
         }
 #endif
