@@ -1,7 +1,8 @@
 /* Long context and reuse: the Q8_0 KV cache against llama.cpp's logits, memory accounting against a counting
    allocator and hand-computed sizes, snapshots (branching must give bit-identical results to a fresh session
    fed the whole sequence; the file form round-trips and every corruption is refused), prompt prefixes, the
-   image-embedding cache, and SHA-256 against the FIPS 180-4 examples.
+   image-embedding cache, SHA-256 against the FIPS 180-4 examples, and the blocked attention kernel against a
+   double-precision reference (F32, F16, Q8_0 caches; chunks vs one token at a time, 1 vs 3 threads).
    The implementation is compiled into this test (static) so the allocator hooks can count every byte. */
 #include <stdint.h>
 #include <stddef.h>
@@ -178,6 +179,99 @@ static void check_q8_invariance(const mgx_json *pj) {
 done:
     mg_session_free(a); mg_session_free(b); mg_session_free(c);
     mg_model_free(m);
+}
+
+/* ----- the blocked attention against a double-precision reference, and its invariances ----- */
+/* A model with only the attention geometry: 6 query heads over 2 KV heads (group 3: a tile of 21 tokens has 63
+   rows and a padding row), head_dim 96 (not a multiple of 64: masked channel tails), window 100, n_ctx 1024;
+   layer 0 local (ring 100 + 256), layer 1 global. Chunks are fed as the forward pass does: their K and V rows
+   written at slot p % ring, then attention. */
+enum { AT_N = 700, AT_HD = 96, AT_NH = 6, AT_NKV = 2 };
+static float at_val(uint32_t a, uint32_t b) {        /* deterministic value in [-1, 1) of (a, b) */
+    uint32_t x = a * 0x9e3779b1u ^ (b + 0x7f4a7c15u) * 0x85ebca77u;
+    x ^= x >> 15; x *= 0x2c1b3c6du; x ^= x >> 12; x *= 0x297a2d39u; x ^= x >> 15;
+    return (float)(x >> 8) / 8388608.0f - 1.0f;
+}
+/* Feeds positions [pos0, pos0 + n) to both layers; out[p][NH HD] receives each position's attention. */
+static void at_chunk(mg_session *s, int pos0, int n, int bidir, float *out[2], double *maxerr) {
+    int il, t, i, h;
+    float row[AT_NKV * AT_HD];
+    for (il = 0; il < 2; il++) {
+        mg__kvcache *c = &s->kv[il];
+        for (t = 0; t < n; t++) {
+            int p = pos0 + t;
+            size_t slot = (size_t)(p % c->cap_max) * s->kv_row;
+            for (i = 0; i < AT_NKV * AT_HD; i++) row[i] = 2.0f * (1.0f + p / 300.0f) * at_val((uint32_t)(2 * p + il), (uint32_t)i);
+            mg__quant_row(s->kv_type, row, c->k + slot, AT_NKV * AT_HD);
+            for (i = 0; i < AT_NKV * AT_HD; i++) row[i] = at_val((uint32_t)(2 * p + il + 100000), (uint32_t)i);
+            mg__quant_row(s->kv_type, row, c->v + slot, AT_NKV * AT_HD);
+            for (i = 0; i < AT_NH * AT_HD; i++) s->q[(size_t)t * AT_NH * AT_HD + i] = 0.5f * at_val((uint32_t)(2 * p + il + 200000), (uint32_t)i);
+        }
+        mg__attention(s, il, n, pos0, bidir);
+        memcpy(out[il] + (size_t)pos0 * AT_NH * AT_HD, s->att, (size_t)n * AT_NH * AT_HD * sizeof(float));
+        if (!maxerr) continue;
+        for (t = 0; t < n; t++)                       /* reference: q in the partner format, dequantized rows, doubles */
+            for (h = 0; h < AT_NH; h++) {
+                int p = pos0 + t, hi = bidir ? pos0 + n - 1 : p, lo = il == 1 || p - 99 < 0 ? 0 : p - 99, j, d;
+                uint8_t qc[AT_HD * 4];
+                float q[AT_HD], k[AT_HD], v[AT_HD];
+                double sc[AT_N], mx = -1e300, sum = 0, o[AT_HD];
+                size_t head = mg__row_bytes(s->kv_type, AT_HD) * (size_t)(h / 3);
+                mg__quant_row(s->kv_type, s->q + ((size_t)t * AT_NH + h) * AT_HD, qc, AT_HD);
+                mg__dequant_row(s->kv_type, qc, q, AT_HD);
+                for (j = lo; j <= hi; j++) {
+                    double a = 0;
+                    mg__dequant_row(s->kv_type, c->k + (size_t)(j % c->cap_max) * s->kv_row + head, k, AT_HD);
+                    for (d = 0; d < AT_HD; d++) a += (double)q[d] * k[d];
+                    sc[j - lo] = a;
+                    if (a > mx) mx = a;
+                }
+                for (d = 0; d < AT_HD; d++) o[d] = 0;
+                for (j = lo; j <= hi; j++) {
+                    double e = exp(sc[j - lo] - mx);
+                    sum += e;
+                    mg__dequant_row(s->kv_type, c->v + (size_t)(j % c->cap_max) * s->kv_row + head, v, AT_HD);
+                    for (d = 0; d < AT_HD; d++) o[d] += e * v[d];
+                }
+                for (d = 0; d < AT_HD; d++) {
+                    double err = fabs(o[d] / sum - s->att[((size_t)t * AT_NH + h) * AT_HD + d]);
+                    if (err > *maxerr) *maxerr = err;
+                }
+            }
+    }
+}
+static void check_attention(void) {
+    static const int kvs[3] = { MG_KV_F32, MG_KV_F16, MG_KV_Q8_0 };
+    static const int sizes[8] = { 1, 37, 200, 1, 1, 150, 256, 54 };          /* 700 positions; the 150 bidirectional */
+    static mg_model m;
+    static mg__layer layer[2];
+    int k, i, il;
+    m.hp.n_vocab = 16; m.hp.n_layer = 2; m.hp.n_embd = 32; m.hp.n_ff = 32; m.hp.n_head = AT_NH; m.hp.n_head_kv = AT_NKV;
+    m.hp.head_dim = AT_HD; m.hp.n_ctx_train = 1024; m.hp.swa = 100; m.has_weights = 1; m.layer = layer; layer[1].global = 1;
+    for (k = 0; k < 3; k++) {
+        mg_session *a = session(&m, 1, 0, kvs[k], 0), *b = session(&m, 3, 0, kvs[k], 0);
+        float *oa[2], *ob[2];
+        double err = 0;
+        int pos = 0;
+        for (il = 0; il < 2; il++) {
+            oa[il] = (float *)malloc((size_t)AT_N * AT_NH * AT_HD * sizeof(float));
+            ob[il] = (float *)malloc((size_t)AT_N * AT_NH * AT_HD * sizeof(float));
+        }
+        if (!a || !b || mg_session_reserve(a, AT_N) != MG_OK || mg_session_reserve(b, AT_N) != MG_OK) { CHECK(0, "attention sessions"); goto next; }
+        for (i = 0; i < 8; pos += sizes[i++]) {
+            at_chunk(a, pos, sizes[i], i == 5, oa, &err);
+            if (i == 5) at_chunk(b, pos, sizes[i], 1, ob, NULL);          /* the same block on 3 threads */
+            else { int t; for (t = 0; t < sizes[i]; t++) at_chunk(b, pos + t, 1, 0, ob, NULL); }   /* one at a time */
+        }
+        printf("  attention, KV type %d: max |out - double reference| %.3g\n", kvs[k], err);
+        CHECK(err < 3e-5, "KV %d: attention differs from the double reference by %g", kvs[k], err);
+        for (il = 0; il < 2; il++)
+            CHECK(memcmp(oa[il], ob[il], (size_t)AT_N * AT_NH * AT_HD * sizeof(float)) == 0,
+                  "KV %d layer %d: chunks on 1 thread vs tokens one at a time on 3 threads differ", kvs[k], il);
+    next:
+        for (il = 0; il < 2; il++) { free(oa[il]); free(ob[il]); }
+        mg_session_free(a); mg_session_free(b);
+    }
 }
 
 /* ----- memory: the estimate against the bytes the session really holds, and against hand arithmetic ----- */
@@ -486,6 +580,7 @@ int main(void) {
         check_snapshots(pj, MG_KV_F32);
     } else CHECK(0, "prompts.json");
     check_memory();
+    check_attention();
     check_snapshot_corruption();
     check_image_reuse();
     mgx_json_free(pj);
