@@ -3853,10 +3853,12 @@ static int mg__attn_tile_tokens(const mg__hparams *hp) {
 }
 /* Floats of one thread's attention work, in 16-float pieces: rows Rp = tile rows rounded up to even;
    queries [Rp][hd], outputs O [Rp][hd], scores/probabilities [Rp][KB], m, l, alpha [Rp], keys, values [KB][hd],
-   the rows' first and last positions [Rp] (ints). */
+   the rows' first and last positions [Rp] (ints). None without a decoder (a vision file alone). */
 static size_t mg__attn_work_floats(const mg__hparams *hp) {
-    size_t rows = (size_t)mg__attn_tile_tokens(hp) * (size_t)(hp->n_head / hp->n_head_kv), hd = (size_t)hp->head_dim;
-    size_t rp = rows + (rows & 1), r16 = (rp + 15) & ~(size_t)15, hd16 = (hd + 15) & ~(size_t)15;
+    size_t rows, rp, r16, hd16 = ((size_t)hp->head_dim + 15) & ~(size_t)15;
+    if (!hp->n_head_kv) return 0;
+    rows = (size_t)mg__attn_tile_tokens(hp) * (size_t)(hp->n_head / hp->n_head_kv);
+    rp = rows + (rows & 1); r16 = (rp + 15) & ~(size_t)15;
     return 2 * rp * hd16 + rp * MG__KQ_KB + 5 * r16 + 2 * (size_t)MG__KQ_KB * hd16;
 }
 
