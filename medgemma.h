@@ -2386,26 +2386,6 @@ static void mg__tok_q4_k(const mg__block_q4_k *w, const uint8_t *x, size_t xs, i
         }
     }
 }
-/* Q4_K, four rows (row_bytes apart) and one token: s[0..3] += each block's terms. */
-static void mg__rows4_q4_k(const uint8_t *w, size_t rb, const mg__block_q8_k *a, int64_t n, float *s) {
-    int64_t b;
-    __m128 acc = _mm_loadu_ps(s);
-    for (b = 0; b < n / 256; b++, a++) {
-        const mg__block_q4_k *w0 = (const mg__block_q4_k *)w + b, *w1 = (const mg__block_q4_k *)(w + rb) + b;
-        mg__prefetch_span(w, 4 * rb + (size_t)b * 4 * sizeof *w0, 4 * rb + (size_t)(b + 1) * 4 * sizeof *w0);
-        const mg__block_q4_k *w2 = (const mg__block_q4_k *)(w + 2 * rb) + b, *w3 = (const mg__block_q4_k *)(w + 3 * rb) + b;
-        __m512i q[4], sc[4], v[4];
-        __m256i mdup;
-        const __m256 dm = _mm256_set_m128(mg__f16x4(w0->dmin, w1->dmin, w2->dmin, w3->dmin), mg__f16x4(w0->d, w1->d, w2->d, w3->d));
-        mg__q4k_prep(w0, q, sc, &mdup); v[0] = mg__q4k_sums(q, sc, mdup, a);
-        mg__q4k_prep(w1, q, sc, &mdup); v[1] = mg__q4k_sums(q, sc, mdup, a);
-        mg__q4k_prep(w2, q, sc, &mdup); v[2] = mg__q4k_sums(q, sc, mdup, a);
-        mg__q4k_prep(w3, q, sc, &mdup); v[3] = mg__q4k_sums(q, sc, mdup, a);
-        acc = _mm_add_ps(acc, mg__q4k_terms(v[0], v[1], v[2], v[3], dm, _mm256_set1_ps(a->d)));
-    }
-    _mm_storeu_ps(s, acc);
-}
-
 /* Q6_K, nt tokens of one row: s[t] += d dx sumi per block, four tokens at a time. */
 static void mg__tok_q6_k(const mg__block_q6_k *w, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
     int64_t b;
@@ -2444,6 +2424,130 @@ static void mg__rows4_q6_k(const uint8_t *w, size_t rb, const mg__block_q8_k *a,
         acc = _mm_add_ps(acc, _mm_mul_ps(_mm_mul_ps(dw, _mm_set1_ps(a->d)), _mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3]))));
     }
     _mm_storeu_ps(s, acc);
+}
+
+/* ----- decode (one token). The rows of a matrix lie back to back, so the (row, block) units of a run of rows are
+   one sequence of blocks in memory: the decode kernels walk it in order, four units at a time (one sequential
+   stream for the memory system), and add each unit's term to its row's sum in block order. The activation is
+   prepared once per call for every unit position. ----- */
+#define MG__DEC_NB 64        /* activation blocks the decode kernels prepare (rows of up to 16384 values) */
+
+/* ax[2c] = [a 128c .. 128c+31 | a 128c+64 .. 128c+95] (partners of the low nibbles of quant bytes 64c .. 64c+63),
+   ax[2c+1] = [a 128c+32 .. 128c+63 | a 128c+96 .. 128c+127] (partners of their high nibbles) */
+MG__INLINE void mg__q8k_nibble_order(const mg__block_q8_k *a, __m512i *ax) {
+    int c;
+    for (c = 0; c < 2; c++) {
+        const __m512i u = _mm512_loadu_si512((const void *)(a->qs + 128 * c)), v = _mm512_loadu_si512((const void *)(a->qs + 128 * c + 64));
+        ax[2 * c] = _mm512_shuffle_i64x2(u, v, 0x44);
+        ax[2 * c + 1] = _mm512_shuffle_i64x2(u, v, 0xEE);
+    }
+}
+/* The activation of a decode for nb blocks (nb <= MG__DEC_NB): per block b, ax[4b .. 4b+3] in nibble order and,
+   for the four blocks b + k (k < 4) of a run of units starting at block b, their scales dx[b + k] and pair sums:
+   int32 lane 4L + k of ps[b] = int16 pair [p_2L, p_2L+1] of block b + k, p_j = bsums[2j] + bsums[2j+1] (the
+   activation sum of sub-block j of 32). Blocks nb .. nb+2 repeat blocks 0 .. 2 (a run continues in the next row). */
+typedef struct mg__dec_act {
+    __m512i ax[4 * (MG__DEC_NB + 3)], ps[MG__DEC_NB];
+    float dx[MG__DEC_NB + 3];
+} mg__dec_act;
+static void mg__dec_act_q4_k(const mg__block_q8_k *a, int nb, mg__dec_act *d) {
+    const __m512i tr = _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0);   /* lane 4L + k <- 4k + L */
+    __m128i c[MG__DEC_NB];
+    int b;
+    for (b = 0; b < nb + 3; b++) mg__q8k_nibble_order(a + b % nb, d->ax + 4 * b);
+    for (b = 0; b < nb; b++) c[b] = _mm256_cvtepi32_epi16(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a[b].bsums), _mm256_set1_epi16(1)));
+    for (b = 0; b < nb + 3; b++) d->dx[b] = a[b % nb].d;
+    for (b = 0; b < nb; b++) {
+        __m512i v = _mm512_castsi128_si512(c[b]);
+        v = _mm512_inserti32x4(v, c[(b + 1) % nb], 1);
+        v = _mm512_inserti32x4(v, c[(b + 2) % nb], 2);
+        d->ps[b] = _mm512_permutexvar_epi32(tr, _mm512_inserti32x4(v, c[(b + 3) % nb], 3));
+    }
+}
+/* The scales and mins of four Q4_K blocks, block k in 128-bit lane k: bytes 16k + j = sc_j, 16k + 8 + j = m_j
+   (mg__q4k_prep's unpacking, four blocks at once) */
+MG__INLINE __m512i mg__q4k_scales4(const mg__block_q4_k *w0, const mg__block_q4_k *w1, const mg__block_q4_k *w2, const mg__block_q4_k *w3) {
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)w0->scales)), lo, hi;
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w1->scales), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w2->scales), 2);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w3->scales), 3);
+    lo = _mm512_and_si512(_mm512_srlv_epi32(_mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x98), _mm512_set4_epi32(4, 0, 0, 0)),
+                          _mm512_set4_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f));
+    hi = _mm512_and_si512(_mm512_srli_epi32(_mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x40), 2), _mm512_set4_epi32(0x30303030, 0, 0x30303030, 0));
+    return _mm512_or_si512(lo, hi);
+}
+/* One Q4_K block against ax: 16 int32 lanes summing to sumi = sum_j sc_j sum_l q_l a_l. sidx[v] moves the scales
+   of the two sub-blocks of nibble vector v from this block's lane of sm into int16 lanes. */
+MG__INLINE __m512i mg__q4k_dot_nib(const mg__block_q4_k *w, const __m512i *ax, __m512i sm, const __m512i *sidx) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __mmask64 even = 0x5555555555555555ULL;
+    const __m512i q0 = _mm512_loadu_si512((const void *)w->qs), q1 = _mm512_loadu_si512((const void *)(w->qs + 64));
+    __m512i acc = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(_mm512_and_si512(q0, m4), ax[0]),
+                                      _mm512_maskz_permutexvar_epi8(even, sidx[0], sm));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), ax[1]),
+                              _mm512_maskz_permutexvar_epi8(even, sidx[1], sm));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(q1, m4), ax[2]), _mm512_maskz_permutexvar_epi8(even, sidx[2], sm));
+    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), ax[3]),
+                               _mm512_maskz_permutexvar_epi8(even, sidx[3], sm));
+}
+/* [sum of the 16 lanes of each of four vectors | four more sums]: u = mg__tsum4 of the first four, mv the other
+   four already in that layout (128-bit lane L = their partial sums L); the four lanes are added. */
+MG__INLINE __m256i mg__sums4x2(__m512i u, __m512i mv) {
+    const __m512i s = _mm512_add_epi32(_mm512_shuffle_i64x2(u, mv, 0x88), _mm512_shuffle_i64x2(u, mv, 0xDD));
+    return mg__fold16(_mm512_shuffle_i64x2(s, s, 0xD8));
+}
+/* Adds the terms t[0 .. m) of consecutive units to their rows' sums, one after the other: the unit at block *b of
+   row *row first. */
+MG__INLINE void mg__dec_add(__m128 t, int m, int nb, int *b, int *row, __m128 *s, float *y) {
+    int k;
+    if (m == 4 && *b + 4 < nb) {
+        *s = _mm_add_ss(_mm_add_ss(_mm_add_ss(_mm_add_ss(*s, t), _mm_shuffle_ps(t, t, 1)), _mm_shuffle_ps(t, t, 2)), _mm_shuffle_ps(t, t, 3));
+        *b += 4;
+        return;
+    }
+    for (k = 0; k < m; k++, t = _mm_shuffle_ps(t, t, 0x39)) {
+        *s = _mm_add_ss(*s, t);
+        if (++*b == nb) { y[(*row)++] = _mm_cvtss_f32(*s); *s = _mm_setzero_ps(); *b = 0; }
+    }
+}
+/* Q4_K, nr rows back to back and one token: y[r] = sum over blocks of the scalar kernel's term
+   (d dx) sumi - (dmin dx) summ, the four units of a step reduced together (a last step of fewer repeats its last
+   unit in the unused lanes). */
+static void mg__rows_q4_k(const mg__block_q4_k *w, int nr, const mg__dec_act *d, int nb, float *y) {
+    const __mmask64 even = 0x5555555555555555ULL;
+    /* mins of unit k, sub-blocks 2L, 2L+1 -> int16 lanes 8L + 2k, 8L + 2k + 1 (bytes 16k + 8 + 2L, + 1) */
+#define MG__MIDX(q) ((16 * ((q) & 3) + 8 + 2 * ((q) >> 2)) | (16 * ((q) & 3) + 9 + 2 * ((q) >> 2)) << 16)
+    const __m512i midx = _mm512_set_epi32(MG__MIDX(15), MG__MIDX(14), MG__MIDX(13), MG__MIDX(12), MG__MIDX(11), MG__MIDX(10), MG__MIDX(9),
+                                          MG__MIDX(8), MG__MIDX(7), MG__MIDX(6), MG__MIDX(5), MG__MIDX(4), MG__MIDX(3), MG__MIDX(2),
+                                          MG__MIDX(1), MG__MIDX(0));
+#undef MG__MIDX
+    /* scales of unit k for nibble vector v: sub-blocks 4 (v >> 1) + (v & 1) (int16 lanes 0..15) and that + 2 */
+    const __m512i hi2 = _mm512_maskz_set1_epi16(0xFFFF0000u, 2);
+    const int64_t total = (int64_t)nr * nb;
+    __m512i sidx[16];
+    int64_t i;
+    int k, v, b = 0, row = 0;
+    __m128 s = _mm_setzero_ps();
+    for (k = 0; k < 4; k++)
+        for (v = 0; v < 4; v++) sidx[4 * k + v] = _mm512_add_epi16(_mm512_set1_epi16((short)(16 * k + 4 * (v >> 1) + (v & 1))), hi2);
+    for (i = 0; i < total; i += 4) {
+        const int m = total - i < 4 ? (int)(total - i) : 4;
+        const mg__block_q4_k *w0 = w + i, *w1 = w + i + (m > 1), *w2 = w + i + (m > 2 ? 2 : m - 1), *w3 = w + i + m - 1;
+        const __m512i sm = mg__q4k_scales4(w0, w1, w2, w3);
+        __m512i u;
+        __m256 p;
+        __m128i dm16;
+        u = mg__tsum4(mg__q4k_dot_nib(w0, d->ax + 4 * b, sm, sidx), mg__q4k_dot_nib(w1, d->ax + 4 * b + 4, sm, sidx + 4),
+                      mg__q4k_dot_nib(w2, d->ax + 4 * b + 8, sm, sidx + 8), mg__q4k_dot_nib(w3, d->ax + 4 * b + 12, sm, sidx + 12));
+        /* [d_0..3 | dmin_0..3] from the blocks' first words (d, dmin); [sumi_0..3 | summ_0..3], summ_k = sum_j m_j p_j;
+           then the scalar kernel's terms */
+        dm16 = _mm_shuffle_epi8(_mm_set_epi32((int)(w3->d | (uint32_t)w3->dmin << 16), (int)(w2->d | (uint32_t)w2->dmin << 16),
+                                              (int)(w1->d | (uint32_t)w1->dmin << 16), (int)(w0->d | (uint32_t)w0->dmin << 16)),
+                                _mm_set_epi8(15, 14, 11, 10, 7, 6, 3, 2, 13, 12, 9, 8, 5, 4, 1, 0));
+        p = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtph_ps(dm16), _mm256_broadcast_ps((const __m128 *)(d->dx + b))),
+                          _mm256_cvtepi32_ps(mg__sums4x2(u, _mm512_madd_epi16(_mm512_maskz_permutexvar_epi8(even, midx, sm), d->ps[b]))));
+        mg__dec_add(_mm_sub_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1)), m, nb, &b, &row, &s, y);
+    }
 }
 
 /* Q8_0, up to eight rows (row_bytes apart) and one token: s[i] += (float)sumi_i * (dw_i dx) per block, rows in
@@ -2522,11 +2626,16 @@ static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const 
         return;
     }
     if (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q6_K) {
-        if (nt == 1)
+        if (nt == 1 && wtype == MG_TYPE_Q4_K && n / 256 <= MG__DEC_NB && rb == (size_t)(n / 256) * sizeof(mg__block_q4_k)) {
+            mg__dec_act d;
+            mg__dec_act_q4_k((const mg__block_q8_k *)x, (int)(n / 256), &d);
+            mg__rows_q4_k((const mg__block_q4_k *)w, nr, &d, (int)(n / 256), y);
+            return;
+        }
+        if (nt == 1 && wtype == MG_TYPE_Q6_K)
             for (; r + 4 <= nr; r += 4) {
                 for (i = 0; i < 4; i++) s[i] = 0;
-                if (wtype == MG_TYPE_Q4_K) mg__rows4_q4_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)x, n, s);
-                else mg__rows4_q6_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)x, n, s);
+                mg__rows4_q6_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)x, n, s);
                 for (i = 0; i < 4; i++) y[r + i] = s[i];
             }
         for (; r < nr; r++) {

@@ -208,6 +208,12 @@ int main(void) {
             for (t = 0; t < 9; t++) check_block(types[i], (r + t) % 3 == 0 ? 2560 : 768, rows[r], toks[t]);
     }
     check_block(MG_TYPE_Q8_0, 288, 11, 3);        /* Q8_0 rows of 9 blocks */
+    for (r = 0; r < 6; r++) {                     /* decode: rows of 1 and 4 blocks (runs of units across rows), longer than prepared */
+        check_block(MG_TYPE_Q4_K, 256, rows[r], 1);
+        check_block(MG_TYPE_Q4_K, 1024, rows[r], 1);
+        check_block(MG_TYPE_Q6_K, 256, rows[r], 1);
+    }
+    check_block(MG_TYPE_Q4_K, 256 * 65, 6, 1);
     for (i = 1; i <= 3; i++)
         for (t = 0; t < 7; t++) check_pool(i, pool_toks[t]);
     return MG_TEST_END();
