@@ -2252,9 +2252,9 @@ static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
 }
 
 /* ----- block kernels: y[t][r] = W_r . x_t for nr weight rows and the nt converted activation rows of a token
-   block. Prefill unpacks each weight block once for all the tokens (four at a time); decode (nt = 1) takes four
-   rows at a time. Either way four results share one reduction and one float combination in vector lanes.
-   Every (row, token) result is the float mg__vec_dot gives: the same exact integer block sums, combined into
+   block. Decode (nt = 1) takes four rows at a time, four results sharing one reduction and one float
+   combination in vector lanes; prefill lays each weight block of 16 rows out once for all the tokens and
+   keeps every row in its own lane (Q4_K, Q6_K: mg__tiles_k; Q8_0: mg__toks8_q8_0, eight rows). Every (row, token) result is the float mg__vec_dot gives: the same exact integer block sums, combined into
    the float sum in block order with the same single-rounded operations (no fused multiply-adds), so results
    depend neither on nt, nr nor the thread count. ----- */
 #define MG__TOK_BLOCK 64     /* activation rows per token block (they stay in L2 while the weight rows stream) */
@@ -2303,13 +2303,16 @@ MG__INLINE void mg__spread_scales(__m512i s16, int per, __m512i *sc) {
    The 12 scale bytes as 32-bit words w0 = s[0..3], w1 = s[4..7], w2 = s[8..11] give, per byte,
      sc0..3 = w0 & 63                          m0..3 = w1 & 63
      sc4..7 = (w2 & 15) | (w0 >> 2 & 0x30)    m4..7 = (w2 >> 4 & 15) | (w1 >> 2 & 0x30)      */
-MG__INLINE void mg__q4k_prep(const mg__block_q4_k *w, __m512i *q, __m512i *sc, __m256i *mdup) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    __m128i v = _mm_loadu_si128((const __m128i *)w->scales);     /* w0 w1 w2 and 4 quant bytes (unused) */
+MG__INLINE __m128i mg__q4k_sm(const uint8_t *scales) {   /* bytes [sc0..7, m0..7] */
+    __m128i v = _mm_loadu_si128((const __m128i *)scales);       /* w0 w1 w2 and 4 quant bytes (unused) */
     __m128i lo = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(v, 0x98), _mm_set_epi32(4, 0, 0, 0)),
                                _mm_set_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f));        /* w0 w2 w1 w2>>4 */
     __m128i hi = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(v, 0x40), 2), _mm_set_epi32(0x30303030, 0, 0x30303030, 0));
-    __m128i sm = _mm_or_si128(lo, hi), m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));   /* sc0..7, m0..7 */
+    return _mm_or_si128(lo, hi);
+}
+MG__INLINE void mg__q4k_prep(const mg__block_q4_k *w, __m512i *q, __m512i *sc, __m256i *mdup) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m128i sm = mg__q4k_sm(w->scales), m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));   /* sc0..7, m0..7 */
     int k;
     mg__spread_scales(_mm512_zextsi128_si512(_mm_cvtepu8_epi16(sm)), 2, sc);
     *mdup = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
@@ -2366,35 +2369,6 @@ MG__INLINE __m128 mg__f16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d) {
 }
 #define MG__Q8K_AT(x, xs, t, b) ((const mg__block_q8_k *)((x) + (size_t)(t) * (xs)) + (b))
 
-/* s[0..m) += the first m lanes of r (m <= 4: a last group of fewer than four tokens). */
-static void mg__add4(float *s, __m128 r, int m) {
-    float rr[4];
-    int u;
-    if (m == 4) { _mm_storeu_ps(s, _mm_add_ps(_mm_loadu_ps(s), r)); return; }
-    _mm_storeu_ps(rr, r);
-    for (u = 0; u < m; u++) s[u] += rr[u];
-}
-/* Q4_K, nt tokens of one row: s[t] += each block's term, four tokens at a time (a last group of fewer repeats
-   its first token in the unused lanes). */
-static void mg__tok_q4_k(const mg__block_q4_k *w, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
-    int64_t b;
-    int t;
-    for (b = 0; b < n / 256; b++, w++) {
-        __m512i q[4], sc[4];
-        __m256i mdup;
-        const __m256 dm = _mm256_set_m128(_mm_set1_ps(mg__h2f(w->dmin)), _mm_set1_ps(mg__h2f(w->d)));
-        mg__q4k_prep(w, q, sc, &mdup);
-        for (t = 0; t < nt; t += 4) {
-            const int m = nt - t < 4 ? nt - t : 4;
-            const mg__block_q8_k *a0 = MG__Q8K_AT(x, xs, t, b), *a1 = MG__Q8K_AT(x, xs, m > 1 ? t + 1 : t, b);
-            const mg__block_q8_k *a2 = MG__Q8K_AT(x, xs, m > 2 ? t + 2 : t, b), *a3 = MG__Q8K_AT(x, xs, m > 3 ? t + 3 : t, b);
-            const __m128 dx = _mm_set_ps(a3->d, a2->d, a1->d, a0->d);
-            const __m128 r = mg__q4k_terms(mg__q4k_sums(q, sc, mdup, a0), mg__q4k_sums(q, sc, mdup, a1), mg__q4k_sums(q, sc, mdup, a2),
-                                           mg__q4k_sums(q, sc, mdup, a3), dm, _mm256_set_m128(dx, dx));
-            mg__add4(s + t, r, m);
-        }
-    }
-}
 /* Q4_K, four rows (row_bytes apart) and one token: s[0..3] += each block's terms. */
 static void mg__rows4_q4_k(const uint8_t *w, size_t rb, const mg__block_q8_k *a, int64_t n, float *s) {
     int64_t b;
@@ -2415,26 +2389,6 @@ static void mg__rows4_q4_k(const uint8_t *w, size_t rb, const mg__block_q8_k *a,
     _mm_storeu_ps(s, acc);
 }
 
-/* Q6_K, nt tokens of one row: s[t] += d dx sumi per block, four tokens at a time. */
-static void mg__tok_q6_k(const mg__block_q6_k *w, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
-    int64_t b;
-    int t;
-    for (b = 0; b < n / 256; b++, w++) {
-        __m512i q[4], sc[4];
-        __m256i sc16;
-        const __m128 dw = _mm_set1_ps(mg__h2f(w->d));
-        mg__q6k_prep(w, q, sc, &sc16);
-        for (t = 0; t < nt; t += 4) {
-            const int m = nt - t < 4 ? nt - t : 4;
-            const mg__block_q8_k *a0 = MG__Q8K_AT(x, xs, t, b), *a1 = MG__Q8K_AT(x, xs, m > 1 ? t + 1 : t, b);
-            const mg__block_q8_k *a2 = MG__Q8K_AT(x, xs, m > 2 ? t + 2 : t, b), *a3 = MG__Q8K_AT(x, xs, m > 3 ? t + 3 : t, b);
-            const __m128i si = mg__hsum4x8(mg__q6k_sums(q, sc, sc16, a0), mg__q6k_sums(q, sc, sc16, a1), mg__q6k_sums(q, sc, sc16, a2),
-                                           mg__q6k_sums(q, sc, sc16, a3));
-            const __m128 r = _mm_mul_ps(_mm_mul_ps(dw, _mm_set_ps(a3->d, a2->d, a1->d, a0->d)), _mm_cvtepi32_ps(si));
-            mg__add4(s + t, r, m);
-        }
-    }
-}
 /* Q6_K, four rows and one token. */
 static void mg__rows4_q6_k(const uint8_t *w, size_t rb, const mg__block_q8_k *a, int64_t n, float *s) {
     int64_t b;
@@ -2510,6 +2464,172 @@ static void mg__toks8_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x
         }
     }
 }
+
+/* ----- prefill tiles (Q4_K, Q6_K): 16 weight rows in the int32 lanes of a vector x 8 tokens. Each block of a
+   row group is first laid out rows-in-lanes (mg__ktile: quants unpacked to bytes, lane r = four consecutive
+   quants of row r); then vpdpbusd with four bytes of one token's activations broadcast adds every row's four
+   products in its own lane, so nothing is reduced across lanes. Per (row, token) these are the integer sums
+   and the float combination of mg__vec_dot, lane by lane. ----- */
+#define MG__TILE_ROWS 16
+#define MG__TILE_TOKS 8
+#define MG__TILE_MIN_TOKS 4   /* fewer tokens go to the four-row kernels (decode), as fast from 3 or 4 tokens on */
+#if defined(__GNUC__)
+#define MG__UNROLL _Pragma("GCC unroll 16")   /* GCC and clang: the tile's accumulators stay in registers */
+#else
+#define MG__UNROLL
+#endif
+typedef struct mg__ktile {
+    __m512i q[64];   /* quants (u8): Q4_K sub-block j, step s (quants 4s..4s+3) at 8j + s; Q6_K sub-block g at 4g + s */
+    __m512i sc[16];  /* sub-block scales, int32 */
+    __m512i ms[8];   /* int16 pairs: Q4_K (m_j, m_j) for bsums 2j, 2j+1; Q6_K (sc_2i, sc_2i+1) for bsums 2i, 2i+1 */
+    __m512 d, dmin;  /* block scales (Q6_K: d only) */
+} mg__ktile;
+
+/* In-place transpose of a 16 x 16 matrix of int32 (v[i] = row i). */
+MG__INLINE void mg__tr16(__m512i *v) {
+    __m512i t[16], u[16];
+    int i, c;
+    MG__UNROLL for (i = 0; i < 16; i += 2) {  /* per 128-bit lane L: rows i, i+1 of columns 4L..4L+3 interleaved */
+        t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]);
+    }
+    MG__UNROLL for (i = 0; i < 16; i += 4) {  /* u[i + c], lane L = column 4L + c of rows i..i+3 */
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);     u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    MG__UNROLL for (c = 0; c < 4; c++) {      /* gather lane L of u[c], u[4 + c], u[8 + c], u[12 + c]: column 4L + c */
+        __m512i a = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x88), b = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xDD);
+        __m512i e = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88), f = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xDD);
+        v[c] = _mm512_shuffle_i32x4(a, e, 0x88);     v[8 + c] = _mm512_shuffle_i32x4(a, e, 0xDD);
+        v[4 + c] = _mm512_shuffle_i32x4(b, f, 0x88); v[12 + c] = _mm512_shuffle_i32x4(b, f, 0xDD);
+    }
+}
+/* int32 lanes a, b -> int16 pairs (a, b) (both fit in int16) */
+MG__INLINE __m512i mg__pair16(__m512i a, __m512i b) {
+    return _mm512_or_si512(_mm512_and_si512(a, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(b, 16));
+}
+/* 16 f16 values at p, q bytes apart, as floats */
+MG__INLINE __m512 mg__f16x16(const uint8_t *const *row, size_t off) {
+    uint16_t h[16];
+    int i;
+    for (i = 0; i < 16; i++) memcpy(&h[i], row[i] + off, 2);
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)h));
+}
+/* The 4 bytes at p broadcast to every int32 lane (becomes a broadcast operand of the instruction using it). */
+MG__INLINE __m512i mg__bc4(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/* Q4_K block at byte off of each of 16 rows, rows in lanes. */
+static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512i v[16];
+    int i, h, s;
+    for (h = 0; h < 2; h++) {   /* quant bytes 64h..64h+63: dwords 0-7 = pair 2h, dwords 8-15 = pair 2h+1 */
+        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(((const mg__block_q4_k *)(row[i] + off))->qs + 64 * h));
+        mg__tr16(v);
+        MG__UNROLL for (s = 0; s < 16; s++) {   /* pair c = 2h + s/8, step s%8: low nibbles sub-block 2c, high 2c+1 */
+            const int j = 4 * h + 2 * (s / 8);
+            k->q[8 * j + s % 8] = _mm512_and_si512(v[s], m4);
+            k->q[8 * (j + 1) + s % 8] = _mm512_and_si512(_mm512_srli_epi32(v[s], 4), m4);
+        }
+    }
+    MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_cvtepu8_epi32(mg__q4k_sm(((const mg__block_q4_k *)(row[i] + off))->scales));
+    mg__tr16(v);                /* v[j] = sc_j, v[8 + j] = m_j of every row */
+    MG__UNROLL for (i = 0; i < 8; i++) { k->sc[i] = v[i]; k->ms[i] = mg__pair16(v[8 + i], v[8 + i]); }
+    k->d = mg__f16x16(row, off + offsetof(mg__block_q4_k, d));
+    k->dmin = mg__f16x16(row, off + offsetof(mg__block_q4_k, dmin));
+}
+/* Q6_K block at byte off of each of 16 rows, rows in lanes: quant 128h + 32c + 4s + b (quarter c) is sub-block
+   8h + 2c + s/4, at k->q[32h + 8c + s]; its low 4 bits come from ql byte 64h + 32(c & 1) + 4s + b (nibble c/2),
+   its high 2 from qh byte 32h + 4s + b (bits 2c, 2c+1). */
+static void mg__ktile_q6_k(const uint8_t *const *row, size_t off, mg__ktile *k) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    __m512i v[16], qh[16];
+    int i, h, s;
+    MG__UNROLL for (i = 0; i < 16; i++) qh[i] = _mm512_loadu_si512((const void *)((const mg__block_q6_k *)(row[i] + off))->qh);
+    mg__tr16(qh);               /* qh[8h + s] = qh dword 8h + s of every row */
+    for (h = 0; h < 2; h++) {
+        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(((const mg__block_q6_k *)(row[i] + off))->ql + 64 * h));
+        mg__tr16(v);            /* v[s] = ql dword s (quarters 0, 2), v[8 + s] = dword 8 + s (quarters 1, 3) */
+        MG__UNROLL for (s = 0; s < 8; s++) {
+            const __m512i hb = qh[8 * h + s];
+            k->q[32 * h + s]      = _mm512_or_si512(_mm512_and_si512(v[s], m4), _mm512_and_si512(_mm512_slli_epi32(hb, 4), m30));
+            k->q[32 * h + 8 + s]  = _mm512_or_si512(_mm512_and_si512(v[8 + s], m4), _mm512_and_si512(_mm512_slli_epi32(hb, 2), m30));
+            k->q[32 * h + 16 + s] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v[s], 4), m4), _mm512_and_si512(hb, m30));
+            k->q[32 * h + 24 + s] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v[8 + s], 4), m4), _mm512_and_si512(_mm512_srli_epi32(hb, 2), m30));
+        }
+    }
+    MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)((const mg__block_q6_k *)(row[i] + off))->scales));
+    mg__tr16(v);                /* v[g] = scale g of every row */
+    MG__UNROLL for (i = 0; i < 16; i++) k->sc[i] = v[i];
+    MG__UNROLL for (i = 0; i < 8; i++) k->ms[i] = mg__pair16(v[2 * i], v[2 * i + 1]);
+    k->d = mg__f16x16(row, off + offsetof(mg__block_q6_k, d));
+}
+
+/* One block, 16 rows x 8 tokens (a[t] = token t's activation block): s[16 t + r] += the block's term.
+   sumi = sum_j sc_j (q . a over sub-block j), then Q4_K: term = (d dx) sumi - (dmin dx) summ with
+   summ = sum_j m_j (bsums[2j] + bsums[2j+1]); Q6_K (sub-blocks of 16, q = stored 0..63): term = (d dx)
+   (sumi - 32 sum_g sc_g bsums[g]). Exact in int32: |sumi| < 2^28. */
+MG__INLINE void mg__tile8(const mg__ktile *k, int q6, const mg__block_q8_k *const *a, float *s) {
+    const int nsub = q6 ? 16 : 8, steps = q6 ? 4 : 8;
+    __m512i sumi[MG__TILE_TOKS], acc[MG__TILE_TOKS];
+    int j, st, t;
+    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) sumi[t] = _mm512_setzero_si512();
+    for (j = 0; j < nsub; j++) {
+        MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_setzero_si512();
+        MG__UNROLL for (st = 0; st < steps; st++) {   /* acc_t += q . a over quants 4st..4st+3 of the sub-block */
+            const __m512i w = k->q[steps * j + st];
+            MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_dpbusd_epi32(acc[t], w, mg__bc4(a[t]->qs + steps * 4 * j + 4 * st));
+        }
+        MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(acc[t], k->sc[j]));
+    }
+    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_setzero_si512();
+    MG__UNROLL for (j = 0; j < 8; j++) {             /* acc_t = sum of the int16 pairs ms[j] x (bsums[2j], bsums[2j+1]) */
+        const __m512i m = k->ms[j];
+        MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_dpwssd_epi32(acc[t], m, mg__bc4(a[t]->bsums + 2 * j));
+    }
+    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) {
+        const __m512 dx = _mm512_set1_ps(a[t]->d);
+        __m512 term;
+        if (q6) term = _mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[t], _mm512_slli_epi32(acc[t], 5))));
+        else term = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(sumi[t])),
+                                  _mm512_mul_ps(_mm512_mul_ps(k->dmin, dx), _mm512_cvtepi32_ps(acc[t])));
+        _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
+    }
+}
+static void mg__tile8_q4_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 0, a, s); }
+static void mg__tile8_q6_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 1, a, s); }
+
+/* Q4_K or Q6_K, nr <= 16 rows (row_bytes rb apart) and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t.
+   Lanes past nr repeat the last row and tokens past nt the last token; their results are dropped. */
+static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
+                        float *y, size_t ys) {
+    const size_t bb = wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : sizeof(mg__block_q6_k);
+    float s[MG__TILE_ROWS * MG__TOK_BLOCK];
+    const uint8_t *row[MG__TILE_ROWS];
+    const mg__block_q8_k *a[MG__TILE_TOKS];
+    mg__ktile k;
+    int64_t b;
+    int i, t, t0;
+    for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
+    memset(s, 0, sizeof s);
+    for (b = 0; b < n / 256; b++) {
+        const size_t next = b + 1 < n / 256 ? (size_t)(b + 1) * bb : MG__TILE_ROWS * rb;   /* next block, or next rows */
+        for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], next, next + bb);
+        if (wtype == MG_TYPE_Q4_K) mg__ktile_q4_k(row, (size_t)b * bb, &k);
+        else mg__ktile_q6_k(row, (size_t)b * bb, &k);
+        for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
+            for (t = 0; t < MG__TILE_TOKS; t++) a[t] = MG__Q8K_AT(x, xs, t0 + t < nt ? t0 + t : nt - 1, b);
+            if (wtype == MG_TYPE_Q4_K) mg__tile8_q4_k(&k, a, s + MG__TILE_ROWS * t0);
+            else mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0);
+        }
+    }
+    for (t = 0; t < nt; t++)
+        for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
+}
 #endif
 
 /* y[t ys + r] = W_r . x_t for nr weight rows (row_bytes rb apart, from w) and nt <= MG__TOK_BLOCK converted
@@ -2531,19 +2651,18 @@ static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const 
         return;
     }
     if (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q6_K) {
-        if (nt == 1)
-            for (; r + 4 <= nr; r += 4) {
-                for (i = 0; i < 4; i++) s[i] = 0;
-                if (wtype == MG_TYPE_Q4_K) mg__rows4_q4_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)x, n, s);
-                else mg__rows4_q6_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)x, n, s);
-                for (i = 0; i < 4; i++) y[r + i] = s[i];
-            }
-        for (; r < nr; r++) {
-            for (t = 0; t < nt; t++) s[t] = 0;
-            if (wtype == MG_TYPE_Q4_K) mg__tok_q4_k((const mg__block_q4_k *)(w + (size_t)r * rb), x, xs, nt, n, s);
-            else mg__tok_q6_k((const mg__block_q6_k *)(w + (size_t)r * rb), x, xs, nt, n, s);
-            for (t = 0; t < nt; t++) y[(size_t)t * ys + r] = s[t];
+        if (nt < MG__TILE_MIN_TOKS) {   /* decode, short batches: four rows per token */
+            for (t = 0; t < nt; t++)
+                for (r = 0; r + 4 <= nr; r += 4) {
+                    for (i = 0; i < 4; i++) s[i] = 0;
+                    if (wtype == MG_TYPE_Q4_K) mg__rows4_q4_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)(x + (size_t)t * xs), n, s);
+                    else mg__rows4_q6_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)(x + (size_t)t * xs), n, s);
+                    for (i = 0; i < 4; i++) y[(size_t)t * ys + r + i] = s[i];
+                }
+            r = nr / 4 * 4;
         }
+        for (; r < nr; r += MG__TILE_ROWS)
+            mg__tiles_k(wtype, w + (size_t)r * rb, rb, nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS, x, xs, nt, n, y + r, ys);
         return;
     }
 #endif

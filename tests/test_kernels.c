@@ -200,11 +200,11 @@ static void check_pool(int threads, int n_tok) {
 
 int main(void) {
     const int types[3] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0 };
-    const int rows[6] = { 1, 3, 4, 5, 9, 13 }, toks[9] = { 1, 2, 3, 4, 5, 7, 8, 13, 64 }, pool_toks[7] = { 1, 2, 5, 63, 64, 65, 70 };
+    const int rows[9] = { 1, 3, 4, 5, 9, 13, 16, 17, 35 }, toks[9] = { 1, 2, 3, 4, 5, 7, 8, 13, 64 }, pool_toks[7] = { 1, 2, 5, 63, 64, 65, 70 };
     int i, r, t;
     for (i = 0; i < 3; i++) {
         check_reference(types[i], 2560);
-        for (r = 0; r < 6; r++)
+        for (r = 0; r < 9; r++)
             for (t = 0; t < 9; t++) check_block(types[i], (r + t) % 3 == 0 ? 2560 : 768, rows[r], toks[t]);
     }
     check_block(MG_TYPE_Q8_0, 288, 11, 3);        /* Q8_0 rows of 9 blocks */
