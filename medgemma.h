@@ -2961,6 +2961,42 @@ static float mg__gelu(float x) {
 #endif
 }
 
+/* The f16 GELU table: tab[h] = f16(gelu(f16 value h)) with mg__gelu's formula; one spare entry for the
+   4-byte gathers. */
+static void mg__gelu_table(uint16_t *tab) {
+    const float c = 0.79788456080286535588f;
+    int h;
+    for (h = 0; h < 65536; h++) {
+        float x = mg__h2f((uint16_t)h);
+        tab[h] = mg__f2h(0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x))));
+    }
+    tab[65536] = 0;
+}
+
+/* GELU of n values in place. With SIMD the f16 table does what mg__gelu does (the input rounded to f16, the
+   result stored as f16, |x| >= 10 clamped), so both paths give the same bits. */
+static void mg__gelu_vals(float *x, int64_t n, const uint16_t *tab) {
+    int64_t i = 0;
+#if defined(__AVX512F__) && !defined(MG_NO_SIMD) && !defined(MG_EXACT_GELU)
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i), y;
+        __m512i idx = _mm512_cvtepu16_epi32(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        y = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(idx, (const void *)tab, 2)));
+        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(-10.0f), _CMP_LE_OQ), y, _mm512_setzero_ps());
+        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(10.0f), _CMP_GE_OQ), y, v);
+        _mm512_storeu_ps(x + i, y);
+    }
+#endif
+    (void)tab;
+    for (; i < n; i++) x[i] = mg__gelu(x[i]);
+}
+/* GEGLU of one row: g[i] = gelu(g[i]) * u[i], GELU as mg__gelu_vals. */
+static void mg__geglu(float *g, const float *u, int64_t n, const uint16_t *tab) {
+    int64_t i;
+    mg__gelu_vals(g, n, tab);
+    for (i = 0; i < n; i++) g[i] *= u[i];
+}
+
 /* NeoX rotary embedding of one head vector (rotate-half pairs i, i + d/2):
      theta_i = p * scale * base^(-2i/d), computed as ggml does (theta *= base^(-2/d) per pair, in float)
      (x_i, x_{i+d/2}) <- (x_i cos - x_{i+d/2} sin, x_i sin + x_{i+d/2} cos)
@@ -3509,6 +3545,7 @@ struct mg_model {
     mg__layer *layer;        /* [n_layer] */
     float *norms;            /* arena holding every norm vector (dequantized, checked finite) */
     size_t norms_used, norms_cap;
+    uint16_t *gelu;          /* [65537] f16 GELU table (mg__gelu_table) */
     size_t weight_bytes;
     char arch[64], name[128];
     int32_t tok_start_turn, tok_end_turn, tok_start_image, tok_end_image, tok_image_soft;
@@ -3692,7 +3729,9 @@ static mg_result mg__load_weights(mg_model *m, mg_error *e) {
     m->norms_cap = (size_t)hp->n_embd * (1 + 4 * (size_t)hp->n_layer) + 2 * (size_t)hp->head_dim * hp->n_layer;
     m->norms = (float *)mg__calloc(m->norms_cap, sizeof(float));
     m->layer = (mg__layer *)mg__calloc((size_t)hp->n_layer, sizeof(mg__layer));
-    if (!m->norms || !m->layer) return mg__fail(e, MG_ERR_NOMEM, "out of memory for the model");
+    m->gelu = (uint16_t *)mg__malloc(65537 * sizeof(uint16_t));
+    if (!m->norms || !m->layer || !m->gelu) return mg__fail(e, MG_ERR_NOMEM, "out of memory for the model");
+    mg__gelu_table(m->gelu);
     if ((r = mg__get_vec(m, g, "output_norm.weight", hp->n_embd, &m->output_norm, e))) return r;
     for (il = 0; il < hp->n_layer; il++) {
         mg__layer *L = &m->layer[il];
@@ -3786,6 +3825,7 @@ MGDEF void mg_model_free(mg_model *m) {
     mg__vision_free(m->vision);
     MG_FREE(m->layer);
     MG_FREE(m->norms);
+    MG_FREE(m->gelu);
     mg_gguf_close(m->g);
     mg_gguf_close(m->gv);
     MG_FREE(m);
@@ -4200,64 +4240,118 @@ static void mg__attn_task(void *ctx, int ith, int nth) {
 }
 
 /* ----- one decoder layer over a chunk of n tokens at positions pos0.. ----- */
-static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir) {
-    const mg_model *m = s->m;
-    const mg__hparams *hp = &m->hp;
-    const mg__layer *L = &m->layer[il];
-    int E = hp->n_embd, hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, F = hp->n_ff, t, h, i;
+/* The per-token steps between the matrix products, in order. Each reads and writes only token t's rows (and
+   its own KV cache slot: the ring holds more than a chunk), so the tokens of a chunk are split across threads
+   and every value is computed by the same code whatever the split. */
+enum { MG__ST_ATTN_NORM, MG__ST_QK_NORM, MG__ST_ROPE, MG__ST_KV, MG__ST_POST_ATTN_NORM, MG__ST_ATTN_ADD, MG__ST_FFN_NORM,
+       MG__ST_GEGLU, MG__ST_POST_FFN_NORM, MG__ST_FFN_ADD };
+typedef struct mg__step_job {
+    mg_session *s;
+    int il, n, pos0;
+    int first, last;         /* steps to run, in order, for each token */
+} mg__step_job;
+
+static void mg__layer_step(mg_session *s, int il, int step, int t, int pos) {
+    const mg__hparams *hp = &s->m->hp;
+    const mg__layer *L = &s->m->layer[il];
+    int E = hp->n_embd, hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, F = hp->n_ff, h, i;
     size_t qd = (size_t)nh * hd, kvd = (size_t)nkv * hd;
-    float base = L->global ? hp->rope_base : hp->rope_base_swa, rscale = L->global ? hp->rope_scale : 1.0f;
-    float qscale = 1.0f / sqrtf((float)hd);
-    mg__kvcache *c = &s->kv[il];
+    float *x = s->x + (size_t)t * E, *xn = s->xn + (size_t)t * E, *tt = s->t + (size_t)t * E;
+    float *q = s->q + t * qd, *k = s->k + t * kvd;
+    switch (step) {
+    case MG__ST_ATTN_NORM: mg__rmsnorm(xn, x, L->attn_norm, E, hp->eps); break;
+    case MG__ST_QK_NORM:                          /* per-head RMSNorm of q and k (QK-norm) */
+        for (h = 0; h < nh; h++) mg__rmsnorm(q + (size_t)h * hd, q + (size_t)h * hd, L->q_norm, hd, hp->eps);
+        for (h = 0; h < nkv; h++) mg__rmsnorm(k + (size_t)h * hd, k + (size_t)h * hd, L->k_norm, hd, hp->eps);
+        break;
+    case MG__ST_ROPE: {                           /* RoPE at position pos */
+        float *cs = s->rope + (size_t)t * hd;
+        mg__rope_cache(cs, hd, pos, L->global ? hp->rope_base : hp->rope_base_swa, L->global ? hp->rope_scale : 1.0f);
+        for (h = 0; h < nh; h++) mg__rope(q + (size_t)h * hd, cs, hd);
+        for (h = 0; h < nkv; h++) mg__rope(k + (size_t)h * hd, cs, hd);
+        break;
+    }
+    case MG__ST_KV: {                             /* q scaled; k, v appended at slot pos % ring, in the cache type */
+        const mg__kvcache *c = &s->kv[il];
+        size_t slot = (size_t)(pos % c->cap_max) * s->kv_row;
+        float qscale = 1.0f / sqrtf((float)hd);
+        for (i = 0; i < (int)qd; i++) q[i] *= qscale;
+        mg__quant_row(s->kv_type, k, c->k + slot, (int64_t)kvd);
+        mg__quant_row(s->kv_type, s->v + t * kvd, c->v + slot, (int64_t)kvd);
+        break;
+    }
+    case MG__ST_POST_ATTN_NORM: mg__rmsnorm(tt, tt, L->post_attn_norm, E, hp->eps); break;
+    case MG__ST_FFN_NORM: mg__rmsnorm(xn, x, L->ffn_norm, E, hp->eps); break;
+    case MG__ST_GEGLU: mg__geglu(s->g + (size_t)t * F, s->u + (size_t)t * F, F, s->m->gelu); break;
+    case MG__ST_POST_FFN_NORM: mg__rmsnorm(tt, tt, L->post_ffn_norm, E, hp->eps); break;
+    default: for (i = 0; i < E; i++) x[i] += tt[i]; break;   /* MG__ST_ATTN_ADD, MG__ST_FFN_ADD */
+    }
+}
+static void mg__step_task(void *ctx, int ith, int nth) {
+    const mg__step_job *j = (const mg__step_job *)ctx;
+    int64_t lo, hi, t;
+    int st;
+    mg__split(j->n, ith, nth, &lo, &hi);
+    for (t = lo; t < hi; t++)
+        for (st = j->first; st <= j->last; st++) mg__layer_step(j->s, j->il, st, (int)t, j->pos0 + (int)t);
+}
+/* What the trace sees after each step. */
+static void mg__step_tap(mg_session *s, int il, int n, int step) {
+    const mg__hparams *hp = &s->m->hp;
+    int E = hp->n_embd, hd = hp->head_dim;
+    switch (step) {
+    case MG__ST_ATTN_NORM: mg__tap(s, "attn_norm", il, s->xn, E, n, 1); break;
+    case MG__ST_QK_NORM: mg__tap(s, "Qcur_normed", il, s->q, hd, hp->n_head, n); mg__tap(s, "Kcur_normed", il, s->k, hd, hp->n_head_kv, n); break;
+    case MG__ST_ROPE:
+        mg__tap(s, "Qcur", il, s->q, hd, hp->n_head, n);
+        mg__tap(s, "Kcur", il, s->k, hd, hp->n_head_kv, n);
+        mg__tap(s, "Vcur", il, s->v, (int64_t)hp->n_head_kv * hd, n, 1);
+        break;
+    case MG__ST_POST_ATTN_NORM: mg__tap(s, "attn_post_norm", il, s->t, E, n, 1); break;
+    case MG__ST_ATTN_ADD: mg__tap(s, "sa_out", il, s->x, E, n, 1); break;
+    case MG__ST_FFN_NORM: mg__tap(s, "ffn_norm", il, s->xn, E, n, 1); break;
+    case MG__ST_GEGLU: mg__tap(s, "ffn_geglu", il, s->g, hp->n_ff, n, 1); break;
+    case MG__ST_POST_FFN_NORM: mg__tap(s, "ffn_post_norm", il, s->t, E, n, 1); break;
+    case MG__ST_FFN_ADD: mg__tap(s, "l_out", il, s->x, E, n, 1); break;
+    default: break;
+    }
+}
+/* Steps first..last for every token (across the pool from 4 tokens on); with a trace, one step at a time. */
+static void mg__layer_steps(mg_session *s, int il, int n, int pos0, int first, int last) {
+    mg__step_job j;
+    j.s = s; j.il = il; j.n = n; j.pos0 = pos0; j.first = first; j.last = last;
+    if (s->opt.tap)
+        for (j.first = first; j.first <= last; j.first++) {
+            j.last = j.first;
+            if (n >= 4) mg__pool_run(&s->pool, mg__step_task, &j);
+            else mg__step_task(&j, 0, 1);
+            mg__step_tap(s, il, n, j.first);
+        }
+    else if (n >= 4) mg__pool_run(&s->pool, mg__step_task, &j);
+    else mg__step_task(&j, 0, 1);
+}
+
+static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir) {
+    const mg__layer *L = &s->m->layer[il];
+    const mg__hparams *hp = &s->m->hp;
     mg__attn_job aj;
 
     /* attention block: x = x + post_attn_norm(Wo attn(rope(qnorm(Wq xn)), rope(knorm(Wk xn)), Wv xn)),
        xn = attn_norm(x) */
-    for (t = 0; t < n; t++) mg__rmsnorm(s->xn + (size_t)t * E, s->x + (size_t)t * E, L->attn_norm, E, hp->eps);
-    mg__tap(s, "attn_norm", il, s->xn, E, n, 1);
+    mg__layer_steps(s, il, n, pos0, MG__ST_ATTN_NORM, MG__ST_ATTN_NORM);
     mg__matmul3(s, &L->wq, s->q, &L->wk, s->k, &L->wv, s->v, s->xn, n);     /* q = Wq xn, k = Wk xn, v = Wv xn */
-    for (t = 0; t < n; t++) {                     /* per-head RMSNorm of q and k (QK-norm) */
-        for (h = 0; h < nh; h++) mg__rmsnorm(s->q + t * qd + (size_t)h * hd, s->q + t * qd + (size_t)h * hd, L->q_norm, hd, hp->eps);
-        for (h = 0; h < nkv; h++) mg__rmsnorm(s->k + t * kvd + (size_t)h * hd, s->k + t * kvd + (size_t)h * hd, L->k_norm, hd, hp->eps);
-    }
-    mg__tap(s, "Qcur_normed", il, s->q, hd, nh, n);
-    mg__tap(s, "Kcur_normed", il, s->k, hd, nkv, n);
-    for (t = 0; t < n; t++) {                     /* RoPE at position pos0 + t */
-        float *cs = s->rope + (size_t)t * hd;
-        mg__rope_cache(cs, hd, pos0 + t, base, rscale);
-        for (h = 0; h < nh; h++) mg__rope(s->q + t * qd + (size_t)h * hd, cs, hd);
-        for (h = 0; h < nkv; h++) mg__rope(s->k + t * kvd + (size_t)h * hd, cs, hd);
-    }
-    mg__tap(s, "Qcur", il, s->q, hd, nh, n);
-    mg__tap(s, "Kcur", il, s->k, hd, nkv, n);
-    mg__tap(s, "Vcur", il, s->v, (int64_t)kvd, n, 1);
-    for (i = 0; i < (int)(n * qd); i++) s->q[i] *= qscale;
-    for (t = 0; t < n; t++) {                     /* append k, v at slot (pos0 + t) % ring, in the cache type */
-        size_t slot = (size_t)((pos0 + t) % c->cap_max) * s->kv_row;
-        mg__quant_row(s->kv_type, s->k + t * kvd, c->k + slot, (int64_t)kvd);
-        mg__quant_row(s->kv_type, s->v + t * kvd, c->v + slot, (int64_t)kvd);
-    }
+    mg__layer_steps(s, il, n, pos0, MG__ST_QK_NORM, MG__ST_KV);
     aj.s = s; aj.il = il; aj.n = n; aj.pos0 = pos0; aj.bidir = bidir;
     mg__pool_run(&s->pool, mg__attn_task, &aj);
-    mg__tap(s, "kqv_out", il, s->att, (int64_t)qd, n, 1);
+    mg__tap(s, "kqv_out", il, s->att, (int64_t)hp->n_head * hp->head_dim, n, 1);
     mg__matmul(s, &L->wo, s->att, n, s->t);
-    for (t = 0; t < n; t++) mg__rmsnorm(s->t + (size_t)t * E, s->t + (size_t)t * E, L->post_attn_norm, E, hp->eps);
-    mg__tap(s, "attn_post_norm", il, s->t, E, n, 1);
-    for (i = 0; i < n * E; i++) s->x[i] += s->t[i];
-    mg__tap(s, "sa_out", il, s->x, E, n, 1);
-
-    /* feed-forward block: x = x + post_ffn_norm(Wdown (gelu(Wgate xn) * Wup xn)), xn = ffn_norm(x) */
-    for (t = 0; t < n; t++) mg__rmsnorm(s->xn + (size_t)t * E, s->x + (size_t)t * E, L->ffn_norm, E, hp->eps);
-    mg__tap(s, "ffn_norm", il, s->xn, E, n, 1);
+    /* ... then the feed-forward block: x = x + post_ffn_norm(Wdown (gelu(Wgate xn) * Wup xn)), xn = ffn_norm(x) */
+    mg__layer_steps(s, il, n, pos0, MG__ST_POST_ATTN_NORM, MG__ST_FFN_NORM);
     mg__matmul3(s, &L->gate, s->g, &L->up, s->u, NULL, NULL, s->xn, n);      /* g = Wgate xn, u = Wup xn */
-    for (i = 0; i < n * F; i++) s->g[i] = mg__gelu(s->g[i]) * s->u[i];
-    mg__tap(s, "ffn_geglu", il, s->g, F, n, 1);
+    mg__layer_steps(s, il, n, pos0, MG__ST_GEGLU, MG__ST_GEGLU);
     mg__matmul(s, &L->down, s->g, n, s->t);
-    mg__tap(s, "ffn_out", il, s->t, E, n, 1);
-    for (t = 0; t < n; t++) mg__rmsnorm(s->t + (size_t)t * E, s->t + (size_t)t * E, L->post_ffn_norm, E, hp->eps);
-    mg__tap(s, "ffn_post_norm", il, s->t, E, n, 1);
-    for (i = 0; i < n * E; i++) s->x[i] += s->t[i];
-    mg__tap(s, "l_out", il, s->x, E, n, 1);
+    mg__tap(s, "ffn_out", il, s->t, hp->n_embd, n, 1);
+    mg__layer_steps(s, il, n, pos0, MG__ST_POST_FFN_NORM, MG__ST_FFN_ADD);
 }
 
 /* One chunk through the decoder. ids (text) or embd (raw vectors) gives the input; logits of the last
@@ -4668,7 +4762,6 @@ static int mg__vision_key(const mg_gguf *g, int ollama, const char *x, double *o
 }
 
 enum { MG__ATT_MAXHD = 256 };                            /* largest vision head width */
-static void mg__gelu_table(uint16_t *tab);
 
 static mg_result mg__vision_load(mg_model *m, const mg_gguf *g, int ollama, mg_error *e) {
     mg__vision *v = (mg__vision *)mg__calloc(1, sizeof *v);
@@ -5321,40 +5414,11 @@ static void mg__vln_task(void *ctx, int ith, int nth) {
     for (t = lo; t < hi; t++) mg__layernorm(j->y + (size_t)t * j->d, j->x + (size_t)t * j->d, j->w, j->b, j->d, j->eps);
 }
 
-/* GELU of n values in place. With SIMD the f16 table does what mg__gelu does (the input rounded to f16, the
-   result stored as f16, |x| >= 10 clamped), so both paths give the same bits. */
-static void mg__gelu_vals(float *x, int64_t n, const uint16_t *tab) {
-    int64_t i = 0;
-#if defined(MG__BF16) && !defined(MG_EXACT_GELU)
-    for (; i + 16 <= n; i += 16) {
-        __m512 v = _mm512_loadu_ps(x + i), y;
-        __m512i idx = _mm512_cvtepu16_epi32(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        y = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(idx, (const void *)tab, 2)));
-        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(-10.0f), _CMP_LE_OQ), y, _mm512_setzero_ps());
-        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(10.0f), _CMP_GE_OQ), y, v);
-        _mm512_storeu_ps(x + i, y);
-    }
-#endif
-    (void)tab;
-    for (; i < n; i++) x[i] = mg__gelu(x[i]);
-}
 static void mg__vgelu_task(void *ctx, int ith, int nth) {
     const mg__vrows_job *j = (const mg__vrows_job *)ctx;
     int64_t lo, hi;
     mg__split(j->n, ith, nth, &lo, &hi);
     mg__gelu_vals(j->y + (size_t)lo * j->d, (hi - lo) * j->d, j->gelu);
-}
-
-/* The f16 GELU table: tab[h] = f16(gelu(f16 value h)) with mg__gelu's formula; one spare entry for the
-   4-byte gathers. */
-static void mg__gelu_table(uint16_t *tab) {
-    const float c = 0.79788456080286535588f;
-    int h;
-    for (h = 0; h < 65536; h++) {
-        float x = mg__h2f((uint16_t)h);
-        tab[h] = mg__f2h(0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x))));
-    }
-    tab[65536] = 0;
 }
 
 static void mg__vscratch_free(mg__vscratch *sc) {
