@@ -1740,7 +1740,13 @@ static int mg__dequant_row(int type, const void *src, float *y, int64_t n) {
     int64_t i;
     switch (type) {
     case MG_TYPE_F32:  memcpy(y, src, (size_t)n * 4); return 1;
-    case MG_TYPE_F16:  for (i = 0; i < n; i++) y[i] = mg__h2f(mg__le16((const uint8_t *)src + 2 * i)); return 1;
+    case MG_TYPE_F16:
+        i = 0;
+#if defined(__F16C__) && !defined(MG_NO_SIMD)   /* x86: little-endian, exact conversions eight at a time */
+        for (; i < n / 8 * 8; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint8_t *)src + 2 * i))));
+#endif
+        for (; i < n; i++) y[i] = mg__h2f(mg__le16((const uint8_t *)src + 2 * i));
+        return 1;
     case MG_TYPE_BF16: for (i = 0; i < n; i++) y[i] = mg__bf2f(mg__le16((const uint8_t *)src + 2 * i)); return 1;
     case MG_TYPE_Q8_0: mg__dequant_q8_0((const mg__block_q8_0 *)src, y, n); return 1;
     case MG_TYPE_Q4_K: mg__dequant_q4_k((const mg__block_q4_k *)src, y, n); return 1;
@@ -2038,12 +2044,35 @@ static void mg__quant_q8_0(const float *x, mg__block_q8_0 *y, int64_t n) {
         for (j = 0; j < 32; j++) y[i].qs[j] = (int8_t)mg__nearest_int(x[j] * id);
     }
 }
-/* Q8_K activations: the signed extreme maps to -127, q = min(127, round_even(x * -127 / max)), d = 1/iscale. */
+/* Q8_K activations: the signed extreme maps to -127, q = min(127, round_even(x * -127 / max)), d = 1/iscale.
+   max is the first value of the largest magnitude (NaNs never are). */
 static void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
     int64_t i;
     int j;
     for (i = 0; i < n / 256; i++, x += 256, y++) {
         float amax = 0, max = 0, iscale;
+#if defined(__AVX512F__) && !defined(MG_NO_SIMD)
+        /* the same values 16 at a time: the largest magnitude (max_ps returns its second operand for a NaN
+           first one), the first value reaching it, the rounding of mg__nearest_int as bit operations */
+        __m512 m = _mm512_setzero_ps(), sc;
+        for (j = 0; j < 256; j += 16) m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + j)), m);
+        amax = _mm512_reduce_max_ps(m);
+        if (amax == 0.0f) { memset(y, 0, sizeof *y); continue; }
+        for (j = 0; j < 256; j += 16) {
+            __mmask16 k = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)), _mm512_set1_ps(amax), _CMP_EQ_OQ);
+            if (k) { int l = 0; while (!(k >> l & 1)) l++; max = x[j + l]; break; }
+        }
+        iscale = -127.0f / max;
+        sc = _mm512_set1_ps(iscale);
+        for (j = 0; j < 256; j += 16) {
+            __m512i v = _mm512_castps_si512(_mm512_add_ps(_mm512_mul_ps(sc, _mm512_loadu_ps(x + j)), _mm512_set1_ps(12582912.0f)));
+            v = _mm512_min_epi32(_mm512_sub_epi32(_mm512_and_si512(v, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x00400000)),
+                                 _mm512_set1_epi32(127));
+            const __m128i q = _mm512_cvtepi32_epi8(v);   /* int8 as the C conversion */
+            _mm_storeu_si128((__m128i *)(y->qs + j), q);
+            y->bsums[j / 16] = (int16_t)_mm512_reduce_add_epi32(_mm512_cvtepi8_epi32(q));
+        }
+#else
         for (j = 0; j < 256; j++) if (fabsf(x[j]) > amax) { amax = fabsf(x[j]); max = x[j]; }
         if (amax == 0.0f) { memset(y, 0, sizeof *y); continue; }
         iscale = -127.0f / max;
@@ -2053,6 +2082,7 @@ static void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
             for (k = 0; k < 16; k++) s += y->qs[16 * j + k];
             y->bsums[j] = (int16_t)s;
         }
+#endif
         y->d = 1.0f / iscale;
     }
 }
@@ -2515,12 +2545,28 @@ MG__INLINE __m512 mg__f16x16(const uint8_t *const *row, size_t off) {
     for (i = 0; i < 16; i++) memcpy(&h[i], row[i] + off, 2);
     return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)h));
 }
-/* The 4 bytes at p broadcast to every int32 lane (becomes a broadcast operand of the instruction using it). */
+/* acc + vpdpbusd(w, the 4 bytes at p in every lane) and the same with vpdpwssd. The broadcast is meant to be
+   the instruction's memory operand ({1to16}); GCC 12 emits a separate vpbroadcastd instead, which costs ~40%
+   more per product here, so for GCC the instruction is written out. */
+#if defined(__GNUC__) && !defined(__clang__)
+typedef int32_t mg__i32_alias __attribute__((may_alias));
+MG__INLINE __m512i mg__dpbusd_bc(__m512i acc, __m512i w, const void *p) {
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const mg__i32_alias *)p));
+    return acc;
+}
+MG__INLINE __m512i mg__dpwssd_bc(__m512i acc, __m512i w, const void *p) {
+    __asm__("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const mg__i32_alias *)p));
+    return acc;
+}
+#else
 MG__INLINE __m512i mg__bc4(const void *p) {
     int32_t v;
     memcpy(&v, p, 4);
     return _mm512_set1_epi32(v);
 }
+MG__INLINE __m512i mg__dpbusd_bc(__m512i acc, __m512i w, const void *p) { return _mm512_dpbusd_epi32(acc, w, mg__bc4(p)); }
+MG__INLINE __m512i mg__dpwssd_bc(__m512i acc, __m512i w, const void *p) { return _mm512_dpwssd_epi32(acc, w, mg__bc4(p)); }
+#endif
 
 /* Q4_K block at byte off of each of 16 rows, rows in lanes. */
 static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) {
@@ -2582,14 +2628,14 @@ MG__INLINE void mg__tile8(const mg__ktile *k, int q6, const mg__block_q8_k *cons
         MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_setzero_si512();
         MG__UNROLL for (st = 0; st < steps; st++) {   /* acc_t += q . a over quants 4st..4st+3 of the sub-block */
             const __m512i w = k->q[steps * j + st];
-            MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_dpbusd_epi32(acc[t], w, mg__bc4(a[t]->qs + steps * 4 * j + 4 * st));
+            MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = mg__dpbusd_bc(acc[t], w, a[t]->qs + steps * 4 * j + 4 * st);
         }
         MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(acc[t], k->sc[j]));
     }
     MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_setzero_si512();
     MG__UNROLL for (j = 0; j < 8; j++) {             /* acc_t = sum of the int16 pairs ms[j] x (bsums[2j], bsums[2j+1]) */
         const __m512i m = k->ms[j];
-        MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_dpwssd_epi32(acc[t], m, mg__bc4(a[t]->bsums + 2 * j));
+        MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = mg__dpwssd_bc(acc[t], m, a[t]->bsums + 2 * j);
     }
     MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) {
         const __m512 dx = _mm512_set1_ps(a[t]->d);
@@ -2617,12 +2663,17 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
     for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
     memset(s, 0, sizeof s);
     for (b = 0; b < n / 256; b++) {
-        const size_t next = b + 1 < n / 256 ? (size_t)(b + 1) * bb : MG__TILE_ROWS * rb;   /* next block, or next rows */
-        for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], next, next + bb);
+        /* the block after next (at the end: of the next 16 rows): a block's tiles take ~1 us */
+        const size_t ahead = b + 2 < n / 256 ? (size_t)(b + 2) * bb : MG__TILE_ROWS * rb + (size_t)(b + 2 - n / 256) * bb;
+        for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], ahead, ahead + bb);
         if (wtype == MG_TYPE_Q4_K) mg__ktile_q4_k(row, (size_t)b * bb, &k);
         else mg__ktile_q6_k(row, (size_t)b * bb, &k);
         for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
-            for (t = 0; t < MG__TILE_TOKS; t++) a[t] = MG__Q8K_AT(x, xs, t0 + t < nt ? t0 + t : nt - 1, b);
+            for (t = 0; t < MG__TILE_TOKS; t++) {   /* and the next tile's activations (64 rows apart: no prefetcher sees them) */
+                const int tn = t0 + MG__TILE_TOKS + t < nt ? t0 + MG__TILE_TOKS + t : t;
+                a[t] = MG__Q8K_AT(x, xs, t0 + t < nt ? t0 + t : nt - 1, b);
+                mg__prefetch_span((const uint8_t *)MG__Q8K_AT(x, xs, tn < nt ? tn : nt - 1, tn == t ? b + 1 : b), 0, sizeof(mg__block_q8_k));
+            }
             if (wtype == MG_TYPE_Q4_K) mg__tile8_q4_k(&k, a, s + MG__TILE_ROWS * t0);
             else mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0);
         }
