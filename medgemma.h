@@ -4003,7 +4003,7 @@ struct mg_session {
     float *t;                /* [chunk][n_embd] projection output */
     float *g, *u;            /* [chunk][n_ff] */
     uint8_t *xq;             /* [chunk][activation row bytes] converted activations */
-    float *scores;           /* [n_threads][score_cap] attention scores */
+    float *scores;           /* [n_threads][2][score_cap] attention scores (two heads at a time) */
     int64_t score_cap;
     float *rope;             /* [chunk][head_dim] (cos, sin) pairs */
     uint8_t *scratch;        /* the block the buffers above and below are carved from (mg__scratch) */
@@ -4133,7 +4133,7 @@ MGDEF mg_result mg_session_memory_estimate(const mg_model *m, const mg_session_o
         out->kv += 2 * (size_t)slots * pl.kv_row;
         if (slots > slots_max) slots_max = slots;
     }
-    out->scratch = mg__scratch(&m->hp, &pl, NULL) + (size_t)slots_max * (size_t)pl.n_threads * sizeof(float);
+    out->scratch = mg__scratch(&m->hp, &pl, NULL) + 2 * (size_t)slots_max * (size_t)pl.n_threads * sizeof(float);
     out->history = (size_t)n_pos * sizeof(int32_t);
     out->total = out->kv + out->scratch + out->history + sizeof(mg_session) +
                  (size_t)m->hp.n_layer * sizeof(mg__kvcache) + mg__pool_bytes(pl.n_threads);
@@ -4199,7 +4199,7 @@ static mg_result mg__kv_reserve(mg_session *s, int pos_end, int exact) {
         if (c->cap > need_scores) need_scores = c->cap;
     }
     if (need_scores > s->score_cap) {
-        float *p = (float *)MG_REALLOC(s->scores, (size_t)need_scores * (size_t)s->pool.n * sizeof(float));
+        float *p = (float *)MG_REALLOC(s->scores, 2 * (size_t)need_scores * (size_t)s->pool.n * sizeof(float));
         if (!p) return mg__sfail(s, MG_ERR_NOMEM, "out of memory for attention scores");
         s->scores = p;
         s->score_cap = need_scores;
@@ -4258,34 +4258,44 @@ typedef struct mg__attn_job {
      a_j = softmax_j(q . k_j)   (q already holds the 1/sqrt(head_dim) scale)
      out = sum_j a_j v_j
    Cache rows are in the session's KV type; q is converted to that type's partner format first (as ggml does:
-   rounded to f16 for an F16 cache, Q8_0 blocks for a Q8_0 cache), so q . k is the weight-kernel dot product. */
+   rounded to f16 for an F16 cache, Q8_0 blocks for a Q8_0 cache), so q . k is the weight-kernel dot product.
+   Heads sharing a KV head go in pairs: each key and value row read (and converted) once serves both, and each
+   head's sums are the ones it would get alone. */
 static void mg__attn_task(void *ctx, int ith, int nth) {
     const mg__attn_job *j = (const mg__attn_job *)ctx;
     mg_session *s = j->s;
     const mg__hparams *hp = &s->m->hp;
     const mg__kvcache *c = &s->kv[j->il];
     int global = s->m->layer[j->il].global, hd = hp->head_dim, group = hp->n_head / hp->n_head_kv, kt = s->kv_type;
+    int pairs = (group + 1) / 2, per_t = hp->n_head_kv * pairs;
     size_t row = mg__row_bytes(kt, (int64_t)hp->n_head_kv * hd), head = mg__row_bytes(kt, hd);
-    float *sc = s->scores + (size_t)ith * (size_t)s->score_cap;
+    float *sc[2];
     int64_t item, lo_i, hi_i;
-    mg__split((int64_t)j->n * hp->n_head, ith, nth, &lo_i, &hi_i);
+    sc[0] = s->scores + (size_t)ith * 2 * (size_t)s->score_cap;
+    sc[1] = sc[0] + s->score_cap;
+    mg__split((int64_t)j->n * per_t, ith, nth, &lo_i, &hi_i);
     for (item = lo_i; item < hi_i; item++) {
-        int t = (int)(item / hp->n_head), h = (int)(item % hp->n_head), kvh = h / group;
+        int t = (int)(item / per_t), kvh = (int)(item % per_t) / pairs, h0 = kvh * group + 2 * (int)(item % pairs);
+        int nq = h0 + 1 < (kvh + 1) * group ? 2 : 1, g;
         int p = j->pos0 + t, hi = j->bidir ? j->pos0 + j->n - 1 : p, lo = global ? 0 : p - hp->swa + 1, jp;
-        const float *q = s->q + (size_t)t * hp->n_head * hd + (size_t)h * hd;
-        float *out = s->att + (size_t)t * hp->n_head * hd + (size_t)h * hd;
-        uint8_t qc[4096 * 4];                                   /* q in the partner format */
-        float vr[4096];                                         /* one value row as floats */
+        uint8_t qc[2][4096 * 4];                                /* q of heads h0, h0 + 1 in the partner format */
+        float vr[4096], *out[2];                                /* one value row as floats; the outputs */
         if (lo < 0) lo = 0;
-        mg__quant_row(kt, q, qc, hd);
-        for (jp = lo; jp <= hi; jp++)
-            sc[jp - lo] = mg__vec_dot(kt, c->k + (size_t)(jp % c->cap_max) * row + (size_t)kvh * head, qc, hd);
-        mg__softmax(sc, hi - lo + 1);
-        memset(out, 0, (size_t)hd * sizeof(float));
+        for (g = 0; g < nq; g++) {
+            mg__quant_row(kt, s->q + (size_t)t * hp->n_head * hd + (size_t)(h0 + g) * hd, qc[g], hd);
+            out[g] = s->att + (size_t)t * hp->n_head * hd + (size_t)(h0 + g) * hd;
+            memset(out[g], 0, (size_t)hd * sizeof(float));
+        }
+        for (jp = lo; jp <= hi; jp++) {
+            const uint8_t *kk = c->k + (size_t)(jp % c->cap_max) * row + (size_t)kvh * head;
+            for (g = 0; g < nq; g++) sc[g][jp - lo] = mg__vec_dot(kt, kk, qc[g], hd);
+        }
+        for (g = 0; g < nq; g++) mg__softmax(sc[g], hi - lo + 1);
         for (jp = lo; jp <= hi; jp++) {
             const uint8_t *vv = c->v + (size_t)(jp % c->cap_max) * row + (size_t)kvh * head;
-            if (kt == MG_TYPE_F32) mg__axpy(out, sc[jp - lo], (const float *)vv, hd);
-            else { mg__dequant_row(kt, vv, vr, hd); mg__axpy(out, sc[jp - lo], vr, hd); }
+            const float *v = (const float *)vv;
+            if (kt != MG_TYPE_F32) { mg__dequant_row(kt, vv, vr, hd); v = vr; }
+            for (g = 0; g < nq; g++) mg__axpy(out[g], sc[g][jp - lo], v, hd);
         }
     }
 }
