@@ -2287,7 +2287,7 @@ static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
    keeps every row in its own lane (Q4_K, Q6_K: mg__tiles_k; Q8_0: mg__toks8_q8_0, eight rows). Every (row, token) result is the float mg__vec_dot gives: the same exact integer block sums, combined into
    the float sum in block order with the same single-rounded operations (no fused multiply-adds), so results
    depend neither on nt, nr nor the thread count. ----- */
-#define MG__TOK_BLOCK 64     /* activation rows per token block (they stay in L2 while the weight rows stream) */
+#define MG__TOK_BLOCK 128    /* activation rows per token block (they stay in L2 while the weight rows stream) */
 #if defined(MG__AVX2) && defined(__F16C__) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
 #define MG__VNNI 1
 #if defined(__GNUC__)

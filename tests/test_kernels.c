@@ -1,6 +1,6 @@
 /* Quantized matrix kernels (Q4_K, Q6_K, Q8_0 weights) against a reference written here from the block layouts:
    exact integer block sums combined block after block with the same float expression, so every result must be
-   bit-identical, whatever the number of rows, tokens (1..70, across the 64-token blocks) and threads (1, 2, 3),
+   bit-identical, whatever the number of rows, tokens (1..131, across the 128-token blocks) and threads (1, 2, 3),
    and whether the matrices run alone or fused into one job. The weights are random bytes (any scale, any
    quant, Q8_0 -128 included) and quantized random rows; a double-precision dot product of the dequantized
    values checks the reference itself. The internals are reached by compiling the implementation statically. */
@@ -244,13 +244,13 @@ static void check_pool(int threads, int n_tok) {
 
 int main(void) {
     const int types[3] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0 };
-    const int rows[9] = { 1, 3, 4, 5, 9, 13, 16, 17, 35 }, toks[9] = { 1, 2, 3, 4, 5, 7, 8, 13, 64 }, pool_toks[7] = { 1, 2, 5, 63, 64, 65, 70 };
+    const int rows[9] = { 1, 3, 4, 5, 9, 13, 16, 17, 35 }, toks[10] = { 1, 2, 3, 4, 5, 7, 8, 13, 64, 128 }, pool_toks[7] = { 1, 2, 5, 64, 127, 128, 131 };
     int i, r, t;
     check_quant_q8_k();
     for (i = 0; i < 3; i++) {
         check_reference(types[i], 2560);
         for (r = 0; r < 9; r++)
-            for (t = 0; t < 9; t++) check_block(types[i], (r + t) % 3 == 0 ? 2560 : 768, rows[r], toks[t]);
+            for (t = 0; t < 10; t++) check_block(types[i], (r + t) % 3 == 0 ? 2560 : 768, rows[r], toks[t]);
     }
     check_block(MG_TYPE_Q8_0, 288, 11, 3);        /* Q8_0 rows of 9 blocks */
     for (i = 1; i <= 3; i++)
