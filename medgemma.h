@@ -2161,6 +2161,39 @@ static float mg__dot_f16(const uint16_t *w, const uint16_t *x, int64_t n) {
     for (; i < n; i++) s += mg__h2f(w[i]) * mg__h2f(x[i]);
     return s;
 }
+/* Attention with an F16 cache, two query heads at a time: s[g] = k . q_g exactly as mg__dot_f16(k, q_g, n) */
+static void mg__dot2_f16(const uint16_t *k, const uint16_t *q0, const uint16_t *q1, int64_t n, float *s) {
+#if defined(MG__AVX2) && defined(__F16C__)
+    int64_t i = 0;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+    for (; i + 16 <= n; i += 16) {
+        const __m256 k0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i))), k1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + i + 8)));
+        a0 = _mm256_fmadd_ps(k0, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(q0 + i))), a0);
+        a1 = _mm256_fmadd_ps(k1, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(q0 + i + 8))), a1);
+        b0 = _mm256_fmadd_ps(k0, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(q1 + i))), b0);
+        b1 = _mm256_fmadd_ps(k1, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(q1 + i + 8))), b1);
+    }
+    s[0] = mg__hsum8(_mm256_add_ps(a0, a1));
+    s[1] = mg__hsum8(_mm256_add_ps(b0, b1));
+    for (; i < n; i++) { s[0] += mg__h2f(k[i]) * mg__h2f(q0[i]); s[1] += mg__h2f(k[i]) * mg__h2f(q1[i]); }
+#else
+    s[0] = mg__dot_f16(k, q0, n);
+    s[1] = mg__dot_f16(k, q1, n);
+#endif
+}
+/* y0 += a0 v, y1 += a1 v for one F16 row v, exactly as mg__dequant_row then mg__axpy for each */
+static void mg__axpy2_f16(float *y0, float *y1, float a0, float a1, const uint16_t *v, int64_t n) {
+    int64_t i = 0;
+#if defined(MG__AVX2) && defined(__F16C__)
+    const __m256 va0 = _mm256_set1_ps(a0), va1 = _mm256_set1_ps(a1);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i)));
+        _mm256_storeu_ps(y0 + i, _mm256_fmadd_ps(va0, x, _mm256_loadu_ps(y0 + i)));
+        _mm256_storeu_ps(y1 + i, _mm256_fmadd_ps(va1, x, _mm256_loadu_ps(y1 + i)));
+    }
+#endif
+    for (; i < n; i++) { const float x = mg__h2f(v[i]); y0[i] += a0 * x; y1[i] += a1 * x; }
+}
 static float mg__dot_bf16(const uint16_t *w, const uint16_t *x, int64_t n) {
     int64_t i;
     float s = 0;
@@ -4288,12 +4321,18 @@ static void mg__attn_task(void *ctx, int ith, int nth) {
         }
         for (jp = lo; jp <= hi; jp++) {
             const uint8_t *kk = c->k + (size_t)(jp % c->cap_max) * row + (size_t)kvh * head;
-            for (g = 0; g < nq; g++) sc[g][jp - lo] = mg__vec_dot(kt, kk, qc[g], hd);
+            float s2[2];
+            if (kt == MG_TYPE_F16 && nq == 2) {   /* the default cache: both heads in one pass over the row */
+                mg__dot2_f16((const uint16_t *)kk, (const uint16_t *)qc[0], (const uint16_t *)qc[1], hd, s2);
+                sc[0][jp - lo] = s2[0]; sc[1][jp - lo] = s2[1];
+            } else
+                for (g = 0; g < nq; g++) sc[g][jp - lo] = mg__vec_dot(kt, kk, qc[g], hd);
         }
         for (g = 0; g < nq; g++) mg__softmax(sc[g], hi - lo + 1);
         for (jp = lo; jp <= hi; jp++) {
             const uint8_t *vv = c->v + (size_t)(jp % c->cap_max) * row + (size_t)kvh * head;
             const float *v = (const float *)vv;
+            if (kt == MG_TYPE_F16 && nq == 2) { mg__axpy2_f16(out[0], out[1], sc[0][jp - lo], sc[1][jp - lo], (const uint16_t *)vv, hd); continue; }
             if (kt != MG_TYPE_F32) { mg__dequant_row(kt, vv, vr, hd); v = vr; }
             for (g = 0; g < nq; g++) mg__axpy(out[g], sc[g][jp - lo], v, hd);
         }
