@@ -2316,8 +2316,9 @@ static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
 
 /* ----- block kernels: y[t][r] = W_r . x_t for nr weight rows and the nt converted activation rows of a token
    block. Decode (nt = 1) takes four rows at a time, four results sharing one reduction and one float
-   combination in vector lanes; prefill lays each weight block of 16 rows out once for all the tokens and
-   keeps every row in its own lane (Q4_K, Q6_K: mg__tiles_k; Q8_0: mg__toks8_q8_0, eight rows). Every (row, token) result is the float mg__vec_dot gives: the same exact integer block sums, combined into
+   combination in vector lanes; prefill lays each weight block out once for all the tokens and keeps every
+   row in its own lane (Q4_K, Q6_K: mg__tiles_k, 16 rows; Q8_0: mg__toks8_q8_0, eight rows).
+   Every (row, token) result is the float mg__vec_dot gives: the same exact integer block sums, combined into
    the float sum in block order with the same single-rounded operations (no fused multiply-adds), so results
    depend neither on nt, nr nor the thread count. ----- */
 #define MG__TOK_BLOCK 128    /* activation rows per token block (they stay in L2 while the weight rows stream) */
@@ -2571,7 +2572,7 @@ MG__INLINE void mg__tr16(__m512i *v) {
 MG__INLINE __m512i mg__pair16(__m512i a, __m512i b) {
     return _mm512_or_si512(_mm512_and_si512(a, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(b, 16));
 }
-/* 16 f16 values at p, q bytes apart, as floats */
+/* the f16 value at byte off of each of 16 rows, as floats */
 MG__INLINE __m512 mg__f16x16(const uint8_t *const *row, size_t off) {
     uint16_t h[16];
     int i;
@@ -2702,10 +2703,14 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
         if (wtype == MG_TYPE_Q4_K) mg__ktile_q4_k(row, (size_t)b * bb, &k);
         else mg__ktile_q6_k(row, (size_t)b * bb, &k);
         for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
-            for (t = 0; t < MG__TILE_TOKS; t++) {   /* and the next tile's activations (64 rows apart: no prefetcher sees them) */
-                const int tn = t0 + MG__TILE_TOKS + t < nt ? t0 + MG__TILE_TOKS + t : t;
+            for (t = 0; t < MG__TILE_TOKS; t++) {
+                /* and the same lane of the next tile (or of the first tile of the next block): rows xs bytes
+                   apart that no hardware prefetcher follows */
+                const int tn = t0 + MG__TILE_TOKS + t;
+                const size_t next = tn < nt ? (size_t)tn * xs + (size_t)b * sizeof(mg__block_q8_k)
+                                            : (size_t)(t < nt ? t : nt - 1) * xs + (size_t)(b + 1) * sizeof(mg__block_q8_k);
                 a[t] = MG__Q8K_AT(x, xs, t0 + t < nt ? t0 + t : nt - 1, b);
-                mg__prefetch_span((const uint8_t *)MG__Q8K_AT(x, xs, tn < nt ? tn : nt - 1, tn == t ? b + 1 : b), 0, sizeof(mg__block_q8_k));
+                mg__prefetch_span(x, next, next + sizeof(mg__block_q8_k));
             }
             if (wtype == MG_TYPE_Q4_K) mg__tile8_q4_k(&k, a, s + MG__TILE_ROWS * t0);
             else mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0);
