@@ -1740,7 +1740,13 @@ static int mg__dequant_row(int type, const void *src, float *y, int64_t n) {
     int64_t i;
     switch (type) {
     case MG_TYPE_F32:  memcpy(y, src, (size_t)n * 4); return 1;
-    case MG_TYPE_F16:  for (i = 0; i < n; i++) y[i] = mg__h2f(mg__le16((const uint8_t *)src + 2 * i)); return 1;
+    case MG_TYPE_F16:
+        i = 0;
+#if defined(__F16C__) && !defined(MG_NO_SIMD)   /* x86: little-endian, exact conversions eight at a time */
+        for (; i < n / 8 * 8; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint8_t *)src + 2 * i))));
+#endif
+        for (; i < n; i++) y[i] = mg__h2f(mg__le16((const uint8_t *)src + 2 * i));
+        return 1;
     case MG_TYPE_BF16: for (i = 0; i < n; i++) y[i] = mg__bf2f(mg__le16((const uint8_t *)src + 2 * i)); return 1;
     case MG_TYPE_Q8_0: mg__dequant_q8_0((const mg__block_q8_0 *)src, y, n); return 1;
     case MG_TYPE_Q4_K: mg__dequant_q4_k((const mg__block_q4_k *)src, y, n); return 1;
@@ -2038,12 +2044,35 @@ static void mg__quant_q8_0(const float *x, mg__block_q8_0 *y, int64_t n) {
         for (j = 0; j < 32; j++) y[i].qs[j] = (int8_t)mg__nearest_int(x[j] * id);
     }
 }
-/* Q8_K activations: the signed extreme maps to -127, q = min(127, round_even(x * -127 / max)), d = 1/iscale. */
+/* Q8_K activations: the signed extreme maps to -127, q = min(127, round_even(x * -127 / max)), d = 1/iscale.
+   max is the first value of the largest magnitude (NaNs never are). */
 static void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
     int64_t i;
     int j;
     for (i = 0; i < n / 256; i++, x += 256, y++) {
         float amax = 0, max = 0, iscale;
+#if defined(__AVX512F__) && !defined(MG_NO_SIMD)
+        /* the same values 16 at a time: the largest magnitude (max_ps returns its second operand for a NaN
+           first one), the first value reaching it, the rounding of mg__nearest_int as bit operations */
+        __m512 m = _mm512_setzero_ps(), sc;
+        for (j = 0; j < 256; j += 16) m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + j)), m);
+        amax = _mm512_reduce_max_ps(m);
+        if (amax == 0.0f) { memset(y, 0, sizeof *y); continue; }
+        for (j = 0; j < 256; j += 16) {
+            __mmask16 k = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)), _mm512_set1_ps(amax), _CMP_EQ_OQ);
+            if (k) { int l = 0; while (!(k >> l & 1)) l++; max = x[j + l]; break; }
+        }
+        iscale = -127.0f / max;
+        sc = _mm512_set1_ps(iscale);
+        for (j = 0; j < 256; j += 16) {
+            __m512i v = _mm512_castps_si512(_mm512_add_ps(_mm512_mul_ps(sc, _mm512_loadu_ps(x + j)), _mm512_set1_ps(12582912.0f)));
+            v = _mm512_min_epi32(_mm512_sub_epi32(_mm512_and_si512(v, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x00400000)),
+                                 _mm512_set1_epi32(127));
+            const __m128i q = _mm512_cvtepi32_epi8(v);   /* int8 as the C conversion */
+            _mm_storeu_si128((__m128i *)(y->qs + j), q);
+            y->bsums[j / 16] = (int16_t)_mm512_reduce_add_epi32(_mm512_cvtepi8_epi32(q));
+        }
+#else
         for (j = 0; j < 256; j++) if (fabsf(x[j]) > amax) { amax = fabsf(x[j]); max = x[j]; }
         if (amax == 0.0f) { memset(y, 0, sizeof *y); continue; }
         iscale = -127.0f / max;
@@ -2053,6 +2082,7 @@ static void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
             for (k = 0; k < 16; k++) s += y->qs[16 * j + k];
             y->bsums[j] = (int16_t)s;
         }
+#endif
         y->d = 1.0f / iscale;
     }
 }
@@ -2243,12 +2273,13 @@ static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
 }
 
 /* ----- block kernels: y[t][r] = W_r . x_t for nr weight rows and the nt converted activation rows of a token
-   block. Prefill unpacks each weight block once for all the tokens (four at a time); decode (nt = 1) takes four
-   rows at a time. Either way four results share one reduction and one float combination in vector lanes.
+   block. Decode (nt = 1) takes four rows at a time, four results sharing one reduction and one float
+   combination in vector lanes; prefill lays each weight block out once for all the tokens and keeps every
+   row in its own lane (Q4_K, Q6_K: mg__tiles_k, 16 rows; Q8_0: mg__toks8_q8_0, eight rows).
    Every (row, token) result is the float mg__vec_dot gives: the same exact integer block sums, combined into
    the float sum in block order with the same single-rounded operations (no fused multiply-adds), so results
    depend neither on nt, nr nor the thread count. ----- */
-#define MG__TOK_BLOCK 64     /* activation rows per token block (they stay in L2 while the weight rows stream) */
+#define MG__TOK_BLOCK 128    /* activation rows per token block (they stay in L2 while the weight rows stream) */
 #if defined(MG__AVX2) && defined(__F16C__) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
 #define MG__VNNI 1
 #if defined(__GNUC__)
@@ -2294,13 +2325,16 @@ MG__INLINE void mg__spread_scales(__m512i s16, int per, __m512i *sc) {
    The 12 scale bytes as 32-bit words w0 = s[0..3], w1 = s[4..7], w2 = s[8..11] give, per byte,
      sc0..3 = w0 & 63                          m0..3 = w1 & 63
      sc4..7 = (w2 & 15) | (w0 >> 2 & 0x30)    m4..7 = (w2 >> 4 & 15) | (w1 >> 2 & 0x30)      */
-MG__INLINE void mg__q4k_prep(const mg__block_q4_k *w, __m512i *q, __m512i *sc, __m256i *mdup) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    __m128i v = _mm_loadu_si128((const __m128i *)w->scales);     /* w0 w1 w2 and 4 quant bytes (unused) */
+MG__INLINE __m128i mg__q4k_sm(const uint8_t *scales) {   /* bytes [sc0..7, m0..7] */
+    __m128i v = _mm_loadu_si128((const __m128i *)scales);       /* w0 w1 w2 and 4 quant bytes (unused) */
     __m128i lo = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(v, 0x98), _mm_set_epi32(4, 0, 0, 0)),
                                _mm_set_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f));        /* w0 w2 w1 w2>>4 */
     __m128i hi = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(v, 0x40), 2), _mm_set_epi32(0x30303030, 0, 0x30303030, 0));
-    __m128i sm = _mm_or_si128(lo, hi), m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));   /* sc0..7, m0..7 */
+    return _mm_or_si128(lo, hi);
+}
+MG__INLINE void mg__q4k_prep(const mg__block_q4_k *w, __m512i *q, __m512i *sc, __m256i *mdup) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m128i sm = mg__q4k_sm(w->scales), m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));   /* sc0..7, m0..7 */
     int k;
     mg__spread_scales(_mm512_zextsi128_si512(_mm_cvtepu8_epi16(sm)), 2, sc);
     *mdup = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
@@ -2357,55 +2391,6 @@ MG__INLINE __m128 mg__f16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d) {
 }
 #define MG__Q8K_AT(x, xs, t, b) ((const mg__block_q8_k *)((x) + (size_t)(t) * (xs)) + (b))
 
-/* s[0..m) += the first m lanes of r (m <= 4: a last group of fewer than four tokens). */
-static void mg__add4(float *s, __m128 r, int m) {
-    float rr[4];
-    int u;
-    if (m == 4) { _mm_storeu_ps(s, _mm_add_ps(_mm_loadu_ps(s), r)); return; }
-    _mm_storeu_ps(rr, r);
-    for (u = 0; u < m; u++) s[u] += rr[u];
-}
-/* Q4_K, nt tokens of one row: s[t] += each block's term, four tokens at a time (a last group of fewer repeats
-   its first token in the unused lanes). */
-static void mg__tok_q4_k(const mg__block_q4_k *w, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
-    int64_t b;
-    int t;
-    for (b = 0; b < n / 256; b++, w++) {
-        __m512i q[4], sc[4];
-        __m256i mdup;
-        const __m256 dm = _mm256_set_m128(_mm_set1_ps(mg__h2f(w->dmin)), _mm_set1_ps(mg__h2f(w->d)));
-        mg__q4k_prep(w, q, sc, &mdup);
-        for (t = 0; t < nt; t += 4) {
-            const int m = nt - t < 4 ? nt - t : 4;
-            const mg__block_q8_k *a0 = MG__Q8K_AT(x, xs, t, b), *a1 = MG__Q8K_AT(x, xs, m > 1 ? t + 1 : t, b);
-            const mg__block_q8_k *a2 = MG__Q8K_AT(x, xs, m > 2 ? t + 2 : t, b), *a3 = MG__Q8K_AT(x, xs, m > 3 ? t + 3 : t, b);
-            const __m128 dx = _mm_set_ps(a3->d, a2->d, a1->d, a0->d);
-            const __m128 r = mg__q4k_terms(mg__q4k_sums(q, sc, mdup, a0), mg__q4k_sums(q, sc, mdup, a1), mg__q4k_sums(q, sc, mdup, a2),
-                                           mg__q4k_sums(q, sc, mdup, a3), dm, _mm256_set_m128(dx, dx));
-            mg__add4(s + t, r, m);
-        }
-    }
-}
-/* Q6_K, nt tokens of one row: s[t] += d dx sumi per block, four tokens at a time. */
-static void mg__tok_q6_k(const mg__block_q6_k *w, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
-    int64_t b;
-    int t;
-    for (b = 0; b < n / 256; b++, w++) {
-        __m512i q[4], sc[4];
-        __m256i sc16;
-        const __m128 dw = _mm_set1_ps(mg__h2f(w->d));
-        mg__q6k_prep(w, q, sc, &sc16);
-        for (t = 0; t < nt; t += 4) {
-            const int m = nt - t < 4 ? nt - t : 4;
-            const mg__block_q8_k *a0 = MG__Q8K_AT(x, xs, t, b), *a1 = MG__Q8K_AT(x, xs, m > 1 ? t + 1 : t, b);
-            const mg__block_q8_k *a2 = MG__Q8K_AT(x, xs, m > 2 ? t + 2 : t, b), *a3 = MG__Q8K_AT(x, xs, m > 3 ? t + 3 : t, b);
-            const __m128i si = mg__hsum4x8(mg__q6k_sums(q, sc, sc16, a0), mg__q6k_sums(q, sc, sc16, a1), mg__q6k_sums(q, sc, sc16, a2),
-                                           mg__q6k_sums(q, sc, sc16, a3));
-            const __m128 r = _mm_mul_ps(_mm_mul_ps(dw, _mm_set_ps(a3->d, a2->d, a1->d, a0->d)), _mm_cvtepi32_ps(si));
-            mg__add4(s + t, r, m);
-        }
-    }
-}
 /* Q6_K, four rows and one token. */
 static void mg__rows4_q6_k(const uint8_t *w, size_t rb, const mg__block_q8_k *a, int64_t n, float *s) {
     int64_t b;
@@ -2605,6 +2590,197 @@ static void mg__toks8_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x
         }
     }
 }
+
+/* ----- prefill tiles (Q4_K, Q6_K): 16 weight rows in the int32 lanes of a vector x 8 tokens. Each block of a
+   row group is first laid out rows-in-lanes (mg__ktile: quants unpacked to bytes, lane r = four consecutive
+   quants of row r); then vpdpbusd with four bytes of one token's activations broadcast adds every row's four
+   products in its own lane, so nothing is reduced across lanes. Per (row, token) these are the integer sums
+   and the float combination of mg__vec_dot, lane by lane. ----- */
+#define MG__TILE_ROWS 16
+#define MG__TILE_TOKS 8
+#define MG__TILE_MIN_TOKS 4   /* fewer tokens go to the four-row kernels (decode), as fast from 3 or 4 tokens on */
+#if defined(__GNUC__)
+#define MG__UNROLL _Pragma("GCC unroll 16")   /* GCC and clang: the tile's accumulators stay in registers */
+#else
+#define MG__UNROLL
+#endif
+typedef struct mg__ktile {
+    __m512i q[64];   /* quants (u8): Q4_K sub-block j, step s (quants 4s..4s+3) at 8j + s; Q6_K sub-block g at 4g + s */
+    __m512i sc[16];  /* sub-block scales, int32 */
+    __m512i ms[8];   /* int16 pairs: Q4_K (m_j, m_j) for bsums 2j, 2j+1; Q6_K (sc_2i, sc_2i+1) for bsums 2i, 2i+1 */
+    __m512 d, dmin;  /* block scales (Q6_K: d only) */
+} mg__ktile;
+
+/* In-place transpose of a 16 x 16 matrix of int32 (v[i] = row i). */
+MG__INLINE void mg__tr16(__m512i *v) {
+    __m512i t[16], u[16];
+    int i, c;
+    MG__UNROLL for (i = 0; i < 16; i += 2) {  /* per 128-bit lane L: rows i, i+1 of columns 4L..4L+3 interleaved */
+        t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]);
+    }
+    MG__UNROLL for (i = 0; i < 16; i += 4) {  /* u[i + c], lane L = column 4L + c of rows i..i+3 */
+        u[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);     u[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]); u[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    MG__UNROLL for (c = 0; c < 4; c++) {      /* gather lane L of u[c], u[4 + c], u[8 + c], u[12 + c]: column 4L + c */
+        __m512i a = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x88), b = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xDD);
+        __m512i e = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88), f = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xDD);
+        v[c] = _mm512_shuffle_i32x4(a, e, 0x88);     v[8 + c] = _mm512_shuffle_i32x4(a, e, 0xDD);
+        v[4 + c] = _mm512_shuffle_i32x4(b, f, 0x88); v[12 + c] = _mm512_shuffle_i32x4(b, f, 0xDD);
+    }
+}
+/* int32 lanes a, b -> int16 pairs (a, b) (both fit in int16) */
+MG__INLINE __m512i mg__pair16(__m512i a, __m512i b) {
+    return _mm512_or_si512(_mm512_and_si512(a, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(b, 16));
+}
+/* the f16 value at byte off of each of 16 rows, as floats */
+MG__INLINE __m512 mg__f16x16(const uint8_t *const *row, size_t off) {
+    uint16_t h[16];
+    int i;
+    for (i = 0; i < 16; i++) memcpy(&h[i], row[i] + off, 2);
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)h));
+}
+/* acc + vpdpbusd(w, the 4 bytes at p in every lane) and the same with vpdpwssd. The broadcast is meant to be
+   the instruction's memory operand ({1to16}); GCC 12 emits a separate vpbroadcastd instead, which costs ~40%
+   more per product here, so for GCC the instruction is written out. */
+#if defined(__GNUC__) && !defined(__clang__)
+typedef int32_t mg__i32_alias __attribute__((may_alias));
+MG__INLINE __m512i mg__dpbusd_bc(__m512i acc, __m512i w, const void *p) {
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const mg__i32_alias *)p));
+    return acc;
+}
+MG__INLINE __m512i mg__dpwssd_bc(__m512i acc, __m512i w, const void *p) {
+    __asm__("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const mg__i32_alias *)p));
+    return acc;
+}
+#else
+MG__INLINE __m512i mg__bc4(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+MG__INLINE __m512i mg__dpbusd_bc(__m512i acc, __m512i w, const void *p) { return _mm512_dpbusd_epi32(acc, w, mg__bc4(p)); }
+MG__INLINE __m512i mg__dpwssd_bc(__m512i acc, __m512i w, const void *p) { return _mm512_dpwssd_epi32(acc, w, mg__bc4(p)); }
+#endif
+
+/* Q4_K block at byte off of each of 16 rows, rows in lanes. */
+static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512i v[16];
+    int i, h, s;
+    for (h = 0; h < 2; h++) {   /* quant bytes 64h..64h+63: dwords 0-7 = pair 2h, dwords 8-15 = pair 2h+1 */
+        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(((const mg__block_q4_k *)(row[i] + off))->qs + 64 * h));
+        mg__tr16(v);
+        MG__UNROLL for (s = 0; s < 16; s++) {   /* pair c = 2h + s/8, step s%8: low nibbles sub-block 2c, high 2c+1 */
+            const int j = 4 * h + 2 * (s / 8);
+            k->q[8 * j + s % 8] = _mm512_and_si512(v[s], m4);
+            k->q[8 * (j + 1) + s % 8] = _mm512_and_si512(_mm512_srli_epi32(v[s], 4), m4);
+        }
+    }
+    MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_cvtepu8_epi32(mg__q4k_sm(((const mg__block_q4_k *)(row[i] + off))->scales));
+    mg__tr16(v);                /* v[j] = sc_j, v[8 + j] = m_j of every row */
+    MG__UNROLL for (i = 0; i < 8; i++) { k->sc[i] = v[i]; k->ms[i] = mg__pair16(v[8 + i], v[8 + i]); }
+    k->d = mg__f16x16(row, off + offsetof(mg__block_q4_k, d));
+    k->dmin = mg__f16x16(row, off + offsetof(mg__block_q4_k, dmin));
+}
+/* Q6_K block at byte off of each of 16 rows, rows in lanes: quant 128h + 32c + 4s + b (quarter c) is sub-block
+   8h + 2c + s/4, at k->q[32h + 8c + s]; its low 4 bits come from ql byte 64h + 32(c & 1) + 4s + b (nibble c/2),
+   its high 2 from qh byte 32h + 4s + b (bits 2c, 2c+1). */
+static void mg__ktile_q6_k(const uint8_t *const *row, size_t off, mg__ktile *k) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    __m512i v[16], qh[16];
+    int i, h, s;
+    MG__UNROLL for (i = 0; i < 16; i++) qh[i] = _mm512_loadu_si512((const void *)((const mg__block_q6_k *)(row[i] + off))->qh);
+    mg__tr16(qh);               /* qh[8h + s] = qh dword 8h + s of every row */
+    for (h = 0; h < 2; h++) {
+        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(((const mg__block_q6_k *)(row[i] + off))->ql + 64 * h));
+        mg__tr16(v);            /* v[s] = ql dword s (quarters 0, 2), v[8 + s] = dword 8 + s (quarters 1, 3) */
+        MG__UNROLL for (s = 0; s < 8; s++) {
+            const __m512i hb = qh[8 * h + s];
+            k->q[32 * h + s]      = _mm512_or_si512(_mm512_and_si512(v[s], m4), _mm512_and_si512(_mm512_slli_epi32(hb, 4), m30));
+            k->q[32 * h + 8 + s]  = _mm512_or_si512(_mm512_and_si512(v[8 + s], m4), _mm512_and_si512(_mm512_slli_epi32(hb, 2), m30));
+            k->q[32 * h + 16 + s] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v[s], 4), m4), _mm512_and_si512(hb, m30));
+            k->q[32 * h + 24 + s] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(v[8 + s], 4), m4), _mm512_and_si512(_mm512_srli_epi32(hb, 2), m30));
+        }
+    }
+    MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)((const mg__block_q6_k *)(row[i] + off))->scales));
+    mg__tr16(v);                /* v[g] = scale g of every row */
+    MG__UNROLL for (i = 0; i < 16; i++) k->sc[i] = v[i];
+    MG__UNROLL for (i = 0; i < 8; i++) k->ms[i] = mg__pair16(v[2 * i], v[2 * i + 1]);
+    k->d = mg__f16x16(row, off + offsetof(mg__block_q6_k, d));
+}
+
+/* One block, 16 rows x 8 tokens (a[t] = token t's activation block): s[16 t + r] += the block's term.
+   sumi = sum_j sc_j (q . a over sub-block j), then Q4_K: term = (d dx) sumi - (dmin dx) summ with
+   summ = sum_j m_j (bsums[2j] + bsums[2j+1]); Q6_K (sub-blocks of 16, q = stored 0..63): term = (d dx)
+   (sumi - 32 sum_g sc_g bsums[g]). Exact in int32: |sumi| < 2^28. */
+MG__INLINE void mg__tile8(const mg__ktile *k, int q6, const mg__block_q8_k *const *a, float *s) {
+    const int nsub = q6 ? 16 : 8, steps = q6 ? 4 : 8;
+    __m512i sumi[MG__TILE_TOKS], acc[MG__TILE_TOKS];
+    int j, st, t;
+    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) sumi[t] = _mm512_setzero_si512();
+    for (j = 0; j < nsub; j++) {
+        MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_setzero_si512();
+        MG__UNROLL for (st = 0; st < steps; st++) {   /* acc_t += q . a over quants 4st..4st+3 of the sub-block */
+            const __m512i w = k->q[steps * j + st];
+            MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = mg__dpbusd_bc(acc[t], w, a[t]->qs + steps * 4 * j + 4 * st);
+        }
+        MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(acc[t], k->sc[j]));
+    }
+    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_setzero_si512();
+    MG__UNROLL for (j = 0; j < 8; j++) {             /* acc_t = sum of the int16 pairs ms[j] x (bsums[2j], bsums[2j+1]) */
+        const __m512i m = k->ms[j];
+        MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = mg__dpwssd_bc(acc[t], m, a[t]->bsums + 2 * j);
+    }
+    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) {
+        const __m512 dx = _mm512_set1_ps(a[t]->d);
+        __m512 term;
+        if (q6) term = _mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[t], _mm512_slli_epi32(acc[t], 5))));
+        else term = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(sumi[t])),
+                                  _mm512_mul_ps(_mm512_mul_ps(k->dmin, dx), _mm512_cvtepi32_ps(acc[t])));
+        _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
+    }
+}
+static void mg__tile8_q4_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 0, a, s); }
+static void mg__tile8_q6_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 1, a, s); }
+
+/* Q4_K or Q6_K, nr <= 16 rows (row_bytes rb apart) and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t.
+   Lanes past nr repeat the last row and tokens past nt the last token; their results are dropped. */
+static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
+                        float *y, size_t ys) {
+    const size_t bb = wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : sizeof(mg__block_q6_k);
+    float s[MG__TILE_ROWS * MG__TOK_BLOCK];
+    const uint8_t *row[MG__TILE_ROWS];
+    const mg__block_q8_k *a[MG__TILE_TOKS];
+    mg__ktile k;
+    int64_t b;
+    int i, t, t0;
+    for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
+    memset(s, 0, sizeof s);
+    for (b = 0; b < n / 256; b++) {
+        /* the block after next (at the end: of the next 16 rows): a block's tiles take ~1 us */
+        const size_t ahead = b + 2 < n / 256 ? (size_t)(b + 2) * bb : MG__TILE_ROWS * rb + (size_t)(b + 2 - n / 256) * bb;
+        for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], ahead, ahead + bb);
+        if (wtype == MG_TYPE_Q4_K) mg__ktile_q4_k(row, (size_t)b * bb, &k);
+        else mg__ktile_q6_k(row, (size_t)b * bb, &k);
+        for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
+            for (t = 0; t < MG__TILE_TOKS; t++) {
+                /* and the same lane of the next tile (or of the first tile of the next block): rows xs bytes
+                   apart that no hardware prefetcher follows */
+                const int tn = t0 + MG__TILE_TOKS + t;
+                const size_t next = tn < nt ? (size_t)tn * xs + (size_t)b * sizeof(mg__block_q8_k)
+                                            : (size_t)(t < nt ? t : nt - 1) * xs + (size_t)(b + 1) * sizeof(mg__block_q8_k);
+                a[t] = MG__Q8K_AT(x, xs, t0 + t < nt ? t0 + t : nt - 1, b);
+                mg__prefetch_span(x, next, next + sizeof(mg__block_q8_k));
+            }
+            if (wtype == MG_TYPE_Q4_K) mg__tile8_q4_k(&k, a, s + MG__TILE_ROWS * t0);
+            else mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0);
+        }
+    }
+    for (t = 0; t < nt; t++)
+        for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
+}
 #endif
 
 /* y[t ys + r] = W_r . x_t for nr weight rows (row_bytes rb apart, from w) and nt <= MG__TOK_BLOCK converted
@@ -2626,24 +2802,26 @@ static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const 
         return;
     }
     if (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q6_K) {
-        if (nt == 1 && wtype == MG_TYPE_Q4_K && n / 256 <= MG__DEC_NB && rb == (size_t)(n / 256) * sizeof(mg__block_q4_k)) {
-            mg__dec_act d;
-            mg__dec_act_q4_k((const mg__block_q8_k *)x, (int)(n / 256), &d);
-            mg__rows_q4_k((const mg__block_q4_k *)w, nr, &d, (int)(n / 256), y);
+        const int nb = (int)(n / 256);
+        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q4_K && nb <= MG__DEC_NB && rb == (size_t)nb * sizeof(mg__block_q4_k)) {
+            mg__dec_act d;          /* decode, short batches: one sequential pass over the rows per token */
+            for (t = 0; t < nt; t++) {
+                mg__dec_act_q4_k((const mg__block_q8_k *)(x + (size_t)t * xs), nb, &d);
+                mg__rows_q4_k((const mg__block_q4_k *)w, nr, &d, nb, y + (size_t)t * ys);
+            }
             return;
         }
-        if (nt == 1 && wtype == MG_TYPE_Q6_K)
-            for (; r + 4 <= nr; r += 4) {
-                for (i = 0; i < 4; i++) s[i] = 0;
-                mg__rows4_q6_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)x, n, s);
-                for (i = 0; i < 4; i++) y[r + i] = s[i];
-            }
-        for (; r < nr; r++) {
-            for (t = 0; t < nt; t++) s[t] = 0;
-            if (wtype == MG_TYPE_Q4_K) mg__tok_q4_k((const mg__block_q4_k *)(w + (size_t)r * rb), x, xs, nt, n, s);
-            else mg__tok_q6_k((const mg__block_q6_k *)(w + (size_t)r * rb), x, xs, nt, n, s);
-            for (t = 0; t < nt; t++) y[(size_t)t * ys + r] = s[t];
+        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q6_K) {   /* four rows per token */
+            for (t = 0; t < nt; t++)
+                for (r = 0; r + 4 <= nr; r += 4) {
+                    for (i = 0; i < 4; i++) s[i] = 0;
+                    mg__rows4_q6_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)(x + (size_t)t * xs), n, s);
+                    for (i = 0; i < 4; i++) y[(size_t)t * ys + r + i] = s[i];
+                }
+            r = nr / 4 * 4;
         }
+        for (; r < nr; r += MG__TILE_ROWS)
+            mg__tiles_k(wtype, w + (size_t)r * rb, rb, nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS, x, xs, nt, n, y + r, ys);
         return;
     }
 #endif
@@ -2940,6 +3118,42 @@ static float mg__gelu(float x) {
 #else
     return 0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x)));
 #endif
+}
+
+/* The f16 GELU table: tab[h] = f16(gelu(f16 value h)) with mg__gelu's formula; one spare entry for the
+   4-byte gathers. */
+static void mg__gelu_table(uint16_t *tab) {
+    const float c = 0.79788456080286535588f;
+    int h;
+    for (h = 0; h < 65536; h++) {
+        float x = mg__h2f((uint16_t)h);
+        tab[h] = mg__f2h(0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x))));
+    }
+    tab[65536] = 0;
+}
+
+/* GELU of n values in place. With SIMD the f16 table does what mg__gelu does (the input rounded to f16, the
+   result stored as f16, |x| >= 10 clamped), so both paths give the same bits. */
+static void mg__gelu_vals(float *x, int64_t n, const uint16_t *tab) {
+    int64_t i = 0;
+#if defined(__AVX512F__) && !defined(MG_NO_SIMD) && !defined(MG_EXACT_GELU)
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i), y;
+        __m512i idx = _mm512_cvtepu16_epi32(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        y = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(idx, (const void *)tab, 2)));
+        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(-10.0f), _CMP_LE_OQ), y, _mm512_setzero_ps());
+        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(10.0f), _CMP_GE_OQ), y, v);
+        _mm512_storeu_ps(x + i, y);
+    }
+#endif
+    (void)tab;
+    for (; i < n; i++) x[i] = mg__gelu(x[i]);
+}
+/* GEGLU of one row: g[i] = gelu(g[i]) * u[i], GELU as mg__gelu_vals. */
+static void mg__geglu(float *g, const float *u, int64_t n, const uint16_t *tab) {
+    int64_t i;
+    mg__gelu_vals(g, n, tab);
+    for (i = 0; i < n; i++) g[i] *= u[i];
 }
 
 /* NeoX rotary embedding of one head vector (rotate-half pairs i, i + d/2):
@@ -3480,6 +3694,7 @@ struct mg_model {
     mg__layer *layer;        /* [n_layer] */
     float *norms;            /* arena holding every norm vector (dequantized, checked finite) */
     size_t norms_used, norms_cap;
+    uint16_t *gelu;          /* [65537] f16 GELU table (mg__gelu_table) */
     size_t weight_bytes;
     char arch[64], name[128];
     int32_t tok_start_turn, tok_end_turn, tok_start_image, tok_end_image, tok_image_soft;
@@ -3663,7 +3878,9 @@ static mg_result mg__load_weights(mg_model *m, mg_error *e) {
     m->norms_cap = (size_t)hp->n_embd * (1 + 4 * (size_t)hp->n_layer) + 2 * (size_t)hp->head_dim * hp->n_layer;
     m->norms = (float *)mg__calloc(m->norms_cap, sizeof(float));
     m->layer = (mg__layer *)mg__calloc((size_t)hp->n_layer, sizeof(mg__layer));
-    if (!m->norms || !m->layer) return mg__fail(e, MG_ERR_NOMEM, "out of memory for the model");
+    m->gelu = (uint16_t *)mg__malloc(65537 * sizeof(uint16_t));
+    if (!m->norms || !m->layer || !m->gelu) return mg__fail(e, MG_ERR_NOMEM, "out of memory for the model");
+    mg__gelu_table(m->gelu);
     if ((r = mg__get_vec(m, g, "output_norm.weight", hp->n_embd, &m->output_norm, e))) return r;
     for (il = 0; il < hp->n_layer; il++) {
         mg__layer *L = &m->layer[il];
@@ -3757,6 +3974,7 @@ MGDEF void mg_model_free(mg_model *m) {
     mg__vision_free(m->vision);
     MG_FREE(m->layer);
     MG_FREE(m->norms);
+    MG_FREE(m->gelu);
     mg_gguf_close(m->g);
     mg_gguf_close(m->gv);
     MG_FREE(m);
@@ -4141,62 +4359,116 @@ static void mg__matmul3(mg_session *s, const mg__mat *w0, float *y0, const mg__m
 static void mg__attention(mg_session *s, int il, int n, int pos0, int bidir);
 
 /* ----- one decoder layer over a chunk of n tokens at positions pos0.. ----- */
-static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir) {
-    const mg_model *m = s->m;
-    const mg__hparams *hp = &m->hp;
-    const mg__layer *L = &m->layer[il];
-    int E = hp->n_embd, hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, F = hp->n_ff, t, h, i;
+/* The per-token steps between the matrix products, in order. Each reads and writes only token t's rows (and
+   its own KV cache slot: the ring holds more than a chunk), so the tokens of a chunk are split across threads
+   and every value is computed by the same code whatever the split. */
+enum { MG__ST_ATTN_NORM, MG__ST_QK_NORM, MG__ST_ROPE, MG__ST_KV, MG__ST_POST_ATTN_NORM, MG__ST_ATTN_ADD, MG__ST_FFN_NORM,
+       MG__ST_GEGLU, MG__ST_POST_FFN_NORM, MG__ST_FFN_ADD };
+typedef struct mg__step_job {
+    mg_session *s;
+    int il, n, pos0;
+    int first, last;         /* steps to run, in order, for each token */
+} mg__step_job;
+
+static void mg__layer_step(mg_session *s, int il, int step, int t, int pos) {
+    const mg__hparams *hp = &s->m->hp;
+    const mg__layer *L = &s->m->layer[il];
+    int E = hp->n_embd, hd = hp->head_dim, nh = hp->n_head, nkv = hp->n_head_kv, F = hp->n_ff, h, i;
     size_t qd = (size_t)nh * hd, kvd = (size_t)nkv * hd;
-    float base = L->global ? hp->rope_base : hp->rope_base_swa, rscale = L->global ? hp->rope_scale : 1.0f;
-    float qscale = 1.0f / sqrtf((float)hd);
-    mg__kvcache *c = &s->kv[il];
+    float *x = s->x + (size_t)t * E, *xn = s->xn + (size_t)t * E, *tt = s->t + (size_t)t * E;
+    float *q = s->q + t * qd, *k = s->k + t * kvd;
+    switch (step) {
+    case MG__ST_ATTN_NORM: mg__rmsnorm(xn, x, L->attn_norm, E, hp->eps); break;
+    case MG__ST_QK_NORM:                          /* per-head RMSNorm of q and k (QK-norm) */
+        for (h = 0; h < nh; h++) mg__rmsnorm(q + (size_t)h * hd, q + (size_t)h * hd, L->q_norm, hd, hp->eps);
+        for (h = 0; h < nkv; h++) mg__rmsnorm(k + (size_t)h * hd, k + (size_t)h * hd, L->k_norm, hd, hp->eps);
+        break;
+    case MG__ST_ROPE: {                           /* RoPE at position pos */
+        float *cs = s->rope + (size_t)t * hd;
+        mg__rope_cache(cs, hd, pos, L->global ? hp->rope_base : hp->rope_base_swa, L->global ? hp->rope_scale : 1.0f);
+        for (h = 0; h < nh; h++) mg__rope(q + (size_t)h * hd, cs, hd);
+        for (h = 0; h < nkv; h++) mg__rope(k + (size_t)h * hd, cs, hd);
+        break;
+    }
+    case MG__ST_KV: {                             /* q scaled; k, v appended at slot pos % ring, in the cache type */
+        const mg__kvcache *c = &s->kv[il];
+        size_t slot = (size_t)(pos % c->cap_max) * s->kv_row;
+        float qscale = 1.0f / sqrtf((float)hd);
+        for (i = 0; i < (int)qd; i++) q[i] *= qscale;
+        mg__quant_row(s->kv_type, k, c->k + slot, (int64_t)kvd);
+        mg__quant_row(s->kv_type, s->v + t * kvd, c->v + slot, (int64_t)kvd);
+        break;
+    }
+    case MG__ST_POST_ATTN_NORM: mg__rmsnorm(tt, tt, L->post_attn_norm, E, hp->eps); break;
+    case MG__ST_FFN_NORM: mg__rmsnorm(xn, x, L->ffn_norm, E, hp->eps); break;
+    case MG__ST_GEGLU: mg__geglu(s->g + (size_t)t * F, s->u + (size_t)t * F, F, s->m->gelu); break;
+    case MG__ST_POST_FFN_NORM: mg__rmsnorm(tt, tt, L->post_ffn_norm, E, hp->eps); break;
+    default: for (i = 0; i < E; i++) x[i] += tt[i]; break;   /* MG__ST_ATTN_ADD, MG__ST_FFN_ADD */
+    }
+}
+static void mg__step_task(void *ctx, int ith, int nth) {
+    const mg__step_job *j = (const mg__step_job *)ctx;
+    int64_t lo, hi, t;
+    int st;
+    mg__split(j->n, ith, nth, &lo, &hi);
+    for (t = lo; t < hi; t++)
+        for (st = j->first; st <= j->last; st++) mg__layer_step(j->s, j->il, st, (int)t, j->pos0 + (int)t);
+}
+/* What the trace sees after each step. */
+static void mg__step_tap(mg_session *s, int il, int n, int step) {
+    const mg__hparams *hp = &s->m->hp;
+    int E = hp->n_embd, hd = hp->head_dim;
+    switch (step) {
+    case MG__ST_ATTN_NORM: mg__tap(s, "attn_norm", il, s->xn, E, n, 1); break;
+    case MG__ST_QK_NORM: mg__tap(s, "Qcur_normed", il, s->q, hd, hp->n_head, n); mg__tap(s, "Kcur_normed", il, s->k, hd, hp->n_head_kv, n); break;
+    case MG__ST_ROPE:
+        mg__tap(s, "Qcur", il, s->q, hd, hp->n_head, n);
+        mg__tap(s, "Kcur", il, s->k, hd, hp->n_head_kv, n);
+        mg__tap(s, "Vcur", il, s->v, (int64_t)hp->n_head_kv * hd, n, 1);
+        break;
+    case MG__ST_POST_ATTN_NORM: mg__tap(s, "attn_post_norm", il, s->t, E, n, 1); break;
+    case MG__ST_ATTN_ADD: mg__tap(s, "sa_out", il, s->x, E, n, 1); break;
+    case MG__ST_FFN_NORM: mg__tap(s, "ffn_norm", il, s->xn, E, n, 1); break;
+    case MG__ST_GEGLU: mg__tap(s, "ffn_geglu", il, s->g, hp->n_ff, n, 1); break;
+    case MG__ST_POST_FFN_NORM: mg__tap(s, "ffn_post_norm", il, s->t, E, n, 1); break;
+    case MG__ST_FFN_ADD: mg__tap(s, "l_out", il, s->x, E, n, 1); break;
+    default: break;
+    }
+}
+/* Steps first..last for every token (across the pool from 4 tokens on); with a trace, one step at a time. */
+static void mg__layer_steps(mg_session *s, int il, int n, int pos0, int first, int last) {
+    mg__step_job j;
+    j.s = s; j.il = il; j.n = n; j.pos0 = pos0; j.first = first; j.last = last;
+    if (s->opt.tap)
+        for (j.first = first; j.first <= last; j.first++) {
+            j.last = j.first;
+            if (n >= 4) mg__pool_run(&s->pool, mg__step_task, &j);
+            else mg__step_task(&j, 0, 1);
+            mg__step_tap(s, il, n, j.first);
+        }
+    else if (n >= 4) mg__pool_run(&s->pool, mg__step_task, &j);
+    else mg__step_task(&j, 0, 1);
+}
+
+static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir) {
+    const mg__layer *L = &s->m->layer[il];
+    const mg__hparams *hp = &s->m->hp;
 
     /* attention block: x = x + post_attn_norm(Wo attn(rope(qnorm(Wq xn)), rope(knorm(Wk xn)), Wv xn)),
        xn = attn_norm(x) */
-    for (t = 0; t < n; t++) mg__rmsnorm(s->xn + (size_t)t * E, s->x + (size_t)t * E, L->attn_norm, E, hp->eps);
-    mg__tap(s, "attn_norm", il, s->xn, E, n, 1);
+    mg__layer_steps(s, il, n, pos0, MG__ST_ATTN_NORM, MG__ST_ATTN_NORM);
     mg__matmul3(s, &L->wq, s->q, &L->wk, s->k, &L->wv, s->v, s->xn, n);     /* q = Wq xn, k = Wk xn, v = Wv xn */
-    for (t = 0; t < n; t++) {                     /* per-head RMSNorm of q and k (QK-norm) */
-        for (h = 0; h < nh; h++) mg__rmsnorm(s->q + t * qd + (size_t)h * hd, s->q + t * qd + (size_t)h * hd, L->q_norm, hd, hp->eps);
-        for (h = 0; h < nkv; h++) mg__rmsnorm(s->k + t * kvd + (size_t)h * hd, s->k + t * kvd + (size_t)h * hd, L->k_norm, hd, hp->eps);
-    }
-    mg__tap(s, "Qcur_normed", il, s->q, hd, nh, n);
-    mg__tap(s, "Kcur_normed", il, s->k, hd, nkv, n);
-    for (t = 0; t < n; t++) {                     /* RoPE at position pos0 + t */
-        float *cs = s->rope + (size_t)t * hd;
-        mg__rope_cache(cs, hd, pos0 + t, base, rscale);
-        for (h = 0; h < nh; h++) mg__rope(s->q + t * qd + (size_t)h * hd, cs, hd);
-        for (h = 0; h < nkv; h++) mg__rope(s->k + t * kvd + (size_t)h * hd, cs, hd);
-    }
-    mg__tap(s, "Qcur", il, s->q, hd, nh, n);
-    mg__tap(s, "Kcur", il, s->k, hd, nkv, n);
-    mg__tap(s, "Vcur", il, s->v, (int64_t)kvd, n, 1);
-    for (i = 0; i < (int)(n * qd); i++) s->q[i] *= qscale;
-    for (t = 0; t < n; t++) {                     /* append k, v at slot (pos0 + t) % ring, in the cache type */
-        size_t slot = (size_t)((pos0 + t) % c->cap_max) * s->kv_row;
-        mg__quant_row(s->kv_type, s->k + t * kvd, c->k + slot, (int64_t)kvd);
-        mg__quant_row(s->kv_type, s->v + t * kvd, c->v + slot, (int64_t)kvd);
-    }
+    mg__layer_steps(s, il, n, pos0, MG__ST_QK_NORM, MG__ST_KV);
     mg__attention(s, il, n, pos0, bidir);
-    mg__tap(s, "kqv_out", il, s->att, (int64_t)qd, n, 1);
+    mg__tap(s, "kqv_out", il, s->att, (int64_t)hp->n_head * hp->head_dim, n, 1);
     mg__matmul(s, &L->wo, s->att, n, s->t);
-    for (t = 0; t < n; t++) mg__rmsnorm(s->t + (size_t)t * E, s->t + (size_t)t * E, L->post_attn_norm, E, hp->eps);
-    mg__tap(s, "attn_post_norm", il, s->t, E, n, 1);
-    for (i = 0; i < n * E; i++) s->x[i] += s->t[i];
-    mg__tap(s, "sa_out", il, s->x, E, n, 1);
-
-    /* feed-forward block: x = x + post_ffn_norm(Wdown (gelu(Wgate xn) * Wup xn)), xn = ffn_norm(x) */
-    for (t = 0; t < n; t++) mg__rmsnorm(s->xn + (size_t)t * E, s->x + (size_t)t * E, L->ffn_norm, E, hp->eps);
-    mg__tap(s, "ffn_norm", il, s->xn, E, n, 1);
+    /* ... then the feed-forward block: x = x + post_ffn_norm(Wdown (gelu(Wgate xn) * Wup xn)), xn = ffn_norm(x) */
+    mg__layer_steps(s, il, n, pos0, MG__ST_POST_ATTN_NORM, MG__ST_FFN_NORM);
     mg__matmul3(s, &L->gate, s->g, &L->up, s->u, NULL, NULL, s->xn, n);      /* g = Wgate xn, u = Wup xn */
-    for (i = 0; i < n * F; i++) s->g[i] = mg__gelu(s->g[i]) * s->u[i];
-    mg__tap(s, "ffn_geglu", il, s->g, F, n, 1);
+    mg__layer_steps(s, il, n, pos0, MG__ST_GEGLU, MG__ST_GEGLU);
     mg__matmul(s, &L->down, s->g, n, s->t);
-    mg__tap(s, "ffn_out", il, s->t, E, n, 1);
-    for (t = 0; t < n; t++) mg__rmsnorm(s->t + (size_t)t * E, s->t + (size_t)t * E, L->post_ffn_norm, E, hp->eps);
-    mg__tap(s, "ffn_post_norm", il, s->t, E, n, 1);
-    for (i = 0; i < n * E; i++) s->x[i] += s->t[i];
-    mg__tap(s, "l_out", il, s->x, E, n, 1);
+    mg__tap(s, "ffn_out", il, s->t, hp->n_embd, n, 1);
+    mg__layer_steps(s, il, n, pos0, MG__ST_POST_FFN_NORM, MG__ST_FFN_ADD);
 }
 
 /* One chunk through the decoder. ids (text) or embd (raw vectors) gives the input; logits of the last
@@ -4607,7 +4879,6 @@ static int mg__vision_key(const mg_gguf *g, int ollama, const char *x, double *o
 }
 
 enum { MG__ATT_MAXHD = 256 };                            /* largest vision head width */
-static void mg__gelu_table(uint16_t *tab);
 
 static mg_result mg__vision_load(mg_model *m, const mg_gguf *g, int ollama, mg_error *e) {
     mg__vision *v = (mg__vision *)mg__calloc(1, sizeof *v);
@@ -5260,40 +5531,11 @@ static void mg__vln_task(void *ctx, int ith, int nth) {
     for (t = lo; t < hi; t++) mg__layernorm(j->y + (size_t)t * j->d, j->x + (size_t)t * j->d, j->w, j->b, j->d, j->eps);
 }
 
-/* GELU of n values in place. With SIMD the f16 table does what mg__gelu does (the input rounded to f16, the
-   result stored as f16, |x| >= 10 clamped), so both paths give the same bits. */
-static void mg__gelu_vals(float *x, int64_t n, const uint16_t *tab) {
-    int64_t i = 0;
-#if defined(MG__BF16) && !defined(MG_EXACT_GELU)
-    for (; i + 16 <= n; i += 16) {
-        __m512 v = _mm512_loadu_ps(x + i), y;
-        __m512i idx = _mm512_cvtepu16_epi32(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        y = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(idx, (const void *)tab, 2)));
-        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(-10.0f), _CMP_LE_OQ), y, _mm512_setzero_ps());
-        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(10.0f), _CMP_GE_OQ), y, v);
-        _mm512_storeu_ps(x + i, y);
-    }
-#endif
-    (void)tab;
-    for (; i < n; i++) x[i] = mg__gelu(x[i]);
-}
 static void mg__vgelu_task(void *ctx, int ith, int nth) {
     const mg__vrows_job *j = (const mg__vrows_job *)ctx;
     int64_t lo, hi;
     mg__split(j->n, ith, nth, &lo, &hi);
     mg__gelu_vals(j->y + (size_t)lo * j->d, (hi - lo) * j->d, j->gelu);
-}
-
-/* The f16 GELU table: tab[h] = f16(gelu(f16 value h)) with mg__gelu's formula; one spare entry for the
-   4-byte gathers. */
-static void mg__gelu_table(uint16_t *tab) {
-    const float c = 0.79788456080286535588f;
-    int h;
-    for (h = 0; h < 65536; h++) {
-        float x = mg__h2f((uint16_t)h);
-        tab[h] = mg__f2h(0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x))));
-    }
-    tab[65536] = 0;
 }
 
 static void mg__vscratch_free(mg__vscratch *sc) {

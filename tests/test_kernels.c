@@ -1,6 +1,6 @@
 /* Quantized matrix kernels (Q4_K, Q6_K, Q8_0 weights) against a reference written here from the block layouts:
    exact integer block sums combined block after block with the same float expression, so every result must be
-   bit-identical, whatever the number of rows, tokens (1..70, across the 64-token blocks) and threads (1, 2, 3),
+   bit-identical, whatever the number of rows, tokens (1..131, across the 128-token blocks) and threads (1, 2, 3),
    and whether the matrices run alone or fused into one job. The weights are random bytes (any scale, any
    quant, Q8_0 -128 included) and quantized random rows; a double-precision dot product of the dequantized
    values checks the reference itself. The internals are reached by compiling the implementation statically. */
@@ -150,6 +150,50 @@ static void check_reference(int type, int64_t n_in) {
     free(w); free(x); free(wf);
 }
 
+/* Q8_K conversion of an activation row against ggml's quantize_row_q8_K written here: the first value of the
+   largest magnitude maps to -127, q = min(127, round_even(x * -127 / max)), bsums = sums of 16. Blocks: random,
+   +-m ties (the first one wins), all zero, a single extreme, a NaN among the values. */
+static void check_quant_q8_k(void) {
+    const int64_t n = 256 * 5;
+    float *x = (float *)malloc((size_t)n * sizeof(float));
+    mg__block_q8_k *y = (mg__block_q8_k *)malloc(sizeof(mg__block_q8_k) * 5);
+    int64_t i;
+    int b, j, bad = 0;
+    for (i = 0; i < n; i++) x[i] = rndf() * 3.0f;
+    x[17] = -4.0f; x[200] = 4.0f;                  /* block 0: tie, -4 first */
+    x[256 + 3] = 4.0f; x[256 + 90] = -4.0f;        /* block 1: tie, +4 first */
+    for (i = 512; i < 768; i++) x[i] = 0.0f;       /* block 2: zero */
+    x[768 + 255] = -1000.0f;                       /* block 3: one extreme */
+    x[1024 + 7] = NAN;                             /* block 4: NaN (never the maximum) */
+    mg__quant_row(MG_TYPE_Q4_K, x, y, n);
+    for (b = 0; b < 5; b++) {
+        const float *xb = x + 256 * b;
+        float amax = 0, max = 0, iscale;
+        int8_t q[256];
+        if (b == 2) { bad += y[b].d != 0.0f; for (j = 0; j < 256; j++) bad += y[b].qs[j] != 0; continue; }
+        for (j = 0; j < 256; j++) if (fabsf(xb[j]) > amax) { amax = fabsf(xb[j]); max = xb[j]; }
+        iscale = -127.0f / max;
+        for (j = 0; j < 256; j++) {
+            float t = iscale * xb[j] + 12582912.0f;
+            int32_t v;
+            memcpy(&v, &t, 4);
+            v = (v & 0x007fffff) - 0x00400000;
+            q[j] = (int8_t)(v < 127 ? v : 127);
+            bad += y[b].qs[j] != q[j];
+        }
+        for (j = 0; j < 16; j++) {
+            int k, s = 0;
+            for (k = 0; k < 16; k++) s += q[16 * j + k];
+            bad += y[b].bsums[j] != s;
+        }
+        bad += !bits_equal(y[b].d, 1.0f / iscale);
+    }
+    CHECK(bad == 0, "Q8_K conversion: %d values differ from the reference", bad);
+    CHECK(y[0].qs[17] == -127 && y[0].qs[200] == 127 && y[1].qs[3] == -127 && y[1].qs[90] == 127,
+          "Q8_K: the first extreme maps to -127 (%d %d, %d %d)", y[0].qs[17], y[0].qs[200], y[1].qs[3], y[1].qs[90]);
+    free(x); free(y);
+}
+
 /* mg__dot_block for nr rows x nt tokens, bit for bit against the reference */
 static void check_block(int type, int64_t n_in, int nr, int nt) {
     uint8_t *w = make_weights(type, n_in, nr), *x;
@@ -200,12 +244,13 @@ static void check_pool(int threads, int n_tok) {
 
 int main(void) {
     const int types[3] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0 };
-    const int rows[6] = { 1, 3, 4, 5, 9, 13 }, toks[9] = { 1, 2, 3, 4, 5, 7, 8, 13, 64 }, pool_toks[7] = { 1, 2, 5, 63, 64, 65, 70 };
+    const int rows[9] = { 1, 3, 4, 5, 9, 13, 16, 17, 35 }, toks[10] = { 1, 2, 3, 4, 5, 7, 8, 13, 64, 128 }, pool_toks[7] = { 1, 2, 5, 64, 127, 128, 131 };
     int i, r, t;
+    check_quant_q8_k();
     for (i = 0; i < 3; i++) {
         check_reference(types[i], 2560);
-        for (r = 0; r < 6; r++)
-            for (t = 0; t < 9; t++) check_block(types[i], (r + t) % 3 == 0 ? 2560 : 768, rows[r], toks[t]);
+        for (r = 0; r < 9; r++)
+            for (t = 0; t < 10; t++) check_block(types[i], (r + t) % 3 == 0 ? 2560 : 768, rows[r], toks[t]);
     }
     check_block(MG_TYPE_Q8_0, 288, 11, 3);        /* Q8_0 rows of 9 blocks */
     for (r = 0; r < 6; r++) {                     /* decode: rows of 1 and 4 blocks (runs of units across rows), longer than prepared */
