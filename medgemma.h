@@ -5765,6 +5765,32 @@ static void mg__dot2x8(const float *q0, const float *q1, const float *k, int hd,
     _mm256_storeu_ps(s1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
 }
 
+/* 16 floats from the f16 values at p, lanes outside mk zero (p NULL: all zero): the f32 row mg__kv_f32 writes,
+   loaded as mg__dot2x8 and mg__pv2 load it. */
+MG__INLINE __m512 mg__ld16h(const uint8_t *p, __mmask16 mk) {
+    return p ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, p)) : _mm512_setzero_ps();
+}
+/* mg__dot2x8 over 8 F16 cache rows read in place (kp[i] = key row i or NULL for a zero row): the same FMAs on
+   the same values, so the same sums, without converting the block first. */
+static void mg__dot2x8_f16(const float *q0, const float *q1, const uint8_t *const *kp, int hd, float *s0, float *s1) {
+    __m512 a[16], x0, x1, kv, r;
+    int d, i;
+    for (i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
+    for (d = 0; d < hd; d += 16) {
+        __mmask16 mk = d + 16 <= hd ? (__mmask16)0xffffu : mg__lanes(0, hd - d - 1);
+        x0 = _mm512_maskz_loadu_ps(mk, q0 + d);
+        x1 = _mm512_maskz_loadu_ps(mk, q1 + d);
+        for (i = 0; i < 8; i++) {
+            kv = mg__ld16h(kp[i] ? kp[i] + 2 * (size_t)d : NULL, mk);
+            a[i] = _mm512_fmadd_ps(x0, kv, a[i]);
+            a[8 + i] = _mm512_fmadd_ps(x1, kv, a[8 + i]);
+        }
+    }
+    r = mg__hsum16x16(a);
+    _mm256_storeu_ps(s0, _mm512_castps512_ps256(r));
+    _mm256_storeu_ps(s1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
+}
+
 /* s_r[i] = q_r . k_i for 4 rows q_r = q + r hd and 4 key rows k_i = k + i hd, stored at s + r KB + i. */
 static void mg__dot4x4(const float *q, const float *k, int hd, float *s) {
     __m512 a[16], x0, x1, x2, x3, kv, r;
@@ -5816,6 +5842,19 @@ static void NAME(const float *p, const float *al, const float *vb, int hd, int c
 #define MG__ROWS4(X) X(0) X(1) X(2) X(3)
 MG__PV_DEF(mg__pv2, MG__ROWS2)
 MG__PV_DEF(mg__pv4, MG__ROWS4)
+/* mg__pv2 with the value rows read in place from an F16 cache (vp[j]: value row j): the same chain of FMAs. */
+static void mg__pv2_f16(const float *p, const float *al, const uint8_t *const *vp, int hd, int c, int ja, int jb, float *o) {
+    __mmask16 m0 = mg__lanes(0, hd - c - 1), m1 = mg__lanes(0, hd - c - 17), m2 = mg__lanes(0, hd - c - 33), m3 = mg__lanes(0, hd - c - 49);
+    __m512 s[4][4], x0, x1, x2, x3;
+    int j;
+    MG__PV_LD(0) MG__PV_LD(1)
+    for (j = ja; j <= jb; j++) {
+        const uint8_t *v_ = vp[j] + 2 * (size_t)c;
+        x0 = mg__ld16h(v_, m0); x1 = mg__ld16h(v_ + 32, m1); x2 = mg__ld16h(v_ + 64, m2); x3 = mg__ld16h(v_ + 96, m3);
+        MG__PV_FMA(0) MG__PV_FMA(1)
+    }
+    MG__PV_ST(0) MG__PV_ST(1)
+}
 #undef MG__PV_DEF
 #undef MG__PV_LD
 #undef MG__PV_FMA
@@ -5887,6 +5926,24 @@ static void mg__attn_item(const mg__attn_job *j, int ith, int t0, int g) {
     /* blocks over the tile's positions [lo[0], hi[rp - 1]]; rows' lo and hi grow with r */
     for (b0 = lo[0] / MG__KQ_KB * MG__KQ_KB; b0 <= hi[rp - 1]; b0 += MG__KQ_KB) {
         int b1 = b0 + MG__KQ_KB - 1;
+#ifdef MG__AVX512
+        if (kt == MG_TYPE_F16 && rp == 2) {                 /* one token (decode): F16 rows read in place */
+            const uint8_t *kp[MG__KQ_KB], *vp[MG__KQ_KB];
+            size_t off = (size_t)g * mg__row_bytes(kt, hd);
+            int k8, cc, a = lo[0] > b0 ? lo[0] - b0 : 0, b = hi[1] < b1 ? hi[1] - b0 : MG__KQ_KB - 1;
+            for (i = 0; i < MG__KQ_KB; i++) {
+                int p = b0 + i, in = p >= lo[0] && p <= hi[1];
+                kp[i] = in ? c->k + (size_t)(p % c->cap_max) * s->kv_row + off : NULL;
+                vp[i] = in ? c->v + (size_t)(p % c->cap_max) * s->kv_row + off : NULL;
+            }
+            for (k8 = 0; k8 < MG__KQ_KB; k8 += 8)
+                if (lo[0] <= b0 + k8 + 7 && hi[1] >= b0 + k8) mg__dot2x8_f16(qt, qt + hd, kp + k8, hd, sc + k8, sc + MG__KQ_KB + k8);
+            for (r = 0; r < 2; r++) mg__attn_softmax_row(sc + (size_t)r * MG__KQ_KB, lo[r] - b0, hi[r] - b0, &m[r], &l[r], &al[r]);
+            if (a <= b)
+                for (cc = 0; cc < hd; cc += 64) mg__pv2_f16(sc, al, vp, hd, cc, a, b, o);
+            continue;
+        }
+#endif
         mg__attn_load(s, c, g, b0, lo[0], hi[rp - 1], kb, vb);
 #ifdef MG__AVX512
         {
