@@ -20,7 +20,7 @@ COMMON_SRC := $(wildcard examples/common/*.c)
 COMMON_OBJ := $(COMMON_SRC:examples/common/%.c=$(B)/common/%.o)
 EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
-TOOLS      := $(B)/mg
+TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels test_kernels)
 # fuzz targets (tests/fuzz/fuzz_*.c): gcc builds that replay tests/corpus/<target>/ in `make test`
@@ -43,6 +43,10 @@ $(B)/libmgx.a: $(COMMON_OBJ) | $(B)
 
 $(B)/mg: tools/mg.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/libmgx.a
 	$(CC) $(CFLAGS) tools/mg.c $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
+
+# kernel benchmarks: they include the implementation to reach the private kernels
+$(B)/bench_%: tools/bench_%.c medgemma.h | $(B)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(B)/%: examples/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
 	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)

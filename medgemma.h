@@ -2320,9 +2320,7 @@ MG__INLINE void mg__spread_scales(__m512i s16, int per, __m512i *sc) {
     sc[3] = _mm512_permutexvar_epi16(idx, s16);
 }
 
-/* Q4_K block prepared for dp256: q[k] = the 64 quants of sub-blocks 2k, 2k+1 lined up with activations
-   64k..64k+63, sc[k] their scales; mdup = the mins as int16 [m0 m0 m1 m1 .. m7 m7] (one per bsum).
-   The 12 scale bytes as 32-bit words w0 = s[0..3], w1 = s[4..7], w2 = s[8..11] give, per byte,
+/* Q4_K scales and mins. The 12 scale bytes as 32-bit words w0 = s[0..3], w1 = s[4..7], w2 = s[8..11] give, per byte,
      sc0..3 = w0 & 63                          m0..3 = w1 & 63
      sc4..7 = (w2 & 15) | (w0 >> 2 & 0x30)    m4..7 = (w2 >> 4 & 15) | (w1 >> 2 & 0x30)      */
 MG__INLINE __m128i mg__q4k_sm(const uint8_t *scales) {   /* bytes [sc0..7, m0..7] */
@@ -2332,33 +2330,6 @@ MG__INLINE __m128i mg__q4k_sm(const uint8_t *scales) {   /* bytes [sc0..7, m0..7
     __m128i hi = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(v, 0x40), 2), _mm_set_epi32(0x30303030, 0, 0x30303030, 0));
     return _mm_or_si128(lo, hi);
 }
-MG__INLINE void mg__q4k_prep(const mg__block_q4_k *w, __m512i *q, __m512i *sc, __m256i *mdup) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
-    __m128i sm = mg__q4k_sm(w->scales), m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));   /* sc0..7, m0..7 */
-    int k;
-    mg__spread_scales(_mm512_zextsi128_si512(_mm_cvtepu8_epi16(sm)), 2, sc);
-    *mdup = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
-    for (k = 0; k < 2; k++) {   /* 64 bytes: low nibbles = [sub 4k | sub 4k+2], high nibbles = [sub 4k+1 | sub 4k+3] */
-        __m512i qq = _mm512_loadu_si512((const void *)(w->qs + 64 * k));
-        __m512i l = _mm512_and_si512(qq, m4), h = _mm512_and_si512(_mm512_srli_epi16(qq, 4), m4);
-        q[2 * k] = _mm512_shuffle_i64x2(l, h, 0x44);
-        q[2 * k + 1] = _mm512_shuffle_i64x2(l, h, 0xEE);
-    }
-}
-/* One (row, token) of a Q4_K block: [sumi (8 lanes) | summ (8 lanes)],
-     sumi = sum_j sc_j sum_l q_l a_l,   summ = sum_j m_j (bsums[2j] + bsums[2j+1]) */
-MG__INLINE __m512i mg__q4k_sums(const __m512i *q, const __m512i *sc, __m256i mdup, const mg__block_q8_k *a) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(mg__fold16(mg__dp256(q, sc, a->qs))),
-                              _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), mdup), 1);
-}
-/* Four (row, token) results of a block: term_i = (d_i dx_i) sumi_i - (dmin_i dx_i) summ_i, the scalar kernel's
-   expression lane by lane. dm = [d_0..3 | dmin_0..3], dx = [dx_0..3 | dx_0..3]. */
-MG__INLINE __m128 mg__q4k_terms(__m512i v0, __m512i v1, __m512i v2, __m512i v3, __m256 dm, __m256 dx) {
-    __m512i u = mg__tsum4(v0, v1, v2, v3);
-    __m256 p = _mm256_mul_ps(_mm256_mul_ps(dm, dx), _mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(u, u, 0xD8))));
-    return _mm_sub_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1));
-}
-
 /* Q6_K block prepared for dp256: q[k] = quants 64k..64k+63 (0..63, unsigned for maddubs), sc[k] the scales of
    their four sub-blocks of 16. ql = [ql0 | ql1] and qh2 = [qh | qh >> 2] per half, of which bits 0-1 (quants
    0..63 of the half) and bits 4-5 (quants 64..127) of each byte are used. */
@@ -2416,6 +2387,11 @@ static void mg__rows4_q6_k(const uint8_t *w, size_t rb, const mg__block_q8_k *a,
    stream for the memory system), and add each unit's term to its row's sum in block order. The activation is
    prepared once per call for every unit position. ----- */
 #define MG__DEC_NB 64        /* activation blocks the decode kernels prepare (rows of up to 16384 values) */
+/* How far ahead (bytes) the decode streams prefetch: on the development machine (Zen 5 VM) the hardware prefetcher
+   alone left the kernels at ~23 GB/s per thread from memory; ~10-14 KB ahead gave ~30 (tools/bench_kern.c). */
+#ifndef MG__DEC_AHEAD
+#define MG__DEC_AHEAD 12288
+#endif
 
 /* ax[2c] = [a 128c .. 128c+31 | a 128c+64 .. 128c+95] (partners of the low nibbles of quant bytes 64c .. 64c+63),
    ax[2c+1] = [a 128c+32 .. 128c+63 | a 128c+96 .. 128c+127] (partners of their high nibbles) */
@@ -2450,7 +2426,7 @@ static void mg__dec_act_q4_k(const mg__block_q8_k *a, int nb, mg__dec_act *d) {
     }
 }
 /* The scales and mins of four Q4_K blocks, block k in 128-bit lane k: bytes 16k + j = sc_j, 16k + 8 + j = m_j
-   (mg__q4k_prep's unpacking, four blocks at once) */
+   (mg__q4k_sm's unpacking, four blocks at once) */
 MG__INLINE __m512i mg__q4k_scales4(const mg__block_q4_k *w0, const mg__block_q4_k *w1, const mg__block_q4_k *w2, const mg__block_q4_k *w3) {
     __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)w0->scales)), lo, hi;
     v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w1->scales), 1);
@@ -2518,6 +2494,7 @@ static void mg__rows_q4_k(const mg__block_q4_k *w, int nr, const mg__dec_act *d,
     for (i = 0; i < total; i += 4) {
         const int m = total - i < 4 ? (int)(total - i) : 4;
         const mg__block_q4_k *w0 = w + i, *w1 = w + i + (m > 1), *w2 = w + i + (m > 2 ? 2 : m - 1), *w3 = w + i + m - 1;
+        mg__prefetch_span((const uint8_t *)w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * sizeof *w);
         const __m512i sm = mg__q4k_scales4(w0, w1, w2, w3);
         __m512i u;
         __m256 p;
@@ -2532,6 +2509,29 @@ static void mg__rows_q4_k(const mg__block_q4_k *w, int nr, const mg__dec_act *d,
         p = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtph_ps(dm16), _mm256_broadcast_ps((const __m128 *)(d->dx + b))),
                           _mm256_cvtepi32_ps(mg__sums4x2(u, _mm512_madd_epi16(_mm512_maskz_permutexvar_epi8(even, midx, sm), d->ps[b]))));
         mg__dec_add(_mm_sub_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1)), m, nb, &b, &row, &s, y);
+    }
+}
+
+/* Q6_K, nr rows back to back and one token: mg__rows4_q6_k's sums and terms over the units in memory order,
+   four at a time (a last step of fewer repeats its last unit in the unused lanes). */
+static void mg__rows_q6_k(const mg__block_q6_k *w, int nr, const mg__block_q8_k *a, int nb, float *y) {
+    const int64_t total = (int64_t)nr * nb;
+    int64_t i;
+    int b = 0, row = 0;
+    __m128 s = _mm_setzero_ps();
+    for (i = 0; i < total; i += 4) {
+        const int m = total - i < 4 ? (int)(total - i) : 4;
+        const mg__block_q6_k *w0 = w + i, *w1 = w + i + (m > 1), *w2 = w + i + (m > 2 ? 2 : m - 1), *w3 = w + i + m - 1;
+        const mg__block_q8_k *a0 = a + b, *a1 = a + (b + 1) % nb, *a2 = a + (b + 2) % nb, *a3 = a + (b + 3) % nb;
+        __m512i q[4], sc[4];
+        __m256i sc16, v[4];
+        mg__prefetch_span((const uint8_t *)w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * sizeof *w);
+        mg__q6k_prep(w0, q, sc, &sc16); v[0] = mg__q6k_sums(q, sc, sc16, a0);
+        mg__q6k_prep(w1, q, sc, &sc16); v[1] = mg__q6k_sums(q, sc, sc16, a1);
+        mg__q6k_prep(w2, q, sc, &sc16); v[2] = mg__q6k_sums(q, sc, sc16, a2);
+        mg__q6k_prep(w3, q, sc, &sc16); v[3] = mg__q6k_sums(q, sc, sc16, a3);
+        mg__dec_add(_mm_mul_ps(_mm_mul_ps(mg__f16x4(w0->d, w1->d, w2->d, w3->d), _mm_setr_ps(a0->d, a1->d, a2->d, a3->d)),
+                               _mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3]))), m, nb, &b, &row, &s, y);
     }
 }
 
@@ -2811,6 +2811,11 @@ static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const 
             }
             return;
         }
+        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q6_K && rb == (size_t)nb * sizeof(mg__block_q6_k)) {
+            for (t = 0; t < nt; t++)
+                mg__rows_q6_k((const mg__block_q6_k *)w, nr, (const mg__block_q8_k *)(x + (size_t)t * xs), nb, y + (size_t)t * ys);
+            return;
+        }
         if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q6_K) {   /* four rows per token */
             for (t = 0; t < nt; t++)
                 for (r = 0; r + 4 <= nr; r += 4) {
@@ -2944,6 +2949,9 @@ static void mg__pool_stop(mg__pool *p) {
 }
 
 static mg_result mg__pool_start(mg__pool *p, int n) {
+#ifndef MG_NO_THREADS
+    pthread_attr_t attr;
+#endif
     memset(p, 0, sizeof *p);
     p->n = 1;
 #ifndef MG_NO_THREADS
@@ -2953,16 +2961,21 @@ static mg_result mg__pool_start(mg__pool *p, int n) {
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     p->n = n;
+    /* kernels keep up to ~64 KiB of blocks on the stack: ask for 1 MiB whatever the platform's default (musl: 128 KiB) */
+    if (pthread_attr_init(&attr) != 0) { mg__pool_stop(p); return MG_ERR_THREAD; }
+    pthread_attr_setstacksize(&attr, (size_t)1 << 20);
     for (p->started = 0; p->started < n - 1; p->started++) {
         mg__worker_arg *a = (mg__worker_arg *)mg__malloc(sizeof *a);
-        if (!a) { mg__pool_stop(p); return MG_ERR_NOMEM; }
+        if (!a) { pthread_attr_destroy(&attr); mg__pool_stop(p); return MG_ERR_NOMEM; }
         a->p = p; a->ith = p->started + 1;
-        if (pthread_create(&p->th[p->started], NULL, mg__worker, a) != 0) {
+        if (pthread_create(&p->th[p->started], &attr, mg__worker, a) != 0) {
             MG_FREE(a);
+            pthread_attr_destroy(&attr);
             mg__pool_stop(p);
             return MG_ERR_THREAD;
         }
     }
+    pthread_attr_destroy(&attr);
 #else
     (void)n;
 #endif

@@ -257,8 +257,14 @@ int main(void) {
         check_block(MG_TYPE_Q4_K, 256, rows[r], 1);
         check_block(MG_TYPE_Q4_K, 1024, rows[r], 1);
         check_block(MG_TYPE_Q6_K, 256, rows[r], 1);
+        check_block(MG_TYPE_Q6_K, 768, rows[r], 2);
+        check_block(MG_TYPE_Q8_0, 32, rows[r], 1);    /* Q8_0 rows of 1, 2, 7, 9 blocks: steps of 8 units across rows */
+        check_block(MG_TYPE_Q8_0, 64, rows[r], 3);
+        check_block(MG_TYPE_Q8_0, 224, rows[r], 1);
+        check_block(MG_TYPE_Q8_0, 288, rows[r], 2);
     }
     check_block(MG_TYPE_Q4_K, 256 * 65, 6, 1);
+    check_block(MG_TYPE_Q8_0, 32 * 513, 5, 1);
     for (i = 1; i <= 3; i++)
         for (t = 0; t < 7; t++) check_pool(i, pool_toks[t]);
     return MG_TEST_END();
