@@ -122,7 +122,8 @@ typedef struct mg_model_options {
     const char *mmproj_path;     /* llama.cpp vision file ("mmproj-*.gguf"); NULL: none or inside the model */
     const void *mmproj_data;     /* ... or the same from memory (kept by reference, must outlive the model) */
     size_t      mmproj_size;
-    int         no_mmap;         /* 1: read the file into allocated memory instead of mapping it */
+    int         no_mmap;         /* 1: read the file into allocated memory instead of mapping it (faster decode:
+                                    on Linux without allocation hooks the buffer gets transparent huge pages) */
     int         vocab_only;      /* 1: load only the tokenizer (a vocab-only GGUF always loads this way) */
 } mg_model_options;
 
