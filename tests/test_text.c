@@ -89,6 +89,19 @@ static void check_invariance(const mgx_json *pj) {
             CHECK(memcmp(a, c, 8192 * 4) == 0, "%s: chunks of 512 vs 256 (3 threads) not bit-identical", models[k]);
             CHECK(memcmp(a, d, 8192 * 4) == 0, "%s: batched vs one token at a time not bit-identical (ring KV cache)", models[k]);
         }
+        {   /* the file read into memory (no_mmap: on Linux a 2 MiB-aligned huge-page buffer) runs the same */
+            mg_model_options mo;
+            mg_model *mr = NULL;
+            mg_error e;
+            float *r = NULL;
+            memset(&mo, 0, sizeof mo);
+            mo.no_mmap = 1;
+            CHECK(mg_model_load_file(&mr, models[k], &mo, &e) == MG_OK, "%s: no_mmap load: %s", models[k], e.message);
+            if (mr) r = run(mr, ids, n, 2, 512, 0);
+            CHECK(a && r && memcmp(a, r, 8192 * 4) == 0, "%s: read into memory vs mapped not bit-identical", models[k]);
+            free(r);
+            mg_model_free(mr);
+        }
         free(a); free(b); free(c); free(d);
         mg_model_free(m);
     }
