@@ -5809,14 +5809,20 @@ MG__INLINE __m512 mg__ld16h(const uint8_t *p, __mmask16 mk) {
    the same values, so the same sums, without converting the block first. */
 static void mg__dot2x8_f16(const float *q0, const float *q1, const uint8_t *const *kp, int hd, float *s0, float *s1) {
     __m512 a[16], x0, x1, kv, r;
+    const uint8_t *k[8];
+    __mmask16 mz[8];
     int d, i;
+    for (i = 0; i < 8; i++) {   /* a zero row: its loads masked off (the pointer is any valid one) */
+        k[i] = kp[i] ? kp[i] : (const uint8_t *)q0;
+        mz[i] = kp[i] ? (__mmask16)0xffffu : 0;
+    }
     for (i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
     for (d = 0; d < hd; d += 16) {
         __mmask16 mk = d + 16 <= hd ? (__mmask16)0xffffu : mg__lanes(0, hd - d - 1);
         x0 = _mm512_maskz_loadu_ps(mk, q0 + d);
         x1 = _mm512_maskz_loadu_ps(mk, q1 + d);
-        for (i = 0; i < 8; i++) {
-            kv = mg__ld16h(kp[i] ? kp[i] + 2 * (size_t)d : NULL, mk);
+        MG__UNROLL for (i = 0; i < 8; i++) {   /* unrolled: the 16 sums stay in registers */
+            kv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk & mz[i], k[i] + 2 * (size_t)d));
             a[i] = _mm512_fmadd_ps(x0, kv, a[i]);
             a[8 + i] = _mm512_fmadd_ps(x1, kv, a[8 + i]);
         }
