@@ -5891,6 +5891,10 @@ static void mg__pv2_f16(const float *p, const float *al, const uint8_t *const *v
     MG__PV_LD(0) MG__PV_LD(1)
     for (j = ja; j <= jb; j++) {
         const uint8_t *v_ = vp[j] + 2 * (size_t)c;
+        if (j + 8 <= jb) {   /* rows 2 KB apart: the hardware prefetcher does not run ahead of them */
+            _mm_prefetch((const char *)(vp[j + 8] + 2 * (size_t)c), _MM_HINT_T0);
+            _mm_prefetch((const char *)(vp[j + 8] + 2 * (size_t)c + 64), _MM_HINT_T0);
+        }
         x0 = mg__ld16h(v_, m0); x1 = mg__ld16h(v_ + 32, m1); x2 = mg__ld16h(v_ + 64, m2); x3 = mg__ld16h(v_ + 96, m3);
         MG__PV_FMA(0) MG__PV_FMA(1)
     }
@@ -5973,9 +5977,11 @@ static void mg__attn_item(const mg__attn_job *j, int ith, int t0, int g) {
             size_t off = (size_t)g * mg__row_bytes(kt, hd);
             int k8, cc, a = lo[0] > b0 ? lo[0] - b0 : 0, b = hi[1] < b1 ? hi[1] - b0 : MG__KQ_KB - 1;
             for (i = 0; i < MG__KQ_KB; i++) {
-                int p = b0 + i, in = p >= lo[0] && p <= hi[1];
+                int p = b0 + i, in = p >= lo[0] && p <= hi[1], pn = p + MG__KQ_KB;
                 kp[i] = in ? c->k + (size_t)(p % c->cap_max) * s->kv_row + off : NULL;
                 vp[i] = in ? c->v + (size_t)(p % c->cap_max) * s->kv_row + off : NULL;
+                if (pn <= hi[1])    /* the next block's key rows (value rows: prefetched in mg__pv2_f16) */
+                    mg__prefetch_span(c->k + (size_t)(pn % c->cap_max) * s->kv_row + off, 0, mg__row_bytes(kt, hd));
             }
             for (k8 = 0; k8 < MG__KQ_KB; k8 += 8)
                 if (lo[0] <= b0 + k8 + 7 && hi[1] >= b0 + k8) mg__dot2x8_f16(qt, qt + hd, kp + k8, hd, sc + k8, sc + MG__KQ_KB + k8);
