@@ -2760,6 +2760,7 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
     int i, t, t0;
     for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
     memset(s, 0, sizeof s);
+    k.dmin = _mm512_setzero_ps();   /* Q6_K has none (set so that no compiler sees it read uninitialised) */
     for (b = 0; b < n / 256; b++) {
         /* the block after next (at the end: of the next 16 rows): a block's tiles take ~1 us */
         const size_t ahead = b + 2 < n / 256 ? (size_t)(b + 2) * bb : MG__TILE_ROWS * rb + (size_t)(b + 2 - n / 256) * bb;
