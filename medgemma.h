@@ -2364,26 +2364,6 @@ MG__INLINE __m128 mg__f16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d) {
 }
 #define MG__Q8K_AT(x, xs, t, b) ((const mg__block_q8_k *)((x) + (size_t)(t) * (xs)) + (b))
 
-/* Q6_K, four rows and one token. */
-static void mg__rows4_q6_k(const uint8_t *w, size_t rb, const mg__block_q8_k *a, int64_t n, float *s) {
-    int64_t b;
-    __m128 acc = _mm_loadu_ps(s);
-    for (b = 0; b < n / 256; b++, a++) {
-        const mg__block_q6_k *w0 = (const mg__block_q6_k *)w + b, *w1 = (const mg__block_q6_k *)(w + rb) + b;
-        mg__prefetch_span(w, 4 * rb + (size_t)b * 4 * sizeof *w0, 4 * rb + (size_t)(b + 1) * 4 * sizeof *w0);
-        const mg__block_q6_k *w2 = (const mg__block_q6_k *)(w + 2 * rb) + b, *w3 = (const mg__block_q6_k *)(w + 3 * rb) + b;
-        __m512i q[4], sc[4];
-        __m256i sc16, v[4];
-        const __m128 dw = mg__f16x4(w0->d, w1->d, w2->d, w3->d);
-        mg__q6k_prep(w0, q, sc, &sc16); v[0] = mg__q6k_sums(q, sc, sc16, a);
-        mg__q6k_prep(w1, q, sc, &sc16); v[1] = mg__q6k_sums(q, sc, sc16, a);
-        mg__q6k_prep(w2, q, sc, &sc16); v[2] = mg__q6k_sums(q, sc, sc16, a);
-        mg__q6k_prep(w3, q, sc, &sc16); v[3] = mg__q6k_sums(q, sc, sc16, a);
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_mul_ps(dw, _mm_set1_ps(a->d)), _mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3]))));
-    }
-    _mm_storeu_ps(s, acc);
-}
-
 /* ----- decode (one token). The rows of a matrix lie back to back, so the (row, block) units of a run of rows are
    one sequence of blocks in memory: the decode kernels walk it in order, four units at a time (one sequential
    stream for the memory system), and add each unit's term to its row's sum in block order. The activation is
@@ -2514,8 +2494,8 @@ static void mg__rows_q4_k(const mg__block_q4_k *w, int nr, const mg__dec_act *d,
     }
 }
 
-/* Q6_K, nr rows back to back and one token: mg__rows4_q6_k's sums and terms over the units in memory order,
-   four at a time (a last step of fewer repeats its last unit in the unused lanes). */
+/* Q6_K, nr rows back to back and one token: per unit (row, block) the scalar kernel's term (d dx) sumi over the
+   units in memory order, four at a time (a last step of fewer repeats its last unit in the unused lanes). */
 static void mg__rows_q6_k(const mg__block_q6_k *w, int nr, const mg__block_q8_k *a, int nb, float *y) {
     const int64_t total = (int64_t)nr * nb;
     int64_t i;
@@ -2819,15 +2799,6 @@ static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const 
                 mg__rows_q6_k((const mg__block_q6_k *)w, nr, (const mg__block_q8_k *)(x + (size_t)t * xs), nb, y + (size_t)t * ys);
             return;
         }
-        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q6_K) {   /* four rows per token */
-            for (t = 0; t < nt; t++)
-                for (r = 0; r + 4 <= nr; r += 4) {
-                    for (i = 0; i < 4; i++) s[i] = 0;
-                    mg__rows4_q6_k(w + (size_t)r * rb, rb, (const mg__block_q8_k *)(x + (size_t)t * xs), n, s);
-                    for (i = 0; i < 4; i++) y[(size_t)t * ys + r + i] = s[i];
-                }
-            r = nr / 4 * 4;
-        }
         for (; r < nr; r += MG__TILE_ROWS)
             mg__tiles_k(wtype, w + (size_t)r * rb, rb, nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS, x, xs, nt, n, y + r, ys);
         return;
@@ -2954,6 +2925,7 @@ static void mg__pool_stop(mg__pool *p) {
 static mg_result mg__pool_start(mg__pool *p, int n) {
 #ifndef MG_NO_THREADS
     pthread_attr_t attr;
+    mg_result r = MG_OK;
 #endif
     memset(p, 0, sizeof *p);
     p->n = 1;
@@ -2969,16 +2941,13 @@ static mg_result mg__pool_start(mg__pool *p, int n) {
     pthread_attr_setstacksize(&attr, (size_t)1 << 20);
     for (p->started = 0; p->started < n - 1; p->started++) {
         mg__worker_arg *a = (mg__worker_arg *)mg__malloc(sizeof *a);
-        if (!a) { pthread_attr_destroy(&attr); mg__pool_stop(p); return MG_ERR_NOMEM; }
+        if (!a) { r = MG_ERR_NOMEM; break; }
         a->p = p; a->ith = p->started + 1;
-        if (pthread_create(&p->th[p->started], &attr, mg__worker, a) != 0) {
-            MG_FREE(a);
-            pthread_attr_destroy(&attr);
-            mg__pool_stop(p);
-            return MG_ERR_THREAD;
-        }
+        if (pthread_create(&p->th[p->started], &attr, mg__worker, a) != 0) { MG_FREE(a); r = MG_ERR_THREAD; break; }
     }
     pthread_attr_destroy(&attr);
+    if (r != MG_OK) mg__pool_stop(p);
+    return r;
 #else
     (void)n;
 #endif
@@ -5801,11 +5770,9 @@ static void mg__dot2x8(const float *q0, const float *q1, const float *k, int hd,
     _mm256_storeu_ps(s1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
 }
 
-/* 16 floats from the f16 values at p, lanes outside mk zero (p NULL: all zero): the f32 row mg__kv_f32 writes,
-   loaded as mg__dot2x8 and mg__pv2 load it. */
-MG__INLINE __m512 mg__ld16h(const uint8_t *p, __mmask16 mk) {
-    return p ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, p)) : _mm512_setzero_ps();
-}
+/* 16 floats from the f16 values at p, lanes outside mk zero: the f32 row mg__kv_f32 writes, loaded as mg__dot2x8
+   and mg__pv2 load it. */
+MG__INLINE __m512 mg__ld16h(const uint8_t *p, __mmask16 mk) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, p)); }
 /* mg__dot2x8 over 8 F16 cache rows read in place (kp[i] = key row i or NULL for a zero row): the same FMAs on
    the same values, so the same sums, without converting the block first. */
 static void mg__dot2x8_f16(const float *q0, const float *q1, const uint8_t *const *kp, int hd, float *s0, float *s1) {
@@ -5823,7 +5790,7 @@ static void mg__dot2x8_f16(const float *q0, const float *q1, const uint8_t *cons
         x0 = _mm512_maskz_loadu_ps(mk, q0 + d);
         x1 = _mm512_maskz_loadu_ps(mk, q1 + d);
         MG__UNROLL for (i = 0; i < 8; i++) {   /* unrolled: the 16 sums stay in registers */
-            kv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk & mz[i], k[i] + 2 * (size_t)d));
+            kv = mg__ld16h(k[i] + 2 * (size_t)d, mk & mz[i]);
             a[i] = _mm512_fmadd_ps(x0, kv, a[i]);
             a[8 + i] = _mm512_fmadd_ps(x1, kv, a[8 + i]);
         }
