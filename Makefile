@@ -4,7 +4,7 @@ CC      ?= cc
 OPT     ?= -O2
 ARCH    ?= -march=native
 WARN    := -std=c99 -Wall -Wextra -Wpedantic -Wshadow
-CFLAGS  += $(OPT) $(ARCH) $(WARN) -I. -Iexamples/common -D_POSIX_C_SOURCE=200809L
+CFLAGS  += $(OPT) $(ARCH) $(WARN) -I. -Iexamples/readers -Iexamples/common -D_POSIX_C_SOURCE=200809L
 LDLIBS  += -lm -lpthread
 B       := build
 
@@ -16,8 +16,9 @@ ifeq ($(NO_SIMD),1)
 CFLAGS  += -DMG_NO_SIMD
 endif
 
-COMMON_SRC := $(wildcard examples/common/*.c)
-COMMON_OBJ := $(COMMON_SRC:examples/common/%.c=$(B)/common/%.o)
+# examples/readers: untrusted file formats (images, DICOM, NIfTI, JSON); examples/common: prompts and command lines
+COMMON_SRC := $(wildcard examples/readers/*.c) $(wildcard examples/common/*.c)
+COMMON_OBJ := $(COMMON_SRC:examples/%.c=$(B)/%.o)
 EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern
@@ -26,7 +27,7 @@ NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test
 # fuzz targets (tests/fuzz/fuzz_*.c): gcc builds that replay tests/corpus/<target>/ in `make test`
 FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snapshot
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
-HDRS       := medgemma.h $(wildcard examples/common/*.h) $(wildcard tests/*.h)
+HDRS       := medgemma.h $(wildcard examples/readers/*.h) $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
 .PHONY: all test clean check-header sanitize tsan fuzz fuzz-build
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
@@ -34,8 +35,11 @@ all: $(TOOLS) $(EXAMPLES) $(TESTS)
 $(B)/medgemma.o: medgemma.h | $(B)
 	$(CC) $(CFLAGS) -DMEDGEMMA_IMPLEMENTATION -x c -c $< -o $@
 
+$(B)/readers/%.o: examples/readers/%.c $(HDRS) | $(B)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 $(B)/common/%.o: examples/common/%.c $(HDRS) | $(B)
-	@mkdir -p $(B)/common
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/libmgx.a: $(COMMON_OBJ) | $(B)
@@ -100,19 +104,22 @@ FUZZ_HDRS    := tests/fuzz/fuzz.h tests/fuzz/fuzz_img.h
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FZ           := build/fuzz
-FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(ARCH) $(WARN) -I. -Iexamples/common -Itests/fuzz \
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(ARCH) $(WARN) -I. -Iexamples/readers -Iexamples/common -Itests/fuzz \
                 -D_POSIX_C_SOURCE=200809L -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_OBJ     := $(FZ)/medgemma.o $(COMMON_SRC:examples/common/%.c=$(FZ)/common/%.o)
+FUZZ_OBJ     := $(FZ)/medgemma.o $(COMMON_SRC:examples/%.c=$(FZ)/%.o)
 
 $(B)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDRS) $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) -Itests/fuzz $< tests/fuzz/replay.c $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
 $(FZ)/medgemma.o: medgemma.h
-	@mkdir -p $(FZ)/common
+	@mkdir -p $(FZ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DMEDGEMMA_IMPLEMENTATION -x c -c $< -o $@
+$(FZ)/readers/%.o: examples/readers/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FZ)/common/%.o: examples/common/%.c $(HDRS)
-	@mkdir -p $(FZ)/common
+	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ -lm -lpthread

@@ -1,4 +1,4 @@
-/* test_dicom.c — DICOM reader and volume loader (examples/common/dicom.c, volume.c).
+/* test_dicom.c — DICOM reader and volume loader (examples/readers/dicom.c, volume.c).
 
    Every expected number below was recorded ONCE from independent tools, never from this code:
      [pydicom]  Debian python3-pydicom 2.3.1: dcmread(...).pixel_array, apply_modality_lut (rescale),

@@ -1,4 +1,4 @@
-/* test_image.c — tests for the example image readers (examples/common: inflate.c, png.c, jpeg.c, pnm_bmp.c, image.c).
+/* test_image.c — tests for the example image readers (examples/readers: inflate.c, png.c, jpeg.c, pnm_bmp.c, image.c, detect.c).
 
    References (never the code's own earlier output):
    - Synthetic PNG/BMP/PNM files in tests/data/images were written by tests/data/images/make_images.py (its own

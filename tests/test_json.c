@@ -1,4 +1,4 @@
-/* test_json.c — tests for examples/common/json.c (strict JSON parser / writer).
+/* test_json.c — tests for examples/readers/json.c (strict JSON parser / writer).
    Expected values are hand-written (RFC 8259 examples, escapes with their known UTF-8 bytes, numbers) or read off
    tests/data/ref/tokenize/tok-tiny-vocab.json with python3's json module (noted where used). */
 #include "mgtest.h"

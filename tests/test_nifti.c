@@ -1,4 +1,4 @@
-/* test_nifti.c — NIfTI-1 reader (examples/common/nifti.c) and its use through mgx_volume_load.
+/* test_nifti.c — NIfTI-1 reader (examples/readers/nifti.c) and its use through mgx_volume_load.
 
    Expected numbers were recorded ONCE with Debian's python3-nibabel (nib.load(...).get_fdata(), which
    applies scl_slope/scl_inter, .affine, .header.get_zooms()), never from this code; see

@@ -1,4 +1,4 @@
-/* fuzz_bmp.c — the BMP reader of examples/common on hostile bytes (fuzz_img.h: shape, readable pixels,
+/* fuzz_bmp.c — the BMP reader of examples/readers on hostile bytes (fuzz_img.h: shape, readable pixels,
    PNG round trip of the result). */
 #include "fuzz_img.h"
 

@@ -1,4 +1,4 @@
-/* fuzz_dicom.c — the DICOM reader of examples/common on hostile bytes: a full load (pixel data decoded,
+/* fuzz_dicom.c — the DICOM reader of examples/readers on hostile bytes: a full load (pixel data decoded,
    including RLE, deflate and encapsulated JPEG), every value read; the first and last frames and the WSI
    mosaic converted to 8-bit images; then a header-only load of the same bytes. */
 #include "fuzz_img.h"

@@ -1,4 +1,4 @@
-/* fuzz_json.c — the strict JSON parser of examples/common on hostile bytes. A parsed tree is written back,
+/* fuzz_json.c — the strict JSON parser of examples/readers on hostile bytes. A parsed tree is written back,
    re-parsed and must be equal; the value finder runs over (a bounded prefix of) the same text. */
 #include "fuzz.h"
 #include "mgx_json.h"

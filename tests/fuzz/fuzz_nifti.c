@@ -1,4 +1,4 @@
-/* fuzz_nifti.c — the NIfTI-1 reader of examples/common (.nii, and .nii.gz through the gzip inflater) on
+/* fuzz_nifti.c — the NIfTI-1 reader of examples/readers (.nii, and .nii.gz through the gzip inflater) on
    hostile bytes: a loaded volume has a sane shape and every voxel is read. */
 #include "fuzz.h"
 #include "mgx_medical.h"

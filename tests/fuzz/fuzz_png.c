@@ -1,4 +1,4 @@
-/* fuzz_png.c — the PNG reader of examples/common on hostile bytes (fuzz_img.h: shape, readable pixels,
+/* fuzz_png.c — the PNG reader of examples/readers on hostile bytes (fuzz_img.h: shape, readable pixels,
    PNG round trip of the result). Every chunk CRC is first recomputed on a copy, so that mutations reach the
    chunk contents instead of stopping at the CRC check (the bytes as given are decoded too). */
 #include "fuzz_img.h"

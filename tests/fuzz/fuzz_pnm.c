@@ -1,4 +1,4 @@
-/* fuzz_pnm.c — the PNM reader (P2/P3/P5/P6) of examples/common on hostile bytes (fuzz_img.h: shape, readable
+/* fuzz_pnm.c — the PNM reader (P2/P3/P5/P6) of examples/readers on hostile bytes (fuzz_img.h: shape, readable
    pixels, PNG round trip of the result), then the same bytes through the format-detecting loader. */
 #include "fuzz_img.h"
 
