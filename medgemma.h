@@ -140,6 +140,9 @@ typedef struct mg_model_info {
     int has_vision;              /* a SigLIP tower and projector are loaded */
     int image_tokens;            /* tokens per image (256), 0 without vision */
     size_t weight_bytes;         /* bytes of tensor data used by the decoder */
+    uint8_t fingerprint[32];     /* identity of the text file: SHA-256 over its header and 3 x 64 bytes of each
+                                    tensor (what snapshots and the embedding cache check; not the file's SHA-256) */
+    uint8_t vision_fingerprint[32]; /* the same for the vision file, zero without vision */
 } mg_model_info;
 
 /* Loading. The memory variant keeps `data` by reference: it must outlive the model. */
@@ -4072,6 +4075,8 @@ MGDEF void mg_model_get_info(const mg_model *m, mg_model_info *info) {
     info->sliding_window = m->hp.swa; info->swa_period = m->hp.swa_period;
     info->has_weights = m->has_weights; info->has_vision = m->vision != NULL;
     info->image_tokens = m->image_tokens; info->weight_bytes = m->weight_bytes;
+    memcpy(info->fingerprint, m->fingerprint, 32);
+    memcpy(info->vision_fingerprint, m->vision_fingerprint, 32);
 }
 MGDEF const mg_gguf *mg_model_gguf(const mg_model *m) { return m ? m->g : NULL; }
 MGDEF const mg_gguf *mg_model_gguf_vision(const mg_model *m) { return !m || !m->vision ? NULL : m->gv ? m->gv : m->g; }

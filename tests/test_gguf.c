@@ -185,6 +185,34 @@ int main(void) {
         CHECK(mg_session_new(&s, m, NULL) == MG_ERR_STATE && s == NULL, "no session without weights");
         mg_model_free(m);
     }
+    {   /* the fingerprint in mg_model_info: SHA-256 of the header bytes and 3 x 64 bytes of each tensor,
+           recomputed here from the independent header walk */
+        mg_model *m = fix_model(FIX_DIR "models/tiny-q8_0.gguf");
+        mg_model_info mi;
+        unsigned char *buf = (unsigned char *)malloc(orig_n), *p = buf, want[32];
+        size_t i;
+        memcpy(p, orig, w.data_off); p += w.data_off;
+        for (i = 0; i < w.n_t; i++) {    /* name, n_dims, ne[], type, offset; tiny-q8_0 holds F32 and Q8_0 only */
+            const unsigned char *ti = orig + w.t_off[i] + 8 + rd64(orig + w.t_off[i]);
+            uint32_t nd = rd32(ti), d, type = rd32(ti + 4 + 8 * rd32(ti));
+            uint64_t off = rd64(ti + 8 + 8 * nd), n = 1, c;
+            const unsigned char *data;
+            for (d = 0; d < nd; d++) n *= rd64(ti + 4 + 8 * d);
+            n = type == 8 ? n / 32 * 34 : n * 4;
+            data = orig + w.data_off + off;
+            c = n < 64 ? n : 64;
+            memcpy(p, data, c); p += c;
+            memcpy(p, data + (n - c) / 2, c); p += c;
+            memcpy(p, data + n - c, c); p += c;
+        }
+        mg_sha256(buf, (size_t)(p - buf), want);
+        mg_model_get_info(m, &mi);
+        CHECK(m && memcmp(mi.fingerprint, want, 32) == 0, "model fingerprint = SHA-256(header, sampled tensor bytes)");
+        for (i = 0; i < 32 && !mi.vision_fingerprint[i]; i++) {}
+        CHECK(i == 32, "no vision: zero vision fingerprint");
+        free(buf);
+        mg_model_free(m);
+    }
     free(orig);
     return MG_TEST_END();
 }
