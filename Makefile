@@ -45,11 +45,15 @@ $(B)/common/%.o: examples/common/%.c $(HDRS) | $(B)
 $(B)/libmgx.a: $(COMMON_OBJ) | $(B)
 	rm -f $@; ar rcs $@ $(COMMON_OBJ)
 
-$(B)/mg: tools/mg.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/libmgx.a
-	$(CC) $(CFLAGS) tools/mg.c $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
+$(B)/mg: tools/mg.c tools/synth_bench.c tools/synth_bench.h $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
+	$(CC) $(CFLAGS) tools/mg.c tools/synth_bench.c $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
 # kernel benchmarks: they include the implementation to reach the private kernels
 $(B)/bench_%: tools/bench_%.c medgemma.h | $(B)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# hello holds the implementation itself, as a program embedding the header would
+$(B)/hello: examples/hello.c medgemma.h | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(B)/%: examples/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)

@@ -1,5 +1,6 @@
 /* volume_prompt.c — CT/MRI slice choice, windowing, the slice prompt, encode progress (see mgx_volume_prompt.h). */
 #include "mgx_volume_prompt.h"
+#include "mgx_answer.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,17 +104,49 @@ void mgx_dump_indices(FILE *f, const int *idx, int n) {
     fputc('\n', f);
 }
 
+/* ---------- the ct and mri drivers ---------- */
 
-int mgx_volume_run(const mgx_opts *o, int mode, int k, const char *instruction) {
-    const char *path = o->positional[0];
+static const char VOLUME_USAGE[] = "VOLUME -q QUESTION [-q ...] -m MODEL.gguf --mmproj MMPROJ.gguf [--slices K] [options]";
+
+/* Stderr notes on what was loaded: slices, modality against the recipe, extra NIfTI volumes. */
+static void describe(const char *path, const mgx_volume *v, int n, const mgx_volume_recipe *rc) {
+    fprintf(stderr, "%s: %d slices of %dx%d%s%s, using %d\n", path, v->d, v->w, v->h, v->modality[0] ? ", modality " : "",
+            v->modality, n);
+    if (v->modality[0] && strcmp(v->modality, rc->modality) != 0 && (rc->mode == MGX_SLICES_CT || !strcmp(v->modality, "CT")))
+        fprintf(stderr, "warning: %s is modality %s, not %s: %s\n", path, v->modality, rc->modality,
+                rc->mode == MGX_SLICES_CT ? "the CT windows (Hounsfield units) may not apply; mri scales without windows"
+                                          : "ct applies Google's CT windows");
+    if (v->nvolumes > 1) fprintf(stderr, "warning: %s holds %d volumes; using the first\n", path, v->nvolumes);
+}
+
+
+int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
+    mgx_opts o;
+    mgx_run r;
     mgx_volume vol;
     mgx_image *imgs = NULL;
     mg_image_embd *embd = NULL;
-    mg_model *m = NULL;
+    mgx_slice_prompt sp[MGX_MAX_QUESTIONS];
+    mg_prompt p[MGX_MAX_QUESTIONS];
+    const mg_chat_item *turns[MGX_MAX_QUESTIONS];
+    int n_items[MGX_MAX_QUESTIONS];
+    mgx_driver d;
     char err[256], **src = NULL;
-    int *idx = NULL, i, n = 0, rc = 1;
-    if (mgx_volume_load(path, &vol, err, sizeof err) != 0) { fprintf(stderr, "error: %s: %s\n", path, err); return 1; }
-    if (vol.d < 1 || vol.w < 1 || vol.h < 1) { fprintf(stderr, "error: %s: no slices\n", path); goto done; }
+    uint8_t sha[32];
+    int *idx = NULL, i, n = 0, k = MGX_DEFAULT_SLICES, q = 0, built = 0, status;
+    mgx_arg own[2];
+    memset(own, 0, sizeof own);
+    own[0].names = "--slices"; own[0].kind = MGX_INT; own[0].dest = &k; own[0].meta = "K";
+    own[0].help = "slices to use, evenly spaced (default 85, Google's choice)"; own[0].lo = 1; own[0].hi = MGX_MAX_VOLUME_SLICES;
+    memset(&d, 0, sizeof d);
+    d.prog = rc->prog; d.usage = VOLUME_USAGE; d.about = rc->about; d.pos_name = "VOLUME"; d.n_pos = 1; d.questions = 1;
+    if ((status = mgx_driver_args(&o, &d, own, argc, argv)) >= 0) return status;
+    status = 1;
+    mgx_run_init(&r, &o);
+    r.advice = "use fewer --slices or a shorter question";
+    memset(&vol, 0, sizeof vol);
+    if (mgx_volume_load(o.positional[0], &vol, err, sizeof err) != 0) { mgx_print_error(NULL, o.positional[0], err); goto done; }
+    if (vol.d < 1 || vol.w < 1 || vol.h < 1) { fprintf(stderr, "error: %s: no slices\n", o.positional[0]); goto done; }
     if (k > vol.d) k = vol.d;
     idx = (int *)malloc((size_t)k * sizeof *idx);
     imgs = (mgx_image *)calloc((size_t)k, sizeof *imgs);
@@ -121,42 +154,39 @@ int mgx_volume_run(const mgx_opts *o, int mode, int k, const char *instruction) 
     src = (char **)calloc((size_t)k, sizeof *src);
     if (!idx || !imgs || !embd || !src) { fprintf(stderr, "error: out of memory\n"); goto done; }
     n = mgx_sample_slices(vol.d, k, idx);
-    fprintf(stderr, "%s: %d slices of %dx%d%s%s, using %d\n", path, vol.d, vol.w, vol.h,
-            vol.modality[0] ? ", modality " : "", vol.modality, n);
-    if (mgx_volume_slice_images(&vol, mode, idx, n, imgs, err, sizeof err) != 0) { fprintf(stderr, "error: %s\n", err); goto done; }
+    describe(o.positional[0], &vol, n, rc);
+    if (mgx_volume_slice_images(&vol, rc->mode, idx, n, imgs, err, sizeof err) != 0) { fprintf(stderr, "error: %s\n", err); goto done; }
     mgx_volume_free(&vol);                                     /* the 8-bit slices are all we need now */
-    if (o->dump_prompt) {
-        for (i = 0; i < n; i++) {
-            size_t len = strlen(path) + 32;
-            if (!(src[i] = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-            snprintf(src[i], len, "slice %d of %s", idx[i], path);
-        }
-        for (i = 0; i < o->n_questions; i++) {
-            mgx_slice_prompt p;
-            if (mgx_slice_prompt_build(&p, instruction, NULL, n, o->questions[i]) != 0) { fprintf(stderr, "error: out of memory\n"); goto done; }
-            mgx_dump_items(stdout, p.items, p.n_items, (const char *const *)src);
-            mgx_slice_prompt_free(&p);
-        }
+    for (i = 0; i < n; i++) {
+        size_t len = strlen(o.positional[0]) + 32;
+        if (!(src[i] = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); goto done; }
+        snprintf(src[i], len, "slice %d of %s", idx[i], o.positional[0]);
+    }
+    if (mgx_file_sha256(o.positional[0], sha) == 0) mgx_run_input(&r, o.positional[0], sha);
+    r.image_src = (const char *const *)src; r.n_images = n; r.used_name = "slices"; r.used = idx;
+
+    if (mgx_run_load(&r, 1) != 0) goto done;
+    for (q = 0; q < o.n_questions; q++) {              /* images as placeholders: the budget comes first */
+        if (mgx_slice_prompt_build(&sp[q], rc->instruction, NULL, n, o.questions[q]) != 0) { fprintf(stderr, "error: out of memory\n"); goto done; }
+        turns[q] = sp[q].items; n_items[q] = sp[q].n_items;
+    }
+    if (mgx_run_prompts(&r, turns, n_items, o.n_questions, p) != 0) goto done;
+    built = o.n_questions;
+    if (o.dump_prompt) {
+        mgx_dump_prompts(&r, p, built);
         mgx_dump_indices(stdout, idx, n);
-        rc = 0;
+        status = 0;
         goto done;
     }
-    if (!(m = mgx_load_model(o))) goto done;
-    if (mgx_encode_all(o, m, imgs, n, MG_IMAGE_MEDGEMMA, "encoding slice", embd) != 0) goto done;
+    if (mgx_run_encode(&r, imgs, n, MG_IMAGE_MEDGEMMA, "encoding slice", embd) != 0) goto done;
     for (i = 0; i < n; i++) mgx_image_free(&imgs[i]);
-    rc = 0;
-    {   /* the same embeddings for every question; the slices are read once (mgx_ask_each keeps a snapshot) */
-        mgx_slice_prompt p[MGX_MAX_QUESTIONS];
-        const mg_chat_item *turns[MGX_MAX_QUESTIONS];
-        int n_items[MGX_MAX_QUESTIONS], q;
-        for (q = 0; q < o->n_questions && rc == 0; q++) {
-            if (mgx_slice_prompt_build(&p[q], instruction, embd, n, o->questions[q]) != 0) { fprintf(stderr, "error: out of memory\n"); rc = 1; break; }
-            turns[q] = p[q].items; n_items[q] = p[q].n_items;
-        }
-        if (rc == 0) rc = mgx_ask_each(o, m, NULL, turns, n_items, o->n_questions) != 0;
-        while (q-- > 0) mgx_slice_prompt_free(&p[q]);
-    }
+    mgx_prompts_attach(p, built, embd);
+    if (mgx_run_ask(&r, p, o.questions, built, NULL, NULL) != 0) goto done;
+    mgx_run_summary(&r);
+    status = 0;
 done:
+    for (i = 0; i < built; i++) mg_prompt_free(&p[i]);
+    while (q-- > 0) mgx_slice_prompt_free(&sp[q]);
     for (i = 0; i < n; i++) {
         if (imgs) mgx_image_free(&imgs[i]);
         if (embd) mg_image_embd_free(&embd[i]);
@@ -164,6 +194,7 @@ done:
     }
     free(idx); free(imgs); free(embd); free(src);
     mgx_volume_free(&vol);
-    mg_model_free(m);
-    return rc;
+    mgx_run_free(&r);
+    mgx_opts_free(&o);
+    return status;
 }
