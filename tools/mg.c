@@ -12,6 +12,7 @@
    logits also takes --mmproj FILE --image IMG (repeatable) --image-mode M: each literal <__image__> in the
    prompt becomes <start_of_image> + the image + <end_of_image> (llama.cpp's layout, no newlines added). */
 #include "medgemma.h"
+#include "gguf_write.h"
 #include "mgx_image.h"
 #include <stdio.h>
 #include <stdlib.h>
