@@ -27,7 +27,7 @@ NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test
 # fuzz targets (tests/fuzz/fuzz_*.c): gcc builds that replay tests/corpus/<target>/ in `make test`
 FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snapshot
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
-HDRS       := medgemma.h $(wildcard examples/readers/*.h) $(wildcard examples/common/*.h) $(wildcard tests/*.h)
+HDRS       := medgemma.h tools/gguf_write.h $(wildcard examples/readers/*.h) $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
 .PHONY: all test clean check-header sanitize tsan fuzz fuzz-build
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
@@ -45,8 +45,12 @@ $(B)/common/%.o: examples/common/%.c $(HDRS) | $(B)
 $(B)/libmgx.a: $(COMMON_OBJ) | $(B)
 	rm -f $@; ar rcs $@ $(COMMON_OBJ)
 
-$(B)/mg: tools/mg.c tools/synth_bench.c tools/synth_bench.h $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
-	$(CC) $(CFLAGS) tools/mg.c tools/synth_bench.c $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
+# the GGUF writer and reference quantizers (tools/gguf_write.h): tests and `mg synth`, not the runtime
+$(B)/gguf_write.o: tools/gguf_write.h medgemma.h | $(B)
+	$(CC) $(CFLAGS) -DMG_GGUF_WRITE_IMPLEMENTATION -x c -c $< -o $@
+
+$(B)/mg: tools/mg.c tools/synth_bench.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a $(HDRS)
+	$(CC) $(CFLAGS) tools/mg.c tools/synth_bench.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
 # kernel benchmarks: they include the implementation to reach the private kernels
 $(B)/bench_%: tools/bench_%.c medgemma.h | $(B)
@@ -63,12 +67,12 @@ $(B)/nosimd/medgemma.o: medgemma.h | $(B)
 	@mkdir -p $(B)/nosimd
 	$(CC) $(CFLAGS) -DMG_NO_SIMD -DMEDGEMMA_IMPLEMENTATION -x c -c $< -o $@
 
-$(B)/nosimd/%: tests/%.c $(B)/nosimd/medgemma.o $(B)/libmgx.a $(HDRS)
-	$(CC) $(CFLAGS) -DMG_NO_SIMD $< $(B)/nosimd/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
+$(B)/nosimd/%: tests/%.c $(B)/nosimd/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a $(HDRS)
+	$(CC) $(CFLAGS) -DMG_NO_SIMD $< $(B)/nosimd/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
-$(B)/tests/%: tests/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
+$(B)/tests/%: tests/%.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a $(HDRS)
 	@mkdir -p $(B)/tests
-	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
 # builds its own copy of the runtime with counting allocator hooks: not linked with medgemma.o
 $(B)/tests/test_alloc: tests/test_alloc.c medgemma.h tests/mgtest.h
@@ -110,15 +114,18 @@ FUZZ_SECONDS ?= 60
 FZ           := build/fuzz
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(ARCH) $(WARN) -I. -Iexamples/readers -Iexamples/common -Itests/fuzz \
                 -D_POSIX_C_SOURCE=200809L -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_OBJ     := $(FZ)/medgemma.o $(COMMON_SRC:examples/%.c=$(FZ)/%.o)
+FUZZ_OBJ     := $(FZ)/medgemma.o $(FZ)/gguf_write.o $(COMMON_SRC:examples/%.c=$(FZ)/%.o)
 
-$(B)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDRS) $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
+$(B)/tests/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDRS) $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a $(HDRS)
 	@mkdir -p $(B)/tests
-	$(CC) $(CFLAGS) -Itests/fuzz $< tests/fuzz/replay.c $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests/fuzz $< tests/fuzz/replay.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
 $(FZ)/medgemma.o: medgemma.h
 	@mkdir -p $(FZ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DMEDGEMMA_IMPLEMENTATION -x c -c $< -o $@
+$(FZ)/gguf_write.o: tools/gguf_write.h medgemma.h
+	@mkdir -p $(FZ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -DMG_GGUF_WRITE_IMPLEMENTATION -x c -c $< -o $@
 $(FZ)/readers/%.o: examples/readers/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
@@ -127,9 +134,9 @@ $(FZ)/common/%.o: examples/common/%.c $(HDRS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDRS) $(FUZZ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -o $@ -lm -lpthread
-$(FZ)/gen_seeds: tests/fuzz/gen_seeds.c $(B)/medgemma.o $(B)/libmgx.a
+$(FZ)/gen_seeds: tests/fuzz/gen_seeds.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a
 	@mkdir -p $(FZ)
-	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
 .SECONDARY: $(FUZZ_OBJ)
 fuzz-build: $(FUZZ_TARGETS:%=$(FZ)/fuzz_%) $(FZ)/gen_seeds

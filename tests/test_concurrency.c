@@ -7,6 +7,7 @@
    3-thread session fed one token at a time, compared with a 1-thread session fed the same way.
    Runs in `make test`; `make tsan` runs it under ThreadSanitizer (data races in the pool or shared model). */
 #include "fixtures.h"
+#include "tools/gguf_write.h"
 #include <pthread.h>
 
 typedef struct job {

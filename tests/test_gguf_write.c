@@ -13,6 +13,7 @@
    - error bounds derived from the formats (below), on seeded random data and the tiny F32 weights. */
 #include "mgtest.h"
 #include "medgemma.h"
+#include "tools/gguf_write.h"
 
 #include <stdint.h>
 

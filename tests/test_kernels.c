@@ -8,6 +8,9 @@
 #define MEDGEMMA_STATIC
 #define MEDGEMMA_IMPLEMENTATION
 #include "medgemma.h"
+#define MG_GGUF_WRITE_STATIC
+#define MG_GGUF_WRITE_IMPLEMENTATION
+#include "tools/gguf_write.h"
 #include "mgtest.h"
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF

@@ -5,6 +5,7 @@
    - the sliding-window pattern written as llama.cpp's per-layer array instead of the default period 6;
    - a smaller window (64) against a larger one that the prompt does not reach, with an F16 KV cache. */
 #include "fixtures.h"
+#include "tools/gguf_write.h"
 
 typedef struct edit {
     int n_kv_new;            /* KV heads in the output (0: unchanged) */

@@ -4,6 +4,7 @@
    Q4_K_M text models), the F16 mmproj, multi-image and chat-built prompts, Ollama's single-file layout made
    here with the GGUF writer, and the errors users meet (no vision, a projector of the wrong width). */
 #include "fixtures.h"
+#include "tools/gguf_write.h"
 #include "mgx_image.h"
 
 static const char *images[] = { "img-shapes-896x896", "img-xray-1024x768", "img-small-300x200" };

@@ -1,5 +1,6 @@
 /* synth_bench.c — `mg synth` (MedGemma-shaped GGUF files with random weights) and `mg bench` (speed and memory). */
 #include "synth_bench.h"
+#include "gguf_write.h"
 #include "mgx_cli.h"
 #include <errno.h>
 #include <stdlib.h>

@@ -5,6 +5,7 @@
    for a small vision file, encodes a 3 x 2 image. */
 #include "fuzz.h"
 #include "medgemma.h"
+#include "tools/gguf_write.h"
 
 /* Copies every metadata pair into a writer; the written file must parse and format each value the same. */
 static void rewrite(const mg_gguf *g) {

@@ -4,6 +4,7 @@
    alone, a clip vision file (28 px images, 14 px patches, width 8, one block), and a tensor table of every
    supported type (for the dequantizer). All values come from a fixed LCG. */
 #include "medgemma.h"
+#include "tools/gguf_write.h"
 #include "mgx_image.h"
 #include <stdio.h>
 #include <stdlib.h>
