@@ -130,7 +130,10 @@ int main(int argc, char **argv) {
     memset(&slide, 0, sizeof slide);
     if (stat(o.positional[0], &sb) != 0) { fprintf(stderr, "error: %s: no such file or folder\n", o.positional[0]); goto done; }
     if (S_ISDIR(sb.st_mode)) n_cand = folder_patches(o.positional[0], &cand);
-    else if (mgx_slide_load(o.positional[0], &slide, err, sizeof err) != 0) { mgx_print_error(NULL, o.positional[0], err); goto done; }
+    else if (mgx_check_regular(NULL, o.positional[0], err, sizeof err) != 0 || mgx_slide_load(o.positional[0], &slide, err, sizeof err) != 0) {
+        mgx_print_error(NULL, o.positional[0], err);
+        goto done;
+    }
     else n_cand = slide_patches(&slide, o.positional[0], &cand);
     if (n_cand < 0) goto done;
     if (n_cand == 0) { fprintf(stderr, "error: %s: no patch is at least 25%% tissue (coloured pixels)\n", o.positional[0]); goto done; }

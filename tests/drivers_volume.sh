@@ -81,6 +81,16 @@ out=$(build/mri $W/ct200.nii -q 'Q' --slices 4 --dump-prompt $M 2> /dev/null | u
 out=$(build/mri $D/nifti/anatomical.nii.gz -q 'Q' --dump-prompt $M 2> /dev/null)
 [ "$(printf '%s\n' "$out" | tail -n 1)" = "$(want_indices 25 85)" ] && ok "mri .nii.gz, 25 slices all used" || bad "mri nii.gz"
 
+# modality against the recipe, and a 4D NIfTI (3 volumes, tests/data/nifti/README.md): warnings, still exit 0
+build/ct $D/dicom/MR_small.dcm -q x --dump-prompt $M > /dev/null 2> $W/err; rc=$?
+[ $rc -eq 0 ] && grep -qx "warning: $D/dicom/MR_small.dcm is modality MR, not CT: the CT windows (Hounsfield units) may not apply; mri scales without windows" $W/err && ok "ct warns on MR data" || bad "ct on MR ($rc): $(cat $W/err)"
+build/mri $D/dicom/CT5N -q x --dump-prompt $M > /dev/null 2> $W/err; rc=$?
+[ $rc -eq 0 ] && grep -qx "warning: $D/dicom/CT5N is modality CT, not MR: ct applies Google's CT windows" $W/err && ok "mri warns on CT data" || bad "mri on CT ($rc): $(cat $W/err)"
+build/ct $D/nifti/dt_u8_4d.nii -q x --dump-prompt $M > /dev/null 2> $W/err; rc=$?
+[ $rc -eq 0 ] && grep -q "^warning: $D/nifti/dt_u8_4d.nii holds 3 volumes; using the first" $W/err && ok "a 4D NIfTI: warned, first volume" || bad "4D NIfTI ($rc): $(cat $W/err)"
+build/ct $D/dicom/CT5N -q x --dump-prompt $M > /dev/null 2> $W/err
+grep -q '^warning' $W/err && bad "ct on CT warns: $(cat $W/err)" || ok "ct on CT: no warning"
+
 # wsi: the CAMELYON DICOM (1152x700) -> one 896 tile at (0,0), 28.6% tissue, kept
 out=$(build/wsi $D/wsi/camelyon_multiframe_wsi.dcm -q 'colon, biopsy:' --dump-prompt $M 2> /dev/null | untok)
 [ "$out" = "$(printf '<bos><start_of_turn>user\ncolon, biopsy:\n\n<start_of_image><image 0: tile (0,0)><end_of_image>\n\n<end_of_turn>\n<start_of_turn>model\nindices: 0')" ] && ok "wsi CAMELYON DICOM: one tile" || bad "wsi CAMELYON: $out"

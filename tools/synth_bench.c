@@ -242,12 +242,12 @@ int mg_cmd_bench(int argc, char **argv) {
     mg_error e;
     mg_model_info info;
     double *pp, *tg, *im;
-    mgx_arg own[12];
+    mgx_arg own[13];
     mgx_argtable tables[2];
     mgx_argspec spec;
     mgx_opts_init(&o, "mg bench");
     {
-        const mgx_arg a[12] = {
+        const mgx_arg a[13] = {
             { "-m, --model", MGX_STR, &o.model, "FILE", "the text model GGUF", 0, 0, MGX_REQUIRED },
             { "--mmproj", MGX_STR, &o.mmproj, "FILE", "the vision projector (for --images)", 0, 0, 0 },
             { "-t, --threads", MGX_INT, &o.threads, "N", "threads (default: the CPUs online)", 1, MGX_MAX_THREADS, 0 },
@@ -259,7 +259,8 @@ int mg_cmd_bench(int argc, char **argv) {
             { "--vision-bf16", MGX_FLAG, &vbf16, NULL, "image encoder products in bfloat16", 0, 0, 0 },
             { "--ctx", MGX_INT, &ctx, "N", "instead: memory for a context of N positions (estimate, then reserved)", 1, MG_MAX_CTX, 0 },
             { "--kv", MGX_ENUM, &kv, "f16|q8_0|f32", "with --ctx: KV cache type (default f16)", 0, 0, 0 },
-            { "--ctx-prefill", MGX_FLAG, &ctx_prefill, NULL, "with --ctx: also feed the N positions, timed", 0, 0, 0 } };
+            { "--ctx-prefill", MGX_FLAG, &ctx_prefill, NULL, "with --ctx: also feed the N positions, timed", 0, 0, 0 },
+            { NULL, MGX_FLAG, NULL, NULL, NULL, 0, 0, 0 } };
         memcpy(own, a, sizeof a);
     }
     tables[0].title = "Options"; tables[0].args = own;

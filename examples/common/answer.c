@@ -74,7 +74,7 @@ int mgx_budget(mgx_run *r, const mg_prompt *p, int n) {
     if (o->n_predict > room) {
         int rc = over_budget(r);
         fprintf(stderr, "the prompt is %d tokens and -n asks for %d more, but the context holds %d (%s): use -n %d "
-                        "or less, %s%s\n", longest, o->n_predict, ctx, which, room, advice, ctx < trained ? ", or raise -c" : "");
+                        "or less, or %s%s\n", longest, o->n_predict, ctx, which, room, advice, ctx < trained ? ", or raise -c" : "");
         r->n_predict = room;
         return rc;
     }

@@ -65,7 +65,7 @@ int mgx_driver_args(mgx_opts *o, const mgx_driver *d, const mgx_arg *own, int ar
     mgx_opts_init(o, d->prog);
     snprintf(title, sizeof title, "%s options", d->prog);
     if (own && own->names) { tables[k].title = title; tables[k++].args = own; }
-    if (d->questions) { o->t_prompt[0].flags = MGX_REQUIRED; tables[k].title = "Questions"; tables[k++].args = o->t_prompt; }
+    if (d->questions) { tables[k].title = "Questions"; tables[k++].args = o->t_prompt; }
     tables[k].title = "Model"; tables[k++].args = o->t_model;
     tables[k].title = "Generation"; tables[k++].args = o->t_gen;
     tables[k].title = "Output"; tables[k++].args = o->t_out;
@@ -327,7 +327,7 @@ char *mgx_read_text(const char *label, const char *path, size_t max, size_t *n, 
     *n = 0;
     if (!strcmp(path, "-")) {
         if (!(data = read_stdin(max, n, why, sizeof why))) { snprintf(err, errsz, "%s%sstdin %s", lb, sp ? " " : "", why); return NULL; }
-    } else if (mgx_read_file(path, max, &data, n, why, sizeof why) != 0) {
+    } else if (mgx_check_regular(NULL, path, why, sizeof why) != 0 || mgx_read_file(path, max, &data, n, why, sizeof why) != 0) {
         snprintf(err, errsz, "%s%s%s", lb, sp ? " " : "", why);
         return NULL;
     }

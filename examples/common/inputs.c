@@ -1,6 +1,7 @@
 /* inputs.c — the drivers' shared image input. */
 #include "mgx_inputs.h"
 #include "mgx_medical.h"
+#include "mgx_cli.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@ int mgx_load_2d(const char *path, mgx_image *img, uint8_t sha[32], char *err, si
     size_t n;
     int rc;
     memset(img, 0, sizeof *img);
+    if (mgx_check_regular(NULL, path, err, errsz) != 0) return -1;
     if (mgx_read_file(path, MGX_MAX_IMAGE_FILE, &data, &n, err, errsz) != 0) return -1;   /* names the path */
     if (sha) mg_sha256(data, n, sha);
     if (mgx_dicom_probe(data, n)) {

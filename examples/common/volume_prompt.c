@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/stat.h>
 
 int mgx_sample_slices(int n, int k, int *out) {
     int i;
@@ -120,6 +120,11 @@ static void describe(const char *path, const mgx_volume *v, int n, const mgx_vol
 }
 
 
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
     mgx_opts o;
     mgx_run r;
@@ -145,7 +150,11 @@ int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
     mgx_run_init(&r, &o);
     r.advice = "use fewer --slices or a shorter question";
     memset(&vol, 0, sizeof vol);
-    if (mgx_volume_load(o.positional[0], &vol, err, sizeof err) != 0) { mgx_print_error(NULL, o.positional[0], err); goto done; }
+    if ((!is_dir(o.positional[0]) && mgx_check_regular(NULL, o.positional[0], err, sizeof err) != 0) ||
+        mgx_volume_load(o.positional[0], &vol, err, sizeof err) != 0) {
+        mgx_print_error(NULL, o.positional[0], err);
+        goto done;
+    }
     if (vol.d < 1 || vol.w < 1 || vol.h < 1) { fprintf(stderr, "error: %s: no slices\n", o.positional[0]); goto done; }
     if (k > vol.d) k = vol.d;
     idx = (int *)malloc((size_t)k * sizeof *idx);
