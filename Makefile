@@ -29,7 +29,7 @@ FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snap
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 HDRS       := medgemma.h tools/gguf_write.h $(wildcard examples/readers/*.h) $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
-.PHONY: all test clean check-header sanitize tsan fuzz fuzz-build
+.PHONY: all test clean check-header sanitize tsan fuzz fuzz-build mg-windows
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
 
 $(B)/medgemma.o: medgemma.h | $(B)
@@ -104,6 +104,11 @@ tsan:
 	$(MAKE) B=build/tsan CC=$(TSAN_CC) OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
 	        LDLIBS="-lm -lpthread -fsanitize=thread" build/tsan/tests/test_concurrency
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/test_concurrency
+
+# build/mingw/mg.exe: tools/mg.c and the example libraries cross-compiled for Windows with MinGW-w64 (built, not run).
+MINGW_CC ?= x86_64-w64-mingw32-gcc
+mg-windows:
+	$(MAKE) B=build/mingw CC=$(MINGW_CC) build/mingw/mg
 
 # ----- fuzzing (tests/fuzz): each target built twice. With gcc and tests/fuzz/replay.c it replays
 # tests/corpus/<target>/ in `make test`; with clang's libFuzzer + ASan + UBSan `make fuzz FUZZ_SECONDS=N`

@@ -56,6 +56,12 @@ build/cxr $D/ehr/labtext_110_thyroid_function.txt -q x --dump-prompt $VM > /dev/
 out=$(build/hello $D/models/tiny-q4_k_m.gguf 'What is pneumonia?'); rc=$?
 [ $rc -eq 0 ] && [ -n "$(printf '%s' "$out" | tr -d ' \n')" ] && ok "hello answers (exit 0, text printed)" || bad "hello ($rc): $out"
 build/hello $D/models/missing.gguf > /dev/null 2>&1; [ $? -eq 1 ] && ok "hello: a missing model exits 1" || bad "hello missing model"
-rm -f "$T" "$T.err" "$T.txt"
+# README's "C API in ten lines" and examples/hello.c: every statement of the block is in the program
+sed -n '/^## The C API in ten lines/,/^```$/p' README.md | sed -n '/^mg_model \*m/,/^mg_prompt_free/p' |
+  sed 's|  */\*.*\*/$||; s|"medgemma-1.5-4b-it-Q4_K_M.gguf"|argv[1]|' > $T.block
+n=0; missing=0
+while IFS= read -r line; do n=$((n + 1)); grep -qF -- "$line" examples/hello.c || { missing=$((missing + 1)); echo "  not in hello.c: $line"; }; done < $T.block
+[ $n -ge 10 ] && [ $missing -eq 0 ] && ok "README's API block ($n lines) is examples/hello.c" || bad "README block vs hello.c: $missing of $n lines missing"
+rm -f "$T" "$T.err" "$T.txt" "$T.block"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
