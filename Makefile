@@ -24,6 +24,9 @@ TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels test_kernels)
+# the fixture tests again through the plain model path only (MG_REFERENCE: scalar kernels, plain attention and
+# vision products), which must match llama.cpp within the same tolerances
+REFERENCE_TESTS := $(patsubst %,$(B)/reference/%,test_text test_trace test_vision test_chat)
 # fuzz targets (tests/fuzz/fuzz_*.c): gcc builds that replay tests/corpus/<target>/ in `make test`
 FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snapshot
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
@@ -70,6 +73,13 @@ $(B)/nosimd/medgemma.o: medgemma.h | $(B)
 $(B)/nosimd/%: tests/%.c $(B)/nosimd/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a $(HDRS)
 	$(CC) $(CFLAGS) -DMG_NO_SIMD $< $(B)/nosimd/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
+$(B)/reference/medgemma.o: medgemma.h | $(B)
+	@mkdir -p $(B)/reference
+	$(CC) $(CFLAGS) -DMG_REFERENCE -DMEDGEMMA_IMPLEMENTATION -x c -c $< -o $@
+
+$(B)/reference/%: tests/%.c $(B)/reference/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a $(HDRS)
+	$(CC) $(CFLAGS) -DMG_REFERENCE $< $(B)/reference/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
+
 $(B)/tests/%: tests/%.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
@@ -83,8 +93,8 @@ $(B):
 	mkdir -p $(B)
 
 # Every test binary and tests/*.sh script, then one summary line "N passed, N failed".
-test: all check-header $(NOSIMD_TESTS) $(FUZZ_REPLAY)
-	@sh tests/run.sh $(TESTS) $(NOSIMD_TESTS) $(FUZZ_REPLAY)
+test: all check-header $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
+	@sh tests/run.sh $(TESTS) $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
 
 # The header alone: C99 and C++ declarations, implementation warning-free.
 check-header: | $(B)

@@ -2,10 +2,14 @@
    v0.1.0 · public domain or MIT, your choice (see the end of this file)
 
    WHAT IT IS
-     The whole inference runtime for Google's MedGemma 1.5 4B: GGUF reader (llama.cpp and Ollama files),
-     quantized weights (F32, F16, BF16, Q8_0, Q4_K, Q6_K), the Gemma 3 SentencePiece tokenizer, the Gemma 3
-     text decoder with its sliding-window KV cache, a sampler and the Gemma 3 chat template. Nothing but
-     libc and pthreads. Every step of the forward pass is written out like the math it computes.
+     The whole inference runtime for Google's MedGemma 1.5 4B: a GGUF reader (llama.cpp's files, Ollama's single
+     file), quantized weights (F32, F16, BF16, Q8_0, Q4_K, Q6_K), the Gemma 3 SentencePiece tokenizer, the
+     SigLIP vision tower and Gemma 3 projector (an image becomes 256 embeddings), the Gemma 3 text decoder with
+     its sliding-window KV cache, a sampler and the Gemma 3 chat template; snapshots of a session (prefill a
+     shared prefix once, branch per question) and a cache of image embeddings. Nothing but libc and pthreads.
+     Every step of the forward pass is a plain function written like the math it computes (>>SigLIP,
+     >>projector, >>Gemma 3); the fast kernels sit behind one seam (>>kernels) and MG_REFERENCE runs the model
+     without them.
 
    HOW TO BUILD
      In exactly one C file:
@@ -18,12 +22,14 @@
      MEDGEMMA_STATIC      all functions static (two copies never clash at link time)
      MG_MALLOC/MG_REALLOC/MG_FREE   allocator hooks (define all three or none)
      MG_ASSERT(x)         internal invariant check (default: nothing; never used on caller or file data)
-     MG_NO_SIMD           scalar kernels only
+     MG_NO_SIMD           scalar kernels only (>>kernels: scalar)
+     MG_REFERENCE         the plain model path only: scalar kernels, attention and vision products as written
      MG_NO_THREADS        single-threaded, no pthreads
      MG_NO_STDIO          no file loading (memory buffers only)
      MG_NO_MMAP           read files into memory instead of mapping them
      MG_USE_BLAS          F32 matrix products of 8+ rows through cblas_sgemm (link OpenBLAS; make BLAS=1)
-     MG_EXACT_GELU        GELU in float throughout (default: f16-rounded like ggml, see mg__gelu)
+     MG_EXACT_GELU        GELU in float throughout (default: f16-rounded like ggml, see mg__gelu_table)
+     MG_MAX_*             the limits on hostile input (>>limits), each overridable (MG_MAX_DIMS is structural)
 
    THE API IN TEN LINES
      mg_model *m; mg_session *s; mg_error e;
@@ -45,6 +51,34 @@
      GPUs; training; model architectures other than Gemma 3 / SigLIP; tensor types other than those above
      (the loader names the type it met); image file decoding (the examples carry readers for PNG, JPEG,
      PNM, BMP, DICOM and NIfTI — the runtime takes pixels).
+
+   CONTENTS (grep ">>name": the API first, then the implementation in pipeline order)
+     >>results >>limits >>types >>gguf view >>tokenizer >>images >>chat prompts >>sessions >>sampling and generation
+                            the public declarations
+     >>options and feature detection   headers, the instruction sets targeted (MG__AVX2 ...), allocator hooks,
+                                       fallbacks for keys a file may omit, GGUF key names
+     >>errors and allocation           result strings, build info, mg_error, checked allocation
+     >>byte cursor                     bounded little-endian reads
+     >>hashing                         SHA-256 (fingerprints, cache keys), the snapshot checksum
+     >>GGUF reader                     header, metadata, tensor table, typed keys with defaults and ranges
+     >>quant formats                   f16/bf16, Q8_0 Q4_K Q6_K Q8_K blocks with bit layouts, reference dequantizers
+     >>kernels                         the seam: what the model path asks of the kernels
+     >>kernels: scalar                 the reference of every seam entry
+     >>kernels: x86                    AVX2, AVX-512 (VNNI, BF16) versions
+     >>kernels: seam                   one function per entry choosing the build's kernel
+     >>thread pool                     persistent workers, row splits that keep results thread-count invariant
+     >>ops                             taps, RMSNorm, LayerNorm, GELU, RoPE, weights from a file, the parallel
+                                       matrix products of both towers
+     >>tokenizer                       SentencePiece BPE with byte fallback, special tokens
+     >>image preprocessing             pad to square + Pillow-exact resize (MedGemma), letterbox (llama.cpp)
+     >>SigLIP                          tower structs, loading, attention (plain and blocked), block, encoder
+     >>projector                       average pool, soft-embedding norm, projection to the text width
+     >>Gemma 3                         structs, loading, session and KV cache, attention (plain and blocked),
+                                       decoder layer, forward, prompt feeding
+     >>snapshots                       session state to memory or file, validated on the way back
+     >>sampler                         greedy, temperature, top-k, top-p, min-p, repetition penalty
+     >>chat prompts                    Gemma 3 template, image blocks, thinking split
+     >>public API                      images (preprocess, embedding cache, encode), tokens, generation
 */
 #ifndef MEDGEMMA_H
 #define MEDGEMMA_H
@@ -99,16 +133,34 @@ typedef struct mg_error {
 } mg_error;
 
 /* ===== >>limits ====================================================================================== */
+#ifndef MG_MAX_TENSORS
 #define MG_MAX_TENSORS        65536        /* tensor infos in one GGUF */
+#endif
+#ifndef MG_MAX_KV
 #define MG_MAX_KV             65536        /* metadata pairs in one GGUF */
+#endif
+#ifndef MG_MAX_STRING
 #define MG_MAX_STRING         (1u << 20)   /* bytes in one GGUF string (keys, names, values) */
+#endif
+#ifndef MG_MAX_ARRAY
 #define MG_MAX_ARRAY          (1u << 24)   /* elements in one GGUF array */
+#endif
 #define MG_MAX_DIMS           4            /* tensor dimensions */
+#ifndef MG_MAX_VOCAB
 #define MG_MAX_VOCAB          (1 << 20)    /* tokens in a vocabulary */
+#endif
+#ifndef MG_MAX_LAYERS
 #define MG_MAX_LAYERS         256          /* decoder or encoder blocks */
+#endif
+#ifndef MG_MAX_CTX
 #define MG_MAX_CTX            (1 << 20)    /* session context length, tokens */
+#endif
+#ifndef MG_MAX_PROMPT_TOKENS
 #define MG_MAX_PROMPT_TOKENS  (1 << 20)    /* tokens one tokenize call may produce */
+#endif
+#ifndef MG_MAX_IMAGE_PIXELS
 #define MG_MAX_IMAGE_PIXELS   (1u << 28)   /* pixels of an input image (w*h) */
+#endif
 
 /* ===== >>types ======================================================================================= */
 typedef struct mg_model   mg_model;     /* weights + vocabulary: read-only, shared */
@@ -416,6 +468,10 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #ifndef MEDGEMMA_IMPLEMENTATION_DONE
 #define MEDGEMMA_IMPLEMENTATION_DONE
 
+/* ===== >>options and feature detection =============================================================== */
+/* Everything the build can choose, in one place: libc and OS headers, the instruction sets the compiler
+   targets (MG__AVX2 ... : each kernel section is compiled only where its macro is set), allocator hooks, and
+   the documented fallbacks for keys a GGUF file may omit. */
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -423,15 +479,67 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #include <math.h>
 #include <float.h>
 
+#ifdef MG_REFERENCE          /* the plain model path only: no SIMD kernels, no blocked attention */
+#ifndef MG_NO_SIMD
+#define MG_NO_SIMD
+#endif
+#endif
 #ifdef MG_USE_BLAS
 #include <cblas.h>
 #endif
-#if (defined(__AVX2__) || defined(__F16C__)) && !defined(MG_NO_SIMD)
+
+/* x86: AVX2 + FMA (the dot products), F16C (half conversions), AVX-512 F/BW/VL (vision tiles, attention,
+   activation conversion), AVX512-BF16 (bf16 tiles), AVX512-VNNI (int8 matrix kernels). */
+#if !defined(MG_NO_SIMD) && (defined(__x86_64__) || defined(__i386__) || defined(_M_X64))
+#if defined(__AVX2__) && defined(__FMA__)
+#define MG__AVX2 1
+#endif
+#if defined(__F16C__)
+#define MG__F16C 1
+#endif
+#if defined(MG__AVX2) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define MG__AVX512 1
+#endif
+#if defined(MG__AVX512) && defined(__AVX512BF16__)
+#define MG__BF16 1
+#endif
+#if defined(MG__AVX512) && defined(MG__F16C) && defined(__AVX512VNNI__)
+#define MG__VNNI 1
+#endif
+#endif
+#if defined(MG__AVX2) || defined(MG__F16C)
 #include <immintrin.h>
 #endif
+
+#if defined(__GNUC__)
+#define MG__INLINE static inline __attribute__((always_inline))   /* vectors stay in registers across helpers */
+#define MG__UNROLL _Pragma("GCC unroll 16")                        /* GCC and clang: accumulators stay in registers */
+#else
+#define MG__INLINE static inline
+#define MG__UNROLL
+#endif
+/* The plain reference implementations and the seam entries are always compiled; a build that routes around one
+   (MG_REFERENCE, or a kernel section that has its own) leaves it unused. */
+#if defined(__GNUC__)
+#define MG__REF static __attribute__((unused))
+#else
+#define MG__REF static
+#endif
+#define MG__SEAM MG__REF
+/* Products whose bits must match a reference are written without fused multiply-adds: clang (which contracts
+   within expressions) gets the standard pragma at the top of such a function. */
+#if defined(__clang__)
+#define MG__NO_FMA _Pragma("STDC FP_CONTRACT OFF")
+#else
+#define MG__NO_FMA
+#endif
+
 #if !defined(MG_NO_THREADS)
 #include <pthread.h>
 #include <unistd.h>
+#if defined(__GNUC__) || defined(__clang__)
+#define MG__SPIN 1            /* the pool's lock-free fast path on the GCC/Clang __atomic builtins */
+#endif
 #endif
 #if !defined(MG_NO_STDIO) && !defined(MG_NO_MMAP) && (defined(__unix__) || defined(__APPLE__))
 #define MG__HAVE_MMAP 1
@@ -440,8 +548,6 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #include <fcntl.h>
 #include <unistd.h>
 #endif
-
-/* ===== >>config ====================================================================================== */
 #if defined(MG_MALLOC) != defined(MG_FREE) || defined(MG_MALLOC) != defined(MG_REALLOC)
 #error "define MG_MALLOC, MG_REALLOC and MG_FREE together, or none of them"
 #endif
@@ -497,7 +603,7 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #define MG__KEY_PAD_ID        "tokenizer.ggml.padding_token_id"
 #define MG__KEY_ADD_BOS       "tokenizer.ggml.add_bos_token"
 
-/* ===== >>errors ====================================================================================== */
+/* ===== >>errors and allocation ======================================================================= */
 MGDEF const char *mg_result_str(mg_result r) {
     switch (r) {
     case MG_OK:               return "MG_OK: success";
@@ -520,22 +626,25 @@ MGDEF const char *mg_result_str(mg_result r) {
 
 MGDEF const char *mg_build_info(void) {
     return ""
-#if defined(__AVX2__) && defined(__FMA__) && !defined(MG_NO_SIMD)
+#if defined(MG__AVX2)
         "avx2+fma"
-#if defined(__F16C__)
+#if defined(MG__F16C)
         "+f16c"
 #endif
-#if defined(__AVX512F__)
+#if defined(MG__AVX512)
         "+avx512"
 #endif
-#if defined(__AVX512F__) && defined(__AVX512BF16__)
+#if defined(MG__BF16)
         "+bf16"
 #endif
-#if defined(__F16C__) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+#if defined(MG__VNNI)
         "+vnni"
 #endif
 #else
         "scalar"
+#endif
+#ifdef MG_REFERENCE
+        " reference"
 #endif
 #ifdef MG_USE_BLAS
         " blas"
@@ -545,7 +654,6 @@ MGDEF const char *mg_build_info(void) {
 #endif
         ;
 }
-
 /* Fills an optional mg_error and returns its code: every failure path goes through here. */
 static mg_result mg__fail(mg_error *e, mg_result code, const char *fmt, ...) {
     if (e) {
@@ -588,7 +696,6 @@ static char *mg__strndup(const char *s, size_t n) {
     if (d) { memcpy(d, s, n); d[n] = 0; }
     return d;
 }
-
 /* ===== >>byte cursor: bounded little-endian reads ==================================================== */
 typedef struct mg__cur {
     const uint8_t *p;     /* buffer */
@@ -707,7 +814,7 @@ static uint64_t mg__checksum(const uint8_t *p, size_t n) {
     return h;
 }
 
-/* ===== >>GGUF ======================================================================================== */
+/* ===== >>GGUF reader ================================================================================= */
 /* File layout (all little endian):
      "GGUF" u32 version(2|3) u64 n_tensors u64 n_kv
      n_kv x { string key, u32 type, value }             string = u64 len + bytes (no NUL)
@@ -1080,7 +1187,7 @@ MGDEF const void *mg_gguf_tensor_data(const mg_gguf *g, int64_t i) {
 }
 
 /* One scalar element as text. */
-static int mg__fmt_scalar(char *buf, size_t cap, uint32_t type, const uint8_t *b) {
+MG__REF int mg__fmt_scalar(char *buf, size_t cap, uint32_t type, const uint8_t *b) {
     switch (type) {
     case MG_GGUF_U8:   return snprintf(buf, cap, "%u", b[0]);
     case MG_GGUF_I8:   return snprintf(buf, cap, "%d", (int8_t)b[0]);
@@ -1153,11 +1260,28 @@ MGDEF size_t mg_gguf_kv_format(const mg_gguf *g, int64_t i, char *buf, size_t ca
     }
     return at;
 }
+/* An integer key: required (def < 0) or defaulted, within [lo, hi]. A per-layer array (llama.cpp writes some keys
+   so; all equal for Gemma 3) gives its first element. */
+static mg_result mg__key_int(const mg_gguf *g, const char *key, int def, int lo, int hi, int *out, mg_error *e) {
+    double d;
+    if (!mg__gguf_num(g, key, &d)) {
+        int64_t ki = mg__gguf_find(g, key);
+        if (ki >= 0 && g->kv[ki].type == MG_GGUF_ARRAY && g->kv[ki].arr_n > 0 &&
+            mg__gguf_scalar_size(g->kv[ki].arr_type) == 4 && g->kv[ki].arr_type != MG_GGUF_F32)
+            d = (double)(int32_t)mg__le32(g->data + g->kv[ki].off);
+        else if (def < 0) return mg__fail(e, MG_ERR_MODEL, "metadata key '%s' is missing", key);
+        else d = def;
+    }
+    if (d != floor(d) || d < lo || d > hi)
+        return mg__fail(e, MG_ERR_MODEL, "metadata key '%s' = %g outside [%d, %d]", key, d, lo, hi);
+    *out = (int)d;
+    return MG_OK;
+}
 
 /* ===== >>quant formats =============================================================================== */
 /* Half and bfloat16 conversions, exact (round to nearest even), no tables. */
 static float mg__h2f(uint16_t h) {
-#if defined(__F16C__) && !defined(MG_NO_SIMD)
+#if defined(MG__F16C)
     return _cvtsh_ss(h);
 #else
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
@@ -1308,13 +1432,7 @@ static int mg__dequant_row(int type, const void *src, float *y, int64_t n) {
     int64_t i;
     switch (type) {
     case MG_TYPE_F32:  memcpy(y, src, (size_t)n * 4); return 1;
-    case MG_TYPE_F16:
-        i = 0;
-#if defined(__F16C__) && !defined(MG_NO_SIMD)   /* x86: little-endian, exact conversions eight at a time */
-        for (; i < n / 8 * 8; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint8_t *)src + 2 * i))));
-#endif
-        for (; i < n; i++) y[i] = mg__h2f(mg__le16((const uint8_t *)src + 2 * i));
-        return 1;
+    case MG_TYPE_F16:  for (i = 0; i < n; i++) y[i] = mg__h2f(mg__le16((const uint8_t *)src + 2 * i)); return 1;
     case MG_TYPE_BF16: for (i = 0; i < n; i++) y[i] = mg__bf2f(mg__le16((const uint8_t *)src + 2 * i)); return 1;
     case MG_TYPE_Q8_0: mg__dequant_q8_0((const mg__block_q8_0 *)src, y, n); return 1;
     case MG_TYPE_Q4_K: mg__dequant_q4_k((const mg__block_q4_k *)src, y, n); return 1;
@@ -1328,13 +1446,6 @@ static size_t mg__row_bytes(int type, int64_t n) {
     return (size_t)(n / blk) * (size_t)bytes;
 }
 
-/* Products whose bytes or bits must match a reference are written without fused multiply-adds: clang (which
-   contracts within expressions) gets the standard pragma at the top of such a function. */
-#if defined(__clang__)
-#define MG__NO_FMA _Pragma("STDC FP_CONTRACT OFF")
-#else
-#define MG__NO_FMA
-#endif
 
 MGDEF size_t mg_type_row_size(int type, int64_t n) {
     int blk, bytes;
@@ -1370,6 +1481,35 @@ MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, in
 }
 
 /* ===== >>kernels ===================================================================================== */
+/* The compute the model asks for, behind one seam. The model path (>>ops, >>SigLIP, >>Gemma 3) calls only these:
+     mg__quant_row       an activation row in the partner format of a weight type (F16, BF16, Q8_0, Q8_K)
+     mg__vec_dot         one weight row . one converted activation row
+     mg__mat_block       y[t][r] = W_r . x_t for a block of weight rows and a block of tokens (matrix product)
+     mg__tile_f32/_bf16  one tile of a vision GEMM (12 rows x 32 columns, float or bfloat16 products), with
+                         mg__bf16_pairs/_interleave and mg__wrow to pack its operands
+     mg__softmax_block   the online-softmax step of a vision attention block; mg__col_scale its output
+     mg__attn_block      one block of cached keys for a tile of decoder attention rows (scores, softmax, P V);
+                         mg__attn_block_f16 the same reading an F16 cache in place, mg__kv_row_f32 a cached row
+     mg__gelu_f16tab     GELU of n values through the f16 table
+   Each entry is written once in plain C (>>kernels: scalar): the reference every faster version must match,
+   integer formats bit for bit. Faster versions live in one section per instruction set (>>kernels: x86);
+   >>kernels: seam picks one per entry at compile time. MG_NO_SIMD and MG_REFERENCE compile the scalar section
+   alone. */
+#define MG__TOK_BLOCK 128    /* activation rows per token block (they stay in L2 while the weight rows stream) */
+enum { MG__TR = 12, MG__TC = 32 };                       /* vision GEMM tile rows (B side), tile columns (A side) */
+enum { MG__ATT_KB = 264 };                               /* vision attention: keys per block (multiple of MG__TR, even) */
+enum { MG__ATT_MAXHD = 256 };                            /* largest vision head width */
+enum { MG__INIT = 0, MG__ACC = 1, MG__ACC_INIT = 2 };   /* tile start: C0 = init (NULL: 0), C, C + init */
+/* Decoder attention: keys and values in blocks of MG__KQ_KB positions; a tile holds the query heads of one KV
+   head for MG__KQ_ROWS / group tokens (at least one). */
+enum { MG__KQ_KB = 64, MG__KQ_ROWS = 64 };
+/* A weight matrix as stored: n_out rows of n_in values of one type (ggml ne = [n_in, n_out]). */
+typedef struct mg__mat {
+    const uint8_t *data;     /* n_out rows of row_bytes */
+    int type;                /* MG_TYPE_* */
+    int64_t n_in, n_out;
+    size_t row_bytes;
+} mg__mat;
 /* A matrix product y = W x multiplies each weight row with the activation converted to the weight type's
    partner format, as ggml does: F32 x F32, F16 x F16, BF16 x BF16, Q8_0 x Q8_0, Q4_K/Q6_K x Q8_K.
    Rounding the activation this way is what makes the results agree with llama.cpp to ~1e-2. */
@@ -1380,6 +1520,8 @@ static int mg__act_type(int wtype) {
     }
 }
 
+/* ===== >>kernels: scalar ============================================================================= */
+/* The reference of every seam entry: plain loops in the order the equations are written. */
 /* Q8_0 activations: d = max|x| / 127 stored as f16, q = round_even(x * 127 / max|x|) (ggml's AVX rounding). */
 static void mg__quant_q8_0(const float *x, mg__block_q8_0 *y, int64_t n) {
     int64_t i;
@@ -1394,33 +1536,11 @@ static void mg__quant_q8_0(const float *x, mg__block_q8_0 *y, int64_t n) {
 }
 /* Q8_K activations: the signed extreme maps to -127, q = min(127, round_even(x * -127 / max)), d = 1/iscale.
    max is the first value of the largest magnitude (NaNs never are). */
-static void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
+MG__REF void mg__quant_q8_k_scalar(const float *x, mg__block_q8_k *y, int64_t n) {
     int64_t i;
     int j;
     for (i = 0; i < n / 256; i++, x += 256, y++) {
         float amax = 0, max = 0, iscale;
-#if defined(__AVX512F__) && !defined(MG_NO_SIMD)
-        /* the same values 16 at a time: the largest magnitude (max_ps returns its second operand for a NaN
-           first one), the first value reaching it, the rounding of mg__nearest_int as bit operations */
-        __m512 m = _mm512_setzero_ps(), sc;
-        for (j = 0; j < 256; j += 16) m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + j)), m);
-        amax = _mm512_reduce_max_ps(m);
-        if (amax == 0.0f) { memset(y, 0, sizeof *y); continue; }
-        for (j = 0; j < 256; j += 16) {
-            __mmask16 k = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)), _mm512_set1_ps(amax), _CMP_EQ_OQ);
-            if (k) { int l = 0; while (!(k >> l & 1)) l++; max = x[j + l]; break; }
-        }
-        iscale = -127.0f / max;
-        sc = _mm512_set1_ps(iscale);
-        for (j = 0; j < 256; j += 16) {
-            __m512i v = _mm512_castps_si512(_mm512_add_ps(_mm512_mul_ps(sc, _mm512_loadu_ps(x + j)), _mm512_set1_ps(12582912.0f)));
-            v = _mm512_min_epi32(_mm512_sub_epi32(_mm512_and_si512(v, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x00400000)),
-                                 _mm512_set1_epi32(127));
-            const __m128i q = _mm512_cvtepi32_epi8(v);   /* int8 as the C conversion */
-            _mm_storeu_si128((__m128i *)(y->qs + j), q);
-            y->bsums[j / 16] = (int16_t)_mm512_reduce_add_epi32(_mm512_cvtepi8_epi32(q));
-        }
-#else
         for (j = 0; j < 256; j++) if (fabsf(x[j]) > amax) { amax = fabsf(x[j]); max = x[j]; }
         if (amax == 0.0f) { memset(y, 0, sizeof *y); continue; }
         iscale = -127.0f / max;
@@ -1430,24 +1550,266 @@ static void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
             for (k = 0; k < 16; k++) s += y->qs[16 * j + k];
             y->bsums[j] = (int16_t)s;
         }
-#endif
         y->d = 1.0f / iscale;
     }
 }
-/* Converts one activation row to the partner format of weight type wtype. */
-static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
+/* Per weight type, one row against one converted activation row. The integer formats accumulate exact integer
+   sums per block, so every faster kernel agrees with these bit for bit; the float formats differ only in
+   summation order. */
+MG__REF float mg__dot_f32_scalar(const float *w, const float *x, int64_t n) {
     int64_t i;
-    switch (mg__act_type(wtype)) {
-    case MG_TYPE_F16:  for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2h(x[i]); break;
-    case MG_TYPE_BF16: for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2bf(x[i]); break;
-    case MG_TYPE_Q8_0: mg__quant_q8_0(x, (mg__block_q8_0 *)y, n); break;
-    case MG_TYPE_Q8_K: mg__quant_q8_k(x, (mg__block_q8_k *)y, n); break;
-    default:           memcpy(y, x, (size_t)n * 4); break;
+    float s = 0;
+    for (i = 0; i < n; i++) s += w[i] * x[i];
+    return s;
+}
+MG__REF float mg__dot_f16_scalar(const uint16_t *w, const uint16_t *x, int64_t n) {
+    int64_t i;
+    float s = 0;
+    for (i = 0; i < n; i++) s += mg__h2f(w[i]) * mg__h2f(x[i]);
+    return s;
+}
+MG__REF float mg__dot_bf16_scalar(const uint16_t *w, const uint16_t *x, int64_t n) {
+    int64_t i;
+    float s = 0;
+    for (i = 0; i < n; i++) s += mg__bf2f(w[i]) * mg__bf2f(x[i]);
+    return s;
+}
+/* sum_blocks d_w d_x sum_i qw_i qx_i */
+MG__REF float mg__dot_q8_0_scalar(const mg__block_q8_0 *w, const mg__block_q8_0 *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i, nb = n / 32;
+    int j;
+    float s = 0;
+    for (i = 0; i < nb; i++) {
+        int32_t sumi = 0;
+        for (j = 0; j < 32; j++) sumi += w[i].qs[j] * x[i].qs[j];
+        s += (float)sumi * (mg__h2f(w[i].d) * mg__h2f(x[i].d));
+    }
+    return s;
+}
+/* sum_blocks d_x (d sum_j sc_j sum_l q_l qx_l - dmin sum_j m_j sum_l qx_l) */
+MG__REF float mg__dot_q4_k_scalar(const mg__block_q4_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j, l, sc, m;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t sumi = 0, summ = 0;
+        const uint8_t *q = w->qs;
+        const int8_t *a = x->qs;
+        for (j = 0; j < 8; j += 2, q += 32, a += 64) {
+            int32_t lo = 0, hi = 0;
+            for (l = 0; l < 32; l++) { lo += (q[l] & 0xF) * a[l]; hi += (q[l] >> 4) * a[l + 32]; }
+            mg__q4k_scale_min(j, w->scales, &sc, &m);     sumi += sc * lo; summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]);
+            mg__q4k_scale_min(j + 1, w->scales, &sc, &m); sumi += sc * hi; summ += m * (x->bsums[2 * j + 2] + x->bsums[2 * j + 3]);
+        }
+        s += mg__h2f(w->d) * x->d * (float)sumi - mg__h2f(w->dmin) * x->d * (float)summ;
+    }
+    return s;
+}
+/* sum_blocks d d_x sum_g scales_g sum_{l in g} (q_l - 32) qx_l */
+MG__REF float mg__dot_q6_k_scalar(const mg__block_q6_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int g, l;
+    int8_t q[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t sumi = 0;
+        mg__q6k_unpack(w, q);
+        for (g = 0; g < 16; g++) {
+            int32_t t = 0;
+            for (l = 0; l < 16; l++) t += q[16 * g + l] * x->qs[16 * g + l];
+            sumi += w->scales[g] * t;
+        }
+        s += mg__h2f(w->d) * x->d * (float)sumi;
+    }
+    return s;
+}
+MG__REF float mg__vec_dot_scalar(int wtype, const void *w, const void *x, int64_t n) {
+    switch (wtype) {
+    case MG_TYPE_F16:  return mg__dot_f16_scalar((const uint16_t *)w, (const uint16_t *)x, n);
+    case MG_TYPE_BF16: return mg__dot_bf16_scalar((const uint16_t *)w, (const uint16_t *)x, n);
+    case MG_TYPE_Q8_0: return mg__dot_q8_0_scalar((const mg__block_q8_0 *)w, (const mg__block_q8_0 *)x, n);
+    case MG_TYPE_Q4_K: return mg__dot_q4_k_scalar((const mg__block_q4_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q6_K: return mg__dot_q6_k_scalar((const mg__block_q6_k *)w, (const mg__block_q8_k *)x, n);
+    default:           return mg__dot_f32_scalar((const float *)w, (const float *)x, n);
+    }
+}
+/* y[t ys + r] = W_r . x_t for nr weight rows (row_bytes rb apart, from w) and nt converted activation rows
+   x_t = x + t xs: one dot product per (row, token). */
+MG__REF void mg__mat_block_scalar(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt,
+                                 int64_t n, float *y, size_t ys) {
+    int r, t;
+    for (r = 0; r < nr; r++)
+        for (t = 0; t < nt; t++) y[(size_t)t * ys + r] = mg__vec_dot_scalar(wtype, w + (size_t)r * rb, x + (size_t)t * xs, n);
+}
+/* The SigLIP tower multiplies all 4096 patches by every weight matrix, so its products are matrix products
+     C[r][c] = C0[r][c] + sum_k B[r][k] A[c][k]
+   computed in tiles of 12 rows ("broadcast side", B) x 32 columns ("vector side", A). Two kinds of tile:
+   - float (the default for weights): A = weights packed as a[32 k + c] (F16/BF16/quantized rows converted to
+     f32 exactly), B = the activation rows in place; s += A[c][k] B[r][k] by FMA.
+   - bf16 (attention always, weights when vision_bf16 is set): both operands rounded to bfloat16 (round to
+     nearest even), pair p of a row or column as one uint32 (low half: the even k), A panel a[32 p + c], B panel
+     b[12 p + r], and s += A[c][2p] B[r][2p] + A[c][2p+1] B[r][2p+1] (AVX512-BF16 vdpbf16ps, 16 sums at once).
+   Panels are zero past the matrix (rows, columns, an odd k). Every output element is the same sum over k in
+   increasing order whoever computes it, so results do not depend on the thread count. The products:
+   Y = X W^T (B = activations, A = weights); attention scores S^T = K Q^T (B = keys, A = queries) and
+   O^T = V^T P^T (B = values by channel, A = probabilities). */
+/* One bf16 tile: C[r][c] = C0[r][c] + sum_{p < kp} pair products, r < nr <= 12, c < nc <= 32; init[c] per column. */
+MG__REF void mg__tile_bf16_scalar(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc,
+                                 const float *init, int mode) {
+    float s[MG__TR][MG__TC], a0[MG__TC], a1[MG__TC];
+    int r, j, p;
+    for (r = 0; r < nr; r++)
+        for (j = 0; j < nc; j++)
+            s[r][j] = (mode != MG__INIT ? c[(size_t)r * ldc + j] : 0.0f) + (mode != MG__ACC && init ? init[j] : 0.0f);
+    for (p = 0; p < kp; p++, a += MG__TC, b += MG__TR) {
+        for (j = 0; j < nc; j++) { a0[j] = mg__bf2f((uint16_t)a[j]); a1[j] = mg__bf2f((uint16_t)(a[j] >> 16)); }
+        for (r = 0; r < nr; r++) {
+            float b0 = mg__bf2f((uint16_t)b[r]), b1 = mg__bf2f((uint16_t)(b[r] >> 16));
+            if (nc == MG__TC) for (j = 0; j < MG__TC; j++) s[r][j] += a0[j] * b0 + a1[j] * b1;   /* fixed count: vectorisable */
+            else for (j = 0; j < nc; j++) s[r][j] += a0[j] * b0 + a1[j] * b1;
+        }
+    }
+    for (r = 0; r < nr; r++) memcpy(c + (size_t)r * ldc, s[r], (size_t)nc * sizeof(float));
+}
+/* The float tile: C[r][c] = C0[r][c] + sum_{i < kn} A[i][c] B[r][i], A panel a[32 i + c], B as 12 rows b[ldb r + i]
+   (the activations as they are: broadcasting from 12 rows needs no repacking). */
+MG__REF void mg__tile_f32_scalar(const float *a, const float *b, size_t ldb, int kn, float *c, size_t ldc, int nr, int nc,
+                                const float *init, int mode) {
+    float s[MG__TR][MG__TC];
+    int r, j, p;
+    for (r = 0; r < nr; r++)
+        for (j = 0; j < nc; j++)
+            s[r][j] = (mode != MG__INIT ? c[(size_t)r * ldc + j] : 0.0f) + (mode != MG__ACC && init ? init[j] : 0.0f);
+    for (p = 0; p < kn; p++, a += MG__TC, b++)
+        for (r = 0; r < nr; r++) {
+            float br = b[(size_t)r * ldb];
+            if (nc == MG__TC) for (j = 0; j < MG__TC; j++) s[r][j] += a[j] * br;   /* fixed count: vectorisable */
+            else for (j = 0; j < nc; j++) s[r][j] += a[j] * br;
+        }
+    for (r = 0; r < nr; r++) memcpy(c + (size_t)r * ldc, s[r], (size_t)nc * sizeof(float));
+}
+/* k floats -> ceil(k/2) bf16 pairs (round to nearest even): dst[p] = bf(x[2p]) | bf(x[2p+1]) << 16, 0-padded. */
+MG__REF void mg__bf16_pairs_scalar(uint32_t *dst, const float *x, int k) {
+    int i;
+    for (i = 0; i + 1 < k; i += 2) dst[i / 2] = mg__f2bf(x[i]) | (uint32_t)mg__f2bf(x[i + 1]) << 16;
+    if (i < k) dst[i / 2] = mg__f2bf(x[i]);
+}
+/* Two rows of k floats -> k bf16 pairs across them: dst[i] = bf(x0[i]) | bf(x1[i]) << 16. */
+MG__REF void mg__bf16_interleave_scalar(uint32_t *dst, const float *x0, const float *x1, int k) {
+    int i;
+    for (i = 0; i < k; i++) dst[i] = mg__f2bf(x0[i]) | (uint32_t)mg__f2bf(x1[i]) << 16;
+}
+/* Row o of a weight matrix as floats (f32 = 1) or bf16 pairs (f32 = 0); tmp holds n_in floats. */
+MG__REF void mg__wrow_scalar(const mg__mat *w, int64_t o, void *dst, float *tmp, int f32) {
+    const uint8_t *src = w->data + (size_t)o * w->row_bytes;
+    int k = (int)w->n_in;
+    if (f32 && w->type == MG_TYPE_F32) { memcpy(dst, src, (size_t)k * sizeof(float)); return; }
+    mg__dequant_row(w->type, src, f32 ? (float *)dst : tmp, k);
+    if (!f32) mg__bf16_pairs_scalar((uint32_t *)dst, tmp, k);
+}
+/* One block of nk keys for 32 queries: st[k][q] = q.k scores, c2 = log2(e) / sqrt(head_dim). Per query:
+     m' = max(m, max_k c2 s_k),  e_k = 2^(c2 s_k - m'),  alpha = 2^(m - m'),
+     l' = alpha l + sum_k e_k,   O *= alpha (rows of ot[no][32])
+   and P = bf16(e) as an A panel of key pairs: pp[32 p + q] = bf(e_2p) | bf(e_2p+1) << 16 (0 past nk). */
+MG__REF void mg__softmax_block_scalar(const float *st, int nk, float c2, float *m, float *l, float *ot, int no, uint32_t *pp) {
+    int v, k, r;
+    for (v = 0; v < MG__TC; v++) {
+        float mx = -INFINITY, mn, alpha;
+        for (k = 0; k < nk; k++) mx = st[(size_t)k * MG__TC + v] > mx ? st[(size_t)k * MG__TC + v] : mx;
+        mn = m[v] > mx * c2 ? m[v] : mx * c2;
+        alpha = exp2f(m[v] - mn);
+        m[v] = mn;
+        l[v] *= alpha;
+        for (r = 0; r < no; r++) ot[(size_t)r * MG__TC + v] *= alpha;
+        for (k = 0; k < nk; k += 2) {
+            float e0 = exp2f(st[(size_t)k * MG__TC + v] * c2 - mn), e1 = k + 1 < nk ? exp2f(st[(size_t)(k + 1) * MG__TC + v] * c2 - mn) : 0.0f;
+            l[v] += e0;
+            l[v] += e1;
+            pp[(size_t)(k / 2) * MG__TC + v] = mg__f2bf(e0) | (uint32_t)mg__f2bf(e1) << 16;
+        }
+    }
+}
+/* o[i] = ot[32 i + c] inv for i < hd: column c of O^T, scaled. */
+MG__REF void mg__col_scale_scalar(float *o, const float *ot, int c, int hd, float inv) {
+    int i;
+    for (i = 0; i < hd; i++) o[i] = ot[(size_t)i * MG__TC + c] * inv;
+}
+/* Decoder attention, one block of keys [b0, b0 + KB) for rp query rows (rows of qt, hd wide; row r sees keys
+   [lo[r], hi[r]]). kb, vb: the block's K and V rows as floats. Per row, with s_j = q . k_j:
+     m' = max(m, max_j s_j),  alpha = exp(m - m'),  e_j = exp(s_j - m'),  l' = alpha l + sum_j e_j,
+     O' = alpha O + sum_j e_j v_j
+   sc[r][KB] holds the row's e_j afterwards; al[r] its alpha. */
+/* The range [*a, *b] of a row's keys within the block; 0 (and alpha 1, no probabilities) when empty. */
+static int mg__attn_row_keys(float *s, int *a, int *b, float *alpha) {
+    if (*a < 0) *a = 0;
+    if (*b > MG__KQ_KB - 1) *b = MG__KQ_KB - 1;
+    if (*a <= *b) return 1;
+    *alpha = 1.0f;
+    memset(s, 0, MG__KQ_KB * sizeof(float));
+    return 0;
+}
+static void mg__attn_row_update(float mn, float sum, float *m, float *l, float *alpha) {
+    *alpha = expf(*m - mn);
+    *l = *l * *alpha + sum;
+    *m = mn;
+}
+MG__REF void mg__attn_softmax_row_scalar(float *s, int a, int b, float *m, float *l, float *alpha) {
+    float mx = -INFINITY, mn, sum = 0;
+    int i;
+    if (!mg__attn_row_keys(s, &a, &b, alpha)) return;
+    for (i = a; i <= b; i++) mx = s[i] > mx ? s[i] : mx;
+    mn = *m > mx ? *m : mx;
+    for (i = 0; i < MG__KQ_KB; i++) {
+        s[i] = i >= a && i <= b ? expf(s[i] - mn) : 0.0f;
+        sum += s[i];
+    }
+    mg__attn_row_update(mn, sum, m, l, alpha);
+}
+MG__REF void mg__attn_block_scalar(const float *qt, int rp, int hd, int b0, const int *lo, const int *hi, const float *kb,
+                                  const float *vb, float *sc, float *m, float *l, float *al, float *o) {
+    int r, b1 = b0 + MG__KQ_KB - 1;
+    for (r = 0; r < rp; r++) {
+        float *sr = sc + (size_t)r * MG__KQ_KB, *orow = o + (size_t)r * hd;
+        const float *q = qt + (size_t)r * hd;
+        int a = lo[r] > b0 ? lo[r] - b0 : 0, b = hi[r] < b1 ? hi[r] - b0 : MG__KQ_KB - 1, k, d;
+        for (k = a; k <= b; k++) {                      /* scores */
+            const float *kr = kb + (size_t)k * hd;
+            float acc = 0;
+            for (d = 0; d < hd; d++) acc += q[d] * kr[d];
+            sr[k] = acc;
+        }
+        mg__attn_softmax_row_scalar(sr, a, b, &m[r], &l[r], &al[r]);
+        if (a > b) continue;
+        for (d = 0; d < hd; d++) orow[d] *= al[r];      /* O = alpha O + P V */
+        for (k = a; k <= b; k++) {
+            const float *vr = vb + (size_t)k * hd;
+            float pk = sr[k];
+            for (d = 0; d < hd; d++) orow[d] += pk * vr[d];
+        }
+    }
+}
+/* GELU of n values through the f16 table (ggml's rounding): x <= -10 -> 0, x >= 10 -> x, else tab[f16(x)].
+   MG_EXACT_GELU: the float formula. */
+static float mg__gelu(float x);   /* >>ops: the formula (MG_EXACT_GELU) */
+MG__REF void mg__gelu_f16tab_scalar(float *x, int64_t n, const uint16_t *tab) {
+    int64_t i;
+    for (i = 0; i < n; i++) {
+#ifdef MG_EXACT_GELU
+        (void)tab;
+        x[i] = mg__gelu(x[i]);
+#else
+        x[i] = x[i] <= -10.0f ? 0.0f : x[i] >= 10.0f ? x[i] : mg__h2f(tab[mg__f2h(x[i])]);
+#endif
     }
 }
 
-#if defined(__AVX2__) && defined(__FMA__) && !defined(MG_NO_SIMD)
-#define MG__AVX2 1
+/* ===== >>kernels: x86 ================================================================================ */
+/* AVX2 + FMA dot products, AVX-512 VNNI matrix kernels (decode streams and prefill tiles), AVX-512 (BF16) vision
+   tiles and attention. Each function here computes what its _scalar namesake computes; the comments say how. */
+#ifdef MG__AVX2
 static float mg__hsum8(__m256 v) {
     __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     a = _mm_add_ps(a, _mm_movehl_ps(a, a));
@@ -1464,30 +1826,24 @@ static int32_t mg__hsum8i(__m256i v) {
 static __m256i mg__dot_u8s8(__m256i u, __m256i s8) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s8), _mm256_set1_epi16(1));
 }
-#endif
-
-/* The kernels: a scalar reference, and where the compiler targets AVX2 a vector block ending in the same
-   scalar tail. The integer formats accumulate exact integer sums per block in both paths, so SIMD and scalar
-   agree bit for bit; the float formats differ only in summation order. */
-static float mg__dot_f32(const float *w, const float *x, int64_t n) {
+/* Prefetches bytes [lo, hi) after base: spread over the blocks of a row group, the rows of the next group (one
+   sequential stream for the memory system instead of one stream per row). Prefetches never fault. */
+MG__INLINE void mg__prefetch_span(const uint8_t *base, size_t lo, size_t hi) {
+    for (lo &= ~(size_t)63; lo < hi; lo += 64) _mm_prefetch((const char *)((uintptr_t)base + lo), _MM_HINT_T0);
+}
+static float mg__dot_f32_avx2(const float *w, const float *x, int64_t n) {
     int64_t i = 0;
-    float s = 0;
-#ifdef MG__AVX2
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     for (; i + 16 <= n; i += 16) {
         a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
         a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
     }
     for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
-    s = mg__hsum8(_mm256_add_ps(a0, a1));
-#endif
-    for (; i < n; i++) s += w[i] * x[i];
-    return s;
+    return mg__hsum8(_mm256_add_ps(a0, a1)) + mg__dot_f32_scalar(w + i, x + i, n - i);
 }
-static float mg__dot_f16(const uint16_t *w, const uint16_t *x, int64_t n) {
+#ifdef MG__F16C
+static float mg__dot_f16_avx2(const uint16_t *w, const uint16_t *x, int64_t n) {
     int64_t i = 0;
-    float s = 0;
-#if defined(MG__AVX2) && defined(__F16C__)
     __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     for (; i + 16 <= n; i += 16) {
         a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))),
@@ -1495,49 +1851,31 @@ static float mg__dot_f16(const uint16_t *w, const uint16_t *x, int64_t n) {
         a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8))),
                              _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i + 8))), a1);
     }
-    s = mg__hsum8(_mm256_add_ps(a0, a1));
+    return mg__hsum8(_mm256_add_ps(a0, a1)) + mg__dot_f16_scalar(w + i, x + i, n - i);
+}
 #endif
-    for (; i < n; i++) s += mg__h2f(w[i]) * mg__h2f(x[i]);
-    return s;
-}
-static float mg__dot_bf16(const uint16_t *w, const uint16_t *x, int64_t n) {
-    int64_t i;
-    float s = 0;
-    for (i = 0; i < n; i++) s += mg__bf2f(w[i]) * mg__bf2f(x[i]);
-    return s;
-}
-/* sum_blocks d_w d_x sum_i qw_i qx_i */
-static float mg__dot_q8_0(const mg__block_q8_0 *w, const mg__block_q8_0 *x, int64_t n) {
+/* |w| . (x with w's sign): maddubs needs an unsigned first operand */
+static float mg__dot_q8_0_avx2(const mg__block_q8_0 *w, const mg__block_q8_0 *x, int64_t n) {
     MG__NO_FMA
-    int64_t i = 0, nb = n / 32;
-    int j;
+    int64_t i, nb = n / 32;
     float s = 0;
-#ifdef MG__AVX2
-    for (; i < nb; i++) {   /* |w| . (x with w's sign): maddubs needs an unsigned first operand */
+    for (i = 0; i < nb; i++) {
         __m256i qw = _mm256_loadu_si256((const __m256i *)w[i].qs), qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
         int32_t sumi = mg__hsum8i(mg__dot_u8s8(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw)));
         s += (float)sumi * (mg__h2f(w[i].d) * mg__h2f(x[i].d));
     }
-#endif
-    for (; i < nb; i++) {
-        int32_t sumi = 0;
-        for (j = 0; j < 32; j++) sumi += w[i].qs[j] * x[i].qs[j];
-        s += (float)sumi * (mg__h2f(w[i].d) * mg__h2f(x[i].d));
-    }
     return s;
 }
-/* sum_blocks d_x (d sum_j sc_j sum_l q_l qx_l - dmin sum_j m_j sum_l qx_l) */
-static float mg__dot_q4_k(const mg__block_q4_k *w, const mg__block_q8_k *x, int64_t n) {
+/* sc_j * (q . qx) per sub-block, kept in 8 int32 lanes; one horizontal sum per block */
+static float mg__dot_q4_k_avx2(const mg__block_q4_k *w, const mg__block_q8_k *x, int64_t n) {
     MG__NO_FMA
     int64_t i;
-    int j, l, sc, m;
+    int j, sc, m;
     float s = 0;
     for (i = 0; i < n / 256; i++, w++, x++) {
-        int32_t sumi = 0, summ = 0;
+        int32_t summ = 0;
         const uint8_t *q = w->qs;
         const int8_t *a = x->qs;
-#ifdef MG__AVX2
-        /* sc_j * (q . qx) per sub-block, kept in 8 int32 lanes; one horizontal sum per block */
         const __m256i mask = _mm256_set1_epi8(0x0F);
         __m256i acc = _mm256_setzero_si256();
         for (j = 0; j < 8; j += 2, q += 32, a += 64) {
@@ -1551,30 +1889,18 @@ static float mg__dot_q4_k(const mg__block_q4_k *w, const mg__block_q8_k *x, int6
             acc = _mm256_add_epi32(acc, _mm256_madd_epi16(phi, _mm256_set1_epi16((short)sc2)));
             summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]) + m2 * (x->bsums[2 * j + 2] + x->bsums[2 * j + 3]);
         }
-        sumi = mg__hsum8i(acc);
-        (void)l;
-#else
-        for (j = 0; j < 8; j += 2, q += 32, a += 64) {
-            int32_t lo = 0, hi = 0;
-            for (l = 0; l < 32; l++) { lo += (q[l] & 0xF) * a[l]; hi += (q[l] >> 4) * a[l + 32]; }
-            mg__q4k_scale_min(j, w->scales, &sc, &m);     sumi += sc * lo; summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]);
-            mg__q4k_scale_min(j + 1, w->scales, &sc, &m); sumi += sc * hi; summ += m * (x->bsums[2 * j + 2] + x->bsums[2 * j + 3]);
-        }
-#endif
-        s += mg__h2f(w->d) * x->d * (float)sumi - mg__h2f(w->dmin) * x->d * (float)summ;
+        s += mg__h2f(w->d) * x->d * (float)mg__hsum8i(acc) - mg__h2f(w->dmin) * x->d * (float)summ;
     }
     return s;
 }
-/* sum_blocks d d_x sum_g scales_g sum_{l in g} (q_l - 32) qx_l */
-static float mg__dot_q6_k(const mg__block_q6_k *w, const mg__block_q8_k *x, int64_t n) {
+/* (q - 32) . qx = q . qx - 32 sum(qx): q (0..63) is unsigned for maddubs; the 32 uses the block sums */
+static float mg__dot_q6_k_avx2(const mg__block_q6_k *w, const mg__block_q8_k *x, int64_t n) {
     MG__NO_FMA
     int64_t i;
-    int g, l;
+    int g;
     float s = 0;
     for (i = 0; i < n / 256; i++, w++, x++) {
-        int32_t sumi = 0;
-#ifdef MG__AVX2
-        /* (q - 32) . qx = q . qx - 32 sum(qx): q (0..63) is unsigned for maddubs; the 32 uses the block sums */
+        int32_t sumi;
         const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
         __m256i acc = _mm256_setzero_si256();
         int h, k;
@@ -1594,32 +1920,42 @@ static float mg__dot_q6_k(const mg__block_q6_k *w, const mg__block_q8_k *x, int6
         }
         sumi = mg__hsum8i(acc);
         for (g = 0; g < 16; g++) sumi -= 32 * w->scales[g] * x->bsums[g];
-        (void)l;
-#else
-        int8_t q[256];
-        mg__q6k_unpack(w, q);
-        for (g = 0; g < 16; g++) {
-            int32_t t = 0;
-            for (l = 0; l < 16; l++) t += q[16 * g + l] * x->qs[16 * g + l];
-            sumi += w->scales[g] * t;
-        }
-#endif
         s += mg__h2f(w->d) * x->d * (float)sumi;
     }
     return s;
 }
-/* Dot product of one weight row with one converted activation row. */
-static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
-    switch (wtype) {
-    case MG_TYPE_F16:  return mg__dot_f16((const uint16_t *)w, (const uint16_t *)x, n);
-    case MG_TYPE_BF16: return mg__dot_bf16((const uint16_t *)w, (const uint16_t *)x, n);
-    case MG_TYPE_Q8_0: return mg__dot_q8_0((const mg__block_q8_0 *)w, (const mg__block_q8_0 *)x, n);
-    case MG_TYPE_Q4_K: return mg__dot_q4_k((const mg__block_q4_k *)w, (const mg__block_q8_k *)x, n);
-    case MG_TYPE_Q6_K: return mg__dot_q6_k((const mg__block_q6_k *)w, (const mg__block_q8_k *)x, n);
-    default:           return mg__dot_f32((const float *)w, (const float *)x, n);
+#endif
+#ifdef MG__AVX512
+/* Q8_K activations 16 at a time: the largest magnitude (max_ps returns its second operand for a NaN first one),
+   the first value reaching it, the rounding of mg__nearest_int as bit operations. */
+static void mg__quant_q8_k_avx512(const float *x, mg__block_q8_k *y, int64_t n) {
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 256; i++, x += 256, y++) {
+        float amax, max = 0, iscale;
+        __m512 m = _mm512_setzero_ps(), sc;
+        for (j = 0; j < 256; j += 16) m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + j)), m);
+        amax = _mm512_reduce_max_ps(m);
+        if (amax == 0.0f) { memset(y, 0, sizeof *y); continue; }
+        for (j = 0; j < 256; j += 16) {
+            __mmask16 k = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + j)), _mm512_set1_ps(amax), _CMP_EQ_OQ);
+            if (k) { int l = 0; while (!(k >> l & 1)) l++; max = x[j + l]; break; }
+        }
+        iscale = -127.0f / max;
+        sc = _mm512_set1_ps(iscale);
+        for (j = 0; j < 256; j += 16) {
+            __m512i v = _mm512_castps_si512(_mm512_add_ps(_mm512_mul_ps(sc, _mm512_loadu_ps(x + j)), _mm512_set1_ps(12582912.0f)));
+            v = _mm512_min_epi32(_mm512_sub_epi32(_mm512_and_si512(v, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x00400000)),
+                                 _mm512_set1_epi32(127));
+            const __m128i q = _mm512_cvtepi32_epi8(v);   /* int8 as the C conversion */
+            _mm_storeu_si128((__m128i *)(y->qs + j), q);
+            y->bsums[j / 16] = (int16_t)_mm512_reduce_add_epi32(_mm512_cvtepi8_epi32(q));
+        }
+        y->d = 1.0f / iscale;
     }
 }
-
+#endif
+#ifdef MG__VNNI
 /* ----- block kernels: y[t][r] = W_r . x_t for nr weight rows and the nt converted activation rows of a token
    block. Decode (nt = 1) takes four rows at a time, four results sharing one reduction and one float
    combination in vector lanes; prefill lays each weight block out once for all the tokens and keeps every
@@ -1627,14 +1963,6 @@ static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
    Every (row, token) result is the float mg__vec_dot gives: the same exact integer block sums, combined into
    the float sum in block order with the same single-rounded operations (no fused multiply-adds), so results
    depend neither on nt, nr nor the thread count. ----- */
-#define MG__TOK_BLOCK 128    /* activation rows per token block (they stay in L2 while the weight rows stream) */
-#if defined(MG__AVX2) && defined(__F16C__) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
-#define MG__VNNI 1
-#if defined(__GNUC__)
-#define MG__INLINE static inline __attribute__((always_inline))   /* vectors stay in registers across helpers */
-#else
-#define MG__INLINE static inline
-#endif
 /* 16 int32 lanes folded to 8 (lane i + lane i+8) */
 MG__INLINE __m256i mg__fold16(__m512i v) { return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)); }
 /* [sum a, sum b, sum c, sum d] of four vectors of 8 int32 */
@@ -1700,11 +2028,6 @@ MG__INLINE __m256i mg__q6k_sums(const __m512i *q, const __m512i *sc, __m256i sc1
                             _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), sc16), 5));
 }
 
-/* Prefetches bytes [lo, hi) after base: spread over the blocks of a row group, the rows of the next group (one
-   sequential stream for the memory system instead of one stream per row). Prefetches never fault. */
-MG__INLINE void mg__prefetch_span(const uint8_t *base, size_t lo, size_t hi) {
-    for (lo &= ~(size_t)63; lo < hi; lo += 64) _mm_prefetch((const char *)((uintptr_t)base + lo), _MM_HINT_T0);
-}
 MG__INLINE __m128 mg__f16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d) {
     return _mm_cvtph_ps(_mm_set_epi16(0, 0, 0, 0, (short)d, (short)c, (short)b, (short)a));
 }
@@ -1927,11 +2250,6 @@ static void mg__toks8_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x
 #define MG__TILE_ROWS 16
 #define MG__TILE_TOKS 8
 #define MG__TILE_MIN_TOKS 4   /* fewer tokens go to the four-row kernels (decode), as fast from 3 or 4 tokens on */
-#if defined(__GNUC__)
-#define MG__UNROLL _Pragma("GCC unroll 16")   /* GCC and clang: the tile's accumulators stay in registers */
-#else
-#define MG__UNROLL
-#endif
 typedef struct mg__ktile {
     __m512i q[64];   /* quants (u8): Q4_K sub-block j, step s (quants 4s..4s+3) at 8j + s; Q6_K sub-block g at 4g + s */
     __m512i sc[16];  /* sub-block scales, int32 */
@@ -2110,14 +2428,12 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
     for (t = 0; t < nt; t++)
         for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
 }
-#endif
 
-/* y[t ys + r] = W_r . x_t for nr weight rows (row_bytes rb apart, from w) and nt <= MG__TOK_BLOCK converted
-   activation rows x_t = x + t xs. */
-static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
-                          float *y, size_t ys) {
+/* mg__mat_block for Q8_0 (rows in lanes), Q4_K and Q6_K (decode streams below MG__TILE_MIN_TOKS tokens, tiles
+   above). 0 for the other types. */
+static int mg__mat_block_vnni(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
+                              float *y, size_t ys) {
     int r = 0, t, i;
-#ifdef MG__VNNI
     float s[8 * MG__TOK_BLOCK];
     if (wtype == MG_TYPE_Q8_0) {
         for (; r < nr; r += 8) {
@@ -2128,7 +2444,7 @@ static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const 
             for (t = 0; t < nt; t++)
                 for (i = 0; i < m; i++) y[(size_t)t * ys + r + i] = s[8 * t + i];
         }
-        return;
+        return 1;
     }
     if (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q6_K) {
         const int nb = (int)(n / 256);
@@ -2138,21 +2454,542 @@ static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const 
                 mg__dec_act_q4_k((const mg__block_q8_k *)(x + (size_t)t * xs), nb, &d);
                 mg__rows_q4_k((const mg__block_q4_k *)w, nr, &d, nb, y + (size_t)t * ys);
             }
-            return;
+            return 1;
         }
         if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q6_K && rb == (size_t)nb * sizeof(mg__block_q6_k)) {
             for (t = 0; t < nt; t++)
                 mg__rows_q6_k((const mg__block_q6_k *)w, nr, (const mg__block_q8_k *)(x + (size_t)t * xs), nb, y + (size_t)t * ys);
-            return;
+            return 1;
         }
         for (; r < nr; r += MG__TILE_ROWS)
             mg__tiles_k(wtype, w + (size_t)r * rb, rb, nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS, x, xs, nt, n, y + r, ys);
+        return 1;
+    }
+    return 0;
+}
+#endif
+#ifdef MG__AVX512
+/* Tile registers: s0[r], s1[r] = columns 0-15 and 16-31 of row r, loaded as C0 and stored under column masks. */
+#define MG__ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define MG__LD(r) \
+    if (mode == MG__INIT || (r) >= nr) { s0[r] = i0; s1[r] = i1; } \
+    else { s0[r] = _mm512_add_ps(i0, _mm512_maskz_loadu_ps(m0, c + (size_t)(r) * ldc)); \
+           s1[r] = _mm512_add_ps(i1, _mm512_maskz_loadu_ps(m1, c + (size_t)(r) * ldc + 16)); }
+#define MG__ST(r) \
+    if ((r) < nr) { _mm512_mask_storeu_ps(c + (size_t)(r) * ldc, m0, s0[r]); _mm512_mask_storeu_ps(c + (size_t)(r) * ldc + 16, m1, s1[r]); }
+#ifdef MG__BF16
+/* vdpbf16ps: 16 pair products per instruction, the tile's 24 sums in zmm registers */
+static void mg__tile_bf16_avx512(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc,
+                                 const float *init, int mode) {
+    __m512 s0[MG__TR], s1[MG__TR], i0 = _mm512_setzero_ps(), i1 = _mm512_setzero_ps();
+    __mmask16 m0 = (__mmask16)(nc >= 16 ? 0xffffu : (1u << nc) - 1);
+    __mmask16 m1 = (__mmask16)(nc >= 32 ? 0xffffu : nc > 16 ? (1u << (nc - 16)) - 1 : 0u);
+    int p;
+    if (init && mode != MG__ACC) { i0 = _mm512_maskz_loadu_ps(m0, init); i1 = _mm512_maskz_loadu_ps(m1, init + 16); }
+#define MG__DP(r) { __m512bh br_ = (__m512bh)_mm512_set1_epi32((int)b[r]); \
+                    s0[r] = _mm512_dpbf16_ps(s0[r], a0, br_); s1[r] = _mm512_dpbf16_ps(s1[r], a1, br_); }
+    MG__ROWS(MG__LD)
+    for (p = 0; p < kp; p++, a += MG__TC, b += MG__TR) {
+        __m512bh a0 = (__m512bh)_mm512_loadu_si512(a), a1 = (__m512bh)_mm512_loadu_si512(a + 16);
+        MG__ROWS(MG__DP)
+    }
+    MG__ROWS(MG__ST)
+#undef MG__DP
+}
+#endif
+static void mg__tile_f32_avx512(const float *a, const float *b, size_t ldb, int kn, float *c, size_t ldc, int nr, int nc,
+                                const float *init, int mode) {
+    __m512 s0[MG__TR], s1[MG__TR], i0 = _mm512_setzero_ps(), i1 = _mm512_setzero_ps();
+    __mmask16 m0 = (__mmask16)(nc >= 16 ? 0xffffu : (1u << nc) - 1);
+    __mmask16 m1 = (__mmask16)(nc >= 32 ? 0xffffu : nc > 16 ? (1u << (nc - 16)) - 1 : 0u);
+    int p;
+    if (init && mode != MG__ACC) { i0 = _mm512_maskz_loadu_ps(m0, init); i1 = _mm512_maskz_loadu_ps(m1, init + 16); }
+    MG__ROWS(MG__LD)
+    for (p = 0; p < kn; p++, a += MG__TC, b++) {
+        __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);
+#define MG__FMA(r) { __m512 br_ = _mm512_set1_ps(b[(r) * ldb]); s0[r] = _mm512_fmadd_ps(a0, br_, s0[r]); s1[r] = _mm512_fmadd_ps(a1, br_, s1[r]); }
+        MG__ROWS(MG__FMA)
+#undef MG__FMA
+    }
+    MG__ROWS(MG__ST)
+}
+#undef MG__ROWS
+#undef MG__LD
+#undef MG__ST
+#ifdef MG__BF16
+static void mg__bf16_pairs_avx512(uint32_t *dst, const float *x, int k) {   /* cvtne2ps(hi, lo): lo's 16 bf16 first */
+    int i = 0;
+    for (; i + 32 <= k; i += 32)
+        _mm512_storeu_si512(dst + i / 2, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i)));
+    mg__bf16_pairs_scalar(dst + i / 2, x + i, k - i);
+}
+static void mg__bf16_interleave_avx512(uint32_t *dst, const float *x0, const float *x1, int k) {
+    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    int i = 0;
+    for (; i + 16 <= k; i += 16)
+        _mm512_storeu_si512(dst + i, _mm512_permutexvar_epi16(ilv, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x1 + i), _mm512_loadu_ps(x0 + i))));
+    mg__bf16_interleave_scalar(dst + i, x0 + i, x1 + i, k - i);
+}
+#endif
+#ifdef MG__BF16
+#define MG__BF16_PAIRS mg__bf16_pairs_avx512
+#else
+#define MG__BF16_PAIRS mg__bf16_pairs_scalar
+#endif
+/* F16 weight rows: f16 -> f32 is exact, 16 at a time */
+static void mg__wrow_avx512(const mg__mat *w, int64_t o, void *dst, float *tmp, int f32) {
+    const uint8_t *src = w->data + (size_t)o * w->row_bytes;
+    int k = (int)w->n_in;
+    if (w->type == MG_TYPE_F16) {   /* f16 -> f32 is exact */
+        float *y = f32 ? (float *)dst : tmp;
+        int i = 0;
+        for (; i + 16 <= k; i += 16) _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 2 * (size_t)i))));
+        for (; i < k; i++) y[i] = mg__h2f(mg__le16(src + 2 * (size_t)i));
+        if (!f32) MG__BF16_PAIRS((uint32_t *)dst, tmp, k);
         return;
     }
+    mg__wrow_scalar(w, o, dst, tmp, f32);
+}
+#ifdef MG__BF16
+/* 2^x for 16 floats: x = n + f, |f| <= 1/2, 2^f by its degree-4 Taylor polynomial (relative error < 5e-5,
+   far below the bf16 rounding of the probabilities; rescale factors err alike on O and l and cancel),
+   scaled by 2^n; x below -127 gives ~0. */
+static __m512 mg__exp2_16(__m512 x) {
+    __m512 n, f, p;
+    x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
+    n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    f = _mm512_sub_ps(x, n);
+    p = _mm512_fmadd_ps(_mm512_set1_ps(9.6181291e-3f), f, _mm512_set1_ps(5.5504109e-2f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022651e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718e-1f));
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+static void mg__softmax_block_bf16(const float *st, int nk, float c2, float *m, float *l, float *ot, int no, uint32_t *pp) {
+    int v, k, r;
+    /* 16-bit lane order of the pairs: e0[i] then e1[i], from cvtne2ps's [e0[0..15], e1[0..15]] */
+    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512 vc2 = _mm512_set1_ps(c2);
+    for (v = 0; v < MG__TC; v += 16) {
+        __m512 mx = _mm512_set1_ps(-INFINITY), mx1 = mx, mo = _mm512_loadu_ps(m + v), mn, alpha, lv;
+        for (k = 0; k + 1 < nk; k += 2) {   /* two chains of max */
+            mx = _mm512_max_ps(mx, _mm512_loadu_ps(st + (size_t)k * MG__TC + v));
+            mx1 = _mm512_max_ps(mx1, _mm512_loadu_ps(st + (size_t)(k + 1) * MG__TC + v));
+        }
+        if (k < nk) mx = _mm512_max_ps(mx, _mm512_loadu_ps(st + (size_t)k * MG__TC + v));
+        mn = _mm512_max_ps(mo, _mm512_mul_ps(_mm512_max_ps(mx, mx1), vc2));
+        alpha = mg__exp2_16(_mm512_sub_ps(mo, mn));
+        _mm512_storeu_ps(m + v, mn);
+        lv = _mm512_mul_ps(_mm512_loadu_ps(l + v), alpha);
+        for (r = 0; r < no; r++) _mm512_storeu_ps(ot + (size_t)r * MG__TC + v, _mm512_mul_ps(_mm512_loadu_ps(ot + (size_t)r * MG__TC + v), alpha));
+        for (k = 0; k < nk; k += 2) {
+            __m512 e0 = mg__exp2_16(_mm512_fmsub_ps(_mm512_loadu_ps(st + (size_t)k * MG__TC + v), vc2, mn));
+            __m512 e1 = k + 1 < nk ? mg__exp2_16(_mm512_fmsub_ps(_mm512_loadu_ps(st + (size_t)(k + 1) * MG__TC + v), vc2, mn))
+                                   : _mm512_setzero_ps();
+            lv = _mm512_add_ps(lv, e0);
+            lv = _mm512_add_ps(lv, e1);
+            _mm512_storeu_si512(pp + (size_t)(k / 2) * MG__TC + v, _mm512_permutexvar_epi16(ilv, (__m512i)_mm512_cvtne2ps_pbh(e1, e0)));
+        }
+        _mm512_storeu_ps(l + v, lv);
+    }
+}
 #endif
-    for (; r < nr; r++)
+static void mg__col_scale_avx512(float *o, const float *ot, int c, int hd, float inv) {   /* 16-lane gathers down the column */
+    const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(MG__TC));
+    int i = 0;
+    for (; i + 16 <= hd; i += 16) _mm512_storeu_ps(o + i, _mm512_mul_ps(_mm512_i32gather_ps(idx, ot + (size_t)i * MG__TC + c, 4), _mm512_set1_ps(inv)));
+    mg__col_scale_scalar(o + i, ot + (size_t)i * MG__TC + c, 0, hd - i, inv);
+}
+/* e^x for 16 floats x <= 0 (x < -87 and NaN give 0): x = n ln2 + r with ln2 in two parts, |r| <= ln2 / 2,
+   e^r by Cephes' expf polynomial (about 1 ulp), scaled by 2^n. */
+static __m512 mg__exp16(__m512 x) {
+    __mmask16 ok = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
+    __m512 n, r, p;
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    p = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);                /* e^r - 1 */
+    return _mm512_maskz_scalef_ps(ok, _mm512_add_ps(p, _mm512_set1_ps(1.0f)), n);
+}
+
+/* Lanes [lo, hi] of 16 as a mask (empty when hi < lo). */
+static __mmask16 mg__lanes(int lo, int hi) {
+    if (lo < 0) lo = 0;
+    if (hi > 15) hi = 15;
+    return (__mmask16)(hi < lo ? 0u : (0xffffu >> (15 - hi)) & (0xffffu << lo));
+}
+
+/* Lane i of the result = the sum of the 16 lanes of v[i], by one tree for every i: P_l = x_l + x_(l+8),
+   Q_l = P_l + P_(l+4), R_l = Q_l + Q_(l+2), sum = R_0 + R_1. The shuffles leave the sum of tree input w_n in
+   lane 4 (n % 4) + n / 4, so w_n = v[4 (n % 4) + n / 4]. */
+MG__INLINE __m512 mg__hsum16x16(const __m512 *v) {
+    __m512 t0, t1, t2, t3, t4, t5, t6, t7, u0, u1, u2, u3, r0, r1;
+#define MG__H1(a, b) _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE))
+#define MG__H2(a, b) _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD))
+#define MG__H3(a, b) _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x44), _mm512_shuffle_ps(a, b, 0xEE))
+#define MG__H4(a, b) _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xDD))
+    t0 = MG__H1(v[0], v[4]);   t1 = MG__H1(v[8], v[12]);  t2 = MG__H1(v[1], v[5]);   t3 = MG__H1(v[9], v[13]);   /* w0..w7 */
+    t4 = MG__H1(v[2], v[6]);   t5 = MG__H1(v[10], v[14]); t6 = MG__H1(v[3], v[7]);   t7 = MG__H1(v[11], v[15]);  /* w8..w15 */
+    u0 = MG__H2(t0, t1); u1 = MG__H2(t2, t3); u2 = MG__H2(t4, t5); u3 = MG__H2(t6, t7);
+    r0 = MG__H3(u0, u1); r1 = MG__H3(u2, u3);
+    return MG__H4(r0, r1);
+#undef MG__H1
+#undef MG__H2
+#undef MG__H3
+#undef MG__H4
+}
+
+/* s0[i] = q0 . k_i and s1[i] = q1 . k_i for 8 key rows k_i = k + i hd: 16 channel lanes, then mg__hsum16x16. */
+static void mg__dot2x8(const float *q0, const float *q1, const float *k, int hd, float *s0, float *s1) {
+    __m512 a[16], x0, x1, kv, r;
+    int d, i;
+    for (i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
+    for (d = 0; d < hd; d += 16) {                        /* the last step masked when hd % 16 */
+        __mmask16 mk = d + 16 <= hd ? (__mmask16)0xffffu : mg__lanes(0, hd - d - 1);
+        x0 = _mm512_maskz_loadu_ps(mk, q0 + d);
+        x1 = _mm512_maskz_loadu_ps(mk, q1 + d);
+#define MG__K(i) kv = _mm512_maskz_loadu_ps(mk, k + (size_t)(i) * hd + d); \
+                 a[i] = _mm512_fmadd_ps(x0, kv, a[i]); a[8 + (i)] = _mm512_fmadd_ps(x1, kv, a[8 + (i)]);
+        MG__K(0) MG__K(1) MG__K(2) MG__K(3) MG__K(4) MG__K(5) MG__K(6) MG__K(7)
+#undef MG__K
+    }
+    r = mg__hsum16x16(a);
+    _mm256_storeu_ps(s0, _mm512_castps512_ps256(r));
+    _mm256_storeu_ps(s1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
+}
+
+/* 16 floats from the f16 values at p, lanes outside mk zero: the f32 row mg__kv_f32 writes, loaded as mg__dot2x8
+   and mg__pv2 load it. */
+MG__INLINE __m512 mg__ld16h(const uint8_t *p, __mmask16 mk) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, p)); }
+/* mg__dot2x8 over 8 F16 cache rows read in place (kp[i] = key row i or NULL for a zero row): the same FMAs on
+   the same values, so the same sums, without converting the block first. */
+static void mg__dot2x8_f16(const float *q0, const float *q1, const uint8_t *const *kp, int hd, float *s0, float *s1) {
+    __m512 a[16], x0, x1, kv, r;
+    const uint8_t *k[8];
+    __mmask16 mz[8];
+    int d, i;
+    for (i = 0; i < 8; i++) {   /* a zero row: its loads masked off (the pointer is any valid one) */
+        k[i] = kp[i] ? kp[i] : (const uint8_t *)q0;
+        mz[i] = kp[i] ? (__mmask16)0xffffu : 0;
+    }
+    for (i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
+    for (d = 0; d < hd; d += 16) {
+        __mmask16 mk = d + 16 <= hd ? (__mmask16)0xffffu : mg__lanes(0, hd - d - 1);
+        x0 = _mm512_maskz_loadu_ps(mk, q0 + d);
+        x1 = _mm512_maskz_loadu_ps(mk, q1 + d);
+        MG__UNROLL for (i = 0; i < 8; i++) {   /* unrolled: the 16 sums stay in registers */
+            kv = mg__ld16h(k[i] + 2 * (size_t)d, mk & mz[i]);
+            a[i] = _mm512_fmadd_ps(x0, kv, a[i]);
+            a[8 + i] = _mm512_fmadd_ps(x1, kv, a[8 + i]);
+        }
+    }
+    r = mg__hsum16x16(a);
+    _mm256_storeu_ps(s0, _mm512_castps512_ps256(r));
+    _mm256_storeu_ps(s1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
+}
+
+/* s_r[i] = q_r . k_i for 4 rows q_r = q + r hd and 4 key rows k_i = k + i hd, stored at s + r KB + i. */
+static void mg__dot4x4(const float *q, const float *k, int hd, float *s) {
+    __m512 a[16], x0, x1, x2, x3, kv, r;
+    int d;
+    for (d = 0; d < 16; d++) a[d] = _mm512_setzero_ps();
+    for (d = 0; d < hd; d += 16) {                        /* the last step masked when hd % 16 */
+        __mmask16 mk = d + 16 <= hd ? (__mmask16)0xffffu : mg__lanes(0, hd - d - 1);
+        x0 = _mm512_maskz_loadu_ps(mk, q + d);                 x1 = _mm512_maskz_loadu_ps(mk, q + (size_t)hd + d);
+        x2 = _mm512_maskz_loadu_ps(mk, q + 2 * (size_t)hd + d); x3 = _mm512_maskz_loadu_ps(mk, q + 3 * (size_t)hd + d);
+#define MG__K(i) kv = _mm512_maskz_loadu_ps(mk, k + (size_t)(i) * hd + d); \
+                 a[i] = _mm512_fmadd_ps(x0, kv, a[i]); a[4 + (i)] = _mm512_fmadd_ps(x1, kv, a[4 + (i)]); \
+                 a[8 + (i)] = _mm512_fmadd_ps(x2, kv, a[8 + (i)]); a[12 + (i)] = _mm512_fmadd_ps(x3, kv, a[12 + (i)]);
+        MG__K(0) MG__K(1) MG__K(2) MG__K(3)
+#undef MG__K
+    }
+    r = mg__hsum16x16(a);                                   /* lane 4 r + i */
+    _mm_storeu_ps(s, _mm512_castps512_ps128(r));
+    _mm_storeu_ps(s + MG__KQ_KB, _mm512_extractf32x4_ps(r, 1));
+    _mm_storeu_ps(s + 2 * MG__KQ_KB, _mm512_extractf32x4_ps(r, 2));
+    _mm_storeu_ps(s + 3 * MG__KQ_KB, _mm512_extractf32x4_ps(r, 3));
+}
+
+/* Rows of O (stride hd), channels [c, c + 64) below hd: O[r] = alpha_r O[r] + sum_{j = ja..jb} P[r][j] v_j,
+   for 4 rows (mg__pv4) or 2 (mg__pv2); every element is the same chain of FMAs in either. */
+#define MG__PV_LD(r) { __m512 a_ = _mm512_set1_ps(al[r]); const float *o_ = o + (size_t)(r) * hd + c; \
+    s[r][0] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m0, o_));      s[r][1] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m1, o_ + 16)); \
+    s[r][2] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m2, o_ + 32)); s[r][3] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m3, o_ + 48)); }
+#define MG__PV_FMA(r) { __m512 p_ = _mm512_set1_ps(p[(size_t)(r) * MG__KQ_KB + j]); \
+    s[r][0] = _mm512_fmadd_ps(p_, x0, s[r][0]); s[r][1] = _mm512_fmadd_ps(p_, x1, s[r][1]); \
+    s[r][2] = _mm512_fmadd_ps(p_, x2, s[r][2]); s[r][3] = _mm512_fmadd_ps(p_, x3, s[r][3]); }
+#define MG__PV_ST(r) { float *o_ = o + (size_t)(r) * hd + c; \
+    _mm512_mask_storeu_ps(o_, m0, s[r][0]); _mm512_mask_storeu_ps(o_ + 16, m1, s[r][1]); \
+    _mm512_mask_storeu_ps(o_ + 32, m2, s[r][2]); _mm512_mask_storeu_ps(o_ + 48, m3, s[r][3]); }
+#define MG__PV_DEF(NAME, ROWS) \
+static void NAME(const float *p, const float *al, const float *vb, int hd, int c, int ja, int jb, float *o) { \
+    __mmask16 m0 = mg__lanes(0, hd - c - 1), m1 = mg__lanes(0, hd - c - 17), m2 = mg__lanes(0, hd - c - 33), m3 = mg__lanes(0, hd - c - 49); \
+    __m512 s[4][4], x0, x1, x2, x3; \
+    int j; \
+    ROWS(MG__PV_LD) \
+    for (j = ja; j <= jb; j++) { \
+        const float *v_ = vb + (size_t)j * hd + c; \
+        x0 = _mm512_maskz_loadu_ps(m0, v_); x1 = _mm512_maskz_loadu_ps(m1, v_ + 16); \
+        x2 = _mm512_maskz_loadu_ps(m2, v_ + 32); x3 = _mm512_maskz_loadu_ps(m3, v_ + 48); \
+        ROWS(MG__PV_FMA) \
+    } \
+    ROWS(MG__PV_ST) \
+}
+#define MG__ROWS2(X) X(0) X(1)
+#define MG__ROWS4(X) X(0) X(1) X(2) X(3)
+MG__PV_DEF(mg__pv2, MG__ROWS2)
+MG__PV_DEF(mg__pv4, MG__ROWS4)
+/* mg__pv2 with the value rows read in place from an F16 cache (vp[j]: value row j): the same chain of FMAs. */
+static void mg__pv2_f16(const float *p, const float *al, const uint8_t *const *vp, int hd, int c, int ja, int jb, float *o) {
+    __mmask16 m0 = mg__lanes(0, hd - c - 1), m1 = mg__lanes(0, hd - c - 17), m2 = mg__lanes(0, hd - c - 33), m3 = mg__lanes(0, hd - c - 49);
+    __m512 s[4][4], x0, x1, x2, x3;
+    int j;
+    MG__PV_LD(0) MG__PV_LD(1)
+    for (j = ja; j <= jb; j++) {
+        const uint8_t *v_ = vp[j] + 2 * (size_t)c;
+        if (j + 8 <= jb) {   /* rows 2 KB apart: the hardware prefetcher does not run ahead of them */
+            _mm_prefetch((const char *)(vp[j + 8] + 2 * (size_t)c), _MM_HINT_T0);
+            _mm_prefetch((const char *)(vp[j + 8] + 2 * (size_t)c + 64), _MM_HINT_T0);
+        }
+        x0 = mg__ld16h(v_, m0); x1 = mg__ld16h(v_ + 32, m1); x2 = mg__ld16h(v_ + 64, m2); x3 = mg__ld16h(v_ + 96, m3);
+        MG__PV_FMA(0) MG__PV_FMA(1)
+    }
+    MG__PV_ST(0) MG__PV_ST(1)
+}
+#undef MG__PV_DEF
+#undef MG__PV_LD
+#undef MG__PV_FMA
+#undef MG__PV_ST
+#undef MG__ROWS2
+#undef MG__ROWS4
+/* One row's softmax step, 16 keys per vector: masked max, e^(s - m') by mg__exp16 */
+static void mg__attn_softmax_row_avx512(float *s, int a, int b, float *m, float *l, float *alpha) {
+    __m512 x[MG__KQ_KB / 16], e = _mm512_setzero_ps(), vm = _mm512_set1_ps(-INFINITY);
+    __mmask16 mk[MG__KQ_KB / 16];
+    float mn;
+    int i;
+    if (!mg__attn_row_keys(s, &a, &b, alpha)) return;
+    for (i = 0; i < MG__KQ_KB / 16; i++) {
+        mk[i] = mg__lanes(a - 16 * i, b - 16 * i);
+        x[i] = _mm512_loadu_ps(s + 16 * i);
+        vm = _mm512_mask_max_ps(vm, mk[i], vm, x[i]);
+    }
+    mn = _mm512_reduce_max_ps(vm);
+    mn = *m > mn ? *m : mn;
+    for (i = 0; i < MG__KQ_KB / 16; i++) {
+        __m512 ei = _mm512_maskz_mov_ps(mk[i], mg__exp16(_mm512_sub_ps(x[i], _mm512_set1_ps(mn))));
+        _mm512_storeu_ps(s + 16 * i, ei);
+        e = _mm512_add_ps(e, ei);
+    }
+    mg__attn_row_update(mn, _mm512_reduce_add_ps(e), m, l, alpha);
+}
+/* Scores 4 rows x 4 keys (a last 2 rows x 8), softmax per row, then O = alpha O + P V 4 (or 2) rows x 64 channels. */
+static void mg__attn_block_avx512(const float *qt, int rp, int hd, int b0, const int *lo, const int *hi, const float *kb,
+                                  const float *vb, float *sc, float *m, float *l, float *al, float *o) {
+    int k8, cc, r, b1 = b0 + MG__KQ_KB - 1;
+    for (k8 = 0; k8 < MG__KQ_KB; k8 += 8)
+        for (r = 0; r < rp; r += 4) {
+            const float *q = qt + (size_t)r * hd, *k = kb + (size_t)k8 * hd;
+            float *sr = sc + (size_t)r * MG__KQ_KB + k8;
+            if (rp - r < 4) {
+                if (lo[r] <= b0 + k8 + 7 && hi[r + 1] >= b0 + k8) mg__dot2x8(q, q + hd, k, hd, sr, sr + MG__KQ_KB);
+                continue;
+            }
+            if (lo[r] <= b0 + k8 + 3 && hi[r + 3] >= b0 + k8) mg__dot4x4(q, k, hd, sr);
+            if (lo[r] <= b0 + k8 + 7 && hi[r + 3] >= b0 + k8 + 4) mg__dot4x4(q, k + 4 * (size_t)hd, hd, sr + 4);
+        }
+    for (r = 0; r < rp; r++) mg__attn_softmax_row_avx512(sc + (size_t)r * MG__KQ_KB, lo[r] - b0, hi[r] - b0, &m[r], &l[r], &al[r]);
+    for (cc = 0; cc < hd; cc += 64)
+        for (r = 0; r < rp; r += 4) {
+            int nr = rp - r >= 4 ? 4 : 2, a = lo[r] > b0 ? lo[r] - b0 : 0;
+            int b = hi[r + nr - 1] < b1 ? hi[r + nr - 1] - b0 : MG__KQ_KB - 1;
+            if (a > b) continue;                    /* no keys here: alpha = 1, P = 0 */
+            if (nr == 4) mg__pv4(sc + (size_t)r * MG__KQ_KB, al + r, vb, hd, cc, a, b, o + (size_t)r * hd);
+            else mg__pv2(sc + (size_t)r * MG__KQ_KB, al + r, vb, hd, cc, a, b, o + (size_t)r * hd);
+        }
+}
+/* One token (rp = 2 rows: the query heads of a KV head pair group) over an F16 cache, key and value rows read in
+   place: kc/vc = the head's rows at slot p % ring, kv_row bytes apart. */
+static void mg__attn_block_f16_avx512(const float *qt, int hd, int b0, const int *lo, const int *hi, const uint8_t *kc,
+                                      const uint8_t *vc, int ring, size_t kv_row, float *sc, float *m, float *l, float *al, float *o) {
+    const uint8_t *kp[MG__KQ_KB], *vp[MG__KQ_KB];
+    int i, r, k8, cc, b1 = b0 + MG__KQ_KB - 1, a = lo[0] > b0 ? lo[0] - b0 : 0, b = hi[1] < b1 ? hi[1] - b0 : MG__KQ_KB - 1;
+    for (i = 0; i < MG__KQ_KB; i++) {
+        int p = b0 + i, in = p >= lo[0] && p <= hi[1], pn = p + MG__KQ_KB;
+        kp[i] = in ? kc + (size_t)(p % ring) * kv_row : NULL;
+        vp[i] = in ? vc + (size_t)(p % ring) * kv_row : NULL;
+        if (pn <= hi[1])    /* the next block's key rows (value rows: prefetched in mg__pv2_f16) */
+            mg__prefetch_span(kc + (size_t)(pn % ring) * kv_row, 0, 2 * (size_t)hd);
+    }
+    for (k8 = 0; k8 < MG__KQ_KB; k8 += 8)
+        if (lo[0] <= b0 + k8 + 7 && hi[1] >= b0 + k8) mg__dot2x8_f16(qt, qt + hd, kp + k8, hd, sc + k8, sc + MG__KQ_KB + k8);
+    for (r = 0; r < 2; r++) mg__attn_softmax_row_avx512(sc + (size_t)r * MG__KQ_KB, lo[r] - b0, hi[r] - b0, &m[r], &l[r], &al[r]);
+    if (a <= b)
+        for (cc = 0; cc < hd; cc += 64) mg__pv2_f16(sc, al, vp, hd, cc, a, b, o);
+}
+static void mg__kv_row_f32_avx512(int kt, const uint8_t *src, float *y, int n) {
+    int i = 0;
+    if (kt != MG_TYPE_F16) { mg__dequant_row(kt, src, y, n); return; }
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 2 * i))));
+    for (; i < n; i++) y[i] = mg__h2f(mg__le16(src + 2 * i));
+}
+#ifndef MG_EXACT_GELU
+static void mg__gelu_f16tab_avx512(float *x, int64_t n, const uint16_t *tab) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i), y;
+        __m512i idx = _mm512_cvtepu16_epi32(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        y = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(idx, (const void *)tab, 2)));
+        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(-10.0f), _CMP_LE_OQ), y, _mm512_setzero_ps());
+        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(10.0f), _CMP_GE_OQ), y, v);
+        _mm512_storeu_ps(x + i, y);
+    }
+    mg__gelu_f16tab_scalar(x + i, n - i, tab);
+}
+#endif
+#endif /* MG__AVX512 */
+
+/* ===== >>kernels: seam =============================================================================== */
+/* One function per seam entry: the fastest kernel the build has, else the scalar reference. */
+MG__SEAM void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
+#ifdef MG__AVX512
+    mg__quant_q8_k_avx512(x, y, n);
+#else
+    mg__quant_q8_k_scalar(x, y, n);
+#endif
+}
+/* Converts one activation row to the partner format of weight type wtype. */
+static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
+    int64_t i;
+    switch (mg__act_type(wtype)) {
+    case MG_TYPE_F16:  for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2h(x[i]); break;
+    case MG_TYPE_BF16: for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2bf(x[i]); break;
+    case MG_TYPE_Q8_0: mg__quant_q8_0(x, (mg__block_q8_0 *)y, n); break;
+    case MG_TYPE_Q8_K: mg__quant_q8_k(x, (mg__block_q8_k *)y, n); break;
+    default:           memcpy(y, x, (size_t)n * 4); break;
+    }
+}
+static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
+#ifdef MG__AVX2
+    switch (wtype) {
+#ifdef MG__F16C
+    case MG_TYPE_F16:  return mg__dot_f16_avx2((const uint16_t *)w, (const uint16_t *)x, n);
+#endif
+    case MG_TYPE_Q8_0: return mg__dot_q8_0_avx2((const mg__block_q8_0 *)w, (const mg__block_q8_0 *)x, n);
+    case MG_TYPE_Q4_K: return mg__dot_q4_k_avx2((const mg__block_q4_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q6_K: return mg__dot_q6_k_avx2((const mg__block_q6_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_F32:  return mg__dot_f32_avx2((const float *)w, (const float *)x, n);
+    default: break;
+    }
+#endif
+    return mg__vec_dot_scalar(wtype, w, x, n);
+}
+/* y[t ys + r] = W_r . x_t for nr weight rows (row_bytes rb apart, from w) and nt <= MG__TOK_BLOCK converted
+   activation rows x_t = x + t xs. */
+MG__SEAM void mg__mat_block(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
+                          float *y, size_t ys) {
+    int r, t;
+#ifdef MG__VNNI
+    if (mg__mat_block_vnni(wtype, w, rb, nr, x, xs, nt, n, y, ys)) return;
+#endif
+    for (r = 0; r < nr; r++)
         for (t = 0; t < nt; t++) y[(size_t)t * ys + r] = mg__vec_dot(wtype, w + (size_t)r * rb, x + (size_t)t * xs, n);
-    (void)i;
+}
+MG__SEAM void mg__tile_bf16(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc, const float *init, int mode) {
+#ifdef MG__BF16
+    mg__tile_bf16_avx512(a, b, kp, c, ldc, nr, nc, init, mode);
+#else
+    mg__tile_bf16_scalar(a, b, kp, c, ldc, nr, nc, init, mode);
+#endif
+}
+MG__SEAM void mg__tile_f32(const float *a, const float *b, size_t ldb, int kn, float *c, size_t ldc, int nr, int nc,
+                         const float *init, int mode) {
+#ifdef MG__AVX512
+    mg__tile_f32_avx512(a, b, ldb, kn, c, ldc, nr, nc, init, mode);
+#else
+    mg__tile_f32_scalar(a, b, ldb, kn, c, ldc, nr, nc, init, mode);
+#endif
+}
+MG__SEAM void mg__bf16_pairs(uint32_t *dst, const float *x, int k) {
+#ifdef MG__BF16
+    mg__bf16_pairs_avx512(dst, x, k);
+#else
+    mg__bf16_pairs_scalar(dst, x, k);
+#endif
+}
+MG__SEAM void mg__bf16_interleave(uint32_t *dst, const float *x0, const float *x1, int k) {
+#ifdef MG__BF16
+    mg__bf16_interleave_avx512(dst, x0, x1, k);
+#else
+    mg__bf16_interleave_scalar(dst, x0, x1, k);
+#endif
+}
+/* Row o of a weight matrix as floats (f32 = 1) or bf16 pairs (f32 = 0); tmp holds n_in floats. */
+MG__SEAM void mg__wrow(const mg__mat *w, int64_t o, void *dst, float *tmp, int f32) {
+#ifdef MG__AVX512
+    mg__wrow_avx512(w, o, dst, tmp, f32);
+#else
+    mg__wrow_scalar(w, o, dst, tmp, f32);
+#endif
+}
+MG__SEAM void mg__softmax_block(const float *st, int nk, float c2, float *m, float *l, float *ot, int no, uint32_t *pp) {
+#ifdef MG__BF16
+    mg__softmax_block_bf16(st, nk, c2, m, l, ot, no, pp);
+#else
+    mg__softmax_block_scalar(st, nk, c2, m, l, ot, no, pp);
+#endif
+}
+MG__SEAM void mg__col_scale(float *o, const float *ot, int c, int hd, float inv) {
+#ifdef MG__AVX512
+    mg__col_scale_avx512(o, ot, c, hd, inv);
+#else
+    mg__col_scale_scalar(o, ot, c, hd, inv);
+#endif
+}
+MG__SEAM void mg__attn_block(const float *qt, int rp, int hd, int b0, const int *lo, const int *hi, const float *kb,
+                           const float *vb, float *sc, float *m, float *l, float *al, float *o) {
+#ifdef MG__AVX512
+    mg__attn_block_avx512(qt, rp, hd, b0, lo, hi, kb, vb, sc, m, l, al, o);
+#else
+    mg__attn_block_scalar(qt, rp, hd, b0, lo, hi, kb, vb, sc, m, l, al, o);
+#endif
+}
+/* A block of one token's two rows over an F16 cache read in place: 1 when a kernel does that, else 0 (the caller
+   converts the block with mg__kv_row_f32 and calls mg__attn_block). */
+MG__SEAM int mg__attn_block_f16(const float *qt, int hd, int b0, const int *lo, const int *hi, const uint8_t *kc, const uint8_t *vc,
+                              int ring, size_t kv_row, float *sc, float *m, float *l, float *al, float *o) {
+#ifdef MG__AVX512
+    mg__attn_block_f16_avx512(qt, hd, b0, lo, hi, kc, vc, ring, kv_row, sc, m, l, al, o);
+    return 1;
+#else
+    (void)qt; (void)hd; (void)b0; (void)lo; (void)hi; (void)kc; (void)vc; (void)ring; (void)kv_row;
+    (void)sc; (void)m; (void)l; (void)al; (void)o;
+    return 0;
+#endif
+}
+/* One cached row of n values of type kt as floats (exact for F16 and Q8_0). */
+MG__SEAM void mg__kv_row_f32(int kt, const uint8_t *src, float *y, int n) {
+#ifdef MG__AVX512
+    mg__kv_row_f32_avx512(kt, src, y, n);
+#else
+    mg__dequant_row(kt, src, y, n);
+#endif
+}
+MG__SEAM void mg__gelu_f16tab(float *x, int64_t n, const uint16_t *tab) {
+#if defined(MG__AVX512) && !defined(MG_EXACT_GELU)
+    mg__gelu_f16tab_avx512(x, n, tab);
+#else
+    mg__gelu_f16tab_scalar(x, n, tab);
+#endif
 }
 
 /* ===== >>thread pool ================================================================================= */
@@ -2163,10 +3000,7 @@ static void mg__dot_block(int wtype, const uint8_t *w, size_t rb, int nr, const 
    condition variable, so an idle pool takes no CPU; the caller likewise spins, then sleeps, waiting for the end. */
 typedef void (*mg__task_fn)(void *ctx, int ith, int nth);
 
-#if !defined(MG_NO_THREADS) && (defined(__GNUC__) || defined(__clang__))
-#define MG__SPIN 1           /* lock-free fast path on the GCC/Clang __atomic builtins */
 #define MG__SPIN_ROUNDS 2000  /* polls (with a pause each) before sleeping: some tens of microseconds */
-#endif
 
 typedef struct mg__pool {
     int n;                   /* threads including the caller */
@@ -2341,6 +3175,8 @@ static void mg__pool_run(mg__pool *p, mg__task_fn fn, void *ctx) {
 #endif
         return;
     }
+#else
+    (void)p;
 #endif
     fn(ctx, 0, 1);
 }
@@ -2361,70 +3197,15 @@ static int mg__cpu_count(void) {
 }
 
 /* ===== >>ops ========================================================================================= */
-/* A weight matrix as stored: n_out rows of n_in values of one type (ggml ne = [n_in, n_out]). */
-typedef struct mg__mat {
-    const uint8_t *data;     /* n_out rows of row_bytes */
-    int type;                /* MG_TYPE_* */
-    int64_t n_in, n_out;
-    size_t row_bytes;
-} mg__mat;
-
-/* y_i[t][r] = sum_k W_i[r][k] x[t][k] for t < n_tok and nw matrices W_i that read the same input (same n_in and
-   partner format, e.g. Q, K, V): the input rows are converted once, then one job splits each matrix's rows
-   across threads. */
-typedef struct mg__matmul_job {
-    const mg__mat *const *w; /* [nw] weights */
-    float *const *y;         /* [nw] outputs, [n_tok][n_out of w_i] */
-    int nw;
-    const float *x;          /* [n_tok][n_in] input rows */
-    uint8_t *xq;             /* n_tok input rows converted to the partner format */
-    size_t xq_stride;        /* bytes per converted row */
-    int n_tok;
-    int per;                 /* row chunks per matrix */
-    int next;                /* next chunk to take, 0 .. nw * per (atomic) */
-} mg__matmul_job;
-
-/* Converts this thread's share of the input rows. */
-static void mg__quant_task(void *ctx, int ith, int nth) {
-    const mg__matmul_job *j = (const mg__matmul_job *)ctx;
-    int64_t t, lo, hi, n_in = j->w[0]->n_in;
-    mg__split(j->n_tok, ith, nth, &lo, &hi);
-    for (t = lo; t < hi; t++) mg__quant_row(j->w[0]->type, j->x + t * n_in, j->xq + (size_t)t * j->xq_stride, n_in);
+/* The model's elementwise math (norms, GELU, RoPE), the debug taps, and the matrix products of both towers spread
+   over the thread pool on top of the kernel seam. */
+/* Hands a named intermediate to the session's tap (llama.cpp's tensor names; ne in ggml order). */
+static void mg__tap(const mg_session_options *o, const char *name, int layer, const float *data, int64_t ne0, int64_t ne1, int64_t ne2) {
+    int64_t ne[4];
+    if (!o->tap) return;
+    ne[0] = ne0; ne[1] = ne1; ne[2] = ne2; ne[3] = 1;
+    o->tap(o->tap_user, name, layer, data, ne);
 }
-
-/* Rows [lo, hi) of matrix i for every token. */
-static void mg__matmul_rows(const mg__matmul_job *j, int i, int64_t lo, int64_t hi) {
-    const mg__mat *w = j->w[i];
-    int t0, t1;
-    for (t0 = 0; t0 < j->n_tok; t0 = t1) {           /* blocks of activation rows stay in cache */
-        t1 = t0 + MG__TOK_BLOCK < j->n_tok ? t0 + MG__TOK_BLOCK : j->n_tok;
-        mg__dot_block(w->type, w->data + (size_t)lo * w->row_bytes, w->row_bytes, (int)(hi - lo), j->xq + (size_t)t0 * j->xq_stride,
-                      j->xq_stride, t1 - t0, w->n_in, j->y[i] + (size_t)t0 * w->n_out + lo, (size_t)w->n_out);
-    }
-}
-
-/* Each matrix is cut into per chunks of rows (multiples of 8); threads take chunks from a shared counter, so a
-   thread that the system delays leaves its work to the others. Every output element is computed by the same
-   code whichever thread or chunk it falls in. Without atomics, thread ith takes chunks ith, ith + nth, ... */
-static void mg__matmul_task(void *ctx, int ith, int nth) {
-    mg__matmul_job *j = (mg__matmul_job *)ctx;
-    int c, total = j->nw * j->per;
-#ifdef MG__SPIN
-    (void)ith; (void)nth;
-    while ((c = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < total) {
-#else
-    for (c = ith; c < total; c += nth) {
-#endif
-        const int64_t n = j->w[c / j->per]->n_out, step = (n / j->per + 7) / 8 * 8;
-        int64_t lo = step * (c % j->per), hi = lo + step < n ? lo + step : n;
-        if (c % j->per == j->per - 1) hi = n;
-        if (lo < hi) mg__matmul_rows(j, c / j->per, lo, hi);
-    }
-}
-
-/* Bytes of one activation row of n values converted for weight type wtype. */
-static size_t mg__act_row_bytes(int wtype, int64_t n) { return mg__row_bytes(mg__act_type(wtype), n); }
-
 /* RMSNorm of one row: y = x / sqrt(mean(x^2) + eps) * w  (w already holds Gemma's 1 + weight). */
 static void mg__rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps) {
     double ss = 0;
@@ -2434,59 +3215,37 @@ static void mg__rmsnorm(float *y, const float *x, const float *w, int64_t n, flo
     scale = 1.0f / sqrtf((float)(ss / (double)n) + eps);
     for (i = 0; i < n; i++) y[i] = x[i] * scale * w[i];
 }
-
-/* GELU, tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
-   Like ggml's CPU backend (a 64K-entry table), the input and the result are rounded to f16 and |x| >= 10 is
-   clamped (0 or x): this is what llama.cpp computes, and matching it takes the F32 logit difference from
-   ~5e-3 to ~1e-3 and makes Q8_0 bit-identical on short prompts. MG_EXACT_GELU keeps float throughout. */
+/* LayerNorm of one row, as ggml computes it: y = (x - mean) / sqrt(var + eps) * w + b. */
+static void mg__layernorm(float *y, const float *x, const float *w, const float *b, int64_t n, float eps) {
+    double sum = 0, ss = 0;
+    float mean, scale;
+    int64_t i;
+    for (i = 0; i < n; i++) sum += x[i];
+    mean = (float)(sum / (double)n);
+    for (i = 0; i < n; i++) { float dv = x[i] - mean; ss += (double)dv * dv; }
+    scale = 1.0f / sqrtf((float)(ss / (double)n + eps));
+    for (i = 0; i < n; i++) y[i] = (x[i] - mean) * scale * w[i] + b[i];
+}
+/* GELU, tanh approximation: gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 static float mg__gelu(float x) {
     const float c = 0.79788456080286535588f;
-#ifndef MG_EXACT_GELU
-    if (x <= -10.0f) return 0.0f;
-    if (x >= 10.0f) return x;
-    x = mg__h2f(mg__f2h(x));
-    return mg__h2f(mg__f2h(0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x)))));
-#else
     return 0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x)));
-#endif
 }
-
-/* The f16 GELU table: tab[h] = f16(gelu(f16 value h)) with mg__gelu's formula; one spare entry for the
-   4-byte gathers. */
+/* Like ggml's CPU backend (a 64K-entry table), the model path rounds GELU's input and result to f16 and clamps
+   |x| >= 10 (to 0 or x): this is what llama.cpp computes, and matching it takes the F32 logit difference from
+   ~5e-3 to ~1e-3 and makes Q8_0 bit-identical on short prompts (MG_EXACT_GELU keeps float throughout).
+   tab[h] = f16(gelu(f16 value h)); one spare entry for 4-byte gathers. Built once per model. */
 static void mg__gelu_table(uint16_t *tab) {
-    const float c = 0.79788456080286535588f;
     int h;
-    for (h = 0; h < 65536; h++) {
-        float x = mg__h2f((uint16_t)h);
-        tab[h] = mg__f2h(0.5f * x * (1.0f + tanhf(c * x * (1.0f + 0.044715f * x * x))));
-    }
+    for (h = 0; h < 65536; h++) tab[h] = mg__f2h(mg__gelu(mg__h2f((uint16_t)h)));
     tab[65536] = 0;
 }
-
-/* GELU of n values in place. With SIMD the f16 table does what mg__gelu does (the input rounded to f16, the
-   result stored as f16, |x| >= 10 clamped), so both paths give the same bits. */
-static void mg__gelu_vals(float *x, int64_t n, const uint16_t *tab) {
-    int64_t i = 0;
-#if defined(__AVX512F__) && !defined(MG_NO_SIMD) && !defined(MG_EXACT_GELU)
-    for (; i + 16 <= n; i += 16) {
-        __m512 v = _mm512_loadu_ps(x + i), y;
-        __m512i idx = _mm512_cvtepu16_epi32(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-        y = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(idx, (const void *)tab, 2)));
-        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(-10.0f), _CMP_LE_OQ), y, _mm512_setzero_ps());
-        y = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_set1_ps(10.0f), _CMP_GE_OQ), y, v);
-        _mm512_storeu_ps(x + i, y);
-    }
-#endif
-    (void)tab;
-    for (; i < n; i++) x[i] = mg__gelu(x[i]);
-}
-/* GEGLU of one row: g[i] = gelu(g[i]) * u[i], GELU as mg__gelu_vals. */
+/* GEGLU of one row: g[i] = gelu(g[i]) * u[i] (GELU through the f16 table). */
 static void mg__geglu(float *g, const float *u, int64_t n, const uint16_t *tab) {
     int64_t i;
-    mg__gelu_vals(g, n, tab);
+    mg__gelu_f16tab(g, n, tab);
     for (i = 0; i < n; i++) g[i] *= u[i];
 }
-
 /* NeoX rotary embedding of one head vector (rotate-half pairs i, i + d/2):
      theta_i = p * scale * base^(-2i/d), computed as ggml does (theta *= base^(-2/d) per pair, in float)
      (x_i, x_{i+d/2}) <- (x_i cos - x_{i+d/2} sin, x_i sin + x_{i+d/2} cos)
@@ -2508,6 +3267,273 @@ static void mg__rope(float *x, const float *cs, int d) {
         x[i] = a * c - b * s;
         x[i + h] = a * s + b * c;
     }
+}
+
+/* ----- weights from a file: matrices as stored, vectors as floats, each checked against the config ----- */
+static int mg__is_matmul_type(int t) {
+    return t == MG_TYPE_F32 || t == MG_TYPE_F16 || t == MG_TYPE_BF16 || t == MG_TYPE_Q8_0 ||
+           t == MG_TYPE_Q4_K || t == MG_TYPE_Q6_K;
+}
+/* A 2-D weight [n_in, n_out] by name, checked against the config; its bytes are added to *bytes. */
+static mg_result mg__get_mat(const mg_gguf *g, const char *name, int64_t n_in, int64_t n_out, mg__mat *out, size_t *bytes,
+                             mg_error *e) {
+    int64_t i = mg__gguf_tensor_find(g, name);
+    const mg__tinfo *t;
+    if (i < 0) return mg__fail(e, MG_ERR_MODEL, "tensor '%s' is missing", name);
+    t = &g->t[i];
+    if (t->ne[0] != n_in || t->ne[1] != n_out || t->ne[2] != 1 || t->ne[3] != 1)
+        return mg__fail(e, MG_ERR_MODEL, "tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", name,
+                        (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
+                        (long long)n_in, (long long)n_out);
+    if (!mg__is_matmul_type(t->type))
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s (F32, F16, BF16, Q8_0, Q4_K, Q6_K run)",
+                        name, mg_type_name(t->type));
+    out->data = g->data + g->data_off + t->offset;
+    out->type = t->type;
+    out->n_in = n_in;
+    out->n_out = n_out;
+    out->row_bytes = mg__row_bytes(t->type, n_in);
+    *bytes += (size_t)t->nbytes;
+    return MG_OK;
+}
+/* n1 rows of n0 floats (ne[0] = n0, the other dims n1 in all) by name, dequantized into an arena (*used of cap
+   floats taken) and checked finite: norm weights, biases, position embeddings. */
+static mg_result mg__get_floats(const mg_gguf *g, const char *name, int64_t n0, int64_t n1, float *arena, size_t *used,
+                                size_t cap, const float **out, mg_error *e) {
+    int64_t i = mg__gguf_tensor_find(g, name), r;
+    const mg__tinfo *t;
+    float *dst = arena + *used;
+    size_t k;
+    if (i < 0) return mg__fail(e, MG_ERR_MODEL, "tensor '%s' is missing", name);
+    t = &g->t[i];
+    if (t->ne[0] != n0 || t->ne[1] * t->ne[2] * t->ne[3] != n1)
+        return mg__fail(e, MG_ERR_MODEL, "tensor '%s' has %lld x %lld values, expected %lld x %lld", name, (long long)t->ne[0],
+                        (long long)(t->ne[1] * t->ne[2] * t->ne[3]), (long long)n0, (long long)n1);
+    if (*used + (size_t)(n0 * n1) > cap) return mg__fail(e, MG_ERR_MODEL, "tensor '%s': more data than the config implies", name);
+    for (r = 0; r < n1; r++)
+        if (!mg__dequant_row(t->type, g->data + g->data_off + t->offset + (size_t)r * mg__row_bytes(t->type, n0), dst + r * n0, n0))
+            return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s", name, mg_type_name(t->type));
+    for (k = 0; k < (size_t)(n0 * n1); k++)
+        if (!isfinite(dst[k])) return mg__fail(e, MG_ERR_MODEL, "tensor '%s' holds NaN or Inf at %lld", name, (long long)k);
+    *used += (size_t)(n0 * n1);
+    *out = dst;
+    return MG_OK;
+}
+
+/* ----- decoder matrix products: Y = X W^T over the pool (mg__mat_block per row chunk) ----- */
+/* y_i[t][r] = sum_k W_i[r][k] x[t][k] for t < n_tok and nw matrices W_i that read the same input (same n_in and
+   partner format, e.g. Q, K, V): the input rows are converted once, then one job splits each matrix's rows
+   across threads. */
+typedef struct mg__matmul_job {
+    const mg__mat *const *w; /* [nw] weights */
+    float *const *y;         /* [nw] outputs, [n_tok][n_out of w_i] */
+    int nw;
+    const float *x;          /* [n_tok][n_in] input rows */
+    uint8_t *xq;             /* n_tok input rows converted to the partner format */
+    size_t xq_stride;        /* bytes per converted row */
+    int n_tok;
+    int per;                 /* row chunks per matrix */
+    int next;                /* next chunk to take, 0 .. nw * per (atomic) */
+} mg__matmul_job;
+/* Converts this thread's share of the input rows. */
+static void mg__quant_task(void *ctx, int ith, int nth) {
+    const mg__matmul_job *j = (const mg__matmul_job *)ctx;
+    int64_t t, lo, hi, n_in = j->w[0]->n_in;
+    mg__split(j->n_tok, ith, nth, &lo, &hi);
+    for (t = lo; t < hi; t++) mg__quant_row(j->w[0]->type, j->x + t * n_in, j->xq + (size_t)t * j->xq_stride, n_in);
+}
+/* Rows [lo, hi) of matrix i for every token. */
+static void mg__matmul_rows(const mg__matmul_job *j, int i, int64_t lo, int64_t hi) {
+    const mg__mat *w = j->w[i];
+    int t0, t1;
+    for (t0 = 0; t0 < j->n_tok; t0 = t1) {           /* blocks of activation rows stay in cache */
+        t1 = t0 + MG__TOK_BLOCK < j->n_tok ? t0 + MG__TOK_BLOCK : j->n_tok;
+        mg__mat_block(w->type, w->data + (size_t)lo * w->row_bytes, w->row_bytes, (int)(hi - lo), j->xq + (size_t)t0 * j->xq_stride,
+                      j->xq_stride, t1 - t0, w->n_in, j->y[i] + (size_t)t0 * w->n_out + lo, (size_t)w->n_out);
+    }
+}
+/* Each matrix is cut into per chunks of rows (multiples of 8); threads take chunks from a shared counter, so a
+   thread that the system delays leaves its work to the others. Every output element is computed by the same
+   code whichever thread or chunk it falls in. Without atomics, thread ith takes chunks ith, ith + nth, ... */
+static void mg__matmul_task(void *ctx, int ith, int nth) {
+    mg__matmul_job *j = (mg__matmul_job *)ctx;
+    int c, total = j->nw * j->per;
+#ifdef MG__SPIN
+    (void)ith; (void)nth;
+    while ((c = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < total) {
+#else
+    for (c = ith; c < total; c += nth) {
+#endif
+        const int64_t n = j->w[c / j->per]->n_out, step = (n / j->per + 7) / 8 * 8;
+        int64_t lo = step * (c % j->per), hi = lo + step < n ? lo + step : n;
+        if (c % j->per == j->per - 1) hi = n;
+        if (lo < hi) mg__matmul_rows(j, c / j->per, lo, hi);
+    }
+}
+/* Bytes of one activation row of n values converted for weight type wtype. */
+static size_t mg__act_row_bytes(int wtype, int64_t n) { return mg__row_bytes(mg__act_type(wtype), n); }
+/* y_i = W_i x over n rows for nw matrices with the same input (no bias): one conversion of the input (across
+   threads for several rows) and one job when the matrices share n_in and the partner format, else one each. */
+static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, float *const *y, int nw, const float *x, int n) {
+    mg__matmul_job j;
+    int i;
+    for (i = 1; i < nw; i++)
+        if (w[i]->n_in != w[0]->n_in || mg__act_type(w[i]->type) != mg__act_type(w[0]->type)) {
+            for (i = 0; i < nw; i++) mg__linear_n(pool, xq, w + i, y + i, 1, x, n);
+            return;
+        }
+    j.w = w; j.y = y; j.nw = nw; j.x = x; j.xq = xq; j.n_tok = n;
+    j.per = pool->n > 1 ? 8 * pool->n : 1; j.next = 0;
+    j.xq_stride = mg__act_row_bytes(w[0]->type, w[0]->n_in);
+    if (n >= 4) mg__pool_run(pool, mg__quant_task, &j);
+    else mg__quant_task(&j, 0, 1);
+    mg__pool_run(pool, mg__matmul_task, &j);
+}
+/* y = W x + b over n rows, with a caller-sized conversion buffer. With MG_USE_BLAS, F32 weights and 8 rows or
+   more go to cblas_sgemm (OpenBLAS's own threads; its summation order differs from ours). */
+static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const float *b, const float *x, int n, float *y) {
+    int t, i;
+#ifdef MG_USE_BLAS
+    if (w->type == MG_TYPE_F32 && n >= 8) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)w->n_out, (int)w->n_in, 1.0f, x, (int)w->n_in,
+                    (const float *)w->data, (int)w->n_in, 0.0f, y, (int)w->n_out);
+        if (b) for (t = 0; t < n; t++) for (i = 0; i < w->n_out; i++) y[(size_t)t * w->n_out + i] += b[i];
+        return;
+    }
+#endif
+    mg__linear_n(pool, xq, &w, &y, 1, x, n);
+    if (b) for (t = 0; t < n; t++) for (i = 0; i < w->n_out; i++) y[(size_t)t * w->n_out + i] += b[i];
+}
+
+/* ----- vision matrix products: packed panels and tiles (>>kernels: mg__tile_f32, mg__tile_bf16) over the pool ----- */
+enum { MG__GEMM_KB = 2400, MG__GEMM_CB = 1, MG__GEMM_RB = 16 };   /* GEMM blocks: k steps (at most), A panels, B panels */
+/* Y[t][o] = C0 + b[o] + sum_i X[t][i] W[o][i] over up to 3 weight matrices of one input width stacked along
+   the outputs (Q, K and V in one pass). C0 = Y[t][o] when accumulating (residual), else 0. Float weight panels
+   a[32 i + c] and the activation rows as they are by default; bf16 pair panels of both when bf16 is set. */
+typedef struct mg__gemm_job {
+    const mg__mat *w[3];     /* weights, n_in each */
+    int nw;
+    const float *bias;       /* [n_out] stacked, or NULL */
+    const float *x;          /* [n][n_in] */
+    float *y;                /* [n][n_out] */
+    int n, n_in, n_out;
+    int kp;                  /* panel steps: n_in floats, or ceil(n_in / 2) pairs */
+    int bf16, accumulate;
+    void *ap;                /* [ceil(n_out / 32)][kp][32] packed weights */
+    void *bp;                /* bf16: [ceil(n / 12)][kp][12] packed activations; float: [12][n_in] last rows */
+    float *tmp;              /* [threads][2 n_in + 64] */
+} mg__gemm_job;
+/* Scratch sizes (bytes, enough for both panel formats) of a GEMM of n rows, n_in inputs, n_out outputs. */
+static size_t mg__gemm_a_bytes(int64_t n_in, int64_t n_out) { return (size_t)((n_out + MG__TC - 1) / MG__TC) * MG__TC * (size_t)n_in * 4; }
+static size_t mg__gemm_b_bytes(int64_t n, int64_t n_in) { return (size_t)((n + MG__TR - 1) / MG__TR) * MG__TR * (size_t)n_in * 4; }
+static size_t mg__gemm_tmp_bytes(int64_t n_in, int nth) { return (size_t)nth * (2 * (size_t)n_in + 64) * sizeof(float); }
+/* Scratch of the vision products: packed panels and per-thread rows (mg__encode sizes them). */
+typedef struct mg__vscratch {
+    void *ap, *bp;           /* GEMM panels */
+    float *tmp;              /* GEMM per-thread rows */
+    uint32_t *kv;            /* attention: packed keys and values of every head */
+    float *work;             /* attention: per-thread tiles */
+    float *bias;             /* stacked biases [3 d] */
+} mg__vscratch;
+#ifndef MG_REFERENCE
+static void mg__gemm_pack_task(void *ctx, int ith, int nth) {
+    const mg__gemm_job *j = (const mg__gemm_job *)ctx;
+    float *tmp = j->tmp + (size_t)ith * (2 * (size_t)j->n_in + 64), *row = tmp + j->n_in + 32;
+    int64_t lo, hi, pn;
+    int c, p, kp = j->kp;
+    mg__split((j->n_out + MG__TC - 1) / MG__TC, ith, nth, &lo, &hi);
+    for (pn = lo; pn < hi; pn++)
+        for (c = 0; c < MG__TC; c++) {
+            int64_t o = pn * MG__TC + c, base = 0;
+            int wi = 0;
+            if (o < j->n_out) {
+                while (o - base >= j->w[wi]->n_out) base += j->w[wi++]->n_out;
+                mg__wrow(j->w[wi], o - base, row, tmp, !j->bf16);
+            } else memset(row, 0, (size_t)kp * 4);
+            if (j->bf16) { uint32_t *panel = (uint32_t *)j->ap + (size_t)pn * kp * MG__TC; for (p = 0; p < kp; p++) panel[(size_t)p * MG__TC + c] = ((uint32_t *)row)[p]; }
+            else { float *panel = (float *)j->ap + (size_t)pn * kp * MG__TC; for (p = 0; p < kp; p++) panel[(size_t)p * MG__TC + c] = row[p]; }
+        }
+    if (!j->bf16) {   /* float tiles read the activation rows in place; only a last part-panel is copied (zero-padded) */
+        int r0 = j->n / MG__TR * MG__TR;
+        if (ith == 0 && r0 < j->n) {
+            memset(j->bp, 0, (size_t)MG__TR * j->n_in * sizeof(float));
+            memcpy(j->bp, j->x + (size_t)r0 * j->n_in, (size_t)(j->n - r0) * j->n_in * sizeof(float));
+        }
+        return;
+    }
+    mg__split((j->n + MG__TR - 1) / MG__TR, ith, nth, &lo, &hi);
+    for (pn = lo; pn < hi; pn++)
+        for (c = 0; c < MG__TR; c++) {
+            int64_t t = pn * MG__TR + c;
+            uint32_t *panel = (uint32_t *)j->bp + (size_t)pn * kp * MG__TR, *pairs = (uint32_t *)row;
+            if (t < j->n) mg__bf16_pairs(pairs, j->x + (size_t)t * j->n_in, j->n_in); else memset(pairs, 0, (size_t)kp * 4);
+            for (p = 0; p < kp; p++) panel[(size_t)p * MG__TR + c] = pairs[p];
+        }
+}
+/* Thread ith takes a fixed range of 32-column weight panels. Blocking as in BLIS: a k block of MG__GEMM_KB
+   steps, within it MG__GEMM_CB weight panels (kept in L2) swept by each activation panel in turn (kept in L1),
+   over MG__GEMM_RB activation panels (L3). k blocks run in order: the order of every sum. */
+static void mg__gemm_task(void *ctx, int ith, int nth) {
+    const mg__gemm_job *j = (const mg__gemm_job *)ctx;
+    int64_t lo, hi, cb, cp;
+    int nrp = (j->n + MG__TR - 1) / MG__TR, rb, rp, kb, kp = j->kp;
+    int kblk = (kp + (kp + MG__GEMM_KB - 1) / MG__GEMM_KB - 1) / ((kp + MG__GEMM_KB - 1) / MG__GEMM_KB);   /* equal k blocks */
+    mg__split((j->n_out + MG__TC - 1) / MG__TC, ith, nth, &lo, &hi);
+    for (rb = 0; rb < nrp; rb += MG__GEMM_RB)
+        for (kb = 0; kb < kp; kb += kblk) {
+            int nk = kp - kb < kblk ? kp - kb : kblk;
+            int mode = kb > 0 ? MG__ACC : j->accumulate ? MG__ACC_INIT : MG__INIT;
+            for (cb = lo; cb < hi; cb += MG__GEMM_CB)
+                for (rp = rb; rp < nrp && rp < rb + MG__GEMM_RB; rp++) {
+                    int nr = j->n - rp * MG__TR < MG__TR ? j->n - rp * MG__TR : MG__TR;
+                    size_t bo = ((size_t)rp * kp + kb) * MG__TR;
+                    for (cp = cb; cp < hi && cp < cb + MG__GEMM_CB; cp++) {
+                        size_t ao = ((size_t)cp * kp + kb) * MG__TC;
+                        int nc = j->n_out - (int)cp * MG__TC < MG__TC ? j->n_out - (int)cp * MG__TC : MG__TC;
+                        const float *bias = j->bias ? j->bias + cp * MG__TC : NULL;
+                        float *y = j->y + (size_t)rp * MG__TR * j->n_out + (size_t)cp * MG__TC;
+                        if (j->bf16) mg__tile_bf16((const uint32_t *)j->ap + ao, (const uint32_t *)j->bp + bo, nk, y, (size_t)j->n_out, nr, nc, bias, mode);
+                        else mg__tile_f32((const float *)j->ap + ao, (nr == MG__TR ? j->x + (size_t)rp * MG__TR * j->n_in : (const float *)j->bp) + kb,
+                                      (size_t)j->n_in, nk, y, (size_t)j->n_out, nr, nc, bias, mode);
+                    }
+                }
+        }
+}
+/* Y = X W^T + b (+ Y when accumulate) for w[0..nw) stacked, all of one n_in; bf16: bfloat16 products. */
+static void mg__gemm(mg__pool *pool, const mg__vscratch *sc, const mg__mat *const *w, int nw, const float *bias,
+                     const float *x, int n, float *y, int accumulate, int bf16) {
+    mg__gemm_job j;
+    int i;
+    memset(&j, 0, sizeof j);
+    j.nw = nw;
+    for (i = 0; i < nw; i++) { j.w[i] = w[i]; j.n_out += (int)w[i]->n_out; }
+    j.bias = bias; j.x = x; j.y = y; j.n = n; j.n_in = (int)w[0]->n_in;
+    j.bf16 = bf16; j.kp = bf16 ? (j.n_in + 1) / 2 : j.n_in;
+    j.accumulate = accumulate; j.ap = sc->ap; j.bp = sc->bp; j.tmp = sc->tmp;
+    mg__pool_run(pool, mg__gemm_pack_task, &j);
+    mg__pool_run(pool, mg__gemm_task, &j);
+}
+#endif
+/* Row jobs of the tower, split over rows: LayerNorm y[t] = LN(x[t]) and, in place, GELU of every value. */
+typedef struct mg__vrows_job {
+    float *y;                /* [n][d] */
+    const float *x;          /* [n][d] (LayerNorm input) */
+    const float *w, *b;      /* [d] LayerNorm weight and bias */
+    const uint16_t *gelu;    /* [65537] GELU table */
+    int n, d;
+    float eps;
+} mg__vrows_job;
+static void mg__vln_task(void *ctx, int ith, int nth) {
+    const mg__vrows_job *j = (const mg__vrows_job *)ctx;
+    int64_t lo, hi, t;
+    mg__split(j->n, ith, nth, &lo, &hi);
+    for (t = lo; t < hi; t++) mg__layernorm(j->y + (size_t)t * j->d, j->x + (size_t)t * j->d, j->w, j->b, j->d, j->eps);
+}
+static void mg__vgelu_task(void *ctx, int ith, int nth) {
+    const mg__vrows_job *j = (const mg__vrows_job *)ctx;
+    int64_t lo, hi;
+    mg__split(j->n, ith, nth, &lo, &hi);
+    mg__gelu_f16tab(j->y + (size_t)lo * j->d, (hi - lo) * j->d, j->gelu);
 }
 
 /* ===== >>tokenizer =================================================================================== */
@@ -2959,7 +3985,6 @@ typedef struct mg__vlayer {
     mg__mat up, down;                            /* [d -> ff], [ff -> d] */
     const float *b_up, *b_down;                  /* [ff], [d] */
 } mg__vlayer;
-
 typedef struct mg__vision {
     int image_size;          /* 896 */
     int patch;               /* 14 */
@@ -2983,9 +4008,508 @@ typedef struct mg__vision {
     size_t used, cap;
     uint16_t *gelu;          /* owned: [65537] f16 GELU table (mg__gelu_table) */
 } mg__vision;
+/* Tensor and key names of the two layouts: [0] llama.cpp mmproj, [1] Ollama single file. */
+static const char *const mg__vnames[][2] = {
+    { "v.patch_embd.weight", "v.patch_embedding.weight" }, { "v.patch_embd.bias", "v.patch_embedding.bias" },
+    { "v.position_embd.weight", "v.position_embedding.weight" },
+    { "v.post_ln.weight", "v.post_layernorm.weight" }, { "v.post_ln.bias", "v.post_layernorm.bias" },
+    { "mm.soft_emb_norm.weight", "mm.mm_soft_emb_norm.weight" }, { "mm.input_projection.weight", "mm.mm_input_projection.weight" },
+    { "ln1", "layer_norm1" }, { "ln2", "layer_norm2" }, { "attn_out", "attn_output" },
+    { "ffn_up", "mlp.fc1" }, { "ffn_down", "mlp.fc2" } };
+enum { MG__VN_PATCH_W, MG__VN_PATCH_B, MG__VN_POS, MG__VN_POST_W, MG__VN_POST_B, MG__VN_SOFT, MG__VN_PROJ,
+       MG__VN_LN1, MG__VN_LN2, MG__VN_OUT, MG__VN_UP, MG__VN_DOWN };
+/* Reads a vision hyperparameter: the llama.cpp key (clip.vision.X) or Ollama's (<arch>.vision.X). */
+static int mg__vision_key(const mg_gguf *g, int ollama, const char *x, double *out) {
+    char key[160];
+    snprintf(key, sizeof key, ollama ? "gemma3.vision.%s" : "clip.vision.%s", x);
+    return mg__gguf_num(g, key, out);
+}
+static mg_result mg__vision_int(const mg_gguf *g, int ollama, const char *x, int def, int lo, int hi, int *out, mg_error *e) {
+    char key[160];
+    snprintf(key, sizeof key, ollama ? "gemma3.vision.%s" : "clip.vision.%s", x);
+    return mg__key_int(g, key, def, lo, hi, out, e);
+}
 
+/* Hyperparameters from the keys (image and patch size, width, depth, heads, epsilon, pixel normalisation, tokens
+   per image and so the pooling) and from tensor shapes (feed-forward and projection widths). */
+static mg_result mg__vision_hparams(mg__vision *v, const mg_gguf *g, int L, mg_error *e) {
+    double d;
+    int64_t ti;
+    int c;
+    char nm[96];
+    mg_result r;
+    if ((r = mg__vision_int(g, L, "image_size", 896, 14, 4096, &v->image_size, e)) ||
+        (r = mg__vision_int(g, L, "patch_size", 14, 1, 64, &v->patch, e)) ||
+        (r = mg__vision_int(g, L, "embedding_length", -1, 8, 16384, &v->d, e)) ||
+        (r = mg__vision_int(g, L, "block_count", -1, 1, MG_MAX_LAYERS, &v->n_layer, e)) ||
+        (r = mg__vision_int(g, L, "attention.head_count", -1, 1, 256, &v->n_head, e)))
+        return r;
+    v->eps = mg__vision_key(g, L, "attention.layer_norm_epsilon", &d) && d > 0 ? (float)d : 1e-6f;
+    if (v->image_size % v->patch || v->d % v->n_head)
+        return mg__fail(e, MG_ERR_MODEL, "vision: image %d not a multiple of patch %d, or width %d of heads %d", v->image_size, v->patch, v->d, v->n_head);
+    v->side = v->image_size / v->patch;
+    v->n_patches = v->side * v->side;
+    v->head_dim = v->d / v->n_head;
+    if (v->head_dim > MG__ATT_MAXHD) return mg__fail(e, MG_ERR_UNSUPPORTED, "vision: head width %d above %d", v->head_dim, (int)MG__ATT_MAXHD);
+    for (c = 0; c < 3; c++) { v->mean[c] = 0.5f; v->std[c] = 0.5f; }
+    if (!L) {   /* image_mean / image_std arrays */
+        int64_t km = mg__gguf_find(g, "clip.vision.image_mean"), ks = mg__gguf_find(g, "clip.vision.image_std");
+        if (km >= 0 && g->kv[km].arr_type == MG_GGUF_F32 && g->kv[km].arr_n == 3)
+            for (c = 0; c < 3; c++) v->mean[c] = mg__f32_of(mg__le32(g->data + g->kv[km].off + 4 * (size_t)c));
+        if (ks >= 0 && g->kv[ks].arr_type == MG_GGUF_F32 && g->kv[ks].arr_n == 3)
+            for (c = 0; c < 3; c++) v->std[c] = mg__f32_of(mg__le32(g->data + g->kv[ks].off + 4 * (size_t)c));
+        for (c = 0; c < 3; c++) if (!(v->std[c] > 0)) return mg__fail(e, MG_ERR_MODEL, "vision: image_std must be positive");
+    }
+    /* pooled tokens: 256 for MedGemma (64x64 patches, 4x4 average pool) */
+    v->n_tokens = 256;
+    if (mg__gguf_num(g, "gemma3.mm.tokens_per_image", &d) || mg__gguf_num(g, "gemma3.mm_tokens_per_image", &d)) {
+        if (!(d >= 1 && d <= v->n_patches)) return mg__fail(e, MG_ERR_MODEL, "vision: %g tokens per image (1..%d patches)", d, v->n_patches);
+        v->n_tokens = (int)d;
+    }
+    if (!L && mg__gguf_num(g, "clip.vision.projector.scale_factor", &d) && d >= 1) {
+        if (d > v->side) return mg__fail(e, MG_ERR_MODEL, "vision: scale_factor %g exceeds the %d-patch side", d, v->side);
+        v->n_tokens = (int)((v->side / (int)d) * (v->side / (int)d));
+    }
+    for (v->pool = 1; v->pool <= v->side && (v->side / v->pool) * (v->side / v->pool) > v->n_tokens; v->pool++) {}
+    if (v->side % v->pool || (v->side / v->pool) * (v->side / v->pool) != v->n_tokens)
+        return mg__fail(e, MG_ERR_MODEL, "vision: %d tokens per image do not pool a %dx%d patch grid", v->n_tokens, v->side, v->side);
+    /* feed-forward width from the first block's up projection (Ollama files lack the key; fc1/fc2 by shape) */
+    snprintf(nm, sizeof nm, "v.blk.0.%s.weight", mg__vnames[MG__VN_UP][L]);
+    if ((ti = mg__gguf_tensor_find(g, nm)) < 0) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' is missing", nm);
+    v->ff = (int)(g->t[ti].ne[0] == v->d ? g->t[ti].ne[1] : g->t[ti].ne[0]);
+    /* projection: stored [n_out, d] (llama.cpp, used as x W) or [d, n_out] */
+    if ((ti = mg__gguf_tensor_find(g, mg__vnames[MG__VN_PROJ][L])) < 0)
+        return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' is missing", mg__vnames[MG__VN_PROJ][L]);
+    v->n_out = (int)(g->t[ti].ne[1] == v->d ? g->t[ti].ne[0] : g->t[ti].ne[1]);
+    return MG_OK;
+}
+
+/* The patch convolution [P, P, 3, d] is a matrix of d rows of 3*P*P (index c*P*P + ky*P + kx). */
+static mg_result mg__vision_patch_embd(mg__vision *v, const mg_gguf *g, int L, mg_error *e) {
+    const char *pn = mg__vnames[MG__VN_PATCH_W][L];
+    const mg__tinfo *t;
+    int64_t ti;
+    if ((ti = mg__gguf_tensor_find(g, pn)) < 0) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' is missing", pn);
+    t = &g->t[ti];
+    if (t->ne[0] != v->patch || t->ne[1] != v->patch || t->ne[2] != 3 || t->ne[3] != v->d)
+        return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%d, %d, 3, %d]", pn,
+                        (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3], v->patch, v->patch, v->d);
+    if (!mg__is_matmul_type(t->type)) return mg__fail(e, MG_ERR_UNSUPPORTED, "vision tensor '%s' has type %s", pn, mg_type_name(t->type));
+    if ((3 * v->patch * v->patch) % (t->type == MG_TYPE_F32 || t->type == MG_TYPE_F16 || t->type == MG_TYPE_BF16 ? 1 : 256))
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "vision tensor '%s': quantized patch kernels are not supported", pn);
+    v->patch_w.data = g->data + g->data_off + t->offset; v->patch_w.type = t->type;
+    v->patch_w.n_in = 3 * (int64_t)v->patch * v->patch; v->patch_w.n_out = v->d;
+    v->patch_w.row_bytes = mg__row_bytes(t->type, v->patch_w.n_in);
+    return MG_OK;
+}
+
+/* The projection to the text width: stored [n_out, d] (llama.cpp, used as x W) it is transposed once into rows
+   of d (F32 stays F32, other types become F16: exact for the F16 files); stored [d, n_out] it is used in place. */
+static mg_result mg__vision_projection(mg__vision *v, const mg_gguf *g, int L, size_t *bytes, mg_error *e) {
+    const mg__tinfo *t = &g->t[mg__gguf_tensor_find(g, mg__vnames[MG__VN_PROJ][L])];
+    int64_t i, j;
+    float *row;
+    int ty = t->type == MG_TYPE_F32 ? MG_TYPE_F32 : MG_TYPE_F16;
+    size_t es = ty == MG_TYPE_F32 ? 4 : 2;
+    if (!(t->ne[0] == v->n_out && t->ne[1] == v->d)) return mg__get_mat(g, mg__vnames[MG__VN_PROJ][L], v->d, v->n_out, &v->proj, bytes, e);
+    row = (float *)mg__malloc(sizeof(float) * (size_t)v->n_out);
+    v->proj_t = (uint8_t *)mg__malloc((size_t)v->n_out * v->d * es);
+    if (!row || !v->proj_t) { MG_FREE(row); return mg__fail(e, MG_ERR_NOMEM, "out of memory for the projection"); }
+    for (i = 0; i < v->d; i++) {
+        if (!mg__dequant_row(t->type, g->data + g->data_off + t->offset + (size_t)i * mg__row_bytes(t->type, v->n_out), row, v->n_out)) {
+            MG_FREE(row);
+            return mg__fail(e, MG_ERR_UNSUPPORTED, "projection type %s", mg_type_name(t->type));
+        }
+        for (j = 0; j < v->n_out; j++) {
+            if (ty == MG_TYPE_F32) memcpy(v->proj_t + ((size_t)j * v->d + i) * 4, &row[j], 4);
+            else { uint16_t h = mg__f2h(row[j]); memcpy(v->proj_t + ((size_t)j * v->d + i) * 2, &h, 2); }
+        }
+    }
+    MG_FREE(row);
+    v->proj.data = v->proj_t; v->proj.type = ty; v->proj.n_in = v->d; v->proj.n_out = v->n_out;
+    v->proj.row_bytes = (size_t)v->d * es;
+    return MG_OK;
+}
+
+/* Block il: its two LayerNorms, Q K V O with biases, and the MLP (up and down told apart by shape: up is [d, ff]). */
+static mg_result mg__vision_block(mg__vision *v, const mg_gguf *g, int L, int il, size_t *bytes, mg_error *e) {
+    mg__vlayer *Y = &v->layer[il];
+    const char *a = mg__vnames[MG__VN_UP][L], *b = mg__vnames[MG__VN_DOWN][L];
+    char nm[96];
+    int64_t ti;
+    mg_result r;
+#define MG__VT(part, suffix) (snprintf(nm, sizeof nm, "v.blk.%d.%s.%s", il, part, suffix), nm)
+#define MG__VF(part, suffix, n, dst) mg__get_floats(g, MG__VT(part, suffix), n, 1, v->arena, &v->used, v->cap, dst, e)
+    snprintf(nm, sizeof nm, "v.blk.%d.%s.weight", il, a);
+    if ((ti = mg__gguf_tensor_find(g, nm)) >= 0 && g->t[ti].ne[0] != v->d) { const char *x = a; a = b; b = x; }
+    if ((r = MG__VF(mg__vnames[MG__VN_LN1][L], "weight", v->d, &Y->ln1_w)) || (r = MG__VF(mg__vnames[MG__VN_LN1][L], "bias", v->d, &Y->ln1_b)) ||
+        (r = MG__VF(mg__vnames[MG__VN_LN2][L], "weight", v->d, &Y->ln2_w)) || (r = MG__VF(mg__vnames[MG__VN_LN2][L], "bias", v->d, &Y->ln2_b)) ||
+        (r = mg__get_mat(g, MG__VT("attn_q", "weight"), v->d, v->d, &Y->q, bytes, e)) ||
+        (r = mg__get_mat(g, MG__VT("attn_k", "weight"), v->d, v->d, &Y->k, bytes, e)) ||
+        (r = mg__get_mat(g, MG__VT("attn_v", "weight"), v->d, v->d, &Y->v, bytes, e)) ||
+        (r = mg__get_mat(g, MG__VT(mg__vnames[MG__VN_OUT][L], "weight"), v->d, v->d, &Y->o, bytes, e)) ||
+        (r = MG__VF("attn_q", "bias", v->d, &Y->bq)) || (r = MG__VF("attn_k", "bias", v->d, &Y->bk)) ||
+        (r = MG__VF("attn_v", "bias", v->d, &Y->bv)) || (r = MG__VF(mg__vnames[MG__VN_OUT][L], "bias", v->d, &Y->bo)) ||
+        (r = mg__get_mat(g, MG__VT(a, "weight"), v->d, v->ff, &Y->up, bytes, e)) || (r = MG__VF(a, "bias", v->ff, &Y->b_up)) ||
+        (r = mg__get_mat(g, MG__VT(b, "weight"), v->ff, v->d, &Y->down, bytes, e)) || (r = MG__VF(b, "bias", v->d, &Y->b_down)))
+        return r;
+#undef MG__VF
+#undef MG__VT
+    return MG_OK;
+}
+
+/* The tower and projector of a vision file (ollama: the text file holds them under Ollama's names). */
+static mg_result mg__vision_load(mg__vision *v, const mg_gguf *g, int ollama, size_t *bytes, mg_error *e) {
+    int il, L = ollama;
+    mg_result r;
+    if (!ollama) {
+        size_t len;
+        const char *pt = mg__gguf_str(g, "clip.projector_type", &len);
+        if (!pt || len != 6 || memcmp(pt, "gemma3", 6) != 0)
+            return mg__fail(e, MG_ERR_UNSUPPORTED, "vision file: clip.projector_type must be \"gemma3\"");
+    }
+    if ((r = mg__vision_hparams(v, g, L, e))) return r;
+    v->cap = (size_t)v->d * (5 + (size_t)v->n_patches) + (size_t)v->n_layer * (9 * (size_t)v->d + (size_t)v->ff);
+    if (!(v->arena = (float *)mg__calloc(v->cap, sizeof(float)))) return mg__fail(e, MG_ERR_NOMEM, "out of memory for the vision tower");
+#define MG__VF(name, n0, n1, dst) mg__get_floats(g, mg__vnames[name][L], n0, n1, v->arena, &v->used, v->cap, dst, e)
+    if ((r = mg__vision_patch_embd(v, g, L, e)) || (r = MG__VF(MG__VN_PATCH_B, v->d, 1, &v->patch_b)) ||
+        (r = MG__VF(MG__VN_POS, v->d, v->n_patches, &v->pos)) || (r = MG__VF(MG__VN_POST_W, v->d, 1, &v->post_w)) ||
+        (r = MG__VF(MG__VN_POST_B, v->d, 1, &v->post_b)) || (r = MG__VF(MG__VN_SOFT, v->d, 1, &v->soft_norm)) ||
+        (r = mg__vision_projection(v, g, L, bytes, e)))
+        return r;
+#undef MG__VF
+    if (!(v->layer = (mg__vlayer *)mg__calloc((size_t)v->n_layer, sizeof(mg__vlayer)))) return mg__fail(e, MG_ERR_NOMEM, "out of memory");
+    for (il = 0; il < v->n_layer; il++)
+        if ((r = mg__vision_block(v, g, L, il, bytes, e))) return r;
+    return MG_OK;
+}
+static void mg__vision_free(mg__vision *v) {
+    if (!v) return;
+    MG_FREE(v->arena); MG_FREE(v->layer); MG_FREE(v->proj_t);
+    MG_FREE(v);
+}
+
+/* ----- attention over all patches -----
+     out[t][h hd + c] = sum_j softmax_j(q_t . k_j / sqrt(hd)) v_j[c]     for every head h; q, k, v: [n][3 d] rows
+   The plain form (MG_REFERENCE) computes it as written; the blocked form keeps 32 queries of one head against
+   blocks of keys with an online softmax in base 2, both products in bf16 tiles (>>kernels). */
+typedef struct mg__vattn_job {
+    const float *qkv;        /* [n][3 d]: q | k | v */
+    float *out;              /* [n][d] */
+    uint32_t *kp;            /* [n_head][nkp][hp][12] keys as B panels */
+    uint32_t *vp;            /* [n_head][ncg][nvp][12] values by channel as B panels, pairs of keys */
+    float *work;             /* [threads][mg__vattn_work_floats]; MG_REFERENCE: [threads][n] scores */
+    int n, d, n_head, hd;
+    int hp, nkp, ncg, nvp;   /* pairs per head, key panels, channel groups, key pairs (even-padded) */
+} mg__vattn_job;
+MG__REF void mg__vattn_ref_task(void *ctx, int ith, int nth) {
+    const mg__vattn_job *j = (const mg__vattn_job *)ctx;
+    float *s = j->work + (size_t)ith * (size_t)j->n, scale = 1.0f / sqrtf((float)j->hd);
+    int64_t lo, hi, it;
+    int d3 = 3 * j->d, k, c;
+    mg__split((int64_t)j->n_head * j->n, ith, nth, &lo, &hi);
+    for (it = lo; it < hi; it++) {
+        int h = (int)(it / j->n), t = (int)(it % j->n);
+        const float *q = j->qkv + (size_t)t * d3 + (size_t)h * j->hd;
+        float *o = j->out + (size_t)t * j->d + (size_t)h * j->hd, mx = -INFINITY, sum = 0;
+        for (k = 0; k < j->n; k++) {                       /* s_k = q . k_k / sqrt(hd) */
+            const float *kr = j->qkv + (size_t)k * d3 + j->d + (size_t)h * j->hd;
+            float acc = 0;
+            for (c = 0; c < j->hd; c++) acc += q[c] * kr[c];
+            s[k] = acc * scale;
+            mx = s[k] > mx ? s[k] : mx;
+        }
+        for (k = 0; k < j->n; k++) { s[k] = expf(s[k] - mx); sum += s[k]; }
+        for (c = 0; c < j->hd; c++) o[c] = 0;
+        for (k = 0; k < j->n; k++) {                       /* out = sum_k p_k v_k */
+            const float *vr = j->qkv + (size_t)k * d3 + 2 * (size_t)j->d + (size_t)h * j->hd;
+            for (c = 0; c < j->hd; c++) o[c] += s[k] * vr[c];
+        }
+        for (c = 0; c < j->hd; c++) o[c] /= sum;
+    }
+}
+static void mg__vattn_dims(mg__vattn_job *j, int n, int d, int n_head) {
+    j->n = n; j->d = d; j->n_head = n_head; j->hd = d / n_head;
+    j->hp = (j->hd + 1) / 2; j->nkp = (n + MG__TR - 1) / MG__TR; j->ncg = (j->hd + MG__TR - 1) / MG__TR;
+    j->nvp = (n + 1) / 2;
+}
+static size_t mg__vattn_kv_words(const mg__vattn_job *j) {
+    return (size_t)j->n_head * ((size_t)j->nkp * j->hp * MG__TR + (size_t)j->ncg * j->nvp * MG__TR);
+}
+#ifndef MG_REFERENCE
+/* per thread: Q panel [hp][32], S^T [KB][32], P [KB/2][32], O^T [ncg*12][32], m [32], l [32] */
+static size_t mg__vattn_work_floats(const mg__vattn_job *j) {
+    return (size_t)MG__TC * ((size_t)j->hp + MG__ATT_KB + MG__ATT_KB / 2 + (size_t)j->ncg * MG__TR + 2);
+}
+/* Packs keys (per head: B panels of 12 keys over channel pairs) and values (per head and 12 channels: B panels
+   over key pairs), split over heads x (key panels + value pair blocks). */
+static void mg__vattn_pack_task(void *ctx, int ith, int nth) {
+    const mg__vattn_job *j = (const mg__vattn_job *)ctx;
+    int64_t lo, hi, it, nvb = (j->nvp + 63) / 64, per = j->nkp + nvb;
+    uint32_t pairs[MG__ATT_MAXHD + MG__TR];
+    int d3 = 3 * j->d, r, p, c;
+    mg__split((int64_t)j->n_head * per, ith, nth, &lo, &hi);
+    for (it = lo; it < hi; it++) {
+        int h = (int)(it / per), i = (int)(it % per);
+        if (i < j->nkp) {   /* key panel i */
+            uint32_t *panel = j->kp + ((size_t)h * j->nkp + i) * j->hp * MG__TR;
+            for (r = 0; r < MG__TR; r++) {
+                int t = i * MG__TR + r;
+                if (t < j->n) mg__bf16_pairs(pairs, j->qkv + (size_t)t * d3 + j->d + (size_t)h * j->hd, j->hd);
+                else memset(pairs, 0, sizeof pairs);
+                for (p = 0; p < j->hp; p++) panel[(size_t)p * MG__TR + r] = pairs[p];
+            }
+        } else {            /* value key pairs [64 i', 64 i' + 64) of every channel group */
+            int p0 = (i - j->nkp) * 64, p1 = p0 + 64 < j->nvp ? p0 + 64 : j->nvp, g;
+            float row[2][MG__ATT_MAXHD];
+            for (c = j->hd; c < j->ncg * MG__TR; c++) pairs[c] = 0;
+            for (p = p0; p < p1; p++) {
+                for (r = 0; r < 2; r++) {
+                    int t = 2 * p + r;
+                    if (t < j->n) memcpy(row[r], j->qkv + (size_t)t * d3 + 2 * (size_t)j->d + (size_t)h * j->hd, (size_t)j->hd * sizeof(float));
+                    else memset(row[r], 0, (size_t)j->hd * sizeof(float));
+                }
+                mg__bf16_interleave(pairs, row[0], row[1], j->hd);
+                for (g = 0; g < j->ncg; g++)
+                    memcpy(j->vp + (((size_t)h * j->ncg + g) * j->nvp + p) * MG__TR, pairs + g * MG__TR, MG__TR * sizeof(uint32_t));
+            }
+        }
+    }
+}
+static void mg__vattn_task(void *ctx, int ith, int nth) {
+    const mg__vattn_job *j = (const mg__vattn_job *)ctx;
+    float *w = j->work + (size_t)ith * mg__vattn_work_floats(j);
+    uint32_t *qp = (uint32_t *)w, *pp = qp + (size_t)j->hp * MG__TC + MG__ATT_KB * MG__TC;
+    float *st = w + (size_t)j->hp * MG__TC, *ot = (float *)(pp + MG__ATT_KB / 2 * MG__TC);
+    float *m = ot + (size_t)j->ncg * MG__TR * MG__TC, *l = m + MG__TC;
+    float c2 = 1.4426950408889634f / sqrtf((float)j->hd);
+    int nqb = (j->n + MG__TC - 1) / MG__TC, d3 = 3 * j->d, no = j->ncg * MG__TR;
+    int64_t lo, hi, it;
+    uint32_t pairs[MG__ATT_MAXHD / 2];
+    mg__split((int64_t)j->n_head * nqb, ith, nth, &lo, &hi);
+    for (it = lo; it < hi; it++) {
+        int h = (int)(it / nqb), q0 = (int)(it % nqb) * MG__TC, c, p, k0, i, g;
+        for (c = 0; c < MG__TC; c++) {   /* queries of the block as an A panel */
+            if (q0 + c < j->n) mg__bf16_pairs(pairs, j->qkv + (size_t)(q0 + c) * d3 + (size_t)h * j->hd, j->hd);
+            else memset(pairs, 0, sizeof pairs);
+            for (p = 0; p < j->hp; p++) qp[(size_t)p * MG__TC + c] = pairs[p];
+            m[c] = -INFINITY; l[c] = 0;
+        }
+        memset(ot, 0, sizeof(float) * (size_t)no * MG__TC);
+        for (k0 = 0; k0 < j->n; k0 += MG__ATT_KB) {
+            int nk = j->n - k0 < MG__ATT_KB ? j->n - k0 : MG__ATT_KB;
+            for (i = 0; i * MG__TR < nk; i++)           /* S^T = K Q^T */
+                mg__tile_bf16(qp, j->kp + ((size_t)h * j->nkp + k0 / MG__TR + i) * j->hp * MG__TR, j->hp, st + (size_t)i * MG__TR * MG__TC,
+                         MG__TC, MG__TR, MG__TC, NULL, MG__INIT);
+            mg__softmax_block(st, nk, c2, m, l, ot, no, pp);
+            for (g = 0; g < j->ncg; g++)                /* O^T += V^T P^T */
+                mg__tile_bf16(pp, j->vp + (((size_t)h * j->ncg + g) * j->nvp + k0 / 2) * MG__TR, (nk + 1) / 2,
+                         ot + (size_t)g * MG__TR * MG__TC, MG__TC, MG__TR, MG__TC, NULL, MG__ACC);
+        }
+        for (c = 0; c < MG__TC && q0 + c < j->n; c++)   /* out = O / l, O^T read down its column */
+            mg__col_scale(j->out + (size_t)(q0 + c) * j->d + (size_t)h * j->hd, ot, c, j->hd, 1.0f / l[c]);
+    }
+}
+#endif
+
+/* ----- the tower ----- */
+/* One image's pass: the tower, the threads, the taps, the kind of weight products and the buffers. */
+typedef struct mg__vrun {
+    const mg__vision *V;
+    mg__pool *pool;
+    const mg_session_options *opt;
+    int bf16;                /* weight products in bfloat16 */
+    float *x;                /* [n][d] the residual stream */
+    float *h;                /* [n][d] normed input / attention output */
+    float *qkv;              /* [n][3 d] */
+    float *big;              /* [n][max(ff, 3 P^2, d)] patches, MLP hidden */
+    mg__vscratch sc;
+    mg__vattn_job aj;
+    mg__vrows_job rj;
+} mg__vrun;
+
+/* Y = X W^T + b (+ Y when accumulating) for w[0..nw) stacked along the outputs, as written: one float dot product
+   per output, each weight row converted to floats (row: n_in floats). */
+MG__REF void mg__vlinear_ref(const mg__mat *const *w, int nw, const float *bias, const float *x, int n, float *y, int accumulate,
+                            float *row) {
+    int64_t t, o, base = 0, i, n_out = 0, k;
+    for (i = 0; i < nw; i++) n_out += w[i]->n_out;
+    for (i = 0; i < nw; base += w[i]->n_out, i++)
+        for (o = 0; o < w[i]->n_out; o++) {
+            mg__dequant_row(w[i]->type, w[i]->data + (size_t)o * w[i]->row_bytes, row, w[i]->n_in);
+            for (t = 0; t < n; t++) {
+                float *yo = y + (size_t)t * n_out + base + o, acc = (accumulate ? *yo : 0.0f) + (bias ? bias[base + o] : 0.0f);
+                for (k = 0; k < w[i]->n_in; k++) acc += x[(size_t)t * w[i]->n_in + k] * row[k];
+                *yo = acc;
+            }
+        }
+}
+/* The tower's products: the plain form with MG_REFERENCE, else packed tiles (mg__gemm). */
+static void mg__vlinear(mg__vrun *R, const mg__mat *const *w, int nw, const float *bias, const float *x, int n, float *y,
+                        int accumulate) {
+#ifdef MG_REFERENCE
+    mg__vlinear_ref(w, nw, bias, x, n, y, accumulate, R->sc.tmp);
+#else
+    mg__gemm(R->pool, &R->sc, w, nw, bias, x, n, y, accumulate, R->bf16);
+#endif
+}
+
+/* R->h = attention over all patches of R->qkv (above). */
+static void mg__vision_attention(mg__vrun *R) {
+#ifdef MG_REFERENCE
+    mg__pool_run(R->pool, mg__vattn_ref_task, &R->aj);
+#else
+    mg__pool_run(R->pool, mg__vattn_pack_task, &R->aj);
+    mg__pool_run(R->pool, mg__vattn_task, &R->aj);
+#endif
+}
+
+/* LayerNorm of every row: y = LN(x) with weight w, bias b. */
+static void mg__vision_ln(mg__vrun *R, float *y, const float *x, const float *w, const float *b) {
+    R->rj.y = y; R->rj.x = x; R->rj.w = w; R->rj.b = b; R->rj.d = R->V->d;
+    mg__pool_run(R->pool, mg__vln_task, &R->rj);
+}
+
+/* One encoder block:
+     x = x + Wo attn(LN1(x)) + bo,   attn = softmax(q k^T / sqrt(hd)) v,  [q k v] = LN1(x) [Wq Wk Wv]^T + b
+     x = x + W2 gelu(W1 LN2(x) + b1) + b2 */
+static void mg__vision_layer(mg__vrun *R, const mg__vlayer *Y) {
+    const mg__vision *V = R->V;
+    const mg__mat *w[3];
+    int n = V->n_patches, d = V->d;
+    mg__vision_ln(R, R->h, R->x, Y->ln1_w, Y->ln1_b);                               /* h = LN1(x) */
+    w[0] = &Y->q; w[1] = &Y->k; w[2] = &Y->v;
+    memcpy(R->sc.bias, Y->bq, d * sizeof(float)); memcpy(R->sc.bias + d, Y->bk, d * sizeof(float));
+    memcpy(R->sc.bias + 2 * d, Y->bv, d * sizeof(float));
+    mg__vlinear(R, w, 3, R->sc.bias, R->h, n, R->qkv, 0);                           /* [q k v] = h [Wq Wk Wv]^T + b */
+    mg__vision_attention(R);                                                         /* h = attn(q, k, v) */
+    w[0] = &Y->o;
+    mg__vlinear(R, w, 1, Y->bo, R->h, n, R->x, 1);                                   /* x = x + h Wo^T + bo */
+    mg__vision_ln(R, R->h, R->x, Y->ln2_w, Y->ln2_b);                               /* h = LN2(x) */
+    w[0] = &Y->up;
+    mg__vlinear(R, w, 1, Y->b_up, R->h, n, R->big, 0);                              /* big = gelu(h Wup^T + b_up) */
+    R->rj.y = R->big; R->rj.d = V->ff;
+    mg__pool_run(R->pool, mg__vgelu_task, &R->rj);
+    w[0] = &Y->down;
+    mg__vlinear(R, w, 1, Y->b_down, R->big, n, R->x, 1);                            /* x = x + big Wdown^T + b_down */
+}
+
+/* Patch p = py * side + px as a row of 3 P^2 values, element c P^2 + ky P + kx = (pixel / 255 - mean_c) / std_c. */
+static void mg__vision_patches(const mg__vision *V, const uint8_t *rgb, float *out) {
+    int P = V->patch, S = V->image_size, pin = 3 * P * P, t, c, ky, kx;
+    for (t = 0; t < V->n_patches; t++) {
+        int py = t / V->side, px = t % V->side;
+        float *row = out + (size_t)t * pin;
+        for (c = 0; c < 3; c++)
+            for (ky = 0; ky < P; ky++)
+                for (kx = 0; kx < P; kx++) {
+                    uint8_t u = rgb[((size_t)(py * P + ky) * S + (px * P + kx)) * 3 + c];
+                    row[(c * P + ky) * P + kx] = ((float)u / 255.0f - V->mean[c]) / V->std[c];
+                }
+    }
+}
+
+/* x = post_LN(blocks(Wpatch patches + bpatch + pos)) for one preprocessed image (image_size^2 RGB bytes). */
+static void mg__vision_encoder(mg__vrun *R, const uint8_t *rgb) {
+    const mg__vision *V = R->V;
+    const mg__mat *w = &V->patch_w;
+    int il;
+    mg__vision_patches(V, rgb, R->big);
+    memcpy(R->x, V->pos, (size_t)V->n_patches * V->d * sizeof(float));
+    mg__vlinear(R, &w, 1, V->patch_b, R->big, V->n_patches, R->x, 1);               /* x = pos + (Wpatch patches + b) */
+    mg__tap(R->opt, "v_inp", -1, R->x, V->d, V->n_patches, 1);
+    for (il = 0; il < V->n_layer; il++) {
+        mg__vision_layer(R, &V->layer[il]);
+        mg__tap(R->opt, "v_l_out", il, R->x, V->d, V->n_patches, 1);
+    }
+    mg__vision_ln(R, R->x, R->x, V->post_w, V->post_b);
+    mg__tap(R->opt, "v_post_ln", -1, R->x, V->d, V->n_patches, 1);
+}
+
+/* ===== >>projector =================================================================================== */
+/* Gemma 3's multimodal projector: the side x side patch grid average-pooled pool x pool (64 -> 16 x 16 = 256
+   tokens), each token RMS-normed with soft_emb_norm (1 + w baked in) and projected to the text width:
+     out[t] = RMSNorm(avgpool(x)[t]) Wproj */
+static void mg__projector(mg__vrun *R, float *out) {
+    const mg__vision *V = R->V;
+    const mg__mat *w = &V->proj;
+    int side = V->side, po = V->pool, os = side / po, d = V->d, oy, ox, ky, kx, c, t;
+    float *h = R->h;
+    for (oy = 0; oy < os; oy++)
+        for (ox = 0; ox < os; ox++)
+            for (c = 0; c < d; c++) {
+                float acc = 0;
+                for (ky = 0; ky < po; ky++)
+                    for (kx = 0; kx < po; kx++) acc += R->x[((size_t)(oy * po + ky) * side + (ox * po + kx)) * d + c];
+                h[((size_t)oy * os + ox) * d + c] = acc / (float)(po * po);
+            }
+    for (t = 0; t < V->n_tokens; t++) mg__rmsnorm(h + (size_t)t * d, h + (size_t)t * d, V->soft_norm, d, V->eps);
+    mg__tap(R->opt, "mm_soft_emb_norm", -1, h, d, V->n_tokens, 1);
+    mg__vlinear(R, &w, 1, NULL, h, V->n_tokens, out, 0);
+    mg__tap(R->opt, "mm_out", -1, out, V->n_out, V->n_tokens, 1);
+}
+
+static void mg__vrun_free(mg__vrun *R) {
+    MG_FREE(R->x); MG_FREE(R->h); MG_FREE(R->qkv); MG_FREE(R->big);
+    MG_FREE(R->sc.ap); MG_FREE(R->sc.bp); MG_FREE(R->sc.tmp); MG_FREE(R->sc.kv); MG_FREE(R->sc.work); MG_FREE(R->sc.bias);
+}
+
+/* The buffers of one pass (all sized from the tower), or MG_ERR_NOMEM. */
+static mg_result mg__vrun_init(mg__vrun *R, const mg__vision *V, mg__pool *pool, const mg_session_options *opt) {
+    int n = V->n_patches, d = V->d, pin = 3 * V->patch * V->patch, maxin = V->ff > pin ? V->ff : pin, nth = pool->n, i;
+    size_t nd = (size_t)n * d, ab[5], abytes = 0, work;
+    memset(R, 0, sizeof *R);
+    R->V = V; R->pool = pool; R->opt = opt;
+#ifdef MG__BF16
+    R->bf16 = opt->vision_bf16 != 0;   /* without AVX512-BF16 the float products are also the fast ones */
+#endif
+    if (maxin < d) maxin = d;
+    /* weight panels: the widest of patch [pin -> d], QKV [d -> 3d], up [d -> ff], down [ff -> d], projection */
+    ab[0] = mg__gemm_a_bytes(pin, d); ab[1] = mg__gemm_a_bytes(d, 3 * (int64_t)d); ab[2] = mg__gemm_a_bytes(d, V->ff);
+    ab[3] = mg__gemm_a_bytes(V->ff, d); ab[4] = mg__gemm_a_bytes(d, V->n_out);
+    for (i = 0; i < 5; i++) abytes = ab[i] > abytes ? ab[i] : abytes;
+    mg__vattn_dims(&R->aj, n, d, V->n_head);
+#ifdef MG_REFERENCE
+    work = (size_t)n;
+#else
+    work = mg__vattn_work_floats(&R->aj);
+#endif
+    R->x = (float *)mg__malloc(nd * sizeof(float)); R->h = (float *)mg__malloc(nd * sizeof(float));
+    R->qkv = (float *)mg__malloc(3 * nd * sizeof(float)); R->big = (float *)mg__malloc((size_t)n * maxin * sizeof(float));
+    R->sc.ap = mg__malloc(abytes);
+    R->sc.bp = mg__malloc(mg__gemm_b_bytes(n, maxin));
+    R->sc.tmp = (float *)mg__malloc(mg__gemm_tmp_bytes(maxin, nth));
+    R->sc.kv = (uint32_t *)mg__malloc(mg__vattn_kv_words(&R->aj) * 4);
+    R->sc.work = (float *)mg__malloc((size_t)nth * work * sizeof(float));
+    R->sc.bias = (float *)mg__malloc(3 * (size_t)d * sizeof(float));
+    if (!R->x || !R->h || !R->qkv || !R->big || !R->sc.ap || !R->sc.bp || !R->sc.tmp || !R->sc.kv || !R->sc.work || !R->sc.bias) {
+        mg__vrun_free(R);
+        return MG_ERR_NOMEM;
+    }
+    R->aj.qkv = R->qkv; R->aj.out = R->h; R->aj.kp = R->sc.kv;
+    R->aj.vp = R->sc.kv + (size_t)R->aj.n_head * R->aj.nkp * R->aj.hp * MG__TR; R->aj.work = R->sc.work;
+    R->rj.n = n; R->rj.d = d; R->rj.eps = V->eps; R->rj.gelu = V->gelu;
+    return MG_OK;
+}
+
+/* One preprocessed image (image_size^2 RGB bytes) -> n_tokens x n_out embeddings. */
+static mg_result mg__vision_encode(const mg__vision *V, mg__pool *pool, const mg_session_options *opt, const uint8_t *rgb, float *out) {
+    mg__vrun R;
+    if (mg__vrun_init(&R, V, pool, opt) != MG_OK) return MG_ERR_NOMEM;
+    mg__vision_encoder(&R, rgb);
+    mg__projector(&R, out);
+    mg__vrun_free(&R);
+    return MG_OK;
+}
 
 /* ===== >>Gemma 3 ===================================================================================== */
+/* The text decoder. For a chunk of n tokens at positions pos0..:
+     x = embed(ids) * sqrt(n_embd)   (or given embeddings: an image's 256 rows, attending to each other)
+     per layer: x = x + post_attn_norm(Wo attention(rope(q_norm(Wq xn)), rope(k_norm(Wk xn)), Wv xn)),  xn = attn_norm(x)
+                x = x + post_ffn_norm(Wdown (gelu(Wgate xn) * Wup xn)),                                 xn = ffn_norm(x)
+     logits = output_norm(x_last) Wout^T        (Wout = token_embd: tied)
+   RMSNorm weights hold Gemma's 1 + w; local (sliding-window) layers use RoPE base 10000, global ones 1e6 with the
+   positions scaled by 1/8. */
 typedef struct mg__hparams {
     int n_vocab;             /* rows of token_embd */
     int n_layer, n_embd, n_ff;
@@ -2998,7 +4522,6 @@ typedef struct mg__hparams {
     float rope_base_swa;     /* local layers */
     float rope_scale;        /* global layers: position multiplier = 1 / linear scaling factor */
 } mg__hparams;
-
 typedef struct mg__layer {
     mg__mat wq;              /* [n_embd -> n_head*head_dim] */
     mg__mat wk, wv;          /* [n_embd -> n_head_kv*head_dim] */
@@ -3012,7 +4535,6 @@ typedef struct mg__layer {
     const float *post_ffn_norm;  /* [n_embd] */
     int global;              /* 1: full attention, RoPE base rope_base scaled; 0: sliding window */
 } mg__layer;
-
 struct mg_model {
     mg_gguf *g;              /* text model file */
     mg_gguf *gv;             /* vision file (mmproj) or NULL */
@@ -3025,7 +4547,7 @@ struct mg_model {
     mg__layer *layer;        /* [n_layer] */
     float *norms;            /* arena holding every norm vector (dequantized, checked finite) */
     size_t norms_used, norms_cap;
-    uint16_t *gelu;          /* [65537] f16 GELU table (mg__gelu_table) */
+    uint16_t *gelu;          /* [65537] f16 GELU table (mg__gelu_table), for both towers */
     size_t weight_bytes;
     char arch[64], name[128];
     int32_t tok_start_turn, tok_end_turn, tok_start_image, tok_end_image, tok_image_soft;
@@ -3036,6 +4558,7 @@ struct mg_model {
     uint8_t vision_fingerprint[32]; /* ... of the vision file (zero without vision) */
 };
 
+/* ----- loading ----- */
 /* Identity of a GGUF file for snapshots and caches: SHA-256 over the header (every key, value and tensor
    info) and 3 x 64 bytes (start, middle, end) of each tensor's data. A re-trained or re-quantized file
    changes both; reading ~200 bytes per tensor keeps loading instant. */
@@ -3053,75 +4576,11 @@ static void mg__gguf_fingerprint(const mg_gguf *g, uint8_t out[32]) {
     }
     mg__sha256_end(&c, out);
 }
-
-static int mg__is_matmul_type(int t) {
-    return t == MG_TYPE_F32 || t == MG_TYPE_F16 || t == MG_TYPE_BF16 || t == MG_TYPE_Q8_0 ||
-           t == MG_TYPE_Q4_K || t == MG_TYPE_Q6_K;
-}
-
-/* A 2-D weight [n_in, n_out] by name, checked against the config. */
-static mg_result mg__get_mat(mg_model *m, const mg_gguf *g, const char *name, int64_t n_in, int64_t n_out,
-                             mg__mat *out, mg_error *e) {
-    int64_t i = mg__gguf_tensor_find(g, name);
-    const mg__tinfo *t;
-    if (i < 0) return mg__fail(e, MG_ERR_MODEL, "tensor '%s' is missing", name);
-    t = &g->t[i];
-    if (t->ne[0] != n_in || t->ne[1] != n_out || t->ne[2] != 1 || t->ne[3] != 1)
-        return mg__fail(e, MG_ERR_MODEL, "tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", name,
-                        (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
-                        (long long)n_in, (long long)n_out);
-    if (!mg__is_matmul_type(t->type))
-        return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s (F32, F16, BF16, Q8_0, Q4_K, Q6_K run)",
-                        name, mg_type_name(t->type));
-    out->data = g->data + g->data_off + t->offset;
-    out->type = t->type;
-    out->n_in = n_in;
-    out->n_out = n_out;
-    out->row_bytes = mg__row_bytes(t->type, n_in);
-    m->weight_bytes += (size_t)t->nbytes;
-    return MG_OK;
-}
-
-/* A 1-D vector of n floats (a norm weight), dequantized into the model's arena and checked finite. */
-static mg_result mg__get_vec(mg_model *m, const mg_gguf *g, const char *name, int64_t n, const float **out, mg_error *e) {
-    int64_t i = mg__gguf_tensor_find(g, name), k;
-    const mg__tinfo *t;
-    float *dst;
-    if (i < 0) return mg__fail(e, MG_ERR_MODEL, "tensor '%s' is missing", name);
-    t = &g->t[i];
-    if (t->ne[0] != n || t->ne[1] * t->ne[2] * t->ne[3] != 1)
-        return mg__fail(e, MG_ERR_MODEL, "tensor '%s' has %lld x %lld values, expected %lld", name,
-                        (long long)t->ne[0], (long long)(t->ne[1] * t->ne[2] * t->ne[3]), (long long)n);
-    if (m->norms_used + (size_t)n > m->norms_cap)
-        return mg__fail(e, MG_ERR_MODEL, "tensor '%s': more vector data than the config implies", name);
-    dst = m->norms + m->norms_used;
-    if (!mg__dequant_row(t->type, g->data + g->data_off + t->offset, dst, n))
-        return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s", name, mg_type_name(t->type));
-    for (k = 0; k < n; k++)
-        if (!isfinite(dst[k])) return mg__fail(e, MG_ERR_MODEL, "tensor '%s' holds NaN or Inf at %lld", name, (long long)k);
-    m->norms_used += (size_t)n;
-    *out = dst;
-    return MG_OK;
-}
-
 /* Integer hyperparameter "<arch>.<key>": required (def < 0) or defaulted, within [lo, hi]. */
 static mg_result mg__hp_int(const mg_model *m, const char *fmt, int def, int lo, int hi, int *out, mg_error *e) {
     char key[160];
-    double d;
     snprintf(key, sizeof key, fmt, m->arch);
-    if (!mg__gguf_num(m->g, key, &d)) {
-        int64_t ki = mg__gguf_find(m->g, key);
-        if (ki >= 0 && m->g->kv[ki].type == MG_GGUF_ARRAY && m->g->kv[ki].arr_n > 0 &&
-            mg__gguf_scalar_size(m->g->kv[ki].arr_type) == 4 && m->g->kv[ki].arr_type != MG_GGUF_F32) {
-            /* per-layer arrays (all equal for Gemma 3): take the first element */
-            d = (double)(int32_t)mg__le32(m->g->data + m->g->kv[ki].off);
-        } else if (def < 0) return mg__fail(e, MG_ERR_MODEL, "metadata key '%s' is missing", key);
-        else d = def;
-    }
-    if (d != floor(d) || d < lo || d > hi)
-        return mg__fail(e, MG_ERR_MODEL, "metadata key '%s' = %g outside [%d, %d]", key, d, lo, hi);
-    *out = (int)d;
-    return MG_OK;
+    return mg__key_int(m->g, key, def, lo, hi, out, e);
 }
 static float mg__hp_float(const mg_model *m, const char *fmt, float def) {
     char key[160];
@@ -3129,7 +4588,6 @@ static float mg__hp_float(const mg_model *m, const char *fmt, float def) {
     snprintf(key, sizeof key, fmt, m->arch);
     return mg__gguf_num(m->g, key, &d) && d > 0 && isfinite(d) ? (float)d : def;
 }
-
 static mg_result mg__load_hparams(mg_model *m, mg_error *e) {
     mg__hparams *hp = &m->hp;
     char key[160];
@@ -3173,7 +4631,6 @@ static mg_result mg__load_hparams(mg_model *m, mg_error *e) {
     }
     return MG_OK;
 }
-
 /* Whether layer il uses full attention: every swa_period-th layer, or the file's per-layer flags
    (llama.cpp's array form: true = sliding window). */
 static int mg__layer_is_global(const mg_model *m, int il) {
@@ -3189,63 +4646,69 @@ static int mg__layer_is_global(const mg_model *m, int il) {
     default: return 0;
     }
 }
-
 static mg_result mg__load_weights(mg_model *m, mg_error *e) {
     const mg__hparams *hp = &m->hp;
     const mg_gguf *g = m->g;
     int64_t qd = (int64_t)hp->n_head * hp->head_dim, kvd = (int64_t)hp->n_head_kv * hp->head_dim, ti;
     int il;
     mg_result r;
+#define MG__NORM(name, n, dst) mg__get_floats(g, name, n, 1, m->norms, &m->norms_used, m->norms_cap, dst, e)
     ti = mg__gguf_tensor_find(g, "token_embd.weight");
     if (ti < 0) return mg__fail(e, MG_ERR_MODEL, "tensor 'token_embd.weight' is missing");
     m->hp.n_vocab = (int)(g->t[ti].ne[1] < MG_MAX_VOCAB ? g->t[ti].ne[1] : MG_MAX_VOCAB + 1);
     if (m->hp.n_vocab > MG_MAX_VOCAB) return mg__fail(e, MG_ERR_LIMIT, "token_embd has more than %d rows", MG_MAX_VOCAB);
     if (m->hp.n_vocab < m->vocab.n)
         return mg__fail(e, MG_ERR_MODEL, "token_embd has %d rows but the vocabulary %d tokens", m->hp.n_vocab, m->vocab.n);
-    if ((r = mg__get_mat(m, g, "token_embd.weight", hp->n_embd, hp->n_vocab, &m->tok_embd, e))) return r;
+    if ((r = mg__get_mat(g, "token_embd.weight", hp->n_embd, hp->n_vocab, &m->tok_embd, &m->weight_bytes, e))) return r;
     if (mg__gguf_tensor_find(g, "output.weight") >= 0) {
-        if ((r = mg__get_mat(m, g, "output.weight", hp->n_embd, hp->n_vocab, &m->output, e))) return r;
+        if ((r = mg__get_mat(g, "output.weight", hp->n_embd, hp->n_vocab, &m->output, &m->weight_bytes, e))) return r;
     } else m->output = m->tok_embd;
     m->norms_cap = (size_t)hp->n_embd * (1 + 4 * (size_t)hp->n_layer) + 2 * (size_t)hp->head_dim * hp->n_layer;
     m->norms = (float *)mg__calloc(m->norms_cap, sizeof(float));
     m->layer = (mg__layer *)mg__calloc((size_t)hp->n_layer, sizeof(mg__layer));
-    m->gelu = (uint16_t *)mg__malloc(65537 * sizeof(uint16_t));
-    if (!m->norms || !m->layer || !m->gelu) return mg__fail(e, MG_ERR_NOMEM, "out of memory for the model");
-    mg__gelu_table(m->gelu);
-    if ((r = mg__get_vec(m, g, "output_norm.weight", hp->n_embd, &m->output_norm, e))) return r;
+    if (!m->norms || !m->layer) return mg__fail(e, MG_ERR_NOMEM, "out of memory for the model");
+    if ((r = MG__NORM("output_norm.weight", hp->n_embd, &m->output_norm))) return r;
     for (il = 0; il < hp->n_layer; il++) {
         mg__layer *L = &m->layer[il];
         char nm[96];
 #define MG__T(suffix) (snprintf(nm, sizeof nm, "blk.%d." suffix ".weight", il), nm)
-        if ((r = mg__get_vec(m, g, MG__T("attn_norm"), hp->n_embd, &L->attn_norm, e)) ||
-            (r = mg__get_mat(m, g, MG__T("attn_q"), hp->n_embd, qd, &L->wq, e)) ||
-            (r = mg__get_mat(m, g, MG__T("attn_k"), hp->n_embd, kvd, &L->wk, e)) ||
-            (r = mg__get_mat(m, g, MG__T("attn_v"), hp->n_embd, kvd, &L->wv, e)) ||
-            (r = mg__get_vec(m, g, MG__T("attn_q_norm"), hp->head_dim, &L->q_norm, e)) ||
-            (r = mg__get_vec(m, g, MG__T("attn_k_norm"), hp->head_dim, &L->k_norm, e)) ||
-            (r = mg__get_mat(m, g, MG__T("attn_output"), qd, hp->n_embd, &L->wo, e)) ||
-            (r = mg__get_vec(m, g, MG__T("post_attention_norm"), hp->n_embd, &L->post_attn_norm, e)) ||
-            (r = mg__get_vec(m, g, MG__T("ffn_norm"), hp->n_embd, &L->ffn_norm, e)) ||
-            (r = mg__get_mat(m, g, MG__T("ffn_gate"), hp->n_embd, hp->n_ff, &L->gate, e)) ||
-            (r = mg__get_mat(m, g, MG__T("ffn_up"), hp->n_embd, hp->n_ff, &L->up, e)) ||
-            (r = mg__get_mat(m, g, MG__T("ffn_down"), hp->n_ff, hp->n_embd, &L->down, e)) ||
-            (r = mg__get_vec(m, g, MG__T("post_ffw_norm"), hp->n_embd, &L->post_ffn_norm, e)))
+        if ((r = MG__NORM(MG__T("attn_norm"), hp->n_embd, &L->attn_norm)) ||
+            (r = mg__get_mat(g, MG__T("attn_q"), hp->n_embd, qd, &L->wq, &m->weight_bytes, e)) ||
+            (r = mg__get_mat(g, MG__T("attn_k"), hp->n_embd, kvd, &L->wk, &m->weight_bytes, e)) ||
+            (r = mg__get_mat(g, MG__T("attn_v"), hp->n_embd, kvd, &L->wv, &m->weight_bytes, e)) ||
+            (r = MG__NORM(MG__T("attn_q_norm"), hp->head_dim, &L->q_norm)) ||
+            (r = MG__NORM(MG__T("attn_k_norm"), hp->head_dim, &L->k_norm)) ||
+            (r = mg__get_mat(g, MG__T("attn_output"), qd, hp->n_embd, &L->wo, &m->weight_bytes, e)) ||
+            (r = MG__NORM(MG__T("post_attention_norm"), hp->n_embd, &L->post_attn_norm)) ||
+            (r = MG__NORM(MG__T("ffn_norm"), hp->n_embd, &L->ffn_norm)) ||
+            (r = mg__get_mat(g, MG__T("ffn_gate"), hp->n_embd, hp->n_ff, &L->gate, &m->weight_bytes, e)) ||
+            (r = mg__get_mat(g, MG__T("ffn_up"), hp->n_embd, hp->n_ff, &L->up, &m->weight_bytes, e)) ||
+            (r = mg__get_mat(g, MG__T("ffn_down"), hp->n_ff, hp->n_embd, &L->down, &m->weight_bytes, e)) ||
+            (r = MG__NORM(MG__T("post_ffw_norm"), hp->n_embd, &L->post_ffn_norm)))
             return r;
 #undef MG__T
         L->global = mg__layer_is_global(m, il);
     }
+#undef MG__NORM
     m->has_weights = 1;
     return MG_OK;
 }
-
 static int mg__host_little_endian(void) { const uint16_t one = 1; return *(const uint8_t *)&one == 1; }
-
-static mg_result mg__vision_load(mg_model *m, const mg_gguf *g, int ollama, mg_error *e);
-static void mg__vision_free(mg__vision *v);
 #ifndef MG_NO_STDIO
 static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_error *e);
 #endif
-
+/* Loads the SigLIP tower from g (ollama: inside the text file) into the model; it must project to the text width. */
+static mg_result mg__model_tower(mg_model *m, const mg_gguf *g, int ollama, mg_error *e) {
+    mg_result r;
+    if (!(m->vision = (mg__vision *)mg__calloc(1, sizeof *m->vision))) return mg__fail(e, MG_ERR_NOMEM, "out of memory");
+    m->vision->gelu = m->gelu;
+    if ((r = mg__vision_load(m->vision, g, ollama, &m->weight_bytes, e)) != MG_OK) return r;
+    if (m->has_weights && m->vision->n_out != m->hp.n_embd)
+        return mg__fail(e, MG_ERR_MODEL, "the vision projector outputs %d values per token but the text model is %d wide: "
+                        "this mmproj file belongs to another model", m->vision->n_out, m->hp.n_embd);
+    m->image_tokens = m->vision->n_tokens;
+    return MG_OK;
+}
 /* The vision tower: from the separate mmproj file when one is given, else from inside the text file
    (Ollama's layout), else none. */
 static mg_result mg__model_vision(mg_model *m, const mg_model_options *opt, mg_error *e) {
@@ -3263,21 +4726,22 @@ static mg_result mg__model_vision(mg_model *m, const mg_model_options *opt, mg_e
         arch = mg__gguf_str(m->gv, MG__KEY_ARCH, &len);
         if (!arch || len != 4 || memcmp(arch, "clip", 4) != 0)
             return mg__fail(e, MG_ERR_UNSUPPORTED, "the vision file's architecture must be \"clip\" (an mmproj file)");
-        return mg__vision_load(m, m->gv, 0, e);
+        return mg__model_tower(m, m->gv, 0, e);
     }
-    if (mg__gguf_tensor_find(m->g, "v.patch_embedding.weight") >= 0) return mg__vision_load(m, m->g, 1, e);
+    if (mg__gguf_tensor_find(m->g, "v.patch_embedding.weight") >= 0) return mg__model_tower(m, m->g, 1, e);
     return MG_OK;
 }
-
 static mg_result mg__model_init(mg_model *m, const mg_model_options *opt, mg_error *e) {
     size_t len;
     const char *s = mg__gguf_str(m->g, MG__KEY_ARCH, &len);
     mg_result r;
     if (!mg__host_little_endian()) return mg__fail(e, MG_ERR_UNSUPPORTED, "big-endian hosts are not supported");
     if (!s) return mg__fail(e, MG_ERR_MODEL, "metadata key 'general.architecture' is missing");
+    if (!(m->gelu = (uint16_t *)mg__malloc(65537 * sizeof(uint16_t)))) return mg__fail(e, MG_ERR_NOMEM, "out of memory");
+    mg__gelu_table(m->gelu);
     if (len == 4 && memcmp(s, "clip", 4) == 0) {      /* an mmproj file alone: a vision-only model */
         memcpy(m->arch, s, len);
-        return mg__vision_load(m, m->g, 0, e);
+        return mg__model_tower(m, m->g, 0, e);
     }
     if (!(len == 6 && memcmp(s, "gemma3", 6) == 0))
         return mg__fail(e, MG_ERR_UNSUPPORTED, "architecture '%.*s' (this runtime runs gemma3 and its clip vision file)",
@@ -3298,7 +4762,6 @@ static mg_result mg__model_init(mg_model *m, const mg_model_options *opt, mg_err
     if ((r = mg__load_weights(m, e))) return r;
     return mg__model_vision(m, opt, e);
 }
-
 MGDEF void mg_model_free(mg_model *m) {
     if (!m) return;
     mg__vocab_free(&m->vocab);
@@ -3310,7 +4773,6 @@ MGDEF void mg_model_free(mg_model *m) {
     mg_gguf_close(m->gv);
     MG_FREE(m);
 }
-
 /* Takes ownership of g (closed on failure). */
 static mg_result mg__model_from_gguf(mg_model **out, mg_gguf *g, const mg_model_options *opt, mg_error *e) {
     mg_model *m = (mg_model *)mg__calloc(1, sizeof *m);
@@ -3323,7 +4785,6 @@ static mg_result mg__model_from_gguf(mg_model **out, mg_gguf *g, const mg_model_
     *out = m;
     return MG_OK;
 }
-
 MGDEF mg_result mg_model_load_mem(mg_model **out, const void *data, size_t size, const mg_model_options *opt, mg_error *err) {
     mg_gguf *g;
     mg_result r;
@@ -3332,7 +4793,6 @@ MGDEF mg_result mg_model_load_mem(mg_model **out, const void *data, size_t size,
     if ((r = mg_gguf_open_mem(&g, data, size, err)) != MG_OK) return r;
     return mg__model_from_gguf(out, g, opt, err);
 }
-
 #ifndef MG_NO_STDIO
 /* A buffer for a file read into memory. Without allocation hooks, on Linux: aligned to 2 MiB with transparent
    huge pages requested (decode streams the whole buffer per token; with 4 KiB pages every page is a TLB miss and
@@ -3353,7 +4813,6 @@ static void *mg__weights_alloc(size_t size) {
 #endif
     return mg__malloc(size);
 }
-
 /* Maps (or reads) a whole file; the buffer is handed to the gguf, which releases it. */
 static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_error *e) {
     void *buf = NULL;
@@ -3362,7 +4821,9 @@ static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_
     mg_result r;
     FILE *f;
     *out = NULL;
-#ifdef MG__HAVE_MMAP
+#ifndef MG__HAVE_MMAP
+    (void)no_mmap;
+#else
     if (!no_mmap) {
         int fd = open(path, O_RDONLY);
         struct stat st;
@@ -3396,7 +4857,6 @@ static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_
     (*out)->owned_mapped = mapped;
     return MG_OK;
 }
-
 MGDEF mg_result mg_model_load_file(mg_model **out, const char *path, const mg_model_options *opt, mg_error *err) {
     mg_gguf *g;
     mg_result r;
@@ -3406,7 +4866,6 @@ MGDEF mg_result mg_model_load_file(mg_model **out, const char *path, const mg_mo
     return mg__model_from_gguf(out, g, opt, err);
 }
 #endif
-
 MGDEF void mg_model_get_info(const mg_model *m, mg_model_info *info) {
     if (!info) return;
     memset(info, 0, sizeof *info);
@@ -3424,7 +4883,7 @@ MGDEF void mg_model_get_info(const mg_model *m, mg_model_info *info) {
 MGDEF const mg_gguf *mg_model_gguf(const mg_model *m) { return m ? m->g : NULL; }
 MGDEF const mg_gguf *mg_model_gguf_vision(const mg_model *m) { return !m || !m->vision ? NULL : m->gv ? m->gv : m->g; }
 
-/* ----- session state ----- */
+/* ----- session state: KV cache, per-chunk scratch, thread pool ----- */
 /* KV cache of one layer: keys and values for positions [pos - cap_max + 1, pos] at slot = pos % cap_max.
    Global layers keep every position (cap_max = n_ctx); sliding-window layers keep a ring of
    window + chunk positions, enough for the oldest query of a chunk to see its whole window. The buffer grows
@@ -3434,7 +4893,6 @@ typedef struct mg__kvcache {
     int cap;                 /* slots allocated */
     int cap_max;             /* ring size */
 } mg__kvcache;
-
 struct mg_session {
     const mg_model *m;
     mg_session_options opt;
@@ -3466,7 +4924,6 @@ struct mg_session {
     mg__pool pool;
     char err[256];
 };
-
 static mg_result mg__sfail(mg_session *s, mg_result code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -3474,14 +4931,6 @@ static mg_result mg__sfail(mg_session *s, mg_result code, const char *fmt, ...) 
     va_end(ap);
     return code;
 }
-
-static void mg__tap(mg_session *s, const char *name, int layer, const float *data, int64_t ne0, int64_t ne1, int64_t ne2) {
-    int64_t ne[4];
-    if (!s->opt.tap) return;
-    ne[0] = ne0; ne[1] = ne1; ne[2] = ne2; ne[3] = 1;
-    s->opt.tap(s->opt.tap_user, name, layer, data, ne);
-}
-
 MGDEF void mg_session_free(mg_session *s) {
     int i;
     if (!s) return;
@@ -3490,16 +4939,13 @@ MGDEF void mg_session_free(mg_session *s) {
     MG_FREE(s->kv); MG_FREE(s->hist); MG_FREE(s->scratch);
     MG_FREE(s);
 }
-
 MGDEF void mg_session_seed(mg_session *s, uint64_t seed) { if (s) s->rng = seed ? seed : 0x853c49e6748fea9bULL; }
-
 /* What a session's options come to: mg_session_new allocates by it, mg_session_memory_estimate counts by it. */
 typedef struct mg__splan {
     int n_ctx, chunk, n_threads;
     int kv_type;             /* MG_TYPE_F32 / F16 / Q8_0 */
     size_t kv_row;           /* bytes of one position's K (or V) row */
 } mg__splan;
-
 static mg_result mg__session_plan(const mg_model *m, const mg_session_options *o, mg__splan *pl) {
     const mg__hparams *hp = &m->hp;
     if (o->n_ctx < 0 || o->n_batch < 0 || o->n_threads < 0 || o->n_ctx > MG_MAX_CTX ||
@@ -3516,17 +4962,14 @@ static mg_result mg__session_plan(const mg_model *m, const mg_session_options *o
     pl->kv_row = mg__row_bytes(pl->kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     return MG_OK;
 }
-
 /* Ring size of layer il: global layers keep every position, local ones window + chunk (a chunk's queries
    reach back one window from its first position). */
 static int mg__ring(const mg_model *m, const mg__splan *pl, int il) {
     int ring = m->hp.swa + pl->chunk;
     return m->layer[il].global || ring > pl->n_ctx ? pl->n_ctx : ring;
 }
-
-/* Attention tiles (mg__attention): keys and values in blocks of MG__KQ_KB positions; a tile holds the query
-   heads of one KV head for MG__KQ_ROWS / group tokens (at least one). */
-enum { MG__KQ_KB = 64, MG__KQ_ROWS = 64 };
+#ifndef MG_REFERENCE
+/* Tokens per attention tile (mg__attention): MG__KQ_ROWS query rows of one KV head, at least one token. */
 static int mg__attn_tile_tokens(const mg__hparams *hp) {
     int group = hp->n_head / hp->n_head_kv;
     return group < MG__KQ_ROWS ? MG__KQ_ROWS / group : 1;
@@ -3541,13 +4984,12 @@ static size_t mg__attn_work_floats(const mg__hparams *hp) {
     rp = rows + (rows & 1); r16 = (rp + 15) & ~(size_t)15;
     return 2 * rp * hd16 + rp * MG__KQ_KB + 5 * r16 + 2 * (size_t)MG__KQ_KB * hd16;
 }
-
+#endif
 static void *mg__carve(uint8_t *base, size_t *off, size_t count, size_t size) {
     void *p = base ? base + *off : NULL;
     *off += (count * size + 63) & ~(size_t)63;          /* 64-byte aligned pieces */
     return p;
 }
-
 /* The per-chunk buffers, carved from one block: returns its size; with s, points s's buffers into s->scratch.
      x, t [chunk][n_embd]; xn, xq [chunk][max(n_embd, n_ff, q width)] floats; q, att [chunk][n_head*head_dim];
      k, v [chunk][n_head_kv*head_dim]; g, u [chunk][n_ff]; rope [chunk][head_dim]; logits, sampler [n_vocab];
@@ -3571,11 +5013,14 @@ static size_t mg__scratch(const mg__hparams *hp, const mg__splan *pl, mg_session
         s->g = f[7]; s->u = f[8]; s->xq = (uint8_t *)f[9]; s->rope = f[10]; s->logits = f[11];
         s->sample_p = f[12]; s->sample_ids = (int32_t *)mg__carve(b, &off, V, 4);
     } else mg__carve(NULL, &off, V, 4);
+#ifdef MG_REFERENCE
+    f[13] = (float *)mg__carve(b, &off, (size_t)pl->n_ctx + 2 * (size_t)hp->head_dim, 4);   /* mg__attention_ref */
+#else
     f[13] = (float *)mg__carve(b, &off, (size_t)pl->n_threads * mg__attn_work_floats(hp), 4);
+#endif
     if (s) s->attw = f[13];
     return off;
 }
-
 /* Slots a cache holding `have` grows to for `need` positions (ring cap): doubling from 256, or exact. */
 static int mg__kv_grow_to(int have, int need, int cap_max, int exact) {
     int cap = have ? have : 256;
@@ -3585,7 +5030,6 @@ static int mg__kv_grow_to(int have, int need, int cap_max, int exact) {
     while (cap < need) cap = cap > cap_max / 2 ? cap_max : cap * 2;
     return cap > cap_max ? cap_max : cap;
 }
-
 MGDEF mg_result mg_session_memory_estimate(const mg_model *m, const mg_session_options *opt, int n_pos,
                                            mg_memory_estimate *out) {
     mg_session_options o;
@@ -3609,7 +5053,6 @@ MGDEF mg_result mg_session_memory_estimate(const mg_model *m, const mg_session_o
                  (size_t)m->hp.n_layer * sizeof(mg__kvcache) + mg__pool_bytes(pl.n_threads);
     return MG_OK;
 }
-
 MGDEF mg_result mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt) {
     mg_session *s;
     mg__splan pl;
@@ -3636,12 +5079,10 @@ MGDEF mg_result mg_session_new(mg_session **out, const mg_model *m, const mg_ses
     *out = s;
     return MG_OK;
 }
-
 MGDEF void mg_session_reset(mg_session *s) { if (s) { s->pos = 0; s->has_logits = 0; } }
 MGDEF int mg_session_pos(const mg_session *s) { return s ? s->pos : 0; }
 MGDEF const char *mg_session_error(const mg_session *s) { return s ? s->err : "no session"; }
 MGDEF const float *mg_logits(const mg_session *s) { return s && s->has_logits ? s->logits : NULL; }
-
 /* Makes room for positions up to pos_end (exclusive) in every layer's cache and the token history: doubling
    as a prompt grows, exactly when reserving. */
 static mg_result mg__kv_reserve(mg_session *s, int pos_end, int exact) {
@@ -3676,14 +5117,12 @@ static mg_result mg__kv_reserve(mg_session *s, int pos_end, int exact) {
         return mg__sfail(s, MG_ERR_NOMEM, "out of memory for the token history");
     return MG_OK;
 }
-
 MGDEF mg_result mg_session_reserve(mg_session *s, int n_pos) {
     if (!s || n_pos < 0) return MG_ERR_INVALID_ARG;
     if (n_pos > s->n_ctx) return mg__sfail(s, MG_ERR_CONTEXT_FULL, "%d positions exceed n_ctx %d", n_pos, s->n_ctx);
     if (!s->m->has_weights) return mg__sfail(s, MG_ERR_STATE, "this model has no text decoder (a vision file alone)");
     return n_pos ? mg__kv_reserve(s, n_pos, 1) : MG_OK;
 }
-
 MGDEF size_t mg_session_kv_bytes(const mg_session *s) {
     size_t n = 0;
     int il;
@@ -3692,8 +5131,162 @@ MGDEF size_t mg_session_kv_bytes(const mg_session *s) {
     return n;
 }
 
-static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const float *b, const float *x, int n, float *y);
-static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, float *const *y, int nw, const float *x, int n);
+/* ----- attention -----
+   Each query head h of token t (position p) reads KV head g = h / (n_head / n_head_kv) over the positions
+   [lo, hi]: lo = 0 (global layers) or p - window + 1 (local layers), hi = p, or the end of the chunk when the
+   chunk is one bidirectional block (an image's tokens see each other):
+     s_j = q . k_j  (q carries 1/sqrt(head_dim)),   p_j = exp(s_j - max s) / sum_i exp(s_i - max s),   out = sum_j p_j v_j
+   q is first rounded to the cache type's partner format, as ggml does (f16 for an F16 cache, Q8_0 blocks for Q8_0). */
+typedef struct mg__attn_args {
+    const float *q;          /* [n][n_head * hd] the chunk's queries */
+    float *out;              /* [n][n_head * hd] */
+    const uint8_t *k, *v;    /* the layer's cache: position p at slot p % ring, kv_row bytes per slot, [n_head_kv][hd] */
+    int ring;
+    size_t kv_row;
+    int kv_type;             /* MG_TYPE_F32, F16 or Q8_0 */
+    int n_head, n_head_kv, hd;
+    int n, pos0;             /* chunk tokens, position of the first */
+    int window;              /* local layers: the sliding window; 0 for global layers */
+    int bidir;               /* 1: the chunk is one bidirectional block */
+} mg__attn_args;
+
+/* Positions chunk token t attends to: [*lo, *hi]. */
+static void mg__attn_span(const mg__attn_args *a, int t, int *lo, int *hi) {
+    int p = a->pos0 + t;
+    *hi = a->bidir ? a->pos0 + a->n - 1 : p;
+    *lo = !a->window || p - a->window + 1 < 0 ? 0 : p - a->window + 1;
+}
+
+/* The plain form (MG_REFERENCE), as written above; work holds ring + 2 head_dim floats. */
+MG__REF void mg__attention_ref(const mg__attn_args *a, float *work) {
+    int grp = a->n_head / a->n_head_kv, hd = a->hd, t, h, j, c, lo, hi;
+    size_t qd = (size_t)a->n_head * hd, head = mg__row_bytes(a->kv_type, hd);
+    float *q = work, *row = work + hd, *s = work + 2 * hd;
+    uint8_t qc[4096 * 4];
+    for (t = 0; t < a->n; t++) {
+        mg__attn_span(a, t, &lo, &hi);
+        for (h = 0; h < a->n_head; h++) {
+            const uint8_t *kc = a->k + (size_t)(h / grp) * head, *vc = a->v + (size_t)(h / grp) * head;
+            float *o = a->out + (size_t)t * qd + (size_t)h * hd, mx = -INFINITY, sum = 0;
+            mg__quant_row(a->kv_type, a->q + (size_t)t * qd + (size_t)h * hd, qc, hd);
+            mg__dequant_row(a->kv_type, qc, q, hd);
+            for (j = lo; j <= hi; j++) {                               /* s_j = q . k_j */
+                float acc = 0;
+                mg__dequant_row(a->kv_type, kc + (size_t)(j % a->ring) * a->kv_row, row, hd);
+                for (c = 0; c < hd; c++) acc += q[c] * row[c];
+                s[j - lo] = acc;
+                mx = acc > mx ? acc : mx;
+            }
+            for (j = lo; j <= hi; j++) { s[j - lo] = expf(s[j - lo] - mx); sum += s[j - lo]; }
+            for (c = 0; c < hd; c++) o[c] = 0;
+            for (j = lo; j <= hi; j++) {                               /* out = sum_j p_j v_j */
+                mg__dequant_row(a->kv_type, vc + (size_t)(j % a->ring) * a->kv_row, row, hd);
+                for (c = 0; c < hd; c++) o[c] += s[j - lo] * row[c];
+            }
+            for (c = 0; c < hd; c++) o[c] /= sum;
+        }
+    }
+}
+
+/* The blocked form. A work item is one KV head g and a tile of consecutive chunk tokens (mg__attn_tile_tokens);
+   its rows are those tokens' query heads that read head g (token-major), each q in the partner format held as
+   floats. Keys come in blocks of absolute positions [64 b, 64 b + 64) over the union of the rows' ranges; a
+   block's K and V rows are converted to floats once and serve every row (mg__attn_block: an online softmax,
+   m' = max(m, max_j s_j), alpha = exp(m - m'), l' = alpha l + sum_j e_j, O' = alpha O + sum_j e_j v_j), and
+   out = O / l after the last block. A row's floats do not depend on the other rows of its tile: each sum has one
+   fixed order, a block outside the row's range leaves it as it was (alpha = 1, e = 0) and keys outside every
+   range are zero rows, so results are the same for any thread count, chunk size or token-by-token feed. */
+#ifndef MG_REFERENCE
+/* K and V rows [KB][hd] of head g for positions [b0, b0 + KB); positions outside [ulo, uhi] give zero rows. */
+static void mg__attn_load(const mg__attn_args *a, int g, int b0, int ulo, int uhi, float *kb, float *vb) {
+    int hd = a->hd, i;
+    size_t off = (size_t)g * mg__row_bytes(a->kv_type, hd);
+    for (i = 0; i < MG__KQ_KB; i++) {
+        int p = b0 + i;
+        float *kr = kb + (size_t)i * hd, *vr = vb + (size_t)i * hd;
+        if (p < ulo || p > uhi) { memset(kr, 0, (size_t)hd * sizeof(float)); memset(vr, 0, (size_t)hd * sizeof(float)); continue; }
+        mg__kv_row_f32(a->kv_type, a->k + (size_t)(p % a->ring) * a->kv_row + off, kr, hd);
+        mg__kv_row_f32(a->kv_type, a->v + (size_t)(p % a->ring) * a->kv_row + off, vr, hd);
+    }
+}
+
+/* Work item: KV head g, chunk tokens [t0, t0 + nt) (tq per tile), in one thread's work area. */
+static void mg__attn_item(const mg__attn_args *a, float *work, int tq, int t0, int g) {
+    int hd = a->hd, grp = a->n_head / a->n_head_kv, kt = a->kv_type;
+    int nt = a->n - t0 < tq ? a->n - t0 : tq, R = nt * grp, rp = R + (R & 1), r, i, b0;
+    size_t qd = (size_t)a->n_head * hd, rmax = (size_t)tq * grp, hd16 = ((size_t)hd + 15) & ~(size_t)15;
+    size_t rpm = rmax + (rmax & 1), r16 = (rpm + 15) & ~(size_t)15, off = (size_t)g * mg__row_bytes(kt, hd);
+    float *qt = work, *o = qt + rpm * hd16, *sc = o + rpm * hd16;
+    float *m = sc + rpm * MG__KQ_KB, *l = m + r16, *al = l + r16, *kb = al + r16, *vb = kb + (size_t)MG__KQ_KB * hd16;
+    int *lo = (int *)(vb + (size_t)MG__KQ_KB * hd16), *hi = lo + r16;   /* each row's positions [lo, hi] */
+    uint8_t qc[4096 * 4];                                   /* one q in the partner format */
+    for (r = 0; r < rp; r++) {                              /* rows; an odd count gets a copy of the last */
+        int rr = r < R ? r : R - 1;
+        mg__quant_row(kt, a->q + (size_t)(t0 + rr / grp) * qd + (size_t)(g * grp + rr % grp) * hd, qc, hd);
+        mg__dequant_row(kt, qc, qt + (size_t)r * hd, hd);
+        mg__attn_span(a, t0 + rr / grp, &lo[r], &hi[r]);
+        m[r] = -INFINITY; l[r] = 0;
+    }
+    memset(o, 0, (size_t)rp * hd * sizeof(float));
+    /* blocks over the tile's positions [lo[0], hi[rp - 1]]; rows' lo and hi grow with r */
+    for (b0 = lo[0] / MG__KQ_KB * MG__KQ_KB; b0 <= hi[rp - 1]; b0 += MG__KQ_KB) {
+        if (kt == MG_TYPE_F16 && rp == 2 &&                 /* one token (decode): F16 rows read in place */
+            mg__attn_block_f16(qt, hd, b0, lo, hi, a->k + off, a->v + off, a->ring, a->kv_row, sc, m, l, al, o))
+            continue;
+        mg__attn_load(a, g, b0, lo[0], hi[rp - 1], kb, vb);
+        mg__attn_block(qt, rp, hd, b0, lo, hi, kb, vb, sc, m, l, al, o);
+    }
+    for (r = 0; r < R; r++) {                               /* out = O / l */
+        float inv = 1.0f / l[r], *out = a->out + (size_t)(t0 + r / grp) * qd + (size_t)(g * grp + r % grp) * hd;
+        for (i = 0; i < hd; i++) out[i] = o[(size_t)r * hd + i] * inv;
+    }
+}
+
+typedef struct mg__attn_job {
+    const mg__attn_args *a;
+    float *work;             /* [threads][wf] */
+    size_t wf;
+    int tq, ntile;           /* tokens per tile, tiles */
+    int next;                /* next item to take (atomic) */
+} mg__attn_job;
+
+/* Items are (tile, KV head), latest tiles (the most keys) first; threads take them from a shared counter.
+   Without atomics, thread ith takes items ith, ith + nth, ... */
+static void mg__attn_task(void *ctx, int ith, int nth) {
+    mg__attn_job *j = (mg__attn_job *)ctx;
+    int nkv = j->a->n_head_kv, total = j->ntile * nkv, it;
+#ifdef MG__SPIN
+    (void)nth;
+    while ((it = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < total)
+#else
+    for (it = ith; it < total; it += nth)
+#endif
+        mg__attn_item(j->a, j->work + (size_t)ith * j->wf, j->tq, (j->ntile - 1 - it / nkv) * j->tq, it % nkv);
+}
+#endif
+
+/* s->att = attention of the chunk's n queries (s->q) over layer il's cache, positions pos0.. */
+static void mg__attention(mg_session *s, int il, int n, int pos0, int bidir) {
+    const mg__hparams *hp = &s->m->hp;
+    mg__attn_args a;
+    a.q = s->q; a.out = s->att; a.k = s->kv[il].k; a.v = s->kv[il].v; a.ring = s->kv[il].cap_max;
+    a.kv_row = s->kv_row; a.kv_type = s->kv_type;
+    a.n_head = hp->n_head; a.n_head_kv = hp->n_head_kv; a.hd = hp->head_dim;
+    a.n = n; a.pos0 = pos0; a.window = s->m->layer[il].global ? 0 : hp->swa; a.bidir = bidir;
+#ifdef MG_REFERENCE
+    mg__attention_ref(&a, s->attw);
+#else
+    {
+        mg__attn_job j;
+        j.a = &a; j.work = s->attw; j.wf = mg__attn_work_floats(hp); j.next = 0;
+        j.tq = mg__attn_tile_tokens(hp);
+        j.ntile = (n + j.tq - 1) / j.tq;
+        mg__pool_run(&s->pool, mg__attn_task, &j);
+    }
+#endif
+}
+
+/* ----- one decoder layer over a chunk of n tokens at positions pos0.. ----- */
 /* Y = X W^T for n rows of X, on the pool. */
 static void mg__matmul(mg_session *s, const mg__mat *w, const float *x, int n, float *y) {
     mg__linear(&s->pool, s->xq, w, NULL, x, n, y);
@@ -3706,12 +5299,6 @@ static void mg__matmul3(mg_session *s, const mg__mat *w0, float *y0, const mg__m
     w[0] = w0; w[1] = w1; w[2] = w2; y[0] = y0; y[1] = y1; y[2] = y2;
     mg__linear_n(&s->pool, s->xq, w, y, w2 ? 3 : 2, x, n);
 }
-
-/* ----- attention: mg__attention (section >>decoder attention, after the vision tiles whose SIMD setup it
-   shares) ----- */
-static void mg__attention(mg_session *s, int il, int n, int pos0, int bidir);
-
-/* ----- one decoder layer over a chunk of n tokens at positions pos0.. ----- */
 /* The per-token steps between the matrix products, in order. Each reads and writes only token t's rows (and
    its own KV cache slot: the ring holds more than a chunk), so the tokens of a chunk are split across threads
    and every value is computed by the same code whatever the split. */
@@ -3722,7 +5309,6 @@ typedef struct mg__step_job {
     int il, n, pos0;
     int first, last;         /* steps to run, in order, for each token */
 } mg__step_job;
-
 static void mg__layer_step(mg_session *s, int il, int step, int t, int pos) {
     const mg__hparams *hp = &s->m->hp;
     const mg__layer *L = &s->m->layer[il];
@@ -3772,19 +5358,19 @@ static void mg__step_tap(mg_session *s, int il, int n, int step) {
     const mg__hparams *hp = &s->m->hp;
     int E = hp->n_embd, hd = hp->head_dim;
     switch (step) {
-    case MG__ST_ATTN_NORM: mg__tap(s, "attn_norm", il, s->xn, E, n, 1); break;
-    case MG__ST_QK_NORM: mg__tap(s, "Qcur_normed", il, s->q, hd, hp->n_head, n); mg__tap(s, "Kcur_normed", il, s->k, hd, hp->n_head_kv, n); break;
+    case MG__ST_ATTN_NORM: mg__tap(&s->opt, "attn_norm", il, s->xn, E, n, 1); break;
+    case MG__ST_QK_NORM: mg__tap(&s->opt, "Qcur_normed", il, s->q, hd, hp->n_head, n); mg__tap(&s->opt, "Kcur_normed", il, s->k, hd, hp->n_head_kv, n); break;
     case MG__ST_ROPE:
-        mg__tap(s, "Qcur", il, s->q, hd, hp->n_head, n);
-        mg__tap(s, "Kcur", il, s->k, hd, hp->n_head_kv, n);
-        mg__tap(s, "Vcur", il, s->v, (int64_t)hp->n_head_kv * hd, n, 1);
+        mg__tap(&s->opt, "Qcur", il, s->q, hd, hp->n_head, n);
+        mg__tap(&s->opt, "Kcur", il, s->k, hd, hp->n_head_kv, n);
+        mg__tap(&s->opt, "Vcur", il, s->v, (int64_t)hp->n_head_kv * hd, n, 1);
         break;
-    case MG__ST_POST_ATTN_NORM: mg__tap(s, "attn_post_norm", il, s->t, E, n, 1); break;
-    case MG__ST_ATTN_ADD: mg__tap(s, "sa_out", il, s->x, E, n, 1); break;
-    case MG__ST_FFN_NORM: mg__tap(s, "ffn_norm", il, s->xn, E, n, 1); break;
-    case MG__ST_GEGLU: mg__tap(s, "ffn_geglu", il, s->g, hp->n_ff, n, 1); break;
-    case MG__ST_POST_FFN_NORM: mg__tap(s, "ffn_post_norm", il, s->t, E, n, 1); break;
-    case MG__ST_FFN_ADD: mg__tap(s, "l_out", il, s->x, E, n, 1); break;
+    case MG__ST_POST_ATTN_NORM: mg__tap(&s->opt, "attn_post_norm", il, s->t, E, n, 1); break;
+    case MG__ST_ATTN_ADD: mg__tap(&s->opt, "sa_out", il, s->x, E, n, 1); break;
+    case MG__ST_FFN_NORM: mg__tap(&s->opt, "ffn_norm", il, s->xn, E, n, 1); break;
+    case MG__ST_GEGLU: mg__tap(&s->opt, "ffn_geglu", il, s->g, hp->n_ff, n, 1); break;
+    case MG__ST_POST_FFN_NORM: mg__tap(&s->opt, "ffn_post_norm", il, s->t, E, n, 1); break;
+    case MG__ST_FFN_ADD: mg__tap(&s->opt, "l_out", il, s->x, E, n, 1); break;
     default: break;
     }
 }
@@ -3802,8 +5388,8 @@ static void mg__layer_steps(mg_session *s, int il, int n, int pos0, int first, i
     else if (n >= 4) mg__pool_run(&s->pool, mg__step_task, &j);
     else mg__step_task(&j, 0, 1);
 }
-
-static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir) {
+/* Layer il over the chunk (the equations in the >>Gemma 3 banner). */
+static void mg__decoder_layer(mg_session *s, int il, int n, int pos0, int bidir) {
     const mg__layer *L = &s->m->layer[il];
     const mg__hparams *hp = &s->m->hp;
 
@@ -3813,20 +5399,19 @@ static void mg__layer_forward(mg_session *s, int il, int n, int pos0, int bidir)
     mg__matmul3(s, &L->wq, s->q, &L->wk, s->k, &L->wv, s->v, s->xn, n);     /* q = Wq xn, k = Wk xn, v = Wv xn */
     mg__layer_steps(s, il, n, pos0, MG__ST_QK_NORM, MG__ST_KV);
     mg__attention(s, il, n, pos0, bidir);
-    mg__tap(s, "kqv_out", il, s->att, (int64_t)hp->n_head * hp->head_dim, n, 1);
+    mg__tap(&s->opt, "kqv_out", il, s->att, (int64_t)hp->n_head * hp->head_dim, n, 1);
     mg__matmul(s, &L->wo, s->att, n, s->t);
     /* ... then the feed-forward block: x = x + post_ffn_norm(Wdown (gelu(Wgate xn) * Wup xn)), xn = ffn_norm(x) */
     mg__layer_steps(s, il, n, pos0, MG__ST_POST_ATTN_NORM, MG__ST_FFN_NORM);
     mg__matmul3(s, &L->gate, s->g, &L->up, s->u, NULL, NULL, s->xn, n);      /* g = Wgate xn, u = Wup xn */
     mg__layer_steps(s, il, n, pos0, MG__ST_GEGLU, MG__ST_GEGLU);
     mg__matmul(s, &L->down, s->g, n, s->t);
-    mg__tap(s, "ffn_out", il, s->t, hp->n_embd, n, 1);
+    mg__tap(&s->opt, "ffn_out", il, s->t, hp->n_embd, n, 1);
     mg__layer_steps(s, il, n, pos0, MG__ST_POST_FFN_NORM, MG__ST_FFN_ADD);
 }
-
 /* One chunk through the decoder. ids (text) or embd (raw vectors) gives the input; logits of the last
    position are computed when want_logits. */
-static mg_result mg__forward_chunk(mg_session *s, const int32_t *ids, const float *embd, int n, int bidir, int want_logits) {
+static mg_result mg__decoder_forward(mg_session *s, const int32_t *ids, const float *embd, int n, int bidir, int want_logits) {
     const mg_model *m = s->m;
     const mg__hparams *hp = &m->hp;
     int E = hp->n_embd, t, il;
@@ -3838,34 +5423,32 @@ static mg_result mg__forward_chunk(mg_session *s, const int32_t *ids, const floa
             if (ids[t] < 0 || ids[t] >= hp->n_vocab) return mg__sfail(s, MG_ERR_INVALID_ARG, "token id %d out of range", ids[t]);
             mg__dequant_row(m->tok_embd.type, m->tok_embd.data + (size_t)ids[t] * m->tok_embd.row_bytes, s->x + (size_t)t * E, E);
         }
-        mg__tap(s, "embd", -1, s->x, E, n, 1);
+        mg__tap(&s->opt, "embd", -1, s->x, E, n, 1);
         for (t = 0; t < n * E; t++) s->x[t] *= scale;
-        mg__tap(s, "inp_scaled", -1, s->x, E, n, 1);
+        mg__tap(&s->opt, "inp_scaled", -1, s->x, E, n, 1);
     } else {                                      /* x = given embeddings, unscaled */
         memcpy(s->x, embd, (size_t)n * E * sizeof(float));
-        mg__tap(s, "embd", -1, s->x, E, n, 1);
+        mg__tap(&s->opt, "embd", -1, s->x, E, n, 1);
     }
     for (t = 0; t < n; t++) s->hist[s->pos + t] = ids ? ids[t] : -1;
-    for (il = 0; il < hp->n_layer; il++) mg__layer_forward(s, il, n, s->pos, bidir);
+    for (il = 0; il < hp->n_layer; il++) mg__decoder_layer(s, il, n, s->pos, bidir);
     s->pos += n;
     s->has_logits = 0;
     if (want_logits) {                            /* logits = output_norm(x_last) W_out^T */
         mg__rmsnorm(s->xn, s->x + (size_t)(n - 1) * E, m->output_norm, E, hp->eps);
-        mg__tap(s, "result_norm", -1, s->xn, E, 1, 1);
+        mg__tap(&s->opt, "result_norm", -1, s->xn, E, 1, 1);
         mg__matmul(s, &m->output, s->xn, 1, s->logits);
-        mg__tap(s, "result_output", -1, s->logits, hp->n_vocab, 1, 1);
+        mg__tap(&s->opt, "result_output", -1, s->logits, hp->n_vocab, 1, 1);
         s->has_logits = 1;
     }
     return MG_OK;
 }
-
 /* Reports progress: of this feed, or of the whole prompt when mg_eval_prompt_from is feeding one. Nonzero: cancel. */
 static int mg__progress(mg_session *s, int done, int n) {
     if (!s->opt.progress) return 0;
     return s->prompt_total ? s->opt.progress(s->opt.progress_user, s->prompt_done + done, s->prompt_total)
                            : s->opt.progress(s->opt.progress_user, done, n);
 }
-
 /* Feeds n inputs in chunks; bidirectional inputs go as one block. */
 static mg_result mg__feed(mg_session *s, const int32_t *ids, const float *embd, int n, int bidir) {
     int done = 0;
@@ -3880,7 +5463,7 @@ static mg_result mg__feed(mg_session *s, const int32_t *ids, const float *embd, 
         return mg__sfail(s, MG_ERR_LIMIT, "a bidirectional block of %d exceeds the chunk size %d", n, s->chunk);
     while (done < n) {
         int k = n - done < s->chunk ? n - done : s->chunk;
-        r = mg__forward_chunk(s, ids ? ids + done : NULL, embd ? embd + (size_t)done * s->m->hp.n_embd : NULL, k, bidir,
+        r = mg__decoder_forward(s, ids ? ids + done : NULL, embd ? embd + (size_t)done * s->m->hp.n_embd : NULL, k, bidir,
                               done + k == n);
         if (r != MG_OK) return r;
         done += k;
@@ -3889,25 +5472,10 @@ static mg_result mg__feed(mg_session *s, const int32_t *ids, const float *embd, 
     }
     return MG_OK;
 }
-
 MGDEF mg_result mg_eval(mg_session *s, const int32_t *ids, int n) { return mg__feed(s, ids, NULL, n, 0); }
 MGDEF mg_result mg_eval_embd(mg_session *s, const float *embd, int n, int bidirectional) {
     return mg__feed(s, NULL, embd, n, bidirectional);
 }
-
-static mg_result mg__eval_runs(mg_session *s, const mg_prompt *p, int from);
-/* Walks a prompt's runs: text runs go as tokens, each run of image_tokens soft tokens as the next image's
-   bidirectional block; positions before `from` are skipped (they are already in the context). */
-MGDEF mg_result mg_eval_prompt_from(mg_session *s, const mg_prompt *p, int from) {
-    mg_result r;
-    if (!s || !p || (p->n_ids > 0 && !p->ids) || p->n_ids < 0 || from < 0 || from > p->n_ids) return MG_ERR_INVALID_ARG;
-    s->prompt_done = 0;
-    s->prompt_total = p->n_ids - from;
-    r = mg__eval_runs(s, p, from);
-    s->prompt_total = 0;
-    return r;
-}
-
 static mg_result mg__eval_runs(mg_session *s, const mg_prompt *p, int from) {
     int i = 0, img = 0, per = s->m->image_tokens ? s->m->image_tokens : 256;
     mg_result r;
@@ -3943,9 +5511,18 @@ static mg_result mg__eval_runs(mg_session *s, const mg_prompt *p, int from) {
     }
     return MG_OK;
 }
-
+/* Walks a prompt's runs: text runs go as tokens, each run of image_tokens soft tokens as the next image's
+   bidirectional block; positions before `from` are skipped (they are already in the context). */
+MGDEF mg_result mg_eval_prompt_from(mg_session *s, const mg_prompt *p, int from) {
+    mg_result r;
+    if (!s || !p || (p->n_ids > 0 && !p->ids) || p->n_ids < 0 || from < 0 || from > p->n_ids) return MG_ERR_INVALID_ARG;
+    s->prompt_done = 0;
+    s->prompt_total = p->n_ids - from;
+    r = mg__eval_runs(s, p, from);
+    s->prompt_total = 0;
+    return r;
+}
 MGDEF mg_result mg_eval_prompt(mg_session *s, const mg_prompt *p) { return mg_eval_prompt_from(s, p, 0); }
-
 /* The image index of each position is the count of soft-token runs before it; two image runs match when
    their embeddings are the same object or hold the same numbers. */
 static int mg__same_embd(const mg_image_embd *a, const mg_image_embd *b) {
@@ -3953,7 +5530,6 @@ static int mg__same_embd(const mg_image_embd *a, const mg_image_embd *b) {
     if (!a || !b || !a->data || !b->data || a->n_tokens != b->n_tokens || a->n_embd != b->n_embd) return 0;
     return memcmp(a->data, b->data, (size_t)a->n_tokens * (size_t)a->n_embd * sizeof(float)) == 0;
 }
-
 MGDEF int mg_prompt_common_prefix(const mg_model *m, const mg_prompt *a, const mg_prompt *b) {
     int i = 0, img = 0, soft;
     if (!m || !a || !b || a->n_ids < 0 || b->n_ids < 0 || (!a->ids && a->n_ids) || (!b->ids && b->n_ids)) return 0;
@@ -4192,1396 +5768,6 @@ MGDEF mg_result mg_snapshot_load(mg_snapshot **out, const mg_model *m, const cha
 }
 #endif
 
-/* ===== >>SigLIP and projector: loading and forward ======================================== *//* Tensor and key names of the two layouts: [0] llama.cpp mmproj, [1] Ollama single file. */
-static const char *const mg__vnames[][2] = {
-    { "v.patch_embd.weight", "v.patch_embedding.weight" }, { "v.patch_embd.bias", "v.patch_embedding.bias" },
-    { "v.position_embd.weight", "v.position_embedding.weight" },
-    { "v.post_ln.weight", "v.post_layernorm.weight" }, { "v.post_ln.bias", "v.post_layernorm.bias" },
-    { "mm.soft_emb_norm.weight", "mm.mm_soft_emb_norm.weight" }, { "mm.input_projection.weight", "mm.mm_input_projection.weight" },
-    { "ln1", "layer_norm1" }, { "ln2", "layer_norm2" }, { "attn_out", "attn_output" },
-    { "ffn_up", "mlp.fc1" }, { "ffn_down", "mlp.fc2" } };
-enum { MG__VN_PATCH_W, MG__VN_PATCH_B, MG__VN_POS, MG__VN_POST_W, MG__VN_POST_B, MG__VN_SOFT, MG__VN_PROJ,
-       MG__VN_LN1, MG__VN_LN2, MG__VN_OUT, MG__VN_UP, MG__VN_DOWN };
-
-/* Floats of a small tensor (n0 x n1 values), dequantized into the vision arena and checked finite. */
-static mg_result mg__vfloats(mg__vision *v, const mg_gguf *g, const char *name, int64_t n0, int64_t n1, const float **out, mg_error *e) {
-    int64_t i = mg__gguf_tensor_find(g, name), r;
-    const mg__tinfo *t;
-    size_t k;
-    if (i < 0) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' is missing", name);
-    t = &g->t[i];
-    if (t->ne[0] != n0 || t->ne[1] * t->ne[2] * t->ne[3] != n1)
-        return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' has %lld x %lld values, expected %lld x %lld", name,
-                        (long long)t->ne[0], (long long)(t->ne[1] * t->ne[2] * t->ne[3]), (long long)n0, (long long)n1);
-    if (v->used + (size_t)(n0 * n1) > v->cap) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s': more data than the config implies", name);
-    for (r = 0; r < n1; r++)
-        if (!mg__dequant_row(t->type, g->data + g->data_off + t->offset + (size_t)r * mg__row_bytes(t->type, n0), v->arena + v->used + r * n0, n0))
-            return mg__fail(e, MG_ERR_UNSUPPORTED, "vision tensor '%s' has type %s", name, mg_type_name(t->type));
-    for (k = 0; k < (size_t)(n0 * n1); k++)
-        if (!isfinite(v->arena[v->used + k])) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' holds NaN or Inf", name);
-    *out = v->arena + v->used;
-    v->used += (size_t)(n0 * n1);
-    return MG_OK;
-}
-
-/* Reads a vision hyperparameter: the llama.cpp key (clip.vision.X) or Ollama's (<arch>.vision.X). */
-static int mg__vision_key(const mg_gguf *g, int ollama, const char *x, double *out) {
-    char key[160];
-    snprintf(key, sizeof key, ollama ? "gemma3.vision.%s" : "clip.vision.%s", x);
-    return mg__gguf_num(g, key, out);
-}
-
-enum { MG__ATT_MAXHD = 256 };                            /* largest vision head width */
-
-static mg_result mg__vision_load(mg_model *m, const mg_gguf *g, int ollama, mg_error *e) {
-    mg__vision *v = (mg__vision *)mg__calloc(1, sizeof *v);
-    double d;
-    int64_t ti;
-    int il, c, L = ollama;
-    mg_result r;
-    char nm[96];
-    if (!v) return mg__fail(e, MG_ERR_NOMEM, "out of memory");
-    m->vision = v;
-    if (!ollama) {
-        size_t len;
-        const char *pt = mg__gguf_str(g, "clip.projector_type", &len);
-        if (!pt || len != 6 || memcmp(pt, "gemma3", 6) != 0)
-            return mg__fail(e, MG_ERR_UNSUPPORTED, "vision file: clip.projector_type must be \"gemma3\"");
-    }
-#define MG__VINT(field, key, def, lo, hi) \
-    do { if (!mg__vision_key(g, L, key, &d)) { if ((def) < 0) return mg__fail(e, MG_ERR_MODEL, "vision key '%s' is missing", key); d = (def); } \
-         if (d != floor(d) || d < (lo) || d > (hi)) return mg__fail(e, MG_ERR_MODEL, "vision key '%s' = %g out of range", key, d); \
-         v->field = (int)d; } while (0)
-    MG__VINT(image_size, "image_size", 896, 14, 4096);
-    MG__VINT(patch, "patch_size", 14, 1, 64);
-    MG__VINT(d, "embedding_length", -1, 8, 16384);
-    MG__VINT(n_layer, "block_count", -1, 1, MG_MAX_LAYERS);
-    MG__VINT(n_head, "attention.head_count", -1, 1, 256);
-#undef MG__VINT
-    v->eps = mg__vision_key(g, L, "attention.layer_norm_epsilon", &d) && d > 0 ? (float)d : 1e-6f;
-    if (v->image_size % v->patch || v->d % v->n_head)
-        return mg__fail(e, MG_ERR_MODEL, "vision: image %d not a multiple of patch %d, or width %d of heads %d", v->image_size, v->patch, v->d, v->n_head);
-    v->side = v->image_size / v->patch;
-    v->n_patches = v->side * v->side;
-    v->head_dim = v->d / v->n_head;
-    if (v->head_dim > MG__ATT_MAXHD) return mg__fail(e, MG_ERR_UNSUPPORTED, "vision: head width %d above %d", v->head_dim, (int)MG__ATT_MAXHD);
-    if (!(v->gelu = (uint16_t *)mg__malloc(65537 * sizeof(uint16_t)))) return mg__fail(e, MG_ERR_NOMEM, "out of memory");
-    mg__gelu_table(v->gelu);
-    for (c = 0; c < 3; c++) { v->mean[c] = 0.5f; v->std[c] = 0.5f; }
-    if (!ollama) {   /* image_mean / image_std arrays */
-        int64_t km = mg__gguf_find(g, "clip.vision.image_mean"), ks = mg__gguf_find(g, "clip.vision.image_std");
-        if (km >= 0 && g->kv[km].arr_type == MG_GGUF_F32 && g->kv[km].arr_n == 3)
-            for (c = 0; c < 3; c++) v->mean[c] = mg__f32_of(mg__le32(g->data + g->kv[km].off + 4 * (size_t)c));
-        if (ks >= 0 && g->kv[ks].arr_type == MG_GGUF_F32 && g->kv[ks].arr_n == 3)
-            for (c = 0; c < 3; c++) v->std[c] = mg__f32_of(mg__le32(g->data + g->kv[ks].off + 4 * (size_t)c));
-        for (c = 0; c < 3; c++) if (!(v->std[c] > 0)) return mg__fail(e, MG_ERR_MODEL, "vision: image_std must be positive");
-    }
-    /* pooled tokens: 256 for MedGemma (64x64 patches, 4x4 average pool) */
-    v->n_tokens = 256;
-    if (mg__gguf_num(g, "gemma3.mm.tokens_per_image", &d) || mg__gguf_num(g, "gemma3.mm_tokens_per_image", &d)) {
-        if (!(d >= 1 && d <= v->n_patches)) return mg__fail(e, MG_ERR_MODEL, "vision: %g tokens per image (1..%d patches)", d, v->n_patches);
-        v->n_tokens = (int)d;
-    }
-    if (!ollama && mg__gguf_num(g, "clip.vision.projector.scale_factor", &d) && d >= 1) {
-        if (d > v->side) return mg__fail(e, MG_ERR_MODEL, "vision: scale_factor %g exceeds the %d-patch side", d, v->side);
-        v->n_tokens = (int)((v->side / (int)d) * (v->side / (int)d));
-    }
-    for (v->pool = 1; v->pool <= v->side && (v->side / v->pool) * (v->side / v->pool) > v->n_tokens; v->pool++) {}
-    if (v->side % v->pool || (v->side / v->pool) * (v->side / v->pool) != v->n_tokens)
-        return mg__fail(e, MG_ERR_MODEL, "vision: %d tokens per image do not pool a %dx%d patch grid", v->n_tokens, v->side, v->side);
-    /* feed-forward width from the first block's up projection (Ollama files lack the key; fc1/fc2 by shape) */
-    snprintf(nm, sizeof nm, "v.blk.0.%s.weight", mg__vnames[MG__VN_UP][L]);
-    if ((ti = mg__gguf_tensor_find(g, nm)) < 0) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' is missing", nm);
-    v->ff = (int)(g->t[ti].ne[0] == v->d ? g->t[ti].ne[1] : g->t[ti].ne[0]);
-    /* projection: stored [n_out, d] (llama.cpp, used as x W) or [d, n_out] */
-    if ((ti = mg__gguf_tensor_find(g, mg__vnames[MG__VN_PROJ][L])) < 0)
-        return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' is missing", mg__vnames[MG__VN_PROJ][L]);
-    v->n_out = (int)(g->t[ti].ne[1] == v->d ? g->t[ti].ne[0] : g->t[ti].ne[1]);
-    if (m->has_weights && v->n_out != m->hp.n_embd)
-        return mg__fail(e, MG_ERR_MODEL, "the vision projector outputs %d values per token but the text model is %d wide: "
-                        "this mmproj file belongs to another model", v->n_out, m->hp.n_embd);
-    v->cap = (size_t)v->d * (5 + (size_t)v->n_patches) + (size_t)v->n_layer * (9 * (size_t)v->d + (size_t)v->ff);
-    if (!(v->arena = (float *)mg__calloc(v->cap, sizeof(float)))) return mg__fail(e, MG_ERR_NOMEM, "out of memory for the vision tower");
-    {   /* the patch convolution [P, P, 3, d] is a matrix of d rows of 3*P*P (index c*P*P + ky*P + kx) */
-        const char *pn = mg__vnames[MG__VN_PATCH_W][L];
-        const mg__tinfo *t;
-        if ((ti = mg__gguf_tensor_find(g, pn)) < 0) return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' is missing", pn);
-        t = &g->t[ti];
-        if (t->ne[0] != v->patch || t->ne[1] != v->patch || t->ne[2] != 3 || t->ne[3] != v->d)
-            return mg__fail(e, MG_ERR_MODEL, "vision tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%d, %d, 3, %d]", pn,
-                            (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3], v->patch, v->patch, v->d);
-        if (!mg__is_matmul_type(t->type)) return mg__fail(e, MG_ERR_UNSUPPORTED, "vision tensor '%s' has type %s", pn, mg_type_name(t->type));
-        if ((3 * v->patch * v->patch) % (t->type == MG_TYPE_F32 || t->type == MG_TYPE_F16 || t->type == MG_TYPE_BF16 ? 1 : 256))
-            return mg__fail(e, MG_ERR_UNSUPPORTED, "vision tensor '%s': quantized patch kernels are not supported", pn);
-        v->patch_w.data = g->data + g->data_off + t->offset; v->patch_w.type = t->type;
-        v->patch_w.n_in = 3 * (int64_t)v->patch * v->patch; v->patch_w.n_out = v->d;
-        v->patch_w.row_bytes = mg__row_bytes(t->type, v->patch_w.n_in);
-    }
-    if ((r = mg__vfloats(v, g, mg__vnames[MG__VN_PATCH_B][L], v->d, 1, &v->patch_b, e)) ||
-        (r = mg__vfloats(v, g, mg__vnames[MG__VN_POS][L], v->d, v->n_patches, &v->pos, e)) ||
-        (r = mg__vfloats(v, g, mg__vnames[MG__VN_POST_W][L], v->d, 1, &v->post_w, e)) ||
-        (r = mg__vfloats(v, g, mg__vnames[MG__VN_POST_B][L], v->d, 1, &v->post_b, e)) ||
-        (r = mg__vfloats(v, g, mg__vnames[MG__VN_SOFT][L], v->d, 1, &v->soft_norm, e)))
-        return r;
-    {
-        const mg__tinfo *t = &g->t[mg__gguf_tensor_find(g, mg__vnames[MG__VN_PROJ][L])];
-        if (t->ne[0] == v->n_out && t->ne[1] == v->d) {         /* [n_out, d]: transpose to rows of d */
-            int64_t i, j;
-            float *row = (float *)mg__malloc(sizeof(float) * (size_t)v->n_out);
-            int ty = t->type == MG_TYPE_F32 ? MG_TYPE_F32 : MG_TYPE_F16;
-            size_t es = ty == MG_TYPE_F32 ? 4 : 2;
-            v->proj_t = (uint8_t *)mg__malloc((size_t)v->n_out * v->d * es);
-            if (!row || !v->proj_t) { MG_FREE(row); return mg__fail(e, MG_ERR_NOMEM, "out of memory for the projection"); }
-            for (i = 0; i < v->d; i++) {
-                if (!mg__dequant_row(t->type, g->data + g->data_off + t->offset + (size_t)i * mg__row_bytes(t->type, v->n_out), row, v->n_out)) {
-                    MG_FREE(row);
-                    return mg__fail(e, MG_ERR_UNSUPPORTED, "projection type %s", mg_type_name(t->type));
-                }
-                for (j = 0; j < v->n_out; j++) {
-                    if (ty == MG_TYPE_F32) memcpy(v->proj_t + ((size_t)j * v->d + i) * 4, &row[j], 4);
-                    else { uint16_t h = mg__f2h(row[j]); memcpy(v->proj_t + ((size_t)j * v->d + i) * 2, &h, 2); }
-                }
-            }
-            MG_FREE(row);
-            v->proj.data = v->proj_t; v->proj.type = ty; v->proj.n_in = v->d; v->proj.n_out = v->n_out;
-            v->proj.row_bytes = (size_t)v->d * es;
-        } else if ((r = mg__get_mat(m, g, mg__vnames[MG__VN_PROJ][L], v->d, v->n_out, &v->proj, e))) return r;
-    }
-    if (!(v->layer = (mg__vlayer *)mg__calloc((size_t)v->n_layer, sizeof(mg__vlayer)))) return mg__fail(e, MG_ERR_NOMEM, "out of memory");
-    for (il = 0; il < v->n_layer; il++) {
-        mg__vlayer *Y = &v->layer[il];
-#define MG__VT(part, suffix) (snprintf(nm, sizeof nm, "v.blk.%d.%s.%s", il, part, suffix), nm)
-        if ((r = mg__vfloats(v, g, MG__VT(mg__vnames[MG__VN_LN1][L], "weight"), v->d, 1, &Y->ln1_w, e)) ||
-            (r = mg__vfloats(v, g, MG__VT(mg__vnames[MG__VN_LN1][L], "bias"), v->d, 1, &Y->ln1_b, e)) ||
-            (r = mg__vfloats(v, g, MG__VT(mg__vnames[MG__VN_LN2][L], "weight"), v->d, 1, &Y->ln2_w, e)) ||
-            (r = mg__vfloats(v, g, MG__VT(mg__vnames[MG__VN_LN2][L], "bias"), v->d, 1, &Y->ln2_b, e)) ||
-            (r = mg__get_mat(m, g, MG__VT("attn_q", "weight"), v->d, v->d, &Y->q, e)) ||
-            (r = mg__get_mat(m, g, MG__VT("attn_k", "weight"), v->d, v->d, &Y->k, e)) ||
-            (r = mg__get_mat(m, g, MG__VT("attn_v", "weight"), v->d, v->d, &Y->v, e)) ||
-            (r = mg__get_mat(m, g, MG__VT(mg__vnames[MG__VN_OUT][L], "weight"), v->d, v->d, &Y->o, e)) ||
-            (r = mg__vfloats(v, g, MG__VT("attn_q", "bias"), v->d, 1, &Y->bq, e)) ||
-            (r = mg__vfloats(v, g, MG__VT("attn_k", "bias"), v->d, 1, &Y->bk, e)) ||
-            (r = mg__vfloats(v, g, MG__VT("attn_v", "bias"), v->d, 1, &Y->bv, e)) ||
-            (r = mg__vfloats(v, g, MG__VT(mg__vnames[MG__VN_OUT][L], "bias"), v->d, 1, &Y->bo, e)))
-            return r;
-        {   /* up/down told apart by shape: up is [d, ff] */
-            const char *a = mg__vnames[MG__VN_UP][L], *b = mg__vnames[MG__VN_DOWN][L];
-            snprintf(nm, sizeof nm, "v.blk.%d.%s.weight", il, a);
-            if ((ti = mg__gguf_tensor_find(g, nm)) >= 0 && g->t[ti].ne[0] != v->d) { const char *x = a; a = b; b = x; }
-            if ((r = mg__get_mat(m, g, MG__VT(a, "weight"), v->d, v->ff, &Y->up, e)) ||
-                (r = mg__vfloats(v, g, MG__VT(a, "bias"), v->ff, 1, &Y->b_up, e)) ||
-                (r = mg__get_mat(m, g, MG__VT(b, "weight"), v->ff, v->d, &Y->down, e)) ||
-                (r = mg__vfloats(v, g, MG__VT(b, "bias"), v->d, 1, &Y->b_down, e)))
-                return r;
-        }
-#undef MG__VT
-    }
-    m->image_tokens = v->n_tokens;
-    return MG_OK;
-}
-
-static void mg__vision_free(mg__vision *v) {
-    if (!v) return;
-    MG_FREE(v->arena); MG_FREE(v->layer); MG_FREE(v->proj_t); MG_FREE(v->gelu);
-    MG_FREE(v);
-}
-
-/* ===== >>vision GEMM and attention (float and bf16 tiles) ============================================ */
-/* The SigLIP tower multiplies all 4096 patches by every weight matrix, so its products are matrix products
-     C[r][c] = C0[r][c] + sum_k B[r][k] A[c][k]
-   computed in tiles of 12 rows ("broadcast side", B) x 32 columns ("vector side", A) whose sums live in 24 zmm
-   registers. Two kinds of tile:
-   - float (the default for weights): A = weights packed as a[32 k + c] (F16/BF16/quantized rows converted to
-     f32 exactly), B = the activation rows in place; s += A[c][k] B[r][k] by FMA.
-   - bf16 (attention always, weights when vision_bf16 is set): both operands rounded to bfloat16 (round to
-     nearest even), pair p of a row or column as one uint32 (low half: the even k), A panel a[32 p + c], B panel
-     b[12 p + r], and s += A[c][2p] B[r][2p] + A[c][2p+1] B[r][2p+1] (AVX512-BF16 vdpbf16ps, 16 sums at once).
-   Panels are zero past the matrix (rows, columns, an odd k). Every output element is the same sum over k in
-   increasing order whoever computes it, so results do not depend on the thread count. The products:
-   Y = X W^T (B = activations, A = weights); attention scores S^T = K Q^T (B = keys, A = queries) and
-   O^T = V^T P^T (B = values by channel, A = probabilities). */
-#if defined(__AVX512F__) && !defined(MG_NO_SIMD)
-#define MG__AVX512 1
-#if defined(__AVX512BF16__)
-#define MG__BF16 1
-#endif
-#endif
-enum { MG__TR = 12, MG__TC = 32 };                       /* tile rows (B side), tile columns (A side) */
-enum { MG__GEMM_KB = 2400, MG__GEMM_CB = 1, MG__GEMM_RB = 16 };   /* GEMM blocks: k steps (at most), A panels, B panels */
-enum { MG__ATT_KB = 264 };                               /* attention: keys per block (multiple of MG__TR, even) */
-enum { MG__INIT = 0, MG__ACC = 1, MG__ACC_INIT = 2 };   /* C0 = init (NULL: 0), C, C + init */
-
-/* Tile registers: s0[r], s1[r] = columns 0-15 and 16-31 of row r, loaded as C0 and stored under column masks. */
-#define MG__ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-#define MG__LD(r) \
-    if (mode == MG__INIT || (r) >= nr) { s0[r] = i0; s1[r] = i1; } \
-    else { s0[r] = _mm512_add_ps(i0, _mm512_maskz_loadu_ps(m0, c + (size_t)(r) * ldc)); \
-           s1[r] = _mm512_add_ps(i1, _mm512_maskz_loadu_ps(m1, c + (size_t)(r) * ldc + 16)); }
-#define MG__ST(r) \
-    if ((r) < nr) { _mm512_mask_storeu_ps(c + (size_t)(r) * ldc, m0, s0[r]); _mm512_mask_storeu_ps(c + (size_t)(r) * ldc + 16, m1, s1[r]); }
-
-/* One tile: C[r][c] = C0[r][c] + sum_{p < kp} pair products, r < nr <= 12, c < nc <= 32; init[c] per column. */
-static void mg__tile(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc,
-                     const float *init, int mode) {
-#ifdef MG__BF16
-    __m512 s0[MG__TR], s1[MG__TR], i0 = _mm512_setzero_ps(), i1 = _mm512_setzero_ps();
-    __mmask16 m0 = (__mmask16)(nc >= 16 ? 0xffffu : (1u << nc) - 1);
-    __mmask16 m1 = (__mmask16)(nc >= 32 ? 0xffffu : nc > 16 ? (1u << (nc - 16)) - 1 : 0u);
-    int p;
-    if (init && mode != MG__ACC) { i0 = _mm512_maskz_loadu_ps(m0, init); i1 = _mm512_maskz_loadu_ps(m1, init + 16); }
-#define MG__DP(r) { __m512bh br_ = (__m512bh)_mm512_set1_epi32((int)b[r]); \
-                    s0[r] = _mm512_dpbf16_ps(s0[r], a0, br_); s1[r] = _mm512_dpbf16_ps(s1[r], a1, br_); }
-    MG__ROWS(MG__LD)
-    for (p = 0; p < kp; p++, a += MG__TC, b += MG__TR) {
-        __m512bh a0 = (__m512bh)_mm512_loadu_si512(a), a1 = (__m512bh)_mm512_loadu_si512(a + 16);
-        MG__ROWS(MG__DP)
-    }
-    MG__ROWS(MG__ST)
-#undef MG__DP
-#else
-    float s[MG__TR][MG__TC], a0[MG__TC], a1[MG__TC];
-    int r, j, p;
-    for (r = 0; r < nr; r++)
-        for (j = 0; j < nc; j++)
-            s[r][j] = (mode != MG__INIT ? c[(size_t)r * ldc + j] : 0.0f) + (mode != MG__ACC && init ? init[j] : 0.0f);
-    for (p = 0; p < kp; p++, a += MG__TC, b += MG__TR) {
-        for (j = 0; j < nc; j++) { a0[j] = mg__bf2f((uint16_t)a[j]); a1[j] = mg__bf2f((uint16_t)(a[j] >> 16)); }
-        for (r = 0; r < nr; r++) {
-            float b0 = mg__bf2f((uint16_t)b[r]), b1 = mg__bf2f((uint16_t)(b[r] >> 16));
-            if (nc == MG__TC) for (j = 0; j < MG__TC; j++) s[r][j] += a0[j] * b0 + a1[j] * b1;   /* fixed count: vectorisable */
-            else for (j = 0; j < nc; j++) s[r][j] += a0[j] * b0 + a1[j] * b1;
-        }
-    }
-    for (r = 0; r < nr; r++) memcpy(c + (size_t)r * ldc, s[r], (size_t)nc * sizeof(float));
-#endif
-}
-
-/* The float tile: C[r][c] = C0[r][c] + sum_{i < kn} A[i][c] B[r][i], A panel a[32 i + c], B as 12 rows b[ldb r + i]
-   (the activations as they are: broadcasting from 12 rows needs no repacking). */
-static void mg__tile_f32(const float *a, const float *b, size_t ldb, int kn, float *c, size_t ldc, int nr, int nc,
-                         const float *init, int mode) {
-#ifdef MG__AVX512
-    __m512 s0[MG__TR], s1[MG__TR], i0 = _mm512_setzero_ps(), i1 = _mm512_setzero_ps();
-    __mmask16 m0 = (__mmask16)(nc >= 16 ? 0xffffu : (1u << nc) - 1);
-    __mmask16 m1 = (__mmask16)(nc >= 32 ? 0xffffu : nc > 16 ? (1u << (nc - 16)) - 1 : 0u);
-    int p;
-    if (init && mode != MG__ACC) { i0 = _mm512_maskz_loadu_ps(m0, init); i1 = _mm512_maskz_loadu_ps(m1, init + 16); }
-    MG__ROWS(MG__LD)
-    for (p = 0; p < kn; p++, a += MG__TC, b++) {
-        __m512 a0 = _mm512_loadu_ps(a), a1 = _mm512_loadu_ps(a + 16);
-#define MG__FMA(r) { __m512 br_ = _mm512_set1_ps(b[(r) * ldb]); s0[r] = _mm512_fmadd_ps(a0, br_, s0[r]); s1[r] = _mm512_fmadd_ps(a1, br_, s1[r]); }
-        MG__ROWS(MG__FMA)
-#undef MG__FMA
-    }
-    MG__ROWS(MG__ST)
-#else
-    float s[MG__TR][MG__TC];
-    int r, j, p;
-    for (r = 0; r < nr; r++)
-        for (j = 0; j < nc; j++)
-            s[r][j] = (mode != MG__INIT ? c[(size_t)r * ldc + j] : 0.0f) + (mode != MG__ACC && init ? init[j] : 0.0f);
-    for (p = 0; p < kn; p++, a += MG__TC, b++)
-        for (r = 0; r < nr; r++) {
-            float br = b[(size_t)r * ldb];
-            if (nc == MG__TC) for (j = 0; j < MG__TC; j++) s[r][j] += a[j] * br;   /* fixed count: vectorisable */
-            else for (j = 0; j < nc; j++) s[r][j] += a[j] * br;
-        }
-    for (r = 0; r < nr; r++) memcpy(c + (size_t)r * ldc, s[r], (size_t)nc * sizeof(float));
-#endif
-}
-#undef MG__ROWS
-#undef MG__LD
-#undef MG__ST
-
-/* k floats -> ceil(k/2) bf16 pairs (round to nearest even): dst[p] = bf(x[2p]) | bf(x[2p+1]) << 16, 0-padded. */
-static void mg__bf16_pairs(uint32_t *dst, const float *x, int k) {
-    int i = 0;
-#ifdef MG__BF16
-    for (; i + 32 <= k; i += 32)   /* cvtne2ps(hi, lo): lo's 16 bf16 first, memory order */
-        _mm512_storeu_si512(dst + i / 2, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i)));
-#endif
-    for (; i + 1 < k; i += 2) dst[i / 2] = mg__f2bf(x[i]) | (uint32_t)mg__f2bf(x[i + 1]) << 16;
-    if (i < k) dst[i / 2] = mg__f2bf(x[i]);
-}
-
-/* Two rows of k floats -> k bf16 pairs across them: dst[i] = bf(x0[i]) | bf(x1[i]) << 16. */
-static void mg__bf16_interleave(uint32_t *dst, const float *x0, const float *x1, int k) {
-    int i = 0;
-#ifdef MG__BF16
-    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    for (; i + 16 <= k; i += 16)
-        _mm512_storeu_si512(dst + i, _mm512_permutexvar_epi16(ilv, (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x1 + i), _mm512_loadu_ps(x0 + i))));
-#endif
-    for (; i < k; i++) dst[i] = mg__f2bf(x0[i]) | (uint32_t)mg__f2bf(x1[i]) << 16;
-}
-
-/* Row o of a weight matrix as floats (f32 = 1) or bf16 pairs (f32 = 0); tmp holds n_in floats. */
-static void mg__wrow(const mg__mat *w, int64_t o, void *dst, float *tmp, int f32) {
-    const uint8_t *src = w->data + (size_t)o * w->row_bytes;
-    int k = (int)w->n_in;
-#ifdef MG__AVX512
-    if (w->type == MG_TYPE_F16) {   /* f16 -> f32 is exact */
-        float *y = f32 ? (float *)dst : tmp;
-        int i = 0;
-        for (; i + 16 <= k; i += 16) _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 2 * (size_t)i))));
-        for (; i < k; i++) y[i] = mg__h2f(mg__le16(src + 2 * (size_t)i));
-        if (!f32) mg__bf16_pairs((uint32_t *)dst, tmp, k);
-        return;
-    }
-#endif
-    if (f32 && w->type == MG_TYPE_F32) { memcpy(dst, src, (size_t)k * sizeof(float)); return; }
-    mg__dequant_row(w->type, src, f32 ? (float *)dst : tmp, k);
-    if (!f32) mg__bf16_pairs((uint32_t *)dst, tmp, k);
-}
-
-/* Y[t][o] = C0 + b[o] + sum_i X[t][i] W[o][i] over up to 3 weight matrices of one input width stacked along
-   the outputs (Q, K and V in one pass). C0 = Y[t][o] when accumulating (residual), else 0. Float weight panels
-   a[32 i + c] and the activation rows as they are by default; bf16 pair panels of both when bf16 is set. */
-typedef struct mg__gemm_job {
-    const mg__mat *w[3];     /* weights, n_in each */
-    int nw;
-    const float *bias;       /* [n_out] stacked, or NULL */
-    const float *x;          /* [n][n_in] */
-    float *y;                /* [n][n_out] */
-    int n, n_in, n_out;
-    int kp;                  /* panel steps: n_in floats, or ceil(n_in / 2) pairs */
-    int bf16, accumulate;
-    void *ap;                /* [ceil(n_out / 32)][kp][32] packed weights */
-    void *bp;                /* bf16: [ceil(n / 12)][kp][12] packed activations; float: [12][n_in] last rows */
-    float *tmp;              /* [threads][2 n_in + 64] */
-} mg__gemm_job;
-
-static void mg__gemm_pack_task(void *ctx, int ith, int nth) {
-    const mg__gemm_job *j = (const mg__gemm_job *)ctx;
-    float *tmp = j->tmp + (size_t)ith * (2 * (size_t)j->n_in + 64), *row = tmp + j->n_in + 32;
-    int64_t lo, hi, pn;
-    int c, p, kp = j->kp;
-    mg__split((j->n_out + MG__TC - 1) / MG__TC, ith, nth, &lo, &hi);
-    for (pn = lo; pn < hi; pn++)
-        for (c = 0; c < MG__TC; c++) {
-            int64_t o = pn * MG__TC + c, base = 0;
-            int wi = 0;
-            if (o < j->n_out) {
-                while (o - base >= j->w[wi]->n_out) base += j->w[wi++]->n_out;
-                mg__wrow(j->w[wi], o - base, row, tmp, !j->bf16);
-            } else memset(row, 0, (size_t)kp * 4);
-            if (j->bf16) { uint32_t *panel = (uint32_t *)j->ap + (size_t)pn * kp * MG__TC; for (p = 0; p < kp; p++) panel[(size_t)p * MG__TC + c] = ((uint32_t *)row)[p]; }
-            else { float *panel = (float *)j->ap + (size_t)pn * kp * MG__TC; for (p = 0; p < kp; p++) panel[(size_t)p * MG__TC + c] = row[p]; }
-        }
-    if (!j->bf16) {   /* float tiles read the activation rows in place; only a last part-panel is copied (zero-padded) */
-        int r0 = j->n / MG__TR * MG__TR;
-        if (ith == 0 && r0 < j->n) {
-            memset(j->bp, 0, (size_t)MG__TR * j->n_in * sizeof(float));
-            memcpy(j->bp, j->x + (size_t)r0 * j->n_in, (size_t)(j->n - r0) * j->n_in * sizeof(float));
-        }
-        return;
-    }
-    mg__split((j->n + MG__TR - 1) / MG__TR, ith, nth, &lo, &hi);
-    for (pn = lo; pn < hi; pn++)
-        for (c = 0; c < MG__TR; c++) {
-            int64_t t = pn * MG__TR + c;
-            uint32_t *panel = (uint32_t *)j->bp + (size_t)pn * kp * MG__TR, *pairs = (uint32_t *)row;
-            if (t < j->n) mg__bf16_pairs(pairs, j->x + (size_t)t * j->n_in, j->n_in); else memset(pairs, 0, (size_t)kp * 4);
-            for (p = 0; p < kp; p++) panel[(size_t)p * MG__TR + c] = pairs[p];
-        }
-}
-
-/* Thread ith takes a fixed range of 32-column weight panels. Blocking as in BLIS: a k block of MG__GEMM_KB
-   steps, within it MG__GEMM_CB weight panels (kept in L2) swept by each activation panel in turn (kept in L1),
-   over MG__GEMM_RB activation panels (L3). k blocks run in order: the order of every sum. */
-static void mg__gemm_task(void *ctx, int ith, int nth) {
-    const mg__gemm_job *j = (const mg__gemm_job *)ctx;
-    int64_t lo, hi, cb, cp;
-    int nrp = (j->n + MG__TR - 1) / MG__TR, rb, rp, kb, kp = j->kp;
-    int kblk = (kp + (kp + MG__GEMM_KB - 1) / MG__GEMM_KB - 1) / ((kp + MG__GEMM_KB - 1) / MG__GEMM_KB);   /* equal k blocks */
-    mg__split((j->n_out + MG__TC - 1) / MG__TC, ith, nth, &lo, &hi);
-    for (rb = 0; rb < nrp; rb += MG__GEMM_RB)
-        for (kb = 0; kb < kp; kb += kblk) {
-            int nk = kp - kb < kblk ? kp - kb : kblk;
-            int mode = kb > 0 ? MG__ACC : j->accumulate ? MG__ACC_INIT : MG__INIT;
-            for (cb = lo; cb < hi; cb += MG__GEMM_CB)
-                for (rp = rb; rp < nrp && rp < rb + MG__GEMM_RB; rp++) {
-                    int nr = j->n - rp * MG__TR < MG__TR ? j->n - rp * MG__TR : MG__TR;
-                    size_t bo = ((size_t)rp * kp + kb) * MG__TR;
-                    for (cp = cb; cp < hi && cp < cb + MG__GEMM_CB; cp++) {
-                        size_t ao = ((size_t)cp * kp + kb) * MG__TC;
-                        int nc = j->n_out - (int)cp * MG__TC < MG__TC ? j->n_out - (int)cp * MG__TC : MG__TC;
-                        const float *bias = j->bias ? j->bias + cp * MG__TC : NULL;
-                        float *y = j->y + (size_t)rp * MG__TR * j->n_out + (size_t)cp * MG__TC;
-                        if (j->bf16) mg__tile((const uint32_t *)j->ap + ao, (const uint32_t *)j->bp + bo, nk, y, (size_t)j->n_out, nr, nc, bias, mode);
-                        else mg__tile_f32((const float *)j->ap + ao, (nr == MG__TR ? j->x + (size_t)rp * MG__TR * j->n_in : (const float *)j->bp) + kb,
-                                      (size_t)j->n_in, nk, y, (size_t)j->n_out, nr, nc, bias, mode);
-                    }
-                }
-        }
-}
-
-/* Scratch sizes (bytes, enough for both panel formats) of a GEMM of n rows, n_in inputs, n_out outputs. */
-static size_t mg__gemm_a_bytes(int64_t n_in, int64_t n_out) { return (size_t)((n_out + MG__TC - 1) / MG__TC) * MG__TC * (size_t)n_in * 4; }
-static size_t mg__gemm_b_bytes(int64_t n, int64_t n_in) { return (size_t)((n + MG__TR - 1) / MG__TR) * MG__TR * (size_t)n_in * 4; }
-static size_t mg__gemm_tmp_bytes(int64_t n_in, int nth) { return (size_t)nth * (2 * (size_t)n_in + 64) * sizeof(float); }
-
-/* Scratch of the vision products: packed panels and per-thread rows (mg__encode sizes them). */
-typedef struct mg__vscratch {
-    void *ap, *bp;           /* GEMM panels */
-    float *tmp;              /* GEMM per-thread rows */
-    uint32_t *kv;            /* attention: packed keys and values of every head */
-    float *work;             /* attention: per-thread tiles */
-    float *bias;             /* stacked biases [3 d] */
-} mg__vscratch;
-
-/* Y = X W^T + b (+ Y when accumulate) for w[0..nw) stacked, all of one n_in; bf16: bfloat16 products. */
-static void mg__gemm(mg__pool *pool, const mg__vscratch *sc, const mg__mat *const *w, int nw, const float *bias,
-                     const float *x, int n, float *y, int accumulate, int bf16) {
-    mg__gemm_job j;
-    int i;
-    memset(&j, 0, sizeof j);
-    j.nw = nw;
-    for (i = 0; i < nw; i++) { j.w[i] = w[i]; j.n_out += (int)w[i]->n_out; }
-    j.bias = bias; j.x = x; j.y = y; j.n = n; j.n_in = (int)w[0]->n_in;
-    j.bf16 = bf16; j.kp = bf16 ? (j.n_in + 1) / 2 : j.n_in;
-    j.accumulate = accumulate; j.ap = sc->ap; j.bp = sc->bp; j.tmp = sc->tmp;
-    mg__pool_run(pool, mg__gemm_pack_task, &j);
-    mg__pool_run(pool, mg__gemm_task, &j);
-}
-
-/* ----- attention: per head and block of 32 queries, blocks of keys with an online softmax (base 2) ----- */
-#ifdef MG__BF16
-/* 2^x for 16 floats: x = n + f, |f| <= 1/2, 2^f by its degree-4 Taylor polynomial (relative error < 5e-5,
-   far below the bf16 rounding of the probabilities; rescale factors err alike on O and l and cancel),
-   scaled by 2^n; x below -127 gives ~0. */
-static __m512 mg__exp2_16(__m512 x) {
-    __m512 n, f, p;
-    x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
-    n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    f = _mm512_sub_ps(x, n);
-    p = _mm512_fmadd_ps(_mm512_set1_ps(9.6181291e-3f), f, _mm512_set1_ps(5.5504109e-2f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022651e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
-#endif
-
-/* One block of nk keys for 32 queries: st[k][q] = q.k scores, c2 = log2(e) / sqrt(head_dim). Per query:
-     m' = max(m, max_k c2 s_k),  e_k = 2^(c2 s_k - m'),  alpha = 2^(m - m'),
-     l' = alpha l + sum_k e_k,   O *= alpha (rows of ot[no][32])
-   and P = bf16(e) as an A panel of key pairs: pp[32 p + q] = bf(e_2p) | bf(e_2p+1) << 16 (0 past nk). */
-static void mg__softmax_block(const float *st, int nk, float c2, float *m, float *l, float *ot, int no, uint32_t *pp) {
-    int v, k, r;
-#ifdef MG__BF16
-    /* 16-bit lane order of the pairs: e0[i] then e1[i], from cvtne2ps's [e0[0..15], e1[0..15]] */
-    const __m512i ilv = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    const __m512 vc2 = _mm512_set1_ps(c2);
-    for (v = 0; v < MG__TC; v += 16) {
-        __m512 mx = _mm512_set1_ps(-INFINITY), mx1 = mx, mo = _mm512_loadu_ps(m + v), mn, alpha, lv;
-        for (k = 0; k + 1 < nk; k += 2) {   /* two chains of max */
-            mx = _mm512_max_ps(mx, _mm512_loadu_ps(st + (size_t)k * MG__TC + v));
-            mx1 = _mm512_max_ps(mx1, _mm512_loadu_ps(st + (size_t)(k + 1) * MG__TC + v));
-        }
-        if (k < nk) mx = _mm512_max_ps(mx, _mm512_loadu_ps(st + (size_t)k * MG__TC + v));
-        mn = _mm512_max_ps(mo, _mm512_mul_ps(_mm512_max_ps(mx, mx1), vc2));
-        alpha = mg__exp2_16(_mm512_sub_ps(mo, mn));
-        _mm512_storeu_ps(m + v, mn);
-        lv = _mm512_mul_ps(_mm512_loadu_ps(l + v), alpha);
-        for (r = 0; r < no; r++) _mm512_storeu_ps(ot + (size_t)r * MG__TC + v, _mm512_mul_ps(_mm512_loadu_ps(ot + (size_t)r * MG__TC + v), alpha));
-        for (k = 0; k < nk; k += 2) {
-            __m512 e0 = mg__exp2_16(_mm512_fmsub_ps(_mm512_loadu_ps(st + (size_t)k * MG__TC + v), vc2, mn));
-            __m512 e1 = k + 1 < nk ? mg__exp2_16(_mm512_fmsub_ps(_mm512_loadu_ps(st + (size_t)(k + 1) * MG__TC + v), vc2, mn))
-                                   : _mm512_setzero_ps();
-            lv = _mm512_add_ps(lv, e0);
-            lv = _mm512_add_ps(lv, e1);
-            _mm512_storeu_si512(pp + (size_t)(k / 2) * MG__TC + v, _mm512_permutexvar_epi16(ilv, (__m512i)_mm512_cvtne2ps_pbh(e1, e0)));
-        }
-        _mm512_storeu_ps(l + v, lv);
-    }
-#else
-    for (v = 0; v < MG__TC; v++) {
-        float mx = -INFINITY, mn, alpha;
-        for (k = 0; k < nk; k++) mx = st[(size_t)k * MG__TC + v] > mx ? st[(size_t)k * MG__TC + v] : mx;
-        mn = m[v] > mx * c2 ? m[v] : mx * c2;
-        alpha = exp2f(m[v] - mn);
-        m[v] = mn;
-        l[v] *= alpha;
-        for (r = 0; r < no; r++) ot[(size_t)r * MG__TC + v] *= alpha;
-        for (k = 0; k < nk; k += 2) {
-            float e0 = exp2f(st[(size_t)k * MG__TC + v] * c2 - mn), e1 = k + 1 < nk ? exp2f(st[(size_t)(k + 1) * MG__TC + v] * c2 - mn) : 0.0f;
-            l[v] += e0;
-            l[v] += e1;
-            pp[(size_t)(k / 2) * MG__TC + v] = mg__f2bf(e0) | (uint32_t)mg__f2bf(e1) << 16;
-        }
-    }
-#endif
-}
-
-/* out[t][h hd + c] = sum_j softmax_j(q_t.k_j / sqrt(hd)) v_j[c] for every head h (q, k, v: [n][3 d] rows). */
-typedef struct mg__vattn_job {
-    const float *qkv;        /* [n][3 d]: q | k | v */
-    float *out;              /* [n][d] */
-    uint32_t *kp;            /* [n_head][nkp][hp][12] keys as B panels */
-    uint32_t *vp;            /* [n_head][ncg][nvp][12] values by channel as B panels, pairs of keys */
-    float *work;             /* [threads][mg__attn_work] */
-    int n, d, n_head, hd;
-    int hp, nkp, ncg, nvp;   /* pairs per head, key panels, channel groups, key pairs (even-padded) */
-} mg__vattn_job;
-
-static void mg__vattn_dims(mg__vattn_job *j, int n, int d, int n_head) {
-    j->n = n; j->d = d; j->n_head = n_head; j->hd = d / n_head;
-    j->hp = (j->hd + 1) / 2; j->nkp = (n + MG__TR - 1) / MG__TR; j->ncg = (j->hd + MG__TR - 1) / MG__TR;
-    j->nvp = (n + 1) / 2;
-}
-static size_t mg__vattn_kv_words(const mg__vattn_job *j) {
-    return (size_t)j->n_head * ((size_t)j->nkp * j->hp * MG__TR + (size_t)j->ncg * j->nvp * MG__TR);
-}
-/* per thread: Q panel [hp][32], S^T [KB][32], P [KB/2][32], O^T [ncg*12][32], m [32], l [32] */
-static size_t mg__vattn_work_floats(const mg__vattn_job *j) {
-    return (size_t)MG__TC * ((size_t)j->hp + MG__ATT_KB + MG__ATT_KB / 2 + (size_t)j->ncg * MG__TR + 2);
-}
-
-/* Packs keys (per head: B panels of 12 keys over channel pairs) and values (per head and 12 channels: B panels
-   over key pairs), split over heads x (key panels + value pair blocks). */
-static void mg__vattn_pack_task(void *ctx, int ith, int nth) {
-    const mg__vattn_job *j = (const mg__vattn_job *)ctx;
-    int64_t lo, hi, it, nvb = (j->nvp + 63) / 64, per = j->nkp + nvb;
-    uint32_t pairs[MG__ATT_MAXHD + MG__TR];
-    int d3 = 3 * j->d, r, p, c;
-    mg__split((int64_t)j->n_head * per, ith, nth, &lo, &hi);
-    for (it = lo; it < hi; it++) {
-        int h = (int)(it / per), i = (int)(it % per);
-        if (i < j->nkp) {   /* key panel i */
-            uint32_t *panel = j->kp + ((size_t)h * j->nkp + i) * j->hp * MG__TR;
-            for (r = 0; r < MG__TR; r++) {
-                int t = i * MG__TR + r;
-                if (t < j->n) mg__bf16_pairs(pairs, j->qkv + (size_t)t * d3 + j->d + (size_t)h * j->hd, j->hd);
-                else memset(pairs, 0, sizeof pairs);
-                for (p = 0; p < j->hp; p++) panel[(size_t)p * MG__TR + r] = pairs[p];
-            }
-        } else {            /* value key pairs [64 i', 64 i' + 64) of every channel group */
-            int p0 = (i - j->nkp) * 64, p1 = p0 + 64 < j->nvp ? p0 + 64 : j->nvp, g;
-            float row[2][MG__ATT_MAXHD];
-            for (c = j->hd; c < j->ncg * MG__TR; c++) pairs[c] = 0;
-            for (p = p0; p < p1; p++) {
-                for (r = 0; r < 2; r++) {
-                    int t = 2 * p + r;
-                    if (t < j->n) memcpy(row[r], j->qkv + (size_t)t * d3 + 2 * (size_t)j->d + (size_t)h * j->hd, (size_t)j->hd * sizeof(float));
-                    else memset(row[r], 0, (size_t)j->hd * sizeof(float));
-                }
-                mg__bf16_interleave(pairs, row[0], row[1], j->hd);
-                for (g = 0; g < j->ncg; g++)
-                    memcpy(j->vp + (((size_t)h * j->ncg + g) * j->nvp + p) * MG__TR, pairs + g * MG__TR, MG__TR * sizeof(uint32_t));
-            }
-        }
-    }
-}
-
-static void mg__vattn_task(void *ctx, int ith, int nth) {
-    const mg__vattn_job *j = (const mg__vattn_job *)ctx;
-    float *w = j->work + (size_t)ith * mg__vattn_work_floats(j);
-    uint32_t *qp = (uint32_t *)w, *pp = qp + (size_t)j->hp * MG__TC + MG__ATT_KB * MG__TC;
-    float *st = w + (size_t)j->hp * MG__TC, *ot = (float *)(pp + MG__ATT_KB / 2 * MG__TC);
-    float *m = ot + (size_t)j->ncg * MG__TR * MG__TC, *l = m + MG__TC;
-    float c2 = 1.4426950408889634f / sqrtf((float)j->hd);
-    int nqb = (j->n + MG__TC - 1) / MG__TC, d3 = 3 * j->d, no = j->ncg * MG__TR;
-    int64_t lo, hi, it;
-    uint32_t pairs[MG__ATT_MAXHD / 2];
-    mg__split((int64_t)j->n_head * nqb, ith, nth, &lo, &hi);
-    for (it = lo; it < hi; it++) {
-        int h = (int)(it / nqb), q0 = (int)(it % nqb) * MG__TC, c, p, k0, i, g;
-        for (c = 0; c < MG__TC; c++) {   /* queries of the block as an A panel */
-            if (q0 + c < j->n) mg__bf16_pairs(pairs, j->qkv + (size_t)(q0 + c) * d3 + (size_t)h * j->hd, j->hd);
-            else memset(pairs, 0, sizeof pairs);
-            for (p = 0; p < j->hp; p++) qp[(size_t)p * MG__TC + c] = pairs[p];
-            m[c] = -INFINITY; l[c] = 0;
-        }
-        memset(ot, 0, sizeof(float) * (size_t)no * MG__TC);
-        for (k0 = 0; k0 < j->n; k0 += MG__ATT_KB) {
-            int nk = j->n - k0 < MG__ATT_KB ? j->n - k0 : MG__ATT_KB;
-            for (i = 0; i * MG__TR < nk; i++)           /* S^T = K Q^T */
-                mg__tile(qp, j->kp + ((size_t)h * j->nkp + k0 / MG__TR + i) * j->hp * MG__TR, j->hp, st + (size_t)i * MG__TR * MG__TC,
-                         MG__TC, MG__TR, MG__TC, NULL, MG__INIT);
-            mg__softmax_block(st, nk, c2, m, l, ot, no, pp);
-            for (g = 0; g < j->ncg; g++)                /* O^T += V^T P^T */
-                mg__tile(pp, j->vp + (((size_t)h * j->ncg + g) * j->nvp + k0 / 2) * MG__TR, (nk + 1) / 2,
-                         ot + (size_t)g * MG__TR * MG__TC, MG__TC, MG__TR, MG__TC, NULL, MG__ACC);
-        }
-        for (c = 0; c < MG__TC && q0 + c < j->n; c++) {   /* out = O / l, O^T read down its column */
-            float inv = 1.0f / l[c], *o = j->out + (size_t)(q0 + c) * j->d + (size_t)h * j->hd;
-            i = 0;
-#ifdef MG__AVX512
-            {
-                const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(MG__TC));
-                for (; i + 16 <= j->hd; i += 16)
-                    _mm512_storeu_ps(o + i, _mm512_mul_ps(_mm512_i32gather_ps(idx, ot + (size_t)i * MG__TC + c, 4), _mm512_set1_ps(inv)));
-            }
-#endif
-            for (; i < j->hd; i++) o[i] = ot[(size_t)i * MG__TC + c] * inv;
-        }
-    }
-}
-
-/* y_i = W_i x over n rows for nw matrices with the same input (no bias): one conversion of the input (across
-   threads for several rows) and one job when the matrices share n_in and the partner format, else one each. */
-static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, float *const *y, int nw, const float *x, int n) {
-    mg__matmul_job j;
-    int i;
-    for (i = 1; i < nw; i++)
-        if (w[i]->n_in != w[0]->n_in || mg__act_type(w[i]->type) != mg__act_type(w[0]->type)) {
-            for (i = 0; i < nw; i++) mg__linear_n(pool, xq, w + i, y + i, 1, x, n);
-            return;
-        }
-    j.w = w; j.y = y; j.nw = nw; j.x = x; j.xq = xq; j.n_tok = n;
-    j.per = pool->n > 1 ? 8 * pool->n : 1; j.next = 0;
-    j.xq_stride = mg__act_row_bytes(w[0]->type, w[0]->n_in);
-    if (n >= 4) mg__pool_run(pool, mg__quant_task, &j);
-    else mg__quant_task(&j, 0, 1);
-    mg__pool_run(pool, mg__matmul_task, &j);
-}
-
-/* y = W x + b over n rows, with a caller-sized conversion buffer. With MG_USE_BLAS, F32 weights and 8 rows or
-   more go to cblas_sgemm (OpenBLAS's own threads; its summation order differs from ours). */
-static void mg__linear(mg__pool *pool, uint8_t *xq, const mg__mat *w, const float *b, const float *x, int n, float *y) {
-    int t, i;
-#ifdef MG_USE_BLAS
-    if (w->type == MG_TYPE_F32 && n >= 8) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)w->n_out, (int)w->n_in, 1.0f, x, (int)w->n_in,
-                    (const float *)w->data, (int)w->n_in, 0.0f, y, (int)w->n_out);
-        if (b) for (t = 0; t < n; t++) for (i = 0; i < w->n_out; i++) y[(size_t)t * w->n_out + i] += b[i];
-        return;
-    }
-#endif
-    mg__linear_n(pool, xq, &w, &y, 1, x, n);
-    if (b) for (t = 0; t < n; t++) for (i = 0; i < w->n_out; i++) y[(size_t)t * w->n_out + i] += b[i];
-}
-
-/* LayerNorm of one row, as ggml computes it: y = (x - mean) / sqrt(var + eps) * w + b. */
-static void mg__layernorm(float *y, const float *x, const float *w, const float *b, int64_t n, float eps) {
-    double sum = 0, ss = 0;
-    float mean, scale;
-    int64_t i;
-    for (i = 0; i < n; i++) sum += x[i];
-    mean = (float)(sum / (double)n);
-    for (i = 0; i < n; i++) { float dv = x[i] - mean; ss += (double)dv * dv; }
-    scale = 1.0f / sqrtf((float)(ss / (double)n + eps));
-    for (i = 0; i < n; i++) y[i] = (x[i] - mean) * scale * w[i] + b[i];
-}
-
-/* Row jobs of the tower, split over rows: LayerNorm y[t] = LN(x[t]) and, in place, GELU of every value. */
-typedef struct mg__vrows_job {
-    float *y;                /* [n][d] */
-    const float *x;          /* [n][d] (LayerNorm input) */
-    const float *w, *b;      /* [d] LayerNorm weight and bias */
-    const uint16_t *gelu;    /* [65537] GELU table */
-    int n, d;
-    float eps;
-} mg__vrows_job;
-
-static void mg__vln_task(void *ctx, int ith, int nth) {
-    const mg__vrows_job *j = (const mg__vrows_job *)ctx;
-    int64_t lo, hi, t;
-    mg__split(j->n, ith, nth, &lo, &hi);
-    for (t = lo; t < hi; t++) mg__layernorm(j->y + (size_t)t * j->d, j->x + (size_t)t * j->d, j->w, j->b, j->d, j->eps);
-}
-
-static void mg__vgelu_task(void *ctx, int ith, int nth) {
-    const mg__vrows_job *j = (const mg__vrows_job *)ctx;
-    int64_t lo, hi;
-    mg__split(j->n, ith, nth, &lo, &hi);
-    mg__gelu_vals(j->y + (size_t)lo * j->d, (hi - lo) * j->d, j->gelu);
-}
-
-static void mg__vscratch_free(mg__vscratch *sc) {
-    MG_FREE(sc->ap); MG_FREE(sc->bp); MG_FREE(sc->tmp); MG_FREE(sc->kv); MG_FREE(sc->work); MG_FREE(sc->bias);
-}
-
-/* Encodes one preprocessed image (image_size^2 RGB bytes) into n_tokens x n_out embeddings. */
-static mg_result mg__encode(mg_session *s, const uint8_t *rgb, float *out) {
-    const mg__vision *V = s->m->vision;
-    int n = V->n_patches, d = V->d, P = V->patch, S = V->image_size, pin = 3 * P * P, t, i, c, il, nth = s->pool.n;
-    int maxin = V->ff > pin ? V->ff : pin, fast = 0;
-    size_t nd = (size_t)n * d, abytes = 0;
-    float *x = (float *)mg__malloc(nd * sizeof(float)), *h = (float *)mg__malloc(nd * sizeof(float));
-    float *qkv = (float *)mg__malloc(3 * nd * sizeof(float)), *att = (float *)mg__malloc(nd * sizeof(float));
-    float *big = (float *)mg__malloc((size_t)n * (maxin > d ? maxin : d) * sizeof(float));
-    mg__vscratch sc;
-    mg__vattn_job aj;
-    mg__vrows_job rj;
-    mg_result r = MG_OK;
-    {   /* weight panels: the widest of patch [pin -> d], QKV [d -> 3d], up [d -> ff], down [ff -> d], projection */
-        size_t ab[5];
-        ab[0] = mg__gemm_a_bytes(pin, d); ab[1] = mg__gemm_a_bytes(d, 3 * (int64_t)d); ab[2] = mg__gemm_a_bytes(d, V->ff);
-        ab[3] = mg__gemm_a_bytes(V->ff, d); ab[4] = mg__gemm_a_bytes(d, V->n_out);
-        for (i = 0; i < 5; i++) abytes = ab[i] > abytes ? ab[i] : abytes;
-    }
-#ifdef MG__BF16
-    fast = s->opt.vision_bf16 != 0;   /* without AVX512-BF16 the float products are also the fast ones */
-#endif
-    memset(&aj, 0, sizeof aj);
-    mg__vattn_dims(&aj, n, d, V->n_head);
-    sc.ap = mg__malloc(abytes);
-    sc.bp = mg__malloc(mg__gemm_b_bytes(n, maxin > d ? maxin : d));
-    sc.tmp = (float *)mg__malloc(mg__gemm_tmp_bytes(maxin > d ? maxin : d, nth));
-    sc.kv = (uint32_t *)mg__malloc(mg__vattn_kv_words(&aj) * 4);
-    sc.work = (float *)mg__malloc((size_t)nth * mg__vattn_work_floats(&aj) * sizeof(float));
-    sc.bias = (float *)mg__malloc(3 * (size_t)d * sizeof(float));
-    if (!x || !h || !qkv || !att || !big || !sc.ap || !sc.bp || !sc.tmp || !sc.kv || !sc.work || !sc.bias) {
-        r = mg__sfail(s, MG_ERR_NOMEM, "out of memory encoding an image");
-        goto done;
-    }
-    aj.qkv = qkv; aj.out = att; aj.kp = sc.kv; aj.vp = sc.kv + (size_t)aj.n_head * aj.nkp * aj.hp * MG__TR; aj.work = sc.work;
-    memset(&rj, 0, sizeof rj);
-    rj.n = n; rj.d = d; rj.eps = V->eps; rj.gelu = V->gelu;
-    /* patches: p = py*side + px, element c*P*P + ky*P + kx = (pixel/255 - mean_c) / std_c */
-    for (t = 0; t < n; t++) {
-        int py = t / V->side, px = t % V->side, ky, kx;
-        float *row = big + (size_t)t * pin;
-        for (c = 0; c < 3; c++)
-            for (ky = 0; ky < P; ky++)
-                for (kx = 0; kx < P; kx++) {
-                    uint8_t u = rgb[((size_t)(py * P + ky) * S + (px * P + kx)) * 3 + c];
-                    row[(c * P + ky) * P + kx] = ((float)u / 255.0f - V->mean[c]) / V->std[c];
-                }
-    }
-    memcpy(x, V->pos, nd * sizeof(float));
-    {   /* x = pos + (Wpatch patches + b) */
-        const mg__mat *w = &V->patch_w;
-        mg__gemm(&s->pool, &sc, &w, 1, V->patch_b, big, n, x, 1, fast);
-    }
-    mg__tap(s, "v_inp", -1, x, d, n, 1);
-    for (il = 0; il < V->n_layer; il++) {
-        const mg__vlayer *Y = &V->layer[il];
-        const mg__mat *w3[3];
-        rj.y = h; rj.x = x; rj.w = Y->ln1_w; rj.b = Y->ln1_b;
-        mg__pool_run(&s->pool, mg__vln_task, &rj);                     /* h = LN1(x) */
-        w3[0] = &Y->q; w3[1] = &Y->k; w3[2] = &Y->v;
-        memcpy(sc.bias, Y->bq, d * sizeof(float)); memcpy(sc.bias + d, Y->bk, d * sizeof(float));
-        memcpy(sc.bias + 2 * d, Y->bv, d * sizeof(float));
-        mg__gemm(&s->pool, &sc, w3, 3, sc.bias, h, n, qkv, 0, fast);        /* [q k v] = h [Wq Wk Wv]^T + b */
-        mg__pool_run(&s->pool, mg__vattn_pack_task, &aj);
-        mg__pool_run(&s->pool, mg__vattn_task, &aj);                   /* att = softmax(q k^T / sqrt(hd)) v */
-        w3[0] = &Y->o;
-        mg__gemm(&s->pool, &sc, w3, 1, Y->bo, att, n, x, 1, fast);        /* x = x + att Wo^T + bo */
-        rj.y = h; rj.x = x; rj.w = Y->ln2_w; rj.b = Y->ln2_b;
-        mg__pool_run(&s->pool, mg__vln_task, &rj);                     /* h = LN2(x) */
-        w3[0] = &Y->up;
-        mg__gemm(&s->pool, &sc, w3, 1, Y->b_up, h, n, big, 0, fast);      /* big = GELU(h Wup^T + b_up) */
-        rj.y = big; rj.d = V->ff;
-        mg__pool_run(&s->pool, mg__vgelu_task, &rj);
-        rj.d = d;
-        w3[0] = &Y->down;
-        mg__gemm(&s->pool, &sc, w3, 1, Y->b_down, big, n, x, 1, fast);    /* x = x + big Wdown^T + b_down */
-        mg__tap(s, "v_l_out", il, x, d, n, 1);
-    }
-    rj.y = x; rj.x = x; rj.w = V->post_w; rj.b = V->post_b;
-    mg__pool_run(&s->pool, mg__vln_task, &rj);
-    mg__tap(s, "v_post_ln", -1, x, d, n, 1);
-    {   /* projector: pool x pool average over the patch grid, RMSNorm x soft_emb_norm, then the projection */
-        int side = V->side, po = V->pool, os = side / po, oy, ox, ky, kx;
-        const mg__mat *w = &V->proj;
-        for (oy = 0; oy < os; oy++)
-            for (ox = 0; ox < os; ox++)
-                for (c = 0; c < d; c++) {
-                    float acc = 0;
-                    for (ky = 0; ky < po; ky++)
-                        for (kx = 0; kx < po; kx++) acc += x[((size_t)(oy * po + ky) * side + (ox * po + kx)) * d + c];
-                    h[((size_t)oy * os + ox) * d + c] = acc / (float)(po * po);
-                }
-        for (t = 0; t < V->n_tokens; t++) mg__rmsnorm(h + (size_t)t * d, h + (size_t)t * d, V->soft_norm, d, V->eps);
-        mg__tap(s, "mm_soft_emb_norm", -1, h, d, V->n_tokens, 1);
-        mg__gemm(&s->pool, &sc, &w, 1, NULL, h, V->n_tokens, out, 0, fast);
-        mg__tap(s, "mm_out", -1, out, V->n_out, V->n_tokens, 1);
-    }
-done:
-    MG_FREE(x); MG_FREE(h); MG_FREE(qkv); MG_FREE(att); MG_FREE(big);
-    mg__vscratch_free(&sc);
-    return r;
-}
-
-/* ===== >>decoder attention (blocked, online softmax) ================================================= */
-/* The text decoder's attention over the KV cache. A work item is one KV head g and a tile of consecutive chunk
-   tokens (mg__attn_tile_tokens); its rows are those tokens' query heads that read head g (token-major), each q
-   in the KV type's partner format as ggml has it (f16 for an F16 cache, Q8_0 blocks for Q8_0), held as floats.
-   Keys come in blocks of absolute positions [64 b, 64 b + 64) over the union of the rows' ranges; a block's K
-   and V rows are converted to floats once and serve every row. For a row with range [lo, hi] (lo = 0 or
-   p - window + 1, hi = p or the bidirectional block's end) and the block keys j in it:
-     s_j = q . k_j                  (q carries the 1/sqrt(head_dim) scale)
-     m' = max(m, max_j s_j),  alpha = exp(m - m'),  e_j = exp(s_j - m')      (m from -inf, l and O from 0)
-     l' = alpha l + sum_j e_j,  O' = alpha O + sum_j e_j v_j
-   and out = O / l after the last block. A row's floats do not depend on the other rows of its tile: each sum
-   has one fixed order, a block outside the row's range leaves it as it was (alpha = 1, e = 0) and keys outside
-   every range are zero rows, so results are the same for any thread count, chunk size or token-by-token feed.
-   AVX-512: s_j in 16 channel lanes summed by one fixed tree (mg__hsum16x16), e_j by mg__exp16; the scalar
-   path sums in order and calls expf. */
-typedef struct mg__attn_job {
-    mg_session *s;
-    int il, n, pos0, bidir;  /* layer, chunk tokens, first position, 1: the chunk is one bidirectional block */
-    int tq, ntile;           /* tokens per tile, tiles */
-    int next;                /* next item to take (atomic) */
-} mg__attn_job;
-
-/* Positions chunk token t attends to: [*lo, *hi]. */
-static void mg__attn_span(const mg__attn_job *j, int t, int *lo, int *hi) {
-    int p = j->pos0 + t, w = j->s->m->hp.swa;
-    *hi = j->bidir ? j->pos0 + j->n - 1 : p;
-    *lo = j->s->m->layer[j->il].global || p - w + 1 < 0 ? 0 : p - w + 1;
-}
-
-/* One cached row of n values of type kt as floats (exact for F16 and Q8_0). */
-static void mg__kv_f32(int kt, const uint8_t *src, float *y, int n) {
-#ifdef MG__AVX512
-    if (kt == MG_TYPE_F16) {
-        int i = 0;
-        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + 2 * i))));
-        for (; i < n; i++) y[i] = mg__h2f(mg__le16(src + 2 * i));
-        return;
-    }
-#endif
-    mg__dequant_row(kt, src, y, n);
-}
-
-/* K and V rows [KB][hd] of head g for positions [b0, b0 + KB); positions outside [ulo, uhi] give zero rows. */
-static void mg__attn_load(const mg_session *s, const mg__kvcache *c, int g, int b0, int ulo, int uhi, float *kb, float *vb) {
-    int hd = s->m->hp.head_dim, i;
-    size_t off = (size_t)g * mg__row_bytes(s->kv_type, hd);
-    for (i = 0; i < MG__KQ_KB; i++) {
-        int p = b0 + i;
-        float *kr = kb + (size_t)i * hd, *vr = vb + (size_t)i * hd;
-        if (p < ulo || p > uhi) { memset(kr, 0, (size_t)hd * sizeof(float)); memset(vr, 0, (size_t)hd * sizeof(float)); continue; }
-        mg__kv_f32(s->kv_type, c->k + (size_t)(p % c->cap_max) * s->kv_row + off, kr, hd);
-        mg__kv_f32(s->kv_type, c->v + (size_t)(p % c->cap_max) * s->kv_row + off, vr, hd);
-    }
-}
-
-#ifdef MG__AVX512
-/* e^x for 16 floats x <= 0 (x < -87 and NaN give 0): x = n ln2 + r with ln2 in two parts, |r| <= ln2 / 2,
-   e^r by Cephes' expf polynomial (about 1 ulp), scaled by 2^n. */
-static __m512 mg__exp16(__m512 x) {
-    __mmask16 ok = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_GE_OQ);
-    __m512 n, r, p;
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    p = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);                /* e^r - 1 */
-    return _mm512_maskz_scalef_ps(ok, _mm512_add_ps(p, _mm512_set1_ps(1.0f)), n);
-}
-
-/* Lanes [lo, hi] of 16 as a mask (empty when hi < lo). */
-static __mmask16 mg__lanes(int lo, int hi) {
-    if (lo < 0) lo = 0;
-    if (hi > 15) hi = 15;
-    return (__mmask16)(hi < lo ? 0u : (0xffffu >> (15 - hi)) & (0xffffu << lo));
-}
-
-/* Lane i of the result = the sum of the 16 lanes of v[i], by one tree for every i: P_l = x_l + x_(l+8),
-   Q_l = P_l + P_(l+4), R_l = Q_l + Q_(l+2), sum = R_0 + R_1. The shuffles leave the sum of tree input w_n in
-   lane 4 (n % 4) + n / 4, so w_n = v[4 (n % 4) + n / 4]. */
-MG__INLINE __m512 mg__hsum16x16(const __m512 *v) {
-    __m512 t0, t1, t2, t3, t4, t5, t6, t7, u0, u1, u2, u3, r0, r1;
-#define MG__H1(a, b) _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE))
-#define MG__H2(a, b) _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD))
-#define MG__H3(a, b) _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x44), _mm512_shuffle_ps(a, b, 0xEE))
-#define MG__H4(a, b) _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xDD))
-    t0 = MG__H1(v[0], v[4]);   t1 = MG__H1(v[8], v[12]);  t2 = MG__H1(v[1], v[5]);   t3 = MG__H1(v[9], v[13]);   /* w0..w7 */
-    t4 = MG__H1(v[2], v[6]);   t5 = MG__H1(v[10], v[14]); t6 = MG__H1(v[3], v[7]);   t7 = MG__H1(v[11], v[15]);  /* w8..w15 */
-    u0 = MG__H2(t0, t1); u1 = MG__H2(t2, t3); u2 = MG__H2(t4, t5); u3 = MG__H2(t6, t7);
-    r0 = MG__H3(u0, u1); r1 = MG__H3(u2, u3);
-    return MG__H4(r0, r1);
-#undef MG__H1
-#undef MG__H2
-#undef MG__H3
-#undef MG__H4
-}
-
-/* s0[i] = q0 . k_i and s1[i] = q1 . k_i for 8 key rows k_i = k + i hd: 16 channel lanes, then mg__hsum16x16. */
-static void mg__dot2x8(const float *q0, const float *q1, const float *k, int hd, float *s0, float *s1) {
-    __m512 a[16], x0, x1, kv, r;
-    int d, i;
-    for (i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
-    for (d = 0; d < hd; d += 16) {                        /* the last step masked when hd % 16 */
-        __mmask16 mk = d + 16 <= hd ? (__mmask16)0xffffu : mg__lanes(0, hd - d - 1);
-        x0 = _mm512_maskz_loadu_ps(mk, q0 + d);
-        x1 = _mm512_maskz_loadu_ps(mk, q1 + d);
-#define MG__K(i) kv = _mm512_maskz_loadu_ps(mk, k + (size_t)(i) * hd + d); \
-                 a[i] = _mm512_fmadd_ps(x0, kv, a[i]); a[8 + (i)] = _mm512_fmadd_ps(x1, kv, a[8 + (i)]);
-        MG__K(0) MG__K(1) MG__K(2) MG__K(3) MG__K(4) MG__K(5) MG__K(6) MG__K(7)
-#undef MG__K
-    }
-    r = mg__hsum16x16(a);
-    _mm256_storeu_ps(s0, _mm512_castps512_ps256(r));
-    _mm256_storeu_ps(s1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
-}
-
-/* 16 floats from the f16 values at p, lanes outside mk zero: the f32 row mg__kv_f32 writes, loaded as mg__dot2x8
-   and mg__pv2 load it. */
-MG__INLINE __m512 mg__ld16h(const uint8_t *p, __mmask16 mk) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, p)); }
-/* mg__dot2x8 over 8 F16 cache rows read in place (kp[i] = key row i or NULL for a zero row): the same FMAs on
-   the same values, so the same sums, without converting the block first. */
-static void mg__dot2x8_f16(const float *q0, const float *q1, const uint8_t *const *kp, int hd, float *s0, float *s1) {
-    __m512 a[16], x0, x1, kv, r;
-    const uint8_t *k[8];
-    __mmask16 mz[8];
-    int d, i;
-    for (i = 0; i < 8; i++) {   /* a zero row: its loads masked off (the pointer is any valid one) */
-        k[i] = kp[i] ? kp[i] : (const uint8_t *)q0;
-        mz[i] = kp[i] ? (__mmask16)0xffffu : 0;
-    }
-    for (i = 0; i < 16; i++) a[i] = _mm512_setzero_ps();
-    for (d = 0; d < hd; d += 16) {
-        __mmask16 mk = d + 16 <= hd ? (__mmask16)0xffffu : mg__lanes(0, hd - d - 1);
-        x0 = _mm512_maskz_loadu_ps(mk, q0 + d);
-        x1 = _mm512_maskz_loadu_ps(mk, q1 + d);
-        MG__UNROLL for (i = 0; i < 8; i++) {   /* unrolled: the 16 sums stay in registers */
-            kv = mg__ld16h(k[i] + 2 * (size_t)d, mk & mz[i]);
-            a[i] = _mm512_fmadd_ps(x0, kv, a[i]);
-            a[8 + i] = _mm512_fmadd_ps(x1, kv, a[8 + i]);
-        }
-    }
-    r = mg__hsum16x16(a);
-    _mm256_storeu_ps(s0, _mm512_castps512_ps256(r));
-    _mm256_storeu_ps(s1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
-}
-
-/* s_r[i] = q_r . k_i for 4 rows q_r = q + r hd and 4 key rows k_i = k + i hd, stored at s + r KB + i. */
-static void mg__dot4x4(const float *q, const float *k, int hd, float *s) {
-    __m512 a[16], x0, x1, x2, x3, kv, r;
-    int d;
-    for (d = 0; d < 16; d++) a[d] = _mm512_setzero_ps();
-    for (d = 0; d < hd; d += 16) {                        /* the last step masked when hd % 16 */
-        __mmask16 mk = d + 16 <= hd ? (__mmask16)0xffffu : mg__lanes(0, hd - d - 1);
-        x0 = _mm512_maskz_loadu_ps(mk, q + d);                 x1 = _mm512_maskz_loadu_ps(mk, q + (size_t)hd + d);
-        x2 = _mm512_maskz_loadu_ps(mk, q + 2 * (size_t)hd + d); x3 = _mm512_maskz_loadu_ps(mk, q + 3 * (size_t)hd + d);
-#define MG__K(i) kv = _mm512_maskz_loadu_ps(mk, k + (size_t)(i) * hd + d); \
-                 a[i] = _mm512_fmadd_ps(x0, kv, a[i]); a[4 + (i)] = _mm512_fmadd_ps(x1, kv, a[4 + (i)]); \
-                 a[8 + (i)] = _mm512_fmadd_ps(x2, kv, a[8 + (i)]); a[12 + (i)] = _mm512_fmadd_ps(x3, kv, a[12 + (i)]);
-        MG__K(0) MG__K(1) MG__K(2) MG__K(3)
-#undef MG__K
-    }
-    r = mg__hsum16x16(a);                                   /* lane 4 r + i */
-    _mm_storeu_ps(s, _mm512_castps512_ps128(r));
-    _mm_storeu_ps(s + MG__KQ_KB, _mm512_extractf32x4_ps(r, 1));
-    _mm_storeu_ps(s + 2 * MG__KQ_KB, _mm512_extractf32x4_ps(r, 2));
-    _mm_storeu_ps(s + 3 * MG__KQ_KB, _mm512_extractf32x4_ps(r, 3));
-}
-
-/* Rows of O (stride hd), channels [c, c + 64) below hd: O[r] = alpha_r O[r] + sum_{j = ja..jb} P[r][j] v_j,
-   for 4 rows (mg__pv4) or 2 (mg__pv2); every element is the same chain of FMAs in either. */
-#define MG__PV_LD(r) { __m512 a_ = _mm512_set1_ps(al[r]); const float *o_ = o + (size_t)(r) * hd + c; \
-    s[r][0] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m0, o_));      s[r][1] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m1, o_ + 16)); \
-    s[r][2] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m2, o_ + 32)); s[r][3] = _mm512_mul_ps(a_, _mm512_maskz_loadu_ps(m3, o_ + 48)); }
-#define MG__PV_FMA(r) { __m512 p_ = _mm512_set1_ps(p[(size_t)(r) * MG__KQ_KB + j]); \
-    s[r][0] = _mm512_fmadd_ps(p_, x0, s[r][0]); s[r][1] = _mm512_fmadd_ps(p_, x1, s[r][1]); \
-    s[r][2] = _mm512_fmadd_ps(p_, x2, s[r][2]); s[r][3] = _mm512_fmadd_ps(p_, x3, s[r][3]); }
-#define MG__PV_ST(r) { float *o_ = o + (size_t)(r) * hd + c; \
-    _mm512_mask_storeu_ps(o_, m0, s[r][0]); _mm512_mask_storeu_ps(o_ + 16, m1, s[r][1]); \
-    _mm512_mask_storeu_ps(o_ + 32, m2, s[r][2]); _mm512_mask_storeu_ps(o_ + 48, m3, s[r][3]); }
-#define MG__PV_DEF(NAME, ROWS) \
-static void NAME(const float *p, const float *al, const float *vb, int hd, int c, int ja, int jb, float *o) { \
-    __mmask16 m0 = mg__lanes(0, hd - c - 1), m1 = mg__lanes(0, hd - c - 17), m2 = mg__lanes(0, hd - c - 33), m3 = mg__lanes(0, hd - c - 49); \
-    __m512 s[4][4], x0, x1, x2, x3; \
-    int j; \
-    ROWS(MG__PV_LD) \
-    for (j = ja; j <= jb; j++) { \
-        const float *v_ = vb + (size_t)j * hd + c; \
-        x0 = _mm512_maskz_loadu_ps(m0, v_); x1 = _mm512_maskz_loadu_ps(m1, v_ + 16); \
-        x2 = _mm512_maskz_loadu_ps(m2, v_ + 32); x3 = _mm512_maskz_loadu_ps(m3, v_ + 48); \
-        ROWS(MG__PV_FMA) \
-    } \
-    ROWS(MG__PV_ST) \
-}
-#define MG__ROWS2(X) X(0) X(1)
-#define MG__ROWS4(X) X(0) X(1) X(2) X(3)
-MG__PV_DEF(mg__pv2, MG__ROWS2)
-MG__PV_DEF(mg__pv4, MG__ROWS4)
-/* mg__pv2 with the value rows read in place from an F16 cache (vp[j]: value row j): the same chain of FMAs. */
-static void mg__pv2_f16(const float *p, const float *al, const uint8_t *const *vp, int hd, int c, int ja, int jb, float *o) {
-    __mmask16 m0 = mg__lanes(0, hd - c - 1), m1 = mg__lanes(0, hd - c - 17), m2 = mg__lanes(0, hd - c - 33), m3 = mg__lanes(0, hd - c - 49);
-    __m512 s[4][4], x0, x1, x2, x3;
-    int j;
-    MG__PV_LD(0) MG__PV_LD(1)
-    for (j = ja; j <= jb; j++) {
-        const uint8_t *v_ = vp[j] + 2 * (size_t)c;
-        if (j + 8 <= jb) {   /* rows 2 KB apart: the hardware prefetcher does not run ahead of them */
-            _mm_prefetch((const char *)(vp[j + 8] + 2 * (size_t)c), _MM_HINT_T0);
-            _mm_prefetch((const char *)(vp[j + 8] + 2 * (size_t)c + 64), _MM_HINT_T0);
-        }
-        x0 = mg__ld16h(v_, m0); x1 = mg__ld16h(v_ + 32, m1); x2 = mg__ld16h(v_ + 64, m2); x3 = mg__ld16h(v_ + 96, m3);
-        MG__PV_FMA(0) MG__PV_FMA(1)
-    }
-    MG__PV_ST(0) MG__PV_ST(1)
-}
-#undef MG__PV_DEF
-#undef MG__PV_LD
-#undef MG__PV_FMA
-#undef MG__PV_ST
-#undef MG__ROWS2
-#undef MG__ROWS4
-#endif
-
-/* The softmax step of one row over its block scores s[KB] with keys [a, b] (clipped to the block): m, l
-   updated, *alpha set, s replaced by the e_j (0 outside [a, b]). */
-static void mg__attn_softmax_row(float *s, int a, int b, float *m, float *l, float *alpha) {
-    float mx = -INFINITY, mn, sum = 0;
-    int i;
-    if (a < 0) a = 0;
-    if (b > MG__KQ_KB - 1) b = MG__KQ_KB - 1;
-    if (a > b) { *alpha = 1.0f; memset(s, 0, MG__KQ_KB * sizeof(float)); return; }
-#ifdef MG__AVX512
-    {
-        __m512 x[MG__KQ_KB / 16], e = _mm512_setzero_ps(), vm = _mm512_set1_ps(-INFINITY);
-        __mmask16 mk[MG__KQ_KB / 16];
-        for (i = 0; i < MG__KQ_KB / 16; i++) {
-            mk[i] = mg__lanes(a - 16 * i, b - 16 * i);
-            x[i] = _mm512_loadu_ps(s + 16 * i);
-            vm = _mm512_mask_max_ps(vm, mk[i], vm, x[i]);
-        }
-        mx = _mm512_reduce_max_ps(vm);
-        mn = *m > mx ? *m : mx;
-        for (i = 0; i < MG__KQ_KB / 16; i++) {
-            __m512 ei = _mm512_maskz_mov_ps(mk[i], mg__exp16(_mm512_sub_ps(x[i], _mm512_set1_ps(mn))));
-            _mm512_storeu_ps(s + 16 * i, ei);
-            e = _mm512_add_ps(e, ei);
-        }
-        sum = _mm512_reduce_add_ps(e);
-    }
-#else
-    for (i = a; i <= b; i++) mx = s[i] > mx ? s[i] : mx;
-    mn = *m > mx ? *m : mx;
-    for (i = 0; i < MG__KQ_KB; i++) {
-        s[i] = i >= a && i <= b ? expf(s[i] - mn) : 0.0f;
-        sum += s[i];
-    }
-#endif
-    *alpha = expf(*m - mn);
-    *l = *l * *alpha + sum;
-    *m = mn;
-}
-
-/* Work item: KV head g, chunk tokens [t0, t0 + nt), thread ith's work area. */
-static void mg__attn_item(const mg__attn_job *j, int ith, int t0, int g) {
-    mg_session *s = j->s;
-    const mg__hparams *hp = &s->m->hp;
-    const mg__kvcache *c = &s->kv[j->il];
-    int hd = hp->head_dim, grp = hp->n_head / hp->n_head_kv, kt = s->kv_type;
-    int nt = j->n - t0 < j->tq ? j->n - t0 : j->tq, R = nt * grp, rp = R + (R & 1), r, i, b0;
-    size_t qd = (size_t)hp->n_head * hd, rmax = (size_t)j->tq * grp, hd16 = ((size_t)hd + 15) & ~(size_t)15;
-    size_t rpm = rmax + (rmax & 1), r16 = (rpm + 15) & ~(size_t)15;
-    float *qt = s->attw + (size_t)ith * mg__attn_work_floats(hp), *o = qt + rpm * hd16, *sc = o + rpm * hd16;
-    float *m = sc + rpm * MG__KQ_KB, *l = m + r16, *al = l + r16, *kb = al + r16, *vb = kb + (size_t)MG__KQ_KB * hd16;
-    int *lo = (int *)(vb + (size_t)MG__KQ_KB * hd16), *hi = lo + r16;   /* each row's positions [lo, hi] */
-    uint8_t qc[4096 * 4];                                   /* one q in the partner format */
-    for (r = 0; r < rp; r++) {                              /* rows; an odd count gets a copy of the last */
-        int rr = r < R ? r : R - 1;
-        mg__quant_row(kt, s->q + (size_t)(t0 + rr / grp) * qd + (size_t)(g * grp + rr % grp) * hd, qc, hd);
-        mg__dequant_row(kt, qc, qt + (size_t)r * hd, hd);
-        mg__attn_span(j, t0 + rr / grp, &lo[r], &hi[r]);
-        m[r] = -INFINITY; l[r] = 0;
-    }
-    memset(o, 0, (size_t)rp * hd * sizeof(float));
-    /* blocks over the tile's positions [lo[0], hi[rp - 1]]; rows' lo and hi grow with r */
-    for (b0 = lo[0] / MG__KQ_KB * MG__KQ_KB; b0 <= hi[rp - 1]; b0 += MG__KQ_KB) {
-        int b1 = b0 + MG__KQ_KB - 1;
-#ifdef MG__AVX512
-        if (kt == MG_TYPE_F16 && rp == 2) {                 /* one token (decode): F16 rows read in place */
-            const uint8_t *kp[MG__KQ_KB], *vp[MG__KQ_KB];
-            size_t off = (size_t)g * mg__row_bytes(kt, hd);
-            int k8, cc, a = lo[0] > b0 ? lo[0] - b0 : 0, b = hi[1] < b1 ? hi[1] - b0 : MG__KQ_KB - 1;
-            for (i = 0; i < MG__KQ_KB; i++) {
-                int p = b0 + i, in = p >= lo[0] && p <= hi[1], pn = p + MG__KQ_KB;
-                kp[i] = in ? c->k + (size_t)(p % c->cap_max) * s->kv_row + off : NULL;
-                vp[i] = in ? c->v + (size_t)(p % c->cap_max) * s->kv_row + off : NULL;
-                if (pn <= hi[1])    /* the next block's key rows (value rows: prefetched in mg__pv2_f16) */
-                    mg__prefetch_span(c->k + (size_t)(pn % c->cap_max) * s->kv_row + off, 0, mg__row_bytes(kt, hd));
-            }
-            for (k8 = 0; k8 < MG__KQ_KB; k8 += 8)
-                if (lo[0] <= b0 + k8 + 7 && hi[1] >= b0 + k8) mg__dot2x8_f16(qt, qt + hd, kp + k8, hd, sc + k8, sc + MG__KQ_KB + k8);
-            for (r = 0; r < 2; r++) mg__attn_softmax_row(sc + (size_t)r * MG__KQ_KB, lo[r] - b0, hi[r] - b0, &m[r], &l[r], &al[r]);
-            if (a <= b)
-                for (cc = 0; cc < hd; cc += 64) mg__pv2_f16(sc, al, vp, hd, cc, a, b, o);
-            continue;
-        }
-#endif
-        mg__attn_load(s, c, g, b0, lo[0], hi[rp - 1], kb, vb);
-#ifdef MG__AVX512
-        {
-            int k8, cc;
-            for (k8 = 0; k8 < MG__KQ_KB; k8 += 8)           /* scores S = Q K^T: 4 rows x 4 keys, a last 2 rows x 8 */
-                for (r = 0; r < rp; r += 4) {
-                    const float *q = qt + (size_t)r * hd, *k = kb + (size_t)k8 * hd;
-                    float *sr = sc + (size_t)r * MG__KQ_KB + k8;
-                    if (rp - r < 4) {
-                        if (lo[r] <= b0 + k8 + 7 && hi[r + 1] >= b0 + k8) mg__dot2x8(q, q + hd, k, hd, sr, sr + MG__KQ_KB);
-                        continue;
-                    }
-                    if (lo[r] <= b0 + k8 + 3 && hi[r + 3] >= b0 + k8) mg__dot4x4(q, k, hd, sr);
-                    if (lo[r] <= b0 + k8 + 7 && hi[r + 3] >= b0 + k8 + 4) mg__dot4x4(q, k + 4 * (size_t)hd, hd, sr + 4);
-                }
-            for (r = 0; r < rp; r++)                        /* online softmax per row */
-                mg__attn_softmax_row(sc + (size_t)r * MG__KQ_KB, lo[r] - b0, hi[r] - b0, &m[r], &l[r], &al[r]);
-            for (cc = 0; cc < hd; cc += 64)                 /* O = alpha O + P V, 4 (or 2) rows x 64 channels */
-                for (r = 0; r < rp; r += 4) {
-                    int nr = rp - r >= 4 ? 4 : 2, a = lo[r] > b0 ? lo[r] - b0 : 0;
-                    int b = hi[r + nr - 1] < b1 ? hi[r + nr - 1] - b0 : MG__KQ_KB - 1;
-                    if (a > b) continue;                    /* no keys here: alpha = 1, P = 0 */
-                    if (nr == 4) mg__pv4(sc + (size_t)r * MG__KQ_KB, al + r, vb, hd, cc, a, b, o + (size_t)r * hd);
-                    else mg__pv2(sc + (size_t)r * MG__KQ_KB, al + r, vb, hd, cc, a, b, o + (size_t)r * hd);
-                }
-        }
-#else
-        for (r = 0; r < rp; r++) {
-            float *sr = sc + (size_t)r * MG__KQ_KB, *orow = o + (size_t)r * hd;
-            const float *q = qt + (size_t)r * hd;
-            int a = lo[r] > b0 ? lo[r] - b0 : 0, b = hi[r] < b1 ? hi[r] - b0 : MG__KQ_KB - 1, k, d;
-            for (k = a; k <= b; k++) {                      /* scores */
-                const float *kr = kb + (size_t)k * hd;
-                float acc = 0;
-                for (d = 0; d < hd; d++) acc += q[d] * kr[d];
-                sr[k] = acc;
-            }
-            mg__attn_softmax_row(sr, a, b, &m[r], &l[r], &al[r]);
-            if (a > b) continue;
-            for (d = 0; d < hd; d++) orow[d] *= al[r];      /* O = alpha O + P V */
-            for (k = a; k <= b; k++) {
-                const float *vr = vb + (size_t)k * hd;
-                float pk = sr[k];
-                for (d = 0; d < hd; d++) orow[d] += pk * vr[d];
-            }
-        }
-#endif
-    }
-    for (r = 0; r < R; r++) {                               /* out = O / l */
-        float inv = 1.0f / l[r], *out = s->att + (size_t)(t0 + r / grp) * qd + (size_t)(g * grp + r % grp) * hd;
-        for (i = 0; i < hd; i++) out[i] = o[(size_t)r * hd + i] * inv;
-    }
-}
-
-/* Items are (tile, KV head), latest tiles (the most keys) first; threads take them from a shared counter.
-   Without atomics, thread ith takes items ith, ith + nth, ... */
-static void mg__attn_task(void *ctx, int ith, int nth) {
-    mg__attn_job *j = (mg__attn_job *)ctx;
-    int nkv = j->s->m->hp.n_head_kv, total = j->ntile * nkv, it;
-#ifdef MG__SPIN
-    (void)nth;
-    while ((it = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < total)
-#else
-    for (it = ith; it < total; it += nth)
-#endif
-        mg__attn_item(j, ith, (j->ntile - 1 - it / nkv) * j->tq, it % nkv);
-}
-
-/* s->att = attention of the chunk's n queries (s->q) over layer il's cache, positions pos0.. */
-static void mg__attention(mg_session *s, int il, int n, int pos0, int bidir) {
-    mg__attn_job j;
-    j.s = s; j.il = il; j.n = n; j.pos0 = pos0; j.bidir = bidir; j.next = 0;
-    j.tq = mg__attn_tile_tokens(&s->m->hp);
-    j.ntile = (n + j.tq - 1) / j.tq;
-    mg__pool_run(&s->pool, mg__attn_task, &j);
-}
-
-/* ===== >>public API: images ========================================================================== */
-static mg_result mg__check_image(const mg_image *img) {
-    if (!img || !img->pixels || img->w <= 0 || img->h <= 0 || img->channels < 1 || img->channels > 4) return MG_ERR_INVALID_ARG;
-    if ((uint64_t)img->w * (uint64_t)img->h > MG_MAX_IMAGE_PIXELS) return MG_ERR_LIMIT;
-    return MG_OK;
-}
-
-MGDEF mg_result mg_image_preprocess(const mg_model *m, const mg_image *img, int mode, uint8_t *out, int *side) {
-    mg_result r;
-    if (!m || (mode != MG_IMAGE_MEDGEMMA && mode != MG_IMAGE_LLAMACPP)) return MG_ERR_INVALID_ARG;
-    if (!m->vision) return MG_ERR_NO_VISION;
-    if (side) *side = m->vision->image_size;
-    if (!out) return MG_OK;
-    if ((r = mg__check_image(img)) != MG_OK) return r;
-    return mg__preprocess(img, mode, m->vision->image_size, out);
-}
-
-MGDEF void mg_image_embd_free(mg_image_embd *e) {
-    if (!e) return;
-    MG_FREE(e->data);
-    memset(e, 0, sizeof *e);
-}
-
-MGDEF void mg_sha256(const void *data, size_t n, uint8_t out[32]) {
-    mg__sha256 c;
-    mg__sha256_init(&c);
-    mg__sha256_add(&c, data, n);
-    mg__sha256_end(&c, out);
-}
-
-/* ----- the image-embedding cache ----- */
-typedef struct mg__cached {
-    uint8_t key[32];         /* SHA-256(vision fingerprint, side, pixels) */
-    float *data;             /* [n_tokens][n_embd] */
-    int n_tokens, n_embd;
-    uint64_t used;           /* clock of the last use (least recent goes first) */
-} mg__cached;
-
-struct mg_embd_cache {
-    mg__cached *e;           /* [n] entries */
-    int n, cap;
-    size_t bytes, max_bytes;
-    uint64_t clock, hits, misses;
-#ifndef MG_NO_THREADS
-    pthread_mutex_t mu;      /* sessions on several threads share the cache */
-#endif
-};
-
-static void mg__cache_lock(mg_embd_cache *c) {
-#ifndef MG_NO_THREADS
-    pthread_mutex_lock(&c->mu);
-#else
-    (void)c;
-#endif
-}
-static void mg__cache_unlock(mg_embd_cache *c) {
-#ifndef MG_NO_THREADS
-    pthread_mutex_unlock(&c->mu);
-#else
-    (void)c;
-#endif
-}
-
-MGDEF mg_result mg_embd_cache_new(mg_embd_cache **out, size_t max_bytes) {
-    mg_embd_cache *c;
-    if (!out) return MG_ERR_INVALID_ARG;
-    if (!(*out = c = (mg_embd_cache *)mg__calloc(1, sizeof *c))) return MG_ERR_NOMEM;
-    c->max_bytes = max_bytes;
-#ifndef MG_NO_THREADS
-    if (pthread_mutex_init(&c->mu, NULL) != 0) { MG_FREE(c); *out = NULL; return MG_ERR_THREAD; }
-#endif
-    return MG_OK;
-}
-
-MGDEF void mg_embd_cache_free(mg_embd_cache *c) {
-    int i;
-    if (!c) return;
-    for (i = 0; i < c->n; i++) MG_FREE(c->e[i].data);
-    MG_FREE(c->e);
-#ifndef MG_NO_THREADS
-    pthread_mutex_destroy(&c->mu);
-#endif
-    MG_FREE(c);
-}
-
-MGDEF void mg_embd_cache_stats_get(mg_embd_cache *c, mg_embd_cache_stats *st) {
-    if (!st) return;
-    memset(st, 0, sizeof *st);
-    if (!c) return;
-    mg__cache_lock(c);
-    st->hits = c->hits; st->misses = c->misses; st->entries = c->n; st->bytes = c->bytes;
-    mg__cache_unlock(c);
-}
-
-/* Copies the entry for key into out (allocated) and returns 1, or returns 0 (a miss, counted). */
-static int mg__cache_get(mg_embd_cache *c, const uint8_t key[32], mg_image_embd *out, int *nomem) {
-    int i, hit = 0;
-    mg__cache_lock(c);
-    for (i = 0; i < c->n; i++) {
-        mg__cached *x = &c->e[i];
-        size_t bytes;
-        if (memcmp(x->key, key, 32) != 0) continue;
-        bytes = (size_t)x->n_tokens * x->n_embd * sizeof(float);
-        if ((out->data = (float *)mg__malloc(bytes)) != NULL) {
-            memcpy(out->data, x->data, bytes);
-            out->n_tokens = x->n_tokens; out->n_embd = x->n_embd;
-            x->used = ++c->clock;
-            c->hits++;
-            hit = 1;
-        } else *nomem = 1;
-        break;
-    }
-    if (!hit && !*nomem) c->misses++;
-    mg__cache_unlock(c);
-    return hit;
-}
-
-/* Stores a copy of e under key, dropping least recently used entries beyond max_bytes. A failed
-   allocation only means the entry is not kept. */
-static void mg__cache_put(mg_embd_cache *c, const uint8_t key[32], const mg_image_embd *e) {
-    size_t bytes = (size_t)e->n_tokens * e->n_embd * sizeof(float);
-    mg__cached *x;
-    int i;
-    if (c->max_bytes && bytes > c->max_bytes) return;
-    mg__cache_lock(c);
-    for (i = 0; i < c->n; i++) if (memcmp(c->e[i].key, key, 32) == 0) { mg__cache_unlock(c); return; }
-    while (c->n > 0 && c->max_bytes && c->bytes + bytes > c->max_bytes) {
-        int lru = 0;
-        for (i = 1; i < c->n; i++) if (c->e[i].used < c->e[lru].used) lru = i;
-        c->bytes -= (size_t)c->e[lru].n_tokens * c->e[lru].n_embd * sizeof(float);
-        MG_FREE(c->e[lru].data);
-        c->e[lru] = c->e[--c->n];
-    }
-    if (c->n == c->cap) {
-        int cap = c->cap ? 2 * c->cap : 16;
-        mg__cached *p = (mg__cached *)MG_REALLOC(c->e, (size_t)cap * sizeof *p);
-        if (!p) { mg__cache_unlock(c); return; }
-        c->e = p; c->cap = cap;
-    }
-    x = &c->e[c->n];
-    if (!(x->data = (float *)mg__malloc(bytes))) { mg__cache_unlock(c); return; }
-    memcpy(x->data, e->data, bytes);
-    memcpy(x->key, key, 32);
-    x->n_tokens = e->n_tokens; x->n_embd = e->n_embd;
-    x->used = ++c->clock;
-    c->bytes += bytes;
-    c->n++;
-    mg__cache_unlock(c);
-}
-
-/* Cache key of one preprocessed image: SHA-256(vision file fingerprint, side (u32 LE), side^2 RGB bytes). */
-static void mg__image_key(const mg_model *m, const uint8_t *rgb, int side, uint8_t key[32]) {
-    mg__sha256 c;
-    uint8_t sb[4];
-    mg__put32(sb, (uint32_t)side);
-    mg__sha256_init(&c);
-    mg__sha256_add(&c, m->vision_fingerprint, 32);
-    mg__sha256_add(&c, sb, 4);
-    mg__sha256_add(&c, rgb, (size_t)side * side * 3);
-    mg__sha256_end(&c, key);
-}
-
-MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int mode, mg_image_embd *out) {
-    const mg__vision *V;
-    mg_embd_cache *cache;
-    uint8_t *rgb, key[32];
-    int i, j;
-    mg_result r = MG_OK;
-    if (!s || !out || n < 0 || (n > 0 && !imgs)) return MG_ERR_INVALID_ARG;
-    for (i = 0; i < n; i++) memset(&out[i], 0, sizeof out[i]);
-    if (!(V = s->m->vision))
-        return mg__sfail(s, MG_ERR_NO_VISION, "this model has no vision tower: load the mmproj file (mg_model_options.mmproj_path)");
-    if (mode != MG_IMAGE_MEDGEMMA && mode != MG_IMAGE_LLAMACPP) return mg__sfail(s, MG_ERR_INVALID_ARG, "unknown image mode %d", mode);
-    if (!(rgb = (uint8_t *)mg__malloc((size_t)V->image_size * V->image_size * 3))) return mg__sfail(s, MG_ERR_NOMEM, "out of memory");
-    cache = s->opt.embd_cache;
-    for (i = 0; i < n && r == MG_OK; i++) {
-        int nomem = 0;
-        if ((r = mg__check_image(&imgs[i])) != MG_OK) { mg__sfail(s, r, "image %d: bad size or channels", i); break; }
-        if ((r = mg__preprocess(&imgs[i], mode, V->image_size, rgb)) != MG_OK) { mg__sfail(s, r, "out of memory"); break; }
-        if (cache) mg__image_key(s->m, rgb, V->image_size, key);
-        if (!cache || !mg__cache_get(cache, key, &out[i], &nomem)) {
-            if (nomem) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
-            out[i].n_tokens = V->n_tokens;
-            out[i].n_embd = V->n_out;
-            if (!(out[i].data = (float *)mg__malloc((size_t)V->n_tokens * V->n_out * sizeof(float)))) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
-            if ((r = mg__encode(s, rgb, out[i].data)) != MG_OK) break;
-            if (cache) mg__cache_put(cache, key, &out[i]);
-        }
-        if (s->opt.progress && s->opt.progress(s->opt.progress_user, i + 1, n)) r = mg__sfail(s, MG_ERR_CANCELLED, "cancelled after %d of %d images", i + 1, n);
-    }
-    MG_FREE(rgb);
-    if (r != MG_OK) for (j = 0; j < n; j++) mg_image_embd_free(&out[j]);
-    return r;
-}
-MGDEF mg_result mg_encode_image(mg_session *s, const mg_image *img, int mode, mg_image_embd *out) {
-    return mg_encode_images(s, img, 1, mode, out);
-}
-
 /* ===== >>sampler ===================================================================================== */
 /* splitmix64: a small, well-mixed generator owned by the session. */
 static uint64_t mg__rand64(uint64_t *st) {
@@ -5784,7 +5970,199 @@ MGDEF const char *mg_split_thinking(const char *text, const char **thought, size
     return b + 10;
 }
 
-/* ===== >>public API: tokenizer and generation ======================================================== */
+/* ===== >>public API ================================================================================== */
+/* The entry points that join the stages: images (preprocess, the embedding cache, encode), tokens, generation. */
+static mg_result mg__check_image(const mg_image *img) {
+    if (!img || !img->pixels || img->w <= 0 || img->h <= 0 || img->channels < 1 || img->channels > 4) return MG_ERR_INVALID_ARG;
+    if ((uint64_t)img->w * (uint64_t)img->h > MG_MAX_IMAGE_PIXELS) return MG_ERR_LIMIT;
+    return MG_OK;
+}
+MGDEF mg_result mg_image_preprocess(const mg_model *m, const mg_image *img, int mode, uint8_t *out, int *side) {
+    mg_result r;
+    if (!m || (mode != MG_IMAGE_MEDGEMMA && mode != MG_IMAGE_LLAMACPP)) return MG_ERR_INVALID_ARG;
+    if (!m->vision) return MG_ERR_NO_VISION;
+    if (side) *side = m->vision->image_size;
+    if (!out) return MG_OK;
+    if ((r = mg__check_image(img)) != MG_OK) return r;
+    return mg__preprocess(img, mode, m->vision->image_size, out);
+}
+MGDEF void mg_image_embd_free(mg_image_embd *e) {
+    if (!e) return;
+    MG_FREE(e->data);
+    memset(e, 0, sizeof *e);
+}
+MGDEF void mg_sha256(const void *data, size_t n, uint8_t out[32]) {
+    mg__sha256 c;
+    mg__sha256_init(&c);
+    mg__sha256_add(&c, data, n);
+    mg__sha256_end(&c, out);
+}
+/* ----- the image-embedding cache ----- */
+typedef struct mg__cached {
+    uint8_t key[32];         /* SHA-256(vision fingerprint, side, pixels) */
+    float *data;             /* [n_tokens][n_embd] */
+    int n_tokens, n_embd;
+    uint64_t used;           /* clock of the last use (least recent goes first) */
+} mg__cached;
+
+struct mg_embd_cache {
+    mg__cached *e;           /* [n] entries */
+    int n, cap;
+    size_t bytes, max_bytes;
+    uint64_t clock, hits, misses;
+#ifndef MG_NO_THREADS
+    pthread_mutex_t mu;      /* sessions on several threads share the cache */
+#endif
+};
+
+static void mg__cache_lock(mg_embd_cache *c) {
+#ifndef MG_NO_THREADS
+    pthread_mutex_lock(&c->mu);
+#else
+    (void)c;
+#endif
+}
+static void mg__cache_unlock(mg_embd_cache *c) {
+#ifndef MG_NO_THREADS
+    pthread_mutex_unlock(&c->mu);
+#else
+    (void)c;
+#endif
+}
+
+MGDEF mg_result mg_embd_cache_new(mg_embd_cache **out, size_t max_bytes) {
+    mg_embd_cache *c;
+    if (!out) return MG_ERR_INVALID_ARG;
+    if (!(*out = c = (mg_embd_cache *)mg__calloc(1, sizeof *c))) return MG_ERR_NOMEM;
+    c->max_bytes = max_bytes;
+#ifndef MG_NO_THREADS
+    if (pthread_mutex_init(&c->mu, NULL) != 0) { MG_FREE(c); *out = NULL; return MG_ERR_THREAD; }
+#endif
+    return MG_OK;
+}
+
+MGDEF void mg_embd_cache_free(mg_embd_cache *c) {
+    int i;
+    if (!c) return;
+    for (i = 0; i < c->n; i++) MG_FREE(c->e[i].data);
+    MG_FREE(c->e);
+#ifndef MG_NO_THREADS
+    pthread_mutex_destroy(&c->mu);
+#endif
+    MG_FREE(c);
+}
+
+MGDEF void mg_embd_cache_stats_get(mg_embd_cache *c, mg_embd_cache_stats *st) {
+    if (!st) return;
+    memset(st, 0, sizeof *st);
+    if (!c) return;
+    mg__cache_lock(c);
+    st->hits = c->hits; st->misses = c->misses; st->entries = c->n; st->bytes = c->bytes;
+    mg__cache_unlock(c);
+}
+
+/* Copies the entry for key into out (allocated) and returns 1, or returns 0 (a miss, counted). */
+static int mg__cache_get(mg_embd_cache *c, const uint8_t key[32], mg_image_embd *out, int *nomem) {
+    int i, hit = 0;
+    mg__cache_lock(c);
+    for (i = 0; i < c->n; i++) {
+        mg__cached *x = &c->e[i];
+        size_t bytes;
+        if (memcmp(x->key, key, 32) != 0) continue;
+        bytes = (size_t)x->n_tokens * x->n_embd * sizeof(float);
+        if ((out->data = (float *)mg__malloc(bytes)) != NULL) {
+            memcpy(out->data, x->data, bytes);
+            out->n_tokens = x->n_tokens; out->n_embd = x->n_embd;
+            x->used = ++c->clock;
+            c->hits++;
+            hit = 1;
+        } else *nomem = 1;
+        break;
+    }
+    if (!hit && !*nomem) c->misses++;
+    mg__cache_unlock(c);
+    return hit;
+}
+
+/* Stores a copy of e under key, dropping least recently used entries beyond max_bytes. A failed
+   allocation only means the entry is not kept. */
+static void mg__cache_put(mg_embd_cache *c, const uint8_t key[32], const mg_image_embd *e) {
+    size_t bytes = (size_t)e->n_tokens * e->n_embd * sizeof(float);
+    mg__cached *x;
+    int i;
+    if (c->max_bytes && bytes > c->max_bytes) return;
+    mg__cache_lock(c);
+    for (i = 0; i < c->n; i++) if (memcmp(c->e[i].key, key, 32) == 0) { mg__cache_unlock(c); return; }
+    while (c->n > 0 && c->max_bytes && c->bytes + bytes > c->max_bytes) {
+        int lru = 0;
+        for (i = 1; i < c->n; i++) if (c->e[i].used < c->e[lru].used) lru = i;
+        c->bytes -= (size_t)c->e[lru].n_tokens * c->e[lru].n_embd * sizeof(float);
+        MG_FREE(c->e[lru].data);
+        c->e[lru] = c->e[--c->n];
+    }
+    if (c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 16;
+        mg__cached *p = (mg__cached *)MG_REALLOC(c->e, (size_t)cap * sizeof *p);
+        if (!p) { mg__cache_unlock(c); return; }
+        c->e = p; c->cap = cap;
+    }
+    x = &c->e[c->n];
+    if (!(x->data = (float *)mg__malloc(bytes))) { mg__cache_unlock(c); return; }
+    memcpy(x->data, e->data, bytes);
+    memcpy(x->key, key, 32);
+    x->n_tokens = e->n_tokens; x->n_embd = e->n_embd;
+    x->used = ++c->clock;
+    c->bytes += bytes;
+    c->n++;
+    mg__cache_unlock(c);
+}
+
+/* Cache key of one preprocessed image: SHA-256(vision file fingerprint, side (u32 LE), side^2 RGB bytes). */
+static void mg__image_key(const mg_model *m, const uint8_t *rgb, int side, uint8_t key[32]) {
+    mg__sha256 c;
+    uint8_t sb[4];
+    mg__put32(sb, (uint32_t)side);
+    mg__sha256_init(&c);
+    mg__sha256_add(&c, m->vision_fingerprint, 32);
+    mg__sha256_add(&c, sb, 4);
+    mg__sha256_add(&c, rgb, (size_t)side * side * 3);
+    mg__sha256_end(&c, key);
+}
+MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int mode, mg_image_embd *out) {
+    const mg__vision *V;
+    mg_embd_cache *cache;
+    uint8_t *rgb, key[32];
+    int i, j;
+    mg_result r = MG_OK;
+    if (!s || !out || n < 0 || (n > 0 && !imgs)) return MG_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++) memset(&out[i], 0, sizeof out[i]);
+    if (!(V = s->m->vision))
+        return mg__sfail(s, MG_ERR_NO_VISION, "this model has no vision tower: load the mmproj file (mg_model_options.mmproj_path)");
+    if (mode != MG_IMAGE_MEDGEMMA && mode != MG_IMAGE_LLAMACPP) return mg__sfail(s, MG_ERR_INVALID_ARG, "unknown image mode %d", mode);
+    if (!(rgb = (uint8_t *)mg__malloc((size_t)V->image_size * V->image_size * 3))) return mg__sfail(s, MG_ERR_NOMEM, "out of memory");
+    cache = s->opt.embd_cache;
+    for (i = 0; i < n && r == MG_OK; i++) {
+        int nomem = 0;
+        if ((r = mg__check_image(&imgs[i])) != MG_OK) { mg__sfail(s, r, "image %d: bad size or channels", i); break; }
+        if ((r = mg__preprocess(&imgs[i], mode, V->image_size, rgb)) != MG_OK) { mg__sfail(s, r, "out of memory"); break; }
+        if (cache) mg__image_key(s->m, rgb, V->image_size, key);
+        if (!cache || !mg__cache_get(cache, key, &out[i], &nomem)) {
+            if (nomem) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
+            out[i].n_tokens = V->n_tokens;
+            out[i].n_embd = V->n_out;
+            if (!(out[i].data = (float *)mg__malloc((size_t)V->n_tokens * V->n_out * sizeof(float)))) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
+            if ((r = mg__vision_encode(V, &s->pool, &s->opt, rgb, out[i].data)) != MG_OK) { mg__sfail(s, r, "out of memory encoding an image"); break; }
+            if (cache) mg__cache_put(cache, key, &out[i]);
+        }
+        if (s->opt.progress && s->opt.progress(s->opt.progress_user, i + 1, n)) r = mg__sfail(s, MG_ERR_CANCELLED, "cancelled after %d of %d images", i + 1, n);
+    }
+    MG_FREE(rgb);
+    if (r != MG_OK) for (j = 0; j < n; j++) mg_image_embd_free(&out[j]);
+    return r;
+}
+MGDEF mg_result mg_encode_image(mg_session *s, const mg_image *img, int mode, mg_image_embd *out) {
+    return mg_encode_images(s, img, 1, mode, out);
+}
 MGDEF mg_result mg_tokenize(const mg_model *m, const char *text, size_t len, unsigned flags, int32_t *ids, int cap, int *n_ids) {
     mg__ids o;
     if (n_ids) *n_ids = 0;

@@ -204,7 +204,7 @@ static void check_block(int type, int64_t n_in, int nr, int nt) {
     float *y = (float *)malloc((size_t)nr * nt * sizeof(float));
     int r, t, bad = 0;
     x = make_acts(type, n_in, nt, &xs);
-    mg__dot_block(type, w, rb, nr, x, xs, nt, n_in, y, (size_t)nr);
+    mg__mat_block(type, w, rb, nr, x, xs, nt, n_in, y, (size_t)nr);
     for (t = 0; t < nt; t++)
         for (r = 0; r < nr; r++) bad += !bits_equal(y[t * nr + r], ref_dot(type, w + (size_t)r * rb, x + (size_t)t * xs, n_in));
     CHECK(bad == 0, "type %d n_in %d rows %d tokens %d: %d results differ from the reference", type, (int)n_in, nr, nt, bad);

@@ -28,7 +28,7 @@ static void *run(void *arg) {   /* the matmul job's pattern: chunks of 64 rows *
     int64_t r;
     for (r = j->lo; r < j->hi; r += 64) {
         int nr = (int)(j->hi - r < 64 ? j->hi - r : 64);
-        mg__dot_block(j->wtype, j->w + (size_t)r * j->rb, j->rb, nr, j->x, 0, 1, j->n, j->y + r, 0);
+        mg__mat_block(j->wtype, j->w + (size_t)r * j->rb, j->rb, nr, j->x, 0, 1, j->n, j->y + r, 0);
     }
     return NULL;
 }
