@@ -74,7 +74,7 @@ out=$(build/labreport $LAB $M 2> $T/err); rc=$?
 [ $rc -eq 1 ] && [ -z "$out" ] && ok "labreport: exit 1, nothing on stdout" || bad "labreport ($rc): $out"
 [ "$(grep -c 'retrying once with a stricter instruction' $T/err)" -eq 1 ] && ok "labreport: exactly one retry" || bad "labreport retries: $(cat $T/err)"
 grep -q '^error: the answer is still not valid lab JSON after one retry: json: ' $T/err && ok "labreport: final error names the parser's complaint" || bad "labreport error: $(cat $T/err)"
-build/labreport $LAB $M --temp 0.8 > /dev/null 2> $T/s1; build/labreport $LAB $M --temp 0.8 > /dev/null 2> $T/s2
+build/labreport $LAB $M --temp 0.8 --quiet > /dev/null 2> $T/s1; build/labreport $LAB $M --temp 0.8 --quiet > /dev/null 2> $T/s2
 cmp -s $T/s1 $T/s2 && ok "labreport: sampling deterministic with a seed" || bad "labreport sampling differs between runs"
 b=$(build/labreport $LAB $M --json 2> /dev/null); rc=$?
 case "$rc $b" in '1 {"attempts": 2, "question": "Your previous answer could not be used: '*'", "answer": "'*'"error": "json: '*) ok "labreport --json failure";; *) bad "labreport --json ($rc): $b";; esac
