@@ -60,10 +60,11 @@ int main(int argc, char **argv) {
     /* 2. One prompt per question: [image, question] after the system text. */
     for (; built < o.n_questions; built++) {
         mg_chat_turn turn;
+        mg_result res;
         items[built][0].text = NULL;              items[built][0].image = NULL;   /* encoded later */
         items[built][1].text = o.questions[built]; items[built][1].image = NULL;
         turn.role = "user"; turn.items = items[built]; turn.n_items = 2;
-        if (mg_chat_build(r.m, o.system, &turn, 1, 1, &p[built]) != MG_OK) { fprintf(stderr, "error: cannot build the prompt\n"); goto done; }
+        if ((res = mg_chat_build(r.m, o.system, &turn, 1, 1, &p[built])) != MG_OK) { mgx_prompt_error(&r, res); goto done; }
     }
     if (mgx_budget(&r, p, built) != 0) goto done;
     if (o.dump_prompt) { mgx_dump_prompts(&r, p, built); status = 0; goto done; }

@@ -29,6 +29,13 @@ int mgx_run_load(mgx_run *r, int need_vision) {
 
 /* ---------- prompts and the budget ---------- */
 
+void mgx_prompt_error(const mgx_run *r, mg_result res) {
+    if (res == MG_ERR_LIMIT)
+        fprintf(stderr, "error: the prompt is longer than one prompt may be (MG_MAX_PROMPT_TOKENS, %d tokens); %s\n",
+                MG_MAX_PROMPT_TOKENS, r->advice ? r->advice : "shorten the input");
+    else fprintf(stderr, "error: building the prompt: %s\n", mg_result_str(res));
+}
+
 int mgx_run_prompts(mgx_run *r, const mg_chat_item *const *items, const int *n_items, int n, mg_prompt *p) {
     int i;
     for (i = 0; i < n; i++) {
@@ -36,7 +43,7 @@ int mgx_run_prompts(mgx_run *r, const mg_chat_item *const *items, const int *n_i
         mg_result res;
         turn.role = "user"; turn.items = items[i]; turn.n_items = n_items[i];
         if ((res = mg_chat_build(r->m, r->o->system, &turn, 1, 1, &p[i])) != MG_OK) {
-            fprintf(stderr, "error: building the prompt: %s\n", mg_result_str(res));
+            mgx_prompt_error(r, res);
             while (i-- > 0) mg_prompt_free(&p[i]);
             return -1;
         }
