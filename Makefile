@@ -21,7 +21,7 @@ COMMON_SRC := $(wildcard examples/readers/*.c) $(wildcard examples/common/*.c)
 COMMON_OBJ := $(COMMON_SRC:examples/%.c=$(B)/%.o)
 EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
-TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern
+TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern $(B)/bench_inflate
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels test_kernels)
 # fuzz targets (tests/fuzz/fuzz_*.c): gcc builds that replay tests/corpus/<target>/ in `make test`
@@ -50,6 +50,9 @@ $(B)/mg: tools/mg.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/libmgx.a
 
 # kernel benchmarks: they include the implementation to reach the private kernels
 $(B)/bench_%: tools/bench_%.c medgemma.h | $(B)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+# inflate benchmark: includes the inflater's source
+$(B)/bench_inflate: tools/bench_inflate.c examples/readers/inflate.c examples/readers/image.c $(HDRS) | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(B)/%: examples/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)

@@ -397,7 +397,8 @@ static dctx child_ctx(dstate *st, uint32_t tag, dctx c, int item_index) {
             /* allocate the per-frame table on first use */
             if (!st->pf && st->npf == 0) {
                 int nf = st->d->frames > 0 ? st->d->frames : 1;
-                st->pf = (fg_vals *)calloc((size_t)nf, sizeof(fg_vals));
+                st->pf = (fg_vals *)MGX_MALLOC((size_t)nf * sizeof(fg_vals));
+                if (st->pf) memset(st->pf, 0, (size_t)nf * sizeof(fg_vals));
                 st->npf = st->pf ? nf : -1;
             }
         }
@@ -663,13 +664,13 @@ static int collect_fragments(dstate *st, const dbuf *b, size_t pos, size_t end, 
     for (;;) {
         uint32_t tag, len;
         if (pos == end) break;  /* missing sequence delimiter at the very end: tolerated */
-        if (end - pos < 8) { free(v); return mgx_errf(st->err, st->errsz, "DICOM: encapsulated pixel data truncated"); }
+        if (end - pos < 8) { MGX_FREE(v); return mgx_errf(st->err, st->errsz, "DICOM: encapsulated pixel data truncated"); }
         tag = TAG(rd16(b->p + pos, b->big), rd16(b->p + pos + 2, b->big));
         len = rd32(b->p + pos + 4, b->big);
         if (tag == T_SEQ_DELIM) break;
-        if (tag != T_ITEM) { free(v); return derr_tag(st, tag, "unexpected tag among encapsulated pixel data fragments"); }
+        if (tag != T_ITEM) { MGX_FREE(v); return derr_tag(st, tag, "unexpected tag among encapsulated pixel data fragments"); }
         if (len == UNDEF_LEN || len > end - pos - 8) {
-            free(v);
+            MGX_FREE(v);
             return mgx_errf(st->err, st->errsz, "DICOM: pixel data fragment of %lu bytes runs past the end of the data",
                             (unsigned long)len);
         }
@@ -679,8 +680,8 @@ static int collect_fragments(dstate *st, const dbuf *b, size_t pos, size_t end, 
         } else {
             if (n == cap) {
                 size_t nc = cap ? cap * 2 : 16;
-                frag *nv = (frag *)realloc(v, nc * sizeof(frag));
-                if (!nv) { free(v); return mgx_errf(st->err, st->errsz, "DICOM: out of memory"); }
+                frag *nv = (frag *)MGX_REALLOC(v, nc * sizeof(frag));
+                if (!nv) { MGX_FREE(v); return mgx_errf(st->err, st->errsz, "DICOM: out of memory"); }
                 v = nv; cap = nc;
             }
             v[n].off = pos + 8; v[n].len = len; v[n].item_off = pos - base;
@@ -796,10 +797,10 @@ static double fg_pick(const fg_vals *pf, const fg_vals *sh, const fg_vals *top, 
 
 void mgx_dicom_free(mgx_dicom *d) {
     if (!d) return;
-    free(d->data);
-    free(d->frame_position);
-    free(d->tile_col);
-    free(d->tile_row);
+    MGX_FREE(d->data);
+    MGX_FREE(d->frame_position);
+    MGX_FREE(d->tile_col);
+    MGX_FREE(d->tile_row);
     memset(d, 0, sizeof *d);
 }
 
@@ -993,7 +994,7 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, c
         int all = 1;
         for (f = 0; f < d->frames; f++) if (!st.pf[f].has_position) all = 0;
         if (all && d->frames > 0) {
-            d->frame_position = (double *)malloc((size_t)d->frames * 3 * sizeof(double));
+            d->frame_position = (double *)MGX_MALLOC((size_t)d->frames * 3 * sizeof(double));
             if (!d->frame_position) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
             for (f = 0; f < d->frames; f++) {
                 d->frame_position[f * 3 + 0] = st.pf[f].position[0];
@@ -1004,8 +1005,8 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, c
     }
     if (d->total_cols > 0 && d->total_rows > 0) {
         int all = st.pf && st.npf == d->frames;
-        d->tile_col = (int *)malloc((size_t)d->frames * sizeof(int));
-        d->tile_row = (int *)malloc((size_t)d->frames * sizeof(int));
+        d->tile_col = (int *)MGX_MALLOC((size_t)d->frames * sizeof(int));
+        d->tile_row = (int *)MGX_MALLOC((size_t)d->frames * sizeof(int));
         if (!d->tile_col || !d->tile_row) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
         for (f = 0; all && f < d->frames; f++) if (!st.pf[f].has_col || !st.pf[f].has_row) all = 0;
         if (all) {
@@ -1040,7 +1041,7 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, c
                 goto done;
             }
             if (flags & MGX_DICOM_HEADER_ONLY) { rc = 0; goto done; }
-            d->data = (float *)malloc(total * sizeof(float));
+            d->data = (float *)MGX_MALLOC(total * sizeof(float));
             if (!d->data) { mgx_errf(err, errsz, "DICOM: out of memory for %lu values", (unsigned long)total); goto done; }
             for (f = 0; f < d->frames; f++) {
                 const fg_vals *pf = (st.pf && st.npf == d->frames) ? &st.pf[f] : NULL;
@@ -1055,7 +1056,7 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, c
         /* encapsulated */
         if (!st.pix_undefined) { mgx_errf(err, errsz, "DICOM: encapsulated transfer syntax but pixel data has a defined length"); goto done; }
         if (collect_fragments(&st, pb, st.pix_off, pb->n, &bot, &bot_len, &fr, &nfrag)) goto done;
-        first = (size_t *)malloc(((size_t)d->frames + 1) * sizeof(size_t));
+        first = (size_t *)MGX_MALLOC(((size_t)d->frames + 1) * sizeof(size_t));
         if (!first) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
         if (map_frames(&st, pb, ts_kind, d->frames, fr, nfrag, bot, bot_len, first)) goto done;
         if (ts_kind == TS_JPEG && d->bits_stored > 8) {
@@ -1066,8 +1067,8 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, c
         if (ts_kind == TS_RLE) {
             size_t nb;
             if (mul_sz(per_frame, (size_t)L.bytes, &nb)) goto toolarge;
-            scratch = (unsigned char *)malloc(nb ? nb : 1);
-            plane = (unsigned char *)malloc(npix ? npix : 1);
+            scratch = (unsigned char *)MGX_MALLOC(nb ? nb : 1);
+            plane = (unsigned char *)MGX_MALLOC(npix ? npix : 1);
             if (!scratch || !plane) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
         }
         for (f = 0; f < d->frames; f++) {
@@ -1083,14 +1084,14 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, c
             if (z - a == 1) src = pb->p + fr[a].off;
             else {
                 size_t o = 0;
-                joined = (unsigned char *)malloc(len ? len : 1);
+                joined = (unsigned char *)MGX_MALLOC(len ? len : 1);
                 if (!joined) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
                 for (k = a; k < z; k++) { memcpy(joined + o, pb->p + fr[k].off, fr[k].len); o += fr[k].len; }
                 src = joined;
             }
             if (!d->data) {
-                d->data = (float *)malloc(total * sizeof(float));
-                if (!d->data) { free(joined); mgx_errf(err, errsz, "DICOM: out of memory for %lu values", (unsigned long)total); goto done; }
+                d->data = (float *)MGX_MALLOC(total * sizeof(float));
+                if (!d->data) { MGX_FREE(joined); mgx_errf(err, errsz, "DICOM: out of memory for %lu values", (unsigned long)total); goto done; }
             }
             if (ts_kind == TS_JPEG) {
                 mgx_image img;
@@ -1124,7 +1125,7 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, c
                     r2 = -1;
                 } else convert_frame(src, &R, npix, s, c, d->data + (size_t)f * per_frame);
             }
-            free(joined);
+            MGX_FREE(joined);
             if (r2) goto done;
         }
         rc = 0;
@@ -1133,12 +1134,12 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, c
 toolarge:
     mgx_errf(err, errsz, "DICOM: image too large");
 done:
-    free(st.pf);
-    free(fr);
-    free(first);
-    free(scratch);
-    free(plane);
-    free(infl);
+    MGX_FREE(st.pf);
+    MGX_FREE(fr);
+    MGX_FREE(first);
+    MGX_FREE(scratch);
+    MGX_FREE(plane);
+    MGX_FREE(infl);
     if (rc) mgx_dicom_free(d);
     return rc;
 }
@@ -1161,7 +1162,7 @@ int mgx_dicom_load_file_ex(const char *path, mgx_dicom *d, int flags, char *err,
     if (!path) return mgx_errf(err, errsz, "DICOM: no path");
     if (mgx_read_file(path, MGX_MAX_MEDICAL_FILE_BYTES, &buf, &n, err, errsz)) return -1;
     rc = load_mem(buf, n, d, flags, err, errsz);
-    free(buf);
+    MGX_FREE(buf);
     if (rc && err && errsz) {
         /* prefix the file name */
         size_t pl = strlen(path), el = strlen(err);
@@ -1244,7 +1245,7 @@ int mgx_dicom_tiles_to_image(const mgx_dicom *d, mgx_image *img, char *err, size
     if (mgx_image_alloc(img, d->total_cols, d->total_rows, ch, err, errsz)) return -1;
     memset(img->px, 255, (size_t)d->total_cols * (size_t)d->total_rows * (size_t)ch);
     tb = (size_t)d->rows * (size_t)d->cols * (size_t)ch;
-    tile = (unsigned char *)malloc(tb);
+    tile = (unsigned char *)MGX_MALLOC(tb);
     if (!tile) { mgx_image_free(img); return mgx_errf(err, errsz, "DICOM: out of memory"); }
     for (f = 0; f < d->frames; f++) {
         long x0 = d->tile_col[f], y0 = d->tile_row[f];
@@ -1260,6 +1261,6 @@ int mgx_dicom_tiles_to_image(const mgx_dicom *d, mgx_image *img, char *err, size
                    tile + ((size_t)y * (size_t)d->cols + (size_t)xa) * (size_t)ch, (size_t)(xb - xa) * (size_t)ch);
         }
     }
-    free(tile);
+    MGX_FREE(tile);
     return 0;
 }

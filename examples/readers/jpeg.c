@@ -251,7 +251,8 @@ static int parse_sof(jdec *j, int marker, const unsigned char *p, size_t len) {
         c->cw = (j->w * c->h + j->hmax - 1) / j->hmax;
         c->ch = (j->h * c->v + j->vmax - 1) / j->vmax;
         bytes = (size_t)c->bw * (size_t)c->bh * 64 * sizeof(int16_t);
-        c->coef = (int16_t *)calloc(1, bytes);
+        c->coef = (int16_t *)MGX_MALLOC(bytes);
+        if (c->coef) memset(c->coef, 0, bytes);
         if (!c->coef) return mgx_errf(j->err, j->errsz, "JPEG: out of memory for %dx%d image", j->w, j->h);
     }
     j->have_frame = 1;
@@ -537,13 +538,13 @@ static void idct_block(const jdec *j, const int16_t *coef, const uint16_t *q, un
 static int component_to_plane(jdec *j, jcomp *c) {
     size_t stride = (size_t)c->bw * 8;
     int bx, by;
-    c->plane = (unsigned char *)malloc(stride * (size_t)c->bh * 8);
+    c->plane = (unsigned char *)MGX_MALLOC(stride * (size_t)c->bh * 8);
     if (!c->plane) return mgx_errf(j->err, j->errsz, "JPEG: out of memory");
     for (by = 0; by < c->bh; by++)
         for (bx = 0; bx < c->bw; bx++)
             idct_block(j, c->coef + ((size_t)by * c->bw + bx) * 64, c->q,
                        c->plane + (size_t)by * 8 * stride + (size_t)bx * 8, stride);
-    free(c->coef);
+    MGX_FREE(c->coef);
     c->coef = NULL;
     return 0;
 }
@@ -563,7 +564,7 @@ static int round_bias(int rx, int ry, int x, int y) {
 static int upsample(jdec *j, const jcomp *c, unsigned char **out) {
     int rx = j->hmax / c->h, ry = j->vmax / c->v, x, y;
     size_t stride = (size_t)c->bw * 8;
-    unsigned char *dst = (unsigned char *)malloc((size_t)j->w * (size_t)j->h);
+    unsigned char *dst = (unsigned char *)MGX_MALLOC((size_t)j->w * (size_t)j->h);
     *out = dst;
     if (!dst) return mgx_errf(j->err, j->errsz, "JPEG: out of memory");
     for (y = 0; y < j->h; y++) {
@@ -626,7 +627,7 @@ static int assemble(jdec *j, mgx_image *img) {
     }
     rc = 0;
 done:
-    for (i = 0; i < 3; i++) free(pl[i]);
+    for (i = 0; i < 3; i++) MGX_FREE(pl[i]);
     return rc;
 }
 
@@ -696,8 +697,9 @@ int mgx_jpeg_decode(const void *data, size_t n, mgx_image *img, char *err, size_
     if (!img) return mgx_errf(err, errsz, "JPEG: no output image");
     memset(img, 0, sizeof *img);
     if (!data) return mgx_errf(err, errsz, "JPEG: no data");
-    j = (jdec *)calloc(1, sizeof *j);
+    j = (jdec *)MGX_MALLOC(sizeof *j);
     if (!j) return mgx_errf(err, errsz, "JPEG: out of memory");
+    memset(j, 0, sizeof *j);
     j->d = (const unsigned char *)data;
     j->n = n;
     j->err = err;
@@ -706,10 +708,10 @@ int mgx_jpeg_decode(const void *data, size_t n, mgx_image *img, char *err, size_
     rc = parse_markers(j);
     if (rc == 0) rc = assemble(j, img);
     for (i = 0; i < 3; i++) {
-        free(j->comp[i].coef);
-        free(j->comp[i].plane);
+        MGX_FREE(j->comp[i].coef);
+        MGX_FREE(j->comp[i].plane);
     }
-    free(j);
+    MGX_FREE(j);
     if (rc) mgx_image_free(img);
     return rc;
 }

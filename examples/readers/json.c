@@ -1,5 +1,6 @@
 /* json.c — strict RFC 8259 JSON parser and compact writer. See mgx_json.h. */
 #include "mgx_json.h"
+#include "mgx_image.h"
 
 #include <errno.h>
 #include <float.h>
@@ -66,8 +67,9 @@ static void fail_unexpected(jp *p, const char *what) {
 }
 
 static mgx_json *new_node(jp *p, mgx_json_type t) {
-    mgx_json *v = (mgx_json *)calloc(1, sizeof *v);
+    mgx_json *v = (mgx_json *)MGX_MALLOC(sizeof *v);
     if (!v) { jp_oom(p); return NULL; }
+    memset(v, 0, sizeof *v);
     v->type = t;
     return v;
 }
@@ -143,7 +145,7 @@ static char *parse_string_raw(jp *p, size_t *outlen) {
         return NULL;
     }
     end = i;
-    out = (char *)malloc(end - start + 1);
+    out = (char *)MGX_MALLOC(end - start + 1);
     if (!out) { jp_oom(p); return NULL; }
     o = out;
     /* Pass 2: decode and validate. */
@@ -209,7 +211,7 @@ static char *parse_string_raw(jp *p, size_t *outlen) {
     p->pos = end + 1;
     return out;
 fail:
-    free(out);
+    MGX_FREE(out);
     return NULL;
 }
 
@@ -250,7 +252,7 @@ static int parse_number(jp *p, double *out) {
     dplen = strlen(dp);
     if (len + dplen + 1 <= sizeof small) buf = small;
     else {
-        buf = (char *)malloc(len + dplen + 1);
+        buf = (char *)MGX_MALLOC(len + dplen + 1);
         if (!buf) { jp_oom(p); return 0; }
     }
     for (j = start, k = 0; j < i; j++) {
@@ -261,11 +263,11 @@ static int parse_number(jp *p, double *out) {
     errno = 0;
     d = strtod(buf, &endp);
     if (endp != buf + k) {   /* cannot happen for a validated number in a sane locale */
-        if (buf != small) free(buf);
+        if (buf != small) MGX_FREE(buf);
         jp_fail(p, start, "cannot convert number");
         return 0;
     }
-    if (buf != small) free(buf);
+    if (buf != small) MGX_FREE(buf);
     if (d > DBL_MAX || d < -DBL_MAX || d != d) {
         jp_fail(p, start, "number out of range");
         return 0;
@@ -294,16 +296,16 @@ static int grow(jp *p, mgx_json *v, size_t *cap, int with_keys) {
     if (v->len < *cap) return 1;
     nc = *cap ? *cap * 2 : 4;
     if (nc > ((size_t)-1) / sizeof(void *) / 2) { jp_oom(p); return 0; }
-    ni = (mgx_json **)realloc(v->items, nc * sizeof *ni);
+    ni = (mgx_json **)MGX_REALLOC(v->items, nc * sizeof *ni);
     if (!ni) { jp_oom(p); return 0; }
     v->items = ni;
     if (with_keys) {
         char **nk;
         size_t *nl;
-        nk = (char **)realloc(v->keys, nc * sizeof *nk);
+        nk = (char **)MGX_REALLOC(v->keys, nc * sizeof *nk);
         if (!nk) { jp_oom(p); return 0; }
         v->keys = nk;
-        nl = (size_t *)realloc(v->key_lens, nc * sizeof *nl);
+        nl = (size_t *)MGX_REALLOC(v->key_lens, nc * sizeof *nl);
         if (!nl) { jp_oom(p); return 0; }
         v->key_lens = nl;
     }
@@ -354,11 +356,11 @@ static mgx_json *parse_object(jp *p, int depth) {
         key = parse_string_raw(p, &klen);
         if (!key) break;
         skip_ws(p);
-        if (p->pos >= p->n || p->s[p->pos] != ':') { free(key); fail_unexpected(p, "':' after object key"); break; }
+        if (p->pos >= p->n || p->s[p->pos] != ':') { MGX_FREE(key); fail_unexpected(p, "':' after object key"); break; }
         p->pos++;
         skip_ws(p);
         child = parse_value(p, depth + 1);
-        if (!child) { free(key); break; }
+        if (!child) { MGX_FREE(key); break; }
         v->keys[v->len] = key;
         v->key_lens[v->len] = klen;
         v->items[v->len++] = child;
@@ -391,7 +393,7 @@ static mgx_json *parse_value(jp *p, int depth) {
         char *s = parse_string_raw(p, &len);
         if (!s) return NULL;
         v = new_node(p, MGX_JSON_STRING);
-        if (!v) { free(s); return NULL; }
+        if (!v) { MGX_FREE(s); return NULL; }
         v->str = s;
         v->len = len;
         return v;
@@ -489,12 +491,12 @@ void mgx_json_free(mgx_json *v) {
     if (v->items)
         for (i = 0; i < v->len; i++) mgx_json_free(v->items[i]);
     if (v->keys)
-        for (i = 0; i < v->len; i++) free(v->keys[i]);
-    free(v->items);
-    free(v->keys);
-    free(v->key_lens);
-    free(v->str);
-    free(v);
+        for (i = 0; i < v->len; i++) MGX_FREE(v->keys[i]);
+    MGX_FREE(v->items);
+    MGX_FREE(v->keys);
+    MGX_FREE(v->key_lens);
+    MGX_FREE(v->str);
+    MGX_FREE(v);
 }
 
 /* --------------------------------------------------------------------------------------------- accessors */
@@ -641,7 +643,7 @@ static void jw_put(jw *w, const char *s, size_t k) {
             if (nc > ((size_t)-1) / 2) { w->bad = 1; return; }
             nc *= 2;
         }
-        np = (char *)realloc(w->p, nc);
+        np = (char *)MGX_REALLOC(w->p, nc);
         if (!np) { w->bad = 1; return; }
         w->p = np;
         w->cap = nc;
@@ -772,6 +774,6 @@ char *mgx_json_write(const mgx_json *v) {
     memset(&w, 0, sizeof w);
     if (!v) return NULL;
     jw_value(&w, v, 0);
-    if (w.bad || !w.p) { free(w.p); return NULL; }
+    if (w.bad || !w.p) { MGX_FREE(w.p); return NULL; }
     return w.p;
 }

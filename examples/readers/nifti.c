@@ -41,8 +41,8 @@ static double n_rdf64(const unsigned char *p, int big) {
 
 void mgx_volume_free(mgx_volume *v) {
     if (!v) return;
-    free(v->vox);
-    free(v->source_index);
+    MGX_FREE(v->vox);
+    MGX_FREE(v->source_index);
     memset(v, 0, sizeof *v);
 }
 
@@ -159,8 +159,8 @@ static int nifti_parse(const unsigned char *p, size_t n, mgx_volume *v, char *er
     for (i = 0; i < 12; i++) if (!isfinite(v->affine[i / 4][i % 4])) v->has_affine = 0;
     if (!v->has_affine) memset(v->affine, 0, sizeof v->affine);
 
-    v->vox = (float *)malloc(nvox * sizeof(float));
-    v->source_index = (int *)malloc((size_t)v->d * sizeof(int));
+    v->vox = (float *)MGX_MALLOC(nvox * sizeof(float));
+    v->source_index = (int *)MGX_MALLOC((size_t)v->d * sizeof(int));
     if (!v->vox || !v->source_index) {
         mgx_volume_free(v);
         return mgx_errf(err, errsz, "NIfTI: out of memory for %lu voxels", (unsigned long)nvox);
@@ -201,7 +201,7 @@ int mgx_nifti_load_mem(const void *data, size_t n, mgx_volume *v, char *err, siz
         if (mgx_inflate(p, n, MGX_INFLATE_GZIP, MGX_MAX_MEDICAL_FILE_BYTES, &out, &out_n, e2, sizeof e2))
             return mgx_errf(err, errsz, "NIfTI: gzip: %s", e2);
         rc = nifti_parse(out, out_n, v, err, errsz);
-        free(out);
+        MGX_FREE(out);
         return rc;
     }
     return nifti_parse(p, n, v, err, errsz);
@@ -221,6 +221,6 @@ int mgx_nifti_load_file(const char *path, mgx_volume *v, char *err, size_t errsz
     }
     if (mgx_read_file(path, MGX_MAX_MEDICAL_FILE_BYTES, &buf, &n, err, errsz)) return -1;
     rc = mgx_nifti_load_mem(buf, n, v, err, errsz);
-    free(buf);
+    MGX_FREE(buf);
     return rc;
 }

@@ -35,8 +35,8 @@ typedef struct {
 
 static void names_free(name_list *l) {
     size_t i;
-    for (i = 0; i < l->n; i++) free(l->names[i]);
-    free(l->names);
+    for (i = 0; i < l->n; i++) MGX_FREE(l->names[i]);
+    MGX_FREE(l->names);
     l->names = NULL; l->n = l->cap = 0;
 }
 
@@ -45,11 +45,11 @@ static int names_add(name_list *l, const char *s) {
     size_t len = strlen(s);
     if (l->n == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 64;
-        char **nn = (char **)realloc(l->names, nc * sizeof(char *));
+        char **nn = (char **)MGX_REALLOC(l->names, nc * sizeof(char *));
         if (!nn) return -1;
         l->names = nn; l->cap = nc;
     }
-    c = (char *)malloc(len + 1);
+    c = (char *)MGX_MALLOC(len + 1);
     if (!c) return -1;
     memcpy(c, s, len + 1);
     l->names[l->n++] = c;
@@ -62,7 +62,7 @@ static int cmp_names(const void *a, const void *b) {
 
 static char *join_path(const char *dir, const char *name) {
     size_t a = strlen(dir), b = strlen(name);
-    char *s = (char *)malloc(a + b + 2);
+    char *s = (char *)MGX_MALLOC(a + b + 2);
     if (!s) return NULL;
     memcpy(s, dir, a);
     if (a && dir[a - 1] != '/' && dir[a - 1] != '\\') s[a++] = '/';
@@ -78,7 +78,7 @@ static int list_dir(const char *dir, name_list *out, char *err, size_t errsz) {
     char *pat = join_path(dir, "*");
     if (!pat) return mgx_errf(err, errsz, "volume: out of memory");
     h = FindFirstFileA(pat, &fd);
-    free(pat);
+    MGX_FREE(pat);
     if (h == INVALID_HANDLE_VALUE) return mgx_errf(err, errsz, "volume: cannot list directory %s", dir);
     do {
         if (fd.cFileName[0] == '.') continue;
@@ -168,7 +168,7 @@ static int volume_from_dicom(const char *path, mgx_volume *v, char *err, size_t 
         mgx_dicom_free(&d);
         return mgx_errf(err, errsz, "volume: %s is too large", path);
     }
-    v->source_index = (int *)malloc((size_t)d.frames * sizeof(int));
+    v->source_index = (int *)MGX_MALLOC((size_t)d.frames * sizeof(int));
     if (!v->source_index) { mgx_dicom_free(&d); return mgx_errf(err, errsz, "volume: out of memory"); }
     for (f = 0; f < d.frames; f++) v->source_index[f] = f;
     v->w = d.cols; v->h = d.rows; v->d = d.frames; v->nvolumes = 1;
@@ -234,7 +234,8 @@ static int volume_from_dir(const char *dir, mgx_volume *v, char *err, size_t err
     memset(&names, 0, sizeof names);
     memset(&first, 0, sizeof first);
     if (list_dir(dir, &names, err, errsz)) return -1;
-    sl = (slice_info *)calloc(names.n ? names.n : 1, sizeof(slice_info));
+    sl = (slice_info *)MGX_MALLOC((names.n ? names.n : 1) * sizeof(slice_info));
+    if (sl) memset(sl, 0, (names.n ? names.n : 1) * sizeof(slice_info));
     if (!sl) { names_free(&names); return mgx_errf(err, errsz, "volume: out of memory"); }
 
     /* pass 1: headers */
@@ -248,25 +249,25 @@ static int volume_from_dir(const char *dir, mgx_volume *v, char *err, size_t err
         if (!strcmp(names.names[i], "DICOMDIR")) continue;
         path = join_path(dir, names.names[i]);
         if (!path) { mgx_errf(err, errsz, "volume: out of memory"); goto done; }
-        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || !looks_dicom(path)) { free(path); continue; }
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || !looks_dicom(path)) { MGX_FREE(path); continue; }
         if (mgx_read_file(path, MGX_MAX_MEDICAL_FILE_BYTES, &buf, &n, e2, sizeof e2)) {
             mgx_errf(err, errsz, "volume: %s", e2);
-            free(path);
+            MGX_FREE(path);
             goto done;
         }
-        if (!mgx_dicom_probe(buf, n)) { free(buf); free(path); continue; }
+        if (!mgx_dicom_probe(buf, n)) { MGX_FREE(buf); MGX_FREE(path); continue; }
         if (mgx_dicom_load_mem_ex(buf, n, &d, MGX_DICOM_HEADER_ONLY, e2, sizeof e2)) {
             int part10 = n >= 132 && !memcmp(buf + 128, "DICM", 4);
-            free(buf);
+            MGX_FREE(buf);
             /* objects without an image (DICOMDIR, SR, presentation states...) are not slices, and a file
                without the Part 10 header that does not parse is most likely not DICOM at all */
-            if (strstr(e2, "no pixel data") || !part10) { free(path); continue; }
+            if (strstr(e2, "no pixel data") || !part10) { MGX_FREE(path); continue; }
             mgx_errf(err, errsz, "volume: %s: %s", path, e2);
-            free(path);
+            MGX_FREE(path);
             goto done;
         }
-        free(buf);
-        if (check_grey(&d, path, err, errsz)) { free(path); mgx_dicom_free(&d); goto done; }
+        MGX_FREE(buf);
+        if (check_grey(&d, path, err, errsz)) { MGX_FREE(path); mgx_dicom_free(&d); goto done; }
         if (!have_first) {
             first = d;  /* keeps the header facts of the first file (data is NULL) */
             have_first = 1;
@@ -275,7 +276,7 @@ static int volume_from_dir(const char *dir, mgx_volume *v, char *err, size_t err
             if (d.rows != first.rows || d.cols != first.cols) {
                 mgx_errf(err, errsz, "volume: %s is %dx%d but %s is %dx%d; all slices must share rows and columns", path,
                          d.cols, d.rows, names.names[sl[0].name], first.cols, first.rows);
-                free(path);
+                MGX_FREE(path);
                 mgx_dicom_free(&d);
                 goto done;
             }
@@ -292,7 +293,7 @@ static int volume_from_dir(const char *dir, mgx_volume *v, char *err, size_t err
         total += (size_t)d.frames;
         ns++;
         if (!keep) mgx_dicom_free(&d);
-        free(path);
+        MGX_FREE(path);
         if (total > MGX_MAX_VOLUME_SLICES) { mgx_errf(err, errsz, "volume: more than %d slices", MGX_MAX_VOLUME_SLICES); goto done; }
     }
     if (ns == 0) { mgx_errf(err, errsz, "volume: no DICOM image files in %s", dir); goto done; }
@@ -318,8 +319,8 @@ static int volume_from_dir(const char *dir, mgx_volume *v, char *err, size_t err
     }
 
     /* pass 2: pixels */
-    v->vox = (float *)malloc(total * nvox * sizeof(float));
-    v->source_index = (int *)malloc(total * sizeof(int));
+    v->vox = (float *)MGX_MALLOC(total * nvox * sizeof(float));
+    v->source_index = (int *)MGX_MALLOC(total * sizeof(int));
     if (!v->vox || !v->source_index) { mgx_errf(err, errsz, "volume: out of memory for %lu voxels", (unsigned long)(total * nvox)); goto done; }
     z = 0;
     for (i = 0; i < ns; i++) {
@@ -329,12 +330,12 @@ static int volume_from_dir(const char *dir, mgx_volume *v, char *err, size_t err
         if (!path) { mgx_errf(err, errsz, "volume: out of memory"); goto done; }
         if (mgx_dicom_load_file(path, &d, e2, sizeof e2)) {
             mgx_errf(err, errsz, "volume: %s", e2);
-            free(path);
+            MGX_FREE(path);
             goto done;
         }
         if (d.rows != first.rows || d.cols != first.cols || d.frames != sl[i].frames || d.samples != 1) {
             mgx_errf(err, errsz, "volume: %s changed while it was being read", path);
-            free(path);
+            MGX_FREE(path);
             mgx_dicom_free(&d);
             goto done;
         }
@@ -342,13 +343,13 @@ static int volume_from_dir(const char *dir, mgx_volume *v, char *err, size_t err
         for (f = 0; f < d.frames; f++) v->source_index[z + f] = sl[i].rank;
         z += d.frames;
         mgx_dicom_free(&d);
-        free(path);
+        MGX_FREE(path);
     }
     v->w = first.cols; v->h = first.rows; v->d = (int)total; v->nvolumes = 1;
     memcpy(v->modality, first.modality, sizeof v->modality);
     if (first.has_window) { v->window_center = first.window_center; v->window_width = first.window_width; v->has_window = 1; }
     if (all_pos && total == ns) {
-        pos = (double *)malloc(ns * 3 * sizeof(double));
+        pos = (double *)MGX_MALLOC(ns * 3 * sizeof(double));
         if (!pos) { mgx_errf(err, errsz, "volume: out of memory"); goto done; }
         for (i = 0; i < ns; i++) memcpy(pos + i * 3, sl[i].position, 3 * sizeof(double));
     }
@@ -356,8 +357,8 @@ static int volume_from_dir(const char *dir, mgx_volume *v, char *err, size_t err
     rc = 0;
 done:
     if (rc) mgx_volume_free(v);
-    free(pos);
-    free(sl);
+    MGX_FREE(pos);
+    MGX_FREE(sl);
     mgx_dicom_free(&first);
     names_free(&names);
     return rc;
@@ -394,14 +395,14 @@ int mgx_volume_load(const char *path, mgx_volume *v, char *err, size_t errsz) {
                                  (buf[0] == 0 && buf[1] == 0 && buf[2] == 1 && buf[3] == 0x5C)));
         if (is_nifti) {
             int rc = mgx_nifti_load_mem(buf, n, v, err, errsz);
-            free(buf);
+            MGX_FREE(buf);
             return rc;
         }
         if (!mgx_dicom_probe(buf, n)) {
-            free(buf);
+            MGX_FREE(buf);
             return mgx_errf(err, errsz, "volume: %s is neither a directory, a NIfTI file nor a DICOM file", path);
         }
-        free(buf);
+        MGX_FREE(buf);
     }
     return volume_from_dicom(path, v, err, errsz);
 }

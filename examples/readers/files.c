@@ -1,0 +1,243 @@
+/* files.c — the one way the readers open files: stat first, regular files only, reads bounded by the size
+   the file had when it was checked; directory listings that keep regular files only; the memory claim check. */
+#include "mgx_image.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
+#ifdef _WIN32
+typedef struct _stat64 file_stat;
+#define stat_call _stat64
+#ifndef S_ISREG
+#define S_ISREG(m) (((m) & _S_IFMT) == _S_IFREG)
+#define S_ISDIR(m) (((m) & _S_IFMT) == _S_IFDIR)
+#endif
+#else
+typedef struct stat file_stat;
+#define stat_call stat
+#endif
+
+int mgx_check_claim(uint64_t bytes, const char *what, char *err, size_t errsz) {
+    if (bytes <= (uint64_t)MGX_MAX_INPUT_BYTES) return 0;
+    return mgx_errf(err, errsz, "%s needs %llu bytes of memory, more than the limit of %llu bytes (MGX_MAX_INPUT_BYTES)",
+                    what, (unsigned long long)bytes, (unsigned long long)MGX_MAX_INPUT_BYTES);
+}
+
+/* What a non-regular file is, for messages. */
+static const char *kind_name(const file_stat *st) {
+#ifndef _WIN32
+    if (S_ISFIFO(st->st_mode)) return "FIFO";
+    if (S_ISCHR(st->st_mode)) return "character device";
+    if (S_ISBLK(st->st_mode)) return "block device";
+    if (S_ISSOCK(st->st_mode)) return "socket";
+#endif
+    if (S_ISDIR(st->st_mode)) return "directory";
+    return "special file";
+}
+
+/* Refuses st unless it describes a regular file of at most max_bytes (0 = no limit). */
+static int check_stat(const char *path, const file_stat *st, uint64_t max_bytes, char *err, size_t errsz) {
+    if (S_ISDIR(st->st_mode)) return mgx_errf(err, errsz, "%s is a directory", path);
+    if (!S_ISREG(st->st_mode)) return mgx_errf(err, errsz, "%s is not a regular file (%s)", path, kind_name(st));
+    if (st->st_size < 0) return mgx_errf(err, errsz, "%s: negative file size", path);
+    if (max_bytes && (uint64_t)st->st_size > max_bytes)
+        return mgx_errf(err, errsz, "%s: file of %llu bytes is larger than the limit of %llu bytes", path,
+                        (unsigned long long)st->st_size, (unsigned long long)max_bytes);
+    return 0;
+}
+
+int mgx_file_check(const char *path, uint64_t max_bytes, uint64_t *size, char *err, size_t errsz) {
+    file_stat st;
+    if (size) *size = 0;
+    if (!path) return mgx_errf(err, errsz, "file: no path");
+    if (stat_call(path, &st) != 0) return mgx_errf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+    if (check_stat(path, &st, max_bytes, err, errsz)) return -1;
+    if (size) *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+/* 4 GiB, or the largest workable size when size_t is 32 bits. */
+static size_t default_file_limit(void) {
+    return (size_t)-1 > 0xffffffffu ? (size_t)0xffffffffu + 1u : (size_t)-1 - 2u;
+}
+
+#ifdef _WIN32
+/* Reads exactly n bytes, then checks that nothing follows. */
+static int read_exact(const char *path, unsigned char *buf, size_t n, char *err, size_t errsz) {
+    FILE *f = fopen(path, "rb");
+    size_t got;
+    unsigned char extra;
+    if (!f) return mgx_errf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+    got = n ? fread(buf, 1, n, f) : 0;
+    MGX_COUNT(MGX_COUNT_FILE_READ, got);
+    if (got == n && fread(&extra, 1, 1, f) == 1) got = n + 1;
+    if (ferror(f)) { fclose(f); return mgx_errf(err, errsz, "%s: read error", path); }
+    fclose(f);
+    if (got != n) return mgx_errf(err, errsz, "%s: the file changed size while it was read (%lu bytes expected)", path, (unsigned long)n);
+    return 0;
+}
+#else
+/* Opens without blocking (a FIFO swapped in after the check cannot hang), re-checks the open file, reads exactly
+   n bytes and checks that nothing follows. */
+static int read_exact(const char *path, unsigned char *buf, size_t n, char *err, size_t errsz) {
+    file_stat st;
+    size_t got = 0;
+    unsigned char extra;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY), rc = 0;
+    if (fd < 0) return mgx_errf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || check_stat(path, &st, 0, err, errsz)) {
+        close(fd);
+        return err && errsz && err[0] ? -1 : mgx_errf(err, errsz, "%s: cannot stat", path);
+    }
+    while (got <= n) {
+        ssize_t k = got < n ? read(fd, buf + got, n - got) : read(fd, &extra, 1);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) { rc = mgx_errf(err, errsz, "%s: read error: %s", path, strerror(errno)); break; }
+        if (k == 0) break;
+        got += (size_t)k;
+        MGX_COUNT(MGX_COUNT_FILE_READ, k);
+    }
+    close(fd);
+    if (!rc && got != n)
+        rc = mgx_errf(err, errsz, "%s: the file changed size while it was read (%lu bytes expected)", path, (unsigned long)n);
+    return rc;
+}
+#endif
+
+int mgx_read_file(const char *path, size_t max_bytes, unsigned char **out, size_t *out_n, char *err, size_t errsz) {
+    uint64_t size;
+    unsigned char *buf;
+    size_t n;
+    if (out) *out = NULL;
+    if (out_n) *out_n = 0;
+    if (!path || !out || !out_n) return mgx_errf(err, errsz, "read_file: invalid arguments");
+    if (max_bytes == 0 || max_bytes > (size_t)-1 - 2u) max_bytes = max_bytes ? (size_t)-1 - 2u : default_file_limit();
+    if (mgx_file_check(path, (uint64_t)max_bytes, &size, err, errsz)) return -1;
+    n = (size_t)size;   /* size <= max_bytes < SIZE_MAX - 1 */
+    buf = (unsigned char *)MGX_MALLOC(n + 1);
+    if (!buf) return mgx_errf(err, errsz, "%s: out of memory for %lu bytes", path, (unsigned long)n);
+    if (read_exact(path, buf, n, err, errsz)) {
+        MGX_FREE(buf);
+        return -1;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *out_n = n;
+    return 0;
+}
+
+/* ---- directory listings ---- */
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct {
+    char **names;
+    int n, cap;
+    int skipped;
+    char what[512];   /* "name (kind), ..." of the skipped entries, as far as it fits */
+} listing;
+
+static int add_name(listing *l, const char *s) {
+    size_t len = strlen(s);
+    char *c;
+    if (l->n == l->cap) {
+        int nc = l->cap ? l->cap * 2 : 64;
+        char **nn;
+        if (nc <= l->cap) return -1;
+        nn = (char **)MGX_REALLOC(l->names, (size_t)nc * sizeof *nn);
+        if (!nn) return -1;
+        l->names = nn;
+        l->cap = nc;
+    }
+    if (!(c = (char *)MGX_MALLOC(len + 1))) return -1;
+    memcpy(c, s, len + 1);
+    l->names[l->n++] = c;
+    return 0;
+}
+
+/* Adds "name (kind)" to the note of skipped entries while it fits. */
+static void note_skip(listing *l, const char *name, const char *kind) {
+    size_t used = strlen(l->what);
+    l->skipped++;
+    if (used + 1 < sizeof l->what)
+        snprintf(l->what + used, sizeof l->what - used, "%s%s (%s)", l->skipped > 1 ? ", " : "", name, kind);
+}
+
+/* Keeps name when dir/name is a regular file (links followed), notes it otherwise. */
+static int consider(listing *l, const char *dir, const char *name) {
+    size_t a = strlen(dir), b = strlen(name);
+    char *path = (char *)MGX_MALLOC(a + b + 2);
+    file_stat st;
+    int rc = 0;
+    if (!path) return -1;
+    memcpy(path, dir, a);
+    path[a] = '/';
+    memcpy(path + a + 1, name, b + 1);
+    if (stat_call(path, &st) != 0) note_skip(l, name, "cannot stat");
+    else if (!S_ISREG(st.st_mode)) note_skip(l, name, kind_name(&st));
+    else rc = add_name(l, name);
+    MGX_FREE(path);
+    return rc;
+}
+
+void mgx_names_free(char **names, int n) {
+    int i;
+    for (i = 0; i < n; i++) MGX_FREE(names[i]);
+    MGX_FREE(names);
+}
+
+int mgx_list_dir_ex(const char *dir, char ***names, char *note, size_t notesz, char *err, size_t errsz) {
+    listing l;
+    int bad = 0;
+#ifdef _WIN32
+    WIN32_FIND_DATAA fd;
+    HANDLE h;
+    char pat[4096];
+#else
+    DIR *dp;
+    struct dirent *de;
+#endif
+    memset(&l, 0, sizeof l);
+    if (note && notesz) note[0] = 0;
+    if (names) *names = NULL;
+    if (!dir || !names) return mgx_errf(err, errsz, "list_dir: invalid arguments");
+#ifdef _WIN32
+    snprintf(pat, sizeof pat, "%s\\*", dir);
+    if ((h = FindFirstFileA(pat, &fd)) == INVALID_HANDLE_VALUE) return mgx_errf(err, errsz, "cannot list directory %s", dir);
+    do if (fd.cFileName[0] != '.' && consider(&l, dir, fd.cFileName)) bad = 1;
+    while (!bad && FindNextFileA(h, &fd));
+    FindClose(h);
+#else
+    if (mgx_file_check(dir, 0, NULL, NULL, 0) == 0) return mgx_errf(err, errsz, "%s is not a directory", dir);
+    if (!(dp = opendir(dir))) return mgx_errf(err, errsz, "cannot open directory %s: %s", dir, strerror(errno));
+    while (!bad && (de = readdir(dp)) != NULL)
+        if (de->d_name[0] != '.' && consider(&l, dir, de->d_name)) bad = 1;
+    closedir(dp);
+#endif
+    if (bad || l.n == 0x7fffffff) {
+        mgx_names_free(l.names, l.n);
+        return mgx_errf(err, errsz, "out of memory listing %s", dir);
+    }
+    if (l.skipped && note && notesz)
+        snprintf(note, notesz, "%s: skipped %d entr%s that %s not regular files: %s", dir, l.skipped,
+                 l.skipped == 1 ? "y" : "ies", l.skipped == 1 ? "is" : "are", l.what);
+    if (l.n > 1) qsort(l.names, (size_t)l.n, sizeof *l.names, cmp_str);
+    *names = l.names;
+    return l.n;
+}
+
+int mgx_list_dir(const char *dir, char ***names, char *err, size_t errsz) {
+    return mgx_list_dir_ex(dir, names, NULL, 0, err, errsz);
+}
