@@ -30,7 +30,9 @@
 
    NIfTI-1 (nifti.c)
      Single-file .nii ("n+1") and gzip'd .nii.gz, either byte order. Pairs (.hdr/.img, "ni1"), ANALYZE
-     7.5 and NIfTI-2 are refused with a message. Voxel layout of the output is the RAW storage order:
+     7.5 and NIfTI-2 are refused with a message. A .nii.gz is read header first: the 348 bytes are inflated,
+     then only up to the end of the volume asked for (refused before that when the volume's floats and
+     inflated bytes exceed MGX_MAX_INPUT_BYTES); the voxels are converted to floats in the inflated buffer. Voxel layout of the output is the RAW storage order:
      x = i (dim[1]), y = j (dim[2]), z = k (dim[3]); nothing is flipped or reoriented. The affine in
      mgx_volume (sform, else qform, else pixdim) tells where each voxel lies in RAS+ millimetres.
 
@@ -111,7 +113,8 @@ typedef struct mgx_volume {
     char modality[17];    /* "CT", "MR", ... or "" */
     int *source_index;    /* per slice, malloc'd: folder -> index of the slice's file among the folder's
                              DICOM image files in file-name order; one DICOM file -> frame; NIfTI -> k */
-    int nvolumes;         /* NIfTI with dim[4..7] > 1: volumes in the file (only the first is loaded); else 1 */
+    int nvolumes;         /* NIfTI with dim[4..7] > 1: volumes in the file (one is loaded); else 1 */
+    int volume;           /* NIfTI: the 0-based volume loaded; else 0 */
     /* Voxel (x,y,z) -> patient mm: p = A[.][0]*x + A[.][1]*y + A[.][2]*z + A[.][3]. NIfTI: RAS+ world
        (sform, else qform, else pixdim scaling); DICOM: LPS patient coordinates from ImagePositionPatient,
        ImageOrientationPatient and PixelSpacing. has_affine 0 when the files do not say. */
@@ -121,6 +124,9 @@ typedef struct mgx_volume {
 
 int  mgx_nifti_load_file(const char *path, mgx_volume *v, char *err, size_t errsz);
 int  mgx_nifti_load_mem(const void *data, size_t n, mgx_volume *v, char *err, size_t errsz);
+/* Volume `volume` (0-based) of a 4D (or higher) file; the plain calls load volume 0. */
+int  mgx_nifti_load_file_ex(const char *path, int volume, mgx_volume *v, char *err, size_t errsz);
+int  mgx_nifti_load_mem_ex(const void *data, size_t n, int volume, mgx_volume *v, char *err, size_t errsz);
 int  mgx_volume_load(const char *path, mgx_volume *v, char *err, size_t errsz);  /* folder, .nii, .nii.gz, multi-frame .dcm */
 void mgx_volume_free(mgx_volume *v);
 
