@@ -821,197 +821,206 @@ int mgx_dicom_probe(const void *data, size_t n) {
     return 0;
 }
 
-static void fg_defaults(fg_vals *f) { memset(f, 0, sizeof *f); }
-
-/* The core loader. `data` stays owned by the caller. */
-static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, char *err, size_t errsz) {
+/* What the loading steps share. */
+typedef struct {
     dstate st;
-    dbuf b, inflated;
-    size_t pos = 0;
-    unsigned char *infl = NULL;
-    int ts_kind = TS_NATIVE, rc = -1, f;
+    dbuf b;                 /* the data set: the caller's bytes, or the inflated ones of a deflated data set */
+    size_t pos;             /* where the data set starts in b */
+    unsigned char *infl;    /* the inflated bytes (owned) */
+    int ts_kind;            /* TS_* */
+    int flags;
     layout L;
-    size_t npix, per_frame, total, need;
-    frag *fr = NULL;
-    size_t nfrag = 0, bot = 0, bot_len = 0, *first = NULL;
-    unsigned char *scratch = NULL, *plane = NULL;
-    dctx top;
+    size_t npix, per_frame, total;   /* pixels per frame, values per frame, values of all frames */
+} dload;
 
-    memset(d, 0, sizeof *d);
-    memset(&st, 0, sizeof st);
-    fg_defaults(&st.top); fg_defaults(&st.shared);
-    st.d = d; st.err = err; st.errsz = errsz;
-    d->slope = 1; d->intercept = 0; d->frames = 1; d->samples = 1;
-    if (err && errsz) err[0] = 0;
-    if (!p && n) return mgx_errf(err, errsz, "DICOM: no data");
-
-    b.p = p; b.n = n; b.big = 0; b.explicit_vr = 1;
+/* Part 10 preamble and file meta information (group 0002, explicit VR little endian, implicit tolerated):
+   leaves the transfer syntax UID in d and x->pos after the group. */
+static int read_meta(dload *x, const unsigned char *p, size_t n) {
+    dstate *st = &x->st;
+    size_t pos = 0;
     if (n >= 132 && !memcmp(p + 128, "DICM", 4)) pos = 132;
     else if (!mgx_dicom_probe(p, n))
-        return mgx_errf(err, errsz, "DICOM: not a DICOM file (no \"DICM\" at offset 128 and no group 0002/0008 element at the start)");
-
-    /* file meta information: group 0002, explicit VR little endian (implicit tolerated) */
+        return mgx_errf(st->err, st->errsz, "DICOM: not a DICOM file (no \"DICM\" at offset 128 and no group 0002/0008 element at the start)");
     if (n - pos >= 8 && rd16(p + pos, 0) == 0x0002) {
-        dbuf m = b;
+        dbuf m = x->b;
         m.explicit_vr = looks_explicit(p + pos, n - pos);
         while (n - pos >= 8 && rd16(p + pos, 0) == 0x0002) {
             delem e;
-            if (read_header(&st, &m, pos, n, &e)) return -1;
-            if (e.len == UNDEF_LEN || e.len > n - e.val) return derr_tag(&st, e.tag, "file meta element length runs past the end of the data");
-            if (e.tag == T_TSUID) get_str(p + e.val, e.len, d->transfer_syntax, sizeof d->transfer_syntax);
+            if (read_header(st, &m, pos, n, &e)) return -1;
+            if (e.len == UNDEF_LEN || e.len > n - e.val) return derr_tag(st, e.tag, "file meta element length runs past the end of the data");
+            if (e.tag == T_TSUID) get_str(p + e.val, e.len, st->d->transfer_syntax, sizeof st->d->transfer_syntax);
             pos = e.val + e.len;
         }
     }
-    if (!d->transfer_syntax[0]) {
-        /* no meta header: guess from the first element */
+    x->pos = pos;
+    return 0;
+}
+
+/* Byte order, VR encoding and pixel encapsulation from the transfer syntax (guessed from the first element
+   when there is no meta header); a deflated data set is inflated here. */
+static int select_syntax(dload *x, const unsigned char *p, size_t n) {
+    mgx_dicom *d = x->st.d;
+    char *err = x->st.err;
+    size_t errsz = x->st.errsz, pos = x->pos, i;
+    const char *ts = d->transfer_syntax;
+    if (!ts[0]) {
         if (n - pos >= 8 && rd16(p + pos, 1) == 0x0008 && rd16(p + pos, 0) != 0x0008) {
-            b.big = 1; b.explicit_vr = 1;
+            x->b.big = 1;
             strcpy(d->transfer_syntax, "1.2.840.10008.1.2.2");
         } else {
-            b.explicit_vr = looks_explicit(p + pos, n - pos);
-            strcpy(d->transfer_syntax, b.explicit_vr ? "1.2.840.10008.1.2.1" : "1.2.840.10008.1.2");
+            x->b.explicit_vr = looks_explicit(p + pos, n - pos);
+            strcpy(d->transfer_syntax, x->b.explicit_vr ? "1.2.840.10008.1.2.1" : "1.2.840.10008.1.2");
         }
-    } else {
-        const char *ts = d->transfer_syntax;
-        size_t i;
-        if (!strcmp(ts, "1.2.840.10008.1.2")) b.explicit_vr = 0;
-        else if (!strcmp(ts, "1.2.840.10008.1.2.1")) ;
-        else if (!strcmp(ts, "1.2.840.10008.1.2.2")) b.big = 1;
-        else if (!strcmp(ts, "1.2.840.10008.1.2.1.99")) {
-            size_t out_n = 0;
-            char e2[160];
-            if (mgx_inflate(p + pos, n - pos, MGX_INFLATE_RAW, MGX_MAX_MEDICAL_FILE_BYTES, &infl, &out_n, e2, sizeof e2))
-                return mgx_errf(err, errsz, "DICOM: deflated data set: %s", e2);
-            inflated.p = infl; inflated.n = out_n; inflated.big = 0; inflated.explicit_vr = 1;
-            b = inflated; pos = 0; p = infl; n = out_n;
-        } else if (!strcmp(ts, "1.2.840.10008.1.2.4.50") || !strcmp(ts, "1.2.840.10008.1.2.4.51")) ts_kind = TS_JPEG;
-        else if (!strcmp(ts, "1.2.840.10008.1.2.5")) ts_kind = TS_RLE;
-        else if (!strcmp(ts, "1.2.840.10008.1.2.1.98")) ts_kind = TS_ENCAP_RAW;
-        else {
-            for (i = 0; i < sizeof k_unsupported / sizeof k_unsupported[0]; i++)
-                if (!strcmp(ts, k_unsupported[i].uid))
-                    return mgx_errf(err, errsz, "DICOM: transfer syntax %s (%s) is not supported", k_unsupported[i].name, ts);
-            return mgx_errf(err, errsz, "DICOM: unknown transfer syntax %s", ts);
-        }
+        return 0;
     }
+    if (!strcmp(ts, "1.2.840.10008.1.2")) x->b.explicit_vr = 0;
+    else if (!strcmp(ts, "1.2.840.10008.1.2.1")) ;
+    else if (!strcmp(ts, "1.2.840.10008.1.2.2")) x->b.big = 1;
+    else if (!strcmp(ts, "1.2.840.10008.1.2.1.99")) {
+        size_t out_n = 0;
+        char e2[160];
+        if (mgx_inflate(p + pos, n - pos, MGX_INFLATE_RAW, MGX_MAX_MEDICAL_FILE_BYTES, &x->infl, &out_n, e2, sizeof e2))
+            return mgx_errf(err, errsz, "DICOM: deflated data set: %s", e2);
+        x->b.p = x->infl; x->b.n = out_n;
+        x->pos = 0;
+    } else if (!strcmp(ts, "1.2.840.10008.1.2.4.50") || !strcmp(ts, "1.2.840.10008.1.2.4.51")) x->ts_kind = TS_JPEG;
+    else if (!strcmp(ts, "1.2.840.10008.1.2.5")) x->ts_kind = TS_RLE;
+    else if (!strcmp(ts, "1.2.840.10008.1.2.1.98")) x->ts_kind = TS_ENCAP_RAW;
+    else {
+        for (i = 0; i < sizeof k_unsupported / sizeof k_unsupported[0]; i++)
+            if (!strcmp(ts, k_unsupported[i].uid))
+                return mgx_errf(err, errsz, "DICOM: transfer syntax %s (%s) is not supported", k_unsupported[i].name, ts);
+        return mgx_errf(err, errsz, "DICOM: unknown transfer syntax %s", ts);
+    }
+    return 0;
+}
 
-    /* some writers declare one VR encoding and use the other: trust the first element (as other readers do) */
-    if (!b.big && n - pos >= 8 && (p[pos + 1] != 0xFF || p[pos] != 0xFE)) {
-        if (b.explicit_vr && !vr_known(p + pos + 4)) b.explicit_vr = 0;
-        else if (!b.explicit_vr && vr_known(p + pos + 4) && rd32(p + pos + 4, 0) > n - pos - 8) b.explicit_vr = 1;
-    }
+/* Some writers declare one VR encoding and use the other: trust the first element (as other readers do). */
+static void trust_first_element(dload *x) {
+    dbuf *b = &x->b;
+    const unsigned char *p = b->p;
+    size_t pos = x->pos, n = b->n;
+    if (b->big || n - pos < 8 || (p[pos + 1] == 0xFF && p[pos] == 0xFE)) return;
+    if (b->explicit_vr && !vr_known(p + pos + 4)) b->explicit_vr = 0;
+    else if (!b->explicit_vr && vr_known(p + pos + 4) && rd32(p + pos + 4, 0) > n - pos - 8) b->explicit_vr = 1;
+}
+
+/* The element walk of the whole data set, up to the pixel data. */
+static int walk_elements(dload *x) {
+    dctx top;
+    size_t pos = x->pos;
     top.kind = CTX_TOP; top.frame = 0; top.level = 0;
-    if (parse_dataset(&st, &b, &pos, n, 0, 0, top)) goto done;
+    return parse_dataset(&x->st, &x->b, &pos, x->b.n, 0, 0, top);
+}
 
-    /* ---- attributes: defaults, functional groups, validation ---- */
-    {
-        const fg_vals *pf0 = st.pf ? &st.pf[0] : NULL;
-        const fg_vals *srcs[3];
-        int i, k;
-        srcs[0] = &st.top; srcs[1] = &st.shared; srcs[2] = pf0;
-        d->slope = fg_pick(pf0, &st.shared, &st.top, 0, 1.0, NULL);
-        d->intercept = fg_pick(pf0, &st.shared, &st.top, 1, 0.0, NULL);
-        for (i = 0; i < 3; i++) {
-            const fg_vals *s = srcs[i];
-            if (!s) continue;
-            if (!d->has_window && s->has_wc && s->has_ww) { d->window_center = s->wc; d->window_width = s->ww; d->has_window = 1; }
-            if (!d->has_position && s->has_position) { for (k = 0; k < 3; k++) d->position[k] = s->position[k]; d->has_position = 1; }
-            if (!d->has_orientation && s->has_orientation) { for (k = 0; k < 6; k++) d->orientation[k] = s->orientation[k]; d->has_orientation = 1; }
-            if (d->spacing[0] == 0 && s->has_spacing) { d->spacing[0] = s->spacing[0]; d->spacing[1] = s->spacing[1]; }
-            if (d->thickness == 0 && s->has_thickness) d->thickness = s->thickness;
-            if (d->slice_spacing == 0 && s->has_slice_spacing) d->slice_spacing = s->slice_spacing;
-        }
+/* Attributes found in the top level, the shared or frame 0's functional groups, in that order of preference. */
+static void apply_groups(dload *x) {
+    dstate *st = &x->st;
+    mgx_dicom *d = st->d;
+    const fg_vals *pf0 = st->pf ? &st->pf[0] : NULL;
+    const fg_vals *srcs[3];
+    int i, k;
+    srcs[0] = &st->top; srcs[1] = &st->shared; srcs[2] = pf0;
+    d->slope = fg_pick(pf0, &st->shared, &st->top, 0, 1.0, NULL);
+    d->intercept = fg_pick(pf0, &st->shared, &st->top, 1, 0.0, NULL);
+    for (i = 0; i < 3; i++) {
+        const fg_vals *s = srcs[i];
+        if (!s) continue;
+        if (!d->has_window && s->has_wc && s->has_ww) { d->window_center = s->wc; d->window_width = s->ww; d->has_window = 1; }
+        if (!d->has_position && s->has_position) { for (k = 0; k < 3; k++) d->position[k] = s->position[k]; d->has_position = 1; }
+        if (!d->has_orientation && s->has_orientation) { for (k = 0; k < 6; k++) d->orientation[k] = s->orientation[k]; d->has_orientation = 1; }
+        if (d->spacing[0] == 0 && s->has_spacing) { d->spacing[0] = s->spacing[0]; d->spacing[1] = s->spacing[1]; }
+        if (d->thickness == 0 && s->has_thickness) d->thickness = s->thickness;
+        if (d->slice_spacing == 0 && s->has_slice_spacing) d->slice_spacing = s->slice_spacing;
     }
-    if (!st.has_pixels) { mgx_errf(err, errsz, "DICOM: no pixel data element (7FE0,0010)"); goto done; }
-    if (!st.has_rows || !st.has_cols || d->rows <= 0 || d->cols <= 0) {
-        mgx_errf(err, errsz, "DICOM: missing or zero Rows/Columns (%d x %d)", d->rows, d->cols);
-        goto done;
-    }
-    if (d->rows > 65535 || d->cols > 65535) { mgx_errf(err, errsz, "DICOM: Rows/Columns too large"); goto done; }
-    if (d->samples != 1 && d->samples != 3) { mgx_errf(err, errsz, "DICOM: SamplesPerPixel %d not supported (1 or 3)", d->samples); goto done; }
-    if (!st.has_bits_alloc) { mgx_errf(err, errsz, "DICOM: missing BitsAllocated"); goto done; }
-    if (d->bits_allocated != 8 && d->bits_allocated != 16 && d->bits_allocated != 32) {
-        mgx_errf(err, errsz, "DICOM: BitsAllocated %d not supported (8, 16 or 32)", d->bits_allocated);
-        goto done;
-    }
-    if (!st.has_bits_stored) d->bits_stored = d->bits_allocated;
-    if (!st.has_high_bit) d->high_bit = d->bits_stored - 1;
+}
+
+/* The Image Pixel module: presence and consistency of its attributes. */
+static int check_pixel_attributes(dload *x) {
+    dstate *st = &x->st;
+    mgx_dicom *d = st->d;
+    char *err = st->err;
+    size_t errsz = st->errsz;
+    if (!st->has_pixels) return mgx_errf(err, errsz, "DICOM: no pixel data element (7FE0,0010)");
+    if (!st->has_rows || !st->has_cols || d->rows <= 0 || d->cols <= 0)
+        return mgx_errf(err, errsz, "DICOM: missing or zero Rows/Columns (%d x %d)", d->rows, d->cols);
+    if (d->rows > 65535 || d->cols > 65535) return mgx_errf(err, errsz, "DICOM: Rows/Columns too large");
+    if (d->samples != 1 && d->samples != 3) return mgx_errf(err, errsz, "DICOM: SamplesPerPixel %d not supported (1 or 3)", d->samples);
+    if (!st->has_bits_alloc) return mgx_errf(err, errsz, "DICOM: missing BitsAllocated");
+    if (d->bits_allocated != 8 && d->bits_allocated != 16 && d->bits_allocated != 32)
+        return mgx_errf(err, errsz, "DICOM: BitsAllocated %d not supported (8, 16 or 32)", d->bits_allocated);
+    if (!st->has_bits_stored) d->bits_stored = d->bits_allocated;
+    if (!st->has_high_bit) d->high_bit = d->bits_stored - 1;
     if (d->bits_stored < 1 || d->bits_stored > d->bits_allocated || d->high_bit >= d->bits_allocated ||
-        d->high_bit + 1 < d->bits_stored) {
-        mgx_errf(err, errsz, "DICOM: inconsistent BitsAllocated %d / BitsStored %d / HighBit %d", d->bits_allocated,
-                 d->bits_stored, d->high_bit);
-        goto done;
-    }
-    if (d->pixel_representation != 0 && d->pixel_representation != 1) {
-        mgx_errf(err, errsz, "DICOM: PixelRepresentation %d invalid", d->pixel_representation);
-        goto done;
-    }
+        d->high_bit + 1 < d->bits_stored)
+        return mgx_errf(err, errsz, "DICOM: inconsistent BitsAllocated %d / BitsStored %d / HighBit %d", d->bits_allocated,
+                        d->bits_stored, d->high_bit);
+    if (d->pixel_representation != 0 && d->pixel_representation != 1)
+        return mgx_errf(err, errsz, "DICOM: PixelRepresentation %d invalid", d->pixel_representation);
     if (!isfinite(d->slope) || !isfinite(d->intercept) || d->slope == 0) { d->slope = 1; d->intercept = isfinite(d->intercept) ? d->intercept : 0; }
     if (!d->photometric[0]) strcpy(d->photometric, d->samples == 3 ? "RGB" : "MONOCHROME2");
+    return 0;
+}
 
-    memset(&L, 0, sizeof L);
-    L.bytes = d->bits_allocated / 8;
-    L.big = b.big;
-    L.bits_stored = d->bits_stored;
-    L.high_bit = d->high_bit;
-    L.is_signed = d->pixel_representation == 1;
-    L.samples = d->samples;
-    L.planar = d->planar_configuration == 1;
+/* The sample layout (x->L) from the pixel module, and the frame sizes. */
+static int pixel_layout(dload *x) {
+    mgx_dicom *d = x->st.d;
+    layout *L = &x->L;
+    char *err = x->st.err;
+    size_t errsz = x->st.errsz;
+    memset(L, 0, sizeof *L);
+    L->bytes = d->bits_allocated / 8;
+    L->big = x->b.big;
+    L->bits_stored = d->bits_stored;
+    L->high_bit = d->high_bit;
+    L->is_signed = d->pixel_representation == 1;
+    L->samples = d->samples;
+    L->planar = d->planar_configuration == 1;
     if (d->samples == 1) {
-        if (strcmp(d->photometric, "MONOCHROME1") && strcmp(d->photometric, "MONOCHROME2")) {
-            mgx_errf(err, errsz, "DICOM: photometric interpretation %s not supported for 1 sample per pixel", d->photometric);
-            goto done;
-        }
-        L.color = 0;
+        if (strcmp(d->photometric, "MONOCHROME1") && strcmp(d->photometric, "MONOCHROME2"))
+            return mgx_errf(err, errsz, "DICOM: photometric interpretation %s not supported for 1 sample per pixel", d->photometric);
+        L->color = 0;
     } else {
-        if (!strcmp(d->photometric, "RGB")) L.color = 1;
-        else if (!strcmp(d->photometric, "YBR_FULL")) L.color = 2;
-        else if (!strcmp(d->photometric, "YBR_FULL_422")) L.color = 3;
-        else if (ts_kind == TS_JPEG && (has_prefix(d->photometric, "YBR_"))) L.color = 1;  /* decoder gives RGB */
-        else {
-            mgx_errf(err, errsz, "DICOM: photometric interpretation %s not supported", d->photometric);
-            goto done;
-        }
-        if (ts_kind == TS_JPEG) L.color = 1;  /* the JPEG decoder converts to RGB */
-        if (L.color >= 2 && d->bits_allocated != 8) {
-            mgx_errf(err, errsz, "DICOM: %s with %d bits allocated not supported", d->photometric, d->bits_allocated);
-            goto done;
-        }
-        if (L.color == 3 && (ts_kind != TS_NATIVE || L.planar || d->cols % 2)) {
-            mgx_errf(err, errsz, "DICOM: YBR_FULL_422 needs native interleaved data with an even number of columns");
-            goto done;
-        }
+        if (!strcmp(d->photometric, "RGB")) L->color = 1;
+        else if (!strcmp(d->photometric, "YBR_FULL")) L->color = 2;
+        else if (!strcmp(d->photometric, "YBR_FULL_422")) L->color = 3;
+        else if (x->ts_kind == TS_JPEG && (has_prefix(d->photometric, "YBR_"))) L->color = 1;  /* decoder gives RGB */
+        else return mgx_errf(err, errsz, "DICOM: photometric interpretation %s not supported", d->photometric);
+        if (x->ts_kind == TS_JPEG) L->color = 1;  /* the JPEG decoder converts to RGB */
+        if (L->color >= 2 && d->bits_allocated != 8)
+            return mgx_errf(err, errsz, "DICOM: %s with %d bits allocated not supported", d->photometric, d->bits_allocated);
+        if (L->color == 3 && (x->ts_kind != TS_NATIVE || L->planar || d->cols % 2))
+            return mgx_errf(err, errsz, "DICOM: YBR_FULL_422 needs native interleaved data with an even number of columns");
     }
+    if (mul_sz((size_t)d->rows, (size_t)d->cols, &x->npix) || mul_sz(x->npix, (size_t)d->samples, &x->per_frame) ||
+        mul_sz(x->per_frame, (size_t)d->frames, &x->total) || x->total > MGX_MAX_DICOM_VALUES)
+        return mgx_errf(err, errsz, "DICOM: %d x %d x %d samples x %d frames is too large", d->rows, d->cols, d->samples, d->frames);
+    return 0;
+}
 
-    if (mul_sz((size_t)d->rows, (size_t)d->cols, &npix) || mul_sz(npix, (size_t)d->samples, &per_frame) ||
-        mul_sz(per_frame, (size_t)d->frames, &total) || total > MGX_MAX_DICOM_VALUES) {
-        mgx_errf(err, errsz, "DICOM: %d x %d x %d samples x %d frames is too large", d->rows, d->cols, d->samples, d->frames);
-        goto done;
-    }
-
-    /* per-frame facts */
-    if (st.pf && st.npf == d->frames) {
+/* Per-frame positions (when every frame has one) and WSI tile positions. */
+static int frame_facts(dload *x) {
+    dstate *st = &x->st;
+    mgx_dicom *d = st->d;
+    int f;
+    if (st->pf && st->npf == d->frames) {
         int all = 1;
-        for (f = 0; f < d->frames; f++) if (!st.pf[f].has_position) all = 0;
+        for (f = 0; f < d->frames; f++) if (!st->pf[f].has_position) all = 0;
         if (all && d->frames > 0) {
             d->frame_position = (double *)MGX_MALLOC((size_t)d->frames * 3 * sizeof(double));
-            if (!d->frame_position) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
-            for (f = 0; f < d->frames; f++) {
-                d->frame_position[f * 3 + 0] = st.pf[f].position[0];
-                d->frame_position[f * 3 + 1] = st.pf[f].position[1];
-                d->frame_position[f * 3 + 2] = st.pf[f].position[2];
-            }
+            if (!d->frame_position) return mgx_errf(st->err, st->errsz, "DICOM: out of memory");
+            for (f = 0; f < d->frames; f++) memcpy(d->frame_position + (size_t)f * 3, st->pf[f].position, 3 * sizeof(double));
         }
     }
     if (d->total_cols > 0 && d->total_rows > 0) {
-        int all = st.pf && st.npf == d->frames;
+        int all = st->pf && st->npf == d->frames;
         d->tile_col = (int *)MGX_MALLOC((size_t)d->frames * sizeof(int));
         d->tile_row = (int *)MGX_MALLOC((size_t)d->frames * sizeof(int));
-        if (!d->tile_col || !d->tile_row) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
-        for (f = 0; all && f < d->frames; f++) if (!st.pf[f].has_col || !st.pf[f].has_row) all = 0;
+        if (!d->tile_col || !d->tile_row) return mgx_errf(st->err, st->errsz, "DICOM: out of memory");
+        for (f = 0; all && f < d->frames; f++) if (!st->pf[f].has_col || !st->pf[f].has_row) all = 0;
         if (all) {
             for (f = 0; f < d->frames; f++) {
-                long c = st.pf[f].col - 1, r = st.pf[f].row - 1;  /* 1-based in the file */
+                long c = st->pf[f].col - 1, r = st->pf[f].row - 1;  /* 1-based in the file */
                 d->tile_col[f] = c < -0x3FFFFFFFL ? -0x3FFFFFFF : c > 0x3FFFFFFFL ? 0x3FFFFFFF : (int)c;
                 d->tile_row[f] = r < -0x3FFFFFFFL ? -0x3FFFFFFF : r > 0x3FFFFFFFL ? 0x3FFFFFFF : (int)r;
             }
@@ -1025,123 +1034,180 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, c
             }
         }
     }
+    return 0;
+}
 
-    /* ---- pixel data ---- */
-    {
-        const dbuf *pb = st.pix_buf;
-        if (ts_kind == TS_NATIVE) {
-            size_t frame_bytes;
-            if (st.pix_undefined) { mgx_errf(err, errsz, "DICOM: pixel data of undefined length in a native transfer syntax"); goto done; }
-            if (L.color == 3) { if (mul_sz(npix * 2, (size_t)L.bytes, &frame_bytes)) goto toolarge; }
-            else if (mul_sz(per_frame, (size_t)L.bytes, &frame_bytes)) goto toolarge;
-            if (mul_sz(frame_bytes, (size_t)d->frames, &need)) goto toolarge;
-            if (st.pix_len < need) {
-                mgx_errf(err, errsz, "DICOM: pixel data has %lu bytes, %d frame(s) of %d x %d x %d x %d bits need %lu",
-                         (unsigned long)st.pix_len, d->frames, d->rows, d->cols, d->samples, d->bits_allocated, (unsigned long)need);
-                goto done;
-            }
-            if (flags & MGX_DICOM_HEADER_ONLY) { rc = 0; goto done; }
-            d->data = (float *)MGX_MALLOC(total * sizeof(float));
-            if (!d->data) { mgx_errf(err, errsz, "DICOM: out of memory for %lu values", (unsigned long)total); goto done; }
-            for (f = 0; f < d->frames; f++) {
-                const fg_vals *pf = (st.pf && st.npf == d->frames) ? &st.pf[f] : NULL;
-                double s = fg_pick(pf, &st.shared, &st.top, 0, 1.0, NULL), c = fg_pick(pf, &st.shared, &st.top, 1, 0.0, NULL);
-                if (!isfinite(s) || s == 0) s = 1;
-                if (!isfinite(c)) c = 0;
-                convert_frame(pb->p + st.pix_off + (size_t)f * frame_bytes, &L, npix, s, c, d->data + (size_t)f * per_frame);
-            }
-            rc = 0;
-            goto done;
-        }
-        /* encapsulated */
-        if (!st.pix_undefined) { mgx_errf(err, errsz, "DICOM: encapsulated transfer syntax but pixel data has a defined length"); goto done; }
-        if (collect_fragments(&st, pb, st.pix_off, pb->n, &bot, &bot_len, &fr, &nfrag)) goto done;
-        first = (size_t *)MGX_MALLOC(((size_t)d->frames + 1) * sizeof(size_t));
-        if (!first) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
-        if (map_frames(&st, pb, ts_kind, d->frames, fr, nfrag, bot, bot_len, first)) goto done;
-        if (ts_kind == TS_JPEG && d->bits_stored > 8) {
-            mgx_errf(err, errsz, "DICOM: JPEG with %d bits stored is not supported (8-bit JPEG only)", d->bits_stored);
-            goto done;
-        }
-        if (flags & MGX_DICOM_HEADER_ONLY) { rc = 0; goto done; }
-        if (ts_kind == TS_RLE) {
-            size_t nb;
-            if (mul_sz(per_frame, (size_t)L.bytes, &nb)) goto toolarge;
-            scratch = (unsigned char *)MGX_MALLOC(nb ? nb : 1);
-            plane = (unsigned char *)MGX_MALLOC(npix ? npix : 1);
-            if (!scratch || !plane) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
-        }
-        for (f = 0; f < d->frames; f++) {
-            size_t a = first[f], z = first[f + 1], k, len = 0;
-            const unsigned char *src;
-            unsigned char *joined = NULL;
-            const fg_vals *pf = (st.pf && st.npf == d->frames) ? &st.pf[f] : NULL;
-            double s = fg_pick(pf, &st.shared, &st.top, 0, 1.0, NULL), c = fg_pick(pf, &st.shared, &st.top, 1, 0.0, NULL);
-            int r2 = 0;
-            if (!isfinite(s) || s == 0) s = 1;
-            if (!isfinite(c)) c = 0;
-            for (k = a; k < z; k++) len += fr[k].len;  /* cannot overflow: all within the buffer */
-            if (z - a == 1) src = pb->p + fr[a].off;
-            else {
-                size_t o = 0;
-                joined = (unsigned char *)MGX_MALLOC(len ? len : 1);
-                if (!joined) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
-                for (k = a; k < z; k++) { memcpy(joined + o, pb->p + fr[k].off, fr[k].len); o += fr[k].len; }
-                src = joined;
-            }
-            if (!d->data) {
-                d->data = (float *)MGX_MALLOC(total * sizeof(float));
-                if (!d->data) { MGX_FREE(joined); mgx_errf(err, errsz, "DICOM: out of memory for %lu values", (unsigned long)total); goto done; }
-            }
-            if (ts_kind == TS_JPEG) {
-                mgx_image img;
-                char e2[160];
-                memset(&img, 0, sizeof img);
-                if (mgx_jpeg_decode(src, len, &img, e2, sizeof e2)) {
-                    mgx_errf(err, errsz, "DICOM: frame %d: %s", f, e2);
-                    r2 = -1;
-                } else if (img.w != d->cols || img.h != d->rows || img.channels != d->samples) {
-                    mgx_errf(err, errsz, "DICOM: frame %d: JPEG is %dx%d with %d channel(s), header says %dx%d with %d", f,
-                             img.w, img.h, img.channels, d->cols, d->rows, d->samples);
-                    r2 = -1;
-                } else {
-                    layout J = L;
-                    J.bytes = 1; J.big = 0; J.planar = 0;
-                    J.bits_stored = d->bits_stored; J.high_bit = d->bits_stored - 1;
-                    convert_frame(img.px, &J, npix, s, c, d->data + (size_t)f * per_frame);
-                }
-                mgx_image_free(&img);
-            } else if (ts_kind == TS_RLE) {
-                layout R = L;
-                R.big = 0; R.planar = 0;
-                if (rle_frame(&st, src, len, &L, npix, scratch, plane, f)) r2 = -1;
-                else convert_frame(scratch, &R, npix, s, c, d->data + (size_t)f * per_frame);
-            } else { /* encapsulated uncompressed: each frame's bytes are native little endian */
-                size_t fb;
-                layout R = L;
-                R.big = 0;
-                if (L.color == 3 || mul_sz(per_frame, (size_t)L.bytes, &fb) || len < fb) {
-                    mgx_errf(err, errsz, "DICOM: frame %d: %lu bytes of encapsulated uncompressed data, too few", f, (unsigned long)len);
-                    r2 = -1;
-                } else convert_frame(src, &R, npix, s, c, d->data + (size_t)f * per_frame);
-            }
-            MGX_FREE(joined);
-            if (r2) goto done;
-        }
-        rc = 0;
+/* Rescale slope and intercept of frame f (per-frame, shared, top level; 1 and 0 when absent or unusable). */
+static void frame_rescale(const dstate *st, int f, double *slope, double *inter) {
+    const fg_vals *pf = (st->pf && st->npf == st->d->frames) ? &st->pf[f] : NULL;
+    double s = fg_pick(pf, &st->shared, &st->top, 0, 1.0, NULL), c = fg_pick(pf, &st->shared, &st->top, 1, 0.0, NULL);
+    *slope = !isfinite(s) || s == 0 ? 1 : s;
+    *inter = !isfinite(c) ? 0 : c;
+}
+
+/* Native pixel data: checks its length, then converts every frame. */
+static int decode_native(dload *x) {
+    dstate *st = &x->st;
+    mgx_dicom *d = st->d;
+    const layout *L = &x->L;
+    size_t frame_bytes, need;
+    int f;
+    if (st->pix_undefined) return mgx_errf(st->err, st->errsz, "DICOM: pixel data of undefined length in a native transfer syntax");
+    if (L->color == 3 ? mul_sz(x->npix * 2, (size_t)L->bytes, &frame_bytes) : mul_sz(x->per_frame, (size_t)L->bytes, &frame_bytes))
+        return mgx_errf(st->err, st->errsz, "DICOM: image too large");
+    if (mul_sz(frame_bytes, (size_t)d->frames, &need)) return mgx_errf(st->err, st->errsz, "DICOM: image too large");
+    if (st->pix_len < need)
+        return mgx_errf(st->err, st->errsz, "DICOM: pixel data has %lu bytes, %d frame(s) of %d x %d x %d x %d bits need %lu",
+                        (unsigned long)st->pix_len, d->frames, d->rows, d->cols, d->samples, d->bits_allocated, (unsigned long)need);
+    if (x->flags & MGX_DICOM_HEADER_ONLY) return 0;
+    d->data = (float *)MGX_MALLOC(x->total * sizeof(float));
+    if (!d->data) return mgx_errf(st->err, st->errsz, "DICOM: out of memory for %lu values", (unsigned long)x->total);
+    for (f = 0; f < d->frames; f++) {
+        double s, c;
+        frame_rescale(st, f, &s, &c);
+        convert_frame(st->pix_buf->p + st->pix_off + (size_t)f * frame_bytes, L, x->npix, s, c, d->data + (size_t)f * x->per_frame);
+    }
+    return 0;
+}
+
+/* The bytes of frame f of encapsulated data (fragments first[f]..first[f+1]); joined into *joined (owned by
+   the caller) when the frame spans several fragments. */
+static const unsigned char *frame_bytes_of(dload *x, const frag *fr, const size_t *first, int f, size_t *len,
+                                           unsigned char **joined) {
+    const dbuf *pb = x->st.pix_buf;
+    size_t a = first[f], z = first[f + 1], k, o = 0;
+    *joined = NULL;
+    *len = 0;
+    for (k = a; k < z; k++) *len += fr[k].len;  /* cannot overflow: all within the buffer */
+    if (z - a == 1) return pb->p + fr[a].off;
+    *joined = (unsigned char *)MGX_MALLOC(*len ? *len : 1);
+    if (!*joined) { mgx_errf(x->st.err, x->st.errsz, "DICOM: out of memory"); return NULL; }
+    for (k = a; k < z; k++) { memcpy(*joined + o, pb->p + fr[k].off, fr[k].len); o += fr[k].len; }
+    return *joined;
+}
+
+/* One JPEG frame: decoded, checked against the header, converted. */
+static int decode_jpeg_frame(dload *x, const unsigned char *src, size_t len, int f, float *out) {
+    mgx_dicom *d = x->st.d;
+    mgx_image img;
+    char e2[160];
+    double s, c;
+    int rc = 0;
+    memset(&img, 0, sizeof img);
+    frame_rescale(&x->st, f, &s, &c);
+    if (mgx_jpeg_decode(src, len, &img, e2, sizeof e2)) {
+        rc = mgx_errf(x->st.err, x->st.errsz, "DICOM: frame %d: %s", f, e2);
+    } else if (img.w != d->cols || img.h != d->rows || img.channels != d->samples) {
+        rc = mgx_errf(x->st.err, x->st.errsz, "DICOM: frame %d: JPEG is %dx%d with %d channel(s), header says %dx%d with %d", f,
+                      img.w, img.h, img.channels, d->cols, d->rows, d->samples);
+    } else {
+        layout J = x->L;
+        J.bytes = 1; J.big = 0; J.planar = 0;
+        J.bits_stored = d->bits_stored; J.high_bit = d->bits_stored - 1;
+        convert_frame(img.px, &J, x->npix, s, c, out);
+    }
+    mgx_image_free(&img);
+    return rc;
+}
+
+/* One frame of encapsulated uncompressed data: native little endian bytes. */
+static int decode_raw_frame(dload *x, const unsigned char *src, size_t len, int f, float *out) {
+    size_t fb;
+    double s, c;
+    layout R = x->L;
+    R.big = 0;
+    if (x->L.color == 3 || mul_sz(x->per_frame, (size_t)x->L.bytes, &fb) || len < fb)
+        return mgx_errf(x->st.err, x->st.errsz, "DICOM: frame %d: %lu bytes of encapsulated uncompressed data, too few", f, (unsigned long)len);
+    frame_rescale(&x->st, f, &s, &c);
+    convert_frame(src, &R, x->npix, s, c, out);
+    return 0;
+}
+
+/* Encapsulated pixel data: fragments mapped to frames, then every frame decoded (JPEG, RLE or raw). */
+static int decode_encapsulated(dload *x) {
+    dstate *st = &x->st;
+    mgx_dicom *d = st->d;
+    const dbuf *pb = st->pix_buf;
+    frag *fr = NULL;
+    size_t nfrag = 0, bot = 0, bot_len = 0, *first = NULL, nb;
+    unsigned char *scratch = NULL, *plane = NULL;
+    int f, rc = -1;
+    if (!st->pix_undefined) return mgx_errf(st->err, st->errsz, "DICOM: encapsulated transfer syntax but pixel data has a defined length");
+    if (collect_fragments(st, pb, st->pix_off, pb->n, &bot, &bot_len, &fr, &nfrag)) return -1;
+    first = (size_t *)MGX_MALLOC(((size_t)d->frames + 1) * sizeof(size_t));
+    if (!first) { mgx_errf(st->err, st->errsz, "DICOM: out of memory"); goto done; }
+    if (map_frames(st, pb, x->ts_kind, d->frames, fr, nfrag, bot, bot_len, first)) goto done;
+    if (x->ts_kind == TS_JPEG && d->bits_stored > 8) {
+        mgx_errf(st->err, st->errsz, "DICOM: JPEG with %d bits stored is not supported (8-bit JPEG only)", d->bits_stored);
         goto done;
     }
-toolarge:
-    mgx_errf(err, errsz, "DICOM: image too large");
+    if (x->flags & MGX_DICOM_HEADER_ONLY) { rc = 0; goto done; }
+    if (x->ts_kind == TS_RLE) {
+        if (mul_sz(x->per_frame, (size_t)x->L.bytes, &nb)) { mgx_errf(st->err, st->errsz, "DICOM: image too large"); goto done; }
+        scratch = (unsigned char *)MGX_MALLOC(nb ? nb : 1);
+        plane = (unsigned char *)MGX_MALLOC(x->npix ? x->npix : 1);
+        if (!scratch || !plane) { mgx_errf(st->err, st->errsz, "DICOM: out of memory"); goto done; }
+    }
+    for (f = 0; f < d->frames; f++) {
+        size_t len;
+        unsigned char *joined;
+        const unsigned char *src = frame_bytes_of(x, fr, first, f, &len, &joined);
+        float *out;
+        int r2;
+        if (!src) goto done;
+        if (!d->data && !(d->data = (float *)MGX_MALLOC(x->total * sizeof(float)))) {
+            MGX_FREE(joined);
+            mgx_errf(st->err, st->errsz, "DICOM: out of memory for %lu values", (unsigned long)x->total);
+            goto done;
+        }
+        out = d->data + (size_t)f * x->per_frame;
+        if (x->ts_kind == TS_JPEG) r2 = decode_jpeg_frame(x, src, len, f, out);
+        else if (x->ts_kind == TS_RLE) {
+            layout R = x->L;
+            double s, c;
+            R.big = 0; R.planar = 0;
+            frame_rescale(st, f, &s, &c);
+            r2 = rle_frame(st, src, len, &x->L, x->npix, scratch, plane, f);
+            if (!r2) convert_frame(scratch, &R, x->npix, s, c, out);
+        } else r2 = decode_raw_frame(x, src, len, f, out);
+        MGX_FREE(joined);
+        if (r2) goto done;
+    }
+    rc = 0;
 done:
-    MGX_FREE(st.pf);
     MGX_FREE(fr);
     MGX_FREE(first);
     MGX_FREE(scratch);
     MGX_FREE(plane);
-    MGX_FREE(infl);
-    if (rc) mgx_dicom_free(d);
     return rc;
+}
+
+/* The core loader: meta header, transfer syntax, element walk, pixel module, frames. `p` stays the caller's. */
+static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, char *err, size_t errsz) {
+    dload x;
+    int rc;
+    memset(d, 0, sizeof *d);
+    memset(&x, 0, sizeof x);
+    x.st.d = d; x.st.err = err; x.st.errsz = errsz;
+    x.flags = flags;
+    x.b.p = p; x.b.n = n; x.b.explicit_vr = 1;
+    d->slope = 1; d->intercept = 0; d->frames = 1; d->samples = 1;
+    if (err && errsz) err[0] = 0;
+    if (!p && n) return mgx_errf(err, errsz, "DICOM: no data");
+    rc = read_meta(&x, p, n) || select_syntax(&x, p, n);
+    if (!rc) {
+        trust_first_element(&x);
+        rc = walk_elements(&x);
+    }
+    if (!rc) {
+        apply_groups(&x);
+        rc = check_pixel_attributes(&x) || pixel_layout(&x) || frame_facts(&x);
+    }
+    if (!rc) rc = x.ts_kind == TS_NATIVE ? decode_native(&x) : decode_encapsulated(&x);
+    MGX_FREE(x.st.pf);
+    MGX_FREE(x.infl);
+    if (rc) mgx_dicom_free(d);
+    return rc ? -1 : 0;
 }
 
 int mgx_dicom_load_mem_ex(const void *data, size_t n, mgx_dicom *d, int flags, char *err, size_t errsz) {
