@@ -30,6 +30,8 @@
 #define T_TSUID         TAG(0x0002, 0x0010)
 #define T_SOPCLASS      TAG(0x0008, 0x0016)
 #define T_MODALITY      TAG(0x0008, 0x0060)
+#define T_SERIES_DESC   TAG(0x0008, 0x103E)
+#define T_SERIES_UID    TAG(0x0020, 0x000E)
 #define T_THICKNESS     TAG(0x0018, 0x0050)
 #define T_SLICESPACING  TAG(0x0018, 0x0088)
 #define T_INSTANCE      TAG(0x0020, 0x0013)
@@ -62,7 +64,7 @@
 /* Implicit VR dictionary: only the tags this reader interprets, plus the sequences it descends into. */
 typedef struct { uint32_t tag; char vr[3]; } dict_entry;
 static const dict_entry k_dict[] = {
-    {T_TSUID, "UI"}, {T_SOPCLASS, "UI"}, {T_MODALITY, "CS"}, {T_THICKNESS, "DS"}, {T_SLICESPACING, "DS"},
+    {T_TSUID, "UI"}, {T_SOPCLASS, "UI"}, {T_MODALITY, "CS"}, {T_SERIES_DESC, "LO"}, {T_SERIES_UID, "UI"}, {T_THICKNESS, "DS"}, {T_SLICESPACING, "DS"},
     {T_INSTANCE, "IS"}, {T_POSITION, "DS"}, {T_ORIENTATION, "DS"}, {T_DIMORG, "CS"},
     {T_SAMPLES, "US"}, {T_PHOTOMETRIC, "CS"}, {T_PLANAR, "US"}, {T_FRAMES, "IS"}, {T_ROWS, "US"},
     {T_COLS, "US"}, {T_SPACING, "DS"}, {T_BITS_ALLOC, "US"}, {T_BITS_STORED, "US"}, {T_HIGH_BIT, "US"},
@@ -194,11 +196,34 @@ static void get_str(const unsigned char *p, size_t n, char *out, size_t outsz) {
 /* ------------------------------------------------------------------------------------------------ */
 /* 2. the data-set parser                                                                           */
 
+/* The bytes of a data set. A deflated data set is inflated on demand (avail() asks for more), so p and n
+   grow while the walk proceeds: offsets stay valid, pointers are re-read after every avail(). */
 typedef struct {
     const unsigned char *p;
     size_t n;
+    mgx_inflater *z;          /* NULL: all n bytes are there */
+    char zerr[160];           /* the inflater's message when the stream is corrupt */
+} dsrc;
+
+typedef struct {
+    dsrc *s;
     int big, explicit_vr;
 } dbuf;
+
+#define NO_END ((size_t)-1)   /* the end of a data set whose length is not known yet */
+
+/* 1 when the k bytes at pos lie before end and exist, inflating more of a deflated data set when needed. */
+static int avail(const dbuf *b, size_t pos, size_t k, size_t end) {
+    dsrc *s = b->s;
+    size_t have;
+    if (pos > end || k > end - pos) return 0;
+    if (pos <= s->n && k <= s->n - pos) return 1;
+    if (!s->z || s->zerr[0] || k > NO_END - pos) return 0;
+    if (mgx_inflate_more(s->z, pos + k, s->zerr, sizeof s->zerr)) return 0;
+    s->p = mgx_inflate_data(s->z, &have, NULL);
+    s->n = have;
+    return pos <= have && k <= have - pos;
+}
 
 enum { CTX_TOP, CTX_SHARED, CTX_PERFRAME, CTX_SKIP };
 
@@ -246,8 +271,9 @@ static int derr_tag(dstate *st, uint32_t tag, const char *what) {
 
 /* Reads an element header at pos (which must be < end). Item tags (FFFE,xxxx) never carry a VR. */
 static int read_header(dstate *st, const dbuf *b, size_t pos, size_t end, delem *e) {
-    const unsigned char *q = b->p + pos;
-    if (end - pos < 8) return mgx_errf(st->err, st->errsz, "DICOM: truncated element header at offset %lu", (unsigned long)pos);
+    const unsigned char *q;
+    if (!avail(b, pos, 8, end)) return mgx_errf(st->err, st->errsz, "DICOM: truncated element header at offset %lu", (unsigned long)pos);
+    q = b->s->p + pos;
     e->tag = TAG(rd16(q, b->big), rd16(q + 2, b->big));
     e->vr[0] = e->vr[1] = e->vr[2] = 0;
     if ((e->tag >> 16) == 0xFFFE || !b->explicit_vr) {
@@ -265,8 +291,8 @@ static int read_header(dstate *st, const dbuf *b, size_t pos, size_t end, delem 
     }
     e->vr[0] = (char)q[4]; e->vr[1] = (char)q[5];
     if (vr_long(e->vr)) {
-        if (end - pos < 12) return mgx_errf(st->err, st->errsz, "DICOM: truncated element header at offset %lu", (unsigned long)pos);
-        e->len = rd32(q + 8, b->big);
+        if (!avail(b, pos, 12, end)) return mgx_errf(st->err, st->errsz, "DICOM: truncated element header at offset %lu", (unsigned long)pos);
+        e->len = rd32(b->s->p + pos + 8, b->big);
         e->val = pos + 12;
     } else {
         e->len = rd16(q + 6, b->big);
@@ -277,7 +303,7 @@ static int read_header(dstate *st, const dbuf *b, size_t pos, size_t end, delem 
 
 /* Integer value of a US/SS/UL/SL/IS/DS element (the VR tells the encoding). */
 static int get_int(dstate *st, const dbuf *b, const delem *e, long *out) {
-    const unsigned char *v = b->p + e->val;
+    const unsigned char *v = b->s->p + e->val;
     const char *vr = e->vr;
     int big = b->big;
     if (vr[0] == 'U' && vr[1] == 'N') { vr = dict_vr(e->tag); big = 0; if (!vr) vr = "UN"; }
@@ -298,14 +324,14 @@ static int get_doubles(const dbuf *b, const delem *e, double *vals, int maxn) {
         int k, n = (int)(e->len / 8) < maxn ? (int)(e->len / 8) : maxn;
         for (k = 0; k < n; k++) {
             uint64_t u = 0; int j; double x;
-            for (j = 0; j < 8; j++) u |= (uint64_t)b->p[e->val + (size_t)k * 8 + (size_t)j] << (b->big ? 8 * (7 - j) : 8 * j);
+            for (j = 0; j < 8; j++) u |= (uint64_t)b->s->p[e->val + (size_t)k * 8 + (size_t)j] << (b->big ? 8 * (7 - j) : 8 * j);
             memcpy(&x, &u, 8);
             if (!isfinite(x)) return k;
             vals[k] = x;
         }
         return n;
     }
-    return parse_ds(b->p + e->val, e->len, vals, maxn);
+    return parse_ds(b->s->p + e->val, e->len, vals, maxn);
 }
 
 /* Stores one attribute in the right place. Only called for elements of defined length within bounds. */
@@ -319,10 +345,12 @@ static int store_value(dstate *st, const dbuf *b, const delem *e, const dctx *c)
     if (c->kind == CTX_TOP) {
         fv = &st->top;
         switch (e->tag) {
-        case T_SOPCLASS: get_str(b->p + e->val, e->len, d->sop_class, sizeof d->sop_class); return 0;
-        case T_MODALITY: get_str(b->p + e->val, e->len, d->modality, sizeof d->modality); return 0;
-        case T_PHOTOMETRIC: get_str(b->p + e->val, e->len, d->photometric, sizeof d->photometric); return 0;
-        case T_DIMORG: get_str(b->p + e->val, e->len, st->dimorg, sizeof st->dimorg); return 0;
+        case T_SOPCLASS: get_str(b->s->p + e->val, e->len, d->sop_class, sizeof d->sop_class); return 0;
+        case T_MODALITY: get_str(b->s->p + e->val, e->len, d->modality, sizeof d->modality); return 0;
+        case T_SERIES_UID: get_str(b->s->p + e->val, e->len, d->series_uid, sizeof d->series_uid); return 0;
+        case T_SERIES_DESC: get_str(b->s->p + e->val, e->len, d->series_description, sizeof d->series_description); return 0;
+        case T_PHOTOMETRIC: get_str(b->s->p + e->val, e->len, d->photometric, sizeof d->photometric); return 0;
+        case T_DIMORG: get_str(b->s->p + e->val, e->len, st->dimorg, sizeof st->dimorg); return 0;
         case T_INSTANCE:
             if (e->len && get_int(st, b, e, &x) == 0) { d->instance_number = (int)x; d->has_instance = 1; }
             return 0;  /* an unreadable InstanceNumber is treated as absent */
@@ -412,13 +440,13 @@ static dctx child_ctx(dstate *st, uint32_t tag, dctx c, int item_index) {
 static int skip_fragments(dstate *st, const dbuf *b, size_t *pos, size_t end) {
     for (;;) {
         uint32_t tag, len;
-        if (end - *pos < 8) return mgx_errf(st->err, st->errsz, "DICOM: encapsulated data truncated at offset %lu", (unsigned long)*pos);
-        tag = TAG(rd16(b->p + *pos, b->big), rd16(b->p + *pos + 2, b->big));
-        len = rd32(b->p + *pos + 4, b->big);
+        if (!avail(b, *pos, 8, end)) return mgx_errf(st->err, st->errsz, "DICOM: encapsulated data truncated at offset %lu", (unsigned long)*pos);
+        tag = TAG(rd16(b->s->p + *pos, b->big), rd16(b->s->p + *pos + 2, b->big));
+        len = rd32(b->s->p + *pos + 4, b->big);
         *pos += 8;
         if (tag == T_SEQ_DELIM) return 0;
         if (tag != T_ITEM) return derr_tag(st, tag, "unexpected tag among encapsulated fragments");
-        if (len == UNDEF_LEN || len > end - *pos) return mgx_errf(st->err, st->errsz, "DICOM: fragment length runs past the end of the data");
+        if (len == UNDEF_LEN || !avail(b, *pos, len, end)) return mgx_errf(st->err, st->errsz, "DICOM: fragment length runs past the end of the data");
         *pos += len;
     }
 }
@@ -429,14 +457,14 @@ static int parse_sequence(dstate *st, const dbuf *b, size_t *pos, size_t end, ui
     size_t seq_end = end;
     int index = 0;
     if (depth >= MAX_DEPTH) return derr_tag(st, seq_tag, "sequences nested too deeply");
-    if (len != UNDEF_LEN) seq_end = *pos + len;  /* caller checked len <= end - *pos */
+    if (len != UNDEF_LEN) seq_end = *pos + len;  /* the caller checked that the len bytes are there */
     for (;;) {
         uint32_t tag, ilen;
         dctx ic;
         if (len != UNDEF_LEN && *pos >= seq_end) break;
-        if (seq_end - *pos < 8) return derr_tag(st, seq_tag, "sequence truncated");
-        tag = TAG(rd16(b->p + *pos, b->big), rd16(b->p + *pos + 2, b->big));
-        ilen = rd32(b->p + *pos + 4, b->big);
+        if (!avail(b, *pos, 8, seq_end)) return derr_tag(st, seq_tag, "sequence truncated");
+        tag = TAG(rd16(b->s->p + *pos, b->big), rd16(b->s->p + *pos + 2, b->big));
+        ilen = rd32(b->s->p + *pos + 4, b->big);
         *pos += 8;
         if (tag == T_SEQ_DELIM) {
             if (len == UNDEF_LEN) return 0;
@@ -449,7 +477,7 @@ static int parse_sequence(dstate *st, const dbuf *b, size_t *pos, size_t end, ui
             if (parse_dataset(st, b, pos, seq_end, 1, depth + 1, ic)) return -1;
         } else {
             size_t item_end;
-            if (ilen > seq_end - *pos) return derr_tag(st, seq_tag, "item length runs past the end of its sequence");
+            if (!avail(b, *pos, ilen, seq_end)) return derr_tag(st, seq_tag, "item length runs past the end of its sequence");
             item_end = *pos + ilen;
             if (parse_dataset(st, b, pos, item_end, 0, depth + 1, ic)) return -1;
             *pos = item_end;
@@ -462,12 +490,12 @@ static int parse_sequence(dstate *st, const dbuf *b, size_t *pos, size_t end, ui
 /* Parses elements from *pos to end (or to an item delimiter when until_delim). At the top level it stops
    at the pixel data (remembering where it is): nothing after it matters here. Returns 0, or -1. */
 static int parse_dataset(dstate *st, const dbuf *b, size_t *pos, size_t end, int until_delim, int depth, dctx c) {
-    while (*pos < end) {
+    while (avail(b, *pos, 1, end)) {
         delem e;
         int is_sq;
-        if (c.kind == CTX_TOP && depth == 0 && end - *pos < 8) {
+        if (c.kind == CTX_TOP && depth == 0 && !avail(b, *pos, 8, end)) {
             /* a few stray bytes at the very end of a file (padding) */
-            *pos = end;
+            *pos = b->s->n < end ? b->s->n : end;
             break;
         }
         if (read_header(st, b, *pos, end, &e)) return -1;
@@ -481,7 +509,7 @@ static int parse_dataset(dstate *st, const dbuf *b, size_t *pos, size_t end, int
             *pos = e.val;
             if (e.tag == T_PIXEL_DATA) {
                 if (c.kind == CTX_TOP && depth == 0) {
-                    st->has_pixels = 1; st->pix_undefined = 1; st->pix_off = e.val; st->pix_len = end - e.val;
+                    st->has_pixels = 1; st->pix_undefined = 1; st->pix_off = e.val; st->pix_len = b->s->n - e.val;
                     st->pix_buf = b;
                     return 0;
                 }
@@ -500,10 +528,18 @@ static int parse_dataset(dstate *st, const dbuf *b, size_t *pos, size_t end, int
             if (parse_sequence(st, b, pos, end, e.tag, UNDEF_LEN, depth, c)) return -1;
             continue;
         }
-        if (e.len > end - e.val) {
+        /* the pixel data of a deflated data set is inflated only when frames are decoded */
+        if (e.tag == T_PIXEL_DATA && c.kind == CTX_TOP && depth == 0 && b->s->z) {
+            st->has_pixels = 1; st->pix_undefined = 0; st->pix_off = e.val; st->pix_len = e.len;
+            st->pix_buf = b;
+            return 0;
+        }
+        if (!avail(b, e.val, e.len, end)) {
             char m[96];
+            size_t left = b->s->n < end ? b->s->n : end;
+            if (b->s->zerr[0]) return mgx_errf(st->err, st->errsz, "DICOM: deflated data set: %s", b->s->zerr);
             snprintf(m, sizeof m, "length %lu runs past the end of the data (%lu bytes left)", (unsigned long)e.len,
-                     (unsigned long)(end - e.val));
+                     (unsigned long)(left > e.val ? left - e.val : 0));
             return derr_tag(st, e.tag, m);
         }
         *pos = e.val;
@@ -665,8 +701,8 @@ static int collect_fragments(dstate *st, const dbuf *b, size_t pos, size_t end, 
         uint32_t tag, len;
         if (pos == end) break;  /* missing sequence delimiter at the very end: tolerated */
         if (end - pos < 8) { MGX_FREE(v); return mgx_errf(st->err, st->errsz, "DICOM: encapsulated pixel data truncated"); }
-        tag = TAG(rd16(b->p + pos, b->big), rd16(b->p + pos + 2, b->big));
-        len = rd32(b->p + pos + 4, b->big);
+        tag = TAG(rd16(b->s->p + pos, b->big), rd16(b->s->p + pos + 2, b->big));
+        len = rd32(b->s->p + pos + 4, b->big);
         if (tag == T_SEQ_DELIM) break;
         if (tag != T_ITEM) { MGX_FREE(v); return derr_tag(st, tag, "unexpected tag among encapsulated pixel data fragments"); }
         if (len == UNDEF_LEN || len > end - pos - 8) {
@@ -712,7 +748,7 @@ static int map_frames(dstate *st, const dbuf *b, int ts_kind, int frames, const 
         int ok = 1;
         k = 0;
         for (f = 0; f < (size_t)frames && ok; f++) {
-            uint32_t o = rd32(b->p + bot + f * 4, b->big);
+            uint32_t o = rd32(b->s->p + bot + f * 4, b->big);
             while (k < nfrag && fr[k].item_off < o) k++;
             if (k >= nfrag || fr[k].item_off != o || (f > 0 && k <= first[f - 1]) || (f == 0 && k != 0)) ok = 0;
             else first[f] = k;
@@ -723,7 +759,7 @@ static int map_frames(dstate *st, const dbuf *b, int ts_kind, int frames, const 
     if (ts_kind == TS_JPEG) {
         size_t nf = 0;
         for (k = 0; k < nfrag; k++) {
-            if (fr[k].len >= 2 && b->p[fr[k].off] == 0xFF && b->p[fr[k].off + 1] == 0xD8) {
+            if (fr[k].len >= 2 && b->s->p[fr[k].off] == 0xFF && b->s->p[fr[k].off + 1] == 0xD8) {
                 if (nf < (size_t)frames) first[nf] = k;
                 nf++;
             }
@@ -824,13 +860,15 @@ int mgx_dicom_probe(const void *data, size_t n) {
 /* What the loading steps share. */
 typedef struct {
     dstate st;
-    dbuf b;                 /* the data set: the caller's bytes, or the inflated ones of a deflated data set */
+    dsrc file;              /* the caller's bytes */
+    dsrc infl;              /* a deflated data set, inflated on demand */
+    dbuf b;                 /* the data set: b.s is &file or &infl */
     size_t pos;             /* where the data set starts in b */
-    unsigned char *infl;    /* the inflated bytes (owned) */
     int ts_kind;            /* TS_* */
     int flags;
+    int first, count;       /* the frames to decode */
     layout L;
-    size_t npix, per_frame, total;   /* pixels per frame, values per frame, values of all frames */
+    size_t npix, per_frame, total;   /* pixels per frame, values per frame, values of the frames decoded */
 } dload;
 
 /* Part 10 preamble and file meta information (group 0002, explicit VR little endian, implicit tolerated):
@@ -842,7 +880,8 @@ static int read_meta(dload *x, const unsigned char *p, size_t n) {
     else if (!mgx_dicom_probe(p, n))
         return mgx_errf(st->err, st->errsz, "DICOM: not a DICOM file (no \"DICM\" at offset 128 and no group 0002/0008 element at the start)");
     if (n - pos >= 8 && rd16(p + pos, 0) == 0x0002) {
-        dbuf m = x->b;
+        dbuf m;
+        m.s = &x->file; m.big = 0;
         m.explicit_vr = looks_explicit(p + pos, n - pos);
         while (n - pos >= 8 && rd16(p + pos, 0) == 0x0002) {
             delem e;
@@ -857,7 +896,7 @@ static int read_meta(dload *x, const unsigned char *p, size_t n) {
 }
 
 /* Byte order, VR encoding and pixel encapsulation from the transfer syntax (guessed from the first element
-   when there is no meta header); a deflated data set is inflated here. */
+   when there is no meta header); a deflated data set gets its inflater (nothing is inflated yet). */
 static int select_syntax(dload *x, const unsigned char *p, size_t n) {
     mgx_dicom *d = x->st.d;
     char *err = x->st.err;
@@ -877,11 +916,11 @@ static int select_syntax(dload *x, const unsigned char *p, size_t n) {
     else if (!strcmp(ts, "1.2.840.10008.1.2.1")) ;
     else if (!strcmp(ts, "1.2.840.10008.1.2.2")) x->b.big = 1;
     else if (!strcmp(ts, "1.2.840.10008.1.2.1.99")) {
-        size_t out_n = 0;
+        size_t cap = MGX_MAX_MEDICAL_FILE_BYTES < MGX_MAX_INPUT_BYTES ? MGX_MAX_MEDICAL_FILE_BYTES : (size_t)MGX_MAX_INPUT_BYTES;
         char e2[160];
-        if (mgx_inflate(p + pos, n - pos, MGX_INFLATE_RAW, MGX_MAX_MEDICAL_FILE_BYTES, &x->infl, &out_n, e2, sizeof e2))
+        if (!(x->infl.z = mgx_inflate_begin(p + pos, n - pos, MGX_INFLATE_RAW, cap, e2, sizeof e2)))
             return mgx_errf(err, errsz, "DICOM: deflated data set: %s", e2);
-        x->b.p = x->infl; x->b.n = out_n;
+        x->b.s = &x->infl;
         x->pos = 0;
     } else if (!strcmp(ts, "1.2.840.10008.1.2.4.50") || !strcmp(ts, "1.2.840.10008.1.2.4.51")) x->ts_kind = TS_JPEG;
     else if (!strcmp(ts, "1.2.840.10008.1.2.5")) x->ts_kind = TS_RLE;
@@ -898,9 +937,12 @@ static int select_syntax(dload *x, const unsigned char *p, size_t n) {
 /* Some writers declare one VR encoding and use the other: trust the first element (as other readers do). */
 static void trust_first_element(dload *x) {
     dbuf *b = &x->b;
-    const unsigned char *p = b->p;
-    size_t pos = x->pos, n = b->n;
-    if (b->big || n - pos < 8 || (p[pos + 1] == 0xFF && p[pos] == 0xFE)) return;
+    const unsigned char *p;
+    size_t pos = x->pos, n;
+    if (b->big || !avail(b, pos, 8, NO_END)) return;
+    p = b->s->p;
+    n = b->s->n;
+    if (p[pos + 1] == 0xFF && p[pos] == 0xFE) return;
     if (b->explicit_vr && !vr_known(p + pos + 4)) b->explicit_vr = 0;
     else if (!b->explicit_vr && vr_known(p + pos + 4) && rd32(p + pos + 4, 0) > n - pos - 8) b->explicit_vr = 1;
 }
@@ -910,7 +952,7 @@ static int walk_elements(dload *x) {
     dctx top;
     size_t pos = x->pos;
     top.kind = CTX_TOP; top.frame = 0; top.level = 0;
-    return parse_dataset(&x->st, &x->b, &pos, x->b.n, 0, 0, top);
+    return parse_dataset(&x->st, &x->b, &pos, x->b.s->z ? NO_END : x->b.s->n, 0, 0, top);
 }
 
 /* Attributes found in the top level, the shared or frame 0's functional groups, in that order of preference. */
@@ -998,6 +1040,27 @@ static int pixel_layout(dload *x) {
     return 0;
 }
 
+/* The frames asked for (count 0: from first to the last frame) must exist; x->total becomes their values. */
+static int pick_frames(dload *x) {
+    mgx_dicom *d = x->st.d;
+    if (x->first < 0 || x->first >= d->frames || x->count < 0 || x->count > d->frames - x->first)
+        return mgx_errf(x->st.err, x->st.errsz, "DICOM: frames %d..%d asked for, the object has %d (0..%d)", x->first,
+                        x->count ? x->first + x->count - 1 : d->frames - 1, d->frames, d->frames - 1);
+    if (!x->count) x->count = d->frames - x->first;
+    x->total = x->per_frame * (size_t)x->count;
+    d->data_first = x->first;
+    d->data_frames = x->count;
+    return 0;
+}
+
+/* The memory check before decoding: the floats of the frames decoded plus `extra` bytes of work space. */
+static int claim_frames(dload *x, uint64_t extra) {
+    mgx_dicom *d = x->st.d;
+    char what[160];
+    snprintf(what, sizeof what, "DICOM: %d frame(s) of %d x %d x %d samples", x->count, d->rows, d->cols, d->samples);
+    return mgx_check_claim((uint64_t)x->total * sizeof(float) + extra, what, x->st.err, x->st.errsz);
+}
+
 /* Per-frame positions (when every frame has one) and WSI tile positions. */
 static int frame_facts(dload *x) {
     dstate *st = &x->st;
@@ -1045,12 +1108,13 @@ static void frame_rescale(const dstate *st, int f, double *slope, double *inter)
     *inter = !isfinite(c) ? 0 : c;
 }
 
-/* Native pixel data: checks its length, then converts every frame. */
+/* Native pixel data: checks its declared length, then converts the frames asked for (inflating a deflated
+   data set only up to the end of the last of them). */
 static int decode_native(dload *x) {
     dstate *st = &x->st;
     mgx_dicom *d = st->d;
     const layout *L = &x->L;
-    size_t frame_bytes, need;
+    size_t frame_bytes, need, from;
     int f;
     if (st->pix_undefined) return mgx_errf(st->err, st->errsz, "DICOM: pixel data of undefined length in a native transfer syntax");
     if (L->color == 3 ? mul_sz(x->npix * 2, (size_t)L->bytes, &frame_bytes) : mul_sz(x->per_frame, (size_t)L->bytes, &frame_bytes))
@@ -1060,12 +1124,19 @@ static int decode_native(dload *x) {
         return mgx_errf(st->err, st->errsz, "DICOM: pixel data has %lu bytes, %d frame(s) of %d x %d x %d x %d bits need %lu",
                         (unsigned long)st->pix_len, d->frames, d->rows, d->cols, d->samples, d->bits_allocated, (unsigned long)need);
     if (x->flags & MGX_DICOM_HEADER_ONLY) return 0;
+    from = st->pix_off + (size_t)x->first * frame_bytes;
+    if (claim_frames(x, x->b.s->z ? (uint64_t)from + (uint64_t)x->count * frame_bytes : 0)) return -1;
+    if (!avail(st->pix_buf, from, (size_t)x->count * frame_bytes, NO_END)) {
+        if (x->b.s->zerr[0]) return mgx_errf(st->err, st->errsz, "DICOM: deflated data set: %s", x->b.s->zerr);
+        return mgx_errf(st->err, st->errsz, "DICOM: the data set ends after %lu bytes, inside the pixel data of %lu bytes at offset %lu",
+                        (unsigned long)x->b.s->n, (unsigned long)st->pix_len, (unsigned long)st->pix_off);
+    }
     d->data = (float *)MGX_MALLOC(x->total * sizeof(float));
     if (!d->data) return mgx_errf(st->err, st->errsz, "DICOM: out of memory for %lu values", (unsigned long)x->total);
-    for (f = 0; f < d->frames; f++) {
+    for (f = 0; f < x->count; f++) {
         double s, c;
-        frame_rescale(st, f, &s, &c);
-        convert_frame(st->pix_buf->p + st->pix_off + (size_t)f * frame_bytes, L, x->npix, s, c, d->data + (size_t)f * x->per_frame);
+        frame_rescale(st, x->first + f, &s, &c);
+        convert_frame(st->pix_buf->s->p + from + (size_t)f * frame_bytes, L, x->npix, s, c, d->data + (size_t)f * x->per_frame);
     }
     return 0;
 }
@@ -1079,10 +1150,10 @@ static const unsigned char *frame_bytes_of(dload *x, const frag *fr, const size_
     *joined = NULL;
     *len = 0;
     for (k = a; k < z; k++) *len += fr[k].len;  /* cannot overflow: all within the buffer */
-    if (z - a == 1) return pb->p + fr[a].off;
+    if (z - a == 1) return pb->s->p + fr[a].off;
     *joined = (unsigned char *)MGX_MALLOC(*len ? *len : 1);
     if (!*joined) { mgx_errf(x->st.err, x->st.errsz, "DICOM: out of memory"); return NULL; }
-    for (k = a; k < z; k++) { memcpy(*joined + o, pb->p + fr[k].off, fr[k].len); o += fr[k].len; }
+    for (k = a; k < z; k++) { memcpy(*joined + o, pb->s->p + fr[k].off, fr[k].len); o += fr[k].len; }
     return *joined;
 }
 
@@ -1123,7 +1194,7 @@ static int decode_raw_frame(dload *x, const unsigned char *src, size_t len, int 
     return 0;
 }
 
-/* Encapsulated pixel data: fragments mapped to frames, then every frame decoded (JPEG, RLE or raw). */
+/* Encapsulated pixel data: fragments mapped to frames, then the frames asked for decoded (JPEG, RLE or raw). */
 static int decode_encapsulated(dload *x) {
     dstate *st = &x->st;
     mgx_dicom *d = st->d;
@@ -1133,7 +1204,7 @@ static int decode_encapsulated(dload *x) {
     unsigned char *scratch = NULL, *plane = NULL;
     int f, rc = -1;
     if (!st->pix_undefined) return mgx_errf(st->err, st->errsz, "DICOM: encapsulated transfer syntax but pixel data has a defined length");
-    if (collect_fragments(st, pb, st->pix_off, pb->n, &bot, &bot_len, &fr, &nfrag)) return -1;
+    if (collect_fragments(st, pb, st->pix_off, pb->s->n, &bot, &bot_len, &fr, &nfrag)) return -1;
     first = (size_t *)MGX_MALLOC(((size_t)d->frames + 1) * sizeof(size_t));
     if (!first) { mgx_errf(st->err, st->errsz, "DICOM: out of memory"); goto done; }
     if (map_frames(st, pb, x->ts_kind, d->frames, fr, nfrag, bot, bot_len, first)) goto done;
@@ -1142,13 +1213,14 @@ static int decode_encapsulated(dload *x) {
         goto done;
     }
     if (x->flags & MGX_DICOM_HEADER_ONLY) { rc = 0; goto done; }
+    if (mul_sz(x->per_frame, (size_t)x->L.bytes, &nb)) { mgx_errf(st->err, st->errsz, "DICOM: image too large"); goto done; }
+    if (claim_frames(x, x->ts_kind == TS_RLE ? (uint64_t)nb + x->npix : 0)) goto done;
     if (x->ts_kind == TS_RLE) {
-        if (mul_sz(x->per_frame, (size_t)x->L.bytes, &nb)) { mgx_errf(st->err, st->errsz, "DICOM: image too large"); goto done; }
         scratch = (unsigned char *)MGX_MALLOC(nb ? nb : 1);
         plane = (unsigned char *)MGX_MALLOC(x->npix ? x->npix : 1);
         if (!scratch || !plane) { mgx_errf(st->err, st->errsz, "DICOM: out of memory"); goto done; }
     }
-    for (f = 0; f < d->frames; f++) {
+    for (f = x->first; f < x->first + x->count; f++) {
         size_t len;
         unsigned char *joined;
         const unsigned char *src = frame_bytes_of(x, fr, first, f, &len, &joined);
@@ -1160,7 +1232,7 @@ static int decode_encapsulated(dload *x) {
             mgx_errf(st->err, st->errsz, "DICOM: out of memory for %lu values", (unsigned long)x->total);
             goto done;
         }
-        out = d->data + (size_t)f * x->per_frame;
+        out = d->data + (size_t)(f - x->first) * x->per_frame;
         if (x->ts_kind == TS_JPEG) r2 = decode_jpeg_frame(x, src, len, f, out);
         else if (x->ts_kind == TS_RLE) {
             layout R = x->L;
@@ -1182,15 +1254,19 @@ done:
     return rc;
 }
 
-/* The core loader: meta header, transfer syntax, element walk, pixel module, frames. `p` stays the caller's. */
-static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, char *err, size_t errsz) {
+/* The core loader: meta header, transfer syntax, element walk, pixel module, frames [first, first + count)
+   (count 0: to the last). `p` stays the caller's. */
+static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, int first, int count, char *err, size_t errsz) {
     dload x;
     int rc;
     memset(d, 0, sizeof *d);
     memset(&x, 0, sizeof x);
     x.st.d = d; x.st.err = err; x.st.errsz = errsz;
     x.flags = flags;
-    x.b.p = p; x.b.n = n; x.b.explicit_vr = 1;
+    x.first = first;
+    x.count = count;
+    x.file.p = p; x.file.n = n;
+    x.b.s = &x.file; x.b.explicit_vr = 1;
     d->slope = 1; d->intercept = 0; d->frames = 1; d->samples = 1;
     if (err && errsz) err[0] = 0;
     if (!p && n) return mgx_errf(err, errsz, "DICOM: no data");
@@ -1198,28 +1274,35 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, c
     if (!rc) {
         trust_first_element(&x);
         rc = walk_elements(&x);
+        if (rc && x.infl.zerr[0]) mgx_errf(err, errsz, "DICOM: deflated data set: %s", x.infl.zerr);
     }
     if (!rc) {
         apply_groups(&x);
-        rc = check_pixel_attributes(&x) || pixel_layout(&x) || frame_facts(&x);
+        rc = check_pixel_attributes(&x) || pixel_layout(&x) || pick_frames(&x) || frame_facts(&x);
     }
     if (!rc) rc = x.ts_kind == TS_NATIVE ? decode_native(&x) : decode_encapsulated(&x);
     MGX_FREE(x.st.pf);
-    MGX_FREE(x.infl);
+    mgx_inflate_end(x.infl.z);
     if (rc) mgx_dicom_free(d);
     return rc ? -1 : 0;
 }
 
 int mgx_dicom_load_mem_ex(const void *data, size_t n, mgx_dicom *d, int flags, char *err, size_t errsz) {
     if (!d) return mgx_errf(err, errsz, "DICOM: no output structure");
-    return load_mem((const unsigned char *)data, n, d, flags, err, errsz);
+    return load_mem((const unsigned char *)data, n, d, flags, 0, 0, err, errsz);
 }
 
 int mgx_dicom_load_mem(const void *data, size_t n, mgx_dicom *d, char *err, size_t errsz) {
     return mgx_dicom_load_mem_ex(data, n, d, 0, err, errsz);
 }
 
-int mgx_dicom_load_file_ex(const char *path, mgx_dicom *d, int flags, char *err, size_t errsz) {
+int mgx_dicom_load_frames_mem(const void *data, size_t n, int first, int count, mgx_dicom *d, char *err, size_t errsz) {
+    if (!d) return mgx_errf(err, errsz, "DICOM: no output structure");
+    return load_mem((const unsigned char *)data, n, d, 0, first, count, err, errsz);
+}
+
+/* Reads path and loads it; messages start with the path. */
+static int load_file(const char *path, mgx_dicom *d, int flags, int first, int count, char *err, size_t errsz) {
     unsigned char *buf = NULL;
     size_t n = 0;
     int rc;
@@ -1227,10 +1310,9 @@ int mgx_dicom_load_file_ex(const char *path, mgx_dicom *d, int flags, char *err,
     memset(d, 0, sizeof *d);
     if (!path) return mgx_errf(err, errsz, "DICOM: no path");
     if (mgx_read_file(path, MGX_MAX_MEDICAL_FILE_BYTES, &buf, &n, err, errsz)) return -1;
-    rc = load_mem(buf, n, d, flags, err, errsz);
+    rc = load_mem(buf, n, d, flags, first, count, err, errsz);
     MGX_FREE(buf);
     if (rc && err && errsz) {
-        /* prefix the file name */
         size_t pl = strlen(path), el = strlen(err);
         if (pl + 2 + el < errsz) {
             memmove(err + pl + 2, err, el + 1);
@@ -1241,8 +1323,16 @@ int mgx_dicom_load_file_ex(const char *path, mgx_dicom *d, int flags, char *err,
     return rc;
 }
 
+int mgx_dicom_load_file_ex(const char *path, mgx_dicom *d, int flags, char *err, size_t errsz) {
+    return load_file(path, d, flags, 0, 0, err, errsz);
+}
+
 int mgx_dicom_load_file(const char *path, mgx_dicom *d, char *err, size_t errsz) {
-    return mgx_dicom_load_file_ex(path, d, 0, err, errsz);
+    return load_file(path, d, 0, 0, 0, err, errsz);
+}
+
+int mgx_dicom_load_frames_file(const char *path, int first, int count, mgx_dicom *d, char *err, size_t errsz) {
+    return load_file(path, d, 0, first, count, err, errsz);
 }
 
 /* PS3.3 C.11.2.1.2.1 linear VOI function, to 0..255. */
@@ -1259,7 +1349,7 @@ static unsigned char window_linear(double x, double c, double w) {
 /* one frame's pixels to 8 bits into dst (npix*samples bytes) */
 static void frame_to_u8(const mgx_dicom *d, int frame, unsigned char *dst) {
     size_t npix = (size_t)d->rows * (size_t)d->cols, i;
-    const float *src = d->data + (size_t)frame * npix * (size_t)d->samples;
+    const float *src = d->data + (size_t)(frame - d->data_first) * npix * (size_t)d->samples;
     int inv = !strcmp(d->photometric, "MONOCHROME1");
     if (d->samples == 3) {
         for (i = 0; i < npix * 3; i++) {
@@ -1293,39 +1383,66 @@ int mgx_dicom_frame_to_image(const mgx_dicom *d, int frame, mgx_image *img, char
     if (!d || !d->data || d->rows <= 0 || d->cols <= 0 || (d->samples != 1 && d->samples != 3))
         return mgx_errf(err, errsz, "DICOM: no pixel data loaded");
     if (frame < 0 || frame >= d->frames) return mgx_errf(err, errsz, "DICOM: frame %d out of range 0..%d", frame, d->frames - 1);
+    if (frame < d->data_first || frame - d->data_first >= d->data_frames)
+        return mgx_errf(err, errsz, "DICOM: frame %d was not decoded (frames %d..%d were)", frame, d->data_first,
+                        d->data_first + d->data_frames - 1);
     if (mgx_image_alloc(img, d->cols, d->rows, d->samples, err, errsz)) return -1;
     frame_to_u8(d, frame, img->px);
     return 0;
 }
 
+/* The part of tile f inside the total pixel matrix: [*x0, *x1) x [*y0, *y1); 0 when it is empty. */
+static int tile_rect(const mgx_dicom *d, int f, long *x0, long *y0, long *x1, long *y1) {
+    *x0 = d->tile_col[f] < 0 ? 0 : d->tile_col[f];
+    *y0 = d->tile_row[f] < 0 ? 0 : d->tile_row[f];
+    *x1 = (long)d->tile_col[f] + d->cols > d->total_cols ? d->total_cols : (long)d->tile_col[f] + d->cols;
+    *y1 = (long)d->tile_row[f] + d->rows > d->total_rows ? d->total_rows : (long)d->tile_row[f] + d->rows;
+    return *x0 < *x1 && *y0 < *y1;
+}
+
 int mgx_dicom_tiles_to_image(const mgx_dicom *d, mgx_image *img, char *err, size_t errsz) {
     unsigned char *tile;
     size_t tb;
-    int f, ch;
+    uint64_t covered = 0;
+    long bx0 = 0x7FFFFFFFL, by0 = 0x7FFFFFFFL, bx1 = 0, by1 = 0, x0, y0, x1, y1, y;
+    int f, ch, last;
+    char what[160];
     if (!img) return mgx_errf(err, errsz, "DICOM: no output image");
     memset(img, 0, sizeof *img);
     if (!d || !d->data) return mgx_errf(err, errsz, "DICOM: no pixel data loaded");
     if (d->total_cols <= 0 || d->total_rows <= 0 || !d->tile_col || !d->tile_row)
-        return mgx_dicom_frame_to_image(d, 0, img, err, errsz);
+        return mgx_dicom_frame_to_image(d, d->data_first, img, err, errsz);
     ch = d->samples;
-    if (mgx_image_alloc(img, d->total_cols, d->total_rows, ch, err, errsz)) return -1;
-    memset(img->px, 255, (size_t)d->total_cols * (size_t)d->total_rows * (size_t)ch);
+    last = d->data_first + d->data_frames;
+    for (f = d->data_first; f < last; f++) {
+        if (!tile_rect(d, f, &x0, &y0, &x1, &y1)) continue;
+        if (x0 < bx0) bx0 = x0;
+        if (y0 < by0) by0 = y0;
+        if (x1 > bx1) bx1 = x1;
+        if (y1 > by1) by1 = y1;
+        covered += (uint64_t)(x1 - x0) * (uint64_t)(y1 - y0);
+    }
+    if (!covered)
+        return mgx_errf(err, errsz, "DICOM: none of the %d tiles lies inside the %d x %d total pixel matrix", d->data_frames,
+                        d->total_cols, d->total_rows);
+    if ((uint64_t)(bx1 - bx0) * (uint64_t)(by1 - by0) > covered * MGX_WSI_MAX_BLANK_RATIO)
+        return mgx_errf(err, errsz, "DICOM: the %d tiles cover %llu pixels of the %ld x %ld region they span (total pixel matrix "
+                        "%d x %d): more than %d times that area would be blank canvas (MGX_WSI_MAX_BLANK_RATIO)", d->data_frames,
+                        (unsigned long long)covered, bx1 - bx0, by1 - by0, d->total_cols, d->total_rows, MGX_WSI_MAX_BLANK_RATIO);
     tb = (size_t)d->rows * (size_t)d->cols * (size_t)ch;
+    snprintf(what, sizeof what, "DICOM: a %ld x %ld slide canvas", bx1 - bx0, by1 - by0);
+    if (mgx_check_claim((uint64_t)(bx1 - bx0) * (uint64_t)(by1 - by0) * (uint64_t)ch + tb, what, err, errsz)) return -1;
+    if (mgx_image_alloc(img, (int)(bx1 - bx0), (int)(by1 - by0), ch, err, errsz)) return -1;
+    memset(img->px, 255, (size_t)img->w * (size_t)img->h * (size_t)ch);
     tile = (unsigned char *)MGX_MALLOC(tb);
     if (!tile) { mgx_image_free(img); return mgx_errf(err, errsz, "DICOM: out of memory"); }
-    for (f = 0; f < d->frames; f++) {
-        long x0 = d->tile_col[f], y0 = d->tile_row[f];
-        long y;
-        if (x0 >= d->total_cols || y0 >= d->total_rows || x0 + d->cols <= 0 || y0 + d->rows <= 0) continue;
+    for (f = d->data_first; f < last; f++) {
+        if (!tile_rect(d, f, &x0, &y0, &x1, &y1)) continue;
         frame_to_u8(d, f, tile);
-        for (y = 0; y < d->rows; y++) {
-            long ty = y0 + y, xa = x0 < 0 ? -x0 : 0, xb = d->cols;
-            if (ty < 0 || ty >= d->total_rows) continue;
-            if (x0 + xb > d->total_cols) xb = d->total_cols - x0;
-            if (xb <= xa) continue;
-            memcpy(img->px + ((size_t)ty * (size_t)d->total_cols + (size_t)(x0 + xa)) * (size_t)ch,
-                   tile + ((size_t)y * (size_t)d->cols + (size_t)xa) * (size_t)ch, (size_t)(xb - xa) * (size_t)ch);
-        }
+        for (y = y0; y < y1; y++)
+            memcpy(img->px + ((size_t)(y - by0) * (size_t)img->w + (size_t)(x0 - bx0)) * (size_t)ch,
+                   tile + ((size_t)(y - d->tile_row[f]) * (size_t)d->cols + (size_t)(x0 - d->tile_col[f])) * (size_t)ch,
+                   (size_t)(x1 - x0) * (size_t)ch);
     }
     MGX_FREE(tile);
     return 0;

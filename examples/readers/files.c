@@ -136,6 +136,39 @@ int mgx_read_file(const char *path, size_t max_bytes, unsigned char **out, size_
     return 0;
 }
 
+/* Reads at most k bytes from the start of a regular file (see read_exact for the open). */
+int mgx_read_head(const char *path, size_t k, unsigned char *buf, size_t *got, char *err, size_t errsz) {
+    uint64_t size;
+    size_t n;
+    *got = 0;
+    if (mgx_file_check(path, 0, &size, err, errsz)) return -1;
+    n = size < (uint64_t)k ? (size_t)size : k;
+#ifdef _WIN32
+    {
+        FILE *f = fopen(path, "rb");
+        if (!f) return mgx_errf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+        *got = fread(buf, 1, n, f);
+        fclose(f);
+    }
+#else
+    {
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        file_stat st;
+        if (fd < 0) return mgx_errf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { close(fd); return mgx_errf(err, errsz, "%s is not a regular file", path); }
+        while (*got < n) {
+            ssize_t r = read(fd, buf + *got, n - *got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            *got += (size_t)r;
+        }
+        close(fd);
+    }
+#endif
+    MGX_COUNT(MGX_COUNT_FILE_READ, *got);
+    return 0;
+}
+
 /* ---- directory listings ---- */
 
 static int cmp_str(const void *a, const void *b) {
@@ -145,12 +178,16 @@ static int cmp_str(const void *a, const void *b) {
 typedef struct {
     char **names;
     int n, cap;
-    int skipped;
-    char what[512];   /* "name (kind), ..." of the skipped entries, as far as it fits */
-} listing;
+} strlist;
 
-static int add_name(listing *l, const char *s) {
-    size_t len = strlen(s);
+static void strlist_free(strlist *l) {
+    mgx_names_free(l->names, l->n);
+    memset(l, 0, sizeof *l);
+}
+
+/* Appends a copy of a + b (b may be NULL); -1 when out of memory. */
+static int strlist_add(strlist *l, const char *a, const char *b) {
+    size_t la = strlen(a), lb = b ? strlen(b) : 0;
     char *c;
     if (l->n == l->cap) {
         int nc = l->cap ? l->cap * 2 : 64;
@@ -161,35 +198,132 @@ static int add_name(listing *l, const char *s) {
         l->names = nn;
         l->cap = nc;
     }
-    if (!(c = (char *)MGX_MALLOC(len + 1))) return -1;
-    memcpy(c, s, len + 1);
+    if (!(c = (char *)MGX_MALLOC(la + lb + 1))) return -1;
+    memcpy(c, a, la);
+    if (b) memcpy(c + la, b, lb);
+    c[la + lb] = 0;
     l->names[l->n++] = c;
     return 0;
 }
 
-/* Adds "name (kind)" to the note of skipped entries while it fits. */
-static void note_skip(listing *l, const char *name, const char *kind) {
-    size_t used = strlen(l->what);
-    l->skipped++;
-    if (used + 1 < sizeof l->what)
-        snprintf(l->what + used, sizeof l->what - used, "%s%s (%s)", l->skipped > 1 ? ", " : "", name, kind);
+/* The non-hidden entry names of a directory, sorted. */
+static int dir_names(const char *dir, strlist *out, char *err, size_t errsz) {
+    int bad = 0;
+#ifdef _WIN32
+    WIN32_FIND_DATAA fd;
+    HANDLE h;
+    char pat[4096];
+    snprintf(pat, sizeof pat, "%s\\*", dir);
+    if ((h = FindFirstFileA(pat, &fd)) == INVALID_HANDLE_VALUE) return mgx_errf(err, errsz, "cannot list directory %s", dir);
+    do if (fd.cFileName[0] != '.' && strlist_add(out, fd.cFileName, NULL)) bad = 1;
+    while (!bad && FindNextFileA(h, &fd));
+    FindClose(h);
+#else
+    DIR *dp;
+    struct dirent *de;
+    if (mgx_file_check(dir, 0, NULL, NULL, 0) == 0) return mgx_errf(err, errsz, "%s is not a directory", dir);
+    if (!(dp = opendir(dir))) return mgx_errf(err, errsz, "cannot open directory %s: %s", dir, strerror(errno));
+    while (!bad && (de = readdir(dp)) != NULL)
+        if (de->d_name[0] != '.' && strlist_add(out, de->d_name, NULL)) bad = 1;
+    closedir(dp);
+#endif
+    if (bad) { strlist_free(out); return mgx_errf(err, errsz, "out of memory listing %s", dir); }
+    if (out->n > 1) qsort(out->names, (size_t)out->n, sizeof *out->names, cmp_str);
+    return 0;
 }
 
-/* Keeps name when dir/name is a regular file (links followed), notes it otherwise. */
-static int consider(listing *l, const char *dir, const char *name) {
-    size_t a = strlen(dir), b = strlen(name);
-    char *path = (char *)MGX_MALLOC(a + b + 2);
-    file_stat st;
-    int rc = 0;
-    if (!path) return -1;
-    memcpy(path, dir, a);
-    path[a] = '/';
-    memcpy(path + a + 1, name, b + 1);
-    if (stat_call(path, &st) != 0) note_skip(l, name, "cannot stat");
-    else if (!S_ISREG(st.st_mode)) note_skip(l, name, kind_name(&st));
-    else rc = add_name(l, name);
-    MGX_FREE(path);
+/* A walk over a directory (tree): the regular files found and what was skipped. */
+typedef struct {
+    strlist files;
+    int max_depth, max_files, skipped;
+    char what[512];            /* "name (kind), ..." of the skipped entries, as far as it fits */
+#ifndef _WIN32
+    struct { dev_t dev; ino_t ino; } seen[MGX_MAX_TREE_DIRS];
+#endif
+    int nseen;
+    char *err;
+    size_t errsz;
+} walker;
+
+static void note_skip(walker *w, const char *name, const char *why) {
+    size_t used = strlen(w->what);
+    w->skipped++;
+    if (used + 1 < sizeof w->what)
+        snprintf(w->what + used, sizeof w->what - used, "%s%s (%s)", w->skipped > 1 ? ", " : "", name, why);
+}
+
+/* 1 when the directory was walked already (a link loop or a second link to it); otherwise remembers it. */
+static int seen_before(walker *w, const file_stat *st) {
+#ifndef _WIN32
+    int i;
+    for (i = 0; i < w->nseen; i++)
+        if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino) return 1;
+    w->seen[w->nseen].dev = st->st_dev;
+    w->seen[w->nseen].ino = st->st_ino;
+#else
+    (void)st;
+#endif
+    w->nseen++;
+    return 0;
+}
+
+/* Walks dir: its regular files are listed with prefix (dir + "/"), subdirectories walked while depth < max_depth. */
+static int walk(walker *w, const char *dir, int depth) {
+    strlist names;
+    int i, rc = 0;
+    memset(&names, 0, sizeof names);
+    if (dir_names(dir, &names, w->err, w->errsz)) return -1;
+    for (i = 0; i < names.n && !rc; i++) {
+        file_stat st;
+        char *path = (char *)MGX_MALLOC(strlen(dir) + strlen(names.names[i]) + 2);
+        if (!path) { rc = mgx_errf(w->err, w->errsz, "out of memory listing %s", dir); break; }
+        sprintf(path, "%s/%s", dir, names.names[i]);
+        if (stat_call(path, &st) != 0) note_skip(w, path, "cannot stat");
+        else if (S_ISREG(st.st_mode)) {
+            if (w->files.n >= w->max_files) rc = mgx_errf(w->err, w->errsz, "%s: more than %d files", dir, w->max_files);
+            else if (strlist_add(&w->files, depth < 0 ? names.names[i] : path, NULL)) rc = mgx_errf(w->err, w->errsz, "out of memory listing %s", dir);
+        } else if (S_ISDIR(st.st_mode) && depth >= 0 && depth < w->max_depth) {
+            if (w->nseen >= MGX_MAX_TREE_DIRS) rc = mgx_errf(w->err, w->errsz, "%s: more than %d folders", dir, MGX_MAX_TREE_DIRS);
+            else if (seen_before(w, &st)) note_skip(w, path, "folder reached twice");
+            else rc = walk(w, path, depth + 1);
+        } else if (S_ISDIR(st.st_mode) && depth >= 0) note_skip(w, path, "folder nested too deeply");
+        else note_skip(w, depth < 0 ? names.names[i] : path, kind_name(&st));
+        MGX_FREE(path);
+    }
+    strlist_free(&names);
     return rc;
+}
+
+/* Shared by the flat (max_depth < 0: names only, subdirectories skipped) and the tree listing. */
+static int list_common(const char *dir, int max_depth, int max_files, char ***out, char *note, size_t notesz,
+                       char *err, size_t errsz) {
+    walker *w;
+    int n;
+    if (note && notesz) note[0] = 0;
+    if (out) *out = NULL;
+    if (!dir || !out) return mgx_errf(err, errsz, "list_dir: invalid arguments");
+    if (!(w = (walker *)MGX_MALLOC(sizeof *w))) return mgx_errf(err, errsz, "out of memory listing %s", dir);
+    memset(w, 0, sizeof *w);
+    w->max_depth = max_depth;
+    w->max_files = max_files;
+    w->err = err;
+    w->errsz = errsz;
+    if (max_depth >= 0) {
+        file_stat st;
+        if (stat_call(dir, &st) == 0) seen_before(w, &st);
+    }
+    if (walk(w, dir, max_depth < 0 ? -1 : 0)) {
+        strlist_free(&w->files);
+        MGX_FREE(w);
+        return -1;
+    }
+    if (w->skipped && note && notesz)
+        snprintf(note, notesz, "%s: skipped %d entr%s that %s not regular files: %s", dir, w->skipped,
+                 w->skipped == 1 ? "y" : "ies", w->skipped == 1 ? "is" : "are", w->what);
+    *out = w->files.names;
+    n = w->files.n;
+    MGX_FREE(w);
+    return n;
 }
 
 void mgx_names_free(char **names, int n) {
@@ -199,45 +333,14 @@ void mgx_names_free(char **names, int n) {
 }
 
 int mgx_list_dir_ex(const char *dir, char ***names, char *note, size_t notesz, char *err, size_t errsz) {
-    listing l;
-    int bad = 0;
-#ifdef _WIN32
-    WIN32_FIND_DATAA fd;
-    HANDLE h;
-    char pat[4096];
-#else
-    DIR *dp;
-    struct dirent *de;
-#endif
-    memset(&l, 0, sizeof l);
-    if (note && notesz) note[0] = 0;
-    if (names) *names = NULL;
-    if (!dir || !names) return mgx_errf(err, errsz, "list_dir: invalid arguments");
-#ifdef _WIN32
-    snprintf(pat, sizeof pat, "%s\\*", dir);
-    if ((h = FindFirstFileA(pat, &fd)) == INVALID_HANDLE_VALUE) return mgx_errf(err, errsz, "cannot list directory %s", dir);
-    do if (fd.cFileName[0] != '.' && consider(&l, dir, fd.cFileName)) bad = 1;
-    while (!bad && FindNextFileA(h, &fd));
-    FindClose(h);
-#else
-    if (mgx_file_check(dir, 0, NULL, NULL, 0) == 0) return mgx_errf(err, errsz, "%s is not a directory", dir);
-    if (!(dp = opendir(dir))) return mgx_errf(err, errsz, "cannot open directory %s: %s", dir, strerror(errno));
-    while (!bad && (de = readdir(dp)) != NULL)
-        if (de->d_name[0] != '.' && consider(&l, dir, de->d_name)) bad = 1;
-    closedir(dp);
-#endif
-    if (bad || l.n == 0x7fffffff) {
-        mgx_names_free(l.names, l.n);
-        return mgx_errf(err, errsz, "out of memory listing %s", dir);
-    }
-    if (l.skipped && note && notesz)
-        snprintf(note, notesz, "%s: skipped %d entr%s that %s not regular files: %s", dir, l.skipped,
-                 l.skipped == 1 ? "y" : "ies", l.skipped == 1 ? "is" : "are", l.what);
-    if (l.n > 1) qsort(l.names, (size_t)l.n, sizeof *l.names, cmp_str);
-    *names = l.names;
-    return l.n;
+    return list_common(dir, -1, 0x7fffffff, names, note, notesz, err, errsz);
 }
 
 int mgx_list_dir(const char *dir, char ***names, char *err, size_t errsz) {
-    return mgx_list_dir_ex(dir, names, NULL, 0, err, errsz);
+    return list_common(dir, -1, 0x7fffffff, names, NULL, 0, err, errsz);
+}
+
+int mgx_list_tree(const char *dir, int max_depth, int max_files, char ***paths, char *note, size_t notesz, char *err,
+                  size_t errsz) {
+    return list_common(dir, max_depth < 0 ? 0 : max_depth, max_files, paths, note, notesz, err, errsz);
 }

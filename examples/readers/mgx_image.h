@@ -126,7 +126,17 @@ int  mgx_read_file(const char *path, size_t max_bytes, unsigned char **out, size
    "" when none was skipped). Count, or -1 with a message. */
 int  mgx_list_dir(const char *dir, char ***names, char *err, size_t errsz);
 int  mgx_list_dir_ex(const char *dir, char ***names, char *note, size_t notesz, char *err, size_t errsz);
+/* The regular files under dir as paths (dir/sub/name), depth first in name order, descending at most max_depth
+   levels of subfolders (more than MGX_MAX_TREE_DIRS folders, or more than max_files files, is an error); a
+   folder reached twice (a symbolic link loop, or two links to it) is walked once. Skipped entries as above. */
+#ifndef MGX_MAX_TREE_DIRS
+#define MGX_MAX_TREE_DIRS 1024
+#endif
+int  mgx_list_tree(const char *dir, int max_depth, int max_files, char ***paths, char *note, size_t notesz, char *err,
+                   size_t errsz);
 void mgx_names_free(char **names, int n);
+/* Reads at most k bytes from the start of a regular file into buf (*got: how many). 0 ok / -1 with message. */
+int  mgx_read_head(const char *path, size_t k, unsigned char *buf, size_t *got, char *err, size_t errsz);
 /* 0 when bytes (the memory an input needs) is at most MGX_MAX_INPUT_BYTES, else -1 with
    "WHAT needs N bytes of memory, more than the limit of M bytes (MGX_MAX_INPUT_BYTES)". */
 int  mgx_check_claim(uint64_t bytes, const char *what, char *err, size_t errsz);
