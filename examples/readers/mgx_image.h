@@ -5,7 +5,9 @@
                        Writer: 8-bit grey or RGB, zlib stream of fixed-Huffman blocks.
      JPEG (jpeg.c)     baseline / extended / progressive Huffman (SOF0, SOF1, SOF2), 8-bit, 1 or 3 components,
                        sampling factors 1..2, restart markers, Adobe APP14 transform flag.
-                       Rejected: arithmetic coding, lossless, hierarchical, 12-bit.
+                       Rejected: arithmetic coding, lossless, hierarchical, 12-bit; a frame whose blocks the rest of
+                       the file is too short to code (one bit each at least); a progression that codes or refines a
+                       coefficient out of order (T.81 G.1.1.1); more than MGX_JPEG_MAX_SCANS scans.
      PNM  (pnm_bmp.c)  P2, P3, P5, P6 with maxval 1..65535.
      BMP  (pnm_bmp.c)  BITMAPINFOHEADER / V4 / V5; 1/4/8-bit palette, 16/24/32-bit; BI_RGB, BI_BITFIELDS. RLE rejected.
      DEFLATE (inflate.c) raw, zlib (Adler-32 checked), gzip (CRC-32 checked, all members).
@@ -28,6 +30,9 @@ extern "C" {
 #define MGX_MAX_IMAGE_DIM    65535       /* per side */
 #define MGX_MAX_IMAGE_PIXELS (1u << 28)  /* w*h, about 268 M pixels */
 #define MGX_MAX_INFLATE_OUT  ((size_t)1 << 31)
+#ifndef MGX_JPEG_MAX_SCANS
+#define MGX_JPEG_MAX_SCANS   256         /* scans in one JPEG (libjpeg's default progressive script has 10) */
+#endif
 
 /* The most memory one input may claim: before allocating, every reader adds up what the file's header implies
    (inflated data, decoder buffers, output pixels or voxels) and refuses the input when the sum is larger,

@@ -310,6 +310,12 @@ int mgx_png_decode(const void *data, size_t n, mgx_image *img, char *err, size_t
     if (walk_chunks(pi, d, n, &idat, &idat_n)) goto done;
     want = raw_size(pi);
     if (want > (uint64_t)MGX_MAX_INFLATE_OUT) { mgx_errf(err, errsz, "PNG: image data too large"); goto done; }
+    {   /* the filtered rows (inflated) and the output image, before either is allocated */
+        char what[96];
+        uint64_t out = (uint64_t)pi->w * pi->h * ((pi->ctype == 0 || pi->ctype == 4) ? 1 : 3);
+        snprintf(what, sizeof what, "PNG: a %lux%lu image of %d-bit samples", (unsigned long)pi->w, (unsigned long)pi->h, pi->depth);
+        if (mgx_check_claim(want + out, what, err, errsz)) goto done;
+    }
     if (mgx_inflate(idat, idat_n, MGX_INFLATE_ZLIB, (size_t)want, &raw, &raw_n, zerr, sizeof zerr)) {
         if (strstr(zerr, "exceeds the limit")) mgx_errf(err, errsz, "PNG: more image data than the header implies");
         else mgx_errf(err, errsz, "PNG: image data: %s", zerr);
