@@ -22,6 +22,7 @@ typedef struct {
     size_t errsz;
     int failed;       /* an error has been recorded (the first one wins) */
     size_t err_pos;
+    size_t nodes;     /* values made so far */
 } jp;
 
 static void jp_fail(jp *p, size_t at, const char *fmt, ...) {
@@ -66,11 +67,17 @@ static void fail_unexpected(jp *p, const char *what) {
     }
 }
 
-static mgx_json *new_node(jp *p, mgx_json_type t) {
-    mgx_json *v = (mgx_json *)MGX_MALLOC(sizeof *v);
-    if (!v) { jp_oom(p); return NULL; }
+/* A node with `extra` bytes after it (a number's text lives there). */
+static mgx_json *new_node(jp *p, mgx_json_type t, size_t extra) {
+    mgx_json *v;
+    if (p->nodes >= MGX_JSON_MAX_NODES) {
+        jp_fail(p, p->pos, "more than %lu values (the limit MGX_JSON_MAX_NODES)", (unsigned long)MGX_JSON_MAX_NODES);
+        return NULL;
+    }
+    if (!(v = (mgx_json *)MGX_MALLOC(sizeof *v + extra))) { jp_oom(p); return NULL; }
     memset(v, 0, sizeof *v);
     v->type = t;
+    p->nodes++;
     return v;
 }
 
@@ -215,6 +222,14 @@ fail:
     return NULL;
 }
 
+/* 1 when the text is an integer of at most 15 digits other than -0: the writer prints exactly that text back. */
+static int plain_integer(const unsigned char *s, size_t len) {
+    size_t i = s[0] == '-';
+    if (len - i > 15 || (s[0] == '-' && len == 2 && s[1] == '0')) return 0;
+    for (; i < len; i++) if (s[i] < '0' || s[i] > '9') return 0;
+    return 1;
+}
+
 static int parse_number(jp *p, double *out) {
     const unsigned char *s = p->s;
     size_t start = p->pos, i = p->pos, n = p->n, len, dplen, j, k;
@@ -313,10 +328,20 @@ static int grow(jp *p, mgx_json *v, size_t *cap, int with_keys) {
     return 1;
 }
 
+/* Gives back the unused part of a finished container's arrays (keeping the old blocks if realloc declines). */
+static void fit(mgx_json *v, int with_keys) {
+    void *q;
+    if (!v->len) return;
+    if ((q = MGX_REALLOC(v->items, v->len * sizeof *v->items)) != NULL) v->items = (mgx_json **)q;
+    if (!with_keys) return;
+    if ((q = MGX_REALLOC(v->keys, v->len * sizeof *v->keys)) != NULL) v->keys = (char **)q;
+    if ((q = MGX_REALLOC(v->key_lens, v->len * sizeof *v->key_lens)) != NULL) v->key_lens = (size_t *)q;
+}
+
 static mgx_json *parse_value(jp *p, int depth);
 
 static mgx_json *parse_array(jp *p, int depth) {
-    mgx_json *v = new_node(p, MGX_JSON_ARRAY);
+    mgx_json *v = new_node(p, MGX_JSON_ARRAY, 0);
     size_t cap = 0;
     if (!v) return NULL;
     p->pos++;   /* '[' */
@@ -331,7 +356,7 @@ static mgx_json *parse_array(jp *p, int depth) {
         v->items[v->len++] = child;
         skip_ws(p);
         if (p->pos < p->n && p->s[p->pos] == ',') { p->pos++; continue; }
-        if (p->pos < p->n && p->s[p->pos] == ']') { p->pos++; return v; }
+        if (p->pos < p->n && p->s[p->pos] == ']') { p->pos++; fit(v, 0); return v; }
         fail_unexpected(p, "',' or ']' in array");
         break;
     }
@@ -340,7 +365,7 @@ static mgx_json *parse_array(jp *p, int depth) {
 }
 
 static mgx_json *parse_object(jp *p, int depth) {
-    mgx_json *v = new_node(p, MGX_JSON_OBJECT);
+    mgx_json *v = new_node(p, MGX_JSON_OBJECT, 0);
     size_t cap = 0;
     if (!v) return NULL;
     p->pos++;   /* '{' */
@@ -366,7 +391,7 @@ static mgx_json *parse_object(jp *p, int depth) {
         v->items[v->len++] = child;
         skip_ws(p);
         if (p->pos < p->n && p->s[p->pos] == ',') { p->pos++; continue; }
-        if (p->pos < p->n && p->s[p->pos] == '}') { p->pos++; return v; }
+        if (p->pos < p->n && p->s[p->pos] == '}') { p->pos++; fit(v, 1); return v; }
         fail_unexpected(p, "',' or '}' in object");
         break;
     }
@@ -384,7 +409,7 @@ static mgx_json *parse_value(jp *p, int depth) {
     case '{':
     case '[':
         if (depth >= MGX_JSON_MAX_DEPTH) {
-            jp_fail(p, p->pos, "nesting deeper than %d", MGX_JSON_MAX_DEPTH);
+            jp_fail(p, p->pos, "nesting deeper than %d (the limit MGX_JSON_MAX_DEPTH)", MGX_JSON_MAX_DEPTH);
             return NULL;
         }
         return c == '[' ? parse_array(p, depth) : parse_object(p, depth);
@@ -392,7 +417,7 @@ static mgx_json *parse_value(jp *p, int depth) {
         size_t len = 0;
         char *s = parse_string_raw(p, &len);
         if (!s) return NULL;
-        v = new_node(p, MGX_JSON_STRING);
+        v = new_node(p, MGX_JSON_STRING, 0);
         if (!v) { MGX_FREE(s); return NULL; }
         v->str = s;
         v->len = len;
@@ -401,18 +426,28 @@ static mgx_json *parse_value(jp *p, int depth) {
     case 't':
     case 'f':
         if (!match_lit(p, c == 't' ? "true" : "false")) return NULL;
-        v = new_node(p, MGX_JSON_BOOL);
+        v = new_node(p, MGX_JSON_BOOL, 0);
         if (v) v->num = c == 't' ? 1.0 : 0.0;
         return v;
     case 'n':
         if (!match_lit(p, "null")) return NULL;
-        return new_node(p, MGX_JSON_NULL);
+        return new_node(p, MGX_JSON_NULL, 0);
     default:
         if (c == '-' || (c >= '0' && c <= '9')) {
             double d;
+            size_t start = p->pos, len;
             if (!parse_number(p, &d)) return NULL;
-            v = new_node(p, MGX_JSON_NUMBER);
-            if (v) v->num = d;
+            len = p->pos - start;
+            if (plain_integer(p->s + start, len)) {
+                if ((v = new_node(p, MGX_JSON_NUMBER, 0)) != NULL) v->num = d;
+                return v;
+            }
+            if (!(v = new_node(p, MGX_JSON_NUMBER, len + 1))) return NULL;
+            v->num = d;
+            v->str = (char *)(v + 1);   /* the text as written, so the writer can give it back verbatim */
+            memcpy(v->str, p->s + start, len);
+            v->str[len] = 0;
+            v->len = len;
             return v;
         }
         if (c == 0xEF && p->pos + 2 < p->n && p->s[p->pos + 1] == 0xBB && p->s[p->pos + 2] == 0xBF)
@@ -436,7 +471,8 @@ static mgx_json *parse_common(const char *text, size_t n, int whole, size_t *end
     if (!text && n) { jp_fail(&p, 0, "NULL input"); return NULL; }
     if (n > MGX_JSON_MAX_BYTES) {
         p.n = 0;
-        jp_fail(&p, 0, "input of %lu bytes exceeds the limit", (unsigned long)n);
+        jp_fail(&p, 0, "input of %lu bytes exceeds the limit of %lu bytes (MGX_JSON_MAX_BYTES)", (unsigned long)n,
+                (unsigned long)MGX_JSON_MAX_BYTES);
         return NULL;
     }
     skip_ws(&p);
@@ -495,7 +531,7 @@ void mgx_json_free(mgx_json *v) {
     MGX_FREE(v->items);
     MGX_FREE(v->keys);
     MGX_FREE(v->key_lens);
-    MGX_FREE(v->str);
+    if (v->str != (char *)(v + 1)) MGX_FREE(v->str);   /* a parsed number's text shares the node's block */
     MGX_FREE(v);
 }
 
@@ -729,6 +765,27 @@ static void jw_num(jw *w, double x) {
     jw_put(w, buf, strlen(buf));
 }
 
+/* 1 when s[0..n) is a JSON number (RFC 8259 grammar), so it can be written as it is. */
+static int number_text_ok(const char *s, size_t n) {
+    size_t i = 0, d;
+    if (i < n && s[i] == '-') i++;
+    if (i < n && s[i] == '0') i++;
+    else {
+        for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) continue;
+        if (i == d) return 0;
+    }
+    if (i < n && s[i] == '.') {
+        for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++) continue;
+        if (i == d) return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < n && (s[i] == '+' || s[i] == '-')) i++;
+        for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) continue;
+        if (i == d) return 0;
+    }
+    return i == n;
+}
+
 static void jw_value(jw *w, const mgx_json *v, int depth) {
     size_t i;
     if (w->bad) return;
@@ -739,7 +796,10 @@ static void jw_value(jw *w, const mgx_json *v, int depth) {
         if (v->num != 0) jw_put(w, "true", 4);
         else jw_put(w, "false", 5);
         return;
-    case MGX_JSON_NUMBER: jw_num(w, v->num); return;
+    case MGX_JSON_NUMBER:
+        if (v->str && number_text_ok(v->str, v->len)) jw_put(w, v->str, v->len);   /* as written in the source */
+        else jw_num(w, v->num);
+        return;
     case MGX_JSON_STRING:
         if (!v->str && v->len) { w->bad = 1; return; }
         jw_str(w, v->str ? v->str : "", v->len);
