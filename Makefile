@@ -69,6 +69,12 @@ $(B)/tests/%: tests/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
+# the readers built again with the counting allocator and work counters of tests/bounds_hooks.h
+READER_SRC := $(wildcard examples/readers/*.c)
+$(B)/tests/test_bounds: tests/test_bounds.c tests/bounds_hooks.h tests/deflate_writer.h $(READER_SRC) $(HDRS)
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -include tests/bounds_hooks.h $< $(READER_SRC) -o $@ $(LDLIBS)
+
 # builds its own copy of the runtime with counting allocator hooks: not linked with medgemma.o
 $(B)/tests/test_alloc: tests/test_alloc.c medgemma.h tests/mgtest.h
 	@mkdir -p $(B)/tests

@@ -597,15 +597,27 @@ static float clamp255(double x) {
 }
 
 /* Converts one frame of native samples (src holds exactly what the layout needs) to floats. */
+/* A grey sample in modality units, inside float range. */
+static float grey_value(uint32_t raw, const layout *L, double slope, double inter) {
+    double v = stored_value(raw, L) * slope + inter;
+    if (!(v <= 3.4e38)) v = 3.4e38;      /* keep huge rescales inside float range */
+    if (!(v >= -3.4e38)) v = -3.4e38;
+    return (float)v;
+}
+
+/* 8-bit grey samples through a table of their 256 values (the same grey_value for each). */
+static void convert_grey8(const unsigned char *src, const layout *L, size_t npix, double slope, double inter, float *out) {
+    float t[256];
+    size_t i;
+    for (i = 0; i < 256; i++) t[i] = grey_value((uint32_t)i, L, slope, inter);
+    for (i = 0; i < npix; i++) out[i] = t[src[i]];
+}
+
 static void convert_frame(const unsigned char *src, const layout *L, size_t npix, double slope, double inter, float *out) {
     size_t i;
     if (L->color == 0) {
-        for (i = 0; i < npix; i++) {
-            double v = stored_value(raw_sample(src + i * (size_t)L->bytes, L->bytes, L->big), L) * slope + inter;
-            if (!(v <= 3.4e38)) v = 3.4e38;      /* keep huge rescales inside float range */
-            if (!(v >= -3.4e38)) v = -3.4e38;
-            out[i] = (float)v;
-        }
+        if (L->bytes == 1 && npix >= 1024) { convert_grey8(src, L, npix, slope, inter, out); return; }
+        for (i = 0; i < npix; i++) out[i] = grey_value(raw_sample(src + i * (size_t)L->bytes, L->bytes, L->big), L, slope, inter);
         return;
     }
     if (L->color == 3) {  /* YBR_FULL_422: Y1 Y2 Cb Cr for each pair of pixels (8-bit only) */

@@ -241,6 +241,8 @@ static int out_reserve(inf_state *s, size_t k) {
     if (need <= s->out_cap) return 0;
     cap = s->out_cap ? s->out_cap : 4096;
     while (cap < need) cap = cap > s->max_out / 2 ? s->max_out : cap * 2;
+    if (s->want < s->max_out - 65536 && cap > s->want + 65536)
+        cap = s->want + 65536;                 /* a known target: no doubling far past it */
     if (cap > s->max_out) cap = s->max_out;   /* the fast path relies on out_cap <= max_out */
     if (cap < need) cap = need;
     p = (unsigned char *)MGX_REALLOC(s->out, cap);

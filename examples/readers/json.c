@@ -70,10 +70,6 @@ static void fail_unexpected(jp *p, const char *what) {
 /* A node with `extra` bytes after it (a number's text lives there). */
 static mgx_json *new_node(jp *p, mgx_json_type t, size_t extra) {
     mgx_json *v;
-    if (p->nodes >= MGX_JSON_MAX_NODES) {
-        jp_fail(p, p->pos, "more than %lu values (the limit MGX_JSON_MAX_NODES)", (unsigned long)MGX_JSON_MAX_NODES);
-        return NULL;
-    }
     if (!(v = (mgx_json *)MGX_MALLOC(sizeof *v + extra))) { jp_oom(p); return NULL; }
     memset(v, 0, sizeof *v);
     v->type = t;
@@ -404,6 +400,10 @@ static mgx_json *parse_value(jp *p, int depth) {
     unsigned char c;
     mgx_json *v;
     if (p->pos >= p->n) { fail_unexpected(p, "a value"); return NULL; }
+    if (p->nodes >= MGX_JSON_MAX_NODES) {
+        jp_fail(p, p->pos, "more than %lu values (the limit MGX_JSON_MAX_NODES)", (unsigned long)MGX_JSON_MAX_NODES);
+        return NULL;
+    }
     c = p->s[p->pos];
     switch (c) {
     case '{':
