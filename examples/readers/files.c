@@ -95,10 +95,9 @@ static int read_exact(const char *path, unsigned char *buf, size_t n, char *err,
     unsigned char extra;
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY), rc = 0;
     if (fd < 0) return mgx_errf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
-    if (fstat(fd, &st) != 0 || check_stat(path, &st, 0, err, errsz)) {
-        close(fd);
-        return err && errsz && err[0] ? -1 : mgx_errf(err, errsz, "%s: cannot stat", path);
-    }
+    if (fstat(fd, &st) != 0) rc = mgx_errf(err, errsz, "%s: cannot stat: %s", path, strerror(errno));
+    else rc = check_stat(path, &st, 0, err, errsz);   /* the file was replaced after the check */
+    if (rc) { close(fd); return -1; }
     while (got <= n) {
         ssize_t k = got < n ? read(fd, buf + got, n - got) : read(fd, &extra, 1);
         if (k < 0 && errno == EINTR) continue;

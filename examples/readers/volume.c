@@ -205,7 +205,7 @@ typedef struct {
     slice_info *sl;         /* one per DICOM image file */
     int ns;
     series_info *series;
-    int nseries;
+    int nseries, cap;
 } folder_scan;
 
 static void scan_free(folder_scan *fs) {
@@ -244,12 +244,19 @@ static int read_header(const char *path, mgx_dicom *d, char *err, size_t errsz) 
     return 1;
 }
 
-/* Index of d's series in the table (a new entry when it is the first file of its series), or -1. */
+/* Index of d's series in the table (a new entry when it is the first file of its series), or -1 when out of memory. */
 static int series_of(folder_scan *fs, mgx_dicom *d, int *is_new) {
     int i;
     *is_new = 0;
     for (i = 0; i < fs->nseries; i++)
         if (!strcmp(fs->series[i].hdr.series_uid, d->series_uid)) return i;
+    if (fs->nseries == fs->cap) {
+        int nc = fs->cap ? 2 * fs->cap : 8;
+        series_info *t = (series_info *)MGX_REALLOC(fs->series, (size_t)nc * sizeof *t);
+        if (!t) return -1;
+        fs->series = t;
+        fs->cap = nc;
+    }
     *is_new = 1;
     fs->series[fs->nseries].hdr = *d;
     fs->series[fs->nseries].files = 0;
@@ -264,8 +271,7 @@ static int scan_folder(const char *dir, folder_scan *fs, char *err, size_t errsz
     fs->npaths = mgx_list_tree(dir, MGX_VOLUME_MAX_DEPTH, MGX_MAX_VOLUME_SLICES, &fs->paths, NULL, 0, err, errsz);
     if (fs->npaths < 0) { fs->npaths = 0; return -1; }
     fs->sl = (slice_info *)MGX_MALLOC(((size_t)fs->npaths + 1) * sizeof *fs->sl);
-    fs->series = (series_info *)MGX_MALLOC(((size_t)fs->npaths + 1) * sizeof *fs->series);
-    if (!fs->sl || !fs->series) return mgx_errf(err, errsz, "volume: out of memory");
+    if (!fs->sl) return mgx_errf(err, errsz, "volume: out of memory");
     for (i = 0; i < fs->npaths; i++) {
         mgx_dicom d;
         slice_info *s = &fs->sl[fs->ns];
@@ -273,7 +279,7 @@ static int scan_folder(const char *dir, folder_scan *fs, char *err, size_t errsz
         if (r < 0) return -1;
         if (r == 0) continue;
         if (check_grey(&d, fs->paths[i], err, errsz)) { mgx_dicom_free(&d); return -1; }
-        k = series_of(fs, &d, &is_new);
+        if ((k = series_of(fs, &d, &is_new)) < 0) { mgx_dicom_free(&d); return mgx_errf(err, errsz, "volume: out of memory"); }
         memset(s, 0, sizeof *s);
         s->path = i;
         s->series = k;
