@@ -451,21 +451,26 @@ static void el_us(mbuf *m, unsigned g, unsigned e, unsigned v) { unsigned char b
 static void item(mbuf *m, uint32_t len) { put16(m, 0xFFFE); put16(m, 0xE000); put32(m, len); }
 static void delim(mbuf *m, unsigned e) { put16(m, 0xFFFE); put16(m, e); put32(m, 0); }
 
+/* the image pixel module of 2x2 unsigned grey frames of `bits` bits; frames NULL: no NumberOfFrames */
+static void grey_2x2(mbuf *m, const char *frames, unsigned bits) {
+    el_us(m, 0x0028, 0x0002, 1);
+    el(m, 0x0028, 0x0004, "CS", "MONOCHROME2 ", 12);
+    if (frames) el(m, 0x0028, 0x0008, "IS", frames, (uint32_t)strlen(frames));
+    el_us(m, 0x0028, 0x0010, 2);
+    el_us(m, 0x0028, 0x0011, 2);
+    el_us(m, 0x0028, 0x0100, bits);
+    el_us(m, 0x0028, 0x0101, bits);
+    el_us(m, 0x0028, 0x0102, bits - 1);
+    el_us(m, 0x0028, 0x0103, 0);
+}
+
 /* a 2x2 8-bit image; `extra` adds elements between Modality and the image attributes */
 static void build(mbuf *m, void (*extra)(mbuf *), const char *frames, size_t pixlen) {
     static const unsigned char pix[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     m->n = 0;
     el(m, 0x0008, 0x0060, "CS", "OT", 2);
     if (extra) extra(m);
-    el_us(m, 0x0028, 0x0002, 1);
-    el(m, 0x0028, 0x0004, "CS", "MONOCHROME2 ", 12);
-    if (frames) el(m, 0x0028, 0x0008, "IS", frames, (uint32_t)strlen(frames));
-    el_us(m, 0x0028, 0x0010, 2);
-    el_us(m, 0x0028, 0x0011, 2);
-    el_us(m, 0x0028, 0x0100, 8);
-    el_us(m, 0x0028, 0x0101, 8);
-    el_us(m, 0x0028, 0x0102, 7);
-    el_us(m, 0x0028, 0x0103, 0);
+    grey_2x2(m, frames, 8);
     el(m, 0x7FE0, 0x0010, "OB", pix, (uint32_t)pixlen);
 }
 
@@ -752,14 +757,7 @@ static int write_slice(const char *path, const char *uid, const char *mod, const
     el(m, 0x0020, 0x0013, "IS", num, (uint32_t)(strlen(num) & ~1u));
     snprintf(pos, sizeof pos, "0\\0\\%d", inst);
     el(m, 0x0020, 0x0032, "DS", pos, (uint32_t)(strlen(pos) + 1) & ~1u);
-    el_us(m, 0x0028, 0x0002, 1);
-    el(m, 0x0028, 0x0004, "CS", "MONOCHROME2 ", 12);
-    el_us(m, 0x0028, 0x0010, 2);
-    el_us(m, 0x0028, 0x0011, 2);
-    el_us(m, 0x0028, 0x0100, 16);
-    el_us(m, 0x0028, 0x0101, 16);
-    el_us(m, 0x0028, 0x0102, 15);
-    el_us(m, 0x0028, 0x0103, 0);
+    grey_2x2(m, NULL, 16);
     for (i = 0; i < 4; i++) { pix[2 * i] = (unsigned char)(base + i); pix[2 * i + 1] = 0; }
     el(m, 0x7FE0, 0x0010, "OW", pix, 8);
     f = fopen(path, "wb");
