@@ -125,6 +125,19 @@ static void test_other_native(void) {
         CHECK(sum_frames(&d) == 33322688.0, "dfl sum %f", sum_frames(&d));
         mgx_dicom_free(&d);
     }
+    {   /* the deflated data set cut short, and inside the pixel data: the inflater's message, never a silent cut */
+        size_t n;
+        unsigned char *p = (unsigned char *)mgt_read_file(DD "image_dfl.dcm", &n);
+        CHECK(p != NULL, "read image_dfl.dcm");
+        if (p) {
+            rc = mgx_dicom_load_mem(p, n - 200, &d, err, sizeof err);
+            CHECK(rc == -1 && strstr(err, "DICOM: deflated data set: deflate: truncated compressed data"), "cut deflated data set: %s", err);
+            rc = mgx_dicom_load_mem_ex(p, n - 200, &d, MGX_DICOM_HEADER_ONLY, err, sizeof err);
+            CHECK(rc == 0 && d.rows == 512 && !d.data, "header only stops before the cut: %s", err);
+            if (!rc) mgx_dicom_free(&d);
+            free(p);
+        }
+    }
     /* explicit VR big endian, RGB planar configuration 1. [pydicom] 60x80x3, [0,0] (171,171,171),
        [30,40] (255,255,0), [59,79] (255,232,0), sum 2470716, modality US */
     rc = mgx_dicom_load_file(DD "ExplVR_BigEnd.dcm", &d, err, sizeof err);

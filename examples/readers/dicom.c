@@ -1286,7 +1286,7 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, i
     if (!rc) {
         trust_first_element(&x);
         rc = walk_elements(&x);
-        if (rc && x.infl.zerr[0]) mgx_errf(err, errsz, "DICOM: deflated data set: %s", x.infl.zerr);
+        if (x.infl.zerr[0]) rc = mgx_errf(err, errsz, "DICOM: deflated data set: %s", x.infl.zerr);
     }
     if (!rc) {
         apply_groups(&x);

@@ -308,10 +308,12 @@ static int stored_start(inf_state *s) {
 static int stored_copy(inf_state *s) {
     size_t k = s->stored_left;
     if (k > s->want - s->out_n) k = s->want - s->out_n;
-    if (k && out_reserve(s, k)) return -1;
-    memcpy(s->out + s->out_n, s->in + s->pos, k);
-    s->out_n += k;
-    s->pos += k;
+    if (k) {   /* out is still NULL before the first byte */
+        if (out_reserve(s, k)) return -1;
+        memcpy(s->out + s->out_n, s->in + s->pos, k);
+        s->out_n += k;
+        s->pos += k;
+    }
     s->stored_left -= (uint32_t)k;
     if (!s->stored_left) block_done(s);
     return 0;
