@@ -52,7 +52,7 @@ $(B)/mg: tools/mg.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/libmgx.a
 $(B)/bench_%: tools/bench_%.c medgemma.h | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 # inflate benchmark: includes the inflater's source
-$(B)/bench_inflate: tools/bench_inflate.c examples/readers/inflate.c examples/readers/image.c $(HDRS) | $(B)
+$(B)/bench_inflate: tools/bench_inflate.c examples/readers/inflate.c examples/readers/image.c examples/readers/files.c $(HDRS) | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(B)/%: examples/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)

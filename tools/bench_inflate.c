@@ -2,6 +2,7 @@
    Usage: build/bench_inflate FILE [REPEATS]   FILE: gzip, zlib or raw deflate (detected); REPEATS default 3.
    Prints the best of REPEATS whole-stream inflations: output bytes, seconds, MB/s of output (1 MB = 10^6 bytes). */
 #define _POSIX_C_SOURCE 200809L
+#include "../examples/readers/files.c"
 #include "../examples/readers/image.c"
 #include "../examples/readers/inflate.c"
 

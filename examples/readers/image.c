@@ -33,8 +33,11 @@ int mgx_image_size(int w, int h, int channels, size_t *bytes, char *err, size_t 
 
 int mgx_image_alloc(mgx_image *img, int w, int h, int channels, char *err, size_t errsz) {
     size_t bytes;
+    char what[64];
     memset(img, 0, sizeof *img);
     if (mgx_image_size(w, h, channels, &bytes, err, errsz)) return -1;
+    snprintf(what, sizeof what, "a %dx%dx%d image", w, h, channels);
+    if (mgx_check_claim(bytes, what, err, errsz)) return -1;
     img->px = (unsigned char *)MGX_MALLOC(bytes);
     if (!img->px) return mgx_errf(err, errsz, "out of memory for a %dx%dx%d image", w, h, channels);
     img->w = w;
