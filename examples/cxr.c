@@ -60,11 +60,10 @@ int main(int argc, char **argv) {
     /* 2. One prompt per question: [image, question] after the system text. */
     for (; built < o.n_questions; built++) {
         mg_chat_turn turn;
-        mg_result res;
         items[built][0].text = NULL;              items[built][0].image = NULL;   /* encoded later */
         items[built][1].text = o.questions[built]; items[built][1].image = NULL;
         turn.role = "user"; turn.items = items[built]; turn.n_items = 2;
-        if ((res = mg_chat_build(r.m, o.system, &turn, 1, 1, &p[built])) != MG_OK) { mgx_prompt_error(&r, res); goto done; }
+        if (mg_chat_build(r.m, o.system, &turn, 1, 1, &p[built], &e) != MG_OK) { mgx_prompt_error(&r, &e); goto done; }
     }
     if (mgx_budget(&r, p, built) != 0) goto done;
     if (o.dump_prompt) { mgx_dump_prompts(&r, p, built); status = 0; goto done; }
@@ -72,7 +71,7 @@ int main(int argc, char **argv) {
     /* 3. A session sized for the longest prompt and its answer. */
     mgx_session_options(&o, r.n_ctx, &so);
     so.progress = mgx_progress_print; so.progress_user = &r.pr;
-    if (mg_session_new(&r.s, r.m, &so) != MG_OK) { fprintf(stderr, "error: cannot make a session\n"); goto done; }
+    if (mg_session_new(&r.s, r.m, &so, &e) != MG_OK) { fprintf(stderr, "error: cannot make a session: %s\n", e.message); goto done; }
 
     /* 4. The image through SigLIP and the projector, once. */
     mi.w = img.w; mi.h = img.h; mi.channels = img.channels; mi.pixels = img.px;

@@ -13,21 +13,20 @@ static int my_print(void *user, const char *text, size_t len, int channel) {
 }
 
 int main(int argc, char **argv) {
-    mg_model *m; mg_session *s = NULL; mg_error e; mg_prompt p = { NULL, 0, NULL, 0 }; mg_result r;
-    mg_chat_item item = { "What are the signs of pneumonia on a chest X-ray?", NULL };
-    mg_chat_turn turn = { "user", &item, 1 };
-    mg_generate_options g = { 0 };
     if (argc < 2 || argc > 3) { fprintf(stderr, "usage: hello MODEL.gguf [\"QUESTION\"]\n"); return 2; }
-    if (argc == 3) item.text = argv[2];
 
+    mg_model *m; mg_session *s; mg_error e; mg_prompt p;
     if (mg_model_load_file(&m, argv[1], NULL, &e)) { puts(e.message); return 1; }
-    r = mg_session_new(&s, m, NULL);                               /* KV cache, scratch, threads */
-    if (!r) r = mg_chat_build(m, "You are a helpful medical assistant.", &turn, 1, 1, &p);
-    if (!r) r = mg_eval_prompt(s, &p);
-    g.max_tokens = 500; g.on_text = my_print;                      /* greedy by default */
-    if (!r) r = mg_generate(s, &g, NULL);
-    if (r) fprintf(stderr, "\nerror: %s\n", s && mg_session_error(s)[0] ? mg_session_error(s) : mg_result_str(r));
-    else putchar('\n');
+    if (mg_session_new(&s, m, NULL, &e)) { puts(e.message); return 1; }   /* KV cache, scratch, threads */
+    mg_chat_item item = { "What are the signs of pneumonia on a chest X-ray?", NULL };
+    if (argc == 3) item.text = argv[2];
+    mg_chat_turn turn = { "user", &item, 1 };
+    if (mg_chat_build(m, "You are a helpful medical assistant.", &turn, 1, 1, &p, &e)) { puts(e.message); return 1; }
+    if (mg_eval_prompt(s, &p)) { puts(mg_session_error(s)); return 1; }
+    mg_generate_options g = {0}; g.max_tokens = 500; g.on_text = my_print;   /* greedy by default */
+    if (mg_generate(s, &g, NULL)) { puts(mg_session_error(s)); return 1; }
     mg_prompt_free(&p); mg_session_free(s); mg_model_free(m);
-    return r ? 1 : 0;
+
+    putchar('\n');
+    return 0;
 }

@@ -77,7 +77,7 @@ absent "encoding slice" "ct: nothing encoded"
 expect 1 "use fewer --patches" "wsi: the advice names --patches" build/wsi $D/wsi/camelyon_multiframe_wsi.dcm -q x $VM -c 100
 expect 1 "but the context holds 4096" "mg generate: a prompt over the context" build/mg generate $TM -f $T/big.json
 awk 'BEGIN { for (i = 0; i < 1500000; i++) printf "a " }' > $T/long.txt    # 3 MB, about 1.5 M tokens
-expect 1 "error: the prompt is longer than one prompt may be (MG_MAX_PROMPT_TOKENS, 1048576 tokens); shorten the document" \
+expect 1 "error: building the prompt: chat: the prompt needs more than MG_MAX_PROMPT_TOKENS = 1048576 tokens; shorten the document" \
   "ehr: a note over MG_MAX_PROMPT_TOKENS is named as such" build/ehr $T/long.txt -q x $TM
 expect 0 '"n_predict": 86}' "-n 0: up to the end of the context (200 - 114 tokens)" build/ehr $LAB -q x $TM -c 200 -n 0 --json --quiet
 grep -qF '"prompt_tokens": 114,' $T/out && ok "-n 0: the prompt took 114 tokens" || bad "-n 0 prompt: $(cat $T/out)"

@@ -58,17 +58,14 @@ static mg_model *load_vocab(const mgx_opts *o) {
 static int32_t *tokenize_all(const mg_model *m, const char *text, unsigned flags, int *n) {
     size_t len = strlen(text);
     int32_t *ids;
-    mg_result r = mg_tokenize(m, text, len, flags, NULL, 0, n);
+    mg_error e;
+    mg_result r = mg_tokenize(m, text, len, flags, NULL, 0, n, &e);
     if (r == MG_OK || r == MG_ERR_BUFFER) {
-        if (*n > MG_MAX_PROMPT_TOKENS) {
-            fprintf(stderr, "error: the text is %d tokens, more than one prompt may hold (MG_MAX_PROMPT_TOKENS, %d)\n", *n, MG_MAX_PROMPT_TOKENS);
-            return NULL;
-        }
         if (!(ids = (int32_t *)malloc(sizeof(int32_t) * (size_t)(*n + 1)))) { fprintf(stderr, "error: out of memory\n"); return NULL; }
-        if ((r = mg_tokenize(m, text, len, flags, ids, *n, n)) == MG_OK) return ids;
+        if ((r = mg_tokenize(m, text, len, flags, ids, *n, n, &e)) == MG_OK) return ids;
         free(ids);
     }
-    fprintf(stderr, "error: tokenizing %lu bytes: %s\n", (unsigned long)len, mg_result_str(r));
+    fprintf(stderr, "error: tokenizing %lu bytes: %s\n", (unsigned long)len, e.message[0] ? e.message : mg_result_str(r));
     return NULL;
 }
 
@@ -89,11 +86,11 @@ static int encode_file(mg_session *s, const char *path, int mode, mg_image_embd 
 static mg_session *new_session(const mg_model *m, const mgx_opts *o, mg_tap_fn tap, void *user) {
     mg_session *s = NULL;
     mg_session_options so;
-    mg_result r;
+    mg_error e;
     mgx_session_options(o, o->ctx, &so);
     so.kv_type = MG_KV_F32;                       /* logits and traces compared with llama.cpp's F32 runs */
     so.tap = tap; so.tap_user = user;
-    if ((r = mg_session_new(&s, m, &so)) != MG_OK) fprintf(stderr, "error: cannot make a session: %s\n", mg_result_str(r));
+    if (mg_session_new(&s, m, &so, &e) != MG_OK) fprintf(stderr, "error: cannot make a session: %s\n", e.message);
     return s;
 }
 

@@ -206,14 +206,15 @@ static int bench_context(mg_model *m, const mg_model_info *info, const mgx_opts 
     mg_session_options so;
     mg_memory_estimate est;
     mg_session *s = NULL;
+    mg_error e;
     double t0;
     mgx_session_options(o, n, &so);
     so.kv_type = kv;
-    if (mg_session_memory_estimate(m, &so, n, &est) != MG_OK) { fprintf(stderr, "mg bench: cannot estimate\n"); return 1; }
+    if (mg_session_memory_estimate(m, &so, n, &est, &e) != MG_OK) { fprintf(stderr, "error: mg bench: %s\n", e.message); return 1; }
     printf("context %d, KV %s: estimate KV %.3f GiB + scratch %.3f GiB + history %.3f MiB = %.3f GiB\n", n,
            kv == MG_KV_F32 ? "F32" : kv == MG_KV_Q8_0 ? "Q8_0" : "F16", est.kv / 1073741824.0, est.scratch / 1073741824.0,
            est.history / 1048576.0, est.total / 1073741824.0);
-    if (mg_session_new(&s, m, &so) != MG_OK) { fprintf(stderr, "mg bench: session\n"); return 1; }
+    if (mg_session_new(&s, m, &so, &e) != MG_OK) { fprintf(stderr, "error: mg bench: %s\n", e.message); return 1; }
     t0 = mgx_now();
     if (mg_session_reserve(s, n) != MG_OK) { fprintf(stderr, "mg bench: %s\n", mg_session_error(s)); mg_session_free(s); return 1; }
     printf("reserved %.3f GiB of KV in %.2f s\n", mg_session_kv_bytes(s) / 1073741824.0, mgx_now() - t0);
@@ -293,7 +294,7 @@ int mg_cmd_bench(int argc, char **argv) {
         double t0;
         mgx_session_options(&o, np + ng + 8, &so);
         so.vision_bf16 = vbf16;
-        if (mg_session_new(&s, m, &so) != MG_OK) { fprintf(stderr, "mg bench: session\n"); return 1; }
+        if (mg_session_new(&s, m, &so, &e) != MG_OK) { fprintf(stderr, "error: mg bench: %s\n", e.message); return 1; }
         for (i = 0; i < np; i++) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; ids[i] = (int32_t)(st % (uint64_t)(info.n_vocab > 300 ? info.n_vocab - 300 : 1)) + (info.n_vocab > 300 ? 300 : 0); }
         if (info.has_weights && np > 0) {
             t0 = mgx_now();

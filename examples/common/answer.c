@@ -29,21 +29,20 @@ int mgx_run_load(mgx_run *r, int need_vision) {
 
 /* ---------- prompts and the budget ---------- */
 
-void mgx_prompt_error(const mgx_run *r, mg_result res) {
-    if (res == MG_ERR_LIMIT)
-        fprintf(stderr, "error: the prompt is longer than one prompt may be (MG_MAX_PROMPT_TOKENS, %d tokens); %s\n",
-                MG_MAX_PROMPT_TOKENS, r->advice ? r->advice : "shorten the input");
-    else fprintf(stderr, "error: building the prompt: %s\n", mg_result_str(res));
+void mgx_prompt_error(const mgx_run *r, const mg_error *e) {
+    fprintf(stderr, "error: building the prompt: %s", e->message[0] ? e->message : mg_result_str(e->code));
+    if (e->code == MG_ERR_LIMIT) fprintf(stderr, "; %s", r->advice ? r->advice : "shorten the input");
+    fputc('\n', stderr);
 }
 
 int mgx_run_prompts(mgx_run *r, const mg_chat_item *const *items, const int *n_items, int n, mg_prompt *p) {
     int i;
     for (i = 0; i < n; i++) {
         mg_chat_turn turn;
-        mg_result res;
+        mg_error e;
         turn.role = "user"; turn.items = items[i]; turn.n_items = n_items[i];
-        if ((res = mg_chat_build(r->m, r->o->system, &turn, 1, 1, &p[i])) != MG_OK) {
-            mgx_prompt_error(r, res);
+        if (mg_chat_build(r->m, r->o->system, &turn, 1, 1, &p[i], &e) != MG_OK) {
+            mgx_prompt_error(r, &e);
             while (i-- > 0) mg_prompt_free(&p[i]);
             return -1;
         }
@@ -97,8 +96,8 @@ static int print_ids(const mg_model *m, const int32_t *ids, int n) {
     size_t len = 0;
     int last;
     if (n <= 0) return 0;
-    if (mg_detokenize(m, ids, n, MG_DETOK_SPECIAL, small, sizeof small, &len) == MG_ERR_BUFFER || len >= sizeof small) {
-        if (!(buf = (char *)malloc(len + 1)) || mg_detokenize(m, ids, n, MG_DETOK_SPECIAL, buf, len + 1, &len) != MG_OK) {
+    if (mg_detokenize(m, ids, n, MG_DETOK_SPECIAL, small, sizeof small, &len, NULL) == MG_ERR_BUFFER || len >= sizeof small) {
+        if (!(buf = (char *)malloc(len + 1)) || mg_detokenize(m, ids, n, MG_DETOK_SPECIAL, buf, len + 1, &len, NULL) != MG_OK) {
             fprintf(stdout, "<%d tokens: out of memory>", n);
             free(buf);
             return '>';
@@ -131,14 +130,14 @@ void mgx_dump_prompts(const mgx_run *r, const mg_prompt *p, int n) {
 
 mg_session *mgx_run_session(mgx_run *r) {
     mg_session_options so;
-    mg_result res;
+    mg_error e;
     if (r->s) return r->s;
     mgx_session_options(r->o, r->n_ctx, &so);
     so.progress = mgx_progress_print;
     so.progress_user = &r->pr;
     r->pr.on = 0;
-    if ((res = mg_session_new(&r->s, r->m, &so)) != MG_OK) {
-        fprintf(stderr, "error: cannot make a session: %s\n", mg_result_str(res));
+    if (mg_session_new(&r->s, r->m, &so, &e) != MG_OK) {
+        fprintf(stderr, "error: cannot make a session: %s\n", e.message);
         r->s = NULL;
     }
     return r->s;
@@ -206,6 +205,7 @@ void mgx_answer_start(mgx_answer *a, const mgx_run *r, const char *question, FIL
     mgx_sampler_options(r->o, &g->sampler);
     g->on_text = on_text;
     g->user = a;
+    g->stop_reason = &a->stop_code;
 }
 
 int mgx_answer_end(mgx_answer *a, mgx_run *r, mg_session *s, mg_result res, int n_generated, double decode_s) {
@@ -215,7 +215,8 @@ int mgx_answer_end(mgx_answer *a, mgx_run *r, mg_session *s, mg_result res, int 
     if (a->echo && a->text.n) fputc('\n', a->echo);    /* the streamed text ends its line */
     a->generated = n_generated;
     a->decode_s = decode_s;
-    a->stop = n_generated >= r->n_predict ? "max_tokens" : mg_session_pos(s) >= r->n_ctx ? "context_full" : "end_of_turn";
+    a->stop = a->stop_code == MG_STOP_EOG ? "end_of_turn" : a->stop_code == MG_STOP_MAX_TOKENS ? "max_tokens"
+            : a->stop_code == MG_STOP_CONTEXT ? "context_full" : a->stop_code == MG_STOP_CALLBACK ? "stopped" : "error";
     r->answers++;
     r->prompt_tokens += a->prompt_tokens;
     r->prefill_tokens += a->prefill_tokens;

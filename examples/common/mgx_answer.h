@@ -21,7 +21,8 @@ typedef struct mgx_answer {
     const char *question;          /* what was asked (reports) */
     mgx_text text, thought;        /* .buf: NUL-terminated, malloc'd */
     int prompt_tokens, prefill_tokens, generated;
-    const char *stop;              /* "end_of_turn", "max_tokens", "context_full" */
+    const char *stop;              /* "end_of_turn", "max_tokens", "context_full" (from stop_code, MG_STOP_*) */
+    int stop_code;
     double prefill_s, decode_s;
     FILE *echo;                    /* where the answer streams (NULL: nowhere) */
     int think;                     /* stream the thought to stderr */
@@ -56,8 +57,8 @@ int  mgx_run_load(mgx_run *r, int need_vision);
 /* Builds one single-turn prompt per question (items[i]: n_items[i] items, images as NULL placeholders) with
    the system text of the options, then checks the budget. 0, or -1 after a message. */
 int  mgx_run_prompts(mgx_run *r, const mg_chat_item *const *items, const int *n_items, int n, mg_prompt *p);
-/* Prints why mg_chat_build failed (a prompt over MG_MAX_PROMPT_TOKENS names the limit and the advice). */
-void mgx_prompt_error(const mgx_run *r, mg_result res);
+/* Prints why mg_chat_build failed: the library's message, and for a limit the driver's advice. */
+void mgx_prompt_error(const mgx_run *r, const mg_error *e);
 /* The context budget: -c (default the model's context) must hold the longest prompt plus -n. Sets
    r->n_ctx and r->n_predict (-n, its default 1024 or 0 capped by what remains). 0, or -1 after a message
    with both numbers and what to do (with --dump-prompt only a warning: the prompt is still shown). */
