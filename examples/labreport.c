@@ -41,15 +41,12 @@ static char *stricter_instruction(const char *why) {
     return s;
 }
 
-/* 1 when the file starts like an image (PNG, JPEG, PNM, BMP) or DICOM. */
+/* 1 when the file starts like an image (PNG, JPEG, PNM, BMP) or DICOM (a DICOM preamble is 128 bytes). */
 static int is_image_file(const char *path) {
     unsigned char b[132];
     char err[256];
     size_t n;
-    FILE *f;
-    if (!strcmp(path, "-") || mgx_check_regular(NULL, path, err, sizeof err) != 0 || !(f = fopen(path, "rb"))) return 0;
-    n = fread(b, 1, sizeof b, f);
-    fclose(f);
+    if (!strcmp(path, "-") || mgx_read_head(path, sizeof b, b, &n, err, sizeof err) != 0) return 0;
     return mgx_image_detect(b, n) != NULL || mgx_dicom_probe(b, n);
 }
 

@@ -33,7 +33,7 @@ static char *join(const char *dir, const char *name) {
 }
 
 /* The candidate patches of a folder: every image file with enough tissue. Count, or -1 after a message. */
-static int folder_patches(const char *dir, patch **out) {
+static int folder_patches(const char *dir, int quiet, patch **out) {
     char **names, err[256];
     int n = mgx_list_dir(dir, &names, err, sizeof err), i, images = 0, k = 0;
     if (n < 0) { mgx_print_error(NULL, dir, err); return -1; }
@@ -52,17 +52,17 @@ static int folder_patches(const char *dir, patch **out) {
         images++;
         mgx_image_free(&img);
     }
-    fprintf(stderr, "%s: %d image files, %d with tissue\n", dir, images, k);
+    if (!quiet) fprintf(stderr, "%s: %d image files, %d with tissue\n", dir, images, k);
     mgx_names_free(names, n);
     if (images == 0) { fprintf(stderr, "error: %s: the folder has no images (PNG, JPEG, PNM, BMP or DICOM)\n", dir); return -1; }
     return k;
 }
 
 /* The candidate tiles of one slide image. Count, or -1. */
-static int slide_patches(const mgx_image *slide, const char *path, patch **out) {
+static int slide_patches(const mgx_image *slide, const char *path, int quiet, patch **out) {
     int *tiles, cols, rows, n = mgx_slide_tissue_tiles(slide, &tiles), i;
     mgx_slide_grid(slide->w, slide->h, &cols, &rows);
-    fprintf(stderr, "%s: %dx%d, %dx%d tiles of %d, %d with tissue\n", path, slide->w, slide->h, cols, rows, MGX_TILE, n);
+    if (!quiet) fprintf(stderr, "%s: %dx%d, %dx%d tiles of %d, %d with tissue\n", path, slide->w, slide->h, cols, rows, MGX_TILE, n);
     if (n < 0 || !(*out = (patch *)calloc((size_t)(n > 0 ? n : 1), sizeof **out))) { free(tiles); fprintf(stderr, "error: out of memory\n"); return -1; }
     for (i = 0; i < n; i++) {
         (*out)[i].index = tiles[i];
@@ -129,12 +129,9 @@ int main(int argc, char **argv) {
     r.advice = "use fewer --patches";
     memset(&slide, 0, sizeof slide);
     if (stat(o.positional[0], &sb) != 0) { fprintf(stderr, "error: %s: no such file or folder\n", o.positional[0]); goto done; }
-    if (S_ISDIR(sb.st_mode)) n_cand = folder_patches(o.positional[0], &cand);
-    else if (mgx_check_regular(NULL, o.positional[0], err, sizeof err) != 0 || mgx_slide_load(o.positional[0], &slide, err, sizeof err) != 0) {
-        mgx_print_error(NULL, o.positional[0], err);
-        goto done;
-    }
-    else n_cand = slide_patches(&slide, o.positional[0], &cand);
+    if (S_ISDIR(sb.st_mode)) n_cand = folder_patches(o.positional[0], o.quiet, &cand);
+    else if (mgx_slide_load(o.positional[0], &slide, err, sizeof err) != 0) { mgx_print_error(NULL, o.positional[0], err); goto done; }
+    else n_cand = slide_patches(&slide, o.positional[0], o.quiet, &cand);
     if (n_cand < 0) goto done;
     if (n_cand == 0) { fprintf(stderr, "error: %s: no patch is at least 25%% tissue (coloured pixels)\n", o.positional[0]); goto done; }
 
@@ -142,7 +139,7 @@ int main(int argc, char **argv) {
     idx = (int *)malloc((size_t)n_cand * sizeof *idx);
     src = (char **)calloc((size_t)n_cand, sizeof *src);
     if (!pick || !idx || !src || (n = choose(cand, n_cand, k, o.seed.value, pick, idx, src)) < 0) { fprintf(stderr, "error: out of memory\n"); n = 0; goto done; }
-    fprintf(stderr, "using %d of %d patches (seed %llu)\n", n, n_cand, (unsigned long long)o.seed.value);
+    if (!o.quiet) fprintf(stderr, "using %d of %d patches (seed %llu)\n", n, n_cand, (unsigned long long)o.seed.value);
     r.image_src = (const char *const *)src; r.n_images = n; r.used_name = "patches"; r.used = idx;
     if (!S_ISDIR(sb.st_mode) && mgx_file_sha256(o.positional[0], sha) == 0) mgx_run_input(&r, o.positional[0], sha);
 

@@ -60,7 +60,7 @@ for k in "prefill (pp)" "decode (tg)" "image encode" "peak RSS" "kernels: "; do
 done
 
 # errors: clear messages and non-zero exits
-$MG logits -m $D/no-such.gguf -p x > /dev/null 2> $T/err; [ $? -eq 1 ] && grep -qx "error: -m $D/no-such.gguf: no such file" $T/err && ok "missing model message" || bad "missing model message: $(cat $T/err)"
+$MG logits -m $D/no-such.gguf -p x > /dev/null 2> $T/err; [ $? -eq 1 ] && grep -qx "error: -m $D/no-such.gguf: cannot open: No such file or directory" $T/err && ok "missing model message" || bad "missing model message: $(cat $T/err)"
 $MG logits -m $D/vocab/gemma3-vocab.gguf -p x > /dev/null 2>&1; [ $? -ne 0 ] && ok "vocab-only file refused for logits" || bad "vocab-only logits"
 $MG frobnicate > /dev/null 2>&1; [ $? -eq 2 ] && ok "unknown command" || bad "unknown command"
 rm -rf "$T"

@@ -87,12 +87,12 @@ expect 0 "note: the answer may take at most 86 tokens" "the default -n capped by
 expect 1 "error: -m $MP is a vision projector (mmproj); pass it as --mmproj" "mmproj given as -m" build/cxr $C -q x -m $MP
 expect 1 "error: -m and --mmproj are swapped" "-m and --mmproj swapped" build/cxr $C -q x -m $MP --mmproj $D/models/tiny-q4_k_m.gguf
 expect 1 "error: --mmproj $D/models/tiny-q8_0.gguf is a text model, not a vision projector; pass it as -m" "a text model as --mmproj" build/cxr $C -q x $TM --mmproj $D/models/tiny-q8_0.gguf
-expect 1 "error: -m $D/models/none.gguf: no such file" "a missing model names -m" build/cxr $C -q x -m $D/models/none.gguf --mmproj $MP
-expect 1 "error: --mmproj $D/models/none.gguf: no such file" "a missing mmproj names --mmproj" build/cxr $C -q x $TM --mmproj $D/models/none.gguf
+expect 1 "error: -m $D/models/none.gguf: cannot open: No such file or directory" "a missing model names -m" build/cxr $C -q x -m $D/models/none.gguf --mmproj $MP
+expect 1 "error: --mmproj $D/models/none.gguf: cannot open: No such file or directory" "a missing mmproj names --mmproj" build/cxr $C -q x $TM --mmproj $D/models/none.gguf
 expect 1 "error: -m $D/vocab/gemma3-vocab.gguf holds a tokenizer only (no weights)" "a vocabulary-only file as -m" build/ehr $LAB -q x -m $D/vocab/gemma3-vocab.gguf
 expect 1 "has no vision tower; pass the vision projector with --mmproj" "no vision: the flag, not the C field" build/longitudinal $C $C -q x $TM
 absent "mmproj_path" "no vision: no C field name"
-expect 1 "error: $T/missing.png: no such file" "a missing image" build/cxr $T/missing.png -q x $VM
+expect 1 "error: $T/missing.png: cannot open: No such file or directory" "a missing image" build/cxr $T/missing.png -q x $VM
 [ "$(grep -o 'missing.png' $T/err | wc -l)" -eq 1 ] && ok "the path is named once" || bad "path repeated: $(cat $T/err)"
 mkdir $T/empty; mkfifo $T/fifo
 expect 1 "error: $T/empty is a directory" "a directory as an image" build/cxr $T/empty -q x $VM
@@ -117,6 +117,11 @@ printf '{"resourceType": "Observation", "valueQuantity": {"value": 4.60,' > $T/c
 expect 1 "error: $T/cut.json is not valid JSON: json: " "ehr: invalid JSON refused with the parser's message" build/ehr $T/cut.json -q x $TM
 grep -qF -- "--as-text" $T/err && ok "the message points at --as-text" || bad "no --as-text hint: $(cat $T/err)"
 expect 0 '{"resourceType": "Observation", "valueQuantity": {"value": 4.60,' "ehr --as-text pastes it as it is" build/ehr $T/cut.json -q x $TM --as-text --dump-prompt
+printf '{"resourceType": "Observation", "valueQuantity": {"value": 4.60, "unit": "mmol/L"}, "id": 12345678901234567890, "x": 1E+2}' > $T/num.json
+expect 0 'TOOL OUTPUT:
+{"resourceType":"Observation","valueQuantity":{"value":4.60,"unit":"mmol/L"},"id":12345678901234567890,"x":1E+2}
+
+x<end_of_turn>' "ehr: FHIR numbers reach the prompt as written (4.60, 12345678901234567890, 1E+2)" build/ehr $T/num.json -q x $TM --dump-prompt
 printf 'What is the TSH?' > $T/q.txt
 expect 0 "What is the TSH?<end_of_turn>" "-f FILE as the question" build/ehr $LAB -f $T/q.txt $TM --dump-prompt
 expect 0 "assistant.

@@ -87,9 +87,32 @@ build/ct $D/dicom/MR_small.dcm -q x --dump-prompt $M > /dev/null 2> $W/err; rc=$
 build/mri $D/dicom/CT5N -q x --dump-prompt $M > /dev/null 2> $W/err; rc=$?
 [ $rc -eq 0 ] && grep -qx "warning: $D/dicom/CT5N is modality CT, not MR: ct applies Google's CT windows" $W/err && ok "mri warns on CT data" || bad "mri on CT ($rc): $(cat $W/err)"
 build/ct $D/nifti/dt_u8_4d.nii -q x --dump-prompt $M > /dev/null 2> $W/err; rc=$?
-[ $rc -eq 0 ] && grep -q "^warning: $D/nifti/dt_u8_4d.nii holds 3 volumes; using the first" $W/err && ok "a 4D NIfTI: warned, first volume" || bad "4D NIfTI ($rc): $(cat $W/err)"
+[ $rc -eq 0 ] && grep -q "^warning: $D/nifti/dt_u8_4d.nii holds 3 volumes; using the first (--volume N picks volume N, 0 to 2)" $W/err && ok "a 4D NIfTI: warned, first volume" || bad "4D NIfTI ($rc): $(cat $W/err)"
 build/ct $D/dicom/CT5N -q x --dump-prompt $M > /dev/null 2> $W/err
 grep -q '^warning' $W/err && bad "ct on CT warns: $(cat $W/err)" || ok "ct on CT: no warning"
+
+# a folder of two series (the 5 CT slices and one MR file), also spread over subfolders: refused with the list
+# unless --series picks one (by number or SeriesInstanceUID)
+mkdir -p $W/two/ct $W/two/mr; cp $D/dicom/CT5N/* $W/two/ct/; cp $D/dicom/MR_small.dcm $W/two/mr/
+build/ct $W/two -q x --dump-prompt $M > /dev/null 2> $W/err; rc=$?
+[ $rc -eq 1 ] && grep -q "holds 2 series" $W/err && grep -q '^  1: .* CT .* 5 slices$' $W/err && grep -q '^  2: .* MR .* 1 slice$' $W/err && \
+  grep -qF -- '--series' $W/err && ok "ct: two series listed, none picked" || bad "two series ($rc): $(cat $W/err)"
+uid=$(sed -n 's/^  2: \([0-9.]*\) MR .*/\1/p' $W/err); ctuid=$(sed -n 's/^  1: \([0-9.]*\) CT .*/\1/p' $W/err)
+out=$(build/mri $W/two -q x --dump-prompt $M --series 2 2> $W/err); rc=$?
+[ $rc -eq 0 ] && [ "$(printf '%s\n' "$out" | tail -n 1)" = "indices: 0" ] && grep -q "modality MR, using 1" $W/err && ok "mri --series 2: the MR file" || bad "--series 2 ($rc): $(cat $W/err)"
+out=$(build/ct $W/two -q x --dump-prompt $M --series "$uid" 2> $W/err); rc=$?
+[ $rc -eq 0 ] && grep -q "modality MR, using 1" $W/err && ok "ct --series UID" || bad "--series $uid ($rc): $(cat $W/err)"
+out=$(build/ct $W/two -q x --dump-prompt $M --series 1 2> $W/err); rc=$?
+[ $rc -eq 0 ] && [ "$(printf '%s\n' "$out" | tail -n 1)" = "indices: 0 1 2 3 4" ] && ok "ct --series 1: the 5 CT slices from a subfolder" || bad "--series 1 ($rc): $(cat $W/err)"
+build/ct $W/two -q x --dump-prompt $M --series 3 > /dev/null 2> $W/err; rc=$?
+[ $rc -eq 1 ] && grep -q 'no series "3"' $W/err && ok "ct --series 3: no such series" || bad "--series 3 ($rc): $(cat $W/err)"
+a=$(build/ct $W/two -q x $M --series 1 --slices 2 -n 2 --json --quiet 2> $W/err)
+case "$a" in *"\"series\": \"$ctuid\""*) ok "--json names the series used ($ctuid)";; *) bad "series in JSON: $a";; esac
+# a 4D NIfTI: --volume picks one (0-based), out of range is an error
+build/ct $D/nifti/dt_u8_4d.nii -q x --dump-prompt $M --volume 2 > /dev/null 2> $W/err; rc=$?
+[ $rc -eq 0 ] && grep -q "volume 2 of 0 to 2" $W/err && ! grep -q '^warning' $W/err && ok "--volume 2 of a 4D NIfTI" || bad "--volume 2 ($rc): $(cat $W/err)"
+build/ct $D/nifti/dt_u8_4d.nii -q x --dump-prompt $M --volume 5 > /dev/null 2> $W/err; rc=$?
+[ $rc -eq 1 ] && grep -q "volume 5" $W/err && ok "--volume 5: out of range" || bad "--volume 5 ($rc): $(cat $W/err)"
 
 # wsi: the CAMELYON DICOM (1152x700) -> one 896 tile at (0,0), 28.6% tissue, kept
 out=$(build/wsi $D/wsi/camelyon_multiframe_wsi.dcm -q 'colon, biopsy:' --dump-prompt $M 2> /dev/null | untok)

@@ -336,6 +336,7 @@ void mgx_json_answer_fields(FILE *f, const mgx_run *r, const mgx_answer *a) {
         for (i = 0; i < r->n_images; i++) fprintf(f, i ? ", %d" : "%d", r->used[i]);
         fputc(']', f);
     }
+    if (r->series) { fputs(", \"series\": ", f); json_str(f, r->series); }
     fputs(", \"system\": ", f); json_str(f, o->system);
     fprintf(f, ", \"sampling\": {\"temp\": %g, \"top_k\": %d, \"top_p\": %g, \"min_p\": %g, \"repeat_penalty\": %g, "
                "\"seed\": %llu}, \"n_ctx\": %d, \"n_predict\": %d}", o->temp, o->top_k, o->top_p, o->min_p,

@@ -132,13 +132,9 @@ void mgx_opts_free(mgx_opts *o) {
 /* ---------- files and models ---------- */
 
 int mgx_check_regular(const char *flag, const char *path, char *err, size_t errsz) {
-    struct stat st;
-    const char *why = NULL;
-    if (stat(path, &st) != 0) why = errno == ENOENT ? ": no such file" : ": cannot be read";
-    else if (S_ISDIR(st.st_mode)) why = " is a directory";
-    else if (!S_ISREG(st.st_mode)) why = " is not a regular file";
-    if (!why) return 0;
-    snprintf(err, errsz, "%s%s%s%s", flag ? flag : "", flag ? " " : "", path, why);
+    char why[384];
+    if (mgx_file_check(path, 0, NULL, why, sizeof why) == 0) return 0;
+    snprintf(err, errsz, "%s%s%s", flag ? flag : "", flag ? " " : "", why);
     return -1;
 }
 
@@ -327,7 +323,7 @@ char *mgx_read_text(const char *label, const char *path, size_t max, size_t *n, 
     *n = 0;
     if (!strcmp(path, "-")) {
         if (!(data = read_stdin(max, n, why, sizeof why))) { snprintf(err, errsz, "%s%sstdin %s", lb, sp ? " " : "", why); return NULL; }
-    } else if (mgx_check_regular(NULL, path, why, sizeof why) != 0 || mgx_read_file(path, max, &data, n, why, sizeof why) != 0) {
+    } else if (mgx_read_file(path, max, &data, n, why, sizeof why) != 0) {
         snprintf(err, errsz, "%s%s%s", lb, sp ? " " : "", why);
         return NULL;
     }
@@ -352,8 +348,7 @@ int mgx_file_sha256(const char *path, uint8_t sha[32]) {
     unsigned char *data;
     size_t n;
     char err[256];
-    if (mgx_check_regular(NULL, path, err, sizeof err) != 0 || mgx_read_file(path, (size_t)1 << 31, &data, &n, err, sizeof err) != 0)
-        return -1;
+    if (mgx_read_file(path, (size_t)1 << 31, &data, &n, err, sizeof err) != 0) return -1;
     mg_sha256(data, n, sha);
     free(data);
     return 0;

@@ -80,8 +80,8 @@ mg_model *mgx_load_model(const mgx_opts *o, int need_vision);
 int  mgx_check_files(const mgx_opts *o);
 void mgx_model_error(const mgx_opts *o, const mg_error *e);
 int  mgx_model_check(const mgx_opts *o, const mg_model *m, int need_vision);
-/* 0 when path is a regular file; else -1 with "FLAG PATH: no such file" / "is a directory" / "is not a
-   regular file" in err (flag may be NULL). */
+/* 0 when path is a regular file; else -1 with the readers' message (mgx_file_check: "PATH is a directory",
+   "is not a regular file (FIFO)", "PATH: cannot open: ...") after the flag in err (flag may be NULL). */
 int  mgx_check_regular(const char *flag, const char *path, char *err, size_t errsz);
 
 /* Prints "error: FLAG PATH: msg" with the path once (msg may already name it); flag may be NULL. */

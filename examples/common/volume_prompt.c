@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 int mgx_sample_slices(int n, int k, int *out) {
     int i;
@@ -106,24 +105,25 @@ void mgx_dump_indices(FILE *f, const int *idx, int n) {
 
 /* ---------- the ct and mri drivers ---------- */
 
-static const char VOLUME_USAGE[] = "VOLUME -q QUESTION [-q ...] -m MODEL.gguf --mmproj MMPROJ.gguf [--slices K] [options]";
+static const char VOLUME_USAGE[] = "VOLUME -q QUESTION [-q ...] -m MODEL.gguf --mmproj MMPROJ.gguf [--slices K] [--series S] [--volume N] [options]";
 
-/* Stderr notes on what was loaded: slices, modality against the recipe, extra NIfTI volumes. */
-static void describe(const char *path, const mgx_volume *v, int n, const mgx_volume_recipe *rc) {
-    fprintf(stderr, "%s: %d slices of %dx%d%s%s, using %d\n", path, v->d, v->w, v->h, v->modality[0] ? ", modality " : "",
-            v->modality, n);
+/* Stderr notes on what was loaded: the series, slices, modality against the recipe, extra NIfTI volumes. */
+static void describe(const char *path, const mgx_volume *v, int n, const mgx_volume_recipe *rc, int volume_given, int quiet) {
+    if (!quiet && v->series_uid[0]) fprintf(stderr, "%s: series %s%s%s%s\n", path, v->series_uid, v->series_description[0] ? " \"" : "",
+                                  v->series_description, v->series_description[0] ? "\"" : "");
+    if (!quiet)
+        fprintf(stderr, "%s: %d slices of %dx%d%s%s, using %d\n", path, v->d, v->w, v->h, v->modality[0] ? ", modality " : "",
+                v->modality, n);
     if (v->modality[0] && strcmp(v->modality, rc->modality) != 0 && (rc->mode == MGX_SLICES_CT || !strcmp(v->modality, "CT")))
         fprintf(stderr, "warning: %s is modality %s, not %s: %s\n", path, v->modality, rc->modality,
                 rc->mode == MGX_SLICES_CT ? "the CT windows (Hounsfield units) may not apply; mri scales without windows"
                                           : "ct applies Google's CT windows");
-    if (v->nvolumes > 1) fprintf(stderr, "warning: %s holds %d volumes; using the first\n", path, v->nvolumes);
+    if (v->nvolumes > 1 && !volume_given)
+        fprintf(stderr, "warning: %s holds %d volumes; using the first (--volume N picks volume N, 0 to %d)\n", path,
+                v->nvolumes, v->nvolumes - 1);
+    else if (v->nvolumes > 1 && !quiet) fprintf(stderr, "%s: volume %d of 0 to %d\n", path, v->volume, v->nvolumes - 1);
 }
 
-
-static int is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
     mgx_opts o;
@@ -136,23 +136,28 @@ int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
     const mg_chat_item *turns[MGX_MAX_QUESTIONS];
     int n_items[MGX_MAX_QUESTIONS];
     mgx_driver d;
-    char err[256], **src = NULL;
+    char err[4096], **src = NULL;   /* room for the list of a folder's series */
+    char series[sizeof vol.series_uid];
     uint8_t sha[32];
-    int *idx = NULL, i, n = 0, k = MGX_DEFAULT_SLICES, q = 0, built = 0, status;
-    mgx_arg own[2];
-    memset(own, 0, sizeof own);
-    own[0].names = "--slices"; own[0].kind = MGX_INT; own[0].dest = &k; own[0].meta = "K";
-    own[0].help = "slices to use, evenly spaced (default 85, Google's choice)"; own[0].lo = 1; own[0].hi = MGX_MAX_VOLUME_SLICES;
+    int *idx = NULL, i, n = 0, k = MGX_DEFAULT_SLICES, volume_given, q = 0, built = 0, status;
+    mgx_volume_options vo = { NULL, -1 };
+    mgx_arg own[4] = {
+        { "--slices", MGX_INT, &k, "K", "slices to use, evenly spaced (default 85, Google's choice)", 1, MGX_MAX_VOLUME_SLICES, 0 },
+        { "--series", MGX_STR, &vo.series, "UID|N", "a DICOM folder's series: its SeriesInstanceUID or its number in the list", 0, 0, 0 },
+        { "--volume", MGX_INT, &vo.volume, "N", "a 4D NIfTI's volume, 0-based (default 0)", 0, 1 << 20, 0 },
+        { NULL, MGX_FLAG, NULL, NULL, NULL, 0, 0, 0 } };
     memset(&d, 0, sizeof d);
     d.prog = rc->prog; d.usage = VOLUME_USAGE; d.about = rc->about; d.pos_name = "VOLUME"; d.n_pos = 1; d.questions = 1;
     if ((status = mgx_driver_args(&o, &d, own, argc, argv)) >= 0) return status;
     status = 1;
+    volume_given = vo.volume >= 0;
+    if (!volume_given) vo.volume = 0;
     mgx_run_init(&r, &o);
     r.advice = "use fewer --slices or a shorter question";
     memset(&vol, 0, sizeof vol);
-    if ((!is_dir(o.positional[0]) && mgx_check_regular(NULL, o.positional[0], err, sizeof err) != 0) ||
-        mgx_volume_load(o.positional[0], &vol, err, sizeof err) != 0) {
+    if (mgx_volume_load_ex(o.positional[0], &vo, &vol, err, sizeof err) != 0) {
         mgx_print_error(NULL, o.positional[0], err);
+        if (strstr(err, " series")) fprintf(stderr, "(--series UID or --series N picks one)\n");
         goto done;
     }
     if (vol.d < 1 || vol.w < 1 || vol.h < 1) { fprintf(stderr, "error: %s: no slices\n", o.positional[0]); goto done; }
@@ -163,8 +168,9 @@ int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
     src = (char **)calloc((size_t)k, sizeof *src);
     if (!idx || !imgs || !embd || !src) { fprintf(stderr, "error: out of memory\n"); goto done; }
     n = mgx_sample_slices(vol.d, k, idx);
-    describe(o.positional[0], &vol, n, rc);
+    describe(o.positional[0], &vol, n, rc, volume_given, o.quiet);
     if (mgx_volume_slice_images(&vol, rc->mode, idx, n, imgs, err, sizeof err) != 0) { fprintf(stderr, "error: %s\n", err); goto done; }
+    memcpy(series, vol.series_uid, sizeof series);
     mgx_volume_free(&vol);                                     /* the 8-bit slices are all we need now */
     for (i = 0; i < n; i++) {
         size_t len = strlen(o.positional[0]) + 32;
@@ -173,6 +179,7 @@ int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
     }
     if (mgx_file_sha256(o.positional[0], sha) == 0) mgx_run_input(&r, o.positional[0], sha);
     r.image_src = (const char *const *)src; r.n_images = n; r.used_name = "slices"; r.used = idx;
+    r.series = series[0] ? series : NULL;
 
     if (mgx_run_load(&r, 1) != 0) goto done;
     for (q = 0; q < o.n_questions; q++) {              /* images as placeholders: the budget comes first */
