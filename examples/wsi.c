@@ -34,9 +34,10 @@ static char *join(const char *dir, const char *name) {
 
 /* The candidate patches of a folder: every image file with enough tissue. Count, or -1 after a message. */
 static int folder_patches(const char *dir, int quiet, patch **out) {
-    char **names, err[256];
-    int n = mgx_list_dir(dir, &names, err, sizeof err), i, images = 0, k = 0;
+    char **names, err[256], note[256];
+    int n = mgx_list_dir_ex(dir, &names, note, sizeof note, err, sizeof err), i, images = 0, k = 0;
     if (n < 0) { mgx_print_error(NULL, dir, err); return -1; }
+    if (note[0] && !quiet) fprintf(stderr, "%s\n", note);
     if (!(*out = (patch *)calloc((size_t)(n > 0 ? n : 1), sizeof **out))) { mgx_names_free(names, n); return -1; }
     for (i = 0; i < n; i++) {
         char *path = join(dir, names[i]);

@@ -102,6 +102,8 @@ expect 1 "error: /dev/zero is not a regular file" "/dev/zero as a lab report" bu
 expect 1 "error: $T/fifo is not a regular file" "a FIFO as a volume" build/ct $T/fifo -q x $VM
 expect 1 "error: $T/fifo is not a regular file" "a FIFO as a slide" build/wsi $T/fifo -q x $VM
 expect 1 "error: $T/empty: the folder has no images" "wsi: an empty folder" build/wsi $T/empty -q x $VM
+mkdir $T/patches; cp $C $T/patches/; mkfifo $T/patches/pipe
+expect 1 ": pipe (FIFO)" "wsi: a FIFO in a folder is skipped with a note (no hang)" build/wsi $T/patches -q x $VM
 expect 1 "error: -f /dev/zero is not a regular file" "mg tokenize -f /dev/zero: refused at once" build/mg tokenize $TM -f /dev/zero
 expect 1 "error: -f $T/fifo is not a regular file" "a FIFO as a question file" build/ehr $LAB -f $T/fifo $TM
 
