@@ -125,21 +125,64 @@ static void describe(const char *path, const mgx_volume *v, int n, const mgx_vol
 }
 
 
+/* The slices a run uses: their indices in the sorted volume, 8-bit images, labels, and the DICOM series. */
+typedef struct slice_set { int n, *idx; mgx_image *imgs; char **src; char series[65]; } slice_set;
+
+static void slice_set_free(slice_set *ss) {
+    int i;
+    for (i = 0; i < ss->n; i++) { mgx_image_free(&ss->imgs[i]); free(ss->src[i]); }
+    free(ss->idx); free(ss->imgs); free(ss->src);
+    memset(ss, 0, sizeof *ss);
+}
+
+/* Loads the volume, keeps k evenly spaced slices and makes their images (the voxels are freed at once).
+   0, or -1 after a message. */
+static int load_slices(const mgx_opts *o, const mgx_volume_recipe *rc, const mgx_volume_options *vo, int volume_given,
+                       int k, slice_set *ss) {
+    const char *path = o->positional[0];
+    mgx_volume vol;
+    char err[4096];   /* room for the list of a folder's series */
+    int i, status = -1;
+    memset(ss, 0, sizeof *ss);
+    memset(&vol, 0, sizeof vol);
+    if (mgx_volume_load_ex(path, vo, &vol, err, sizeof err) != 0) {
+        mgx_print_error(NULL, path, err);
+        if (strstr(err, " series")) fprintf(stderr, "(--series UID or --series N picks one)\n");
+        return -1;
+    }
+    if (vol.d < 1 || vol.w < 1 || vol.h < 1) { fprintf(stderr, "error: %s: no slices\n", path); goto done; }
+    if (k > vol.d) k = vol.d;
+    ss->idx = (int *)malloc((size_t)k * sizeof *ss->idx);
+    ss->imgs = (mgx_image *)calloc((size_t)k, sizeof *ss->imgs);
+    ss->src = (char **)calloc((size_t)k, sizeof *ss->src);
+    if (!ss->idx || !ss->imgs || !ss->src) { fprintf(stderr, "error: out of memory\n"); goto done; }
+    ss->n = mgx_sample_slices(vol.d, k, ss->idx);
+    describe(path, &vol, ss->n, rc, volume_given, o->quiet);
+    if (mgx_volume_slice_images(&vol, rc->mode, ss->idx, ss->n, ss->imgs, err, sizeof err) != 0) { fprintf(stderr, "error: %s\n", err); goto done; }
+    for (i = 0; i < ss->n; i++) {
+        size_t len = strlen(path) + 32;
+        if (!(ss->src[i] = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); goto done; }
+        snprintf(ss->src[i], len, "slice %d of %s", ss->idx[i], path);
+    }
+    snprintf(ss->series, sizeof ss->series, "%s", vol.series_uid);
+    status = 0;
+done:
+    mgx_volume_free(&vol);
+    return status;
+}
+
 int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
     mgx_opts o;
     mgx_run r;
-    mgx_volume vol;
-    mgx_image *imgs = NULL;
+    slice_set ss;
     mg_image_embd *embd = NULL;
     mgx_slice_prompt sp[MGX_MAX_QUESTIONS];
     mg_prompt p[MGX_MAX_QUESTIONS];
     const mg_chat_item *turns[MGX_MAX_QUESTIONS];
     int n_items[MGX_MAX_QUESTIONS];
     mgx_driver d;
-    char err[4096], **src = NULL;   /* room for the list of a folder's series */
-    char series[sizeof vol.series_uid];
     uint8_t sha[32];
-    int *idx = NULL, i, n = 0, k = MGX_DEFAULT_SLICES, volume_given, q = 0, built = 0, status;
+    int i, k = MGX_DEFAULT_SLICES, volume_given, q = 0, built = 0, status;
     mgx_volume_options vo = { NULL, -1 };
     mgx_arg own[4] = {
         { "--slices", MGX_INT, &k, "K", "slices to use, evenly spaced (default 85, Google's choice)", 1, MGX_MAX_VOLUME_SLICES, 0 },
@@ -154,48 +197,27 @@ int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
     if (!volume_given) vo.volume = 0;
     mgx_run_init(&r, &o);
     r.advice = "use fewer --slices or a shorter question";
-    memset(&vol, 0, sizeof vol);
-    if (mgx_volume_load_ex(o.positional[0], &vo, &vol, err, sizeof err) != 0) {
-        mgx_print_error(NULL, o.positional[0], err);
-        if (strstr(err, " series")) fprintf(stderr, "(--series UID or --series N picks one)\n");
-        goto done;
-    }
-    if (vol.d < 1 || vol.w < 1 || vol.h < 1) { fprintf(stderr, "error: %s: no slices\n", o.positional[0]); goto done; }
-    if (k > vol.d) k = vol.d;
-    idx = (int *)malloc((size_t)k * sizeof *idx);
-    imgs = (mgx_image *)calloc((size_t)k, sizeof *imgs);
-    embd = (mg_image_embd *)calloc((size_t)k, sizeof *embd);
-    src = (char **)calloc((size_t)k, sizeof *src);
-    if (!idx || !imgs || !embd || !src) { fprintf(stderr, "error: out of memory\n"); goto done; }
-    n = mgx_sample_slices(vol.d, k, idx);
-    describe(o.positional[0], &vol, n, rc, volume_given, o.quiet);
-    if (mgx_volume_slice_images(&vol, rc->mode, idx, n, imgs, err, sizeof err) != 0) { fprintf(stderr, "error: %s\n", err); goto done; }
-    memcpy(series, vol.series_uid, sizeof series);
-    mgx_volume_free(&vol);                                     /* the 8-bit slices are all we need now */
-    for (i = 0; i < n; i++) {
-        size_t len = strlen(o.positional[0]) + 32;
-        if (!(src[i] = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-        snprintf(src[i], len, "slice %d of %s", idx[i], o.positional[0]);
-    }
+    if (load_slices(&o, rc, &vo, volume_given, k, &ss) != 0) goto done;
     if (mgx_file_sha256(o.positional[0], sha) == 0) mgx_run_input(&r, o.positional[0], sha);
-    r.image_src = (const char *const *)src; r.n_images = n; r.used_name = "slices"; r.used = idx;
-    r.series = series[0] ? series : NULL;
+    r.image_src = (const char *const *)ss.src; r.n_images = ss.n; r.used_name = "slices"; r.used = ss.idx;
+    r.series = ss.series[0] ? ss.series : NULL;
 
     if (mgx_run_load(&r, 1) != 0) goto done;
     for (q = 0; q < o.n_questions; q++) {              /* images as placeholders: the budget comes first */
-        if (mgx_slice_prompt_build(&sp[q], rc->instruction, NULL, n, o.questions[q]) != 0) { fprintf(stderr, "error: out of memory\n"); goto done; }
+        if (mgx_slice_prompt_build(&sp[q], rc->instruction, NULL, ss.n, o.questions[q]) != 0) { fprintf(stderr, "error: out of memory\n"); goto done; }
         turns[q] = sp[q].items; n_items[q] = sp[q].n_items;
     }
     if (mgx_run_prompts(&r, turns, n_items, o.n_questions, p) != 0) goto done;
     built = o.n_questions;
     if (o.dump_prompt) {
         mgx_dump_prompts(&r, p, built);
-        mgx_dump_indices(stdout, idx, n);
+        mgx_dump_indices(stdout, ss.idx, ss.n);
         status = 0;
         goto done;
     }
-    if (mgx_run_encode(&r, imgs, n, MG_IMAGE_MEDGEMMA, "encoding slice", embd) != 0) goto done;
-    for (i = 0; i < n; i++) mgx_image_free(&imgs[i]);
+    if (!(embd = (mg_image_embd *)calloc((size_t)ss.n, sizeof *embd))) { fprintf(stderr, "error: out of memory\n"); goto done; }
+    if (mgx_run_encode(&r, ss.imgs, ss.n, MG_IMAGE_MEDGEMMA, "encoding slice", embd) != 0) goto done;
+    for (i = 0; i < ss.n; i++) mgx_image_free(&ss.imgs[i]);
     mgx_prompts_attach(p, built, embd);
     if (mgx_run_ask(&r, p, o.questions, built, NULL, NULL) != 0) goto done;
     mgx_run_summary(&r);
@@ -203,13 +225,9 @@ int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
 done:
     for (i = 0; i < built; i++) mg_prompt_free(&p[i]);
     while (q-- > 0) mgx_slice_prompt_free(&sp[q]);
-    for (i = 0; i < n; i++) {
-        if (imgs) mgx_image_free(&imgs[i]);
-        if (embd) mg_image_embd_free(&embd[i]);
-        if (src) free(src[i]);
-    }
-    free(idx); free(imgs); free(embd); free(src);
-    mgx_volume_free(&vol);
+    for (i = 0; embd && i < ss.n; i++) mg_image_embd_free(&embd[i]);
+    free(embd);
+    slice_set_free(&ss);
     mgx_run_free(&r);
     mgx_opts_free(&o);
     return status;
