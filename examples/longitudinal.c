@@ -42,10 +42,7 @@ int main(int argc, char **argv) {
     }
     if (mgx_run_prompts(&r, turns, n_items, o.n_questions, p) != 0) goto done;
     if (o.dump_prompt) { mgx_dump_prompts(&r, p, o.n_questions); status = 0; }
-    else if (mgx_run_encode(&r, img, 2, MG_IMAGE_MEDGEMMA, "encoding image", embd) == 0) {
-        mgx_prompts_attach(p, o.n_questions, embd);
-        if (mgx_run_ask(&r, p, o.questions, o.n_questions, NULL, NULL) == 0) { mgx_run_summary(&r); status = 0; }
-    }
+    else if (mgx_run_images_and_ask(&r, img, 2, "encoding image", embd, p, o.n_questions) == 0) status = 0;
     for (i = 0; i < o.n_questions; i++) mg_prompt_free(&p[i]);
 done:
     for (i = 0; i < 2; i++) { mg_image_embd_free(&embd[i]); mgx_image_free(&img[i]); }

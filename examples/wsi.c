@@ -169,12 +169,7 @@ int main(int argc, char **argv) {
         }
     }
     mgx_image_free(&slide);
-    if (mgx_run_encode(&r, imgs, n, MG_IMAGE_MEDGEMMA, "encoding patch", embd) != 0) goto done;
-    for (i = 0; i < n; i++) mgx_image_free(&imgs[i]);
-    mgx_prompts_attach(p, built, embd);
-    if (mgx_run_ask(&r, p, o.questions, built, NULL, NULL) != 0) goto done;
-    mgx_run_summary(&r);
-    status = 0;
+    if (mgx_run_images_and_ask(&r, imgs, n, "encoding patch", embd, p, built) == 0) status = 0;
 done:
     for (i = 0; i < built; i++) mg_prompt_free(&p[i]);
     for (i = 0; i < n; i++) {

@@ -283,6 +283,17 @@ int mgx_run_ask(mgx_run *r, const mg_prompt *p, const char *const *questions, in
     return rc;
 }
 
+int mgx_run_images_and_ask(mgx_run *r, mgx_image *imgs, int n, const char *what, mg_image_embd *embd, mg_prompt *p,
+                           int n_prompts) {
+    int i;
+    if (mgx_run_encode(r, imgs, n, MG_IMAGE_MEDGEMMA, what, embd) != 0) return -1;
+    for (i = 0; i < n; i++) mgx_image_free(&imgs[i]);
+    mgx_prompts_attach(p, n_prompts, embd);
+    if (mgx_run_ask(r, p, r->o->questions, n_prompts, NULL, NULL) != 0) return -1;
+    mgx_run_summary(r);
+    return 0;
+}
+
 /* ---------- reports ---------- */
 
 void mgx_report_begin(const mgx_run *r, const mgx_answer *a, int i, int n) {

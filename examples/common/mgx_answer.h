@@ -79,6 +79,11 @@ mg_session *mgx_run_session(mgx_run *r);
    when n > 1, or one JSON line); else out[i] receives it (streamed to echo) for the caller to report. */
 int  mgx_run_ask(mgx_run *r, const mg_prompt *p, const char *const *questions, int n, FILE *echo, mgx_answer *out);
 
+/* The end of an image driver's run: encodes the n images into embd (their pixels freed after), points the
+   prompts at them, answers every question (reported) and prints the summary. 0, or -1 after a message. */
+int  mgx_run_images_and_ask(mgx_run *r, mgx_image *imgs, int n, const char *what, mg_image_embd *embd, mg_prompt *p,
+                            int n_prompts);
+
 /* The pieces of one answer, for programs that call mg_eval_prompt and mg_generate themselves:
    mgx_answer_start sets up g (sampling, -n, streaming into a); after mg_generate, mgx_answer_end records
    the counts, times and stop reason. */

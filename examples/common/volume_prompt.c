@@ -216,12 +216,7 @@ int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
         goto done;
     }
     if (!(embd = (mg_image_embd *)calloc((size_t)ss.n, sizeof *embd))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-    if (mgx_run_encode(&r, ss.imgs, ss.n, MG_IMAGE_MEDGEMMA, "encoding slice", embd) != 0) goto done;
-    for (i = 0; i < ss.n; i++) mgx_image_free(&ss.imgs[i]);
-    mgx_prompts_attach(p, built, embd);
-    if (mgx_run_ask(&r, p, o.questions, built, NULL, NULL) != 0) goto done;
-    mgx_run_summary(&r);
-    status = 0;
+    if (mgx_run_images_and_ask(&r, ss.imgs, ss.n, "encoding slice", embd, p, built) == 0) status = 0;
 done:
     for (i = 0; i < built; i++) mg_prompt_free(&p[i]);
     while (q-- > 0) mgx_slice_prompt_free(&sp[q]);
