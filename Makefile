@@ -103,7 +103,7 @@ $(B):
 
 # Every test binary and tests/*.sh script, then one summary line "N passed, N failed".
 test: all check-header $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
-	@sh tests/run.sh $(TESTS) $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
+	@B=$(B) sh tests/run.sh $(TESTS) $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
 
 # The header alone: C99 and C++ declarations, implementation warning-free.
 check-header: | $(B)
@@ -115,7 +115,7 @@ check-header: | $(B)
 # `make test` without the second and third builds of the fixture tests (scalar kernels, plain path): what the
 # sanitizers run
 test-core: all check-header $(FUZZ_REPLAY)
-	@sh tests/run.sh $(TESTS) $(FUZZ_REPLAY)
+	@B=$(B) sh tests/run.sh $(TESTS) $(FUZZ_REPLAY)
 
 # Every test program and script (the SIMD build; the scalar and plain-path builds run the same code paths as
 # plain loops) under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), in build/asan.

@@ -1,7 +1,7 @@
 #!/bin/sh
-# End-to-end runs of build/mg against the llama.cpp references in tests/data.
+# End-to-end runs of $B/mg against the llama.cpp references in tests/data.
 # Prints "ok ..." / "FAIL ..." lines and "N passed, N failed".
-MG=build/mg; D=tests/data; T=$(mktemp -d); pass=0; fail=0
+B=${B:-build}; MG=$B/mg; D=tests/data; T=$(mktemp -d); pass=0; fail=0
 ok()   { pass=$((pass + 1)); echo "ok $1"; }
 bad()  { fail=$((fail + 1)); echo "FAIL $1"; }
 check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got [$2] want [$3]"; fi; }

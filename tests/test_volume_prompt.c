@@ -79,6 +79,11 @@ static char *run(const char *cmd, int *status) {
 
 /* The models, and a --dump-prompt output without its "tokens: N" lines (the template text is compared whole). */
 #define MODELS "-m tests/data/models/tiny-q4_k_m.gguf --mmproj tests/data/models/mmproj-tiny-f16.gguf"
+/* Where the programs are: $B (the Makefile's build directory, e.g. build/asan), else build. */
+static const char *bin_dir(void) {
+    const char *b = getenv("B");
+    return b && *b && strlen(b) < 200 ? b : "build";
+}
 static char *untok(char *out) {
     char *at;
     while (out && (at = strstr(out, "tokens: ")) != NULL && (at == out || at[-1] == '\n')) {
@@ -349,13 +354,13 @@ static void test_slide(void) {
     }
 
     /* the wsi driver on the synthetic slide */
-    snprintf(cmd, sizeof cmd, "build/wsi %s -q 'colon, biopsy:' --dump-prompt " MODELS " 2>/dev/null", tmp_path("slide.png"));
+    snprintf(cmd, sizeof cmd, "%s/wsi %s -q 'colon, biopsy:' --dump-prompt " MODELS " 2>/dev/null", bin_dir(), tmp_path("slide.png"));
     out = untok(run(cmd, &st));
     CHECK(st == 0 && !strcmp(out, TURN("colon, biopsy:", IMG(0, "tile (0,0)") IMG(1, "tile (896,0)")) "indices: 0 1\n"), "wsi all: %s", out);
     free(out);
     for (i = 0; i < 10; i++) {
         char *again;
-        snprintf(cmd, sizeof cmd, "build/wsi %s -q P --patches 1 --seed %d --dump-prompt " MODELS " 2>/dev/null", tmp_path("slide.png"), i);
+        snprintf(cmd, sizeof cmd, "%s/wsi %s -q P --patches 1 --seed %d --dump-prompt " MODELS " 2>/dev/null", bin_dir(), tmp_path("slide.png"), i);
         out = untok(run(cmd, &st));
         again = untok(run(cmd, &st));
         if (!strcmp(out, TURN("P", IMG(0, "tile (0,0)")) "indices: 0\n")) seen0++;
@@ -365,7 +370,7 @@ static void test_slide(void) {
         free(out); free(again);
     }
     CHECK(seen0 + seen1 == 10 && seen0 && seen1, "seeds pick both tissue tiles (%d, %d)", seen0, seen1);
-    snprintf(cmd, sizeof cmd, "build/wsi %s -q P --dump-prompt " MODELS " 2>/dev/null", tmp_path("small.png"));
+    snprintf(cmd, sizeof cmd, "%s/wsi %s -q P --dump-prompt " MODELS " 2>/dev/null", bin_dir(), tmp_path("small.png"));
     out = untok(run(cmd, &st));
     CHECK(st == 0 && !strcmp(out, TURN("P", IMG(0, "tile (0,0)")) "indices: 0\n"), "wsi small slide: %s", out);
     free(out);
@@ -373,7 +378,7 @@ static void test_slide(void) {
     {
         FILE *f = fopen(tmp_path("z.txt"), "w");
         if (f) { fputs("not an image\n", f); fclose(f); }
-        snprintf(cmd, sizeof cmd, "build/wsi %s -q P --dump-prompt " MODELS " 2>/dev/null", tmpdir);
+        snprintf(cmd, sizeof cmd, "%s/wsi %s -q P --dump-prompt " MODELS " 2>/dev/null", bin_dir(), tmpdir);
         out = untok(run(cmd, &st));
         /* the folder also holds ct200.nii etc. (not images: skipped) */
         snprintf(cmd, sizeof cmd, TURN("P", IMG(0, "patch %s") IMG(1, "patch %s")) "indices: 0 1\n", tmp_path("slide.png"), tmp_path("small.png"));
@@ -385,7 +390,7 @@ static void test_slide(void) {
     memset(s.px, 255, (size_t)1000 * 1000 * 3);
     CHECK(mgx_png_write_file(tmp_path("white.png"), &s, err, sizeof err) == 0, "write white");
     mgx_image_free(&s);
-    snprintf(cmd, sizeof cmd, "build/wsi %s -q P --dump-prompt " MODELS " 2>&1", tmp_path("white.png"));
+    snprintf(cmd, sizeof cmd, "%s/wsi %s -q P --dump-prompt " MODELS " 2>&1", bin_dir(), tmp_path("white.png"));
     out = run(cmd, &st);
     CHECK(st != 0 && strstr(out, "no patch is at least 25% tissue"), "white slide: %s", out);
     free(out);
