@@ -16,7 +16,11 @@
          #define MEDGEMMA_IMPLEMENTATION
          #include "medgemma.h"
      everywhere else just #include "medgemma.h". Link with -lm -lpthread. Compile with optimisation and
-     the native instruction set (-O2 -march=native) for speed; the scalar path is always there.
+     the native instruction set (-O2 -march=native, on arm64 -mcpu=native) for speed; the scalar path is always
+     there. Platforms: Linux, macOS, the BSDs, Windows with mingw-w64 (winpthreads); C99 or C++. MSVC builds
+     single-threaded: there is no Win32 thread shim, so MG_NO_THREADS is implied unless a pthreads port is on the
+     include path (its /arch:AVX2 gets the AVX2 kernels). 32-bit POSIX builds want -D_FILE_OFFSET_BITS=64 to open
+     files past 2 GiB; a file larger than the address space is refused by size. Big-endian hosts: see below.
 
    OPTIONS (define before the implementation include)
      MEDGEMMA_STATIC      all functions static (two copies never clash at link time)
@@ -24,7 +28,7 @@
      MG_ASSERT(x)         internal invariant check (default: nothing; never used on caller or file data)
      MG_NO_SIMD           scalar kernels only (>>kernels: scalar)
      MG_REFERENCE         the plain model path only: scalar kernels, attention and vision products as written
-     MG_NO_THREADS        single-threaded, no pthreads
+     MG_NO_THREADS        single-threaded, no pthreads (implied on MSVC without a pthreads port)
      MG_NO_STDIO          no file loading (memory buffers only)
      MG_NO_MMAP           read files into memory instead of mapping them
      MG_USE_BLAS          F32 matrix products of 8+ rows through cblas_sgemm (link OpenBLAS; make BLAS=1)
@@ -48,7 +52,8 @@
      by one thread at a time. No function touches global mutable state.
 
    WHAT IT DOES NOT DO
-     GPUs; training; model architectures other than Gemma 3 / SigLIP; tensor types other than those above
+     GPUs; training; big-endian hosts (GGUF tensors are little-endian and used in place: mg_gguf_open_mem refuses
+     them); model architectures other than Gemma 3 / SigLIP; tensor types other than those above
      (the loader names the type it met); image file decoding (the examples carry readers for PNG, JPEG,
      PNM, BMP, DICOM and NIfTI — the runtime takes pixels).
 
@@ -66,14 +71,16 @@
      >>kernels: scalar                 the reference of every seam entry
      >>kernels: x86                    AVX2, AVX-512 (VNNI, BF16) versions
      >>kernels: seam                   one function per entry choosing the build's kernel
-     >>thread pool                     persistent workers, row splits that keep results thread-count invariant
+     >>thread pool                     persistent workers, row splits that keep results thread-count invariant,
+                                       the default thread count (affinity, cgroup quota)
      >>ops                             taps, RMSNorm, LayerNorm, GELU, RoPE, weights from a file, the parallel
                                        matrix products of both towers
      >>tokenizer                       SentencePiece BPE with byte fallback, special tokens
      >>image preprocessing             pad to square + Pillow-exact resize (MedGemma), letterbox (llama.cpp)
      >>SigLIP                          tower structs, loading, attention (plain and blocked), block, encoder
      >>projector                       average pool, soft-embedding norm, projection to the text width
-     >>Gemma 3                         structs, loading, session and KV cache, attention (plain and blocked),
+     >>Gemma 3                         structs, loading (files: POSIX, Win32, stdio), session and KV cache,
+                                       attention (plain and blocked),
                                        decoder layer, forward, prompt feeding
      >>snapshots                       session state to memory or file, validated on the way back
      >>sampler                         greedy, temperature, top-k, top-p, min-p, repetition penalty
@@ -3250,12 +3257,10 @@ static void mg__split(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
     *hi = n * (ith + 1) / nth;
 }
 
-/* ----- the default thread count (mg_cpu_count) -----
+/* ----- the default thread count (mg_cpu_count: the sources per system) -----
    The CPUs this process may run on, not the machine's: a container limited to 2 CPUs on a 64-core host must not
-   start 64 spinning workers. Linux: the affinity mask (taskset, cpusets), capped by the CPU quota of the process's
-   cgroup and its ancestors (v2 cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us, rounded up); macOS: hw.activecpu;
-   Windows: the active processors of all groups, capped by the process affinity mask; other POSIX systems:
-   sysconf(_SC_NPROCESSORS_ONLN) where <unistd.h> declares it. Where none answers, and with MG_NO_THREADS, 1. */
+   start 64 spinning workers. A cgroup quota counts from the process's cgroup up through its ancestors (the
+   tightest wins), rounded up to whole CPUs. */
 #define MG__MAX_THREADS 256
 #if defined(__linux__) && !defined(MG_NO_THREADS)
 /* Up to cap-1 bytes of a small file (cgroup and proc files), NUL-terminated; 0 when it cannot be read. */
