@@ -32,7 +32,7 @@ COMMON_SRC := $(wildcard examples/readers/*.c) $(wildcard examples/common/*.c)
 COMMON_OBJ := $(COMMON_SRC:examples/%.c=$(B)/%.o)
 EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
-TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern
+TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern $(B)/bench_inflate
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels test_kernels)
 # the fixture tests again through the plain model path only (MG_REFERENCE: scalar kernels, plain attention and
@@ -43,7 +43,7 @@ FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snap
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 HDRS       := medgemma.h tools/gguf_write.h $(wildcard examples/readers/*.h) $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
-.PHONY: all test clean check-header check-header-full sanitize tsan fuzz fuzz-build
+.PHONY: all test test-core clean check-header check-header-full sanitize tsan fuzz fuzz-build
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
 
 $(B)/medgemma.o: medgemma.h | $(B)
@@ -69,6 +69,9 @@ $(B)/mg: tools/mg.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/gguf_write.o $(B)
 # kernel benchmarks: they include the implementation to reach the private kernels
 $(B)/bench_%: tools/bench_%.c medgemma.h | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+# inflate benchmark: includes the inflater's source
+$(B)/bench_inflate: tools/bench_inflate.c examples/readers/inflate.c examples/readers/image.c examples/readers/files.c $(HDRS) | $(B)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(B)/%: examples/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
 	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
@@ -90,6 +93,12 @@ $(B)/reference/%: tests/%.c $(B)/reference/medgemma.o $(B)/gguf_write.o $(B)/lib
 $(B)/tests/%: tests/%.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
+
+# the readers built again with the counting allocator and work counters of tests/bounds_hooks.h
+READER_SRC := $(wildcard examples/readers/*.c)
+$(B)/tests/test_bounds: tests/test_bounds.c tests/bounds_hooks.h tests/deflate_writer.h $(READER_SRC) $(HDRS)
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -include tests/bounds_hooks.h $< $(READER_SRC) -o $@ $(LDLIBS)
 
 # builds its own copy of the runtime with counting allocator hooks: not linked with medgemma.o
 $(B)/tests/test_alloc: tests/test_alloc.c medgemma.h tests/mgtest.h
@@ -186,10 +195,16 @@ tcc-test:
 	$(MAKE) B=build/tcc CC=tcc ARCH= NO_SIMD=1 $(TCC_TESTS:%=build/tcc/tests/%)
 	SCRIPTS=0 sh tests/run.sh $(TCC_TESTS:%=build/tcc/tests/%)
 
-# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), in build/asan.
+# `make test` without the second and third builds of the fixture tests (scalar kernels, plain path): what the
+# sanitizers run
+test-core: all check-header $(FUZZ_REPLAY)
+	@sh tests/run.sh $(TESTS) $(FUZZ_REPLAY)
+
+# Every test program and script (the SIMD build; the scalar and plain-path builds run the same code paths as
+# plain loops) under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), in build/asan.
 sanitize:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	        LDLIBS="-lm -lpthread -fsanitize=address,undefined" test
+	        LDLIBS="-lm -lpthread -fsanitize=address,undefined" test-core
 
 # The concurrency test (sessions on threads sharing a model, pool stress) under ThreadSanitizer, in build/tsan.
 TSAN_CC ?= $(CC)
