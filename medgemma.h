@@ -5059,7 +5059,7 @@ typedef struct mg__file {
 #define MG__IO_PIECE ((size_t)1 << 30)      /* tests/test_platform makes it small to read in many pieces */
 #endif
 
-/* The reason the last system call failed, as the system words it. */
+/* The reason the last system call failed, as the system words it, copied to buf. */
 static const char *mg__os_error(char *buf, size_t cap) {
 #if defined(MG__FILES_WIN32)
     DWORD code = GetLastError();
@@ -5069,8 +5069,8 @@ static const char *mg__os_error(char *buf, size_t cap) {
     if (n == 0) snprintf(buf, cap, "Windows error %lu", (unsigned long)code);
     return buf;
 #else
-    (void)buf; (void)cap;
-    return strerror(errno);
+    snprintf(buf, cap, "%s", strerror(errno));
+    return buf;
 #endif
 }
 static mg_result mg__file_fail(mg_error *e, mg_result code, const char *what, const mg__file *f) {

@@ -56,6 +56,14 @@ static void check_big_model(const char *path, const void *tiny, size_t tiny_n) {
         e.message[0] = 0;
         r = mg_model_load_file(&m, path, &o, &e);
         CHECK(r == MG_ERR_LIMIT && !m && strstr(e.message, dec(total, num)), "... and reading it too: %s", e.message);
+        /* 4 GiB - 4 KiB fits a size_t but never the address space the program already occupies */
+        if (make_sparse(path, tiny, tiny_n, "", 0, 4 * GiB - 4096)) {
+            o.no_mmap = 0;
+            e.message[0] = 0;
+            r = mg_model_load_file(&m, path, &o, &e);
+            CHECK(r == MG_ERR_NOMEM && !m && strstr(e.message, dec(4 * GiB - 4096, num)) && strstr(e.message, strerror(ENOMEM)),
+                  "mapping 4 GiB - 4 KiB fails with its size and the reason: %s", e.message);
+        }
     }
     mg_model_free(m);
     remove(path);
