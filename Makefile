@@ -129,11 +129,12 @@ HDR_OPTS   := - MG_NO_SIMD MG_NO_THREADS MG_NO_MMAP MG_NO_STDIO MG_REFERENCE MG_
               MG_NO_THREADS+MG_NO_STDIO MG_NO_SIMD+MG_NO_THREADS MEDGEMMA_STATIC+MG_NO_THREADS+MG_NO_STDIO \
               MG_REFERENCE+MG_EXACT_GELU $(if $(HAVE_CBLAS),MG_USE_BLAS MG_USE_BLAS+MG_NO_MMAP)
 HDR_CCS    := gcc $(if $(shell command -v clang),clang)
+HDR_cc     := $(CC) -O0 -c -o /dev/null
 HDR_gcc    := gcc -O0 -c -o /dev/null
 HDR_clang  := clang -fsyntax-only
-HDR_QUICK  := $(B)/hdr/decl-c++.ok $(B)/hdr/gcc.-.ok $(B)/hdr/static-gcc.ok
+HDR_QUICK  := $(B)/hdr/decl-c++.ok $(B)/hdr/cc.-.ok $(B)/hdr/static-cc.ok
 HDR_FULL   := $(HDR_QUICK) $(foreach c,$(HDR_CCS),$(HDR_OPTS:%=$(B)/hdr/$(c).%.ok) $(B)/hdr/$(c).avx2.ok \
-              $(B)/hdr/static-$(c).ok $(B)/hdr/impl-$(c)++.ok) $(B)/hdr/msvc-avx2.ok
+              $(B)/hdr/static-$(c).ok $(B)/hdr/impl-$(c)++.ok) $(B)/hdr/msvc-avx2.ok $(B)/hdr/stdio-files.ok
 
 check-header: $(HDR_QUICK)
 check-header-full: $(HDR_FULL)
@@ -161,9 +162,13 @@ $(B)/hdr/impl-%++.ok: medgemma.h $(B)/hdr/impl.c
 # two translation units with their own static copy, one program: it links and both copies answer
 $(B)/hdr/static-%.ok: medgemma.h tests/header_static.c | $(B)
 	@mkdir -p $(@D)
-	$* $(HDR_W) -O0 -DSECOND -c tests/header_static.c -o $(B)/hdr/static-$*.o
-	$* $(HDR_W) -O0 tests/header_static.c $(B)/hdr/static-$*.o -o $(B)/hdr/static-$* $(LDLIBS)
+	$(firstword $(HDR_$*)) $(HDR_W) -O0 -DSECOND -c tests/header_static.c -o $(B)/hdr/static-$*.o
+	$(firstword $(HDR_$*)) $(HDR_W) -O0 tests/header_static.c $(B)/hdr/static-$*.o -o $(B)/hdr/static-$* $(LDLIBS)
 	$(B)/hdr/static-$*
+	@touch $@
+# a system that is neither POSIX nor Windows: files through stdio alone (ftell sizes, fread pieces)
+$(B)/hdr/stdio-files.ok: medgemma.h $(B)/hdr/impl.c
+	$(HDR_gcc) $(HDR_W) -U__unix__ -U__unix -Uunix -U__linux__ -U__linux -Ulinux $(B)/hdr/impl.c
 	@touch $@
 # MSVC defines __AVX2__ but neither __FMA__ nor __F16C__: the feature block must still pick the AVX2 kernels
 $(B)/hdr/msvc-avx2.ok: medgemma.h $(B)/hdr/impl.c
