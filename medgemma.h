@@ -16,7 +16,11 @@
          #define MEDGEMMA_IMPLEMENTATION
          #include "medgemma.h"
      everywhere else just #include "medgemma.h". Link with -lm -lpthread. Compile with optimisation and
-     the native instruction set (-O2 -march=native) for speed; the scalar path is always there.
+     the native instruction set (-O2 -march=native, on arm64 -mcpu=native) for speed; the scalar path is always
+     there. Platforms: Linux, macOS, the BSDs, Windows with mingw-w64 (winpthreads); C99 or C++. MSVC builds
+     single-threaded: there is no Win32 thread shim, so MG_NO_THREADS is implied unless a pthreads port is on the
+     include path (its /arch:AVX2 gets the AVX2 kernels). 32-bit POSIX builds want -D_FILE_OFFSET_BITS=64 to open
+     files past 2 GiB; a file larger than the address space is refused by size. Big-endian hosts: see below.
 
    OPTIONS (define before the implementation include)
      MEDGEMMA_STATIC      all functions static (two copies never clash at link time)
@@ -24,7 +28,7 @@
      MG_ASSERT(x)         internal invariant check (default: nothing; never used on caller or file data)
      MG_NO_SIMD           scalar kernels only (>>kernels: scalar)
      MG_REFERENCE         the plain model path only: scalar kernels, attention and vision products as written
-     MG_NO_THREADS        single-threaded, no pthreads
+     MG_NO_THREADS        single-threaded, no pthreads (implied on MSVC without a pthreads port)
      MG_NO_STDIO          no file loading (memory buffers only)
      MG_NO_MMAP           read files into memory instead of mapping them
      MG_USE_BLAS          F32 matrix products of 8+ rows through cblas_sgemm (link OpenBLAS; make BLAS=1)
@@ -48,7 +52,8 @@
      by one thread at a time. No function touches global mutable state.
 
    WHAT IT DOES NOT DO
-     GPUs; training; model architectures other than Gemma 3 / SigLIP; tensor types other than those above
+     GPUs; training; big-endian hosts (GGUF tensors are little-endian and used in place: mg_gguf_open_mem refuses
+     them); model architectures other than Gemma 3 / SigLIP; tensor types other than those above
      (the loader names the type it met); image file decoding (the examples carry readers for PNG, JPEG,
      PNM, BMP, DICOM and NIfTI — the runtime takes pixels).
 
@@ -66,14 +71,16 @@
      >>kernels: scalar                 the reference of every seam entry
      >>kernels: x86                    AVX2, AVX-512 (VNNI, BF16) versions
      >>kernels: seam                   one function per entry choosing the build's kernel
-     >>thread pool                     persistent workers, row splits that keep results thread-count invariant
+     >>thread pool                     persistent workers, row splits that keep results thread-count invariant,
+                                       the default thread count (affinity, cgroup quota)
      >>ops                             taps, RMSNorm, LayerNorm, GELU, RoPE, weights from a file, the parallel
                                        matrix products of both towers
      >>tokenizer                       SentencePiece BPE with byte fallback, special tokens
      >>image preprocessing             pad to square + Pillow-exact resize (MedGemma), letterbox (llama.cpp)
      >>SigLIP                          tower structs, loading, attention (plain and blocked), block, encoder
      >>projector                       average pool, soft-embedding norm, projection to the text width
-     >>Gemma 3                         structs, loading, session and KV cache, attention (plain and blocked),
+     >>Gemma 3                         structs, loading (files: POSIX, Win32, stdio), session and KV cache,
+                                       attention (plain and blocked),
                                        decoder layer, forward, prompt feeding
      >>snapshots                       session state to memory or file, validated on the way back
      >>sampler                         greedy, temperature, top-k, top-p, min-p, repetition penalty
@@ -91,7 +98,9 @@
 #define MEDGEMMA_VERSION_PATCH 0
 
 #ifndef MGDEF
-#ifdef MEDGEMMA_STATIC
+#if defined(MEDGEMMA_STATIC) && defined(__GNUC__)
+#define MGDEF static __attribute__((unused))   /* a unit that calls only some functions gets no warning */
+#elif defined(MEDGEMMA_STATIC)
 #define MGDEF static
 #else
 #define MGDEF extern
@@ -203,8 +212,10 @@ typedef struct mg_model_info {
 /* Loading. The memory variant keeps `data` by reference: it must outlive the model. */
 MGDEF mg_result mg_model_load_mem(mg_model **out, const void *data, size_t size,
                                   const mg_model_options *opt, mg_error *err);
+#ifndef MG_NO_STDIO
 MGDEF mg_result mg_model_load_file(mg_model **out, const char *path,
                                    const mg_model_options *opt, mg_error *err);
+#endif
 MGDEF void      mg_model_free(mg_model *m);
 MGDEF void      mg_model_get_info(const mg_model *m, mg_model_info *info);
 
@@ -222,6 +233,7 @@ typedef struct mg_tensor_info {
 enum { MG_GGUF_U8, MG_GGUF_I8, MG_GGUF_U16, MG_GGUF_I16, MG_GGUF_U32, MG_GGUF_I32, MG_GGUF_F32, MG_GGUF_BOOL,
        MG_GGUF_STRING, MG_GGUF_ARRAY, MG_GGUF_U64, MG_GGUF_I64, MG_GGUF_F64 };
 
+/* Every load goes through here; a big-endian host gets MG_ERR_UNSUPPORTED (tensor data is read in place). */
 MGDEF mg_result   mg_gguf_open_mem(mg_gguf **out, const void *data, size_t size, mg_error *err);
 MGDEF void        mg_gguf_close(mg_gguf *g);
 MGDEF const mg_gguf *mg_model_gguf(const mg_model *m);          /* the text model's file */
@@ -354,7 +366,7 @@ typedef int  (*mg_progress_fn)(void *user, int done, int total);
 
 typedef struct mg_session_options {
     int            n_ctx;        /* 0: the model's training context; memory grows with use, not with n_ctx */
-    int            n_threads;    /* 0: the number of online CPUs */
+    int            n_threads;    /* 0: mg_cpu_count() */
     int            n_batch;      /* tokens per forward chunk, 0: 512 (an image's tokens are never split) */
     int            kv_type;      /* MG_KV_*, default F16 */
     uint64_t       seed;         /* sampler RNG seed (0: a fixed default) */
@@ -367,6 +379,11 @@ typedef struct mg_session_options {
                                     embeddings ~5x further from llama.cpp's); 0: float (attention is bf16 either way) */
 } mg_session_options;
 
+/* The default thread count: the CPUs this process may run on. Linux: the affinity mask (taskset, cpusets) capped
+   by the cgroup CPU quota (containers); macOS: hw.activecpu; Windows: active processors capped by the process
+   affinity mask; other POSIX systems: sysconf(_SC_NPROCESSORS_ONLN). 1 where none of these exists (set n_threads
+   there) and in MG_NO_THREADS builds; at most 256. */
+MGDEF int         mg_cpu_count(void);
 MGDEF mg_result   mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt, mg_error *err);
 MGDEF void        mg_session_free(mg_session *s);
 MGDEF void        mg_session_reset(mg_session *s);                 /* forget the context, keep the memory */
@@ -494,6 +511,7 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #include <stdarg.h>
 #include <math.h>
 #include <float.h>
+#include <errno.h>
 
 #ifdef MG_REFERENCE          /* the plain model path only: no SIMD kernels, no blocked attention */
 #ifndef MG_NO_SIMD
@@ -505,12 +523,13 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #endif
 
 /* x86: AVX2 + FMA (the dot products), F16C (half conversions), AVX-512 F/BW/VL (vision tiles, attention,
-   activation conversion), AVX512-BF16 (bf16 tiles), AVX512-VNNI (int8 matrix kernels). */
+   activation conversion), AVX512-BF16 (bf16 tiles), AVX512-VNNI (int8 matrix kernels). MSVC's /arch:AVX2 implies
+   FMA3 and F16C (every AVX2 CPU has both) but defines only __AVX2__: there the two follow from it. */
 #if !defined(MG_NO_SIMD) && (defined(__x86_64__) || defined(__i386__) || defined(_M_X64))
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX2__) && (defined(__FMA__) || defined(_MSC_VER))
 #define MG__AVX2 1
 #endif
-#if defined(__F16C__)
+#if defined(__F16C__) || (defined(_MSC_VER) && defined(__AVX2__))
 #define MG__F16C 1
 #endif
 #if defined(MG__AVX2) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
@@ -550,19 +569,63 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #define MG__NO_FMA
 #endif
 
+/* Threads are POSIX threads (Windows: mingw-w64's winpthreads). MSVC has no <pthread.h> and this header no Win32
+   thread shim: there it builds single-threaded (MG_NO_THREADS) unless a pthreads port is on the include path. */
+#if defined(_MSC_VER) && !defined(MG_NO_THREADS)
+#if defined(__has_include)
+#if !__has_include(<pthread.h>)
+#define MG_NO_THREADS
+#endif
+#else
+#define MG_NO_THREADS
+#endif
+#endif
 #if !defined(MG_NO_THREADS)
 #include <pthread.h>
-#include <unistd.h>
 #if defined(__GNUC__) || defined(__clang__)
 #define MG__SPIN 1            /* the pool's lock-free fast path on the GCC/Clang __atomic builtins */
 #endif
 #endif
-#if !defined(MG_NO_STDIO) && !defined(MG_NO_MMAP) && (defined(__unix__) || defined(__APPLE__))
-#define MG__HAVE_MMAP 1
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <fcntl.h>
+/* The operating system: files (MG__FILES_POSIX or MG__FILES_WIN32, else plain stdio), mapping (MG__MAP) and the
+   CPU count (>>thread pool). */
+#if defined(__unix__) || defined(__APPLE__)
+#define MG__POSIX 1
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#elif defined(_WIN32)
+#define MG__WIN32 1
+#include <windows.h>
+#endif
+#if !defined(MG_NO_STDIO) && defined(MG__POSIX)
+#define MG__FILES_POSIX 1
+#if !defined(MG_NO_MMAP)
+#define MG__MAP 1
+#include <sys/mman.h>
+#endif
+#elif !defined(MG_NO_STDIO) && defined(MG__WIN32)
+#define MG__FILES_WIN32 1
+#if !defined(MG_NO_MMAP)
+#define MG__MAP 1
+#endif
+#endif
+/* libc functions some feature-test settings hide, declared here as libc defines them */
+#ifdef __cplusplus
+#define MG__LIBC extern "C"
+#else
+#define MG__LIBC
+#endif
+#if defined(__linux__) && !defined(MG_NO_THREADS)
+#include <sched.h>
+#if defined(CPU_COUNT)
+#define MG__CPU_SET cpu_set_t
+#else                         /* <sched.h> declares it only with _GNU_SOURCE; the call is the same without */
+#define MG__CPU_SET void
+MG__LIBC int sched_getaffinity(pid_t pid, size_t size, void *mask);
+#endif
+#endif
+#if defined(__APPLE__) && !defined(MG_NO_THREADS)
+MG__LIBC int sysctlbyname(const char *name, void *old, size_t *oldlen, void *new_value, size_t newlen);   /* <sys/sysctl.h> */
 #endif
 #if defined(MG_MALLOC) != defined(MG_FREE) || defined(MG_MALLOC) != defined(MG_REALLOC)
 #error "define MG_MALLOC, MG_REALLOC and MG_FREE together, or none of them"
@@ -714,6 +777,8 @@ static char *mg__strndup(const char *s, size_t n) {
     return d;
 }
 /* ===== >>byte cursor: bounded little-endian reads ==================================================== */
+/* GGUF tensors are little-endian and used in place: a big-endian host opens no GGUF (mg_gguf_open_mem). */
+static int mg__host_little_endian(void) { const uint16_t one = 1; return *(const uint8_t *)&one == 1; }
 typedef struct mg__cur {
     const uint8_t *p;     /* buffer */
     size_t n;             /* bytes in buffer */
@@ -1180,6 +1245,9 @@ MGDEF mg_result mg_gguf_open_mem(mg_gguf **out, const void *data, size_t size, m
     mg_result r;
     if (!out) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_gguf_open_mem: out is NULL");
     *out = NULL;
+    if (!mg__host_little_endian())
+        return mg__fail(err, MG_ERR_UNSUPPORTED, "GGUF: big-endian hosts are not supported (tensor data is "
+                        "little-endian and used in place)");
     if (!(g = (mg_gguf *)mg__calloc(1, sizeof *g))) return mg__fail(err, MG_ERR_NOMEM, "out of memory");
     if ((r = mg__gguf_parse(g, data, size, err)) != MG_OK) { mg__gguf_free_parts(g); MG_FREE(g); return r; }
     *out = g;
@@ -1187,8 +1255,10 @@ MGDEF mg_result mg_gguf_open_mem(mg_gguf **out, const void *data, size_t size, m
 }
 
 static void mg__release_buffer(void *p, size_t n, int mapped) {
-#ifdef MG__HAVE_MMAP
+#if defined(MG__MAP) && defined(MG__FILES_POSIX)
     if (mapped) { if (p) munmap(p, n); return; }
+#elif defined(MG__MAP)
+    if (mapped) { if (p) UnmapViewOfFile(p); return; }
 #endif
     (void)n; (void)mapped;
     MG_FREE(p);
@@ -3234,14 +3304,132 @@ static void mg__split(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
     *hi = n * (ith + 1) / nth;
 }
 
-static int mg__cpu_count(void) {
-#if !defined(MG_NO_THREADS) && defined(_SC_NPROCESSORS_ONLN)
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (n > 256 ? 256 : (int)n) : 1;
-#else
-    return 1;
-#endif
+/* ----- the default thread count (mg_cpu_count: the sources per system) -----
+   The CPUs this process may run on, not the machine's: a container limited to 2 CPUs on a 64-core host must not
+   start 64 spinning workers. A cgroup quota counts from the process's cgroup up through its ancestors (the
+   tightest wins), rounded up to whole CPUs. */
+#define MG__MAX_THREADS 256
+#if defined(__linux__) && !defined(MG_NO_THREADS)
+/* Up to cap-1 bytes of a small file (cgroup and proc files), NUL-terminated; 0 when it cannot be read. */
+static int mg__read_small(const char *path, char *buf, size_t cap) {
+    size_t got = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return 0;
+    while (got + 1 < cap) {
+        ssize_t n = read(fd, buf + got, cap - 1 - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = 0;
+    return got > 0;
 }
+/* CPUs allowed by a quota of `quota` microseconds per `period`, rounded up; 0: no limit or unreadable. */
+static int mg__quota_cpus(long long quota, long long period) {
+    long long n;
+    if (quota <= 0 || period <= 0) return 0;
+    n = (quota + period - 1) / period;
+    return n > MG__MAX_THREADS ? MG__MAX_THREADS : (int)n;
+}
+/* The tightest quota on the cgroup `dir` (under root) and its ancestors; 0 when none is set. v2 keeps
+   "quota period" or "max period" in cpu.max; v1 keeps the two numbers in cpu.cfs_quota_us and cpu.cfs_period_us. */
+static int mg__cgroup_quota(const char *root, const char *dir, int v2) {
+    char path[4096], a[64], b[64];
+    size_t len = strlen(dir);
+    int best = 0;
+    for (;;) {
+        int n = 0;
+        long long q = 0, per = 0;
+        while (len > 0 && dir[len - 1] == '/') len--;
+        if (v2) {
+            if (snprintf(path, sizeof path, "%s%.*s/cpu.max", root, (int)len, dir) < (int)sizeof path &&
+                mg__read_small(path, a, sizeof a) && strncmp(a, "max", 3) != 0 && sscanf(a, "%lld %lld", &q, &per) == 2)
+                n = mg__quota_cpus(q, per);
+        } else if (snprintf(path, sizeof path, "%s/cpu%.*s/cpu.cfs_quota_us", root, (int)len, dir) < (int)sizeof path &&
+                   mg__read_small(path, a, sizeof a) && sscanf(a, "%lld", &q) == 1 &&
+                   snprintf(path, sizeof path, "%s/cpu%.*s/cpu.cfs_period_us", root, (int)len, dir) < (int)sizeof path &&
+                   mg__read_small(path, b, sizeof b) && sscanf(b, "%lld", &per) == 1) {
+            n = mg__quota_cpus(q, per);
+        }
+        if (n > 0 && (best == 0 || n < best)) best = n;
+        if (len == 0) return best;
+        while (len > 0 && dir[len - 1] != '/') len--;      /* the parent cgroup */
+    }
+}
+/* Whether a v1 controller list ("cpu,cpuacct") names the cpu controller. */
+static int mg__names_cpu(const char *list) {
+    while (*list) {
+        size_t k = strcspn(list, ",");
+        if (k == 3 && memcmp(list, "cpu", 3) == 0) return 1;
+        list += k + (list[k] == ',');
+    }
+    return 0;
+}
+/* The CPU quota of this process's cgroup: `self` lists its cgroups ("0::/path" for v2, "N:cpu,cpuacct:/path" for
+   v1), `root` is where the hierarchy is mounted. In a container the path may name the host's view while the mount
+   holds the container's own cgroup: every ancestor is looked at, so the container's quota is found either way. */
+static int mg__cgroup_cpus(const char *self, const char *root) {
+    char text[4096], *line, *next;
+    int best = 0;
+    if (!mg__read_small(self, text, sizeof text)) return 0;
+    for (line = text; *line; line = next) {
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        int n = 0;
+        next = strchr(line, '\n');
+        if (next) *next++ = 0; else next = line + strlen(line);
+        if (!c2) continue;
+        *c2 = 0;                                   /* c1 + 1: the controllers, c2 + 1: the path */
+        if (c1 == line + 1 && line[0] == '0' && c2 == c1 + 1) n = mg__cgroup_quota(root, c2 + 1, 1);
+        else if (mg__names_cpu(c1 + 1)) n = mg__cgroup_quota(root, c2 + 1, 0);
+        if (n > 0 && (best == 0 || n < best)) best = n;
+    }
+    return best;
+}
+static int mg__affinity_cpus(void) {
+    unsigned long mask[1024 / (8 * sizeof(unsigned long))];      /* CPU_SETSIZE bits */
+    int n = 0;
+    size_t i;
+    memset(mask, 0, sizeof mask);
+    if (sched_getaffinity(0, sizeof mask, (MG__CPU_SET *)(void *)mask) != 0) return 0;
+    for (i = 0; i < sizeof mask / sizeof mask[0]; i++) { unsigned long w = mask[i]; while (w) { w &= w - 1; n++; } }
+    return n;
+}
+#endif
+#if defined(_WIN32) && !defined(MG_NO_THREADS)
+static int mg__windows_cpus(void) {
+    DWORD_PTR proc = 0, sys = 0;
+    int n, a = 0;
+#if defined(_WIN32_WINNT) && _WIN32_WINNT >= 0x0601
+    n = (int)GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+#else
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    n = (int)si.dwNumberOfProcessors;
+#endif
+    if (GetProcessAffinityMask(GetCurrentProcess(), &proc, &sys)) while (proc) { proc &= proc - 1; a++; }
+    return a > 0 && a < n ? a : n;       /* the mask covers one processor group: it only ever lowers the count */
+}
+#endif
+static int mg__cpu_count(void) {
+    long n = 0;
+#if defined(MG_NO_THREADS)
+    n = 1;
+#elif defined(__linux__)
+    int quota = mg__cgroup_cpus("/proc/self/cgroup", "/sys/fs/cgroup");
+    if ((n = mg__affinity_cpus()) <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (quota > 0 && quota < n) n = quota;
+#elif defined(__APPLE__)
+    int c = 0;
+    size_t len = sizeof c;
+    if (sysctlbyname("hw.activecpu", &c, &len, NULL, 0) == 0 || sysctlbyname("hw.ncpu", &c, &len, NULL, 0) == 0) n = c;
+#elif defined(_WIN32)
+    n = mg__windows_cpus();
+#elif defined(_SC_NPROCESSORS_ONLN)
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+#endif
+    return n < 1 ? 1 : n > MG__MAX_THREADS ? MG__MAX_THREADS : (int)n;
+}
+MGDEF int mg_cpu_count(void) { return mg__cpu_count(); }
 
 /* ===== >>ops ========================================================================================= */
 /* The model's elementwise math (norms, GELU, RoPE), the debug taps, and the matrix products of both towers spread
@@ -3669,7 +3857,7 @@ static mg_result mg__vocab_load(mg__vocab *v, const mg_gguf *g, mg_error *e) {
         v->piece[i] = (const char *)g->data + p + 8;
         p += 8 + v->len[i];
         v->score[i] = ks >= 0 ? mg__f32_of(mg__le32(g->data + g->kv[ks].off + 4 * (size_t)i)) : 0.0f;
-        v->type[i] = (uint8_t)(kt >= 0 ? mg__le32(g->data + g->kv[kt].off + 4 * (size_t)i) : MG__TT_NORMAL);
+        v->type[i] = (uint8_t)(kt >= 0 ? mg__le32(g->data + g->kv[kt].off + 4 * (size_t)i) : (uint32_t)MG__TT_NORMAL);
         v->byte_val[i] = -1;
         old = mg__strmap_find(&v->map, v->piece[i], v->len[i], mg__vkey, v, &where);
         if (old >= 0) {   /* repeated piece: the later id wins, as in llama.cpp */
@@ -4752,7 +4940,6 @@ static mg_result mg__load_weights(mg_model *m, mg_error *e) {
     m->has_weights = 1;
     return MG_OK;
 }
-static int mg__host_little_endian(void) { const uint16_t one = 1; return *(const uint8_t *)&one == 1; }
 #ifndef MG_NO_STDIO
 static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_error *e);
 #endif
@@ -4794,7 +4981,6 @@ static mg_result mg__model_init(mg_model *m, const mg_model_options *opt, mg_err
     size_t len;
     const char *s = mg__gguf_str(m->g, MG__KEY_ARCH, &len);
     mg_result r;
-    if (!mg__host_little_endian()) return mg__fail(e, MG_ERR_UNSUPPORTED, "big-endian hosts are not supported");
     if (!s) return mg__fail(e, MG_ERR_MODEL, "metadata key 'general.architecture' is missing");
     if (!(m->gelu = (uint16_t *)mg__malloc(65537 * sizeof(uint16_t)))) return mg__fail(e, MG_ERR_NOMEM, "out of memory");
     mg__gelu_table(m->gelu);
@@ -4853,12 +5039,155 @@ MGDEF mg_result mg_model_load_mem(mg_model **out, const void *data, size_t size,
     return mg__model_from_gguf(out, g, opt, err);
 }
 #ifndef MG_NO_STDIO
+/* ----- files -----
+   A whole file in memory, the same way on POSIX (open, fstat, mmap, read), Windows (CreateFile, GetFileSizeEx,
+   MapViewOfFile, ReadFile) and any other C library (fopen, ftell, fread). Sizes are 64-bit throughout: a file
+   larger than this build can address is refused by name and size (MG_ERR_LIMIT), never truncated; reads go in
+   pieces of at most 1 GiB; a failure names the file and the system's reason. */
+typedef struct mg__file {
+    const char *path;
+    uint64_t size;
+#if defined(MG__FILES_POSIX)
+    int fd;
+#elif defined(MG__FILES_WIN32)
+    HANDLE h;
+#else
+    FILE *f;
+#endif
+} mg__file;
+#ifndef MG__IO_PIECE
+#define MG__IO_PIECE ((size_t)1 << 30)      /* tests/test_platform makes it small to read in many pieces */
+#endif
+
+/* The reason the last system call failed, as the system words it, copied to buf. */
+static const char *mg__os_error(char *buf, size_t cap) {
+#if defined(MG__FILES_WIN32)
+    DWORD code = GetLastError();
+    size_t n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code, 0, buf,
+                              (DWORD)cap, NULL);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '.')) buf[--n] = 0;
+    if (n == 0) snprintf(buf, cap, "Windows error %lu", (unsigned long)code);
+    return buf;
+#else
+    snprintf(buf, cap, "%s", strerror(errno));
+    return buf;
+#endif
+}
+static mg_result mg__file_fail(mg_error *e, mg_result code, const char *what, const mg__file *f) {
+    char buf[128];
+    return mg__fail(e, code, "cannot %s '%s': %s", what, f->path, mg__os_error(buf, sizeof buf));
+}
+static void mg__file_close(mg__file *f) {
+#if defined(MG__FILES_POSIX)
+    close(f->fd);
+#elif defined(MG__FILES_WIN32)
+    CloseHandle(f->h);
+#else
+    fclose(f->f);
+#endif
+}
+/* Opens a regular file for reading and measures it. */
+static mg_result mg__file_open(mg__file *f, const char *path, mg_error *e) {
+    f->path = path;
+#if defined(MG__FILES_POSIX)
+    {
+        struct stat st;
+        if ((f->fd = open(path, O_RDONLY)) < 0) return mg__file_fail(e, MG_ERR_IO, "open", f);
+        if (fstat(f->fd, &st) != 0) {
+            mg_result r = mg__file_fail(e, MG_ERR_IO, "measure", f);
+#ifdef EOVERFLOW
+            if (errno == EOVERFLOW)
+                r = mg__fail(e, MG_ERR_LIMIT, "'%s' is 2 GiB or more, past this build's 32-bit off_t (compile with "
+                             "-D_FILE_OFFSET_BITS=64)", path);
+#endif
+            close(f->fd);
+            return r;
+        }
+        if (!S_ISREG(st.st_mode)) { close(f->fd); return mg__fail(e, MG_ERR_IO, "'%s' is not a regular file", path); }
+        f->size = (uint64_t)st.st_size;
+    }
+#elif defined(MG__FILES_WIN32)
+    {
+        LARGE_INTEGER n;
+        f->h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (f->h == INVALID_HANDLE_VALUE) return mg__file_fail(e, MG_ERR_IO, "open", f);
+        if (GetFileType(f->h) != FILE_TYPE_DISK) { CloseHandle(f->h); return mg__fail(e, MG_ERR_IO, "'%s' is not a regular file", path); }
+        if (!GetFileSizeEx(f->h, &n)) { mg_result r = mg__file_fail(e, MG_ERR_IO, "measure", f); CloseHandle(f->h); return r; }
+        f->size = (uint64_t)n.QuadPart;
+    }
+#else
+    {   /* ftell answers in a long: a size it cannot hold fails, and a byte past the answer means it wrapped */
+        long n;
+        if (!(f->f = fopen(path, "rb"))) return mg__file_fail(e, MG_ERR_IO, "open", f);
+        if (fseek(f->f, 0, SEEK_END) != 0 || (n = ftell(f->f)) < 0 || fseek(f->f, n, SEEK_SET) != 0 ||
+            fgetc(f->f) != EOF || fseek(f->f, 0, SEEK_SET) != 0) {
+            fclose(f->f);
+            return mg__fail(e, MG_ERR_LIMIT, "cannot measure '%s': larger than this C library's ftell reaches", path);
+        }
+        f->size = (uint64_t)n;
+    }
+#endif
+    if (sizeof(size_t) < sizeof(uint64_t) && f->size > (uint64_t)SIZE_MAX) {
+        mg__file_close(f);
+        return mg__fail(e, MG_ERR_LIMIT, "'%s' is %llu bytes, more than a %d-bit build can address (a 64-bit build "
+                        "reads it)", path, (unsigned long long)f->size, (int)(8 * sizeof(size_t)));
+    }
+    return MG_OK;
+}
+/* Reads the next n bytes. */
+static mg_result mg__file_read(mg__file *f, void *buf, size_t n, mg_error *e) {
+    uint8_t *p = (uint8_t *)buf;
+    while (n > 0) {
+        size_t want = n < MG__IO_PIECE ? n : MG__IO_PIECE, got;
+#if defined(MG__FILES_POSIX)
+        ssize_t k = read(f->fd, p, want);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return mg__file_fail(e, MG_ERR_IO, "read", f);
+        got = (size_t)k;
+#elif defined(MG__FILES_WIN32)
+        DWORD k = 0;
+        if (!ReadFile(f->h, p, (DWORD)want, &k, NULL)) return mg__file_fail(e, MG_ERR_IO, "read", f);
+        got = k;
+#else
+        got = fread(p, 1, want, f->f);
+        if (got == 0 && ferror(f->f)) return mg__file_fail(e, MG_ERR_IO, "read", f);
+#endif
+        if (got == 0) return mg__fail(e, MG_ERR_IO, "cannot read '%s': it ends %llu bytes early (changed while read?)",
+                                      f->path, (unsigned long long)n);
+        p += got; n -= got;
+    }
+    return MG_OK;
+}
+#ifdef MG__MAP
+/* Maps the whole (measured, non-empty) file read-only. */
+static mg_result mg__file_map(mg__file *f, void **out, mg_error *e) {
+    char why[128];
+    int nomem;
+#if defined(MG__FILES_POSIX)
+    void *p = mmap(NULL, (size_t)f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+    if (p == MAP_FAILED) p = NULL;
+    nomem = !p && errno == ENOMEM;
+    if (!p) mg__os_error(why, sizeof why);
+#else
+    HANDLE m = CreateFileMappingA(f->h, NULL, PAGE_READONLY, 0, 0, NULL);
+    void *p = m ? MapViewOfFile(m, FILE_MAP_READ, 0, 0, 0) : NULL;
+    nomem = !p && GetLastError() == ERROR_NOT_ENOUGH_MEMORY;
+    if (!p) mg__os_error(why, sizeof why);
+    if (m) CloseHandle(m);                    /* the view keeps the mapping alive */
+#endif
+    if (!p)
+        return mg__fail(e, nomem ? MG_ERR_NOMEM : MG_ERR_IO, "cannot map '%s' (%llu bytes): %s", f->path,
+                        (unsigned long long)f->size, why);
+    *out = p;
+    return MG_OK;
+}
+#endif
 /* A buffer for a file read into memory. Without allocation hooks, on Linux: aligned to 2 MiB with transparent
    huge pages requested (decode streams the whole buffer per token; with 4 KiB pages every page is a TLB miss and
    a point where the hardware prefetcher stops). Released with MG_FREE either way. */
-#if defined(__linux__) && defined(MG__HAVE_MMAP) && defined(MG__LIBC_ALLOC)
-int madvise(void *addr, size_t len, int advice);   /* <sys/mman.h> declares it only outside strict POSIX, */
-int posix_memalign(void **p, size_t align, size_t size);   /* <stdlib.h> only with POSIX features on */
+#if defined(__linux__) && defined(MG__FILES_POSIX) && defined(MG__LIBC_ALLOC)
+MG__LIBC int madvise(void *addr, size_t len, int advice);   /* <sys/mman.h> declares it only outside strict POSIX, */
+MG__LIBC int posix_memalign(void **p, size_t align, size_t size);   /* <stdlib.h> only with POSIX features on */
 #define MG__MADV_HUGEPAGE 14                       /* its value on every Linux architecture */
 #endif
 static void *mg__weights_alloc(size_t size) {
@@ -4872,47 +5201,34 @@ static void *mg__weights_alloc(size_t size) {
 #endif
     return mg__malloc(size);
 }
-/* Maps (or reads) a whole file; the buffer is handed to the gguf, which releases it. */
+/* Reads the whole (measured) file into a weights buffer. */
+static mg_result mg__file_slurp(mg__file *f, void **out, mg_error *e) {
+    mg_result r;
+    if (!(*out = mg__weights_alloc((size_t)f->size)))
+        return mg__fail(e, MG_ERR_NOMEM, "out of memory reading '%s' (%llu bytes)", f->path, (unsigned long long)f->size);
+    if ((r = mg__file_read(f, *out, (size_t)f->size, e)) != MG_OK) { MG_FREE(*out); *out = NULL; }
+    return r;
+}
+/* Maps (or reads) a whole GGUF file; the buffer is handed to the gguf, which releases it. */
 static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_error *e) {
+    mg__file f;
     void *buf = NULL;
-    size_t size = 0;
     int mapped = 0;
     mg_result r;
-    FILE *f;
     *out = NULL;
-#ifndef MG__HAVE_MMAP
-    (void)no_mmap;
+    if ((r = mg__file_open(&f, path, e)) != MG_OK) return r;
+    if (f.size == 0) { mg__file_close(&f); return mg__fail(e, MG_ERR_IO, "'%s' is empty", path); }
+#ifdef MG__MAP
+    if (!no_mmap) { mapped = 1; r = mg__file_map(&f, &buf, e); } else
 #else
-    if (!no_mmap) {
-        int fd = open(path, O_RDONLY);
-        struct stat st;
-        if (fd < 0) return mg__fail(e, MG_ERR_IO, "cannot open '%s'", path);
-        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
-            close(fd);
-            return mg__fail(e, MG_ERR_IO, "'%s' is not a readable non-empty file", path);
-        }
-        size = (size_t)st.st_size;
-        buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        close(fd);
-        if (buf == MAP_FAILED) return mg__fail(e, MG_ERR_IO, "cannot map '%s'", path);
-        mapped = 1;
-    }
+    (void)no_mmap;
 #endif
-    if (!mapped) {
-        long sz;
-        if (!(f = fopen(path, "rb"))) return mg__fail(e, MG_ERR_IO, "cannot open '%s'", path);
-        if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) {
-            fclose(f);
-            return mg__fail(e, MG_ERR_IO, "'%s' is not a readable non-empty file", path);
-        }
-        size = (size_t)sz;
-        if (!(buf = mg__weights_alloc(size))) { fclose(f); return mg__fail(e, MG_ERR_NOMEM, "out of memory reading '%s'", path); }
-        if (fread(buf, 1, size, f) != size) { fclose(f); MG_FREE(buf); return mg__fail(e, MG_ERR_IO, "cannot read '%s'", path); }
-        fclose(f);
-    }
-    if ((r = mg_gguf_open_mem(out, buf, size, e)) != MG_OK) { mg__release_buffer(buf, size, mapped); return r; }
+    r = mg__file_slurp(&f, &buf, e);
+    mg__file_close(&f);
+    if (r != MG_OK) return r;
+    if ((r = mg_gguf_open_mem(out, buf, (size_t)f.size, e)) != MG_OK) { mg__release_buffer(buf, (size_t)f.size, mapped); return r; }
     (*out)->owned = buf;
-    (*out)->owned_size = size;
+    (*out)->owned_size = (size_t)f.size;
     (*out)->owned_mapped = mapped;
     return MG_OK;
 }
@@ -5021,7 +5337,7 @@ static mg_result mg__session_plan(const mg_model *m, const mg_session_options *o
     if (m->image_tokens > pl->chunk) pl->chunk = m->image_tokens;
     if (pl->chunk > pl->n_ctx) pl->chunk = pl->n_ctx;
     pl->n_threads = o->n_threads ? o->n_threads : mg__cpu_count();
-    if (pl->n_threads > 256) pl->n_threads = 256;
+    if (pl->n_threads > MG__MAX_THREADS) pl->n_threads = MG__MAX_THREADS;
     pl->kv_type = o->kv_type == MG_KV_F32 ? MG_TYPE_F32 : o->kv_type == MG_KV_Q8_0 ? MG_TYPE_Q8_0 : MG_TYPE_F16;
     pl->kv_row = mg__row_bytes(pl->kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     return MG_OK;
@@ -5816,49 +6132,49 @@ MGDEF size_t mg_snapshot_size(const mg_snapshot *sn) { return sn ? sn->size : 0;
 MGDEF const void *mg_snapshot_data(const mg_snapshot *sn) { return sn ? sn->bytes : NULL; }
 
 #ifndef MG_NO_STDIO
+/* Writes the serialised bytes. After a failure the file may hold a part of them, which loading refuses. */
 MGDEF mg_result mg_snapshot_save(const mg_snapshot *sn, const char *path, mg_error *err) {
     FILE *f;
-    int ok;
+    size_t done = 0;
+    int ok, why;
     if (!sn || !path) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_snapshot_save: a NULL snapshot or path");
-    if (!(f = fopen(path, "wb"))) return mg__fail(err, MG_ERR_IO, "cannot create '%s'", path);
-    ok = fwrite(sn->bytes, 1, sn->size, f) == sn->size;
-    ok = (fclose(f) == 0) && ok;
-    return ok ? MG_OK : mg__fail(err, MG_ERR_IO, "cannot write %llu bytes to '%s'", (unsigned long long)sn->size, path);
+    if (!(f = fopen(path, "wb"))) return mg__fail(err, MG_ERR_IO, "cannot create '%s': %s", path, strerror(errno));
+    while (done < sn->size) {
+        size_t n = sn->size - done < MG__IO_PIECE ? sn->size - done : MG__IO_PIECE;
+        if (fwrite(sn->bytes + done, 1, n, f) != n) break;
+        done += n;
+    }
+    ok = done == sn->size && fflush(f) == 0;
+    why = errno;
+    if (fclose(f) != 0 && ok) { ok = 0; why = errno; }
+    return ok ? MG_OK : mg__fail(err, MG_ERR_IO, "cannot write '%s': %s", path, strerror(why));
 }
 
 /* Reads the header first and allocates only the size it implies (a huge or short file fails before that). */
 MGDEF mg_result mg_snapshot_load(mg_snapshot **out, const mg_model *m, const char *path, mg_error *err) {
-    uint8_t head[MG__SNAP_HEADER];
-    FILE *f;
-    long sz;
-    size_t want;
-    uint8_t *buf;
+    uint8_t head[MG__SNAP_HEADER], *buf = NULL;
+    mg__file f;
+    size_t want = 0;
     mg_result r;
     if (!out || !m || !path) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_snapshot_load: NULL argument");
     *out = NULL;
-    if (!(f = fopen(path, "rb"))) return mg__fail(err, MG_ERR_IO, "cannot open '%s'", path);
-    if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return mg__fail(err, MG_ERR_IO, "cannot read '%s'", path);
+    if ((r = mg__file_open(&f, path, err)) != MG_OK) return r;
+    if (f.size < sizeof head) r = mg__fail(err, MG_ERR_FORMAT, "'%s': too short for a snapshot", path);
+    else if ((r = mg__file_read(&f, head, sizeof head, err)) == MG_OK && (r = mg__snap_header(m, head, &want, err)) == MG_OK) {
+        if (f.size != want)
+            r = mg__fail(err, MG_ERR_FORMAT, "'%s': %llu bytes, the header implies %llu", path,
+                         (unsigned long long)f.size, (unsigned long long)want);
+        else if (!(buf = (uint8_t *)mg__malloc(want)))
+            r = mg__fail(err, MG_ERR_NOMEM, "out of memory reading '%s' (%llu bytes)", path, (unsigned long long)want);
+        else {
+            memcpy(buf, head, sizeof head);
+            r = mg__file_read(&f, buf + sizeof head, want - sizeof head, err);
+        }
     }
-    if ((size_t)sz < sizeof head || fread(head, 1, sizeof head, f) != sizeof head) {
-        fclose(f);
-        return mg__fail(err, MG_ERR_FORMAT, "'%s': too short for a snapshot", path);
-    }
-    if ((r = mg__snap_header(m, head, &want, err)) != MG_OK) { fclose(f); return r; }
-    if (want != (size_t)sz) {
-        fclose(f);
-        return mg__fail(err, MG_ERR_FORMAT, "'%s': %ld bytes, the header implies %zu", path, sz, want);
-    }
-    if (!(buf = (uint8_t *)mg__malloc(want))) { fclose(f); return mg__fail(err, MG_ERR_NOMEM, "out of memory reading '%s'", path); }
-    memcpy(buf, head, sizeof head);
-    if (fread(buf + sizeof head, 1, want - sizeof head, f) != want - sizeof head) {
-        fclose(f); MG_FREE(buf);
-        return mg__fail(err, MG_ERR_IO, "cannot read '%s'", path);
-    }
-    fclose(f);
-    if ((r = mg__snap_check(m, buf, want, err)) != MG_OK) { MG_FREE(buf); return r; }
-    if (!(*out = (mg_snapshot *)mg__calloc(1, sizeof **out))) { MG_FREE(buf); return mg__fail(err, MG_ERR_NOMEM, "out of memory"); }
+    mg__file_close(&f);
+    if (r == MG_OK) r = mg__snap_check(m, buf, want, err);
+    if (r == MG_OK && !(*out = (mg_snapshot *)mg__calloc(1, sizeof **out))) r = mg__fail(err, MG_ERR_NOMEM, "out of memory");
+    if (r != MG_OK) { MG_FREE(buf); return r; }
     (*out)->bytes = buf; (*out)->size = want; (*out)->pos = (int)mg__le32(buf + 68);
     return MG_OK;
 }
