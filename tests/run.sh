@@ -1,11 +1,12 @@
 #!/bin/sh
 # Runs every test program given as arguments and every tests/*.sh script from the repository root.
 # Each prints lines "ok ..." / "FAIL ..." and ends with "N passed, N failed"; this adds them up.
+# RUNNER: a command that runs the programs (make arm-test: qemu); SCRIPTS: the scripts (default tests/*.sh).
 passed=0; failed=0; broken=""
-for t in "$@" tests/*.sh; do
+for t in "$@" ${SCRIPTS-tests/*.sh}; do
   case "$t" in tests/run.sh) continue;; esac
   [ -e "$t" ] || continue
-  out=$( { case "$t" in *.sh) sh "$t";; *) "$t";; esac; } 2>&1 ); rc=$?
+  out=$( { case "$t" in *.sh) sh "$t";; *) $RUNNER "$t";; esac; } 2>&1 ); rc=$?
   printf '%s\n' "$out" | grep -E '^(FAIL|not ok)' | sed "s|^|[$t] |"
   line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
   if [ -z "$line" ]; then
