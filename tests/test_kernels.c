@@ -197,7 +197,7 @@ static void check_quant_q8_k(void) {
     free(x); free(y);
 }
 
-/* mg__dot_block for nr rows x nt tokens, bit for bit against the reference */
+/* mg__mat_block for nr rows x nt tokens, bit for bit against the reference */
 static void check_block(int type, int64_t n_in, int nr, int nt) {
     uint8_t *w = make_weights(type, n_in, nr), *x;
     size_t xs, rb = mg_type_row_size(type, n_in);

@@ -66,7 +66,7 @@ static float *logits_of(const mg_model *m, const int32_t *ids, int n, int kv) {
     float *out = (float *)malloc(8192 * sizeof(float));
     memset(&o, 0, sizeof o);
     o.n_threads = 2; o.n_ctx = 1024; o.kv_type = kv;
-    if (mg_session_new(&s, m, &o) != MG_OK || mg_eval(s, ids, n) != MG_OK) { free(out); mg_session_free(s); return NULL; }
+    if (mg_session_new(&s, m, &o, NULL) != MG_OK || mg_eval(s, ids, n) != MG_OK) { free(out); mg_session_free(s); return NULL; }
     memcpy(out, mg_logits(s), 8192 * sizeof(float));
     mg_session_free(s);
     return out;
@@ -83,7 +83,7 @@ int main(void) {
     mg_model_info info;
     edit e;
     if (!base || !text) { CHECK(0, "fixtures"); return MG_TEST_END(); }
-    mg_tokenize(base, text, strlen(text), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 512, &n);
+    mg_tokenize(base, text, strlen(text), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 512, &n, NULL);
     /* GQA (4 query heads over 2 KV heads) = MHA with each KV head duplicated */
     memset(&e, 0, sizeof e);
     e.n_kv_new = 4; e.kv_map[0] = 0; e.kv_map[1] = 0; e.kv_map[2] = 1; e.kv_map[3] = 1;
