@@ -2948,18 +2948,18 @@ static void mg__gelu_f16tab_avx512(float *x, int64_t n, const uint16_t *tab) {
    scalar expression's multiplies and adds (no fused multiply-add; GCC contracts none in ISO C mode, clang none
    across intrinsics). */
 #ifdef MG__NEON
-/* the first n floats at p (all four when n >= 4), other lanes 0; and the store of the first n lanes */
+/* the first n floats at p (all four when n >= 4, none when n <= 0), other lanes 0; and the store of the first n lanes */
 MG__INLINE float32x4_t mg__ld4n(const float *p, int n) {
     float t[4] = { 0, 0, 0, 0 };
     if (n >= 4) return vld1q_f32(p);
-    memcpy(t, p, (size_t)n * sizeof(float));
+    if (n > 0) memcpy(t, p, (size_t)n * sizeof(float));
     return vld1q_f32(t);
 }
 MG__INLINE void mg__st4n(float *p, float32x4_t v, int n) {
     float t[4];
     if (n >= 4) { vst1q_f32(p, v); return; }
     vst1q_f32(t, v);
-    memcpy(p, t, (size_t)n * sizeof(float));
+    if (n > 0) memcpy(p, t, (size_t)n * sizeof(float));
 }
 /* [sum of the lanes of v[0], of v[1], of v[2], of v[3]], each as (l0 + l1) + (l2 + l3) */
 MG__INLINE int32x4_t mg__sum4x4(const int32x4_t *v) { return vpaddq_s32(vpaddq_s32(v[0], v[1]), vpaddq_s32(v[2], v[3])); }
@@ -3025,7 +3025,7 @@ static void mg__quant_q8_k_neon(const float *x, mg__block_q8_k *y, int64_t n) {
             int32x4_t v[4];
             int8x16_t q;
             int k;
-            for (k = 0; k < 4; k++) {
+            MG__UNROLL for (k = 0; k < 4; k++) {
                 const int32x4_t t = vreinterpretq_s32_f32(vaddq_f32(vmulq_f32(sc, vld1q_f32(x + j + 4 * k)), vdupq_n_f32(12582912.0f)));
                 v[k] = vminq_s32(vsubq_s32(vandq_s32(t, vdupq_n_s32(0x007fffff)), vdupq_n_s32(0x00400000)), vdupq_n_s32(127));
             }
@@ -3092,10 +3092,6 @@ MG__INLINE int32x4_t mg__dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
     return vpadalq_s16(acc, vmlal_high_s8(vmull_s8(vget_low_s8(a), vget_low_s8(b)), a, b));
 #endif
 }
-/* the 32 products of a and b (two vectors each), exact in four int32 lanes */
-MG__INLINE int32x4_t mg__dot32(const int8x16_t *a, const int8_t *b) {
-    return mg__dot16(mg__dot16(vdupq_n_s32(0), a[0], vld1q_s8(b)), a[1], vld1q_s8(b + 16));
-}
 /* sum_i d_w,i dx sumi for rows w + r rb: s[r] as mg__dot_q8_0_scalar gives it */
 static void mg__rows4_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_q8_0 *a, int64_t nb, float *s) {
     MG__NO_FMA
@@ -3103,134 +3099,144 @@ static void mg__rows4_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_
     float32x4_t acc = vdupq_n_f32(0.0f);
     int64_t b;
     int r;
-    for (r = 0; r < 4; r++) row[r] = (const mg__block_q8_0 *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q8_0 *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
     for (b = 0; b < nb; b++, a++) {
-        int8x16_t ax[2];
+        const int8x16x2_t ax = vld1q_s8_x2(a->qs);
         int32x4_t p[4];
-        ax[0] = vld1q_s8(a->qs); ax[1] = vld1q_s8(a->qs + 16);
-        for (r = 0; r < 4; r++) p[r] = mg__dot32(ax, row[r][b].qs);
+        MG__UNROLL for (r = 0; r < 4; r++) {
+            const int8x16x2_t q = vld1q_s8_x2(row[r][b].qs);
+            p[r] = mg__dot16(mg__dot16(vdupq_n_s32(0), q.val[0], ax.val[0]), q.val[1], ax.val[1]);
+        }
         acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(mg__sum4x4(p)),
                                        vmulq_f32(mg__h4x(&row[0][b].d, &row[1][b].d, &row[2][b].d, &row[3][b].d), vdupq_n_f32(mg__h2f(a->d)))));
     }
     vst1q_f32(s, acc);
 }
 /* Q4_K block headers of four rows, rows in lanes: the first 16 bytes of each block as words [d | dmin << 16,
-   w0, w1, w2] (the scale words of mg__q4k_sm), transposed: v[k] lane r = word k of row r. Then per row
-   sc[r][0] = [sc0..3], sc[r][1] = [sc4..7] (int32) and mn[r] = [m0..7] (int16). */
-MG__INLINE void mg__q4k_head4(const mg__block_q4_k *const *w, uint32x4_t *v, int32x4_t (*sc)[2], int16x8_t *mn) {
+   w0, w1, w2] (the scale words of mg__q4k_sm), transposed (hw lane r = d | dmin << 16 of row r); then the
+   bytes sc0..7 of rows 0, 1 in zs[0] and of rows 2, 3 in zs[1], the mins alike in zm. */
+MG__INLINE uint32x4_t mg__q4k_head4(const mg__block_q4_k *const *w, uint8x16_t *zs, uint8x16_t *zm) {
     const uint32x4_t r0 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[0])), r1 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[1]));
     const uint32x4_t r2 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[2])), r3 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[3]));
     const uint64x2_t t0 = vreinterpretq_u64_u32(vtrn1q_u32(r0, r1)), t1 = vreinterpretq_u64_u32(vtrn2q_u32(r0, r1));
     const uint64x2_t t2 = vreinterpretq_u64_u32(vtrn1q_u32(r2, r3)), t3 = vreinterpretq_u64_u32(vtrn2q_u32(r2, r3));
     const uint32x4_t m3f = vdupq_n_u32(0x3f3f3f3f), m0f = vdupq_n_u32(0x0f0f0f0f), m30 = vdupq_n_u32(0x30303030);
-    uint32x4_t s03, s47, m03, m47;
-    uint8x16_t zs[2], zm[2];
-    int r;
-    v[0] = vreinterpretq_u32_u64(vzip1q_u64(t0, t2)); v[1] = vreinterpretq_u32_u64(vzip1q_u64(t1, t3));
-    v[2] = vreinterpretq_u32_u64(vzip2q_u64(t0, t2)); v[3] = vreinterpretq_u32_u64(vzip2q_u64(t1, t3));
-    s03 = vandq_u32(v[1], m3f);
-    m03 = vandq_u32(v[2], m3f);
-    s47 = vorrq_u32(vandq_u32(v[3], m0f), vandq_u32(vshrq_n_u32(v[1], 2), m30));
-    m47 = vorrq_u32(vandq_u32(vshrq_n_u32(v[3], 4), m0f), vandq_u32(vshrq_n_u32(v[2], 2), m30));
-    zs[0] = vreinterpretq_u8_u32(vzip1q_u32(s03, s47)); zs[1] = vreinterpretq_u8_u32(vzip2q_u32(s03, s47));   /* rows 0 1 | 2 3 */
+    const uint32x4_t w0 = vreinterpretq_u32_u64(vzip1q_u64(t1, t3)), w1 = vreinterpretq_u32_u64(vzip2q_u64(t0, t2));
+    const uint32x4_t w2 = vreinterpretq_u32_u64(vzip2q_u64(t1, t3));
+    const uint32x4_t s03 = vandq_u32(w0, m3f), m03 = vandq_u32(w1, m3f);
+    const uint32x4_t s47 = vorrq_u32(vandq_u32(w2, m0f), vandq_u32(vshrq_n_u32(w0, 2), m30));
+    const uint32x4_t m47 = vorrq_u32(vandq_u32(vshrq_n_u32(w2, 4), m0f), vandq_u32(vshrq_n_u32(w1, 2), m30));
+    zs[0] = vreinterpretq_u8_u32(vzip1q_u32(s03, s47)); zs[1] = vreinterpretq_u8_u32(vzip2q_u32(s03, s47));
     zm[0] = vreinterpretq_u8_u32(vzip1q_u32(m03, m47)); zm[1] = vreinterpretq_u8_u32(vzip2q_u32(m03, m47));
-    for (r = 0; r < 4; r++) {
-        const uint16x8_t s16 = r & 1 ? vmovl_high_u8(zs[r / 2]) : vmovl_u8(vget_low_u8(zs[r / 2]));
-        sc[r][0] = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(s16)));
-        sc[r][1] = vreinterpretq_s32_u32(vmovl_high_u16(s16));
-        mn[r] = vreinterpretq_s16_u16(r & 1 ? vmovl_high_u8(zm[r / 2]) : vmovl_u8(vget_low_u8(zm[r / 2])));
-    }
+    return vreinterpretq_u32_u64(vzip1q_u64(t0, t2));
 }
-/* The lane sums of the 32 quant bytes at q . the activations ax[0..3] (low nibbles . ax[0], ax[1]; high
-   nibbles . ax[2], ax[3]), folded pairwise: [S_lo, S_lo, S_hi, S_hi] halves. */
-MG__INLINE int32x4_t mg__q4k_pair(const uint8_t *q, const int8x16_t *ax) {
-    const uint8x16_t m4 = vdupq_n_u8(0x0F), q0 = vld1q_u8(q), q1 = vld1q_u8(q + 16);
-    const int32x4_t lo = mg__dot16(mg__dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(vandq_u8(q0, m4)), ax[0]), vreinterpretq_s8_u8(vandq_u8(q1, m4)), ax[1]);
-    const int32x4_t hi = mg__dot16(mg__dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(vshrq_n_u8(q0, 4)), ax[2]), vreinterpretq_s8_u8(vshrq_n_u8(q1, 4)), ax[3]);
-    return vpaddq_s32(lo, hi);
+/* the 8 bytes of row r (0..3) in z (rows 0, 1 | 2, 3) widened to 16 bits */
+MG__INLINE uint16x8_t mg__row8(const uint8x16_t *z, int r) { return r & 1 ? vmovl_high_u8(z[r / 2]) : vmovl_u8(vget_low_u8(z[r / 2])); }
+/* [S_0, S_1, S_2, S_3]: the four sub-blocks of 64 quant bytes q (low nibbles of bytes 0..31, their high
+   nibbles, then the same of bytes 32..63) . the 128 activations ax */
+MG__INLINE int32x4_t mg__q4k_half(uint8x16x4_t q, const int8x16x4_t *ax) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    const int32x4_t z = vdupq_n_s32(0);
+    const int32x4_t s0 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vandq_u8(q.val[0], m4)), ax[0].val[0]), vreinterpretq_s8_u8(vandq_u8(q.val[1], m4)), ax[0].val[1]);
+    const int32x4_t s1 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vshrq_n_u8(q.val[0], 4)), ax[0].val[2]), vreinterpretq_s8_u8(vshrq_n_u8(q.val[1], 4)), ax[0].val[3]);
+    const int32x4_t s2 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vandq_u8(q.val[2], m4)), ax[1].val[0]), vreinterpretq_s8_u8(vandq_u8(q.val[3], m4)), ax[1].val[1]);
+    const int32x4_t s3 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vshrq_n_u8(q.val[2], 4)), ax[1].val[2]), vreinterpretq_s8_u8(vshrq_n_u8(q.val[3], 4)), ax[1].val[3]);
+    return vpaddq_s32(vpaddq_s32(s0, s1), vpaddq_s32(s2, s3));
 }
-/* sumi_r = sum_j sc_j (q . a over sub-block j): per half the four sub-blocks' lane sums folded into
-   [S_4h .. S_4h+3] and multiplied by the scales; summ_r = sum_j m_j (bsums[2j] + bsums[2j+1]).
-   Term: (d dx) sumi - (dmin dx) summ, as the scalar kernel. */
+/* sumi_r = sum_j sc_j (q . a over sub-block j): per half h (quant bytes 64h..64h+63) [S_4h .. S_4h+3] times
+   their scales (the activations loaded once for the four rows); summ_r = sum_j m_j (bsums[2j] + bsums[2j+1]).
+   Term: (d dx) sumi - (dmin dx) summ. */
 static void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
     MG__NO_FMA
     const mg__block_q4_k *row[4];
     float32x4_t acc = vdupq_n_f32(0.0f);
     int64_t b;
     int r, h, k;
-    for (r = 0; r < 4; r++) row[r] = (const mg__block_q4_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q4_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
     for (b = 0; b < nb; b++, a++) {
         const mg__block_q4_k *blk[4];
         const int16x8_t ps = vpaddq_s16(vld1q_s16(a->bsums), vld1q_s16(a->bsums + 8));   /* activation sum per sub-block */
         const float32x4_t dx = vdupq_n_f32(a->d);
-        uint32x4_t hw[4];
-        int32x4_t sc[4][2], sumi[4], summ[4];
-        int16x8_t mn[4];
+        uint8x16_t zs[2], zm[2];
+        uint32x4_t hw;
+        int32x4_t part[4], sumi[4], summ;
         float32x4_t d, dmin;
-        for (r = 0; r < 4; r++) blk[r] = row[r] + b;
-        mg__q4k_head4(blk, hw, sc, mn);
-        for (r = 0; r < 4; r++) {
-            summ[r] = vmlal_high_s16(vmull_s16(vget_low_s16(mn[r]), vget_low_s16(ps)), mn[r], ps);
+        MG__UNROLL for (r = 0; r < 4; r++) blk[r] = row[r] + b;
+        hw = mg__q4k_head4(blk, zs, zm);
+        MG__UNROLL for (r = 0; r < 4; r++) {
+            const int16x8_t mn = vreinterpretq_s16_u16(mg__row8(zm, r));
+            part[r] = vmlal_high_s16(vmull_s16(vget_low_s16(mn), vget_low_s16(ps)), mn, ps);
             sumi[r] = vdupq_n_s32(0);
         }
-        MG__UNROLL for (h = 0; h < 2; h++) {   /* quant bytes 64h..64h+63: sub-blocks 4h..4h+3 */
-            int8x16_t ax[8];
-            for (k = 0; k < 8; k++) ax[k] = vld1q_s8(a->qs + 128 * h + 16 * k);
-            for (r = 0; r < 4; r++)
-                sumi[r] = vmlaq_s32(sumi[r], vpaddq_s32(mg__q4k_pair(blk[r]->qs + 64 * h, ax), mg__q4k_pair(blk[r]->qs + 64 * h + 32, ax + 4)), sc[r][h]);
+        summ = mg__sum4x4(part);
+        for (h = 0; h < 2; h++) {
+            int8x16x4_t ax[2];
+            ax[0] = vld1q_s8_x4(a->qs + 128 * h); ax[1] = vld1q_s8_x4(a->qs + 128 * h + 64);
+            MG__UNROLL for (r = 0; r < 4; r++)
+                sumi[r] = vmlaq_s32(sumi[r], mg__q4k_half(vld1q_u8_x4(blk[r]->qs + 64 * h), ax), vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(mg__row8(zs, r)))));
+            MG__UNROLL for (k = 0; k < 2; k++)   /* each row's scales 4..7 down to 0..3 */
+                zs[k] = vreinterpretq_u8_u64(vshrq_n_u64(vreinterpretq_u64_u8(zs[k]), 32));
         }
-        d = vcvt_f32_f16(vreinterpret_f16_u16(vmovn_u32(hw[0])));
-        dmin = vcvt_f32_f16(vreinterpret_f16_u16(vshrn_n_u32(hw[0], 16)));
+        d = vcvt_f32_f16(vreinterpret_f16_u16(vmovn_u32(hw)));
+        dmin = vcvt_f32_f16(vreinterpret_f16_u16(vshrn_n_u32(hw, 16)));
         acc = vaddq_f32(acc, vsubq_f32(vmulq_f32(vmulq_f32(d, dx), vcvtq_f32_s32(mg__sum4x4(sumi))),
-                                       vmulq_f32(vmulq_f32(dmin, dx), vcvtq_f32_s32(mg__sum4x4(summ)))));
+                                       vmulq_f32(vmulq_f32(dmin, dx), vcvtq_f32_s32(summ))));
     }
     vst1q_f32(s, acc);
 }
-/* Q6_K quants of one half (128 weights) as bytes 0..63 in weight order, 16 per vector (group g = 16 weights):
-   low 4 bits from ql (nibble by quarter), bits 4-5 from qh (by quarter), inserted with sli or selected with bsl */
-MG__INLINE void mg__q6k_half(const uint8_t *ql, const uint8_t *qh, uint8x16_t *q) {
+/* Q6_K quants of one half (128 weights: ql 64 bytes, qh 32) in weight order, 16 per vector (group g = 16
+   weights): low 4 bits from ql (low nibbles for quarters 0, 1, high for 2, 3), bits 4-5 from qh (bits 2c, 2c+1
+   for quarter c), inserted with sli or selected with bsl (quarters 2, 3 first: 0, 1 may then overwrite ql) */
+MG__INLINE void mg__q6k_half(uint8x16x4_t ql, uint8x16x2_t qh, uint8x16_t *q) {
     const uint8x16_t m3f = vdupq_n_u8(0x3F), m30 = vdupq_n_u8(0x30);
     int k;
-    for (k = 0; k < 2; k++) {                   /* positions l = 16k .. 16k+15 of each quarter */
-        const uint8x16_t l0 = vld1q_u8(ql + 16 * k), l1 = vld1q_u8(ql + 32 + 16 * k), h = vld1q_u8(qh + 16 * k);
-        q[k]     = vandq_u8(vsliq_n_u8(l0, h, 4), m3f);                         /* quarter 0: qh bits 0-1 */
-        q[2 + k] = vandq_u8(vsliq_n_u8(l1, vshrq_n_u8(h, 2), 4), m3f);          /* quarter 1: bits 2-3 */
-        q[4 + k] = vbslq_u8(m30, h, vshrq_n_u8(l0, 4));                         /* quarter 2: bits 4-5 */
+    MG__UNROLL for (k = 0; k < 2; k++) {        /* positions l = 16k .. 16k+15 of each quarter */
+        const uint8x16_t l0 = ql.val[k], l1 = ql.val[2 + k], h = qh.val[k];
+        q[4 + k] = vbslq_u8(m30, h, vshrq_n_u8(l0, 4));                         /* quarter 2: qh bits 4-5 */
         q[6 + k] = vsliq_n_u8(vshrq_n_u8(l1, 4), vshrq_n_u8(h, 6), 4);          /* quarter 3: bits 6-7 */
+        q[k]     = vandq_u8(vsliq_n_u8(l0, h, 4), m3f);                         /* quarter 0: bits 0-1 */
+        q[2 + k] = vandq_u8(vsliq_n_u8(l1, vshrq_n_u8(h, 2), 4), m3f);          /* quarter 1: bits 2-3 */
     }
 }
-/* q stored 0..63: sumi_r = sum_g sc_g (q . a)_g - 32 sum_g sc_g bsums_g; per half the eight groups' lane sums
-   folded pairwise into [S_8h..S_8h+3], [S_8h+4..S_8h+7] and multiplied by the scales. Term: (d dx) sumi. */
+/* sum_g sc_g D_g for the 16 group sums D_g of one row, by parts: one running sdot sum C_g = D_0 + .. + D_g and
+   sum_g (sc_g - sc_g+1) C_g (sc_16 = 0), each C_g taken as it passes (int32 lanes wrap, the total is exact).
+   q stored 0..63, so the row's sumi is this minus 32 sum_g sc_g bsums_g. */
+static int32x4_t mg__q6k_sumi(const mg__block_q6_k *w, const mg__block_q8_k *a) {
+    const int8x16_t sc = vld1q_s8(w->scales);
+    const int16x8_t s0 = vmovl_s8(vget_low_s8(sc)), s1 = vmovl_high_s8(sc), bs0 = vld1q_s16(a->bsums), bs1 = vld1q_s16(a->bsums + 8);
+    const int16x8_t d0 = vsubq_s16(s0, vextq_s16(s0, s1, 1)), d1 = vsubq_s16(s1, vextq_s16(s1, vdupq_n_s16(0), 1));
+    int32x4_t c = vdupq_n_s32(0), dv[2];
+    int32x4_t sumi = vnegq_s32(vshlq_n_s32(vmlal_high_s16(vmlal_s16(vmlal_high_s16(vmull_s16(vget_low_s16(s0), vget_low_s16(bs0)), s0, bs0),
+                                                                  vget_low_s16(s1), vget_low_s16(bs1)), s1, bs1), 5));
+    int h;
+    for (h = 0; h < 2; h++) {
+        const int16x8_t dh = h ? d1 : d0;
+        const int8x16x4_t a0 = vld1q_s8_x4(a->qs + 128 * h), a1 = vld1q_s8_x4(a->qs + 128 * h + 64);
+        uint8x16_t q[8];
+        mg__q6k_half(vld1q_u8_x4(w->ql + 64 * h), vld1q_u8_x2(w->qh + 32 * h), q);
+        dv[0] = vmovl_s16(vget_low_s16(dh)); dv[1] = vmovl_high_s16(dh);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[0]), a0.val[0]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 0);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[1]), a0.val[1]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 1);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[2]), a0.val[2]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 2);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[3]), a0.val[3]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 3);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[4]), a1.val[0]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 0);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[5]), a1.val[1]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 1);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[6]), a1.val[2]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 2);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[7]), a1.val[3]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 3);
+    }
+    return sumi;
+}
+/* per row the lanes of mg__q6k_sumi, the four rows' sums in lanes; term (d dx) sumi */
 static void mg__rows4_q6_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
     MG__NO_FMA
     const mg__block_q6_k *row[4];
     float32x4_t acc = vdupq_n_f32(0.0f);
     int64_t b;
-    int r, h, g;
-    for (r = 0; r < 4; r++) row[r] = (const mg__block_q6_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    int r;
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q6_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
     for (b = 0; b < nb; b++, a++) {
-        const int16x8_t bs0 = vld1q_s16(a->bsums), bs1 = vld1q_s16(a->bsums + 8);
         int32x4_t sumi[4];
-        for (r = 0; r < 4; r++) {               /* sum_g sc_g bsums_g, to subtract 32 times */
-            const int8x16_t sc = vld1q_s8(row[r][b].scales);
-            const int16x8_t s0 = vmovl_s8(vget_low_s8(sc)), s1 = vmovl_high_s8(sc);
-            sumi[r] = vnegq_s32(vshlq_n_s32(vmlal_high_s16(vmlal_s16(vmlal_high_s16(vmull_s16(vget_low_s16(s0), vget_low_s16(bs0)), s0, bs0),
-                                                                    vget_low_s16(s1), vget_low_s16(bs1)), s1, bs1), 5));
-        }
-        for (h = 0; h < 2; h++) {
-            int8x16_t ax[8];
-            for (g = 0; g < 8; g++) ax[g] = vld1q_s8(a->qs + 128 * h + 16 * g);
-            for (r = 0; r < 4; r++) {
-                const mg__block_q6_k *blk = row[r] + b;
-                const int16x8_t s16 = vmovl_s8(vld1_s8(blk->scales + 8 * h));
-                uint8x16_t q[8];
-                int32x4_t p[8];
-                mg__q6k_half(blk->ql + 64 * h, blk->qh + 32 * h, q);
-                for (g = 0; g < 8; g++) p[g] = mg__dot16(vdupq_n_s32(0), vreinterpretq_s8_u8(q[g]), ax[g]);
-                sumi[r] = vmlaq_s32(sumi[r], mg__sum4x4(p), vmovl_s16(vget_low_s16(s16)));
-                sumi[r] = vmlaq_s32(sumi[r], mg__sum4x4(p + 4), vmovl_high_s16(s16));
-            }
-        }
+        for (r = 0; r < 4; r++) sumi[r] = mg__q6k_sumi(row[r] + b, a);
         acc = vaddq_f32(acc, vmulq_f32(vmulq_f32(mg__h4x(&row[0][b].d, &row[1][b].d, &row[2][b].d, &row[3][b].d), vdupq_n_f32(a->d)),
                                        vcvtq_f32_s32(mg__sum4x4(sumi))));
     }
@@ -3277,17 +3283,17 @@ static void mg__mpanel_q4_k(const uint8_t *const *row, size_t off, mg__mpanel *k
     for (p = 0; p < 4; p++) {
         for (i = 0; i < 2; i++) {
             const mg__block_q4_k *b = (const mg__block_q4_k *)(row[2 * p + i] + off);
-            for (c = 0; c < 4; c++) {           /* quant bytes 32c..32c+31: weights 64c.. (low), 64c+32.. (high) */
+            MG__UNROLL for (c = 0; c < 4; c++) {           /* quant bytes 32c..32c+31: weights 64c.. (low), 64c+32.. (high) */
                 const uint8x16_t q0 = vld1q_u8(b->qs + 32 * c), q1 = vld1q_u8(b->qs + 32 * c + 16);
                 q[i][4 * c] = vreinterpretq_s8_u8(vandq_u8(q0, m4));
                 q[i][4 * c + 1] = vreinterpretq_s8_u8(vandq_u8(q1, m4));
                 q[i][4 * c + 2] = vreinterpretq_s8_u8(vshrq_n_u8(q0, 4));
                 q[i][4 * c + 3] = vreinterpretq_s8_u8(vshrq_n_u8(q1, 4));
             }
-            for (j = 0; j < 8; j++) { int s_, m_; mg__q4k_scale_min(j, b->scales, &s_, &m_); sc[i][j] = s_; m[i][j] = (uint8_t)m_; }
+            MG__UNROLL for (j = 0; j < 8; j++) { int s_, m_; mg__q4k_scale_min(j, b->scales, &s_, &m_); sc[i][j] = s_; m[i][j] = (uint8_t)m_; }
         }
         mg__mpair(q[0], q[1], 16, k->q[p]);
-        for (j = 0; j < 8; j++) k->sc[p][j] = mg__pair32(sc[0][j], sc[1][j]);
+        MG__UNROLL for (j = 0; j < 8; j++) k->sc[p][j] = mg__pair32(sc[0][j], sc[1][j]);
         k->mn[p] = vreinterpretq_s8_u8(vcombine_u8(vld1_u8(m[0]), vld1_u8(m[1])));
         k->d[p] = mg__pairf(mg__h2f(((const mg__block_q4_k *)(row[2 * p] + off))->d), mg__h2f(((const mg__block_q4_k *)(row[2 * p + 1] + off))->d));
         k->dmin[p] = mg__pairf(mg__h2f(((const mg__block_q4_k *)(row[2 * p] + off))->dmin), mg__h2f(((const mg__block_q4_k *)(row[2 * p + 1] + off))->dmin));
@@ -3302,13 +3308,13 @@ static void mg__mpanel_q6_k(const uint8_t *const *row, size_t off, mg__mpanel *k
         for (i = 0; i < 2; i++) {
             const mg__block_q6_k *b = i ? b1 : b0;
             uint8x16_t u[8];
-            for (h = 0; h < 2; h++) {
-                mg__q6k_half(b->ql + 64 * h, b->qh + 32 * h, u);
-                for (g = 0; g < 8; g++) q[i][8 * h + g] = vsubq_s8(vreinterpretq_s8_u8(u[g]), c32);
+            MG__UNROLL for (h = 0; h < 2; h++) {
+                mg__q6k_half(vld1q_u8_x4(b->ql + 64 * h), vld1q_u8_x2(b->qh + 32 * h), u);
+                MG__UNROLL for (g = 0; g < 8; g++) q[i][8 * h + g] = vsubq_s8(vreinterpretq_s8_u8(u[g]), c32);
             }
         }
         mg__mpair(q[0], q[1], 16, k->q[p]);
-        for (g = 0; g < 16; g++) k->sc[p][g] = mg__pair32(b0->scales[g], b1->scales[g]);
+        MG__UNROLL for (g = 0; g < 16; g++) k->sc[p][g] = mg__pair32(b0->scales[g], b1->scales[g]);
         k->d[p] = mg__pairf(mg__h2f(b0->d), mg__h2f(b1->d));
     }
 }
@@ -3343,17 +3349,17 @@ static void mg__mtile_q4_k(const mg__mpanel *k, const mg__block_q8_k *a0, const 
     const float32x4_t dx = mg__tokf(a0->d, a1->d);
     int32x4_t sumi[4];
     int p, j;
-    for (p = 0; p < 4; p++) sumi[p] = vdupq_n_s32(0);
-    for (j = 0; j < 8; j++) {                   /* sub-block j: quants 32j..32j+31, four k steps of 8 */
+    MG__UNROLL for (p = 0; p < 4; p++) sumi[p] = vdupq_n_s32(0);
+    MG__UNROLL for (j = 0; j < 8; j++) {                   /* sub-block j: quants 32j..32j+31, four k steps of 8 */
         int8x16_t ab[4];
         mg__mtok(a0->qs + 32 * j, a1->qs + 32 * j, 32, ab);
-        for (p = 0; p < 4; p++) {
+        MG__UNROLL for (p = 0; p < 4; p++) {
             const int8x16_t *q = k->q[p] + 4 * j;
             const int32x4_t t = vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), q[2], ab[2]), q[3], ab[3]);
             sumi[p] = vmlaq_s32(sumi[p], t, k->sc[p][j]);
         }
     }
-    for (p = 0; p < 4; p++) {
+    MG__UNROLL for (p = 0; p < 4; p++) {
         const int32x4_t summ = vaddq_s32(vshlq_n_s32(vmmlaq_s32(vdupq_n_s32(0), k->mn[p], ph), 7), vmmlaq_s32(vdupq_n_s32(0), k->mn[p], pl));
         const float32x4_t term = vsubq_f32(vmulq_f32(vmulq_f32(k->d[p], dx), vcvtq_f32_s32(sumi[p])),
                                            vmulq_f32(vmulq_f32(k->dmin[p], dx), vcvtq_f32_s32(summ)));
@@ -3366,16 +3372,16 @@ static void mg__mtile_q6_k(const mg__mpanel *k, const mg__block_q8_k *a0, const 
     const float32x4_t dx = mg__tokf(a0->d, a1->d);
     int32x4_t sumi[4];
     int p, g;
-    for (p = 0; p < 4; p++) sumi[p] = vdupq_n_s32(0);
-    for (g = 0; g < 16; g++) {                  /* group g: quants 16g..16g+15, two k steps */
+    MG__UNROLL for (p = 0; p < 4; p++) sumi[p] = vdupq_n_s32(0);
+    MG__UNROLL for (g = 0; g < 16; g++) {                  /* group g: quants 16g..16g+15, two k steps */
         int8x16_t ab[2];
         mg__mtok(a0->qs + 16 * g, a1->qs + 16 * g, 16, ab);
-        for (p = 0; p < 4; p++) {
+        MG__UNROLL for (p = 0; p < 4; p++) {
             const int8x16_t *q = k->q[p] + 2 * g;
             sumi[p] = vmlaq_s32(sumi[p], vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), k->sc[p][g]);
         }
     }
-    for (p = 0; p < 4; p++)
+    MG__UNROLL for (p = 0; p < 4; p++)
         vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), vmulq_f32(vmulq_f32(k->d[p], dx), vcvtq_f32_s32(sumi[p]))));
 }
 /* One Q8_0 block: s[4p + lane] += (float)sumi (dw dx) */
@@ -3385,7 +3391,7 @@ static void mg__mtile_q8_0(const mg__mpanel *k, const mg__block_q8_0 *a0, const 
     int8x16_t ab[4];
     int p;
     mg__mtok(a0->qs, a1->qs, 32, ab);
-    for (p = 0; p < 4; p++) {
+    MG__UNROLL for (p = 0; p < 4; p++) {
         const int8x16_t *q = k->q[p];
         const int32x4_t t = vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), q[2], ab[2]), q[3], ab[3]);
         vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), vmulq_f32(vcvtq_f32_s32(t), vmulq_f32(k->d[p], dx))));
@@ -3474,27 +3480,27 @@ static void mg__tile_f32_neon(const float *a, const float *b, size_t ldb, int kn
         for (c0 = 0; c0 < nc; c0 += 16) {
             float32x4_t s[4][4];
             const float *br = b + (size_t)r0 * ldb, *ap = a + c0;
-            for (r = 0; r < 4; r++)
-                for (v = 0; v < 4; v++) s[r][v] = mg__tile_c0(c, ldc, r0 + r, c0 + 4 * v, nr, nc, init, mode);
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = mg__tile_c0(c, ldc, r0 + r, c0 + 4 * v, nr, nc, init, mode);
             for (p = 0; p + 4 <= kn; p += 4, ap += 4 * MG__TC) {
                 float32x4_t bv[4], av[4];
-                for (r = 0; r < 4; r++) bv[r] = vld1q_f32(br + (size_t)r * ldb + p);
-                for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 4 * v);
-                for (r = 0; r < 4; r++) for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 0);
-                for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + MG__TC + 4 * v);
-                for (r = 0; r < 4; r++) for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 1);
-                for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 2 * MG__TC + 4 * v);
-                for (r = 0; r < 4; r++) for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 2);
-                for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 3 * MG__TC + 4 * v);
-                for (r = 0; r < 4; r++) for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 3);
+                MG__UNROLL for (r = 0; r < 4; r++) bv[r] = vld1q_f32(br + (size_t)r * ldb + p);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 0);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + MG__TC + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 1);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 2 * MG__TC + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 2);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 3 * MG__TC + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 3);
             }
             for (; p < kn; p++, ap += MG__TC)
-                for (r = 0; r < 4; r++) {
+                MG__UNROLL for (r = 0; r < 4; r++) {
                     const float bs = br[(size_t)r * ldb + p];
-                    for (v = 0; v < 4; v++) s[r][v] = vfmaq_n_f32(s[r][v], vld1q_f32(ap + 4 * v), bs);
+                    MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_n_f32(s[r][v], vld1q_f32(ap + 4 * v), bs);
                 }
-            for (r = 0; r < 4; r++)
-                for (v = 0; v < 4; v++) mg__tile_st(c, ldc, r0 + r, c0 + 4 * v, nr, nc, s[r][v]);
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) mg__tile_st(c, ldc, r0 + r, c0 + 4 * v, nr, nc, s[r][v]);
         }
 }
 #ifdef MG__ARM_BF16
@@ -3504,11 +3510,11 @@ static void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, flo
     for (c0 = 0; c0 < nc; c0 += 8) {
         float32x4_t s[MG__TR][2];
         const uint32_t *ap = a + c0, *bp = b;
-        for (r = 0; r < MG__TR; r++)
-            for (v = 0; v < 2; v++) s[r][v] = mg__tile_c0(c, ldc, r, c0 + 4 * v, nr, nc, init, mode);
+        MG__UNROLL for (r = 0; r < MG__TR; r++)
+            MG__UNROLL for (v = 0; v < 2; v++) s[r][v] = mg__tile_c0(c, ldc, r, c0 + 4 * v, nr, nc, init, mode);
         for (p = 0; p < kp; p++, ap += MG__TC, bp += MG__TR) {
             const bfloat16x8_t a0 = vreinterpretq_bf16_u32(vld1q_u32(ap)), a1 = vreinterpretq_bf16_u32(vld1q_u32(ap + 4));
-            for (g = 0; g < 3; g++) {
+            MG__UNROLL for (g = 0; g < 3; g++) {
                 const bfloat16x8_t bg = vreinterpretq_bf16_u32(vld1q_u32(bp + 4 * g));
                 float32x4_t *s0 = s[4 * g], *s1 = s[4 * g + 1], *s2 = s[4 * g + 2], *s3 = s[4 * g + 3];
                 s0[0] = vbfdotq_laneq_f32(s0[0], a0, bg, 0); s0[1] = vbfdotq_laneq_f32(s0[1], a1, bg, 0);
@@ -3517,8 +3523,8 @@ static void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, flo
                 s3[0] = vbfdotq_laneq_f32(s3[0], a0, bg, 3); s3[1] = vbfdotq_laneq_f32(s3[1], a1, bg, 3);
             }
         }
-        for (r = 0; r < MG__TR; r++)
-            for (v = 0; v < 2; v++) mg__tile_st(c, ldc, r, c0 + 4 * v, nr, nc, s[r][v]);
+        MG__UNROLL for (r = 0; r < MG__TR; r++)
+            MG__UNROLL for (v = 0; v < 2; v++) mg__tile_st(c, ldc, r, c0 + 4 * v, nr, nc, s[r][v]);
     }
 }
 #else
@@ -3532,12 +3538,12 @@ static void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, flo
         for (c0 = 0; c0 < nc; c0 += 16) {
             float32x4_t s[4][4];
             const uint32_t *ap = a + c0, *bp = b + r0;
-            for (r = 0; r < 4; r++)
-                for (v = 0; v < 4; v++) s[r][v] = mg__tile_c0(c, ldc, r0 + r, c0 + 4 * v, nr, nc, init, mode);
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = mg__tile_c0(c, ldc, r0 + r, c0 + 4 * v, nr, nc, init, mode);
             for (p = 0; p < kp; p++, ap += MG__TC, bp += MG__TR) {
                 const uint32x4_t bv = vld1q_u32(bp);
                 const float32x4_t be = mg__bf_even(bv), bo = mg__bf_odd(bv);
-                for (v = 0; v < 4; v++) {
+                MG__UNROLL for (v = 0; v < 4; v++) {
                     const uint32x4_t av = vld1q_u32(ap + 4 * v);
                     const float32x4_t ae = mg__bf_even(av), ao = mg__bf_odd(av);
                     s[0][v] = vfmaq_laneq_f32(vfmaq_laneq_f32(s[0][v], ae, be, 0), ao, bo, 0);
@@ -3546,8 +3552,8 @@ static void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, flo
                     s[3][v] = vfmaq_laneq_f32(vfmaq_laneq_f32(s[3][v], ae, be, 3), ao, bo, 3);
                 }
             }
-            for (r = 0; r < 4; r++)
-                for (v = 0; v < 4; v++) mg__tile_st(c, ldc, r0 + r, c0 + 4 * v, nr, nc, s[r][v]);
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) mg__tile_st(c, ldc, r0 + r, c0 + 4 * v, nr, nc, s[r][v]);
         }
 }
 #endif
@@ -3654,7 +3660,7 @@ MG__INLINE float32x4_t mg__kv4(const void *p, int f16, int d, int n) {
         const uint8_t *h = (const uint8_t *)p + 2 * (size_t)d;
         uint8_t t[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
         if (n >= 4) return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(h)));
-        memcpy(t, h, 2 * (size_t)n);
+        if (n > 0) memcpy(t, h, 2 * (size_t)n);
         return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(t)));
     }
     return mg__ld4n((const float *)p + d, n);
@@ -3663,57 +3669,55 @@ MG__INLINE float32x4_t mg__kv4(const void *p, int f16, int d, int n) {
 MG__INLINE void mg__qk_step(float32x4_t (*acc)[4], const float *q, int R, const void *const *kr, int f16, int hd, int d, int n) {
     float32x4_t kv[4];
     int r, i;
-    for (i = 0; i < 4; i++) kv[i] = mg__kv4(kr[i], f16, d, n);
-    for (r = 0; r < R; r++) {
+    MG__UNROLL for (i = 0; i < 4; i++) kv[i] = mg__kv4(kr[i], f16, d, n);
+    MG__UNROLL for (r = 0; r < R; r++) {
         const float32x4_t qv = mg__ld4n(q + (size_t)r * hd + d, n);
-        for (i = 0; i < 4; i++) acc[r][i] = vfmaq_f32(acc[r][i], qv, kv[i]);
+        MG__UNROLL for (i = 0; i < 4; i++) acc[r][i] = vfmaq_f32(acc[r][i], qv, kv[i]);
     }
 }
 /* s[r KB + i] = q_r . k_i for R (2 or 4) rows and 4 keys */
 MG__INLINE void mg__qk(const float *q, int R, const void *const *kr, int f16, int hd, float *s) {
     float32x4_t acc[4][4];
     int r, i, d;
-    for (r = 0; r < R; r++) for (i = 0; i < 4; i++) acc[r][i] = vdupq_n_f32(0.0f);
+    MG__UNROLL for (r = 0; r < R; r++) MG__UNROLL for (i = 0; i < 4; i++) acc[r][i] = vdupq_n_f32(0.0f);
     for (d = 0; d + 4 <= hd; d += 4) mg__qk_step(acc, q, R, kr, f16, hd, d, 4);
     if (d < hd) mg__qk_step(acc, q, R, kr, f16, hd, d, hd - d);
-    for (r = 0; r < R; r++) vst1q_f32(s + (size_t)r * MG__KQ_KB, mg__fsum4x4(acc[r]));
+    MG__UNROLL for (r = 0; r < R; r++) vst1q_f32(s + (size_t)r * MG__KQ_KB, mg__fsum4x4(acc[r]));
 }
-/* O[r] channels [c, c + 4 nv) (the last vector nl wide) for R rows: alpha_r O[r] + sum_{j = ja..jb} P[r][j] v_j */
-MG__INLINE void mg__pv(const float *p, const float *al, const void *const *vr, int f16, int hd, int c, int nv, int nl, int ja, int jb,
+/* O[r] channels [c, c + wd) (wd <= 16) for R rows: alpha_r O[r] + sum_{j = ja..jb} P[r][j] v_j */
+MG__INLINE void mg__pv(const float *p, const float *al, const void *const *vr, int f16, int hd, int c, int wd, int ja, int jb,
                        float *o, int R) {
     float32x4_t acc[4][4], x[4];
     int r, v, j;
-    for (r = 0; r < R; r++)
-        for (v = 0; v < nv; v++) acc[r][v] = vmulq_n_f32(mg__ld4n(o + (size_t)r * hd + c + 4 * v, v + 1 < nv ? 4 : nl), al[r]);
+    MG__UNROLL for (r = 0; r < R; r++)
+        MG__UNROLL for (v = 0; v < 4; v++) acc[r][v] = vmulq_n_f32(mg__ld4n(o + (size_t)r * hd + c + 4 * v, wd - 4 * v), al[r]);
     for (j = ja; j <= jb; j++) {
-        for (v = 0; v < nv; v++) x[v] = mg__kv4(vr[j], f16, c + 4 * v, v + 1 < nv ? 4 : nl);
-        for (r = 0; r < R; r++) {
+        MG__UNROLL for (v = 0; v < 4; v++) x[v] = mg__kv4(vr[j], f16, c + 4 * v, wd - 4 * v);
+        MG__UNROLL for (r = 0; r < R; r++) {
             const float pj = p[(size_t)r * MG__KQ_KB + j];
-            for (v = 0; v < nv; v++) acc[r][v] = vfmaq_n_f32(acc[r][v], x[v], pj);
+            MG__UNROLL for (v = 0; v < 4; v++) acc[r][v] = vfmaq_n_f32(acc[r][v], x[v], pj);
         }
     }
-    for (r = 0; r < R; r++)
-        for (v = 0; v < nv; v++) mg__st4n(o + (size_t)r * hd + c + 4 * v, acc[r][v], v + 1 < nv ? 4 : nl);
+    MG__UNROLL for (r = 0; r < R; r++)
+        MG__UNROLL for (v = 0; v < 4; v++) mg__st4n(o + (size_t)r * hd + c + 4 * v, acc[r][v], wd - 4 * v);
 }
 /* One row's softmax step: lanes outside [a, b] are -inf for the max and 0 after */
-static void mg__attn_softmax_row_neon(float *s, int a, int b, float *m, float *l, float *alpha) {
+MG__INLINE uint32x4_t mg__in4(int i, int a, int b) {   /* lanes 4i .. 4i+3 within [a, b] */
     static const int32_t k0123[4] = { 0, 1, 2, 3 };
-    const int32x4_t idx0 = vld1q_s32(k0123);
+    const int32x4_t idx = vaddq_s32(vld1q_s32(k0123), vdupq_n_s32(4 * i));
+    return vandq_u32(vcgeq_s32(idx, vdupq_n_s32(a)), vcleq_s32(idx, vdupq_n_s32(b)));
+}
+static void mg__attn_softmax_row_neon(float *s, int a, int b, float *m, float *l, float *alpha) {
     float32x4_t vm = vdupq_n_f32(-INFINITY), e = vdupq_n_f32(0.0f), mnv;
-    uint32x4_t in[MG__KQ_KB / 4];
     float mn;
     int i;
     if (!mg__attn_row_keys(s, &a, &b, alpha)) return;
-    for (i = 0; i < MG__KQ_KB / 4; i++) {
-        const int32x4_t idx = vaddq_s32(idx0, vdupq_n_s32(4 * i));
-        in[i] = vandq_u32(vcgeq_s32(idx, vdupq_n_s32(a)), vcleq_s32(idx, vdupq_n_s32(b)));
-        vm = vbslq_f32(in[i], vmaxq_f32(vm, vld1q_f32(s + 4 * i)), vm);
-    }
+    for (i = 0; i < MG__KQ_KB / 4; i++) vm = vbslq_f32(mg__in4(i, a, b), vmaxq_f32(vm, vld1q_f32(s + 4 * i)), vm);
     mn = vmaxvq_f32(vm);
     mn = *m > mn ? *m : mn;
     mnv = vdupq_n_f32(mn);
     for (i = 0; i < MG__KQ_KB / 4; i++) {
-        const float32x4_t ei = vreinterpretq_f32_u32(vandq_u32(in[i], vreinterpretq_u32_f32(mg__exp4(vsubq_f32(vld1q_f32(s + 4 * i), mnv)))));
+        const float32x4_t ei = vreinterpretq_f32_u32(vandq_u32(mg__in4(i, a, b), vreinterpretq_u32_f32(mg__exp4(vsubq_f32(vld1q_f32(s + 4 * i), mnv)))));
         vst1q_f32(s + 4 * i, ei);
         e = vaddq_f32(e, ei);
     }
@@ -3738,13 +3742,12 @@ MG__INLINE void mg__attn_rows_neon(const float *qt, int rp, int hd, int b0, cons
         float *orow = o + (size_t)r * hd;
         if (a > b) continue;                    /* no keys here: alpha = 1, P = 0 */
         for (c = 0; c + 16 <= hd; c += 16) {
-            if (R == 4) mg__pv(p, al + r, vr, f16, hd, c, 4, 4, a, b, orow, 4);
-            else mg__pv(p, al + r, vr, f16, hd, c, 4, 4, a, b, orow, 2);
+            if (R == 4) mg__pv(p, al + r, vr, f16, hd, c, 16, a, b, orow, 4);
+            else mg__pv(p, al + r, vr, f16, hd, c, 16, a, b, orow, 2);
         }
-        if (c < hd) {
-            const int nv = (hd - c + 3) / 4, nl = hd - c - 4 * (nv - 1);
-            if (R == 4) mg__pv(p, al + r, vr, f16, hd, c, nv, nl, a, b, orow, 4);
-            else mg__pv(p, al + r, vr, f16, hd, c, nv, nl, a, b, orow, 2);
+        if (c < hd) {                           /* the last channels, fewer than 16 */
+            if (R == 4) mg__pv(p, al + r, vr, f16, hd, c, hd - c, a, b, orow, 4);
+            else mg__pv(p, al + r, vr, f16, hd, c, hd - c, a, b, orow, 2);
         }
     }
 }
