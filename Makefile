@@ -141,7 +141,7 @@ arm-build-%:
 	$(MAKE) B=build/arm/$* CC=$(ARM_CC) ARCH="$(ARM_$*)" OPT='-O2 -DMG_EXPECT_BUILD=\"$(INFO_$*)\"' \
 	        $(ARM_TESTS:%=build/arm/$*/tests/%) $(if $(filter v86,$*),build/arm/$*/tests/test_text)
 arm-test: $(ARM_LEVELS:%=arm-build-%)
-	@RUNNER="$(ARM_QEMU)" SCRIPTS= sh tests/run.sh $(ARM_RUN)
+	@RUNNER="$(ARM_QEMU)" SCRIPTS= MG_TEXT_VARIANTS=q4_k_m sh tests/run.sh $(ARM_RUN)
 
 # ----- fuzzing (tests/fuzz): each target built twice. With gcc and tests/fuzz/replay.c it replays
 # tests/corpus/<target>/ in `make test`; with clang's libFuzzer + ASan + UBSan `make fuzz FUZZ_SECONDS=N`

@@ -548,9 +548,11 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #if defined(__GNUC__)
 #define MG__INLINE static inline __attribute__((always_inline))   /* vectors stay in registers across helpers */
 #define MG__UNROLL _Pragma("GCC unroll 16")                        /* GCC and clang: accumulators stay in registers */
+#define MG__KERNEL static __attribute__((noinline))                /* its own symbol: loops countable in the object */
 #else
 #define MG__INLINE static inline
 #define MG__UNROLL
+#define MG__KERNEL static
 #endif
 /* The plain reference implementations and the seam entries are always compiled; a build that routes around one
    (MG_REFERENCE, or a kernel section that has its own) leaves it unused. */
@@ -2984,12 +2986,11 @@ static void mg__h2f_row_neon(const uint8_t *src, float *y, int64_t n) {
 }
 /* n floats as halves at byte address y (round to nearest even, as mg__f2h), 8 at a time */
 static void mg__f2h_row_neon(const float *x, uint8_t *y, int64_t n) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        vst1q_u8(y + 2 * i, vreinterpretq_u8_f16(vcvt_high_f16_f32(vcvt_f16_f32(vld1q_f32(x + i)), vld1q_f32(x + i + 4))));
-    for (; i < n; i++) {
-        const uint16_t h = mg__f2h(x[i]);
-        memcpy(y + 2 * i, &h, 2);
+    for (; n >= 8; n -= 8, x += 8, y += 16)
+        vst1q_u8(y, vreinterpretq_u8_f16(vcvt_high_f16_f32(vcvt_f16_f32(vld1q_f32(x)), vld1q_f32(x + 4))));
+    for (; n > 0; n--, x++, y += 2) {
+        const uint16_t h = mg__f2h(*x);
+        memcpy(y, &h, 2);
     }
 }
 /* four floats to bfloat16 as mg__f2bf rounds (nearest even, NaN quieted): bfcvtn, or the same bit operations */
@@ -3038,7 +3039,7 @@ static void mg__quant_q8_k_neon(const float *x, mg__block_q8_k *y, int64_t n) {
 }
 
 /* ----- float dot products (F32, F16, BF16 weights): four chains of fused multiply-adds ----- */
-static float mg__dot_f32_neon(const float *w, const float *x, int64_t n) {
+MG__KERNEL float mg__dot_f32_neon(const float *w, const float *x, int64_t n) {
     float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -3051,7 +3052,7 @@ static float mg__dot_f32_neon(const float *w, const float *x, int64_t n) {
     return vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3))) + mg__dot_f32_scalar(w + i, x + i, n - i);
 }
 /* halves and bfloat16 widen exactly to floats: vcvt, or a shift into the high half */
-static float mg__dot_f16_neon(const uint16_t *w, const uint16_t *x, int64_t n) {
+MG__KERNEL float mg__dot_f16_neon(const uint16_t *w, const uint16_t *x, int64_t n) {
     float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -3066,7 +3067,7 @@ static float mg__dot_f16_neon(const uint16_t *w, const uint16_t *x, int64_t n) {
 }
 MG__INLINE float32x4_t mg__bf_lo(uint16x8_t v) { return vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(v), 16)); }
 MG__INLINE float32x4_t mg__bf_hi(uint16x8_t v) { return vreinterpretq_f32_u32(vshll_high_n_u16(v, 16)); }
-static float mg__dot_bf16_neon(const uint16_t *w, const uint16_t *x, int64_t n) {
+MG__KERNEL float mg__dot_bf16_neon(const uint16_t *w, const uint16_t *x, int64_t n) {
     float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -3093,7 +3094,7 @@ MG__INLINE int32x4_t mg__dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
 #endif
 }
 /* sum_i d_w,i dx sumi for rows w + r rb: s[r] as mg__dot_q8_0_scalar gives it */
-static void mg__rows4_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_q8_0 *a, int64_t nb, float *s) {
+MG__KERNEL void mg__rows4_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_q8_0 *a, int64_t nb, float *s) {
     MG__NO_FMA
     const mg__block_q8_0 *row[4];
     float32x4_t acc = vdupq_n_f32(0.0f);
@@ -3146,7 +3147,7 @@ MG__INLINE int32x4_t mg__q4k_half(uint8x16x4_t q, const int8x16x4_t *ax) {
 /* sumi_r = sum_j sc_j (q . a over sub-block j): per half h (quant bytes 64h..64h+63) [S_4h .. S_4h+3] times
    their scales (the activations loaded once for the four rows); summ_r = sum_j m_j (bsums[2j] + bsums[2j+1]).
    Term: (d dx) sumi - (dmin dx) summ. */
-static void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
+MG__KERNEL void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
     MG__NO_FMA
     const mg__block_q4_k *row[4];
     float32x4_t acc = vdupq_n_f32(0.0f);
@@ -3227,7 +3228,7 @@ static int32x4_t mg__q6k_sumi(const mg__block_q6_k *w, const mg__block_q8_k *a) 
     return sumi;
 }
 /* per row the lanes of mg__q6k_sumi, the four rows' sums in lanes; term (d dx) sumi */
-static void mg__rows4_q6_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
+MG__KERNEL void mg__rows4_q6_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
     MG__NO_FMA
     const mg__block_q6_k *row[4];
     float32x4_t acc = vdupq_n_f32(0.0f);
@@ -3275,7 +3276,7 @@ MG__INLINE void mg__mpair(const int8x16_t *u, const int8x16_t *v, int nvec, int8
     int k;
     for (k = 0; k < nvec; k++) { q[2 * k] = mg__lo64(u[k], v[k]); q[2 * k + 1] = mg__hi64(u[k], v[k]); }
 }
-static void mg__mpanel_q4_k(const uint8_t *const *row, size_t off, mg__mpanel *k) {
+MG__KERNEL void mg__mpanel_q4_k(const uint8_t *const *row, size_t off, mg__mpanel *k) {
     const uint8x16_t m4 = vdupq_n_u8(0x0F);
     int8x16_t q[2][16];
     int p, i, j, c, sc[2][8];
@@ -3299,7 +3300,7 @@ static void mg__mpanel_q4_k(const uint8_t *const *row, size_t off, mg__mpanel *k
         k->dmin[p] = mg__pairf(mg__h2f(((const mg__block_q4_k *)(row[2 * p] + off))->dmin), mg__h2f(((const mg__block_q4_k *)(row[2 * p + 1] + off))->dmin));
     }
 }
-static void mg__mpanel_q6_k(const uint8_t *const *row, size_t off, mg__mpanel *k) {
+MG__KERNEL void mg__mpanel_q6_k(const uint8_t *const *row, size_t off, mg__mpanel *k) {
     const int8x16_t c32 = vdupq_n_s8(32);
     int8x16_t q[2][16];
     int p, i, g, h;
@@ -3318,7 +3319,7 @@ static void mg__mpanel_q6_k(const uint8_t *const *row, size_t off, mg__mpanel *k
         k->d[p] = mg__pairf(mg__h2f(b0->d), mg__h2f(b1->d));
     }
 }
-static void mg__mpanel_q8_0(const uint8_t *const *row, size_t off, mg__mpanel *k) {
+MG__KERNEL void mg__mpanel_q8_0(const uint8_t *const *row, size_t off, mg__mpanel *k) {
     int p;
     for (p = 0; p < 4; p++) {
         const mg__block_q8_0 *b0 = (const mg__block_q8_0 *)(row[2 * p] + off), *b1 = (const mg__block_q8_0 *)(row[2 * p + 1] + off);
@@ -3341,7 +3342,7 @@ MG__INLINE void mg__mtok(const int8_t *a0, const int8_t *a1, int n, int8x16_t *a
 /* One Q4_K block, 8 rows x tokens a0, a1: s[4p + lane] += (d dx) sumi - (dmin dx) summ. summ = sum_j m_j P_j with
    P_j = bsums[2j] + bsums[2j+1] = 128 H_j + L_j (H_j = P_j >> 7 in -32..31, L_j in 0..127: both int8), so two
    smmla give it exactly. */
-static void mg__mtile_q4_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) {
+MG__KERNEL void mg__mtile_q4_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) {
     MG__NO_FMA
     const int16x8_t p0 = vpaddq_s16(vld1q_s16(a0->bsums), vld1q_s16(a0->bsums + 8)), p1 = vpaddq_s16(vld1q_s16(a1->bsums), vld1q_s16(a1->bsums + 8));
     const int8x16_t ph = vcombine_s8(vmovn_s16(vshrq_n_s16(p0, 7)), vmovn_s16(vshrq_n_s16(p1, 7)));
@@ -3367,7 +3368,7 @@ static void mg__mtile_q4_k(const mg__mpanel *k, const mg__block_q8_k *a0, const 
     }
 }
 /* One Q6_K block (quants q - 32 in the panel): s[4p + lane] += (d dx) sumi, sumi = sum_g sc_g (q . a)_g */
-static void mg__mtile_q6_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) {
+MG__KERNEL void mg__mtile_q6_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) {
     MG__NO_FMA
     const float32x4_t dx = mg__tokf(a0->d, a1->d);
     int32x4_t sumi[4];
@@ -3385,7 +3386,7 @@ static void mg__mtile_q6_k(const mg__mpanel *k, const mg__block_q8_k *a0, const 
         vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), vmulq_f32(vmulq_f32(k->d[p], dx), vcvtq_f32_s32(sumi[p]))));
 }
 /* One Q8_0 block: s[4p + lane] += (float)sumi (dw dx) */
-static void mg__mtile_q8_0(const mg__mpanel *k, const mg__block_q8_0 *a0, const mg__block_q8_0 *a1, float *s) {
+MG__KERNEL void mg__mtile_q8_0(const mg__mpanel *k, const mg__block_q8_0 *a0, const mg__block_q8_0 *a1, float *s) {
     MG__NO_FMA
     const float32x4_t dx = mg__tokf(mg__h2f(a0->d), mg__h2f(a1->d));
     int8x16_t ab[4];
@@ -3473,7 +3474,7 @@ MG__INLINE float32x4_t mg__tile_c0(const float *c, size_t ldc, int r, int col, i
 MG__INLINE void mg__tile_st(float *c, size_t ldc, int r, int col, int nr, int nc, float32x4_t v) {
     if (r < nr && col < nc) mg__st4n(c + (size_t)r * ldc + col, v, nc - col);
 }
-static void mg__tile_f32_neon(const float *a, const float *b, size_t ldb, int kn, float *c, size_t ldc, int nr, int nc,
+MG__KERNEL void mg__tile_f32_neon(const float *a, const float *b, size_t ldb, int kn, float *c, size_t ldc, int nr, int nc,
                               const float *init, int mode) {
     int r0, c0, r, v, p;
     for (r0 = 0; r0 < nr; r0 += 4)
@@ -3504,7 +3505,7 @@ static void mg__tile_f32_neon(const float *a, const float *b, size_t ldb, int kn
         }
 }
 #ifdef MG__ARM_BF16
-static void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc,
+MG__KERNEL void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc,
                                const float *init, int mode) {
     int c0, r, v, g, p;
     for (c0 = 0; c0 < nc; c0 += 8) {
@@ -3531,7 +3532,7 @@ static void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, flo
 /* a pair's two bfloat16 as floats: the even k (low half) and the odd k (high half) */
 MG__INLINE float32x4_t mg__bf_even(uint32x4_t v) { return vreinterpretq_f32_u32(vshlq_n_u32(v, 16)); }
 MG__INLINE float32x4_t mg__bf_odd(uint32x4_t v) { return vreinterpretq_f32_u32(vandq_u32(v, vdupq_n_u32(0xffff0000u))); }
-static void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc,
+MG__KERNEL void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc,
                                const float *init, int mode) {
     int r0, c0, r, v, p;
     for (r0 = 0; r0 < nr; r0 += 4)
