@@ -32,7 +32,7 @@ FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snap
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 HDRS       := medgemma.h tools/gguf_write.h $(wildcard examples/readers/*.h) $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
-.PHONY: all test clean check-header sanitize tsan fuzz fuzz-build arm-test
+.PHONY: all test test-core clean check-header sanitize tsan fuzz fuzz-build mg-windows arm-test arm-insns
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
 
 $(B)/medgemma.o: medgemma.h | $(B)
@@ -52,14 +52,18 @@ $(B)/libmgx.a: $(COMMON_OBJ) | $(B)
 $(B)/gguf_write.o: tools/gguf_write.h medgemma.h | $(B)
 	$(CC) $(CFLAGS) -DMG_GGUF_WRITE_IMPLEMENTATION -x c -c $< -o $@
 
-$(B)/mg: tools/mg.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a
-	$(CC) $(CFLAGS) tools/mg.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
+$(B)/mg: tools/mg.c tools/synth_bench.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a $(HDRS)
+	$(CC) $(CFLAGS) tools/mg.c tools/synth_bench.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
 # kernel benchmarks: they include the implementation to reach the private kernels
 $(B)/bench_%: tools/bench_%.c medgemma.h | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 # inflate benchmark: includes the inflater's source
 $(B)/bench_inflate: tools/bench_inflate.c examples/readers/inflate.c examples/readers/image.c examples/readers/files.c $(HDRS) | $(B)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# hello holds the implementation itself, as a program embedding the header would
+$(B)/hello: examples/hello.c medgemma.h | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(B)/%: examples/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
@@ -99,7 +103,7 @@ $(B):
 
 # Every test binary and tests/*.sh script, then one summary line "N passed, N failed".
 test: all check-header $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
-	@sh tests/run.sh $(TESTS) $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
+	@B=$(B) sh tests/run.sh $(TESTS) $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
 
 # The header alone: C99 and C++ declarations, implementation warning-free.
 check-header: | $(B)
@@ -108,10 +112,16 @@ check-header: | $(B)
 	@printf '#define MEDGEMMA_IMPLEMENTATION\n#include "medgemma.h"\n' > $(B)/hdr_c99.c
 	@$(CC) $(WARN) -Werror -fsyntax-only -I. $(B)/hdr_c99.c
 
-# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), in build/asan.
+# `make test` without the second and third builds of the fixture tests (scalar kernels, plain path): what the
+# sanitizers run
+test-core: all check-header $(FUZZ_REPLAY)
+	@B=$(B) sh tests/run.sh $(TESTS) $(FUZZ_REPLAY)
+
+# Every test program and script (the SIMD build; the scalar and plain-path builds run the same code paths as
+# plain loops) under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), in build/asan.
 sanitize:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	        LDLIBS="-lm -lpthread -fsanitize=address,undefined" test
+	        LDLIBS="-lm -lpthread -fsanitize=address,undefined" test-core
 
 # The concurrency test (sessions on threads sharing a model, pool stress) under ThreadSanitizer, in build/tsan.
 TSAN_CC ?= $(CC)
@@ -119,6 +129,11 @@ tsan:
 	$(MAKE) B=build/tsan CC=$(TSAN_CC) OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
 	        LDLIBS="-lm -lpthread -fsanitize=thread" build/tsan/tests/test_concurrency
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/test_concurrency
+
+# build/mingw/mg.exe: tools/mg.c and the example libraries cross-compiled for Windows with MinGW-w64 (built, not run).
+MINGW_CC ?= x86_64-w64-mingw32-gcc
+mg-windows:
+	$(MAKE) B=build/mingw CC=$(MINGW_CC) build/mingw/mg
 
 # ----- ARM64 under qemu-user (Debian: gcc-aarch64-linux-gnu qemu-user; no binfmt needed): `make arm-test`
 # cross-builds the kernel tests at each NEON feature level of >>kernels: ARM (ARMv8.0; DOTPROD; I8MM + BF16),
@@ -142,6 +157,18 @@ arm-build-%:
 	        $(ARM_TESTS:%=build/arm/$*/tests/%) $(if $(filter v86,$*),build/arm/$*/tests/test_text)
 arm-test: $(ARM_LEVELS:%=arm-build-%)
 	@RUNNER="$(ARM_QEMU)" SCRIPTS= MG_TEXT_VARIANTS=q4_k_m sh tests/run.sh $(ARM_RUN)
+
+# Instructions per 256 weights of the NEON kernels (BENCHMARKS.md): tools/insn_arm.c at each level (static) under
+# qemu's instruction trace (tools/insn_arm.sh). GGML=<a llama.cpp checkout> adds ggml's NEON dot products: its
+# ggml-cpu/arch/arm/quants.c built by the same compiler at the same level.
+GGML       ?=
+GGML_FLAGS  = -O2 -std=c11 -DNDEBUG -D_GNU_SOURCE -I$(GGML)/ggml/include -I$(GGML)/ggml/src -I$(GGML)/ggml/src/ggml-cpu
+arm-insns:
+	$(foreach l,$(ARM_LEVELS),mkdir -p build/arm/$(l) && \
+	  $(if $(GGML),$(ARM_CC) $(ARM_$(l)) $(GGML_FLAGS) -c $(GGML)/ggml/src/ggml-cpu/arch/arm/quants.c -o build/arm/$(l)/ggml_quants.o &&) \
+	  $(ARM_CC) -O2 $(ARM_$(l)) $(WARN) -I. -D_POSIX_C_SOURCE=200809L $(if $(GGML),-DWITH_GGML) -static tools/insn_arm.c \
+	    $(if $(GGML),build/arm/$(l)/ggml_quants.o) -o build/arm/$(l)/insn_arm -lm -lpthread &&) true
+	sh tools/insn_arm.sh $(ARM_LEVELS)
 
 # ----- fuzzing (tests/fuzz): each target built twice. With gcc and tests/fuzz/replay.c it replays
 # tests/corpus/<target>/ in `make test`; with clang's libFuzzer + ASan + UBSan `make fuzz FUZZ_SECONDS=N`

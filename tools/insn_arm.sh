@@ -9,7 +9,7 @@ TRACE=${ARM_TRACE:-qemu-aarch64 -cpu max -singlestep -d nochain,exec}
 OURS='^mg__([a-z0-9_]*_neon|rows4_[a-z0-9_]*|mtile_[a-z0-9_]*|mpanel_[a-z0-9_]*|mmla_block|exp4|exp2_4)(\\.[a-z]+\\.[0-9]+)*$'
 GGML='^ggml_vec_dot_'
 levels=${*:-v80 v82 v86}
-printf '%-8s' case; for l in $levels; do printf '%10s' "$l"; done; echo
+printf '%-13s' case; for l in $levels; do printf '%10s' "$l"; done; echo
 for c in q4_k ggml.q4_k q6_k ggml.q6_k q8_0 ggml.q8_0 q4_k.64 ggml.q4_k.64 q6_k.64 ggml.q6_k.64 q8_0.64 ggml.q8_0.64 \
          f16 tile_f32 tile_bf16 attn; do
   case $c in ggml.*) pat=$GGML;; *) pat=$OURS;; esac
