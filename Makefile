@@ -43,7 +43,7 @@ FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snap
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 HDRS       := medgemma.h tools/gguf_write.h $(wildcard examples/readers/*.h) $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
-.PHONY: all test test-core clean check-header check-header-full sanitize tsan fuzz fuzz-build mg-windows
+.PHONY: all test test-core clean check-header check-header-full sanitize tsan fuzz fuzz-build mg-windows arm-test arm-insns
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
 
 $(B)/medgemma.o: medgemma.h | $(B)
@@ -226,6 +226,41 @@ tsan:
 MINGW_CC ?= x86_64-w64-mingw32-gcc
 mg-windows:
 	$(MAKE) B=build/mingw CC=$(MINGW_CC) build/mingw/mg
+
+# ----- ARM64 under qemu-user (Debian: gcc-aarch64-linux-gnu qemu-user; no binfmt needed): `make arm-test`
+# cross-builds the kernel tests at each NEON feature level of >>kernels: ARM (ARMv8.0; DOTPROD; I8MM + BF16),
+# each checking that mg_build_info() names that level, and runs them with the F32/F16/Q8_0/Q4_K_M test_text at
+# the top level. qemu time is not speed (BENCHMARKS.md counts instructions instead); on the 2-core development
+# machine the run takes ~NNN s after ~MMM s of building.
+ARM_CC     ?= aarch64-linux-gnu-gcc
+ARM_QEMU   ?= qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu
+ARM_LEVELS := v80 v82 v86
+ARM_v80    := -march=armv8-a
+ARM_v82    := -march=armv8.2-a+dotprod+fp16
+ARM_v86    := -march=armv8.6-a+i8mm+bf16
+INFO_v80   := neon
+INFO_v82   := neon+dotprod
+INFO_v86   := neon+dotprod+i8mm+bf16
+ARM_TESTS  := test_kernels test_vkernels test_reference
+ARM_RUN    := $(foreach l,$(ARM_LEVELS),$(ARM_TESTS:%=build/arm/$(l)/tests/%)) build/arm/v86/tests/test_text
+
+arm-build-%:
+	$(MAKE) B=build/arm/$* CC=$(ARM_CC) ARCH="$(ARM_$*)" OPT='-O2 -DMG_EXPECT_BUILD=\"$(INFO_$*)\"' \
+	        $(ARM_TESTS:%=build/arm/$*/tests/%) $(if $(filter v86,$*),build/arm/$*/tests/test_text)
+arm-test: $(ARM_LEVELS:%=arm-build-%)
+	@RUNNER="$(ARM_QEMU)" SCRIPTS=0 MG_TEXT_VARIANTS=q4_k_m sh tests/run.sh $(ARM_RUN)
+
+# Instructions per 256 weights of the NEON kernels (BENCHMARKS.md): tools/insn_arm.c at each level (static) under
+# qemu's instruction trace (tools/insn_arm.sh). GGML=<a llama.cpp checkout> adds ggml's NEON dot products: its
+# ggml-cpu/arch/arm/quants.c built by the same compiler at the same level.
+GGML       ?=
+GGML_FLAGS  = -O2 -std=c11 -DNDEBUG -D_GNU_SOURCE -I$(GGML)/ggml/include -I$(GGML)/ggml/src -I$(GGML)/ggml/src/ggml-cpu
+arm-insns:
+	$(foreach l,$(ARM_LEVELS),mkdir -p build/arm/$(l) && \
+	  $(if $(GGML),$(ARM_CC) $(ARM_$(l)) $(GGML_FLAGS) -c $(GGML)/ggml/src/ggml-cpu/arch/arm/quants.c -o build/arm/$(l)/ggml_quants.o &&) \
+	  $(ARM_CC) -O2 $(ARM_$(l)) $(WARN) -I. -D_POSIX_C_SOURCE=200809L $(if $(GGML),-DWITH_GGML) -static tools/insn_arm.c \
+	    $(if $(GGML),build/arm/$(l)/ggml_quants.o) -o build/arm/$(l)/insn_arm -lm -lpthread &&) true
+	sh tools/insn_arm.sh $(ARM_LEVELS)
 
 # ----- fuzzing (tests/fuzz): each target built twice. With gcc and tests/fuzz/replay.c it replays
 # tests/corpus/<target>/ in `make test`; with clang's libFuzzer + ASan + UBSan `make fuzz FUZZ_SECONDS=N`

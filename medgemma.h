@@ -70,6 +70,7 @@
      >>kernels                         the seam: what the model path asks of the kernels
      >>kernels: scalar                 the reference of every seam entry
      >>kernels: x86                    AVX2, AVX-512 (VNNI, BF16) versions
+     >>kernels: ARM                    AArch64 NEON (DOTPROD, I8MM, BF16) versions
      >>kernels: seam                   one function per entry choosing the build's kernel
      >>thread pool                     persistent workers, row splits that keep results thread-count invariant,
                                        the default thread count (affinity, cgroup quota)
@@ -375,7 +376,7 @@ typedef struct mg_session_options {
     mg_progress_fn progress;     /* NULL: none */
     void          *progress_user;
     struct mg_embd_cache *embd_cache; /* image embeddings reused by content (mg_embd_cache_new), NULL: none */
-    int            vision_bf16;  /* 1: image encoder weight products in bfloat16 (AVX512-BF16 CPUs; about 1.4x faster,
+    int            vision_bf16;  /* 1: image encoder weight products in bfloat16 (AVX512-BF16 or ARM BF16 CPUs; x86: 1.4x faster,
                                     embeddings ~5x further from llama.cpp's); 0: float (attention is bf16 either way) */
 } mg_session_options;
 
@@ -545,13 +546,32 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #if defined(MG__AVX2) || defined(MG__F16C)
 #include <immintrin.h>
 #endif
+/* ARM: AArch64 Advanced SIMD (MG__NEON, every AArch64 core; half conversions included), the int8 dot product
+   (__ARM_FEATURE_DOTPROD: sdot), the int8 matrix multiply (__ARM_FEATURE_MATMUL_INT8: smmla) and BF16
+   (__ARM_FEATURE_BF16_VECTOR_ARITHMETIC: bfdot, bfcvt). Half-float arithmetic (FP16) is not used: every product
+   is formed in float. */
+#if !defined(MG_NO_SIMD) && defined(__aarch64__) && defined(__ARM_NEON)
+#define MG__NEON 1
+#if defined(__ARM_FEATURE_DOTPROD)
+#define MG__DOTPROD 1
+#endif
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+#define MG__I8MM 1
+#endif
+#if defined(__ARM_FEATURE_BF16_VECTOR_ARITHMETIC)
+#define MG__ARM_BF16 1
+#endif
+#include <arm_neon.h>
+#endif
 
 #if defined(__GNUC__)
 #define MG__INLINE static inline __attribute__((always_inline))   /* vectors stay in registers across helpers */
 #define MG__UNROLL _Pragma("GCC unroll 16")                        /* GCC and clang: accumulators stay in registers */
+#define MG__KERNEL static __attribute__((noinline))                /* its own symbol: loops countable in the object */
 #else
 #define MG__INLINE static inline
 #define MG__UNROLL
+#define MG__KERNEL static
 #endif
 /* The plain reference implementations and the seam entries are always compiled; a build that routes around one
    (MG_REFERENCE, or a kernel section that has its own) leaves it unused. */
@@ -719,6 +739,17 @@ MGDEF const char *mg_build_info(void) {
 #endif
 #if defined(MG__VNNI)
         "+vnni"
+#endif
+#elif defined(MG__NEON)
+        "neon"
+#if defined(MG__DOTPROD)
+        "+dotprod"
+#endif
+#if defined(MG__I8MM)
+        "+i8mm"
+#endif
+#if defined(MG__ARM_BF16)
+        "+bf16"
 #endif
 #else
         "scalar"
@@ -1396,6 +1427,8 @@ static mg_result mg__key_int(const mg_gguf *g, const char *key, int def, int lo,
 static float mg__h2f(uint16_t h) {
 #if defined(MG__F16C)
     return _cvtsh_ss(h);
+#elif defined(MG__NEON)
+    return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);
 #else
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
     if (e == 0) {
@@ -1411,6 +1444,9 @@ static float mg__h2f(uint16_t h) {
 #endif
 }
 static uint16_t mg__f2h(float f) {
+#if defined(MG__NEON)
+    return vget_lane_u16(vreinterpret_u16_f16(vcvt_f16_f32(vdupq_n_f32(f))), 0);
+#else
     uint32_t x, sign, ax;
     memcpy(&x, &f, 4);
     sign = (x >> 16) & 0x8000u;
@@ -1427,6 +1463,7 @@ static uint16_t mg__f2h(float f) {
     }
     ax -= 0x38000000u;                                                   /* rebias exponent 127 -> 15 */
     return (uint16_t)(sign | ((ax + 0x0fffu + ((ax >> 13) & 1)) >> 13));
+#endif
 }
 static float mg__bf2f(uint16_t b) { return mg__f32_of((uint32_t)b << 16); }
 static uint16_t mg__f2bf(float f) {
@@ -1609,7 +1646,7 @@ MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, in
                          mg__attn_block_f16 the same reading an F16 cache in place, mg__kv_row_f32 a cached row
      mg__gelu_f16tab     GELU of n values through the f16 table
    Each entry is written once in plain C (>>kernels: scalar): the reference every faster version must match,
-   integer formats bit for bit. Faster versions live in one section per instruction set (>>kernels: x86);
+   integer formats bit for bit. Faster versions live in one section per instruction set (>>kernels: x86, >>kernels: ARM);
    >>kernels: seam picks one per entry at compile time. MG_NO_SIMD and MG_REFERENCE compile the scalar section
    alone. */
 #define MG__TOK_BLOCK 128    /* activation rows per token block (they stay in L2 while the weight rows stream) */
@@ -2975,11 +3012,867 @@ static void mg__gelu_f16tab_avx512(float *x, int64_t n, const uint16_t *tab) {
 #endif
 #endif /* MG__AVX512 */
 
+/* ===== >>kernels: ARM ================================================================================ */
+/* AArch64 Advanced SIMD for every entry (MG__NEON), with sdot (MG__DOTPROD) in the integer dot products, smmla
+   (MG__I8MM) in the prefill tiles and bfdot/bfcvt (MG__ARM_BF16) in the bf16 vision tiles and conversions.
+   Each function computes what its _scalar namesake computes; the comments say how. The integer formats give the
+   scalar kernel's bits: integer sums are exact in any order, and each float term is formed lane by lane with the
+   scalar expression's multiplies and adds (no fused multiply-add; GCC contracts none in ISO C mode, clang none
+   across intrinsics). */
+#ifdef MG__NEON
+/* the first n floats at p (all four when n >= 4, none when n <= 0), other lanes 0; and the store of the first n lanes */
+MG__INLINE float32x4_t mg__ld4n(const float *p, int n) {
+    float t[4] = { 0, 0, 0, 0 };
+    if (n >= 4) return vld1q_f32(p);
+    if (n > 0) memcpy(t, p, (size_t)n * sizeof(float));
+    return vld1q_f32(t);
+}
+MG__INLINE void mg__st4n(float *p, float32x4_t v, int n) {
+    float t[4];
+    if (n >= 4) { vst1q_f32(p, v); return; }
+    vst1q_f32(t, v);
+    if (n > 0) memcpy(p, t, (size_t)n * sizeof(float));
+}
+/* [sum of the lanes of v[0], of v[1], of v[2], of v[3]], each as (l0 + l1) + (l2 + l3) */
+MG__INLINE int32x4_t mg__sum4x4(const int32x4_t *v) { return vpaddq_s32(vpaddq_s32(v[0], v[1]), vpaddq_s32(v[2], v[3])); }
+MG__INLINE float32x4_t mg__fsum4x4(const float32x4_t *v) { return vpaddq_f32(vpaddq_f32(v[0], v[1]), vpaddq_f32(v[2], v[3])); }
+/* four halves at p0..p3 as floats (exact) */
+MG__INLINE float32x4_t mg__h4x(const uint16_t *p0, const uint16_t *p1, const uint16_t *p2, const uint16_t *p3) {
+    uint16x4_t h = vld1_dup_u16(p0);
+    h = vld1_lane_u16(p1, h, 1);
+    h = vld1_lane_u16(p2, h, 2);
+    h = vld1_lane_u16(p3, h, 3);
+    return vcvt_f32_f16(vreinterpret_f16_u16(h));
+}
+/* n halves at byte address src as floats, 8 at a time (f16 -> f32 is exact) */
+static void mg__h2f_row_neon(const uint8_t *src, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const float16x8_t h = vreinterpretq_f16_u8(vld1q_u8(src + 2 * i));
+        vst1q_f32(y + i, vcvt_f32_f16(vget_low_f16(h)));
+        vst1q_f32(y + i + 4, vcvt_high_f32_f16(h));
+    }
+    for (; i < n; i++) y[i] = mg__h2f(mg__le16(src + 2 * i));
+}
+/* n floats as halves at byte address y (round to nearest even, as mg__f2h), 8 at a time */
+static void mg__f2h_row_neon(const float *x, uint8_t *y, int64_t n) {
+    for (; n >= 8; n -= 8, x += 8, y += 16)
+        vst1q_u8(y, vreinterpretq_u8_f16(vcvt_high_f16_f32(vcvt_f16_f32(vld1q_f32(x)), vld1q_f32(x + 4))));
+    for (; n > 0; n--, x++, y += 2) {
+        const uint16_t h = mg__f2h(*x);
+        memcpy(y, &h, 2);
+    }
+}
+/* four floats to bfloat16 as mg__f2bf rounds (nearest even, NaN quieted): bfcvtn, or the same bit operations */
+MG__INLINE uint16x4_t mg__bf4(float32x4_t v) {
+#ifdef MG__ARM_BF16
+    return vreinterpret_u16_bf16(vcvt_bf16_f32(v));
+#else
+    const uint32x4_t x = vreinterpretq_u32_f32(v);
+    const uint32x4_t r = vaddq_u32(x, vaddq_u32(vdupq_n_u32(0x7fff), vandq_u32(vshrq_n_u32(x, 16), vdupq_n_u32(1))));
+    const uint32x4_t nan = vcgtq_u32(vandq_u32(x, vdupq_n_u32(0x7fffffff)), vdupq_n_u32(0x7f800000));
+    return vshrn_n_u32(vbslq_u32(nan, vorrq_u32(x, vdupq_n_u32(0x400000)), r), 16);
+#endif
+}
+/* [bf(lo_i) | bf(hi_i) << 16]: four bf16 pairs */
+MG__INLINE uint32x4_t mg__bf4x2(float32x4_t lo, float32x4_t hi) { return vorrq_u32(vmovl_u16(mg__bf4(lo)), vshll_n_u16(mg__bf4(hi), 16)); }
+
+/* ----- activation conversion ----- */
+/* Q8_K: the largest magnitude by maxnm (a NaN is never the maximum, as in the scalar loop), the first value that
+   reaches it, then per value round_even(iscale x) by the same float operations, narrowed like the C conversion. */
+static void mg__quant_q8_k_neon(const float *x, mg__block_q8_k *y, int64_t n) {
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 256; i++, x += 256, y++) {
+        float32x4_t m = vdupq_n_f32(0.0f), sc;
+        float amax, max = 0, iscale;
+        for (j = 0; j < 256; j += 4) m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(x + j)));
+        amax = vmaxnmvq_f32(m);
+        if (amax == 0.0f) { memset(y, 0, sizeof *y); continue; }
+        for (j = 0; j < 256; j++) if (fabsf(x[j]) == amax) { max = x[j]; break; }
+        iscale = -127.0f / max;
+        sc = vdupq_n_f32(iscale);
+        for (j = 0; j < 256; j += 16) {
+            int32x4_t v[4];
+            int8x16_t q;
+            int k;
+            MG__UNROLL for (k = 0; k < 4; k++) {
+                const int32x4_t t = vreinterpretq_s32_f32(vaddq_f32(vmulq_f32(sc, vld1q_f32(x + j + 4 * k)), vdupq_n_f32(12582912.0f)));
+                v[k] = vminq_s32(vsubq_s32(vandq_s32(t, vdupq_n_s32(0x007fffff)), vdupq_n_s32(0x00400000)), vdupq_n_s32(127));
+            }
+            q = vcombine_s8(vmovn_s16(vcombine_s16(vmovn_s32(v[0]), vmovn_s32(v[1]))), vmovn_s16(vcombine_s16(vmovn_s32(v[2]), vmovn_s32(v[3]))));
+            vst1q_s8(y->qs + j, q);
+            y->bsums[j / 16] = vaddlvq_s8(q);
+        }
+        y->d = 1.0f / iscale;
+    }
+}
+
+/* ----- float dot products (F32, F16, BF16 weights): four chains of fused multiply-adds ----- */
+MG__KERNEL float mg__dot_f32_neon(const float *w, const float *x, int64_t n) {
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = vfmaq_f32(a0, vld1q_f32(w + i), vld1q_f32(x + i));
+        a1 = vfmaq_f32(a1, vld1q_f32(w + i + 4), vld1q_f32(x + i + 4));
+        a2 = vfmaq_f32(a2, vld1q_f32(w + i + 8), vld1q_f32(x + i + 8));
+        a3 = vfmaq_f32(a3, vld1q_f32(w + i + 12), vld1q_f32(x + i + 12));
+    }
+    for (; i + 4 <= n; i += 4) a0 = vfmaq_f32(a0, vld1q_f32(w + i), vld1q_f32(x + i));
+    return vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3))) + mg__dot_f32_scalar(w + i, x + i, n - i);
+}
+/* halves and bfloat16 widen exactly to floats: vcvt, or a shift into the high half */
+MG__KERNEL float mg__dot_f16_neon(const uint16_t *w, const uint16_t *x, int64_t n) {
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const float16x8_t w0 = vreinterpretq_f16_u16(vld1q_u16(w + i)), x0 = vreinterpretq_f16_u16(vld1q_u16(x + i));
+        const float16x8_t w1 = vreinterpretq_f16_u16(vld1q_u16(w + i + 8)), x1 = vreinterpretq_f16_u16(vld1q_u16(x + i + 8));
+        a0 = vfmaq_f32(a0, vcvt_f32_f16(vget_low_f16(w0)), vcvt_f32_f16(vget_low_f16(x0)));
+        a1 = vfmaq_f32(a1, vcvt_high_f32_f16(w0), vcvt_high_f32_f16(x0));
+        a2 = vfmaq_f32(a2, vcvt_f32_f16(vget_low_f16(w1)), vcvt_f32_f16(vget_low_f16(x1)));
+        a3 = vfmaq_f32(a3, vcvt_high_f32_f16(w1), vcvt_high_f32_f16(x1));
+    }
+    return vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3))) + mg__dot_f16_scalar(w + i, x + i, n - i);
+}
+MG__INLINE float32x4_t mg__bf_lo(uint16x8_t v) { return vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(v), 16)); }
+MG__INLINE float32x4_t mg__bf_hi(uint16x8_t v) { return vreinterpretq_f32_u32(vshll_high_n_u16(v, 16)); }
+MG__KERNEL float mg__dot_bf16_neon(const uint16_t *w, const uint16_t *x, int64_t n) {
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const uint16x8_t w0 = vld1q_u16(w + i), x0 = vld1q_u16(x + i), w1 = vld1q_u16(w + i + 8), x1 = vld1q_u16(x + i + 8);
+        a0 = vfmaq_f32(a0, mg__bf_lo(w0), mg__bf_lo(x0));
+        a1 = vfmaq_f32(a1, mg__bf_hi(w0), mg__bf_hi(x0));
+        a2 = vfmaq_f32(a2, mg__bf_lo(w1), mg__bf_lo(x1));
+        a3 = vfmaq_f32(a3, mg__bf_hi(w1), mg__bf_hi(x1));
+    }
+    return vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3))) + mg__dot_bf16_scalar(w + i, x + i, n - i);
+}
+
+/* ----- quantized rows (decode; prefill without I8MM): four weight rows . one activation row, each row's float sum
+   in a lane. Per block the four rows' exact integer sums come out in lanes (mg__sum4x4), then lane r gets
+   the scalar kernel's term for row r and adds it to its sum, block after block. Rows past nr repeat the
+   last. ----- */
+/* acc + the 16 products a_i b_i, summed exactly in four int32 lanes: sdot, or (ARMv8.0) widening multiplies of
+   which pairs meet in int16 (|a_i b_i| <= 128 * 127: the activations are quantized to |q| <= 127) */
+MG__INLINE int32x4_t mg__dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
+#ifdef MG__DOTPROD
+    return vdotq_s32(acc, a, b);
+#else
+    return vpadalq_s16(acc, vmlal_high_s8(vmull_s8(vget_low_s8(a), vget_low_s8(b)), a, b));
+#endif
+}
+/* sum_i d_w,i dx sumi for rows w + r rb: s[r] as mg__dot_q8_0_scalar gives it */
+MG__KERNEL void mg__rows4_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_q8_0 *a, int64_t nb, float *s) {
+    MG__NO_FMA
+    const mg__block_q8_0 *row[4];
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    int64_t b;
+    int r;
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q8_0 *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    for (b = 0; b < nb; b++, a++) {
+        const int8x16x2_t ax = vld1q_s8_x2(a->qs);
+        int32x4_t p[4];
+        MG__UNROLL for (r = 0; r < 4; r++) {
+            const int8x16x2_t q = vld1q_s8_x2(row[r][b].qs);
+            p[r] = mg__dot16(mg__dot16(vdupq_n_s32(0), q.val[0], ax.val[0]), q.val[1], ax.val[1]);
+        }
+        acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(mg__sum4x4(p)),
+                                       vmulq_f32(mg__h4x(&row[0][b].d, &row[1][b].d, &row[2][b].d, &row[3][b].d), vdupq_n_f32(mg__h2f(a->d)))));
+    }
+    vst1q_f32(s, acc);
+}
+/* Q4_K block headers of four rows, rows in lanes: the first 16 bytes of each block as words [d | dmin << 16,
+   w0, w1, w2] (the scale words of mg__q4k_sm), transposed (hw lane r = d | dmin << 16 of row r); then the
+   bytes sc0..7 of rows 0, 1 in zs[0] and of rows 2, 3 in zs[1], the mins alike in zm. */
+MG__INLINE uint32x4_t mg__q4k_head4(const mg__block_q4_k *const *w, uint8x16_t *zs, uint8x16_t *zm) {
+    const uint32x4_t r0 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[0])), r1 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[1]));
+    const uint32x4_t r2 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[2])), r3 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[3]));
+    const uint64x2_t t0 = vreinterpretq_u64_u32(vtrn1q_u32(r0, r1)), t1 = vreinterpretq_u64_u32(vtrn2q_u32(r0, r1));
+    const uint64x2_t t2 = vreinterpretq_u64_u32(vtrn1q_u32(r2, r3)), t3 = vreinterpretq_u64_u32(vtrn2q_u32(r2, r3));
+    const uint32x4_t m3f = vdupq_n_u32(0x3f3f3f3f), m0f = vdupq_n_u32(0x0f0f0f0f), m30 = vdupq_n_u32(0x30303030);
+    const uint32x4_t w0 = vreinterpretq_u32_u64(vzip1q_u64(t1, t3)), w1 = vreinterpretq_u32_u64(vzip2q_u64(t0, t2));
+    const uint32x4_t w2 = vreinterpretq_u32_u64(vzip2q_u64(t1, t3));
+    const uint32x4_t s03 = vandq_u32(w0, m3f), m03 = vandq_u32(w1, m3f);
+    const uint32x4_t s47 = vorrq_u32(vandq_u32(w2, m0f), vandq_u32(vshrq_n_u32(w0, 2), m30));
+    const uint32x4_t m47 = vorrq_u32(vandq_u32(vshrq_n_u32(w2, 4), m0f), vandq_u32(vshrq_n_u32(w1, 2), m30));
+    zs[0] = vreinterpretq_u8_u32(vzip1q_u32(s03, s47)); zs[1] = vreinterpretq_u8_u32(vzip2q_u32(s03, s47));
+    zm[0] = vreinterpretq_u8_u32(vzip1q_u32(m03, m47)); zm[1] = vreinterpretq_u8_u32(vzip2q_u32(m03, m47));
+    return vreinterpretq_u32_u64(vzip1q_u64(t0, t2));
+}
+/* the 8 bytes of row r (0..3) in z (rows 0, 1 | 2, 3) widened to 16 bits */
+MG__INLINE uint16x8_t mg__row8(const uint8x16_t *z, int r) { return r & 1 ? vmovl_high_u8(z[r / 2]) : vmovl_u8(vget_low_u8(z[r / 2])); }
+/* [S_0, S_1, S_2, S_3]: the four sub-blocks of 64 quant bytes q (low nibbles of bytes 0..31, their high
+   nibbles, then the same of bytes 32..63) . the 128 activations ax */
+MG__INLINE int32x4_t mg__q4k_half(uint8x16x4_t q, const int8x16x4_t *ax) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    const int32x4_t z = vdupq_n_s32(0);
+    const int32x4_t s0 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vandq_u8(q.val[0], m4)), ax[0].val[0]), vreinterpretq_s8_u8(vandq_u8(q.val[1], m4)), ax[0].val[1]);
+    const int32x4_t s1 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vshrq_n_u8(q.val[0], 4)), ax[0].val[2]), vreinterpretq_s8_u8(vshrq_n_u8(q.val[1], 4)), ax[0].val[3]);
+    const int32x4_t s2 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vandq_u8(q.val[2], m4)), ax[1].val[0]), vreinterpretq_s8_u8(vandq_u8(q.val[3], m4)), ax[1].val[1]);
+    const int32x4_t s3 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vshrq_n_u8(q.val[2], 4)), ax[1].val[2]), vreinterpretq_s8_u8(vshrq_n_u8(q.val[3], 4)), ax[1].val[3]);
+    return vpaddq_s32(vpaddq_s32(s0, s1), vpaddq_s32(s2, s3));
+}
+/* sumi_r = sum_j sc_j (q . a over sub-block j): per half h (quant bytes 64h..64h+63) [S_4h .. S_4h+3] times
+   their scales (the activations loaded once for the four rows); summ_r = sum_j m_j (bsums[2j] + bsums[2j+1]).
+   Term: (d dx) sumi - (dmin dx) summ. */
+MG__KERNEL void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
+    MG__NO_FMA
+    const mg__block_q4_k *row[4];
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    int64_t b;
+    int r, h, k;
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q4_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    for (b = 0; b < nb; b++, a++) {
+        const mg__block_q4_k *blk[4];
+        const int16x8_t ps = vpaddq_s16(vld1q_s16(a->bsums), vld1q_s16(a->bsums + 8));   /* activation sum per sub-block */
+        const float32x4_t dx = vdupq_n_f32(a->d);
+        uint8x16_t zs[2], zm[2];
+        uint32x4_t hw;
+        int32x4_t part[4], sumi[4], summ;
+        float32x4_t d, dmin;
+        MG__UNROLL for (r = 0; r < 4; r++) blk[r] = row[r] + b;
+        hw = mg__q4k_head4(blk, zs, zm);
+        MG__UNROLL for (r = 0; r < 4; r++) {
+            const int16x8_t mn = vreinterpretq_s16_u16(mg__row8(zm, r));
+            part[r] = vmlal_high_s16(vmull_s16(vget_low_s16(mn), vget_low_s16(ps)), mn, ps);
+            sumi[r] = vdupq_n_s32(0);
+        }
+        summ = mg__sum4x4(part);
+        for (h = 0; h < 2; h++) {
+            int8x16x4_t ax[2];
+            ax[0] = vld1q_s8_x4(a->qs + 128 * h); ax[1] = vld1q_s8_x4(a->qs + 128 * h + 64);
+            MG__UNROLL for (r = 0; r < 4; r++)
+                sumi[r] = vmlaq_s32(sumi[r], mg__q4k_half(vld1q_u8_x4(blk[r]->qs + 64 * h), ax), vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(mg__row8(zs, r)))));
+            MG__UNROLL for (k = 0; k < 2; k++)   /* each row's scales 4..7 down to 0..3 */
+                zs[k] = vreinterpretq_u8_u64(vshrq_n_u64(vreinterpretq_u64_u8(zs[k]), 32));
+        }
+        d = vcvt_f32_f16(vreinterpret_f16_u16(vmovn_u32(hw)));
+        dmin = vcvt_f32_f16(vreinterpret_f16_u16(vshrn_n_u32(hw, 16)));
+        acc = vaddq_f32(acc, vsubq_f32(vmulq_f32(vmulq_f32(d, dx), vcvtq_f32_s32(mg__sum4x4(sumi))),
+                                       vmulq_f32(vmulq_f32(dmin, dx), vcvtq_f32_s32(summ))));
+    }
+    vst1q_f32(s, acc);
+}
+/* Q6_K quants of one half (128 weights: ql 64 bytes, qh 32) in weight order, 16 per vector (group g = 16
+   weights): low 4 bits from ql (low nibbles for quarters 0, 1, high for 2, 3), bits 4-5 from qh (bits 2c, 2c+1
+   for quarter c), inserted with sli or selected with bsl (quarters 2, 3 first: 0, 1 may then overwrite ql) */
+MG__INLINE void mg__q6k_half(uint8x16x4_t ql, uint8x16x2_t qh, uint8x16_t *q) {
+    const uint8x16_t m3f = vdupq_n_u8(0x3F), m30 = vdupq_n_u8(0x30);
+    int k;
+    MG__UNROLL for (k = 0; k < 2; k++) {        /* positions l = 16k .. 16k+15 of each quarter */
+        const uint8x16_t l0 = ql.val[k], l1 = ql.val[2 + k], h = qh.val[k];
+        q[4 + k] = vbslq_u8(m30, h, vshrq_n_u8(l0, 4));                         /* quarter 2: qh bits 4-5 */
+        q[6 + k] = vsliq_n_u8(vshrq_n_u8(l1, 4), vshrq_n_u8(h, 6), 4);          /* quarter 3: bits 6-7 */
+        q[k]     = vandq_u8(vsliq_n_u8(l0, h, 4), m3f);                         /* quarter 0: bits 0-1 */
+        q[2 + k] = vandq_u8(vsliq_n_u8(l1, vshrq_n_u8(h, 2), 4), m3f);          /* quarter 1: bits 2-3 */
+    }
+}
+/* sum_g sc_g D_g for the 16 group sums D_g of one row, by parts: one running sdot sum C_g = D_0 + .. + D_g and
+   sum_g (sc_g - sc_g+1) C_g (sc_16 = 0), each C_g taken as it passes (int32 lanes wrap, the total is exact).
+   q stored 0..63, so the row's sumi is this minus 32 sum_g sc_g bsums_g. */
+static int32x4_t mg__q6k_sumi(const mg__block_q6_k *w, const mg__block_q8_k *a) {
+    const int8x16_t sc = vld1q_s8(w->scales);
+    const int16x8_t s0 = vmovl_s8(vget_low_s8(sc)), s1 = vmovl_high_s8(sc), bs0 = vld1q_s16(a->bsums), bs1 = vld1q_s16(a->bsums + 8);
+    const int16x8_t d0 = vsubq_s16(s0, vextq_s16(s0, s1, 1)), d1 = vsubq_s16(s1, vextq_s16(s1, vdupq_n_s16(0), 1));
+    int32x4_t c = vdupq_n_s32(0), dv[2];
+    int32x4_t sumi = vnegq_s32(vshlq_n_s32(vmlal_high_s16(vmlal_s16(vmlal_high_s16(vmull_s16(vget_low_s16(s0), vget_low_s16(bs0)), s0, bs0),
+                                                                  vget_low_s16(s1), vget_low_s16(bs1)), s1, bs1), 5));
+    int h;
+    for (h = 0; h < 2; h++) {
+        const int16x8_t dh = h ? d1 : d0;
+        const int8x16x4_t a0 = vld1q_s8_x4(a->qs + 128 * h), a1 = vld1q_s8_x4(a->qs + 128 * h + 64);
+        uint8x16_t q[8];
+        mg__q6k_half(vld1q_u8_x4(w->ql + 64 * h), vld1q_u8_x2(w->qh + 32 * h), q);
+        dv[0] = vmovl_s16(vget_low_s16(dh)); dv[1] = vmovl_high_s16(dh);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[0]), a0.val[0]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 0);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[1]), a0.val[1]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 1);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[2]), a0.val[2]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 2);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[3]), a0.val[3]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 3);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[4]), a1.val[0]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 0);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[5]), a1.val[1]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 1);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[6]), a1.val[2]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 2);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[7]), a1.val[3]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 3);
+    }
+    return sumi;
+}
+/* per row the lanes of mg__q6k_sumi, the four rows' sums in lanes; term (d dx) sumi */
+MG__KERNEL void mg__rows4_q6_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
+    MG__NO_FMA
+    const mg__block_q6_k *row[4];
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    int64_t b;
+    int r;
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q6_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    for (b = 0; b < nb; b++, a++) {
+        int32x4_t sumi[4];
+        for (r = 0; r < 4; r++) sumi[r] = mg__q6k_sumi(row[r] + b, a);
+        acc = vaddq_f32(acc, vmulq_f32(vmulq_f32(mg__h4x(&row[0][b].d, &row[1][b].d, &row[2][b].d, &row[3][b].d), vdupq_n_f32(a->d)),
+                                       vcvtq_f32_s32(mg__sum4x4(sumi))));
+    }
+    vst1q_f32(s, acc);
+}
+static void mg__rows4_neon(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t n, float *s) {
+    if (wtype == MG_TYPE_Q8_0) mg__rows4_q8_0(w, rb, nr, (const mg__block_q8_0 *)x, n / 32, s);
+    else if (wtype == MG_TYPE_Q4_K) mg__rows4_q4_k(w, rb, nr, (const mg__block_q8_k *)x, n / 256, s);
+    else mg__rows4_q6_k(w, rb, nr, (const mg__block_q8_k *)x, n / 256, s);
+}
+#ifdef MG__I8MM
+/* ----- prefill tiles (Q4_K, Q6_K, Q8_0): 8 weight rows x 2 tokens per step with smmla, which multiplies a 2x8
+   int8 matrix by an 8x2 one into the four int32 lanes [row 0 tok 0, row 0 tok 1, row 1 tok 0, row 1 tok 1].
+   Each block of an 8-row group is laid out once (mg__mpanel: quants of a row pair as [8 of row 2p | 8 of row
+   2p+1], signed, Q6_K minus 32; scales widened for lanes), then serves every token pair; the activations of
+   a pair are interleaved the same way. Lane by lane these are the integer sums and the float term of the
+   scalar kernel, so the results are its bits whatever the rows and tokens around them. ----- */
+#define MG__MM_ROWS 8
+#define MG__MM_MIN_TOKS 4     /* fewer tokens go to the row kernels (decode) */
+typedef struct mg__mpanel {
+    int8x16_t q[4][32];       /* row pair p: quants 8k..8k+7 of rows 2p and 2p+1 (Q8_0: q[p][0..3]) */
+    int32x4_t sc[4][16];      /* row pair p, sub-block j: [sc(2p), sc(2p), sc(2p+1), sc(2p+1)] */
+    int8x16_t mn[4];          /* Q4_K: [m_0..7 of row 2p | of row 2p+1] */
+    float32x4_t d[4], dmin[4];/* [d(2p), d(2p), d(2p+1), d(2p+1)] */
+} mg__mpanel;
+MG__INLINE int8x16_t mg__lo64(int8x16_t a, int8x16_t b) { return vreinterpretq_s8_s64(vzip1q_s64(vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b))); }
+MG__INLINE int8x16_t mg__hi64(int8x16_t a, int8x16_t b) { return vreinterpretq_s8_s64(vzip2q_s64(vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b))); }
+MG__INLINE int32x4_t mg__pair32(int a, int b) { return vcombine_s32(vdup_n_s32(a), vdup_n_s32(b)); }
+MG__INLINE float32x4_t mg__pairf(float a, float b) { return vcombine_f32(vdup_n_f32(a), vdup_n_f32(b)); }   /* per row */
+MG__INLINE float32x4_t mg__tokf(float a, float b) {                                                           /* per token */
+    const float32x2_t v = vset_lane_f32(b, vdup_n_f32(a), 1);
+    return vcombine_f32(v, v);
+}
+/* rows u, v (16 vectors of 16 quants each, weight order) as 32 row-pair vectors */
+MG__INLINE void mg__mpair(const int8x16_t *u, const int8x16_t *v, int nvec, int8x16_t *q) {
+    int k;
+    for (k = 0; k < nvec; k++) { q[2 * k] = mg__lo64(u[k], v[k]); q[2 * k + 1] = mg__hi64(u[k], v[k]); }
+}
+MG__KERNEL void mg__mpanel_q4_k(const uint8_t *const *row, size_t off, mg__mpanel *k) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    int8x16_t q[2][16];
+    int p, i, j, c, sc[2][8];
+    uint8_t m[2][8];
+    for (p = 0; p < 4; p++) {
+        for (i = 0; i < 2; i++) {
+            const mg__block_q4_k *b = (const mg__block_q4_k *)(row[2 * p + i] + off);
+            MG__UNROLL for (c = 0; c < 4; c++) {           /* quant bytes 32c..32c+31: weights 64c.. (low), 64c+32.. (high) */
+                const uint8x16_t q0 = vld1q_u8(b->qs + 32 * c), q1 = vld1q_u8(b->qs + 32 * c + 16);
+                q[i][4 * c] = vreinterpretq_s8_u8(vandq_u8(q0, m4));
+                q[i][4 * c + 1] = vreinterpretq_s8_u8(vandq_u8(q1, m4));
+                q[i][4 * c + 2] = vreinterpretq_s8_u8(vshrq_n_u8(q0, 4));
+                q[i][4 * c + 3] = vreinterpretq_s8_u8(vshrq_n_u8(q1, 4));
+            }
+            MG__UNROLL for (j = 0; j < 8; j++) { int s_, m_; mg__q4k_scale_min(j, b->scales, &s_, &m_); sc[i][j] = s_; m[i][j] = (uint8_t)m_; }
+        }
+        mg__mpair(q[0], q[1], 16, k->q[p]);
+        MG__UNROLL for (j = 0; j < 8; j++) k->sc[p][j] = mg__pair32(sc[0][j], sc[1][j]);
+        k->mn[p] = vreinterpretq_s8_u8(vcombine_u8(vld1_u8(m[0]), vld1_u8(m[1])));
+        k->d[p] = mg__pairf(mg__h2f(((const mg__block_q4_k *)(row[2 * p] + off))->d), mg__h2f(((const mg__block_q4_k *)(row[2 * p + 1] + off))->d));
+        k->dmin[p] = mg__pairf(mg__h2f(((const mg__block_q4_k *)(row[2 * p] + off))->dmin), mg__h2f(((const mg__block_q4_k *)(row[2 * p + 1] + off))->dmin));
+    }
+}
+MG__KERNEL void mg__mpanel_q6_k(const uint8_t *const *row, size_t off, mg__mpanel *k) {
+    const int8x16_t c32 = vdupq_n_s8(32);
+    int8x16_t q[2][16];
+    int p, i, g, h;
+    for (p = 0; p < 4; p++) {
+        const mg__block_q6_k *b0 = (const mg__block_q6_k *)(row[2 * p] + off), *b1 = (const mg__block_q6_k *)(row[2 * p + 1] + off);
+        for (i = 0; i < 2; i++) {
+            const mg__block_q6_k *b = i ? b1 : b0;
+            uint8x16_t u[8];
+            MG__UNROLL for (h = 0; h < 2; h++) {
+                mg__q6k_half(vld1q_u8_x4(b->ql + 64 * h), vld1q_u8_x2(b->qh + 32 * h), u);
+                MG__UNROLL for (g = 0; g < 8; g++) q[i][8 * h + g] = vsubq_s8(vreinterpretq_s8_u8(u[g]), c32);
+            }
+        }
+        mg__mpair(q[0], q[1], 16, k->q[p]);
+        MG__UNROLL for (g = 0; g < 16; g++) k->sc[p][g] = mg__pair32(b0->scales[g], b1->scales[g]);
+        k->d[p] = mg__pairf(mg__h2f(b0->d), mg__h2f(b1->d));
+    }
+}
+MG__KERNEL void mg__mpanel_q8_0(const uint8_t *const *row, size_t off, mg__mpanel *k) {
+    int p;
+    for (p = 0; p < 4; p++) {
+        const mg__block_q8_0 *b0 = (const mg__block_q8_0 *)(row[2 * p] + off), *b1 = (const mg__block_q8_0 *)(row[2 * p + 1] + off);
+        int8x16_t u[2], v[2];
+        u[0] = vld1q_s8(b0->qs); u[1] = vld1q_s8(b0->qs + 16);
+        v[0] = vld1q_s8(b1->qs); v[1] = vld1q_s8(b1->qs + 16);
+        mg__mpair(u, v, 2, k->q[p]);
+        k->d[p] = mg__pairf(mg__h2f(b0->d), mg__h2f(b1->d));
+    }
+}
+/* the activations of tokens a0, a1 at qs (n bytes) as pairs [8 of a0 | 8 of a1] */
+MG__INLINE void mg__mtok(const int8_t *a0, const int8_t *a1, int n, int8x16_t *ab) {
+    int k;
+    for (k = 0; k < n / 16; k++) {
+        const int8x16_t u = vld1q_s8(a0 + 16 * k), v = vld1q_s8(a1 + 16 * k);
+        ab[2 * k] = mg__lo64(u, v);
+        ab[2 * k + 1] = mg__hi64(u, v);
+    }
+}
+/* One Q4_K block, 8 rows x tokens a0, a1: s[4p + lane] += (d dx) sumi - (dmin dx) summ. summ = sum_j m_j P_j with
+   P_j = bsums[2j] + bsums[2j+1] = 128 H_j + L_j (H_j = P_j >> 7 in -32..31, L_j in 0..127: both int8), so two
+   smmla give it exactly. */
+MG__KERNEL void mg__mtile_q4_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) {
+    MG__NO_FMA
+    const int16x8_t p0 = vpaddq_s16(vld1q_s16(a0->bsums), vld1q_s16(a0->bsums + 8)), p1 = vpaddq_s16(vld1q_s16(a1->bsums), vld1q_s16(a1->bsums + 8));
+    const int8x16_t ph = vcombine_s8(vmovn_s16(vshrq_n_s16(p0, 7)), vmovn_s16(vshrq_n_s16(p1, 7)));
+    const int8x16_t pl = vcombine_s8(vmovn_s16(vandq_s16(p0, vdupq_n_s16(127))), vmovn_s16(vandq_s16(p1, vdupq_n_s16(127))));
+    const float32x4_t dx = mg__tokf(a0->d, a1->d);
+    int32x4_t sumi[4];
+    int p, j;
+    MG__UNROLL for (p = 0; p < 4; p++) sumi[p] = vdupq_n_s32(0);
+    MG__UNROLL for (j = 0; j < 8; j++) {                   /* sub-block j: quants 32j..32j+31, four k steps of 8 */
+        int8x16_t ab[4];
+        mg__mtok(a0->qs + 32 * j, a1->qs + 32 * j, 32, ab);
+        MG__UNROLL for (p = 0; p < 4; p++) {
+            const int8x16_t *q = k->q[p] + 4 * j;
+            const int32x4_t t = vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), q[2], ab[2]), q[3], ab[3]);
+            sumi[p] = vmlaq_s32(sumi[p], t, k->sc[p][j]);
+        }
+    }
+    MG__UNROLL for (p = 0; p < 4; p++) {
+        const int32x4_t summ = vaddq_s32(vshlq_n_s32(vmmlaq_s32(vdupq_n_s32(0), k->mn[p], ph), 7), vmmlaq_s32(vdupq_n_s32(0), k->mn[p], pl));
+        const float32x4_t term = vsubq_f32(vmulq_f32(vmulq_f32(k->d[p], dx), vcvtq_f32_s32(sumi[p])),
+                                           vmulq_f32(vmulq_f32(k->dmin[p], dx), vcvtq_f32_s32(summ)));
+        vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), term));
+    }
+}
+/* One Q6_K block (quants q - 32 in the panel): s[4p + lane] += (d dx) sumi, sumi = sum_g sc_g (q . a)_g */
+MG__KERNEL void mg__mtile_q6_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) {
+    MG__NO_FMA
+    const float32x4_t dx = mg__tokf(a0->d, a1->d);
+    int32x4_t sumi[4];
+    int p, g;
+    MG__UNROLL for (p = 0; p < 4; p++) sumi[p] = vdupq_n_s32(0);
+    MG__UNROLL for (g = 0; g < 16; g++) {                  /* group g: quants 16g..16g+15, two k steps */
+        int8x16_t ab[2];
+        mg__mtok(a0->qs + 16 * g, a1->qs + 16 * g, 16, ab);
+        MG__UNROLL for (p = 0; p < 4; p++) {
+            const int8x16_t *q = k->q[p] + 2 * g;
+            sumi[p] = vmlaq_s32(sumi[p], vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), k->sc[p][g]);
+        }
+    }
+    MG__UNROLL for (p = 0; p < 4; p++)
+        vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), vmulq_f32(vmulq_f32(k->d[p], dx), vcvtq_f32_s32(sumi[p]))));
+}
+/* One Q8_0 block: s[4p + lane] += (float)sumi (dw dx) */
+MG__KERNEL void mg__mtile_q8_0(const mg__mpanel *k, const mg__block_q8_0 *a0, const mg__block_q8_0 *a1, float *s) {
+    MG__NO_FMA
+    const float32x4_t dx = mg__tokf(mg__h2f(a0->d), mg__h2f(a1->d));
+    int8x16_t ab[4];
+    int p;
+    mg__mtok(a0->qs, a1->qs, 32, ab);
+    MG__UNROLL for (p = 0; p < 4; p++) {
+        const int8x16_t *q = k->q[p];
+        const int32x4_t t = vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), q[2], ab[2]), q[3], ab[3]);
+        vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), vmulq_f32(vcvtq_f32_s32(t), vmulq_f32(k->d[p], dx))));
+    }
+}
+/* nr rows (row_bytes rb apart) x nt <= MG__TOK_BLOCK tokens, in groups of 8 rows: per block the panel, then every
+   token pair (an odd last token paired with itself); rows past nr repeat the last, their results dropped. */
+static void mg__mmla_block(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
+                           float *y, size_t ys) {
+    const int q8 = wtype == MG_TYPE_Q8_0, qk = q8 ? 32 : 256;
+    const size_t bw = wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : wtype == MG_TYPE_Q6_K ? sizeof(mg__block_q6_k) : sizeof(mg__block_q8_0);
+    const size_t ba = q8 ? sizeof(mg__block_q8_0) : sizeof(mg__block_q8_k);
+    const int ntp = (nt + 1) / 2;
+    float s[16 * ((MG__TOK_BLOCK + 1) / 2)];
+    const uint8_t *row[MG__MM_ROWS];
+    mg__mpanel k;
+    int64_t b;
+    int r0, i, tp;
+    for (r0 = 0; r0 < nr; r0 += MG__MM_ROWS) {
+        for (i = 0; i < MG__MM_ROWS; i++) row[i] = w + (size_t)(r0 + i < nr ? r0 + i : nr - 1) * rb;
+        memset(s, 0, sizeof(float) * 16 * (size_t)ntp);
+        for (b = 0; b < n / qk; b++) {
+            if (wtype == MG_TYPE_Q4_K) mg__mpanel_q4_k(row, (size_t)b * bw, &k);
+            else if (wtype == MG_TYPE_Q6_K) mg__mpanel_q6_k(row, (size_t)b * bw, &k);
+            else mg__mpanel_q8_0(row, (size_t)b * bw, &k);
+            for (tp = 0; tp < ntp; tp++) {
+                const uint8_t *a0 = x + (size_t)(2 * tp) * xs + (size_t)b * ba, *a1 = 2 * tp + 1 < nt ? a0 + xs : a0;
+                if (wtype == MG_TYPE_Q4_K) mg__mtile_q4_k(&k, (const mg__block_q8_k *)a0, (const mg__block_q8_k *)a1, s + 16 * tp);
+                else if (wtype == MG_TYPE_Q6_K) mg__mtile_q6_k(&k, (const mg__block_q8_k *)a0, (const mg__block_q8_k *)a1, s + 16 * tp);
+                else mg__mtile_q8_0(&k, (const mg__block_q8_0 *)a0, (const mg__block_q8_0 *)a1, s + 16 * tp);
+            }
+        }
+        for (tp = 0; tp < ntp; tp++)            /* lane 4p + 2i + j: row r0 + 2p + i, token 2tp + j */
+            for (i = 0; i < 16; i++) {
+                const int r = r0 + 2 * (i / 4) + (i % 4) / 2, t = 2 * tp + i % 2;
+                if (r < nr && t < nt) y[(size_t)t * ys + r] = s[16 * tp + i];
+            }
+    }
+}
+#endif
+/* mg__mat_block for Q8_0, Q4_K and Q6_K: the I8MM tiles from MG__MM_MIN_TOKS tokens on, else four rows at a time
+   for each token (the rows stay in L1 across the tokens). 0 for the other types. */
+static int mg__mat_block_neon(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
+                              float *y, size_t ys) {
+    float s[4];
+    int r, t, i;
+    if (wtype != MG_TYPE_Q8_0 && wtype != MG_TYPE_Q4_K && wtype != MG_TYPE_Q6_K) return 0;
+#ifdef MG__I8MM
+    if (nt >= MG__MM_MIN_TOKS) { mg__mmla_block(wtype, w, rb, nr, x, xs, nt, n, y, ys); return 1; }
+#endif
+    for (r = 0; r < nr; r += 4)
+        for (t = 0; t < nt; t++) {
+            mg__rows4_neon(wtype, w + (size_t)r * rb, rb, nr - r, x + (size_t)t * xs, n, s);
+            for (i = 0; i < 4 && r + i < nr; i++) y[(size_t)t * ys + r + i] = s[i];
+        }
+    return 1;
+}
+static float mg__vec_dot_neon(int wtype, const void *w, const void *x, int64_t n) {
+    float s[4];
+    switch (wtype) {
+    case MG_TYPE_F16:  return mg__dot_f16_neon((const uint16_t *)w, (const uint16_t *)x, n);
+    case MG_TYPE_BF16: return mg__dot_bf16_neon((const uint16_t *)w, (const uint16_t *)x, n);
+    case MG_TYPE_F32:  return mg__dot_f32_neon((const float *)w, (const float *)x, n);
+    default:           mg__rows4_neon(wtype, (const uint8_t *)w, 0, 1, (const uint8_t *)x, n, s); return s[0];
+    }
+}
+
+/* ----- vision tiles. Float: 4 rows x 16 columns at a time (16 accumulators), four k steps per load of the
+   rows (fmla by lane). bf16: bfdot (12 rows x 8 columns, the pair of row r broadcast by lane), or without
+   BF16 each pair widened to two floats and two fmla. C0 and the stores respect nr and nc; the panels are
+   zero past the matrix, so the loads need no bounds. ----- */
+/* the tile's accumulators of rows r0.., columns c0.. (nr, nc left of each) from C0 and init, as mode says */
+MG__INLINE float32x4_t mg__tile_c0(const float *c, size_t ldc, int r, int col, int nr, int nc, const float *init, int mode) {
+    float32x4_t v = vdupq_n_f32(0.0f);
+    if (mode != MG__INIT && r < nr && col < nc) v = mg__ld4n(c + (size_t)r * ldc + col, nc - col);
+    if (mode != MG__ACC && init && col < nc) v = vaddq_f32(v, mg__ld4n(init + col, nc - col));
+    return v;
+}
+MG__INLINE void mg__tile_st(float *c, size_t ldc, int r, int col, int nr, int nc, float32x4_t v) {
+    if (r < nr && col < nc) mg__st4n(c + (size_t)r * ldc + col, v, nc - col);
+}
+MG__KERNEL void mg__tile_f32_neon(const float *a, const float *b, size_t ldb, int kn, float *c, size_t ldc, int nr, int nc,
+                              const float *init, int mode) {
+    int r0, c0, r, v, p;
+    for (r0 = 0; r0 < nr; r0 += 4)
+        for (c0 = 0; c0 < nc; c0 += 16) {
+            float32x4_t s[4][4];
+            const float *br = b + (size_t)r0 * ldb, *ap = a + c0;
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = mg__tile_c0(c, ldc, r0 + r, c0 + 4 * v, nr, nc, init, mode);
+            for (p = 0; p + 4 <= kn; p += 4, ap += 4 * MG__TC) {
+                float32x4_t bv[4], av[4];
+                MG__UNROLL for (r = 0; r < 4; r++) bv[r] = vld1q_f32(br + (size_t)r * ldb + p);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 0);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + MG__TC + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 1);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 2 * MG__TC + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 2);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 3 * MG__TC + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 3);
+            }
+            for (; p < kn; p++, ap += MG__TC)
+                MG__UNROLL for (r = 0; r < 4; r++) {
+                    const float bs = br[(size_t)r * ldb + p];
+                    MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_n_f32(s[r][v], vld1q_f32(ap + 4 * v), bs);
+                }
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) mg__tile_st(c, ldc, r0 + r, c0 + 4 * v, nr, nc, s[r][v]);
+        }
+}
+#ifdef MG__ARM_BF16
+MG__KERNEL void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc,
+                               const float *init, int mode) {
+    int c0, r, v, g, p;
+    for (c0 = 0; c0 < nc; c0 += 8) {
+        float32x4_t s[MG__TR][2];
+        const uint32_t *ap = a + c0, *bp = b;
+        MG__UNROLL for (r = 0; r < MG__TR; r++)
+            MG__UNROLL for (v = 0; v < 2; v++) s[r][v] = mg__tile_c0(c, ldc, r, c0 + 4 * v, nr, nc, init, mode);
+        for (p = 0; p < kp; p++, ap += MG__TC, bp += MG__TR) {
+            const bfloat16x8_t a0 = vreinterpretq_bf16_u32(vld1q_u32(ap)), a1 = vreinterpretq_bf16_u32(vld1q_u32(ap + 4));
+            MG__UNROLL for (g = 0; g < 3; g++) {
+                const bfloat16x8_t bg = vreinterpretq_bf16_u32(vld1q_u32(bp + 4 * g));
+                float32x4_t *s0 = s[4 * g], *s1 = s[4 * g + 1], *s2 = s[4 * g + 2], *s3 = s[4 * g + 3];
+                s0[0] = vbfdotq_laneq_f32(s0[0], a0, bg, 0); s0[1] = vbfdotq_laneq_f32(s0[1], a1, bg, 0);
+                s1[0] = vbfdotq_laneq_f32(s1[0], a0, bg, 1); s1[1] = vbfdotq_laneq_f32(s1[1], a1, bg, 1);
+                s2[0] = vbfdotq_laneq_f32(s2[0], a0, bg, 2); s2[1] = vbfdotq_laneq_f32(s2[1], a1, bg, 2);
+                s3[0] = vbfdotq_laneq_f32(s3[0], a0, bg, 3); s3[1] = vbfdotq_laneq_f32(s3[1], a1, bg, 3);
+            }
+        }
+        MG__UNROLL for (r = 0; r < MG__TR; r++)
+            MG__UNROLL for (v = 0; v < 2; v++) mg__tile_st(c, ldc, r, c0 + 4 * v, nr, nc, s[r][v]);
+    }
+}
+#else
+/* a pair's two bfloat16 as floats: the even k (low half) and the odd k (high half) */
+MG__INLINE float32x4_t mg__bf_even(uint32x4_t v) { return vreinterpretq_f32_u32(vshlq_n_u32(v, 16)); }
+MG__INLINE float32x4_t mg__bf_odd(uint32x4_t v) { return vreinterpretq_f32_u32(vandq_u32(v, vdupq_n_u32(0xffff0000u))); }
+MG__KERNEL void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc,
+                               const float *init, int mode) {
+    int r0, c0, r, v, p;
+    for (r0 = 0; r0 < nr; r0 += 4)
+        for (c0 = 0; c0 < nc; c0 += 16) {
+            float32x4_t s[4][4];
+            const uint32_t *ap = a + c0, *bp = b + r0;
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = mg__tile_c0(c, ldc, r0 + r, c0 + 4 * v, nr, nc, init, mode);
+            for (p = 0; p < kp; p++, ap += MG__TC, bp += MG__TR) {
+                const uint32x4_t bv = vld1q_u32(bp);
+                const float32x4_t be = mg__bf_even(bv), bo = mg__bf_odd(bv);
+                MG__UNROLL for (v = 0; v < 4; v++) {
+                    const uint32x4_t av = vld1q_u32(ap + 4 * v);
+                    const float32x4_t ae = mg__bf_even(av), ao = mg__bf_odd(av);
+                    s[0][v] = vfmaq_laneq_f32(vfmaq_laneq_f32(s[0][v], ae, be, 0), ao, bo, 0);
+                    s[1][v] = vfmaq_laneq_f32(vfmaq_laneq_f32(s[1][v], ae, be, 1), ao, bo, 1);
+                    s[2][v] = vfmaq_laneq_f32(vfmaq_laneq_f32(s[2][v], ae, be, 2), ao, bo, 2);
+                    s[3][v] = vfmaq_laneq_f32(vfmaq_laneq_f32(s[3][v], ae, be, 3), ao, bo, 3);
+                }
+            }
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) mg__tile_st(c, ldc, r0 + r, c0 + 4 * v, nr, nc, s[r][v]);
+        }
+}
+#endif
+/* floats to bf16 pairs, 8 at a time: the pairs of consecutive values are consecutive bf16 in memory */
+static void mg__bf16_pairs_neon(uint32_t *dst, const float *x, int k) {
+    int i = 0;
+    for (; i + 8 <= k; i += 8)
+        vst1q_u32(dst + i / 2, vreinterpretq_u32_u16(vcombine_u16(mg__bf4(vld1q_f32(x + i)), mg__bf4(vld1q_f32(x + i + 4)))));
+    mg__bf16_pairs_scalar(dst + i / 2, x + i, k - i);
+}
+static void mg__bf16_interleave_neon(uint32_t *dst, const float *x0, const float *x1, int k) {
+    int i = 0;
+    for (; i + 4 <= k; i += 4) vst1q_u32(dst + i, mg__bf4x2(vld1q_f32(x0 + i), vld1q_f32(x1 + i)));
+    mg__bf16_interleave_scalar(dst + i, x0 + i, x1 + i, k - i);
+}
+/* F16 weight rows widen by vcvt (exact) */
+static void mg__wrow_neon(const mg__mat *w, int64_t o, void *dst, float *tmp, int f32) {
+    if (w->type == MG_TYPE_F16) {
+        mg__h2f_row_neon(w->data + (size_t)o * w->row_bytes, f32 ? (float *)dst : tmp, w->n_in);
+        if (!f32) mg__bf16_pairs_neon((uint32_t *)dst, tmp, (int)w->n_in);
+        return;
+    }
+    mg__wrow_scalar(w, o, dst, tmp, f32);
+}
+/* ----- exponentials: e^r for |r| <= ln2 / 2 by its Taylor polynomial to degree 6 (relative error < 2e-7),
+   scaled by 2^n through the exponent bits (n >= -125: the result stays a normal float) ----- */
+MG__INLINE float32x4_t mg__exp_scaled(float32x4_t r, float32x4_t n) {
+    float32x4_t p = vdupq_n_f32(1.0f / 720);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 120), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 24), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 6), p, r);
+    p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    return vreinterpretq_f32_s32(vaddq_s32(vreinterpretq_s32_f32(p), vshlq_n_s32(vcvtq_s32_f32(n), 23)));
+}
+/* e^x for x <= 0 (below -87, and NaN: 0): n = round(x / ln2), r = x - n ln2 with ln2 in two parts */
+static float32x4_t mg__exp4(float32x4_t x) {
+    const uint32x4_t ok = vcgeq_f32(x, vdupq_n_f32(-87.0f));
+    float32x4_t n, r;
+    x = vmaxq_f32(x, vdupq_n_f32(-87.0f));
+    n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504088896341f)));
+    r = vfmsq_f32(x, n, vdupq_n_f32(0.693145751953125f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(1.428606765330187e-6f));
+    return vreinterpretq_f32_u32(vandq_u32(ok, vreinterpretq_u32_f32(mg__exp_scaled(r, n))));
+}
+/* 2^x for x <= 0 (clamped at -125): x = n + f, 2^f = e^(f ln2) */
+static float32x4_t mg__exp2_4(float32x4_t x) {
+    float32x4_t n;
+    x = vmaxq_f32(x, vdupq_n_f32(-125.0f));
+    n = vrndnq_f32(x);
+    return mg__exp_scaled(vmulq_f32(vsubq_f32(x, n), vdupq_n_f32(0.693147180559945f)), n);
+}
+
+/* ----- vision attention: the online-softmax step, four queries per vector; probabilities rounded to bf16 pairs
+   as mg__f2bf ----- */
+static void mg__softmax_block_neon(const float *st, int nk, float c2, float *m, float *l, float *ot, int no, uint32_t *pp) {
+    const float32x4_t vc2 = vdupq_n_f32(c2);
+    int v, k, r;
+    for (v = 0; v < MG__TC; v += 4) {
+        float32x4_t mx = vdupq_n_f32(-INFINITY), mx1 = mx, mo = vld1q_f32(m + v), mn, alpha, lv;
+        for (k = 0; k + 1 < nk; k += 2) {       /* two chains of max (maxnm: a NaN score is passed over, as in the scalar loop) */
+            mx = vmaxnmq_f32(mx, vld1q_f32(st + (size_t)k * MG__TC + v));
+            mx1 = vmaxnmq_f32(mx1, vld1q_f32(st + (size_t)(k + 1) * MG__TC + v));
+        }
+        if (k < nk) mx = vmaxnmq_f32(mx, vld1q_f32(st + (size_t)k * MG__TC + v));
+        mn = vmaxnmq_f32(mo, vmulq_f32(vmaxnmq_f32(mx, mx1), vc2));
+        alpha = mg__exp2_4(vsubq_f32(mo, mn));
+        vst1q_f32(m + v, mn);
+        lv = vmulq_f32(vld1q_f32(l + v), alpha);
+        for (r = 0; r < no; r++) vst1q_f32(ot + (size_t)r * MG__TC + v, vmulq_f32(vld1q_f32(ot + (size_t)r * MG__TC + v), alpha));
+        for (k = 0; k < nk; k += 2) {
+            const float32x4_t e0 = mg__exp2_4(vsubq_f32(vmulq_f32(vld1q_f32(st + (size_t)k * MG__TC + v), vc2), mn));
+            const float32x4_t e1 = k + 1 < nk ? mg__exp2_4(vsubq_f32(vmulq_f32(vld1q_f32(st + (size_t)(k + 1) * MG__TC + v), vc2), mn))
+                                              : vdupq_n_f32(0.0f);
+            lv = vaddq_f32(lv, e0);
+            lv = vaddq_f32(lv, e1);
+            vst1q_u32(pp + (size_t)(k / 2) * MG__TC + v, mg__bf4x2(e0, e1));
+        }
+        vst1q_f32(l + v, lv);
+    }
+}
+static void mg__col_scale_neon(float *o, const float *ot, int c, int hd, float inv) {   /* four loads down the column */
+    int i = 0;
+    for (; i + 4 <= hd; i += 4) {
+        const float *col = ot + (size_t)i * MG__TC + c;
+        float32x4_t v = vld1q_dup_f32(col);
+        v = vld1q_lane_f32(col + MG__TC, v, 1);
+        v = vld1q_lane_f32(col + 2 * MG__TC, v, 2);
+        v = vld1q_lane_f32(col + 3 * MG__TC, v, 3);
+        vst1q_f32(o + i, vmulq_n_f32(v, inv));
+    }
+    mg__col_scale_scalar(o + i, ot + (size_t)i * MG__TC + c, 0, hd - i, inv);
+}
+
+/* ----- decoder attention. Key and value rows by pointer: f32 rows of the converted block, or F16 cache rows read
+   in place (NULL: a zero row). Whether f32 or F16, 2 or 4 rows at a time, a score is the same four lane sums
+   over channels (fused multiply-adds in channel order, then (l0 + l1) + (l2 + l3)) and an output element the
+   same chain alpha O + sum_j p_j v_j in key order: the same bits for a token fed alone or in a batch. ----- */
+/* four floats of row p from channel d (n of them valid, the rest 0) */
+MG__INLINE float32x4_t mg__kv4(const void *p, int f16, int d, int n) {
+    if (!p) return vdupq_n_f32(0.0f);
+    if (f16) {
+        const uint8_t *h = (const uint8_t *)p + 2 * (size_t)d;
+        uint8_t t[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+        if (n >= 4) return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(h)));
+        if (n > 0) memcpy(t, h, 2 * (size_t)n);
+        return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(t)));
+    }
+    return mg__ld4n((const float *)p + d, n);
+}
+/* acc[r][i] += q_r[d..d+3] k_i[d..d+3] for R rows q + r hd and the four key rows kr[i] */
+MG__INLINE void mg__qk_step(float32x4_t (*acc)[4], const float *q, int R, const void *const *kr, int f16, int hd, int d, int n) {
+    float32x4_t kv[4];
+    int r, i;
+    MG__UNROLL for (i = 0; i < 4; i++) kv[i] = mg__kv4(kr[i], f16, d, n);
+    MG__UNROLL for (r = 0; r < R; r++) {
+        const float32x4_t qv = mg__ld4n(q + (size_t)r * hd + d, n);
+        MG__UNROLL for (i = 0; i < 4; i++) acc[r][i] = vfmaq_f32(acc[r][i], qv, kv[i]);
+    }
+}
+/* s[r KB + i] = q_r . k_i for R (2 or 4) rows and 4 keys */
+MG__INLINE void mg__qk(const float *q, int R, const void *const *kr, int f16, int hd, float *s) {
+    float32x4_t acc[4][4];
+    int r, i, d;
+    MG__UNROLL for (r = 0; r < R; r++) MG__UNROLL for (i = 0; i < 4; i++) acc[r][i] = vdupq_n_f32(0.0f);
+    for (d = 0; d + 4 <= hd; d += 4) mg__qk_step(acc, q, R, kr, f16, hd, d, 4);
+    if (d < hd) mg__qk_step(acc, q, R, kr, f16, hd, d, hd - d);
+    MG__UNROLL for (r = 0; r < R; r++) vst1q_f32(s + (size_t)r * MG__KQ_KB, mg__fsum4x4(acc[r]));
+}
+/* O[r] channels [c, c + wd) (wd <= 16) for R rows: alpha_r O[r] + sum_{j = ja..jb} P[r][j] v_j */
+MG__INLINE void mg__pv(const float *p, const float *al, const void *const *vr, int f16, int hd, int c, int wd, int ja, int jb,
+                       float *o, int R) {
+    float32x4_t acc[4][4], x[4];
+    int r, v, j;
+    MG__UNROLL for (r = 0; r < R; r++)
+        MG__UNROLL for (v = 0; v < 4; v++) acc[r][v] = vmulq_n_f32(mg__ld4n(o + (size_t)r * hd + c + 4 * v, wd - 4 * v), al[r]);
+    for (j = ja; j <= jb; j++) {
+        MG__UNROLL for (v = 0; v < 4; v++) x[v] = mg__kv4(vr[j], f16, c + 4 * v, wd - 4 * v);
+        MG__UNROLL for (r = 0; r < R; r++) {
+            const float pj = p[(size_t)r * MG__KQ_KB + j];
+            MG__UNROLL for (v = 0; v < 4; v++) acc[r][v] = vfmaq_n_f32(acc[r][v], x[v], pj);
+        }
+    }
+    MG__UNROLL for (r = 0; r < R; r++)
+        MG__UNROLL for (v = 0; v < 4; v++) mg__st4n(o + (size_t)r * hd + c + 4 * v, acc[r][v], wd - 4 * v);
+}
+/* One row's softmax step: lanes outside [a, b] are -inf for the max and 0 after */
+MG__INLINE uint32x4_t mg__in4(int i, int a, int b) {   /* lanes 4i .. 4i+3 within [a, b] */
+    static const int32_t k0123[4] = { 0, 1, 2, 3 };
+    const int32x4_t idx = vaddq_s32(vld1q_s32(k0123), vdupq_n_s32(4 * i));
+    return vandq_u32(vcgeq_s32(idx, vdupq_n_s32(a)), vcleq_s32(idx, vdupq_n_s32(b)));
+}
+static void mg__attn_softmax_row_neon(float *s, int a, int b, float *m, float *l, float *alpha) {
+    float32x4_t vm = vdupq_n_f32(-INFINITY), e = vdupq_n_f32(0.0f), mnv;
+    float mn;
+    int i;
+    if (!mg__attn_row_keys(s, &a, &b, alpha)) return;
+    for (i = 0; i < MG__KQ_KB / 4; i++) vm = vbslq_f32(mg__in4(i, a, b), vmaxq_f32(vm, vld1q_f32(s + 4 * i)), vm);
+    mn = vmaxvq_f32(vm);
+    mn = *m > mn ? *m : mn;
+    mnv = vdupq_n_f32(mn);
+    for (i = 0; i < MG__KQ_KB / 4; i++) {
+        const float32x4_t ei = vreinterpretq_f32_u32(vandq_u32(mg__in4(i, a, b), vreinterpretq_u32_f32(mg__exp4(vsubq_f32(vld1q_f32(s + 4 * i), mnv)))));
+        vst1q_f32(s + 4 * i, ei);
+        e = vaddq_f32(e, ei);
+    }
+    mg__attn_row_update(mn, vaddvq_f32(e), m, l, alpha);
+}
+/* Scores 4 rows x 4 keys (a last 2 rows x 4) where the rows' ranges meet the keys, softmax per row, then
+   O = alpha O + P V for 4 (or 2) rows x 16 channels. */
+MG__INLINE void mg__attn_rows_neon(const float *qt, int rp, int hd, int b0, const int *lo, const int *hi, const void *const *kr,
+                                   const void *const *vr, int f16, float *sc, float *m, float *l, float *al, float *o) {
+    int k4, r, c, b1 = b0 + MG__KQ_KB - 1;
+    for (k4 = 0; k4 < MG__KQ_KB; k4 += 4)
+        for (r = 0; r < rp; r += 4) {
+            const int R = rp - r >= 4 ? 4 : 2;
+            if (lo[r] > b0 + k4 + 3 || hi[r + R - 1] < b0 + k4) continue;
+            if (R == 4) mg__qk(qt + (size_t)r * hd, 4, kr + k4, f16, hd, sc + (size_t)r * MG__KQ_KB + k4);
+            else mg__qk(qt + (size_t)r * hd, 2, kr + k4, f16, hd, sc + (size_t)r * MG__KQ_KB + k4);
+        }
+    for (r = 0; r < rp; r++) mg__attn_softmax_row_neon(sc + (size_t)r * MG__KQ_KB, lo[r] - b0, hi[r] - b0, &m[r], &l[r], &al[r]);
+    for (r = 0; r < rp; r += 4) {
+        const int R = rp - r >= 4 ? 4 : 2, a = lo[r] > b0 ? lo[r] - b0 : 0, b = hi[r + R - 1] < b1 ? hi[r + R - 1] - b0 : MG__KQ_KB - 1;
+        const float *p = sc + (size_t)r * MG__KQ_KB;
+        float *orow = o + (size_t)r * hd;
+        if (a > b) continue;                    /* no keys here: alpha = 1, P = 0 */
+        for (c = 0; c + 16 <= hd; c += 16) {
+            if (R == 4) mg__pv(p, al + r, vr, f16, hd, c, 16, a, b, orow, 4);
+            else mg__pv(p, al + r, vr, f16, hd, c, 16, a, b, orow, 2);
+        }
+        if (c < hd) {                           /* the last channels, fewer than 16 */
+            if (R == 4) mg__pv(p, al + r, vr, f16, hd, c, hd - c, a, b, orow, 4);
+            else mg__pv(p, al + r, vr, f16, hd, c, hd - c, a, b, orow, 2);
+        }
+    }
+}
+static void mg__attn_block_neon(const float *qt, int rp, int hd, int b0, const int *lo, const int *hi, const float *kb,
+                                const float *vb, float *sc, float *m, float *l, float *al, float *o) {
+    const void *kr[MG__KQ_KB], *vr[MG__KQ_KB];
+    int i;
+    for (i = 0; i < MG__KQ_KB; i++) { kr[i] = kb + (size_t)i * hd; vr[i] = vb + (size_t)i * hd; }
+    mg__attn_rows_neon(qt, rp, hd, b0, lo, hi, kr, vr, 0, sc, m, l, al, o);
+}
+/* One token's two rows over an F16 cache read in place: the rows of positions outside [lo[0], hi[1]] are zero
+   rows, as mg__attn_load makes them. */
+static void mg__attn_block_f16_neon(const float *qt, int hd, int b0, const int *lo, const int *hi, const uint8_t *kc,
+                                    const uint8_t *vc, int ring, size_t kv_row, float *sc, float *m, float *l, float *al, float *o) {
+    const void *kr[MG__KQ_KB], *vr[MG__KQ_KB];
+    int i;
+    for (i = 0; i < MG__KQ_KB; i++) {
+        const int p = b0 + i, in = p >= lo[0] && p <= hi[1];
+        kr[i] = in ? kc + (size_t)(p % ring) * kv_row : NULL;
+        vr[i] = in ? vc + (size_t)(p % ring) * kv_row : NULL;
+    }
+    mg__attn_rows_neon(qt, 2, hd, b0, lo, hi, kr, vr, 1, sc, m, l, al, o);
+}
+static void mg__kv_row_f32_neon(int kt, const uint8_t *src, float *y, int n) {
+    if (kt == MG_TYPE_F16) mg__h2f_row_neon(src, y, n);
+    else mg__dequant_row(kt, src, y, n);
+}
+#ifndef MG_EXACT_GELU
+/* four at a time: f16 indices by vcvt, four table reads, back by vcvt; the clamps by selects */
+static void mg__gelu_f16tab_neon(float *x, int64_t n, const uint16_t *tab) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t v = vld1q_f32(x + i);
+        uint16_t h[4], g[4];
+        float32x4_t y;
+        vst1_u16(h, vreinterpret_u16_f16(vcvt_f16_f32(v)));
+        g[0] = tab[h[0]]; g[1] = tab[h[1]]; g[2] = tab[h[2]]; g[3] = tab[h[3]];
+        y = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(g)));
+        y = vbslq_f32(vcleq_f32(v, vdupq_n_f32(-10.0f)), vdupq_n_f32(0.0f), y);
+        y = vbslq_f32(vcgeq_f32(v, vdupq_n_f32(10.0f)), v, y);
+        vst1q_f32(x + i, y);
+    }
+    mg__gelu_f16tab_scalar(x + i, n - i, tab);
+}
+#endif
+#endif /* MG__NEON */
+
 /* ===== >>kernels: seam =============================================================================== */
 /* One function per seam entry: the fastest kernel the build has, else the scalar reference. */
 MG__SEAM void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__quant_q8_k_avx512(x, y, n);
+#elif defined(MG__NEON)
+    mg__quant_q8_k_neon(x, y, n);
 #else
     mg__quant_q8_k_scalar(x, y, n);
 #endif
@@ -2988,7 +3881,11 @@ MG__SEAM void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
 static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
     int64_t i;
     switch (mg__act_type(wtype)) {
+#ifdef MG__NEON
+    case MG_TYPE_F16:  mg__f2h_row_neon(x, (uint8_t *)y, n); break;
+#else
     case MG_TYPE_F16:  for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2h(x[i]); break;
+#endif
     case MG_TYPE_BF16: for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2bf(x[i]); break;
     case MG_TYPE_Q8_0: mg__quant_q8_0(x, (mg__block_q8_0 *)y, n); break;
     case MG_TYPE_Q8_K: mg__quant_q8_k(x, (mg__block_q8_k *)y, n); break;
@@ -3008,74 +3905,96 @@ static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
     default: break;
     }
 #endif
+#ifdef MG__NEON
+    return mg__vec_dot_neon(wtype, w, x, n);
+#else
     return mg__vec_dot_scalar(wtype, w, x, n);
+#endif
 }
 /* y[t ys + r] = W_r . x_t for nr weight rows (row_bytes rb apart, from w) and nt <= MG__TOK_BLOCK converted
    activation rows x_t = x + t xs. */
 MG__SEAM void mg__mat_block(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                           float *y, size_t ys) {
     int r, t;
-#ifdef MG__VNNI
+#if defined(MG__VNNI)
     if (mg__mat_block_vnni(wtype, w, rb, nr, x, xs, nt, n, y, ys)) return;
+#elif defined(MG__NEON)
+    if (mg__mat_block_neon(wtype, w, rb, nr, x, xs, nt, n, y, ys)) return;
 #endif
     for (r = 0; r < nr; r++)
         for (t = 0; t < nt; t++) y[(size_t)t * ys + r] = mg__vec_dot(wtype, w + (size_t)r * rb, x + (size_t)t * xs, n);
 }
 MG__SEAM void mg__tile_bf16(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc, const float *init, int mode) {
-#ifdef MG__BF16
+#if defined(MG__BF16)
     mg__tile_bf16_avx512(a, b, kp, c, ldc, nr, nc, init, mode);
+#elif defined(MG__NEON)
+    mg__tile_bf16_neon(a, b, kp, c, ldc, nr, nc, init, mode);
 #else
     mg__tile_bf16_scalar(a, b, kp, c, ldc, nr, nc, init, mode);
 #endif
 }
 MG__SEAM void mg__tile_f32(const float *a, const float *b, size_t ldb, int kn, float *c, size_t ldc, int nr, int nc,
                          const float *init, int mode) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__tile_f32_avx512(a, b, ldb, kn, c, ldc, nr, nc, init, mode);
+#elif defined(MG__NEON)
+    mg__tile_f32_neon(a, b, ldb, kn, c, ldc, nr, nc, init, mode);
 #else
     mg__tile_f32_scalar(a, b, ldb, kn, c, ldc, nr, nc, init, mode);
 #endif
 }
 MG__SEAM void mg__bf16_pairs(uint32_t *dst, const float *x, int k) {
-#ifdef MG__BF16
+#if defined(MG__BF16)
     mg__bf16_pairs_avx512(dst, x, k);
+#elif defined(MG__NEON)
+    mg__bf16_pairs_neon(dst, x, k);
 #else
     mg__bf16_pairs_scalar(dst, x, k);
 #endif
 }
 MG__SEAM void mg__bf16_interleave(uint32_t *dst, const float *x0, const float *x1, int k) {
-#ifdef MG__BF16
+#if defined(MG__BF16)
     mg__bf16_interleave_avx512(dst, x0, x1, k);
+#elif defined(MG__NEON)
+    mg__bf16_interleave_neon(dst, x0, x1, k);
 #else
     mg__bf16_interleave_scalar(dst, x0, x1, k);
 #endif
 }
 /* Row o of a weight matrix as floats (f32 = 1) or bf16 pairs (f32 = 0); tmp holds n_in floats. */
 MG__SEAM void mg__wrow(const mg__mat *w, int64_t o, void *dst, float *tmp, int f32) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__wrow_avx512(w, o, dst, tmp, f32);
+#elif defined(MG__NEON)
+    mg__wrow_neon(w, o, dst, tmp, f32);
 #else
     mg__wrow_scalar(w, o, dst, tmp, f32);
 #endif
 }
 MG__SEAM void mg__softmax_block(const float *st, int nk, float c2, float *m, float *l, float *ot, int no, uint32_t *pp) {
-#ifdef MG__BF16
+#if defined(MG__BF16)
     mg__softmax_block_bf16(st, nk, c2, m, l, ot, no, pp);
+#elif defined(MG__NEON)
+    mg__softmax_block_neon(st, nk, c2, m, l, ot, no, pp);
 #else
     mg__softmax_block_scalar(st, nk, c2, m, l, ot, no, pp);
 #endif
 }
 MG__SEAM void mg__col_scale(float *o, const float *ot, int c, int hd, float inv) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__col_scale_avx512(o, ot, c, hd, inv);
+#elif defined(MG__NEON)
+    mg__col_scale_neon(o, ot, c, hd, inv);
 #else
     mg__col_scale_scalar(o, ot, c, hd, inv);
 #endif
 }
 MG__SEAM void mg__attn_block(const float *qt, int rp, int hd, int b0, const int *lo, const int *hi, const float *kb,
                            const float *vb, float *sc, float *m, float *l, float *al, float *o) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__attn_block_avx512(qt, rp, hd, b0, lo, hi, kb, vb, sc, m, l, al, o);
+#elif defined(MG__NEON)
+    mg__attn_block_neon(qt, rp, hd, b0, lo, hi, kb, vb, sc, m, l, al, o);
 #else
     mg__attn_block_scalar(qt, rp, hd, b0, lo, hi, kb, vb, sc, m, l, al, o);
 #endif
@@ -3084,8 +4003,11 @@ MG__SEAM void mg__attn_block(const float *qt, int rp, int hd, int b0, const int 
    converts the block with mg__kv_row_f32 and calls mg__attn_block). */
 MG__SEAM int mg__attn_block_f16(const float *qt, int hd, int b0, const int *lo, const int *hi, const uint8_t *kc, const uint8_t *vc,
                               int ring, size_t kv_row, float *sc, float *m, float *l, float *al, float *o) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__attn_block_f16_avx512(qt, hd, b0, lo, hi, kc, vc, ring, kv_row, sc, m, l, al, o);
+    return 1;
+#elif defined(MG__NEON)
+    mg__attn_block_f16_neon(qt, hd, b0, lo, hi, kc, vc, ring, kv_row, sc, m, l, al, o);
     return 1;
 #else
     (void)qt; (void)hd; (void)b0; (void)lo; (void)hi; (void)kc; (void)vc; (void)ring; (void)kv_row;
@@ -3095,8 +4017,10 @@ MG__SEAM int mg__attn_block_f16(const float *qt, int hd, int b0, const int *lo, 
 }
 /* One cached row of n values of type kt as floats (exact for F16 and Q8_0). */
 MG__SEAM void mg__kv_row_f32(int kt, const uint8_t *src, float *y, int n) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__kv_row_f32_avx512(kt, src, y, n);
+#elif defined(MG__NEON)
+    mg__kv_row_f32_neon(kt, src, y, n);
 #else
     mg__dequant_row(kt, src, y, n);
 #endif
@@ -3104,6 +4028,8 @@ MG__SEAM void mg__kv_row_f32(int kt, const uint8_t *src, float *y, int n) {
 MG__SEAM void mg__gelu_f16tab(float *x, int64_t n, const uint16_t *tab) {
 #if defined(MG__AVX512) && !defined(MG_EXACT_GELU)
     mg__gelu_f16tab_avx512(x, n, tab);
+#elif defined(MG__NEON) && !defined(MG_EXACT_GELU)
+    mg__gelu_f16tab_neon(x, n, tab);
 #else
     mg__gelu_f16tab_scalar(x, n, tab);
 #endif
@@ -3140,6 +4066,8 @@ typedef struct mg__worker_arg { mg__pool *p; int ith; } mg__worker_arg;
 static void mg__cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __asm__ __volatile__("pause");
+#elif defined(__aarch64__) && defined(__GNUC__)
+    __asm__ __volatile__("yield");
 #endif
 }
 /* Spins until the job generation differs from seen (1) or the spin budget is spent (0). */
@@ -4707,8 +5635,8 @@ static mg_result mg__vrun_init(mg__vrun *R, const mg__vision *V, mg__pool *pool,
     size_t nd = (size_t)n * d, ab[5], abytes = 0, work;
     memset(R, 0, sizeof *R);
     R->V = V; R->pool = pool; R->opt = opt;
-#ifdef MG__BF16
-    R->bf16 = opt->vision_bf16 != 0;   /* without AVX512-BF16 the float products are also the fast ones */
+#if defined(MG__BF16) || defined(MG__ARM_BF16)
+    R->bf16 = opt->vision_bf16 != 0;   /* without bf16 dot products the float products are also the fast ones */
 #endif
     if (maxin < d) maxin = d;
     /* weight panels: the widest of patch [pin -> d], QKV [d -> 3d], up [d -> ff], down [ff -> d], projection */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs every test program given as arguments and every tests/*.sh script from the repository root.
 # Each prints lines "ok ..." / "FAIL ..." and ends with "N passed, N failed"; this adds them up.
-# RUNNER: a command that runs each program (an emulator: make i386-test, mingw-test, s390x-test); SCRIPTS=0 leaves
+# RUNNER: a command that runs each program (an emulator: make arm-test, i386-test, mingw-test, s390x-test); SCRIPTS=0 leaves
 # the scripts out (they run the native build/ programs).
 passed=0; failed=0; broken=""
 scripts=tests/*.sh; [ "${SCRIPTS:-1}" = 0 ] && scripts=""
@@ -18,7 +18,7 @@ for t in "$@" $scripts; do
   fi
   p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; broken="$broken $t"; fi
-  printf '%-32s %s\n' "${t#*/tests/}" "$line"
+  printf '%-32s %s\n' "${t#"${B:-build}"/tests/}" "$line"
   passed=$((passed + p)); failed=$((failed + f))
 done
 echo "$passed passed, $failed failed"

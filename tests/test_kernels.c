@@ -249,6 +249,10 @@ int main(void) {
     const int types[3] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0 };
     const int rows[9] = { 1, 3, 4, 5, 9, 13, 16, 17, 35 }, toks[10] = { 1, 2, 3, 4, 5, 7, 8, 13, 64, 128 }, pool_toks[7] = { 1, 2, 5, 64, 127, 128, 131 };
     int i, r, t;
+#ifdef MG_EXPECT_BUILD   /* the kernel path this build must report (make arm-test sets it per feature level) */
+    CHECK(strncmp(mg_build_info(), MG_EXPECT_BUILD " ", sizeof MG_EXPECT_BUILD) == 0, "build info \"%s\", expected \"%s ...\"",
+          mg_build_info(), MG_EXPECT_BUILD);
+#endif
     check_quant_q8_k();
     for (i = 0; i < 3; i++) {
         check_reference(types[i], 2560);

@@ -331,6 +331,7 @@ int mg_cmd_bench(int argc, char **argv) {
     if (info.has_weights && np > 0) stats("prefill (pp)", "tok/s", pp, reps);
     if (info.has_weights && ng > 0) stats("decode (tg)", "tok/s", tg, reps);
     if (images > 0 && info.has_vision) stats("image encode", "s/image", im, reps);
+    printf("paste: medgemma.h %d.%d.%d %s, %d threads, weights %s: pp%d %.2f tok/s, tg%d %.2f tok/s, image %.2f s (medians of %d)\n", MEDGEMMA_VERSION_MAJOR, MEDGEMMA_VERSION_MINOR, MEDGEMMA_VERSION_PATCH, mg_build_info(), threads, no_mmap ? "in memory" : "mapped", np, pp[reps / 2], ng, tg[reps / 2], im[reps / 2], reps);
     printf("peak RSS %.2f GiB (mapped weights count when touched)\n", peak_rss_gib());
     free(pp); free(tg); free(im);
     mg_model_free(m);
