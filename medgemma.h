@@ -167,8 +167,9 @@ typedef struct mg_model   mg_model;     /* weights + vocabulary: read-only, shar
 typedef struct mg_session mg_session;   /* KV cache, scratch, RNG, thread pool: one user at a time */
 
 /* GGML tensor type codes as stored in GGUF files (only these run; others are named in errors). */
-enum { MG_TYPE_F32 = 0, MG_TYPE_F16 = 1, MG_TYPE_Q8_0 = 8, MG_TYPE_Q4_K = 12, MG_TYPE_Q6_K = 14,
-       MG_TYPE_Q8_K = 15, MG_TYPE_BF16 = 30 };
+enum { MG_TYPE_F32 = 0, MG_TYPE_F16 = 1, MG_TYPE_Q4_0 = 2, MG_TYPE_Q4_1 = 3, MG_TYPE_Q8_0 = 8, MG_TYPE_Q8_1 = 9,
+       MG_TYPE_Q2_K = 10, MG_TYPE_Q3_K = 11, MG_TYPE_Q4_K = 12, MG_TYPE_Q5_K = 13, MG_TYPE_Q6_K = 14,
+       MG_TYPE_Q8_K = 15, MG_TYPE_IQ4_NL = 20, MG_TYPE_IQ4_XS = 23, MG_TYPE_BF16 = 30 };
 
 typedef struct mg_model_options {
     const char *mmproj_path;     /* llama.cpp vision file ("mmproj-*.gguf"); NULL: none or inside the model */
@@ -1373,6 +1374,92 @@ typedef struct mg__block_q8_k {
 } mg__block_q8_k;
 typedef char mg__check_q8_k[sizeof(mg__block_q8_k) == 292 ? 1 : -1];
 
+/* Q4_0: 32 weights in 18 bytes (4.5 bits/weight).  w = d * (q - 8),  q in 0..15
+     | d: f16 | qs[16]: weight l in the low nibble of qs[l], weight l+16 in its high nibble | */
+typedef struct mg__block_q4_0 {
+    uint16_t d;          /* scale, f16 */
+    uint8_t  qs[16];     /* 4-bit quants */
+} mg__block_q4_0;
+typedef char mg__check_q4_0[sizeof(mg__block_q4_0) == 18 ? 1 : -1];
+
+/* Q4_1: 32 weights in 20 bytes (5 bits/weight).  w = d * q + m,  q in 0..15
+     | d: f16 | m: f16 | qs[16]: nibbles as Q4_0 | */
+typedef struct mg__block_q4_1 {
+    uint16_t d;          /* scale, f16 */
+    uint16_t m;          /* offset (the block's minimum), f16 */
+    uint8_t  qs[16];     /* 4-bit quants */
+} mg__block_q4_1;
+typedef char mg__check_q4_1[sizeof(mg__block_q4_1) == 20 ? 1 : -1];
+
+/* IQ4_NL: 32 weights in 18 bytes (4.5 bits/weight): 4-bit indices into a fixed non-uniform grid of int8.
+     w = d * grid[q]
+     | d: f16 | qs[16]: nibbles as Q4_0 | */
+typedef struct mg__block_iq4_nl {
+    uint16_t d;          /* scale, f16 */
+    uint8_t  qs[16];     /* grid indices */
+} mg__block_iq4_nl;
+typedef char mg__check_iq4_nl[sizeof(mg__block_iq4_nl) == 18 ? 1 : -1];
+static const int8_t mg__iq4_grid[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+
+/* IQ4_XS: 256 weights in 136 bytes (4.25 bits/weight): 8 sub-blocks of 32 with 6-bit scales, the IQ4_NL grid.
+     w = d * (ls[j] - 32) * grid[q]
+     | d: f16 | scales_h: u16 | scales_l[4] | qs[128] |
+   ls[j] = nibble j%2 of scales_l[j/2] (low nibble first) | bits 2j..2j+1 of scales_h << 4
+   qs: sub-block j in bytes 16j..16j+15, weights 0..15 in their low nibbles, 16..31 in their high nibbles. */
+typedef struct mg__block_iq4_xs {
+    uint16_t d;          /* super-block scale, f16 */
+    uint16_t scales_h;   /* high 2 bits of the 8 sub-block scales */
+    uint8_t  scales_l[4];/* low 4 bits of the 8 sub-block scales */
+    uint8_t  qs[128];    /* grid indices */
+} mg__block_iq4_xs;
+typedef char mg__check_iq4_xs[sizeof(mg__block_iq4_xs) == 136 ? 1 : -1];
+
+/* Q2_K: 256 weights in 84 bytes (2.625 bits/weight): 16 sub-blocks of 16, a 4-bit scale and min each.
+     w = d * sc[g] * q - dmin * m[g],  q in 0..3,  sc[g] = scales[g] & 15, m[g] = scales[g] >> 4
+     | scales[16] | qs[64]: 4 quants per byte | d: f16 | dmin: f16 |
+   qs: weight 128h + 32k + l (h < 2, k < 4, l < 32) in bits 2k..2k+1 of qs[32h + l]; sub-block g = weight / 16. */
+typedef struct mg__block_q2_k {
+    uint8_t  scales[16]; /* 4-bit scales (low) and mins (high) */
+    uint8_t  qs[64];     /* 2-bit quants */
+    uint16_t d;          /* super-block scale of the scales, f16 */
+    uint16_t dmin;       /* super-block scale of the mins, f16 */
+} mg__block_q2_k;
+typedef char mg__check_q2_k[sizeof(mg__block_q2_k) == 84 ? 1 : -1];
+
+/* Q3_K: 256 weights in 110 bytes (3.4375 bits/weight): 16 sub-blocks of 16 with 6-bit scales.
+     w = d * (sc[g] - 32) * q,  q = (2 low bits) + 4 (high bit) - 4, in -4..3
+     | hmask[32]: high bits | qs[64]: low 2 bits, as Q2_K | scales[12]: 16 x 6 bits | d: f16 |
+   hmask: weight 128h + 32k + l has its high bit at bit 4h + k of hmask[l].
+   scales: sc[g] = (g < 8 ? scales[g] & 15 : scales[g - 8] >> 4) | (bits 2(g/4)..2(g/4)+1 of scales[8 + g%4]) << 4 */
+typedef struct mg__block_q3_k {
+    uint8_t  hmask[32];  /* high bit of each quant */
+    uint8_t  qs[64];     /* low 2 bits */
+    uint8_t  scales[12]; /* 6-bit scales */
+    uint16_t d;          /* super-block scale, f16 */
+} mg__block_q3_k;
+typedef char mg__check_q3_k[sizeof(mg__block_q3_k) == 110 ? 1 : -1];
+
+/* Q5_K: 256 weights in 176 bytes (5.5 bits/weight): Q4_K with a fifth bit per weight.
+     w = d * sc[j] * q - dmin * m[j],  q = nibble (as Q4_K) + 16 (bit j of qh[l]), in 0..31, l = weight % 32
+     | d: f16 | dmin: f16 | scales[12]: as Q4_K | qh[32] | qs[128]: as Q4_K | */
+typedef struct mg__block_q5_k {
+    uint16_t d;          /* super-block scale of the scales, f16 */
+    uint16_t dmin;       /* super-block scale of the mins, f16 */
+    uint8_t  scales[12]; /* 6-bit scales and mins */
+    uint8_t  qh[32];     /* fifth bits */
+    uint8_t  qs[128];    /* low 4 bits */
+} mg__block_q5_k;
+typedef char mg__check_q5_k[sizeof(mg__block_q5_k) == 176 ? 1 : -1];
+
+/* Q8_1: activations only (the other side of Q4_1 dot products): Q8_0 and s = d * sum(qs).
+     | d: f16 | s: f16 | qs[32]: int8 | */
+typedef struct mg__block_q8_1 {
+    uint16_t d;          /* scale, f16 */
+    uint16_t s;          /* d times the sum of the quants, f16 */
+    int8_t   qs[32];     /* quants */
+} mg__block_q8_1;
+typedef char mg__check_q8_1[sizeof(mg__block_q8_1) == 36 ? 1 : -1];
+
 static void mg__q4k_scale_min(int j, const uint8_t *s, int *sc, int *m) {
     if (j < 4) { *sc = s[j] & 63; *m = s[j + 4] & 63; }
     else { *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4); *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4); }
@@ -1390,6 +1477,46 @@ static void mg__q6k_unpack(const mg__block_q6_k *b, int8_t *q) {
             o[l + 96] = (int8_t)(((ql[l + 32] >> 4) | ((qh[l] >> 6 & 3) << 4)) - 32);
         }
     }
+}
+/* The 256 2-bit fields of a Q2_K/Q3_K qs array, in weight order. */
+static void mg__unpack_2bit(const uint8_t *qs, int8_t *q) {
+    int h, k, l;
+    for (h = 0; h < 2; h++)
+        for (k = 0; k < 4; k++)
+            for (l = 0; l < 32; l++) q[128 * h + 32 * k + l] = (int8_t)(qs[32 * h + l] >> (2 * k) & 3);
+}
+/* Unpacks the 256 quants of a Q3_K block to -4..3. */
+static void mg__q3k_unpack(const mg__block_q3_k *b, int8_t *q) {
+    int i;
+    mg__unpack_2bit(b->qs, q);
+    for (i = 0; i < 256; i++) q[i] = (int8_t)(q[i] - (b->hmask[i % 32] >> (i / 32) & 1 ? 0 : 4));
+}
+/* Scale g of a Q3_K block, -32..31. */
+static int mg__q3k_scale(const uint8_t *s, int g) {
+    return ((g < 8 ? s[g] & 15 : s[g - 8] >> 4) | (s[8 + g % 4] >> (2 * (g / 4)) & 3) << 4) - 32;
+}
+/* Unpacks the 256 quants of a Q5_K block to 0..31. */
+static void mg__q5k_unpack(const mg__block_q5_k *b, int8_t *q) {
+    int j, l;
+    for (j = 0; j < 8; j++)
+        for (l = 0; l < 32; l++) {
+            const uint8_t v = b->qs[32 * (j / 2) + l];
+            q[32 * j + l] = (int8_t)((j & 1 ? v >> 4 : v & 15) | (b->qh[l] >> j & 1) << 4);
+        }
+}
+/* Scale j of an IQ4_XS block, -32..31. */
+static int mg__iq4xs_scale(const mg__block_iq4_xs *b, int j) {
+    return ((b->scales_l[j / 2] >> (4 * (j % 2)) & 15) | (b->scales_h >> (2 * j) & 3) << 4) - 32;
+}
+/* 32 weights of 16 nibble bytes (Q4_0 order: low nibbles first) as 0..15. */
+static void mg__unpack_nibbles(const uint8_t *qs, int8_t *q) {
+    int l;
+    for (l = 0; l < 16; l++) { q[l] = (int8_t)(qs[l] & 15); q[l + 16] = (int8_t)(qs[l] >> 4); }
+}
+/* The same as IQ4 grid values. */
+static void mg__iq4_unpack(const uint8_t *qs, int8_t *v) {
+    int l;
+    for (l = 0; l < 16; l++) { v[l] = mg__iq4_grid[qs[l] & 15]; v[l + 16] = mg__iq4_grid[qs[l] >> 4]; }
 }
 
 /* Scalar reference dequantizers: one row of n values. */
@@ -1426,6 +1553,89 @@ static void mg__dequant_q6_k(const mg__block_q6_k *b, float *y, int64_t n) {
         for (j = 0; j < 256; j++) *y++ = d * (float)b->scales[j / 16] * (float)q[j];
     }
 }
+static void mg__dequant_q4_0(const mg__block_q4_0 *b, float *y, int64_t n) {
+    int64_t i;
+    int j;
+    int8_t q[32];
+    for (i = 0; i < n / 32; i++, b++) {
+        float d = mg__h2f(b->d);
+        mg__unpack_nibbles(b->qs, q);
+        for (j = 0; j < 32; j++) *y++ = d * (float)(q[j] - 8);
+    }
+}
+static void mg__dequant_q4_1(const mg__block_q4_1 *b, float *y, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t q[32];
+    for (i = 0; i < n / 32; i++, b++) {
+        float d = mg__h2f(b->d), m = mg__h2f(b->m);
+        mg__unpack_nibbles(b->qs, q);
+        for (j = 0; j < 32; j++) *y++ = d * (float)q[j] + m;
+    }
+}
+static void mg__dequant_iq4_nl(const mg__block_iq4_nl *b, float *y, int64_t n) {
+    int64_t i;
+    int j;
+    int8_t v[32];
+    for (i = 0; i < n / 32; i++, b++) {
+        float d = mg__h2f(b->d);
+        mg__iq4_unpack(b->qs, v);
+        for (j = 0; j < 32; j++) *y++ = d * (float)v[j];
+    }
+}
+static void mg__dequant_iq4_xs(const mg__block_iq4_xs *b, float *y, int64_t n) {
+    int64_t i;
+    int j, l;
+    int8_t v[32];
+    for (i = 0; i < n / 256; i++, b++)
+        for (j = 0; j < 8; j++) {
+            float dl = mg__h2f(b->d) * (float)mg__iq4xs_scale(b, j);
+            mg__iq4_unpack(b->qs + 16 * j, v);
+            for (l = 0; l < 32; l++) *y++ = dl * (float)v[l];
+        }
+}
+static void mg__dequant_q2_k(const mg__block_q2_k *b, float *y, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t q[256];
+    for (i = 0; i < n / 256; i++, b++) {
+        float d = mg__h2f(b->d), dmin = mg__h2f(b->dmin);
+        mg__unpack_2bit(b->qs, q);
+        for (j = 0; j < 256; j++) {
+            float dl = d * (float)(b->scales[j / 16] & 15), ml = dmin * (float)(b->scales[j / 16] >> 4);
+            *y++ = dl * (float)q[j] - ml;
+        }
+    }
+}
+static void mg__dequant_q3_k(const mg__block_q3_k *b, float *y, int64_t n) {
+    int64_t i;
+    int j;
+    int8_t q[256];
+    for (i = 0; i < n / 256; i++, b++) {
+        float d = mg__h2f(b->d);
+        mg__q3k_unpack(b, q);
+        for (j = 0; j < 256; j++) *y++ = d * (float)mg__q3k_scale(b->scales, j / 16) * (float)q[j];
+    }
+}
+static void mg__dequant_q5_k(const mg__block_q5_k *b, float *y, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j, l, sc, m;
+    int8_t q[256];
+    for (i = 0; i < n / 256; i++, b++) {
+        float d = mg__h2f(b->d), dmin = mg__h2f(b->dmin);
+        mg__q5k_unpack(b, q);
+        for (j = 0; j < 8; j++) {
+            float dj, mj;
+            mg__q4k_scale_min(j, b->scales, &sc, &m);
+            dj = d * (float)sc;
+            mj = dmin * (float)m;
+            for (l = 0; l < 32; l++) *y++ = dj * (float)q[32 * j + l] - mj;
+        }
+    }
+}
 
 /* Dequantizes one row of n elements of any supported type. 0 if the type is not supported. */
 static int mg__dequant_row(int type, const void *src, float *y, int64_t n) {
@@ -1437,6 +1647,13 @@ static int mg__dequant_row(int type, const void *src, float *y, int64_t n) {
     case MG_TYPE_Q8_0: mg__dequant_q8_0((const mg__block_q8_0 *)src, y, n); return 1;
     case MG_TYPE_Q4_K: mg__dequant_q4_k((const mg__block_q4_k *)src, y, n); return 1;
     case MG_TYPE_Q6_K: mg__dequant_q6_k((const mg__block_q6_k *)src, y, n); return 1;
+    case MG_TYPE_Q4_0: mg__dequant_q4_0((const mg__block_q4_0 *)src, y, n); return 1;
+    case MG_TYPE_Q4_1: mg__dequant_q4_1((const mg__block_q4_1 *)src, y, n); return 1;
+    case MG_TYPE_IQ4_NL: mg__dequant_iq4_nl((const mg__block_iq4_nl *)src, y, n); return 1;
+    case MG_TYPE_IQ4_XS: mg__dequant_iq4_xs((const mg__block_iq4_xs *)src, y, n); return 1;
+    case MG_TYPE_Q2_K: mg__dequant_q2_k((const mg__block_q2_k *)src, y, n); return 1;
+    case MG_TYPE_Q3_K: mg__dequant_q3_k((const mg__block_q3_k *)src, y, n); return 1;
+    case MG_TYPE_Q5_K: mg__dequant_q5_k((const mg__block_q5_k *)src, y, n); return 1;
     default: return 0;
     }
 }
@@ -1511,11 +1728,15 @@ typedef struct mg__mat {
     size_t row_bytes;
 } mg__mat;
 /* A matrix product y = W x multiplies each weight row with the activation converted to the weight type's
-   partner format, as ggml does: F32 x F32, F16 x F16, BF16 x BF16, Q8_0 x Q8_0, Q4_K/Q6_K x Q8_K.
+   partner format, as ggml does (its type traits' vec_dot_type): F32 x F32, F16 x F16, BF16 x BF16,
+   Q8_0/Q4_0/IQ4_NL x Q8_0, Q4_1 x Q8_1, Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS x Q8_K.
    Rounding the activation this way is what makes the results agree with llama.cpp to ~1e-2. */
 static int mg__act_type(int wtype) {
     switch (wtype) {
-    case MG_TYPE_Q4_K: case MG_TYPE_Q6_K: return MG_TYPE_Q8_K;
+    case MG_TYPE_Q2_K: case MG_TYPE_Q3_K: case MG_TYPE_Q4_K: case MG_TYPE_Q5_K: case MG_TYPE_Q6_K: case MG_TYPE_IQ4_XS:
+        return MG_TYPE_Q8_K;
+    case MG_TYPE_Q4_0: case MG_TYPE_IQ4_NL: return MG_TYPE_Q8_0;
+    case MG_TYPE_Q4_1: return MG_TYPE_Q8_1;
     default: return wtype;
     }
 }
@@ -1532,6 +1753,21 @@ static void mg__quant_q8_0(const float *x, mg__block_q8_0 *y, int64_t n) {
         y[i].d = mg__f2h(amax / 127.0f);
         id = amax != 0.0f ? 127.0f / amax : 0.0f;
         for (j = 0; j < 32; j++) y[i].qs[j] = (int8_t)mg__nearest_int(x[j] * id);
+    }
+}
+/* Q8_1 activations: Q8_0's d and q, and s = f16(d sum q) with d before its f16 rounding (ggml's AVX rounding). */
+static void mg__quant_q8_1(const float *x, mg__block_q8_1 *y, int64_t n) {
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 32; i++, x += 32) {
+        float amax = 0, d, id;
+        int sum = 0;
+        for (j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        d = amax / 127.0f;
+        id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        for (j = 0; j < 32; j++) { y[i].qs[j] = (int8_t)mg__nearest_int(x[j] * id); sum += y[i].qs[j]; }
+        y[i].d = mg__f2h(d);
+        y[i].s = mg__f2h(d * (float)sum);
     }
 }
 /* Q8_K activations: the signed extreme maps to -127, q = min(127, round_even(x * -127 / max)), d = 1/iscale.
@@ -1626,6 +1862,130 @@ MG__REF float mg__dot_q6_k_scalar(const mg__block_q6_k *w, const mg__block_q8_k 
     }
     return s;
 }
+/* sum_blocks (d_w d_x) sum_i (q_i - 8) qx_i */
+MG__REF float mg__dot_q4_0_scalar(const mg__block_q4_0 *w, const mg__block_q8_0 *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t q[32];
+    float s = 0;
+    for (i = 0; i < n / 32; i++, w++, x++) {
+        int32_t sumi = 0;
+        mg__unpack_nibbles(w->qs, q);
+        for (j = 0; j < 32; j++) sumi += (q[j] - 8) * x->qs[j];
+        s += (float)sumi * (mg__h2f(w->d) * mg__h2f(x->d));
+    }
+    return s;
+}
+/* sum_blocks ((d_w d_x) sum_i q_i qx_i + m_w s_x) */
+MG__REF float mg__dot_q4_1_scalar(const mg__block_q4_1 *w, const mg__block_q8_1 *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t q[32];
+    float s = 0;
+    for (i = 0; i < n / 32; i++, w++, x++) {
+        int32_t sumi = 0;
+        mg__unpack_nibbles(w->qs, q);
+        for (j = 0; j < 32; j++) sumi += q[j] * x->qs[j];
+        s += (float)sumi * (mg__h2f(w->d) * mg__h2f(x->d)) + mg__h2f(w->m) * mg__h2f(x->s);
+    }
+    return s;
+}
+/* sum_blocks (d_w d_x) sum_i grid[q_i] qx_i */
+MG__REF float mg__dot_iq4_nl_scalar(const mg__block_iq4_nl *w, const mg__block_q8_0 *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t v[32];
+    float s = 0;
+    for (i = 0; i < n / 32; i++, w++, x++) {
+        int32_t sumi = 0;
+        mg__iq4_unpack(w->qs, v);
+        for (j = 0; j < 32; j++) sumi += v[j] * x->qs[j];
+        s += (float)sumi * (mg__h2f(w->d) * mg__h2f(x->d));
+    }
+    return s;
+}
+/* sum_blocks d d_x sum_j (ls_j - 32) sum_{l in j} grid[q_l] qx_l */
+MG__REF float mg__dot_iq4_xs_scalar(const mg__block_iq4_xs *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j, l;
+    int8_t v[32];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t sumi = 0;
+        for (j = 0; j < 8; j++) {
+            int32_t t = 0;
+            mg__iq4_unpack(w->qs + 16 * j, v);
+            for (l = 0; l < 32; l++) t += v[l] * x->qs[32 * j + l];
+            sumi += mg__iq4xs_scale(w, j) * t;
+        }
+        s += mg__h2f(w->d) * x->d * (float)sumi;
+    }
+    return s;
+}
+/* sum_blocks d_x (d sum_g sc_g sum_{l in g} q_l qx_l - dmin sum_g m_g bsums_g) */
+MG__REF float mg__dot_q2_k_scalar(const mg__block_q2_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int g, l;
+    int8_t q[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t sumi = 0, summ = 0;
+        mg__unpack_2bit(w->qs, q);
+        for (g = 0; g < 16; g++) {
+            int32_t t = 0;
+            for (l = 0; l < 16; l++) t += q[16 * g + l] * x->qs[16 * g + l];
+            sumi += (w->scales[g] & 15) * t;
+            summ += (w->scales[g] >> 4) * x->bsums[g];
+        }
+        s += mg__h2f(w->d) * x->d * (float)sumi - mg__h2f(w->dmin) * x->d * (float)summ;
+    }
+    return s;
+}
+/* sum_blocks d d_x sum_g (sc_g - 32) sum_{l in g} q_l qx_l,  q in -4..3 */
+MG__REF float mg__dot_q3_k_scalar(const mg__block_q3_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int g, l;
+    int8_t q[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t sumi = 0;
+        mg__q3k_unpack(w, q);
+        for (g = 0; g < 16; g++) {
+            int32_t t = 0;
+            for (l = 0; l < 16; l++) t += q[16 * g + l] * x->qs[16 * g + l];
+            sumi += mg__q3k_scale(w->scales, g) * t;
+        }
+        s += mg__h2f(w->d) * x->d * (float)sumi;
+    }
+    return s;
+}
+/* Q4_K's sum with 5-bit quants */
+MG__REF float mg__dot_q5_k_scalar(const mg__block_q5_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j, l, sc, m;
+    int8_t q[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t sumi = 0, summ = 0;
+        mg__q5k_unpack(w, q);
+        for (j = 0; j < 8; j++) {
+            int32_t t = 0;
+            for (l = 0; l < 32; l++) t += q[32 * j + l] * x->qs[32 * j + l];
+            mg__q4k_scale_min(j, w->scales, &sc, &m);
+            sumi += sc * t;
+            summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]);
+        }
+        s += mg__h2f(w->d) * x->d * (float)sumi - mg__h2f(w->dmin) * x->d * (float)summ;
+    }
+    return s;
+}
 MG__REF float mg__vec_dot_scalar(int wtype, const void *w, const void *x, int64_t n) {
     switch (wtype) {
     case MG_TYPE_F16:  return mg__dot_f16_scalar((const uint16_t *)w, (const uint16_t *)x, n);
@@ -1633,6 +1993,13 @@ MG__REF float mg__vec_dot_scalar(int wtype, const void *w, const void *x, int64_
     case MG_TYPE_Q8_0: return mg__dot_q8_0_scalar((const mg__block_q8_0 *)w, (const mg__block_q8_0 *)x, n);
     case MG_TYPE_Q4_K: return mg__dot_q4_k_scalar((const mg__block_q4_k *)w, (const mg__block_q8_k *)x, n);
     case MG_TYPE_Q6_K: return mg__dot_q6_k_scalar((const mg__block_q6_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q4_0: return mg__dot_q4_0_scalar((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n);
+    case MG_TYPE_Q4_1: return mg__dot_q4_1_scalar((const mg__block_q4_1 *)w, (const mg__block_q8_1 *)x, n);
+    case MG_TYPE_IQ4_NL: return mg__dot_iq4_nl_scalar((const mg__block_iq4_nl *)w, (const mg__block_q8_0 *)x, n);
+    case MG_TYPE_IQ4_XS: return mg__dot_iq4_xs_scalar((const mg__block_iq4_xs *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q2_K: return mg__dot_q2_k_scalar((const mg__block_q2_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q3_K: return mg__dot_q3_k_scalar((const mg__block_q3_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q5_K: return mg__dot_q5_k_scalar((const mg__block_q5_k *)w, (const mg__block_q8_k *)x, n);
     default:           return mg__dot_f32_scalar((const float *)w, (const float *)x, n);
     }
 }
@@ -2875,6 +3242,7 @@ static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
     case MG_TYPE_BF16: for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2bf(x[i]); break;
     case MG_TYPE_Q8_0: mg__quant_q8_0(x, (mg__block_q8_0 *)y, n); break;
     case MG_TYPE_Q8_K: mg__quant_q8_k(x, (mg__block_q8_k *)y, n); break;
+    case MG_TYPE_Q8_1: mg__quant_q8_1(x, (mg__block_q8_1 *)y, n); break;
     default:           memcpy(y, x, (size_t)n * 4); break;
     }
 }
@@ -3271,9 +3639,14 @@ static void mg__rope(float *x, const float *cs, int d) {
 
 /* ----- weights from a file: matrices as stored, vectors as floats, each checked against the config ----- */
 static int mg__is_matmul_type(int t) {
-    return t == MG_TYPE_F32 || t == MG_TYPE_F16 || t == MG_TYPE_BF16 || t == MG_TYPE_Q8_0 ||
-           t == MG_TYPE_Q4_K || t == MG_TYPE_Q6_K;
+    switch (t) {
+    case MG_TYPE_F32: case MG_TYPE_F16: case MG_TYPE_BF16: case MG_TYPE_Q8_0: case MG_TYPE_Q4_0: case MG_TYPE_Q4_1:
+    case MG_TYPE_IQ4_NL: case MG_TYPE_Q2_K: case MG_TYPE_Q3_K: case MG_TYPE_Q4_K: case MG_TYPE_Q5_K: case MG_TYPE_Q6_K:
+    case MG_TYPE_IQ4_XS: return 1;
+    default: return 0;
+    }
 }
+#define MG__MATMUL_TYPES "F32, F16, BF16, Q8_0, Q4_0, Q4_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS"
 /* A 2-D weight [n_in, n_out] by name, checked against the config; its bytes are added to *bytes. */
 static mg_result mg__get_mat(const mg_gguf *g, const char *name, int64_t n_in, int64_t n_out, mg__mat *out, size_t *bytes,
                              mg_error *e) {
@@ -3286,7 +3659,7 @@ static mg_result mg__get_mat(const mg_gguf *g, const char *name, int64_t n_in, i
                         (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
                         (long long)n_in, (long long)n_out);
     if (!mg__is_matmul_type(t->type))
-        return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s (F32, F16, BF16, Q8_0, Q4_K, Q6_K run)",
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s (" MG__MATMUL_TYPES " run)",
                         name, mg_type_name(t->type));
     out->data = g->data + g->data_off + t->offset;
     out->type = t->type;
