@@ -2291,6 +2291,173 @@ static float mg__dot_q6_k_avx2(const mg__block_q6_k *w, const mg__block_q8_k *x,
     }
     return s;
 }
+/* the 32 nibbles of 16 bytes as bytes 0..15, in weight order: [low nibbles | high nibbles] */
+MG__INLINE __m256i mg__nib32(const uint8_t *qs) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F));
+}
+/* [sum a, sum b, sum c, sum d] of four vectors of 8 int32 */
+MG__INLINE __m128i mg__hsum4x8(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+/* s + t0 + t1 + t2 + t3, added one after the other as the scalar loops add block terms */
+MG__INLINE float mg__add4(float s, __m128 t) {
+    float v[4];
+    _mm_storeu_ps(v, t);
+    s += v[0];
+    s += v[1];
+    s += v[2];
+    return s + v[3];
+}
+/* Q4_0 and IQ4_NL x Q8_0 (same 18-byte blocks): the nibbles through a 16-entry table of signed weights (Q4_0:
+   q - 8, IQ4_NL: the grid), then as Q8_0; four blocks' sums side by side, their terms added in block order */
+static float mg__dot_lut4_avx2(const mg__block_q4_0 *w, const mg__block_q8_0 *x, int64_t n, const int8_t *lut) {
+    MG__NO_FMA
+    const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lut));
+    int64_t i, nb = n / 32;
+    int k;
+    float s = 0;
+    for (i = 0; i < nb; i += 4) {
+        const int m = nb - i < 4 ? (int)(nb - i) : 4;
+        __m256i v[4];
+        float d[4] = { 0, 0, 0, 0 };
+        for (k = 0; k < 4; k++) {
+            const int b = k < m ? k : m - 1;
+            const __m256i qw = _mm256_shuffle_epi8(tab, mg__nib32(w[i + b].qs)), qx = _mm256_loadu_si256((const __m256i *)x[i + b].qs);
+            v[k] = mg__dot_u8s8(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
+            d[k] = mg__h2f(w[i + b].d) * mg__h2f(x[i + b].d);
+        }
+        if (m == 4) s = mg__add4(s, _mm_mul_ps(_mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3])), _mm_loadu_ps(d)));
+        else for (k = 0; k < m; k++) s += (float)mg__hsum8i(v[k]) * d[k];
+    }
+    return s;
+}
+static const int8_t mg__q4_0_lut[16] = { -8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7 };
+/* Q4_1 x Q8_1: q (0..15) is unsigned for maddubs; the term (d_w d_x) sumi + m_w s_x four blocks at a time */
+static float mg__dot_q4_1_avx2(const mg__block_q4_1 *w, const mg__block_q8_1 *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i, nb = n / 32;
+    int k;
+    float s = 0;
+    for (i = 0; i < nb; i += 4) {
+        const int m = nb - i < 4 ? (int)(nb - i) : 4;
+        __m256i v[4];
+        float d[4] = { 0, 0, 0, 0 }, ms[4] = { 0, 0, 0, 0 };
+        for (k = 0; k < 4; k++) {
+            const int b = k < m ? k : m - 1;
+            v[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(mg__nib32(w[i + b].qs), _mm256_loadu_si256((const __m256i *)x[i + b].qs)),
+                                     _mm256_set1_epi16(1));
+            d[k] = mg__h2f(w[i + b].d) * mg__h2f(x[i + b].d);
+            ms[k] = mg__h2f(w[i + b].m) * mg__h2f(x[i + b].s);
+        }
+        if (m == 4)
+            s = mg__add4(s, _mm_add_ps(_mm_mul_ps(_mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3])), _mm_loadu_ps(d)), _mm_loadu_ps(ms)));
+        else for (k = 0; k < m; k++) s += (float)mg__hsum8i(v[k]) * d[k] + ms[k];
+    }
+    return s;
+}
+/* IQ4_XS: per sub-block the grid values (table lookup) . qx as for Q8_0, weighted by ls - 32 in int16 lanes */
+static float mg__dot_iq4_xs_avx2(const mg__block_iq4_xs *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mg__iq4_grid));
+    int64_t i;
+    int j;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        __m256i acc = _mm256_setzero_si256();
+        for (j = 0; j < 8; j++) {
+            const __m256i v = _mm256_shuffle_epi8(tab, mg__nib32(w->qs + 16 * j)), a = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * j));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(a, v)),
+                                                          _mm256_set1_epi16((short)mg__iq4xs_scale(w, j))));
+        }
+        s += mg__h2f(w->d) * x->d * (float)mg__hsum8i(acc);
+    }
+    return s;
+}
+/* Q2_K: 2-bit fields k of 32 bytes are weights 128h + 32k .. +31, i.e. sub-blocks 8h + 2k (bytes 0..15) and
+   8h + 2k + 1 (16..31): their products' int16 pair sums get those scales in the two 128-bit halves */
+static float mg__dot_q2_k_avx2(const mg__block_q2_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i m3 = _mm256_set1_epi8(3);
+    int64_t i;
+    int h, k;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        const __m128i sc = _mm_loadu_si128((const __m128i *)w->scales);
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0x0F)));
+        __m256i acc = _mm256_setzero_si256();
+        for (h = 0; h < 2; h++) {
+            const __m256i qq = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * h));
+            for (k = 0; k < 4; k++) {
+                const int g = 8 * h + 2 * k;
+                const __m256i p = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(qq, 2 * k), m3),
+                                                       _mm256_loadu_si256((const __m256i *)(x->qs + 128 * h + 32 * k)));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16((short)(w->scales[g + 1] & 15)),
+                                                                                  _mm_set1_epi16((short)(w->scales[g] & 15)))));
+            }
+        }
+        s += mg__h2f(w->d) * x->d * (float)mg__hsum8i(acc) -
+             mg__h2f(w->dmin) * x->d * (float)mg__hsum8i(_mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)x->bsums)));
+    }
+    return s;
+}
+/* Q3_K: q + 4 = 2 low bits + 4 (high bit), 0..7, unsigned for maddubs; the 4 comes off as 4 sum_g sc_g bsums_g */
+static float mg__dot_q3_k_avx2(const mg__block_q3_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    int64_t i;
+    int h, k;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)w->hmask);
+        short sc[16];
+        __m256i acc = _mm256_setzero_si256();
+        int32_t sumi;
+        for (k = 0; k < 16; k++) sc[k] = (short)mg__q3k_scale(w->scales, k);
+        for (h = 0; h < 2; h++) {
+            const __m256i qq = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * h));
+            for (k = 0; k < 4; k++) {
+                const int g = 8 * h + 2 * k;
+                const __m256i v = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qq, 2 * k), m3),
+                                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4 * h + k), one), 2));
+                const __m256i p = _mm256_maddubs_epi16(v, _mm256_loadu_si256((const __m256i *)(x->qs + 128 * h + 32 * k)));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]))));
+            }
+        }
+        sumi = mg__hsum8i(acc) - 4 * mg__hsum8i(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)sc), _mm256_loadu_si256((const __m256i *)x->bsums)));
+        s += mg__h2f(w->d) * x->d * (float)sumi;
+    }
+    return s;
+}
+/* Q5_K: Q4_K's kernel with the fifth bit (bit j of qh[l] for sub-block j) added to each nibble */
+static float mg__dot_q5_k_avx2(const mg__block_q5_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    int64_t i;
+    int j, sc, m, sc2, m2;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)w->qh);
+        const uint8_t *q = w->qs;
+        const int8_t *a = x->qs;
+        __m256i acc = _mm256_setzero_si256();
+        int32_t summ = 0;
+        for (j = 0; j < 8; j += 2, q += 32, a += 64) {
+            const __m256i qq = _mm256_loadu_si256((const __m256i *)q);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(qq, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, j), one), 4));
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qq, 4), m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, j + 1), one), 4));
+            mg__q4k_scale_min(j, w->scales, &sc, &m);
+            mg__q4k_scale_min(j + 1, w->scales, &sc2, &m2);
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)a)), _mm256_set1_epi16((short)sc)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(a + 32))), _mm256_set1_epi16((short)sc2)));
+            summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]) + m2 * (x->bsums[2 * j + 2] + x->bsums[2 * j + 3]);
+        }
+        s += mg__h2f(w->d) * x->d * (float)mg__hsum8i(acc) - mg__h2f(w->dmin) * x->d * (float)summ;
+    }
+    return s;
+}
 #endif
 #ifdef MG__AVX512
 /* Q8_K activations 16 at a time: the largest magnitude (max_ps returns its second operand for a NaN first one),
@@ -2332,11 +2499,6 @@ static void mg__quant_q8_k_avx512(const float *x, mg__block_q8_k *y, int64_t n) 
    depend neither on nt, nr nor the thread count. ----- */
 /* 16 int32 lanes folded to 8 (lane i + lane i+8) */
 MG__INLINE __m256i mg__fold16(__m512i v) { return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)); }
-/* [sum a, sum b, sum c, sum d] of four vectors of 8 int32 */
-MG__INLINE __m128i mg__hsum4x8(__m256i a, __m256i b, __m256i c, __m256i d) {
-    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
-    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
-}
 /* 128-bit lane L of the result = [sum of int32 lanes 4L..4L+3 of v0, of v1, of v2, of v3] */
 MG__INLINE __m512i mg__tsum4(__m512i v0, __m512i v1, __m512i v2, __m512i v3) {
     __m512i a = _mm512_add_epi32(_mm512_unpacklo_epi32(v0, v1), _mm512_unpackhi_epi32(v0, v1));
@@ -3255,6 +3417,13 @@ static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
     case MG_TYPE_Q8_0: return mg__dot_q8_0_avx2((const mg__block_q8_0 *)w, (const mg__block_q8_0 *)x, n);
     case MG_TYPE_Q4_K: return mg__dot_q4_k_avx2((const mg__block_q4_k *)w, (const mg__block_q8_k *)x, n);
     case MG_TYPE_Q6_K: return mg__dot_q6_k_avx2((const mg__block_q6_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q5_K: return mg__dot_q5_k_avx2((const mg__block_q5_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q3_K: return mg__dot_q3_k_avx2((const mg__block_q3_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q2_K: return mg__dot_q2_k_avx2((const mg__block_q2_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_IQ4_XS: return mg__dot_iq4_xs_avx2((const mg__block_iq4_xs *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q4_0: return mg__dot_lut4_avx2((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__q4_0_lut);
+    case MG_TYPE_IQ4_NL: return mg__dot_lut4_avx2((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__iq4_grid);
+    case MG_TYPE_Q4_1: return mg__dot_q4_1_avx2((const mg__block_q4_1 *)w, (const mg__block_q8_1 *)x, n);
     case MG_TYPE_F32:  return mg__dot_f32_avx2((const float *)w, (const float *)x, n);
     default: break;
     }
