@@ -2605,31 +2605,44 @@ static void mg__dec_act_q4_k(const mg__block_q8_k *a, int nb, mg__dec_act *d) {
         d->ps[b] = _mm512_permutexvar_epi32(tr, _mm512_inserti32x4(v, c[(b + 3) % nb], 3));
     }
 }
-/* The scales and mins of four Q4_K blocks, block k in 128-bit lane k: bytes 16k + j = sc_j, 16k + 8 + j = m_j
-   (mg__q4k_sm's unpacking, four blocks at once) */
-MG__INLINE __m512i mg__q4k_scales4(const mg__block_q4_k *w0, const mg__block_q4_k *w1, const mg__block_q4_k *w2, const mg__block_q4_k *w3) {
-    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)w0->scales)), lo, hi;
-    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w1->scales), 1);
-    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w2->scales), 2);
-    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w3->scales), 3);
+/* The scales and mins of four Q4_K/Q5_K blocks (s_k: their scale bytes), block k in 128-bit lane k: bytes
+   16k + j = sc_j, 16k + 8 + j = m_j (mg__q4k_sm's unpacking, four blocks at once) */
+MG__INLINE __m512i mg__q4k_scales4(const uint8_t *s0, const uint8_t *s1, const uint8_t *s2, const uint8_t *s3) {
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)s0)), lo, hi;
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)s1), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)s2), 2);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)s3), 3);
     lo = _mm512_and_si512(_mm512_srlv_epi32(_mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x98), _mm512_set4_epi32(4, 0, 0, 0)),
                           _mm512_set4_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f));
     hi = _mm512_and_si512(_mm512_srli_epi32(_mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x40), 2), _mm512_set4_epi32(0x30303030, 0, 0x30303030, 0));
     return _mm512_or_si512(lo, hi);
 }
-/* One Q4_K block against ax: 16 int32 lanes summing to sumi = sum_j sc_j sum_l q_l a_l. sidx[v] moves the scales
-   of the two sub-blocks of nibble vector v from this block's lane of sm into int16 lanes. */
-MG__INLINE __m512i mg__q4k_dot_nib(const mg__block_q4_k *w, const __m512i *ax, __m512i sm, const __m512i *sidx) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
+/* One Q4_K block (q5 = 0) or Q5_K block (q5 = 1) at w against ax: 16 int32 lanes summing to
+   sumi = sum_j sc_j sum_l q_l a_l. sidx[v] moves the scales of the two sub-blocks of nibble vector v from this
+   block's lane of sm into int16 lanes. Q5_K: h = [qh | qh >> 2] holds the fifth bits of nibble vector v at bit
+   v of its bytes (sub-blocks 4 (v >> 1) + (v & 1) and that + 2 are bits 0 and 2 of qh), moved to bit 4. */
+MG__INLINE __m512i mg__k4_dot_nib(const uint8_t *w, int q5, const __m512i *ax, __m512i sm, const __m512i *sidx) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), b4 = _mm512_set1_epi8(0x10);
     const __mmask64 even = 0x5555555555555555ULL;
-    const __m512i q0 = _mm512_loadu_si512((const void *)w->qs), q1 = _mm512_loadu_si512((const void *)(w->qs + 64));
-    __m512i acc = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(_mm512_and_si512(q0, m4), ax[0]),
-                                      _mm512_maskz_permutexvar_epi8(even, sidx[0], sm));
-    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), ax[1]),
-                              _mm512_maskz_permutexvar_epi8(even, sidx[1], sm));
-    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(q1, m4), ax[2]), _mm512_maskz_permutexvar_epi8(even, sidx[2], sm));
-    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), ax[3]),
-                               _mm512_maskz_permutexvar_epi8(even, sidx[3], sm));
+    const uint8_t *qs = q5 ? ((const mg__block_q5_k *)w)->qs : ((const mg__block_q4_k *)w)->qs;
+    const __m512i q0 = _mm512_loadu_si512((const void *)qs), q1 = _mm512_loadu_si512((const void *)(qs + 64));
+    __m512i v[4], acc;
+    v[0] = _mm512_and_si512(q0, m4);
+    v[1] = _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4);
+    v[2] = _mm512_and_si512(q1, m4);
+    v[3] = _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4);
+    if (q5) {
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)((const mg__block_q5_k *)w)->qh);
+        const __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+        v[0] = _mm512_or_si512(v[0], _mm512_and_si512(_mm512_slli_epi16(h, 4), b4));
+        v[1] = _mm512_or_si512(v[1], _mm512_and_si512(_mm512_slli_epi16(h, 3), b4));
+        v[2] = _mm512_or_si512(v[2], _mm512_and_si512(h, b4));
+        v[3] = _mm512_or_si512(v[3], _mm512_and_si512(_mm512_srli_epi16(h, 1), b4));
+    }
+    acc = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(v[0], ax[0]), _mm512_maskz_permutexvar_epi8(even, sidx[0], sm));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(v[1], ax[1]), _mm512_maskz_permutexvar_epi8(even, sidx[1], sm));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(v[2], ax[2]), _mm512_maskz_permutexvar_epi8(even, sidx[2], sm));
+    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(v[3], ax[3]), _mm512_maskz_permutexvar_epi8(even, sidx[3], sm));
 }
 /* [sum of the 16 lanes of each of four vectors | four more sums]: u = mg__tsum4 of the first four, mv the other
    four already in that layout (128-bit lane L = their partial sums L); the four lanes are added. */
@@ -2651,10 +2664,10 @@ MG__INLINE void mg__dec_add(__m128 t, int m, int nb, int *b, int *row, __m128 *s
         if (++*b == nb) { y[(*row)++] = _mm_cvtss_f32(*s); *s = _mm_setzero_ps(); *b = 0; }
     }
 }
-/* Q4_K, nr rows back to back and one token: y[r] = sum over blocks of the scalar kernel's term
-   (d dx) sumi - (dmin dx) summ, the four units of a step reduced together (a last step of fewer repeats its last
-   unit in the unused lanes). */
-static void mg__rows_q4_k(const mg__block_q4_k *w, int nr, const mg__dec_act *d, int nb, float *y) {
+/* Q4_K (bb = 144, q5 = 0) or Q5_K (176, 1), nr rows back to back and one token: y[r] = sum over blocks of the
+   scalar kernel's term (d dx) sumi - (dmin dx) summ, the four units of a step reduced together (a last step of
+   fewer repeats its last unit in the unused lanes). Both formats start with d, dmin and the same 12 scale bytes. */
+MG__INLINE void mg__rows_k4(const uint8_t *w, size_t bb, int q5, int nr, const mg__dec_act *d, int nb, float *y) {
     const __mmask64 even = 0x5555555555555555ULL;
     /* mins of unit k, sub-blocks 2L, 2L+1 -> int16 lanes 8L + 2k, 8L + 2k + 1 (bytes 16k + 8 + 2L, + 1) */
 #define MG__MIDX(q) ((16 * ((q) & 3) + 8 + 2 * ((q) >> 2)) | (16 * ((q) & 3) + 9 + 2 * ((q) >> 2)) << 16)
@@ -2673,23 +2686,29 @@ static void mg__rows_q4_k(const mg__block_q4_k *w, int nr, const mg__dec_act *d,
         for (v = 0; v < 4; v++) sidx[4 * k + v] = _mm512_add_epi16(_mm512_set1_epi16((short)(16 * k + 4 * (v >> 1) + (v & 1))), hi2);
     for (i = 0; i < total; i += 4) {
         const int m = total - i < 4 ? (int)(total - i) : 4;
-        const mg__block_q4_k *w0 = w + i, *w1 = w + i + (m > 1), *w2 = w + i + (m > 2 ? 2 : m - 1), *w3 = w + i + m - 1;
-        mg__prefetch_span((const uint8_t *)w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * sizeof *w);
-        const __m512i sm = mg__q4k_scales4(w0, w1, w2, w3);
+        const uint8_t *w0 = w + (size_t)i * bb, *w1 = w0 + (m > 1) * bb, *w2 = w0 + (m > 2 ? 2 : m - 1) * bb, *w3 = w0 + (m - 1) * bb;
+        const size_t so = offsetof(mg__block_q4_k, scales);
+        mg__prefetch_span(w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * bb);
+        const __m512i sm = mg__q4k_scales4(w0 + so, w1 + so, w2 + so, w3 + so);
         __m512i u;
         __m256 p;
         __m128i dm16;
-        u = mg__tsum4(mg__q4k_dot_nib(w0, d->ax + 4 * b, sm, sidx), mg__q4k_dot_nib(w1, d->ax + 4 * b + 4, sm, sidx + 4),
-                      mg__q4k_dot_nib(w2, d->ax + 4 * b + 8, sm, sidx + 8), mg__q4k_dot_nib(w3, d->ax + 4 * b + 12, sm, sidx + 12));
+        u = mg__tsum4(mg__k4_dot_nib(w0, q5, d->ax + 4 * b, sm, sidx), mg__k4_dot_nib(w1, q5, d->ax + 4 * b + 4, sm, sidx + 4),
+                      mg__k4_dot_nib(w2, q5, d->ax + 4 * b + 8, sm, sidx + 8), mg__k4_dot_nib(w3, q5, d->ax + 4 * b + 12, sm, sidx + 12));
         /* [d_0..3 | dmin_0..3] from the blocks' first words (d, dmin); [sumi_0..3 | summ_0..3], summ_k = sum_j m_j p_j;
            then the scalar kernel's terms */
-        dm16 = _mm_shuffle_epi8(_mm_set_epi32((int)(w3->d | (uint32_t)w3->dmin << 16), (int)(w2->d | (uint32_t)w2->dmin << 16),
-                                              (int)(w1->d | (uint32_t)w1->dmin << 16), (int)(w0->d | (uint32_t)w0->dmin << 16)),
+        dm16 = _mm_shuffle_epi8(_mm_set_epi32((int)mg__le32(w3), (int)mg__le32(w2), (int)mg__le32(w1), (int)mg__le32(w0)),
                                 _mm_set_epi8(15, 14, 11, 10, 7, 6, 3, 2, 13, 12, 9, 8, 5, 4, 1, 0));
         p = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtph_ps(dm16), _mm256_broadcast_ps((const __m128 *)(d->dx + b))),
                           _mm256_cvtepi32_ps(mg__sums4x2(u, _mm512_madd_epi16(_mm512_maskz_permutexvar_epi8(even, midx, sm), d->ps[b]))));
         mg__dec_add(_mm_sub_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1)), m, nb, &b, &row, &s, y);
     }
+}
+static void mg__rows_q4_k(const uint8_t *w, int nr, const mg__dec_act *d, int nb, float *y) {
+    mg__rows_k4(w, sizeof(mg__block_q4_k), 0, nr, d, nb, y);
+}
+static void mg__rows_q5_k(const uint8_t *w, int nr, const mg__dec_act *d, int nb, float *y) {
+    mg__rows_k4(w, sizeof(mg__block_q5_k), 1, nr, d, nb, y);
 }
 
 /* Q6_K, nr rows back to back and one token: per unit (row, block) the scalar kernel's term (d dx) sumi over the
@@ -2839,18 +2858,33 @@ MG__INLINE __m512i mg__dpbusd_bc(__m512i acc, __m512i w, const void *p) { return
 MG__INLINE __m512i mg__dpwssd_bc(__m512i acc, __m512i w, const void *p) { return _mm512_dpwssd_epi32(acc, w, mg__bc4(p)); }
 #endif
 
-/* Q4_K block at byte off of each of 16 rows, rows in lanes. */
-static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) {
+/* bit j of every byte of v, at bit 4 */
+MG__INLINE __m512i mg__bit_to4(__m512i v, int j) {
+    v = j < 4 ? _mm512_sll_epi32(v, _mm_cvtsi32_si128(4 - j)) : _mm512_srl_epi32(v, _mm_cvtsi32_si128(j - 4));
+    return _mm512_and_si512(v, _mm512_set1_epi8(0x10));
+}
+/* Q4_K (q5 = 0) or Q5_K (q5 = 1) block at byte off of each of 16 rows, rows in lanes. Q5_K: the fifth bits of
+   quants 4s..4s+3 of sub-block j are bits j of qh dword s. */
+MG__INLINE void mg__ktile_k4(const uint8_t *const *row, size_t off, int q5, mg__ktile *k) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    __m512i v[16];
+    const size_t qs = q5 ? offsetof(mg__block_q5_k, qs) : offsetof(mg__block_q4_k, qs);
+    __m512i v[16], qh[16];
     int i, h, s;
+    if (q5) {                   /* qh and the first 32 quant bytes: qh[s] = qh dword s of every row, s < 8 */
+        MG__UNROLL for (i = 0; i < 16; i++) qh[i] = _mm512_loadu_si512((const void *)(row[i] + off + offsetof(mg__block_q5_k, qh)));
+        mg__tr16(qh);
+    }
     for (h = 0; h < 2; h++) {   /* quant bytes 64h..64h+63: dwords 0-7 = pair 2h, dwords 8-15 = pair 2h+1 */
-        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(((const mg__block_q4_k *)(row[i] + off))->qs + 64 * h));
+        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(row[i] + off + qs + 64 * h));
         mg__tr16(v);
         MG__UNROLL for (s = 0; s < 16; s++) {   /* pair c = 2h + s/8, step s%8: low nibbles sub-block 2c, high 2c+1 */
             const int j = 4 * h + 2 * (s / 8);
             k->q[8 * j + s % 8] = _mm512_and_si512(v[s], m4);
             k->q[8 * (j + 1) + s % 8] = _mm512_and_si512(_mm512_srli_epi32(v[s], 4), m4);
+            if (q5) {
+                k->q[8 * j + s % 8] = _mm512_or_si512(k->q[8 * j + s % 8], mg__bit_to4(qh[s % 8], j));
+                k->q[8 * (j + 1) + s % 8] = _mm512_or_si512(k->q[8 * (j + 1) + s % 8], mg__bit_to4(qh[s % 8], j + 1));
+            }
         }
     }
     MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_cvtepu8_epi32(mg__q4k_sm(((const mg__block_q4_k *)(row[i] + off))->scales));
@@ -2859,6 +2893,8 @@ static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) 
     k->d = mg__f16x16(row, off + offsetof(mg__block_q4_k, d));
     k->dmin = mg__f16x16(row, off + offsetof(mg__block_q4_k, dmin));
 }
+static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) { mg__ktile_k4(row, off, 0, k); }
+static void mg__ktile_q5_k(const uint8_t *const *row, size_t off, mg__ktile *k) { mg__ktile_k4(row, off, 1, k); }
 /* Q6_K block at byte off of each of 16 rows, rows in lanes: quant 128h + 32c + 4s + b (quarter c) is sub-block
    8h + 2c + s/4, at k->q[32h + 8c + s]; its low 4 bits come from ql byte 64h + 32(c & 1) + 4s + b (nibble c/2),
    its high 2 from qh byte 32h + 4s + b (bits 2c, 2c+1). */
@@ -2887,11 +2923,12 @@ static void mg__ktile_q6_k(const uint8_t *const *row, size_t off, mg__ktile *k) 
 }
 
 /* One block, 16 rows x 8 tokens (a[t] = token t's activation block): s[16 t + r] += the block's term.
-   sumi = sum_j sc_j (q . a over sub-block j), then Q4_K: term = (d dx) sumi - (dmin dx) summ with
-   summ = sum_j m_j (bsums[2j] + bsums[2j+1]); Q6_K (sub-blocks of 16, q = stored 0..63): term = (d dx)
-   (sumi - 32 sum_g sc_g bsums[g]). Exact in int32: |sumi| < 2^28. */
-MG__INLINE void mg__tile8(const mg__ktile *k, int q6, const mg__block_q8_k *const *a, float *s) {
-    const int nsub = q6 ? 16 : 8, steps = q6 ? 4 : 8;
+   sumi = sum_j sc_j (q . a over sub-block j) over nsub sub-blocks (8 of 32 or 16 of 16 quants) and
+   acc = the int16 pairs ms x bsums pairs (ms: mins, or the scales when the stored quants carry an offset); then
+   min = 1 (Q4_K, Q5_K, Q2_K): term = (d dx) sumi - (dmin dx) acc; min = 0 (Q6_K: shift 5, Q3_K: 2, IQ4_XS: 7):
+   term = (d dx) (sumi - acc << shift), the stored quants being q + 2^shift. Exact in int32: |sumi| < 2^28. */
+MG__INLINE void mg__tile8(const mg__ktile *k, int nsub, int min, int shift, const mg__block_q8_k *const *a, float *s) {
+    const int steps = nsub == 16 ? 4 : 8;
     __m512i sumi[MG__TILE_TOKS], acc[MG__TILE_TOKS];
     int j, st, t;
     MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) sumi[t] = _mm512_setzero_si512();
@@ -2911,26 +2948,29 @@ MG__INLINE void mg__tile8(const mg__ktile *k, int q6, const mg__block_q8_k *cons
     MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) {
         const __m512 dx = _mm512_set1_ps(a[t]->d);
         __m512 term;
-        if (q6) term = _mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[t], _mm512_slli_epi32(acc[t], 5))));
+        if (!min) term = _mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[t], _mm512_sll_epi32(acc[t], _mm_cvtsi32_si128(shift)))));
         else term = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(sumi[t])),
                                   _mm512_mul_ps(_mm512_mul_ps(k->dmin, dx), _mm512_cvtepi32_ps(acc[t])));
         _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
     }
 }
-static void mg__tile8_q4_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 0, a, s); }
-static void mg__tile8_q6_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 1, a, s); }
+static void mg__tile8_k32_min(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 8, 1, 0, a, s); }
+static void mg__tile8_q6_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 16, 0, 5, a, s); }
 
-/* Q4_K or Q6_K, nr <= 16 rows (row_bytes rb apart) and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t.
+/* Q4_K, Q5_K or Q6_K, nr <= 16 rows (row_bytes rb apart) and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t.
    Lanes past nr repeat the last row and tokens past nt the last token; their results are dropped. */
 static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                         float *y, size_t ys) {
-    const size_t bb = wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : sizeof(mg__block_q6_k);
+    int blk = 1, bytes = 0;
+    size_t bb;
     float s[MG__TILE_ROWS * MG__TOK_BLOCK];
     const uint8_t *row[MG__TILE_ROWS];
     const mg__block_q8_k *a[MG__TILE_TOKS];
     mg__ktile k;
     int64_t b;
     int i, t, t0;
+    mg__type_geom(wtype, &blk, &bytes);
+    bb = (size_t)bytes;
     for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
     memset(s, 0, sizeof s);
     k.dmin = _mm512_setzero_ps();   /* Q6_K has none (set so that no compiler sees it read uninitialised) */
@@ -2938,8 +2978,11 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
         /* the block after next (at the end: of the next 16 rows): a block's tiles take ~1 us */
         const size_t ahead = b + 2 < n / 256 ? (size_t)(b + 2) * bb : MG__TILE_ROWS * rb + (size_t)(b + 2 - n / 256) * bb;
         for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], ahead, ahead + bb);
-        if (wtype == MG_TYPE_Q4_K) mg__ktile_q4_k(row, (size_t)b * bb, &k);
-        else mg__ktile_q6_k(row, (size_t)b * bb, &k);
+        switch (wtype) {
+        case MG_TYPE_Q4_K: mg__ktile_q4_k(row, (size_t)b * bb, &k); break;
+        case MG_TYPE_Q5_K: mg__ktile_q5_k(row, (size_t)b * bb, &k); break;
+        default:           mg__ktile_q6_k(row, (size_t)b * bb, &k); break;
+        }
         for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
             for (t = 0; t < MG__TILE_TOKS; t++) {
                 /* and the same lane of the next tile (or of the first tile of the next block): rows xs bytes
@@ -2950,8 +2993,8 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
                 a[t] = MG__Q8K_AT(x, xs, t0 + t < nt ? t0 + t : nt - 1, b);
                 mg__prefetch_span(x, next, next + sizeof(mg__block_q8_k));
             }
-            if (wtype == MG_TYPE_Q4_K) mg__tile8_q4_k(&k, a, s + MG__TILE_ROWS * t0);
-            else mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0);
+            if (wtype == MG_TYPE_Q6_K) mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0);
+            else mg__tile8_k32_min(&k, a, s + MG__TILE_ROWS * t0);
         }
     }
     for (t = 0; t < nt; t++)
@@ -2975,13 +3018,15 @@ static int mg__mat_block_vnni(int wtype, const uint8_t *w, size_t rb, int nr, co
         }
         return 1;
     }
-    if (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q6_K) {
+    if (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q5_K || wtype == MG_TYPE_Q6_K) {
         const int nb = (int)(n / 256);
-        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q4_K && nb <= MG__DEC_NB && rb == (size_t)nb * sizeof(mg__block_q4_k)) {
+        if (nt < MG__TILE_MIN_TOKS && (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q5_K) && nb <= MG__DEC_NB &&
+            rb == (size_t)nb * (wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : sizeof(mg__block_q5_k))) {
             mg__dec_act d;          /* decode, short batches: one sequential pass over the rows per token */
             for (t = 0; t < nt; t++) {
                 mg__dec_act_q4_k((const mg__block_q8_k *)(x + (size_t)t * xs), nb, &d);
-                mg__rows_q4_k((const mg__block_q4_k *)w, nr, &d, nb, y + (size_t)t * ys);
+                if (wtype == MG_TYPE_Q4_K) mg__rows_q4_k(w, nr, &d, nb, y + (size_t)t * ys);
+                else mg__rows_q5_k(w, nr, &d, nb, y + (size_t)t * ys);
             }
             return 1;
         }
