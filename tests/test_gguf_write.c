@@ -426,6 +426,44 @@ static void test_vs_llama_quantize(const char *qfile, int want_f16, long want_ty
     free(bf); free(bq);
 }
 
+/* u32 metadata value by key, or -1 */
+static long kv_u32(const mg_gguf *g, const char *key) {
+    int64_t i = mg_gguf_find_key(g, key);
+    size_t n = 0;
+    const uint8_t *p = i >= 0 && mg_gguf_kv_type(g, i, NULL, NULL) == MG_GGUF_U32 ? (const uint8_t *)mg_gguf_kv_data(g, i, &n) : NULL;
+    return p && n == 4 ? (long)(p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24) : -1;
+}
+/* Every weight of a file llama-quantize made has the type mg_ftype_tensor_type gives for the file's
+   general.file_type (the mix of that type), and the name maps back to that file type. */
+static void test_ftype_mix(const char *file, const char *ftype_name) {
+    size_t n = 0;
+    void *buf = mgt_read_file(file, &n);
+    mg_gguf *g = NULL;
+    long ftype, n_layer, gqa;
+    int64_t i;
+    int checked = 0, bad = 0;
+    if (!buf || mg_gguf_open_mem(&g, buf, n, NULL) != MG_OK) { CHECK(0, "open %s", file); free(buf); return; }
+    ftype = kv_u32(g, "general.file_type");
+    n_layer = kv_u32(g, "gemma3.block_count");
+    gqa = kv_u32(g, "gemma3.attention.head_count") / kv_u32(g, "gemma3.attention.head_count_kv");
+    CHECK(ftype == mg_ftype_from_name(ftype_name), "%s: file type %ld, %s is %d", file, ftype, ftype_name, mg_ftype_from_name(ftype_name));
+    for (i = 0; i < mg_gguf_tensor_count(g); i++) {
+        mg_tensor_info t;
+        char role[32];
+        int il = -1, want;
+        mg_gguf_tensor(g, i, &t);
+        if (t.n_dims != 2) continue;
+        if (!strcmp(t.name, "token_embd.weight")) strcpy(role, "token_embd");
+        else if (sscanf(t.name, "blk.%d.%31[a-z_].weight", &il, role) != 2) { CHECK(0, "%s: tensor %s", file, t.name); continue; }
+        want = mg_ftype_tensor_type((int)ftype, role, il, (int)n_layer, (int)gqa);
+        if (want != t.type) { bad++; printf("  %s: %s is %s, the mix says %s\n", file, t.name, mg_type_name(t.type), mg_type_name(want)); }
+        checked++;
+    }
+    CHECK(checked == 43 && bad == 0, "%s: %d of %d weights differ from llama-quantize's mix", file, bad, checked);
+    mg_gguf_close(g);
+    free(buf);
+}
+
 /* ---- round-trip error bounds ----
    Q8_0: q = round(x/d) with d = amax/127 in float, stored as f16 d': |x - d' q| <= d/2 + 127 |d - d'|
          (+ float rounding). d is recomputed here from the data; d' read from the block. Plain "<= d'/2"
@@ -620,6 +658,17 @@ int main(void) {
     test_vs_llama_quantize(QMODELS "tiny-q4_1.gguf", 0, 1L << MG_TYPE_Q4_1 | 1L << MG_TYPE_Q6_K);
     test_vs_llama_quantize(QMODELS "tiny-iq4_xs.gguf", 0, 1L << MG_TYPE_IQ4_XS | 1L << MG_TYPE_Q6_K);
     test_vs_llama_quantize(QMODELS "tiny-iq4_nl.gguf", 0, 1L << MG_TYPE_IQ4_NL | 1L << MG_TYPE_Q6_K);
+    test_ftype_mix(MODELS "tiny-q8_0.gguf", "q8_0");
+    test_ftype_mix(MODELS "tiny-q4_k_m.gguf", "Q4_K_M");
+    test_ftype_mix(MODELS "tiny-f16.gguf", "f16");
+    test_ftype_mix(QMODELS "tiny-q5_k_m.gguf", "q5_k_m");
+    test_ftype_mix(QMODELS "tiny-q3_k_m.gguf", "q3_k_m");
+    test_ftype_mix(QMODELS "tiny-q2_k.gguf", "q2_k");
+    test_ftype_mix(QMODELS "tiny-q4_0.gguf", "q4_0");
+    test_ftype_mix(QMODELS "tiny-q4_1.gguf", "q4_1");
+    test_ftype_mix(QMODELS "tiny-iq4_xs.gguf", "iq4_xs");
+    test_ftype_mix(QMODELS "tiny-iq4_nl.gguf", "iq4_nl");
+    CHECK(mg_ftype_from_name("Q5_K") == -1 && mg_ftype_from_name("q5_k_mm") == -1 && mg_ftype_from_name("") == -1, "unknown file type names");
     test_quantize_args();
     test_error_bounds();
     return MG_TEST_END();

@@ -13,6 +13,7 @@
      >>writer        metadata, tensors, the checked adds and the unchecked (raw) ones for malformed files
      >>quantizers    F16, BF16, Q8_0, Q4_0, Q4_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS rows as llama-quantize
                      writes them (no importance matrix)
+     >>file types    llama.cpp's file types (general.file_type) and the tensor types llama-quantize mixes into each
 */
 #ifndef MG_GGUF_WRITE_H
 #define MG_GGUF_WRITE_H
@@ -85,6 +86,18 @@ MGWDEF mg_result mg_gguf_writer_write_file(mg_gguf_writer *w, const char *path);
    bytes llama-quantize writes. Types F32, F16, BF16, Q8_0, Q4_0, Q4_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
    IQ4_XS; n_per_row a multiple of the block. */
 MGWDEF mg_result mg_quantize(int type, const float *src, void *dst, int64_t n_rows, int64_t n_per_row);
+
+/* ===== >>file types ================================================================================== */
+/* llama.cpp's file types: the general.file_type value (enum llama_ftype) of the published names. */
+enum { MG_FTYPE_F16 = 1, MG_FTYPE_Q4_0 = 2, MG_FTYPE_Q4_1 = 3, MG_FTYPE_Q8_0 = 7, MG_FTYPE_Q2_K = 10, MG_FTYPE_Q3_K_S = 11,
+       MG_FTYPE_Q3_K_M = 12, MG_FTYPE_Q3_K_L = 13, MG_FTYPE_Q4_K_S = 14, MG_FTYPE_Q4_K_M = 15, MG_FTYPE_Q5_K_S = 16,
+       MG_FTYPE_Q5_K_M = 17, MG_FTYPE_Q6_K = 18, MG_FTYPE_IQ4_NL = 25, MG_FTYPE_IQ4_XS = 30, MG_FTYPE_BF16 = 32 };
+/* The file type of a name as in published file names, any case ("Q5_K_M", "q4_0", "iq4_xs", "f16"); -1 if none. */
+MGWDEF int mg_ftype_from_name(const char *name);
+/* The tensor type llama-quantize (no importance matrix) gives a Gemma 3 decoder weight in a file of type ftype:
+   role is "token_embd" (tied to the output), "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up"
+   or "ffn_down"; il the layer of n_layer; n_gqa = attention heads / KV heads. -1 for an unknown ftype or role. */
+MGWDEF int mg_ftype_tensor_type(int ftype, const char *role, int il, int n_layer, int n_gqa);
 
 #ifdef __cplusplus
 }
@@ -1040,6 +1053,67 @@ MGWDEF mg_result mg_quantize(int type, const float *src, void *dst, int64_t n_ro
         }
     }
     return MG_OK;
+}
+
+/* ===== >>file types ================================================================================== */
+static const struct { const char *name; int ftype, type; } mgw__ftypes[] = {
+    { "F16", MG_FTYPE_F16, MG_TYPE_F16 }, { "BF16", MG_FTYPE_BF16, MG_TYPE_BF16 }, { "Q8_0", MG_FTYPE_Q8_0, MG_TYPE_Q8_0 },
+    { "Q4_0", MG_FTYPE_Q4_0, MG_TYPE_Q4_0 }, { "Q4_1", MG_FTYPE_Q4_1, MG_TYPE_Q4_1 }, { "Q2_K", MG_FTYPE_Q2_K, MG_TYPE_Q2_K },
+    { "Q3_K_S", MG_FTYPE_Q3_K_S, MG_TYPE_Q3_K }, { "Q3_K_M", MG_FTYPE_Q3_K_M, MG_TYPE_Q3_K }, { "Q3_K_L", MG_FTYPE_Q3_K_L, MG_TYPE_Q3_K },
+    { "Q4_K_S", MG_FTYPE_Q4_K_S, MG_TYPE_Q4_K }, { "Q4_K_M", MG_FTYPE_Q4_K_M, MG_TYPE_Q4_K }, { "Q5_K_S", MG_FTYPE_Q5_K_S, MG_TYPE_Q5_K },
+    { "Q5_K_M", MG_FTYPE_Q5_K_M, MG_TYPE_Q5_K }, { "Q6_K", MG_FTYPE_Q6_K, MG_TYPE_Q6_K }, { "IQ4_NL", MG_FTYPE_IQ4_NL, MG_TYPE_IQ4_NL },
+    { "IQ4_XS", MG_FTYPE_IQ4_XS, MG_TYPE_IQ4_XS } };
+#define MGW__NFTYPES (int)(sizeof mgw__ftypes / sizeof mgw__ftypes[0])
+
+MGWDEF int mg_ftype_from_name(const char *name) {
+    int i, k;
+    for (i = 0; name && i < MGW__NFTYPES; i++) {
+        const char *a = mgw__ftypes[i].name;
+        for (k = 0; a[k] && (name[k] == a[k] || name[k] == a[k] - 'A' + 'a'); k++) {}
+        if (!a[k] && !name[k]) return mgw__ftypes[i].ftype;
+    }
+    return -1;
+}
+/* llama.cpp's use_more_bits: the first and last eighth of the layers and every third one between */
+static int mgw__more_bits(int il, int n) { return il < n / 8 || il >= 7 * n / 8 || (il - n / 8) % 3 == 2; }
+
+MGWDEF int mg_ftype_tensor_type(int ftype, const char *role, int il, int n_layer, int n_gqa) {
+    int i, base = -1;
+    for (i = 0; i < MGW__NFTYPES; i++) if (mgw__ftypes[i].ftype == ftype) base = mgw__ftypes[i].type;
+    if (base < 0 || !role) return -1;
+    if (base == MG_TYPE_F16 || base == MG_TYPE_BF16) return base;   /* not quantized: no mix */
+    if (!strcmp(role, "token_embd")) return base == MG_TYPE_Q8_0 ? MG_TYPE_Q8_0 : MG_TYPE_Q6_K;
+    if (!strcmp(role, "attn_q") || !strcmp(role, "attn_k") || !strcmp(role, "ffn_gate") || !strcmp(role, "ffn_up")) return base;
+    if (!strcmp(role, "attn_v")) {
+        switch (ftype) {
+        case MG_FTYPE_Q2_K: return n_gqa >= 4 ? MG_TYPE_Q4_K : MG_TYPE_Q3_K;
+        case MG_FTYPE_Q3_K_M: return il < 2 ? MG_TYPE_Q5_K : MG_TYPE_Q4_K;
+        case MG_FTYPE_Q3_K_L: return MG_TYPE_Q5_K;
+        case MG_FTYPE_IQ4_NL: case MG_FTYPE_IQ4_XS: return n_gqa >= 4 ? MG_TYPE_Q5_K : base;
+        case MG_FTYPE_Q4_K_M: case MG_FTYPE_Q5_K_M: return mgw__more_bits(il, n_layer) ? MG_TYPE_Q6_K : base;
+        case MG_FTYPE_Q4_K_S: return il < 4 ? MG_TYPE_Q5_K : base;
+        default: return base;
+        }
+    }
+    if (!strcmp(role, "ffn_down")) {
+        switch (ftype) {
+        case MG_FTYPE_Q2_K: return MG_TYPE_Q3_K;
+        case MG_FTYPE_Q3_K_M: return il < n_layer / 16 ? MG_TYPE_Q5_K : MG_TYPE_Q4_K;
+        case MG_FTYPE_Q3_K_L: return MG_TYPE_Q5_K;
+        case MG_FTYPE_Q4_K_M: case MG_FTYPE_Q5_K_M: return mgw__more_bits(il, n_layer) ? MG_TYPE_Q6_K : base;
+        case MG_FTYPE_IQ4_NL: case MG_FTYPE_IQ4_XS: case MG_FTYPE_Q4_K_S: return il < n_layer / 8 ? MG_TYPE_Q5_K : base;
+        default: return base;
+        }
+    }
+    if (!strcmp(role, "attn_output")) {
+        switch (ftype) {
+        case MG_FTYPE_Q2_K: return MG_TYPE_Q3_K;
+        case MG_FTYPE_Q3_K_M: return MG_TYPE_Q4_K;
+        case MG_FTYPE_Q3_K_L: return MG_TYPE_Q5_K;
+        default: return base;
+        }
+    }
+    return -1;
 }
 
 #endif /* MG_GGUF_WRITE_IMPLEMENTATION_DONE */

@@ -6,7 +6,7 @@
                  [--seed S] [-t THREADS]
      mg trace -m MODEL.gguf -p TEXT -o DIR
      mg embed-image --mmproj FILE --image IMG [--image-mode medgemma|llamacpp] -o OUT.bin
-     mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q8_0|f16] [--seed S]
+     mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q5_k_m|q3_k_m|q4_0|iq4_xs|q8_0|f16|...] [--seed S]
      mg bench -m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t THREADS] [--images K] [-r REPS]
               [--ctx N [--kv f16|q8_0|f32] [--ctx-prefill]]
    logits also takes --mmproj FILE --image IMG (repeatable) --image-mode M: each literal <__image__> in the
@@ -38,7 +38,7 @@ static int usage(void) {
         "                   [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [-t THREADS]\n"
         "       mg trace -m MODEL.gguf -p TEXT -o DIR\n"
         "       mg embed-image --mmproj FILE --image IMG [--image-mode medgemma|llamacpp] -o OUT.bin\n"
-        "       mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q8_0|f16] [--seed S]\n"
+        "       mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q5_k_m|q3_k_m|q4_0|iq4_xs|q8_0|f16|...] [--seed S]\n"
         "       mg bench -m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t THREADS] [--images K] [-r REPS] [--no-mmap] [--vision-bf16]\n"
         "                [--ctx N [--kv f16|q8_0|f32] [--ctx-prefill]]   (memory for N positions; with prefill, timed)\n"
         "       (logits also takes --mmproj FILE --image IMG ... --image-mode M; <__image__> marks each image)\n");

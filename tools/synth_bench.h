@@ -60,9 +60,6 @@ static int synth_write(synth_ctx *c, mg_gguf_writer *w, const char *path) {
     printf("wrote %s (%d tensors)\n", path, c->n);
     return 1;
 }
-/* llama.cpp's Q4_K_M: Q6_K for attn_v and ffn_down of layers 0-3, 6, 9, ..., 27 and the last 5 */
-static int q6_layer(int il, int n) { return il < 4 || il >= n - 5 || (il % 3 == 0 && il <= 27); }
-
 static int cmd_synth(int argc, char **argv) {
     const char *out = NULL, *vocab = NULL, *type = "q4_k_m";
     unsigned long long seed = 1;
@@ -80,7 +77,7 @@ static int cmd_synth(int argc, char **argv) {
         else return usage();
     }
     if (!out || !vocab || i != argc) return usage();
-    if (strcmp(type, "q4_k_m") && strcmp(type, "q8_0") && strcmp(type, "f16")) { fprintf(stderr, "mg synth: --type q4_k_m|q8_0|f16\n"); return 2; }
+    if (mg_ftype_from_name(type) < 0) { fprintf(stderr, "mg synth: --type %s: not a file type (q4_k_m, q5_k_m, q3_k_m, q4_0, iq4_xs, q8_0, f16, ...)\n", type); return 2; }
     if (mgx_read_file(vocab, 0, &vbuf, &vn, err, sizeof err) != 0 || mg_gguf_open_mem(&vg, vbuf, vn, &e) != MG_OK) {
         fprintf(stderr, "mg synth: %s: %s\n", vocab, vg ? e.message : err); free(vbuf); return 1;
     }
@@ -89,28 +86,30 @@ static int cmd_synth(int argc, char **argv) {
         synth_ctx c;
         mg_gguf_writer *w;
         int64_t k, E = 2560, F = 10240, H = 8, KV = 4, D = 256, V = 262208;
-        int base = !strcmp(type, "q8_0") ? MG_TYPE_Q8_0 : !strcmp(type, "f16") ? MG_TYPE_F16 : MG_TYPE_Q4_K;
-        int q4km = base == MG_TYPE_Q4_K;
+        const int ft = mg_ftype_from_name(type);   /* llama-quantize's per-tensor mix of that file type */
+#define W(role) mg_ftype_tensor_type(ft, role, il, 34, (int)(H / KV))
         memset(&c, 0, sizeof c);
         c.seed = seed;
         mg_gguf_writer_new(&w, 0);
         for (k = 0; k < mg_gguf_kv_count(vg); k++) mg_gguf_writer_copy_kv(w, vg, k);
         mg_gguf_writer_set_string(w, "general.name", "medgemma-synth");
-        synth_add(&c, "token_embd.weight", q4km ? MG_TYPE_Q6_K : base, 2, E, V, 1, 1, 0.05f);
+        mg_gguf_writer_set_u32(w, "general.file_type", (uint32_t)ft);
+        il = 0;
+        synth_add(&c, "token_embd.weight", W("token_embd"), 2, E, V, 1, 1, 0.05f);
         synth_add(&c, "output_norm.weight", MG_TYPE_F32, 1, E, 1, 1, 1, 0);
         for (il = 0; il < 34; il++) {
             char nm[96];
-            int q6 = q4km && q6_layer(il, 34);
 #define T(suffix, ty, nd, a, b, sc) (snprintf(nm, sizeof nm, "blk.%d." suffix ".weight", il), synth_add(&c, nm, ty, nd, a, b, 1, 1, sc))
             T("attn_norm", MG_TYPE_F32, 1, E, 1, 0); T("ffn_norm", MG_TYPE_F32, 1, E, 1, 0);
             T("post_attention_norm", MG_TYPE_F32, 1, E, 1, 0); T("post_ffw_norm", MG_TYPE_F32, 1, E, 1, 0);
             T("attn_q_norm", MG_TYPE_F32, 1, D, 1, 0); T("attn_k_norm", MG_TYPE_F32, 1, D, 1, 0);
-            T("attn_q", base, 2, E, H * D, 0.02f); T("attn_k", base, 2, E, KV * D, 0.02f);
-            T("attn_v", q6 ? MG_TYPE_Q6_K : base, 2, E, KV * D, 0.02f); T("attn_output", base, 2, H * D, E, 0.02f);
-            T("ffn_gate", base, 2, E, F, 0.02f); T("ffn_up", base, 2, E, F, 0.02f);
-            T("ffn_down", q6 ? MG_TYPE_Q6_K : base, 2, F, E, 0.01f);
+            T("attn_q", W("attn_q"), 2, E, H * D, 0.02f); T("attn_k", W("attn_k"), 2, E, KV * D, 0.02f);
+            T("attn_v", W("attn_v"), 2, E, KV * D, 0.02f); T("attn_output", W("attn_output"), 2, H * D, E, 0.02f);
+            T("ffn_gate", W("ffn_gate"), 2, E, F, 0.02f); T("ffn_up", W("ffn_up"), 2, E, F, 0.02f);
+            T("ffn_down", W("ffn_down"), 2, F, E, 0.01f);
 #undef T
         }
+#undef W
         snprintf(path, sizeof path, "%s/medgemma-synth-%s.gguf", out, type);
         ok = synth_write(&c, w, path);
         mg_gguf_writer_free(w); free(c.t);
