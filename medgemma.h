@@ -2556,6 +2556,63 @@ MG__INLINE __m256i mg__q6k_sums(const __m512i *q, const __m512i *sc, __m256i sc1
     return _mm256_sub_epi32(mg__fold16(mg__dp256(q, sc, a->qs)),
                             _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), sc16), 5));
 }
+/* The 16 scales of a Q3_K block minus 32, as int8: bytes 0..7 give scales 0..7 (low nibbles) and 8..15 (high
+   nibbles), bytes 8..11 their top 2 bits (scale g at bits 2(g/4) of byte 8 + g%4). The load starts 4 bytes early
+   so that it stays inside the block. */
+MG__INLINE __m128i mg__q3k_scales16(const uint8_t *s) {
+    const __m128i v = _mm_srli_si128(_mm_loadu_si128((const __m128i *)(s - 4)), 4);
+    const __m128i lo = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(v, 0x44), _mm_set_epi32(4, 4, 0, 0)), _mm_set1_epi8(0x0F));
+    const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(v, 0xAA), _mm_set_epi32(6, 4, 2, 0)), _mm_set1_epi8(0x03));
+    return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi32(hi, 4)), _mm_set1_epi8(32));
+}
+/* Q2_K/Q3_K low bits as dp256 wants them: q[2h + p] = weights 128h + 64p .. + 63 = the 2-bit fields 2p (first 32)
+   and 2p + 1 of qs[32h .. 32h + 31]; Q3_K adds 4 x its high bits (hmask bits 4h + 2p and 4h + 2p + 1). */
+MG__INLINE void mg__k2bit_prep(const uint8_t *qs, const uint8_t *hmask, __m512i *q) {
+    const __m512i m3 = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
+    __m512i hb = _mm512_setzero_si512();
+    int h, p;
+    if (hmask) {
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)hmask);
+        hb = _mm512_inserti64x4(_mm512_castsi256_si512(hm), _mm256_srli_epi16(hm, 1), 1);
+    }
+    for (h = 0; h < 2; h++) {
+        const __m256i l = _mm256_loadu_si256((const __m256i *)(qs + 32 * h));
+        const __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(l), _mm256_srli_epi16(l, 2), 1);
+        for (p = 0; p < 2; p++) {
+            q[2 * h + p] = _mm512_and_si512(_mm512_srl_epi16(lo, _mm_cvtsi32_si128(4 * p)), m3);
+            if (hmask)
+                q[2 * h + p] = _mm512_or_si512(q[2 * h + p], _mm512_slli_epi16(_mm512_and_si512(_mm512_srl_epi16(hb, _mm_cvtsi32_si128(4 * h + 2 * p)), one), 2));
+        }
+    }
+}
+/* One unit (block w against a) of a format of 16 sub-blocks of 16, as 8 int32 lanes summing to the scalar kernel's
+   sumi: Q6_K and Q3_K with their offsets (32, 4) taken off through the block sums; Q2_K also gives *mv, 8 lanes
+   summing to summ = sum_g m_g bsums_g. */
+MG__INLINE __m256i mg__k16_unit(const uint8_t *w, int type, const mg__block_q8_k *a, __m256i *mv) {
+    const __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsums);
+    __m512i q[4], sc[4];
+    __m256i sc16;
+    if (type == MG_TYPE_Q6_K) {
+        mg__q6k_prep((const mg__block_q6_k *)w, q, sc, &sc16);
+        return mg__q6k_sums(q, sc, sc16, a);
+    }
+    if (type == MG_TYPE_Q3_K) {
+        const mg__block_q3_k *b = (const mg__block_q3_k *)w;
+        sc16 = _mm256_cvtepi8_epi16(mg__q3k_scales16(b->scales));
+        mg__spread_scales(_mm512_zextsi256_si512(sc16), 4, sc);
+        mg__k2bit_prep(b->qs, b->hmask, q);
+        return _mm256_sub_epi32(mg__fold16(mg__dp256(q, sc, a->qs)), _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 2));
+    }
+    {
+        const mg__block_q2_k *b = (const mg__block_q2_k *)w;
+        const __m128i s8 = _mm_loadu_si128((const __m128i *)b->scales);
+        sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(s8, _mm_set1_epi8(0x0F)));
+        *mv = _mm256_madd_epi16(bs, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0F))));
+        mg__spread_scales(_mm512_zextsi256_si512(sc16), 4, sc);
+        mg__k2bit_prep(b->qs, NULL, q);
+        return mg__fold16(mg__dp256(q, sc, a->qs));
+    }
+}
 
 MG__INLINE __m128 mg__f16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d) {
     return _mm_cvtph_ps(_mm_set_epi16(0, 0, 0, 0, (short)d, (short)c, (short)b, (short)a));
@@ -2711,28 +2768,39 @@ static void mg__rows_q5_k(const uint8_t *w, int nr, const mg__dec_act *d, int nb
     mg__rows_k4(w, sizeof(mg__block_q5_k), 1, nr, d, nb, y);
 }
 
-/* Q6_K, nr rows back to back and one token: per unit (row, block) the scalar kernel's term (d dx) sumi over the
-   units in memory order, four at a time (a last step of fewer repeats its last unit in the unused lanes). */
-static void mg__rows_q6_k(const mg__block_q6_k *w, int nr, const mg__block_q8_k *a, int nb, float *y) {
+/* Q6_K, Q3_K or Q2_K, nr rows back to back and one token: per unit (row, block) the scalar kernel's term,
+   (d dx) sumi (Q2_K: minus (dmin dx) summ), over the units in memory order, four at a time (a last step of fewer
+   repeats its last unit in the unused lanes). */
+MG__INLINE void mg__rows_k16(const uint8_t *w, int type, int nr, const mg__block_q8_k *a, int nb, float *y) {
+    const size_t bb = type == MG_TYPE_Q6_K ? sizeof(mg__block_q6_k) : type == MG_TYPE_Q3_K ? sizeof(mg__block_q3_k) : sizeof(mg__block_q2_k);
+    const size_t od = type == MG_TYPE_Q6_K ? offsetof(mg__block_q6_k, d) : type == MG_TYPE_Q3_K ? offsetof(mg__block_q3_k, d) : offsetof(mg__block_q2_k, d);
     const int64_t total = (int64_t)nr * nb;
     int64_t i;
     int b = 0, row = 0;
     __m128 s = _mm_setzero_ps();
     for (i = 0; i < total; i += 4) {
         const int m = total - i < 4 ? (int)(total - i) : 4;
-        const mg__block_q6_k *w0 = w + i, *w1 = w + i + (m > 1), *w2 = w + i + (m > 2 ? 2 : m - 1), *w3 = w + i + m - 1;
+        const uint8_t *w0 = w + (size_t)i * bb, *w1 = w0 + (m > 1) * bb, *w2 = w0 + (m > 2 ? 2 : m - 1) * bb, *w3 = w0 + (m - 1) * bb;
         const mg__block_q8_k *a0 = a + b, *a1 = a + (b + 1) % nb, *a2 = a + (b + 2) % nb, *a3 = a + (b + 3) % nb;
-        __m512i q[4], sc[4];
-        __m256i sc16, v[4];
-        mg__prefetch_span((const uint8_t *)w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * sizeof *w);
-        mg__q6k_prep(w0, q, sc, &sc16); v[0] = mg__q6k_sums(q, sc, sc16, a0);
-        mg__q6k_prep(w1, q, sc, &sc16); v[1] = mg__q6k_sums(q, sc, sc16, a1);
-        mg__q6k_prep(w2, q, sc, &sc16); v[2] = mg__q6k_sums(q, sc, sc16, a2);
-        mg__q6k_prep(w3, q, sc, &sc16); v[3] = mg__q6k_sums(q, sc, sc16, a3);
-        mg__dec_add(_mm_mul_ps(_mm_mul_ps(mg__f16x4(w0->d, w1->d, w2->d, w3->d), _mm_setr_ps(a0->d, a1->d, a2->d, a3->d)),
-                               _mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3]))), m, nb, &b, &row, &s, y);
+        const __m128 dx = _mm_setr_ps(a0->d, a1->d, a2->d, a3->d);
+        __m256i v[4], mv[4];
+        __m128 t;
+        mg__prefetch_span(w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * bb);
+        v[0] = mg__k16_unit(w0, type, a0, &mv[0]);
+        v[1] = mg__k16_unit(w1, type, a1, &mv[1]);
+        v[2] = mg__k16_unit(w2, type, a2, &mv[2]);
+        v[3] = mg__k16_unit(w3, type, a3, &mv[3]);
+        t = _mm_mul_ps(_mm_mul_ps(mg__f16x4(mg__le16(w0 + od), mg__le16(w1 + od), mg__le16(w2 + od), mg__le16(w3 + od)), dx),
+                       _mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3])));
+        if (type == MG_TYPE_Q2_K)
+            t = _mm_sub_ps(t, _mm_mul_ps(_mm_mul_ps(mg__f16x4(mg__le16(w0 + od + 2), mg__le16(w1 + od + 2), mg__le16(w2 + od + 2), mg__le16(w3 + od + 2)), dx),
+                                         _mm_cvtepi32_ps(mg__hsum4x8(mv[0], mv[1], mv[2], mv[3]))));
+        mg__dec_add(t, m, nb, &b, &row, &s, y);
     }
 }
+static void mg__rows_q6_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q6_K, nr, a, nb, y); }
+static void mg__rows_q3_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q3_K, nr, a, nb, y); }
+static void mg__rows_q2_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q2_K, nr, a, nb, y); }
 
 /* Q8_0, up to eight rows (row_bytes apart) and one token: s[i] += (float)sumi_i * (dw_i dx) per block, rows in
    lanes. Rows i and i+4 share a vector; with a' = a + 128 (unsigned for vpdpbusd)
@@ -2922,6 +2990,75 @@ static void mg__ktile_q6_k(const uint8_t *const *row, size_t off, mg__ktile *k) 
     k->d = mg__f16x16(row, off + offsetof(mg__block_q6_k, d));
 }
 
+/* Q3_K, Q2_K and IQ4_XS blocks of 16 rows, each row first unpacked on its own: quants in weight order as bytes
+   (Q3_K q + 4, Q2_K q, IQ4_XS grid value + 128), the sub-block scales (Q3_K, IQ4_XS: minus 32) and the values
+   paired with the block sums (Q2_K: the mins, else the scales), then laid out rows-in-lanes. */
+typedef struct mg__kunpack {
+    uint8_t q[MG__TILE_ROWS][256];
+    int32_t sc[MG__TILE_ROWS][16], ms[MG__TILE_ROWS][16];
+    float d[MG__TILE_ROWS], dmin[MG__TILE_ROWS];
+} mg__kunpack;
+static void mg__kunpack_row(int type, const uint8_t *w, mg__kunpack *u, int r) {
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    int h, k;
+    if (type == MG_TYPE_IQ4_XS) {
+        const mg__block_iq4_xs *b = (const mg__block_iq4_xs *)w;
+        const __m256i tab = _mm256_add_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), _mm256_set1_epi8((char)0x80));
+        for (k = 0; k < 8; k++) {
+            _mm256_storeu_si256((__m256i *)(u->q[r] + 32 * k), _mm256_shuffle_epi8(tab, mg__nib32(b->qs + 16 * k)));
+            u->sc[r][k] = u->ms[r][k] = mg__iq4xs_scale(b, k);
+        }
+        u->d[r] = mg__h2f(b->d);
+        u->dmin[r] = 0;
+        return;
+    }
+    for (h = 0; h < 2; h++) {
+        const __m256i qq = _mm256_loadu_si256((const __m256i *)(w + (type == MG_TYPE_Q3_K ? offsetof(mg__block_q3_k, qs) : offsetof(mg__block_q2_k, qs)) + 32 * h));
+        for (k = 0; k < 4; k++) {
+            __m256i v = _mm256_and_si256(_mm256_srli_epi16(qq, 2 * k), m3);
+            if (type == MG_TYPE_Q3_K)
+                v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)w), 4 * h + k), one), 2));
+            _mm256_storeu_si256((__m256i *)(u->q[r] + 128 * h + 32 * k), v);
+        }
+    }
+    if (type == MG_TYPE_Q3_K) {
+        const mg__block_q3_k *b = (const mg__block_q3_k *)w;
+        const __m512i sc = _mm512_cvtepi8_epi32(mg__q3k_scales16(b->scales));
+        _mm512_storeu_si512((void *)u->sc[r], sc);
+        _mm512_storeu_si512((void *)u->ms[r], sc);
+        u->d[r] = mg__h2f(b->d);
+        u->dmin[r] = 0;
+    } else {
+        const mg__block_q2_k *b = (const mg__block_q2_k *)w;
+        const __m128i s8 = _mm_loadu_si128((const __m128i *)b->scales);
+        _mm512_storeu_si512((void *)u->sc[r], _mm512_cvtepu8_epi32(_mm_and_si128(s8, _mm_set1_epi8(0x0F))));
+        _mm512_storeu_si512((void *)u->ms[r], _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0F))));
+        u->d[r] = mg__h2f(b->d);
+        u->dmin[r] = mg__h2f(b->dmin);
+    }
+}
+/* The unpacked rows as a tile: k->q[c] = dword c of every row's quants (quants 4c .. 4c + 3) */
+static void mg__ktile_unpacked(int type, const uint8_t *const *row, size_t off, mg__ktile *k) {
+    mg__kunpack u;
+    __m512i v[16];
+    int i, c;
+    for (i = 0; i < MG__TILE_ROWS; i++) mg__kunpack_row(type, row[i] + off, &u, i);
+    for (c = 0; c < 4; c++) {
+        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(u.q[i] + 64 * c));
+        mg__tr16(v);
+        MG__UNROLL for (i = 0; i < 16; i++) k->q[16 * c + i] = v[i];
+    }
+    MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)u.sc[i]);
+    mg__tr16(v);
+    MG__UNROLL for (i = 0; i < 16; i++) k->sc[i] = v[i];
+    MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)u.ms[i]);
+    mg__tr16(v);
+    if (type == MG_TYPE_IQ4_XS) { MG__UNROLL for (i = 0; i < 8; i++) k->ms[i] = mg__pair16(v[i], v[i]); }
+    else { MG__UNROLL for (i = 0; i < 8; i++) k->ms[i] = mg__pair16(v[2 * i], v[2 * i + 1]); }
+    k->d = _mm512_loadu_ps(u.d);
+    k->dmin = _mm512_loadu_ps(u.dmin);
+}
+
 /* One block, 16 rows x 8 tokens (a[t] = token t's activation block): s[16 t + r] += the block's term.
    sumi = sum_j sc_j (q . a over sub-block j) over nsub sub-blocks (8 of 32 or 16 of 16 quants) and
    acc = the int16 pairs ms x bsums pairs (ms: mins, or the scales when the stored quants carry an offset); then
@@ -2956,8 +3093,11 @@ MG__INLINE void mg__tile8(const mg__ktile *k, int nsub, int min, int shift, cons
 }
 static void mg__tile8_k32_min(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 8, 1, 0, a, s); }
 static void mg__tile8_q6_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 16, 0, 5, a, s); }
+static void mg__tile8_q3_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 16, 0, 2, a, s); }
+static void mg__tile8_q2_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 16, 1, 0, a, s); }
+static void mg__tile8_iq4_xs(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 8, 0, 7, a, s); }
 
-/* Q4_K, Q5_K or Q6_K, nr <= 16 rows (row_bytes rb apart) and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t.
+/* Q2_K..Q6_K or IQ4_XS, nr <= 16 rows (row_bytes rb apart) and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t.
    Lanes past nr repeat the last row and tokens past nt the last token; their results are dropped. */
 static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                         float *y, size_t ys) {
@@ -2981,7 +3121,8 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
         switch (wtype) {
         case MG_TYPE_Q4_K: mg__ktile_q4_k(row, (size_t)b * bb, &k); break;
         case MG_TYPE_Q5_K: mg__ktile_q5_k(row, (size_t)b * bb, &k); break;
-        default:           mg__ktile_q6_k(row, (size_t)b * bb, &k); break;
+        case MG_TYPE_Q6_K: mg__ktile_q6_k(row, (size_t)b * bb, &k); break;
+        default:           mg__ktile_unpacked(wtype, row, (size_t)b * bb, &k); break;
         }
         for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
             for (t = 0; t < MG__TILE_TOKS; t++) {
@@ -2993,8 +3134,13 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
                 a[t] = MG__Q8K_AT(x, xs, t0 + t < nt ? t0 + t : nt - 1, b);
                 mg__prefetch_span(x, next, next + sizeof(mg__block_q8_k));
             }
-            if (wtype == MG_TYPE_Q6_K) mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0);
-            else mg__tile8_k32_min(&k, a, s + MG__TILE_ROWS * t0);
+            switch (wtype) {
+            case MG_TYPE_Q6_K:   mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0); break;
+            case MG_TYPE_Q3_K:   mg__tile8_q3_k(&k, a, s + MG__TILE_ROWS * t0); break;
+            case MG_TYPE_Q2_K:   mg__tile8_q2_k(&k, a, s + MG__TILE_ROWS * t0); break;
+            case MG_TYPE_IQ4_XS: mg__tile8_iq4_xs(&k, a, s + MG__TILE_ROWS * t0); break;
+            default:             mg__tile8_k32_min(&k, a, s + MG__TILE_ROWS * t0); break;
+            }
         }
     }
     for (t = 0; t < nt; t++)
@@ -3018,7 +3164,7 @@ static int mg__mat_block_vnni(int wtype, const uint8_t *w, size_t rb, int nr, co
         }
         return 1;
     }
-    if (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q5_K || wtype == MG_TYPE_Q6_K) {
+    if (mg__act_type(wtype) == MG_TYPE_Q8_K) {
         const int nb = (int)(n / 256);
         if (nt < MG__TILE_MIN_TOKS && (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q5_K) && nb <= MG__DEC_NB &&
             rb == (size_t)nb * (wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : sizeof(mg__block_q5_k))) {
@@ -3030,11 +3176,17 @@ static int mg__mat_block_vnni(int wtype, const uint8_t *w, size_t rb, int nr, co
             }
             return 1;
         }
-        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q6_K && rb == (size_t)nb * sizeof(mg__block_q6_k)) {
-            for (t = 0; t < nt; t++)
-                mg__rows_q6_k((const mg__block_q6_k *)w, nr, (const mg__block_q8_k *)(x + (size_t)t * xs), nb, y + (size_t)t * ys);
+        if (nt < MG__TILE_MIN_TOKS && (wtype == MG_TYPE_Q6_K || wtype == MG_TYPE_Q3_K || wtype == MG_TYPE_Q2_K) &&
+            rb == mg__row_bytes(wtype, n)) {
+            for (t = 0; t < nt; t++) {
+                const mg__block_q8_k *a = (const mg__block_q8_k *)(x + (size_t)t * xs);
+                if (wtype == MG_TYPE_Q6_K) mg__rows_q6_k(w, nr, a, nb, y + (size_t)t * ys);
+                else if (wtype == MG_TYPE_Q3_K) mg__rows_q3_k(w, nr, a, nb, y + (size_t)t * ys);
+                else mg__rows_q2_k(w, nr, a, nb, y + (size_t)t * ys);
+            }
             return 1;
         }
+        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_IQ4_XS) return 0;   /* decode: the single-row kernel */
         for (; r < nr; r += MG__TILE_ROWS)
             mg__tiles_k(wtype, w + (size_t)r * rb, rb, nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS, x, xs, nt, n, y + r, ys);
         return 1;
