@@ -2493,7 +2493,8 @@ static void mg__quant_q8_k_avx512(const float *x, mg__block_q8_k *y, int64_t n) 
 /* ----- block kernels: y[t][r] = W_r . x_t for nr weight rows and the nt converted activation rows of a token
    block. Decode (nt = 1) takes four rows at a time, four results sharing one reduction and one float
    combination in vector lanes; prefill lays each weight block out once for all the tokens and keeps every
-   row in its own lane (Q4_K, Q6_K: mg__tiles_k, 16 rows; Q8_0: mg__toks8_q8_0, eight rows).
+   row in its own lane (K-quants and IQ4_XS: mg__tiles_k, 16 rows; Q8_0, Q4_0, IQ4_NL, Q4_1: mg__blk8_rows, eight
+   rows).
    Every (row, token) result is the float mg__vec_dot gives: the same exact integer block sums, combined into
    the float sum in block order with the same single-rounded operations (no fused multiply-adds), so results
    depend neither on nt, nr nor the thread count. ----- */
@@ -2802,60 +2803,82 @@ static void mg__rows_q6_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int
 static void mg__rows_q3_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q3_K, nr, a, nb, y); }
 static void mg__rows_q2_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q2_K, nr, a, nb, y); }
 
-/* Q8_0, up to eight rows (row_bytes apart) and one token: s[i] += (float)sumi_i * (dw_i dx) per block, rows in
-   lanes. Rows i and i+4 share a vector; with a' = a + 128 (unsigned for vpdpbusd)
-     sumi = sum w a' - sum 128 w   (exact in int32) */
-static void mg__rows8_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_q8_0 *a, int64_t n, float *s) {
-    const __m512i c80 = _mm512_set1_epi8((char)0x80), z = _mm512_setzero_si512();
-    const mg__block_q8_0 *row[8];
+/* Q8_0, Q4_0, IQ4_NL (Q8_0 activations) and Q4_1 (Q8_1): 32-weight blocks, the f16 scale first. The 32 weights of
+   the block at p: signed as stored (Q8_0), signed through the format's table (Q4_0: q - 8, IQ4_NL: the grid), or
+   unsigned nibbles (Q4_1). */
+MG__INLINE __m256i mg__w32(const uint8_t *p, int type) {
+    if (type == MG_TYPE_Q8_0) return _mm256_loadu_si256((const __m256i *)(p + 2));
+    if (type == MG_TYPE_Q4_1) return mg__nib32(p + 4);
+    return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(type == MG_TYPE_Q4_0 ? mg__q4_0_lut : mg__iq4_grid))),
+                               mg__nib32(p + 2));
+}
+/* the f16 values at byte off of eight rows, as floats */
+MG__INLINE __m256 mg__h8(const uint8_t *const *row, size_t off) {
+    return _mm256_cvtph_ps(_mm_set_epi16((short)mg__le16(row[7] + off), (short)mg__le16(row[6] + off), (short)mg__le16(row[5] + off),
+                                         (short)mg__le16(row[4] + off), (short)mg__le16(row[3] + off), (short)mg__le16(row[2] + off),
+                                         (short)mg__le16(row[1] + off), (short)mg__le16(row[0] + off)));
+}
+/* Block b of eight rows (rows i and i+4 share a vector) prepared for any number of tokens: wq[i] the weights and,
+   for signed weights, c[i] = the dword sums 128 w, so that with a' = a + 128 (unsigned for vpdpbusd)
+     sumi = sum w a' - sum 128 w   (exact in int32);  Q4_1: sumi = sum q a directly (q unsigned). */
+MG__INLINE void mg__blk8_prep(int type, const uint8_t *const *row, size_t off, __m512i *wq, __m512i *c) {
+    int i;
+    for (i = 0; i < 4; i++) {
+        wq[i] = _mm512_inserti64x4(_mm512_castsi256_si512(mg__w32(row[i] + off, type)), mg__w32(row[i + 4] + off, type), 1);
+        if (type != MG_TYPE_Q4_1) c[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), wq[i]);
+    }
+}
+/* One activation block xb against the prepared block: the eight rows' terms, (float)sumi (dw dx) (Q4_1: + m_w s_x). */
+MG__INLINE __m256 mg__blk8_terms(int type, const __m512i *wq, const __m512i *c, __m256 dw, __m256 mw, const uint8_t *xb) {
+    const __m512i z = _mm512_setzero_si512();
+    const __m256 dx = _mm256_set1_ps(mg__h2f(mg__le16(xb)));
+    __m512i u;
+    __m256 t;
+    if (type == MG_TYPE_Q4_1) {
+        const __m512i ax = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb + 4)));
+        u = mg__tsum4(_mm512_dpbusd_epi32(z, wq[0], ax), _mm512_dpbusd_epi32(z, wq[1], ax), _mm512_dpbusd_epi32(z, wq[2], ax), _mm512_dpbusd_epi32(z, wq[3], ax));
+    } else {
+        const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb + 2))), _mm512_set1_epi8((char)0x80));
+        u = mg__tsum4(_mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[0]), c[0]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[1]), c[1]),
+                      _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[2]), c[2]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[3]), c[3]));
+    }
+    /* 128-bit lanes of u: rows 0-3, 0-3, 4-7, 4-7 (partial sums), folded to rows 0-7 */
+    t = _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(u, u, 0xD8))), _mm256_mul_ps(dw, dx));
+    if (type == MG_TYPE_Q4_1) t = _mm256_add_ps(t, _mm256_mul_ps(mw, _mm256_set1_ps(mg__h2f(mg__le16(xb + 2)))));
+    return t;
+}
+/* Up to eight rows (row_bytes rb apart) and nt tokens (activation rows xs apart): s[8 t + i] += the terms of row i,
+   token t, block after block; each block of weights is prepared once for all the tokens. */
+MG__INLINE void mg__blk8_rows(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    const size_t bb = type == MG_TYPE_Q8_0 ? sizeof(mg__block_q8_0) : type == MG_TYPE_Q4_1 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0);
+    const size_t xb = type == MG_TYPE_Q4_1 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0);
+    const uint8_t *row[8];
     __m256 acc = _mm256_loadu_ps(s);
     int64_t b;
-    int i;
-    for (i = 0; i < 8; i++) row[i] = (const mg__block_q8_0 *)(w + (size_t)(i < nr ? i : nr - 1) * rb);
-    for (b = 0; b < n / 32; b++, a++) {
-        const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)a->qs)), c80);
-        __m512i d[4];
-        __m128i h;
-        mg__prefetch_span(w, 8 * rb + (size_t)b * 8 * sizeof *a, 8 * rb + (size_t)(b + 1) * 8 * sizeof *a);
-        for (i = 0; i < 4; i++) {
-            __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)row[i][b].qs)),
-                                            _mm256_loadu_si256((const __m256i *)row[i + 4][b].qs), 1);
-            d[i] = _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq), _mm512_dpbusd_epi32(z, c80, wq));
-        }
-        h = _mm_set_epi16((short)row[7][b].d, (short)row[6][b].d, (short)row[5][b].d, (short)row[4][b].d,
-                          (short)row[3][b].d, (short)row[2][b].d, (short)row[1][b].d, (short)row[0][b].d);
-        d[0] = mg__tsum4(d[0], d[1], d[2], d[3]);        /* 128-bit lanes: rows 0-3, 0-3, 4-7, 4-7 (partial) */
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(d[0], d[0], 0xD8))),
-                                               _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(mg__h2f(a->d)))));
-    }
-    _mm256_storeu_ps(s, acc);
-}
-/* Q8_0, up to eight rows and nt tokens (prefill): the same sums and lanes as mg__rows8_q8_0, with each block's
-   weights, scales and sum 128 w loaded once for every token; s[8 t + i] accumulates row i, token t. */
-static void mg__toks8_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
-    const __m512i c80 = _mm512_set1_epi8((char)0x80), z = _mm512_setzero_si512();
-    const mg__block_q8_0 *row[8];
-    int64_t b;
     int i, t;
-    for (i = 0; i < 8; i++) row[i] = (const mg__block_q8_0 *)(w + (size_t)(i < nr ? i : nr - 1) * rb);
+    for (i = 0; i < 8; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
     for (b = 0; b < n / 32; b++) {
         __m512i wq[4], c[4];
-        const __m256 dw = _mm256_cvtph_ps(_mm_set_epi16((short)row[7][b].d, (short)row[6][b].d, (short)row[5][b].d, (short)row[4][b].d,
-                                                        (short)row[3][b].d, (short)row[2][b].d, (short)row[1][b].d, (short)row[0][b].d));
-        for (i = 0; i < 4; i++) {
-            wq[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)row[i][b].qs)),
-                                       _mm256_loadu_si256((const __m256i *)row[i + 4][b].qs), 1);
-            c[i] = _mm512_dpbusd_epi32(z, c80, wq[i]);
-        }
-        for (t = 0; t < nt; t++) {
-            const mg__block_q8_0 *a = (const mg__block_q8_0 *)(x + (size_t)t * xs) + b;
-            const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)a->qs)), c80);
-            __m512i u = mg__tsum4(_mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[0]), c[0]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[1]), c[1]),
-                                  _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[2]), c[2]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[3]), c[3]));
-            _mm256_storeu_ps(s + 8 * t, _mm256_add_ps(_mm256_loadu_ps(s + 8 * t),
-                _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(u, u, 0xD8))), _mm256_mul_ps(dw, _mm256_set1_ps(mg__h2f(a->d))))));
-        }
+        const __m256 dw = mg__h8(row, (size_t)b * bb), mw = type == MG_TYPE_Q4_1 ? mg__h8(row, (size_t)b * bb + 2) : dw;
+        if (nt == 1) mg__prefetch_span(w, 8 * rb + (size_t)b * 8 * bb, 8 * rb + (size_t)(b + 1) * 8 * bb);
+        mg__blk8_prep(type, row, (size_t)b * bb, wq, c);
+        if (nt == 1) acc = _mm256_add_ps(acc, mg__blk8_terms(type, wq, c, dw, mw, x + (size_t)b * xb));
+        else for (t = 0; t < nt; t++)
+            _mm256_storeu_ps(s + 8 * t, _mm256_add_ps(_mm256_loadu_ps(s + 8 * t), mg__blk8_terms(type, wq, c, dw, mw, x + (size_t)t * xs + (size_t)b * xb)));
     }
+    if (nt == 1) _mm256_storeu_ps(s, acc);
+}
+static void mg__blk8_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_Q8_0, w, rb, nr, x, xs, nt, n, s);
+}
+static void mg__blk8_q4_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_Q4_0, w, rb, nr, x, xs, nt, n, s);
+}
+static void mg__blk8_iq4_nl(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_IQ4_NL, w, rb, nr, x, xs, nt, n, s);
+}
+static void mg__blk8_q4_1(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_Q4_1, w, rb, nr, x, xs, nt, n, s);
 }
 
 /* ----- prefill tiles (Q4_K, Q6_K): 16 weight rows in the int32 lanes of a vector x 8 tokens. Each block of a
@@ -3153,12 +3176,17 @@ static int mg__mat_block_vnni(int wtype, const uint8_t *w, size_t rb, int nr, co
                               float *y, size_t ys) {
     int r = 0, t, i;
     float s[8 * MG__TOK_BLOCK];
-    if (wtype == MG_TYPE_Q8_0) {
+    if (mg__act_type(wtype) == MG_TYPE_Q8_0 || wtype == MG_TYPE_Q4_1) {
         for (; r < nr; r += 8) {
+            const uint8_t *wr = w + (size_t)r * rb;
             int m = nr - r < 8 ? nr - r : 8;
             for (i = 0; i < 8 * nt; i++) s[i] = 0;
-            if (nt == 1) mg__rows8_q8_0(w + (size_t)r * rb, rb, m, (const mg__block_q8_0 *)x, n, s);
-            else mg__toks8_q8_0(w + (size_t)r * rb, rb, m, x, xs, nt, n, s);
+            switch (wtype) {
+            case MG_TYPE_Q8_0: mg__blk8_q8_0(wr, rb, m, x, xs, nt, n, s); break;
+            case MG_TYPE_Q4_0: mg__blk8_q4_0(wr, rb, m, x, xs, nt, n, s); break;
+            case MG_TYPE_IQ4_NL: mg__blk8_iq4_nl(wr, rb, m, x, xs, nt, n, s); break;
+            default: mg__blk8_q4_1(wr, rb, m, x, xs, nt, n, s); break;
+            }
             for (t = 0; t < nt; t++)
                 for (i = 0; i < m; i++) y[(size_t)t * ys + r + i] = s[8 * t + i];
         }
