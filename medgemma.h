@@ -3,10 +3,11 @@
 
    WHAT IT IS
      The whole inference runtime for Google's MedGemma 1.5 4B: a GGUF reader (llama.cpp's files, Ollama's single
-     file), quantized weights (F32, F16, BF16, Q8_0, Q4_K, Q6_K), the Gemma 3 SentencePiece tokenizer, the
-     SigLIP vision tower and Gemma 3 projector (an image becomes 256 embeddings), the Gemma 3 text decoder with
-     its sliding-window KV cache, a sampler and the Gemma 3 chat template; snapshots of a session (prefill a
-     shared prefix once, branch per question) and a cache of image embeddings. Nothing but libc and pthreads.
+     file), weights of every type the published files use (F32, F16, BF16, Q8_0, Q4_0, Q4_1, IQ4_NL, Q2_K,
+     Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS), the Gemma 3 SentencePiece tokenizer, the SigLIP vision tower and Gemma 3
+     projector (an image becomes 256 embeddings), the Gemma 3 text decoder with its sliding-window KV cache, a
+     sampler and the Gemma 3 chat template; snapshots of a session (prefill a shared prefix once, branch per
+     question) and a cache of image embeddings. Nothing but libc and pthreads.
      Every step of the forward pass is a plain function written like the math it computes (>>SigLIP,
      >>projector, >>Gemma 3); the fast kernels sit behind one seam (>>kernels) and MG_REFERENCE runs the model
      without them.
@@ -61,7 +62,8 @@
      >>byte cursor                     bounded little-endian reads
      >>hashing                         SHA-256 (fingerprints, cache keys), the snapshot checksum
      >>GGUF reader                     header, metadata, tensor table, typed keys with defaults and ranges
-     >>quant formats                   f16/bf16, Q8_0 Q4_K Q6_K Q8_K blocks with bit layouts, reference dequantizers
+     >>quant formats                   f16/bf16, the blocks of every weight type and of the activations (Q8_K, Q8_1)
+                                       with bit layouts, reference dequantizers
      >>kernels                         the seam: what the model path asks of the kernels
      >>kernels: scalar                 the reference of every seam entry
      >>kernels: x86                    AVX2, AVX-512 (VNNI, BF16) versions
@@ -1699,7 +1701,7 @@ MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, in
 
 /* ===== >>kernels ===================================================================================== */
 /* The compute the model asks for, behind one seam. The model path (>>ops, >>SigLIP, >>Gemma 3) calls only these:
-     mg__quant_row       an activation row in the partner format of a weight type (F16, BF16, Q8_0, Q8_K)
+     mg__quant_row       an activation row in the partner format of a weight type (F16, BF16, Q8_0, Q8_1, Q8_K)
      mg__vec_dot         one weight row . one converted activation row
      mg__mat_block       y[t][r] = W_r . x_t for a block of weight rows and a block of tokens (matrix product)
      mg__tile_f32/_bf16  one tile of a vision GEMM (12 rows x 32 columns, float or bfloat16 products), with
