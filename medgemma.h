@@ -2588,13 +2588,43 @@ MG__INLINE void mg__k2bit_prep(const uint8_t *qs, const uint8_t *hmask, __m512i 
         }
     }
 }
-/* One unit (block w against a) of a format of 16 sub-blocks of 16, as 8 int32 lanes summing to the scalar kernel's
-   sumi: Q6_K and Q3_K with their offsets (32, 4) taken off through the block sums; Q2_K also gives *mv, 8 lanes
-   summing to summ = sum_g m_g bsums_g. */
+/* One IQ4_XS block against a: q[k] = the grid values of sub-blocks 2k, 2k+1 ([low | high nibbles] of each 16
+   bytes), multiplied as |q| times a with q's sign (AVX-512 has no vpsignb) so that the int16 pair sums stay below
+   2^15, weighted by the scales (ls - 32), 16 int32 lanes folded to 8. */
+/* the 8 scales ls - 32 of an IQ4_XS block as int16 */
+MG__INLINE __m128i mg__iq4xs_scales8(const mg__block_iq4_xs *w) {
+    uint32_t l;
+    __m128i lo, hi;
+    memcpy(&l, w->scales_l, 4);
+    lo = _mm_shuffle_epi8(_mm_cvtsi32_si128((int)l), _mm_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+    lo = _mm_and_si128(_mm_srlv_epi16(lo, _mm_setr_epi16(0, 4, 0, 4, 0, 4, 0, 4)), _mm_set1_epi16(15));
+    hi = _mm_and_si128(_mm_srlv_epi16(_mm_set1_epi16((short)w->scales_h), _mm_setr_epi16(0, 2, 4, 6, 8, 10, 12, 14)), _mm_set1_epi16(3));
+    return _mm_sub_epi16(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi16(32));
+}
+MG__INLINE __m256i mg__iq4xs_unit(const mg__block_iq4_xs *w, const mg__block_q8_k *a) {
+    const __m512i tab = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), m4 = _mm512_set1_epi8(0x0F);
+    __m512i sc[4], acc = _mm512_setzero_si512();
+    int k;
+    mg__spread_scales(_mm512_zextsi128_si512(mg__iq4xs_scales8(w)), 2, sc);
+    MG__UNROLL for (k = 0; k < 4; k++) {
+        const __m256i b = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * k));
+        __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(b), b, 1), q, x;
+        v = _mm512_shuffle_i64x2(v, v, 0x50);                                /* 128-bit lanes: b0..15 b0..15 b16..31 b16..31 */
+        q = _mm512_shuffle_epi8(tab, _mm512_and_si512(_mm512_mask_srli_epi16(v, 0xFF00FF00u, v, 4), m4));
+        x = _mm512_loadu_si512((const void *)(a->qs + 64 * k));
+        x = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(q), _mm512_setzero_si512(), x);
+        acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_abs_epi8(q), x), sc[k]);
+    }
+    return mg__fold16(acc);
+}
+/* One unit (block w against a) of a format of 16 sub-blocks of 16 (or IQ4_XS), as 8 int32 lanes summing to the
+   scalar kernel's sumi: Q6_K and Q3_K with their offsets (32, 4) taken off through the block sums; Q2_K also gives
+   *mv, 8 lanes summing to summ = sum_g m_g bsums_g. */
 MG__INLINE __m256i mg__k16_unit(const uint8_t *w, int type, const mg__block_q8_k *a, __m256i *mv) {
     const __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsums);
     __m512i q[4], sc[4];
     __m256i sc16;
+    if (type == MG_TYPE_IQ4_XS) return mg__iq4xs_unit((const mg__block_iq4_xs *)w, a);
     if (type == MG_TYPE_Q6_K) {
         mg__q6k_prep((const mg__block_q6_k *)w, q, sc, &sc16);
         return mg__q6k_sums(q, sc, sc16, a);
@@ -2771,12 +2801,14 @@ static void mg__rows_q5_k(const uint8_t *w, int nr, const mg__dec_act *d, int nb
     mg__rows_k4(w, sizeof(mg__block_q5_k), 1, nr, d, nb, y);
 }
 
-/* Q6_K, Q3_K or Q2_K, nr rows back to back and one token: per unit (row, block) the scalar kernel's term,
+/* Q6_K, Q3_K, Q2_K or IQ4_XS, nr rows back to back and one token: per unit (row, block) the scalar kernel's term,
    (d dx) sumi (Q2_K: minus (dmin dx) summ), over the units in memory order, four at a time (a last step of fewer
    repeats its last unit in the unused lanes). */
 MG__INLINE void mg__rows_k16(const uint8_t *w, int type, int nr, const mg__block_q8_k *a, int nb, float *y) {
-    const size_t bb = type == MG_TYPE_Q6_K ? sizeof(mg__block_q6_k) : type == MG_TYPE_Q3_K ? sizeof(mg__block_q3_k) : sizeof(mg__block_q2_k);
-    const size_t od = type == MG_TYPE_Q6_K ? offsetof(mg__block_q6_k, d) : type == MG_TYPE_Q3_K ? offsetof(mg__block_q3_k, d) : offsetof(mg__block_q2_k, d);
+    const size_t bb = type == MG_TYPE_Q6_K ? sizeof(mg__block_q6_k) : type == MG_TYPE_Q3_K ? sizeof(mg__block_q3_k)
+                    : type == MG_TYPE_Q2_K ? sizeof(mg__block_q2_k) : sizeof(mg__block_iq4_xs);
+    const size_t od = type == MG_TYPE_Q6_K ? offsetof(mg__block_q6_k, d) : type == MG_TYPE_Q3_K ? offsetof(mg__block_q3_k, d)
+                    : type == MG_TYPE_Q2_K ? offsetof(mg__block_q2_k, d) : 0;
     const int64_t total = (int64_t)nr * nb;
     int64_t i;
     int b = 0, row = 0;
@@ -2804,6 +2836,7 @@ MG__INLINE void mg__rows_k16(const uint8_t *w, int type, int nr, const mg__block
 static void mg__rows_q6_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q6_K, nr, a, nb, y); }
 static void mg__rows_q3_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q3_K, nr, a, nb, y); }
 static void mg__rows_q2_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q2_K, nr, a, nb, y); }
+static void mg__rows_iq4_xs(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_IQ4_XS, nr, a, nb, y); }
 
 /* Q8_0, Q4_0, IQ4_NL (Q8_0 activations) and Q4_1 (Q8_1): 32-weight blocks, the f16 scale first. The 32 weights of
    the block at p: signed as stored (Q8_0), signed through the format's table (Q4_0: q - 8, IQ4_NL: the grid), or
@@ -3206,17 +3239,18 @@ static int mg__mat_block_vnni(int wtype, const uint8_t *w, size_t rb, int nr, co
             }
             return 1;
         }
-        if (nt < MG__TILE_MIN_TOKS && (wtype == MG_TYPE_Q6_K || wtype == MG_TYPE_Q3_K || wtype == MG_TYPE_Q2_K) &&
-            rb == mg__row_bytes(wtype, n)) {
+        if (nt < MG__TILE_MIN_TOKS && wtype != MG_TYPE_Q4_K && wtype != MG_TYPE_Q5_K && rb == mg__row_bytes(wtype, n)) {
             for (t = 0; t < nt; t++) {
                 const mg__block_q8_k *a = (const mg__block_q8_k *)(x + (size_t)t * xs);
-                if (wtype == MG_TYPE_Q6_K) mg__rows_q6_k(w, nr, a, nb, y + (size_t)t * ys);
-                else if (wtype == MG_TYPE_Q3_K) mg__rows_q3_k(w, nr, a, nb, y + (size_t)t * ys);
-                else mg__rows_q2_k(w, nr, a, nb, y + (size_t)t * ys);
+                switch (wtype) {
+                case MG_TYPE_Q6_K: mg__rows_q6_k(w, nr, a, nb, y + (size_t)t * ys); break;
+                case MG_TYPE_Q3_K: mg__rows_q3_k(w, nr, a, nb, y + (size_t)t * ys); break;
+                case MG_TYPE_Q2_K: mg__rows_q2_k(w, nr, a, nb, y + (size_t)t * ys); break;
+                default:           mg__rows_iq4_xs(w, nr, a, nb, y + (size_t)t * ys); break;
+                }
             }
             return 1;
         }
-        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_IQ4_XS) return 0;   /* decode: the single-row kernel */
         for (; r < nr; r += MG__TILE_ROWS)
             mg__tiles_k(wtype, w + (size_t)r * rb, rb, nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS, x, xs, nt, n, y + r, ys);
         return 1;
