@@ -21,7 +21,7 @@ COMMON_SRC := $(wildcard examples/readers/*.c) $(wildcard examples/common/*.c)
 COMMON_OBJ := $(COMMON_SRC:examples/%.c=$(B)/%.o)
 EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
-TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern
+TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern $(B)/bench_inflate
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels test_kernels test_quants)
 # the fixture tests again through the plain model path only (MG_REFERENCE: scalar kernels, plain attention and
@@ -58,6 +58,9 @@ $(B)/mg: tools/mg.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/gguf_write.o $(B)
 # kernel benchmarks: they include the implementation to reach the private kernels
 $(B)/bench_%: tools/bench_%.c medgemma.h | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+# inflate benchmark: includes the inflater's source
+$(B)/bench_inflate: tools/bench_inflate.c examples/readers/inflate.c examples/readers/image.c examples/readers/files.c $(HDRS) | $(B)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(B)/%: examples/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
 	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/libmgx.a -o $@ $(LDLIBS)
@@ -79,6 +82,12 @@ $(B)/reference/%: tests/%.c $(B)/reference/medgemma.o $(B)/gguf_write.o $(B)/lib
 $(B)/tests/%: tests/%.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a $(HDRS)
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $< $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
+
+# the readers built again with the counting allocator and work counters of tests/bounds_hooks.h
+READER_SRC := $(wildcard examples/readers/*.c)
+$(B)/tests/test_bounds: tests/test_bounds.c tests/bounds_hooks.h tests/deflate_writer.h $(READER_SRC) $(HDRS)
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -include tests/bounds_hooks.h $< $(READER_SRC) -o $@ $(LDLIBS)
 
 # builds its own copy of the runtime with counting allocator hooks: not linked with medgemma.o
 $(B)/tests/test_alloc: tests/test_alloc.c medgemma.h tests/mgtest.h

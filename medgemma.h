@@ -1,5 +1,5 @@
 /* medgemma.h — MedGemma 1.5 4B (Gemma 3 decoder + SigLIP vision) on a CPU, in one C99 header.
-   v0.1.0 · public domain or MIT, your choice (see the end of this file)
+   v0.2.0 · public domain or MIT, your choice (see the end of this file)
 
    WHAT IT IS
      The whole inference runtime for Google's MedGemma 1.5 4B: a GGUF reader (llama.cpp's files, Ollama's single
@@ -35,11 +35,11 @@
    THE API IN TEN LINES
      mg_model *m; mg_session *s; mg_error e;
      if (mg_model_load_file(&m, "medgemma-1.5-4b-it-Q4_K_M.gguf", NULL, &e)) { puts(e.message); return 1; }
-     mg_session_new(&s, m, NULL);
+     if (mg_session_new(&s, m, NULL, &e)) { puts(e.message); return 1; }
      mg_chat_item item = { "What is pneumonia?", NULL };
      mg_chat_turn turn = { "user", &item, 1 };
-     mg_prompt p; mg_chat_build(m, "You are a helpful medical assistant.", &turn, 1, 1, &p);
-     mg_eval_prompt(s, &p);
+     mg_prompt p; mg_chat_build(m, "You are a helpful medical assistant.", &turn, 1, 1, &p, &e);
+     if (mg_eval_prompt(s, &p)) { puts(mg_session_error(s)); return 1; }
      mg_generate_options g = {0}; g.max_tokens = 500; g.on_text = print_fn;   // greedy by default
      mg_generate(s, &g, NULL);
      mg_prompt_free(&p); mg_session_free(s); mg_model_free(m);
@@ -89,7 +89,7 @@
 #include <stdint.h>
 
 #define MEDGEMMA_VERSION_MAJOR 0
-#define MEDGEMMA_VERSION_MINOR 1
+#define MEDGEMMA_VERSION_MINOR 2
 #define MEDGEMMA_VERSION_PATCH 0
 
 #ifndef MGDEF
@@ -119,7 +119,8 @@ typedef enum mg_result {
     MG_ERR_NO_VISION,       /* an image was given but the model has no vision tower */
     MG_ERR_CANCELLED,       /* a progress callback asked to stop */
     MG_ERR_THREAD,          /* a thread could not be created */
-    MG_ERR_STATE            /* the call does not fit the object's state (e.g. logits before any eval) */
+    MG_ERR_STATE,           /* the call does not fit the object's state (e.g. logits before any eval) */
+    MG_ERR_NUMERIC          /* a layer or the image encoder produced NaN or Inf (the message names which) */
 } mg_result;
 
 /* How this copy was built: kernel path and options, e.g. "avx2+fma+f16c threads" or "scalar blas". */
@@ -128,7 +129,9 @@ MGDEF const char *mg_build_info(void);
 /* A short fixed description of a result code ("MG_ERR_MODEL: tensor missing or of the wrong shape"). */
 MGDEF const char *mg_result_str(mg_result r);
 
-/* Detail for a failed load: the code and a readable message naming the key, tensor or offset at fault. */
+/* Detail of a failure: the code and a readable message naming the key, tensor, offset, option or limit at fault
+   (with the limit's value and the size met). Calls on a model take an optional mg_error * (NULL: none); calls on a
+   session leave their message in mg_session_error. */
 typedef struct mg_error {
     mg_result code;
     char message[256];
@@ -239,7 +242,7 @@ MGDEF const void *mg_gguf_tensor_data(const mg_gguf *g, int64_t i);
 MGDEF uint64_t    mg_gguf_data_offset(const mg_gguf *g);
 MGDEF const char *mg_type_name(int type);                        /* "Q4_K", or "type#N" */
 /* Dequantizes n_rows rows of a tensor, starting at row `row0`, into out (n_rows * ne[0] floats). */
-MGDEF mg_result   mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, int64_t n_rows, float *out);
+MGDEF mg_result   mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, int64_t n_rows, float *out, mg_error *err);
 
 /* Bytes of a row of n elements of a ggml type; 0 for unknown types or n not a multiple of the block. */
 MGDEF size_t      mg_type_row_size(int type, int64_t n);
@@ -261,11 +264,11 @@ MGDEF uint16_t    mg_f32_to_bf16(float f);
 /* Tokenizes len bytes of UTF-8 (or any bytes: byte fallback covers them). Writes up to cap ids; *n_ids is the
    count needed. MG_ERR_BUFFER when cap is too small (call again with *n_ids). ids may be NULL when cap is 0. */
 MGDEF mg_result mg_tokenize(const mg_model *m, const char *text, size_t len, unsigned flags,
-                            int32_t *ids, int cap, int *n_ids);
+                            int32_t *ids, int cap, int *n_ids, mg_error *err);
 /* Text of a token sequence: ▁ becomes a space, byte tokens are reassembled. *len is the length needed
    (the output is NUL-terminated when it fits). */
 MGDEF mg_result mg_detokenize(const mg_model *m, const int32_t *ids, int n, unsigned flags,
-                              char *buf, size_t cap, size_t *len);
+                              char *buf, size_t cap, size_t *len, mg_error *err);
 MGDEF int32_t   mg_token_lookup(const mg_model *m, const char *text);         /* id, or -1 */
 MGDEF const char *mg_token_text(const mg_model *m, int32_t id, size_t *len);   /* raw piece, not NUL-terminated */
 MGDEF int       mg_token_is_eog(const mg_model *m, int32_t id);                /* <eos>, <end_of_turn>, ... */
@@ -289,7 +292,8 @@ enum { MG_IMAGE_MEDGEMMA = 0,    /* pad to a centered black square, Pillow-exact
        MG_IMAGE_LLAMACPP = 1 };  /* llama.cpp's letterbox + corner bilinear, for comparisons and audits */
 
 /* The model's input image: side x side RGB bytes (side = 896) written to out, or only *side when out is NULL. */
-MGDEF mg_result mg_image_preprocess(const mg_model *m, const mg_image *img, int mode, uint8_t *out, int *side);
+MGDEF mg_result mg_image_preprocess(const mg_model *m, const mg_image *img, int mode, uint8_t *out, int *side,
+                                    mg_error *err);
 /* Encodes n images (SigLIP + projector) into out[0..n-1] (each allocated; free with mg_image_embd_free).
    The session's progress callback is called after each image (done, n) and may cancel. Encode once, reuse the
    embeddings in as many prompts as needed. */
@@ -306,7 +310,7 @@ typedef struct mg_embd_cache_stats {
     int      entries;
     size_t   bytes;              /* embedding bytes held */
 } mg_embd_cache_stats;
-MGDEF mg_result mg_embd_cache_new(mg_embd_cache **out, size_t max_bytes /* 0: no limit */);
+MGDEF mg_result mg_embd_cache_new(mg_embd_cache **out, size_t max_bytes /* 0: no limit */, mg_error *err);
 MGDEF void      mg_embd_cache_free(mg_embd_cache *c);
 MGDEF void      mg_embd_cache_stats_get(mg_embd_cache *c, mg_embd_cache_stats *st);
 /* SHA-256 of n bytes (the cache's hash; exposed for callers keying their own stores). */
@@ -333,7 +337,7 @@ typedef struct mg_prompt {
 /* Gemma 3 template: <bos><start_of_turn>user\n{system\n\n}{items}<end_of_turn>\n ... <start_of_turn>model\n.
    An image item becomes \n\n<start_of_image> + image_tokens soft tokens + <end_of_image>\n\n. */
 MGDEF mg_result mg_chat_build(const mg_model *m, const char *system, const mg_chat_turn *turns, int n_turns,
-                              int add_generation_prompt, mg_prompt *out);
+                              int add_generation_prompt, mg_prompt *out, mg_error *err);
 MGDEF void      mg_prompt_free(mg_prompt *p);
 /* Splits generated text at the thinking markers (<unused94> thought <unused95> answer): returns the answer
    start and sets *thought / *thought_len (or NULL / 0 when there is no thought). */
@@ -366,7 +370,7 @@ typedef struct mg_session_options {
                                     embeddings ~5x further from llama.cpp's); 0: float (attention is bf16 either way) */
 } mg_session_options;
 
-MGDEF mg_result   mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt);
+MGDEF mg_result   mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt, mg_error *err);
 MGDEF void        mg_session_free(mg_session *s);
 MGDEF void        mg_session_reset(mg_session *s);                 /* forget the context, keep the memory */
 MGDEF int         mg_session_pos(const mg_session *s);             /* tokens in the context */
@@ -400,7 +404,7 @@ typedef struct mg_memory_estimate {
 } mg_memory_estimate;
 /* What a session made with opt holds after mg_session_reserve(s, n_pos), computed without allocating. */
 MGDEF mg_result   mg_session_memory_estimate(const mg_model *m, const mg_session_options *opt, int n_pos,
-                                             mg_memory_estimate *out);
+                                             mg_memory_estimate *out, mg_error *err);
 /* Allocates (and touches) the caches for n_pos positions now: fail early, not mid-prompt. */
 MGDEF mg_result   mg_session_reserve(mg_session *s, int n_pos);
 MGDEF size_t      mg_session_kv_bytes(const mg_session *s);       /* bytes the KV caches hold now */
@@ -422,7 +426,7 @@ MGDEF const void *mg_snapshot_data(const mg_snapshot *snap);      /* the seriali
 MGDEF mg_result   mg_snapshot_read_mem(mg_snapshot **out, const mg_model *m, const void *data, size_t size,
                                        mg_error *err);            /* copies data */
 #ifndef MG_NO_STDIO
-MGDEF mg_result   mg_snapshot_save(const mg_snapshot *snap, const char *path);
+MGDEF mg_result   mg_snapshot_save(const mg_snapshot *snap, const char *path, mg_error *err);
 MGDEF mg_result   mg_snapshot_load(mg_snapshot **out, const mg_model *m, const char *path, mg_error *err);
 #endif
 
@@ -452,7 +456,19 @@ typedef struct mg_generate_options {
     void              *user;
     int32_t           *out_ids;      /* optional: receives generated ids (up to out_cap) */
     int                out_cap;
+    int               *stop_reason;  /* optional: receives why generation stopped (MG_STOP_*) */
+    int                lookup;       /* > 0 with greedy sampling: prompt-lookup decoding. After each token, up to this
+                                        many tokens that followed the same 1-3 tokens earlier in the context are
+                                        checked in one batched pass; the output is exactly plain greedy's, in fewer
+                                        passes when the answer copies the prompt (extraction, quoting) */
+    int               *n_forward;    /* optional: receives the decoder passes run (n_generated / n_forward tokens per
+                                        pass) */
 } mg_generate_options;
+enum { MG_STOP_EOG = 1,          /* an end-of-generation token (<end_of_turn>, <eos>) */
+       MG_STOP_MAX_TOKENS,       /* max_tokens sampled */
+       MG_STOP_CONTEXT,          /* the context is full */
+       MG_STOP_CALLBACK,         /* on_text returned nonzero */
+       MG_STOP_ERROR };          /* a failure (the result code and mg_session_error say which) */
 
 /* Samples, streams and feeds tokens until an end-of-generation token (not fed, not streamed), max_tokens,
    a full context, or on_text returning nonzero. Every other sampled token is fed while the context has
@@ -623,6 +639,7 @@ MGDEF const char *mg_result_str(mg_result r) {
     case MG_ERR_CANCELLED:    return "MG_ERR_CANCELLED: cancelled by the caller";
     case MG_ERR_THREAD:       return "MG_ERR_THREAD: thread creation failed";
     case MG_ERR_STATE:        return "MG_ERR_STATE: call not valid in the current state";
+    case MG_ERR_NUMERIC:      return "MG_ERR_NUMERIC: the computation produced NaN or Inf";
     }
     return "unknown result code";
 }
@@ -1079,6 +1096,32 @@ static mg_result mg__gguf_parse_tensors(mg_gguf *g, mg__cur *c, mg_error *e) {
     return MG_OK;
 }
 
+typedef struct mg__span { uint64_t lo, hi; int64_t i; } mg__span;
+static int mg__span_cmp(const void *a, const void *b) {
+    const mg__span *x = (const mg__span *)a, *y = (const mg__span *)b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+/* Every tensor's bytes its own: two tensors whose data ranges overlap are refused (a crafted file can make one
+   buffer serve as every weight). */
+static mg_result mg__gguf_no_overlap(const mg_gguf *g, mg_error *e) {
+    mg__span *sp;
+    int64_t i;
+    if (g->n_t < 2) return MG_OK;
+    if (!(sp = (mg__span *)mg__malloc((size_t)g->n_t * sizeof *sp))) return mg__fail(e, MG_ERR_NOMEM, "GGUF: out of memory");
+    for (i = 0; i < g->n_t; i++) { sp[i].lo = g->t[i].offset; sp[i].hi = g->t[i].offset + g->t[i].nbytes; sp[i].i = i; }
+    qsort(sp, (size_t)g->n_t, sizeof *sp, mg__span_cmp);
+    for (i = 1; i < g->n_t; i++)
+        if (sp[i].lo < sp[i - 1].hi) {
+            mg_result r = mg__fail(e, MG_ERR_FORMAT, "GGUF: tensors '%s' and '%s' share data (bytes [%llu, %llu) and [%llu, %llu))",
+                                   g->t[sp[i - 1].i].name, g->t[sp[i].i].name, (unsigned long long)sp[i - 1].lo,
+                                   (unsigned long long)sp[i - 1].hi, (unsigned long long)sp[i].lo, (unsigned long long)sp[i].hi);
+            MG_FREE(sp);
+            return r;
+        }
+    MG_FREE(sp);
+    return MG_OK;
+}
+
 /* Parses the header, metadata and tensor table of a GGUF held in memory; tensor data stays in place. */
 static mg_result mg__gguf_parse(mg_gguf *g, const void *data, size_t size, mg_error *e) {
     mg__cur c;
@@ -1128,7 +1171,7 @@ static mg_result mg__gguf_parse(mg_gguf *g, const void *data, size_t size, mg_er
             return mg__fail(e, MG_ERR_FORMAT, "GGUF: tensor '%s': data [%llu, +%llu) past the end of the file",
                             t->name, (unsigned long long)t->offset, (unsigned long long)t->nbytes);
     }
-    return MG_OK;
+    return mg__gguf_no_overlap(g, e);
 }
 
 static int64_t mg__gguf_tensor_find(const mg_gguf *g, const char *name) {
@@ -1683,18 +1726,22 @@ MGDEF uint16_t mg_f32_to_f16(float f) { return mg__f2h(f); }
 MGDEF float mg_bf16_to_f32(uint16_t b) { return mg__bf2f(b); }
 MGDEF uint16_t mg_f32_to_bf16(float f) { return mg__f2bf(f); }
 
-MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, int64_t n_rows, float *out) {
+MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, int64_t n_rows, float *out, mg_error *err) {
     const mg__tinfo *t;
     int64_t rows, r;
     size_t rb;
-    if (!g || i < 0 || i >= g->n_t || !out || row0 < 0 || n_rows < 0) return MG_ERR_INVALID_ARG;
+    if (!g || !out || i < 0 || i >= g->n_t)
+        return mg__fail(err, MG_ERR_INVALID_ARG, "mg_gguf_dequantize: a NULL file or output, or tensor %lld of %lld", (long long)i, g ? (long long)g->n_t : 0LL);
     t = &g->t[i];
     rows = t->ne[1] * t->ne[2] * t->ne[3];
-    if (row0 > rows || n_rows > rows - row0) return MG_ERR_INVALID_ARG;
+    if (row0 < 0 || n_rows < 0 || row0 > rows || n_rows > rows - row0)
+        return mg__fail(err, MG_ERR_INVALID_ARG, "dequantize '%s': rows %lld..%lld outside its %lld rows", t->name, (long long)row0,
+                        (long long)row0 + (long long)n_rows, (long long)rows);
     rb = mg__row_bytes(t->type, t->ne[0]);
     for (r = 0; r < n_rows; r++) {
         const uint8_t *src = g->data + g->data_off + t->offset + (size_t)(row0 + r) * rb;
-        if (!mg__dequant_row(t->type, src, out + r * t->ne[0], t->ne[0])) return MG_ERR_UNSUPPORTED;
+        if (!mg__dequant_row(t->type, src, out + r * t->ne[0], t->ne[0]))
+            return mg__fail(err, MG_ERR_UNSUPPORTED, "dequantize '%s': type %s is not supported", t->name, mg_type_name(t->type));
     }
     return MG_OK;
 }
@@ -4476,11 +4523,18 @@ typedef struct mg__ids {
     int32_t *ids;    /* caller's buffer (may be NULL) */
     int cap;         /* its capacity */
     int n;           /* ids produced (may exceed cap: counting only) */
+    int max;         /* the most ids allowed (MG_MAX_PROMPT_TOKENS): tokenizing stops there */
+    int over;        /* 1 once an id past max was refused */
 } mg__ids;
+static void mg__ids_init(mg__ids *o, int32_t *ids, int cap, int max) { o->ids = ids; o->cap = cap; o->n = 0; o->max = max; o->over = 0; }
 static void mg__ids_push(mg__ids *o, int32_t id) {
+    if (o->n >= o->max) { o->over = 1; return; }
     if (o->n < o->cap) o->ids[o->n] = id;
     o->n++;
 }
+/* Text longer than this many bytes is refused before tokenizing (every token covers at least one byte in
+   practice; 4 bytes per token is the budget). */
+#define MG__MAX_PROMPT_BYTES ((size_t)MG_MAX_PROMPT_TOKENS * 4)
 
 /* BPE work items. */
 typedef struct mg__sym { int start, n, prev, next; } mg__sym;
@@ -4601,7 +4655,7 @@ static int32_t mg__special_at(const mg__vocab *v, const char *t, size_t n, size_
 static int mg__tokenize(const mg__vocab *v, const char *t, size_t n, unsigned flags, mg__ids *out) {
     size_t i = 0, raw = 0;
     if ((flags & MG_TOKENIZE_BOS) && v->add_bos && v->bos >= 0) mg__ids_push(out, v->bos);
-    while (i < n) {
+    while (i < n && !out->over) {
         int32_t id = mg__special_at(v, t, n, i, (flags & MG_TOKENIZE_SPECIAL) != 0);
         if (id < 0) { i++; continue; }
         if (!mg__bpe_raw(v, t + raw, i - raw, out)) return 0;
@@ -4609,7 +4663,7 @@ static int mg__tokenize(const mg__vocab *v, const char *t, size_t n, unsigned fl
         i += v->len[id];
         raw = i;
     }
-    return mg__bpe_raw(v, t + raw, n - raw, out);
+    return out->over || mg__bpe_raw(v, t + raw, n - raw, out);
 }
 
 /* Text of one token; writes up to cap bytes, returns the length. */
@@ -4827,6 +4881,8 @@ static int mg__vision_key(const mg_gguf *g, int ollama, const char *x, double *o
     snprintf(key, sizeof key, ollama ? "gemma3.vision.%s" : "clip.vision.%s", x);
     return mg__gguf_num(g, key, out);
 }
+/* Pixel normalisation (x / 255 - mean) / std: a std below this makes every patch value huge (MedGemma: 0.5). */
+#define MG__MIN_IMAGE_STD 1e-3
 static mg_result mg__vision_int(const mg_gguf *g, int ollama, const char *x, int def, int lo, int hi, int *out, mg_error *e) {
     char key[160];
     snprintf(key, sizeof key, ollama ? "gemma3.vision.%s" : "clip.vision.%s", x);
@@ -4861,7 +4917,10 @@ static mg_result mg__vision_hparams(mg__vision *v, const mg_gguf *g, int L, mg_e
             for (c = 0; c < 3; c++) v->mean[c] = mg__f32_of(mg__le32(g->data + g->kv[km].off + 4 * (size_t)c));
         if (ks >= 0 && g->kv[ks].arr_type == MG_GGUF_F32 && g->kv[ks].arr_n == 3)
             for (c = 0; c < 3; c++) v->std[c] = mg__f32_of(mg__le32(g->data + g->kv[ks].off + 4 * (size_t)c));
-        for (c = 0; c < 3; c++) if (!(v->std[c] > 0)) return mg__fail(e, MG_ERR_MODEL, "vision: image_std must be positive");
+        for (c = 0; c < 3; c++)
+            if (!isfinite(v->mean[c]) || !isfinite(v->std[c]) || !(v->std[c] >= MG__MIN_IMAGE_STD))
+                return mg__fail(e, MG_ERR_MODEL, "vision: image_mean[%d] = %g, image_std[%d] = %g (finite, std >= %g required)", c,
+                                v->mean[c], c, v->std[c], MG__MIN_IMAGE_STD);
     }
     /* pooled tokens: 256 for MedGemma (64x64 patches, 4x4 average pool) */
     v->n_tokens = 256;
@@ -5749,11 +5808,16 @@ typedef struct mg__splan {
     int kv_type;             /* MG_TYPE_F32 / F16 / Q8_0 */
     size_t kv_row;           /* bytes of one position's K (or V) row */
 } mg__splan;
-static mg_result mg__session_plan(const mg_model *m, const mg_session_options *o, mg__splan *pl) {
+static mg_result mg__session_plan(const mg_model *m, const mg_session_options *o, mg__splan *pl, mg_error *e) {
     const mg__hparams *hp = &m->hp;
-    if (o->n_ctx < 0 || o->n_batch < 0 || o->n_threads < 0 || o->n_ctx > MG_MAX_CTX ||
-        o->kv_type < MG_KV_DEFAULT || o->kv_type > MG_KV_Q8_0) return MG_ERR_INVALID_ARG;
-    if (o->kv_type == MG_KV_Q8_0 && hp->head_dim % 32 != 0) return MG_ERR_UNSUPPORTED;
+    if (o->n_ctx < 0 || o->n_ctx > MG_MAX_CTX)
+        return mg__fail(e, MG_ERR_INVALID_ARG, "session: n_ctx %d outside 0..MG_MAX_CTX = %d", o->n_ctx, MG_MAX_CTX);
+    if (o->n_batch < 0 || o->n_threads < 0)
+        return mg__fail(e, MG_ERR_INVALID_ARG, "session: negative n_batch (%d) or n_threads (%d)", o->n_batch, o->n_threads);
+    if (o->kv_type < MG_KV_DEFAULT || o->kv_type > MG_KV_Q8_0)
+        return mg__fail(e, MG_ERR_INVALID_ARG, "session: unknown kv_type %d (MG_KV_DEFAULT, F32, F16 or Q8_0)", o->kv_type);
+    if (o->kv_type == MG_KV_Q8_0 && hp->head_dim % 32 != 0)
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "session: a Q8_0 KV cache needs head_dim %% 32 == 0 (head_dim %d)", hp->head_dim);
     pl->n_ctx = o->n_ctx ? o->n_ctx : hp->n_ctx_train;
     pl->chunk = o->n_batch ? o->n_batch : MG__DEF_BATCH;
     if (pl->chunk < 256) pl->chunk = 256;               /* an image block (256 tokens) always fits one chunk */
@@ -5834,17 +5898,17 @@ static int mg__kv_grow_to(int have, int need, int cap_max, int exact) {
     return cap > cap_max ? cap_max : cap;
 }
 MGDEF mg_result mg_session_memory_estimate(const mg_model *m, const mg_session_options *opt, int n_pos,
-                                           mg_memory_estimate *out) {
+                                           mg_memory_estimate *out, mg_error *err) {
     mg_session_options o;
     mg__splan pl;
     mg_result r;
     int il;
-    if (!m || !out || n_pos < 0) return MG_ERR_INVALID_ARG;
+    if (!m || !out || n_pos < 0) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_session_memory_estimate: a NULL model or output, or n_pos < 0");
     memset(out, 0, sizeof *out);
-    if (!m->has_weights) return MG_ERR_STATE;
+    if (!m->has_weights) return mg__fail(err, MG_ERR_STATE, "this model has no text decoder (a vision or vocabulary file alone)");
     memset(&o, 0, sizeof o);
     if (opt) o = *opt;
-    if ((r = mg__session_plan(m, &o, &pl)) != MG_OK) return r;
+    if ((r = mg__session_plan(m, &o, &pl, err)) != MG_OK) return r;
     if (n_pos > pl.n_ctx) n_pos = pl.n_ctx;
     for (il = 0; il < m->hp.n_layer && n_pos > 0; il++) {
         int slots = mg__kv_grow_to(0, n_pos, mg__ring(m, &pl, il), 1);
@@ -5856,18 +5920,18 @@ MGDEF mg_result mg_session_memory_estimate(const mg_model *m, const mg_session_o
                  (size_t)m->hp.n_layer * sizeof(mg__kvcache) + mg__pool_bytes(pl.n_threads);
     return MG_OK;
 }
-MGDEF mg_result mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt) {
+MGDEF mg_result mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt, mg_error *err) {
     mg_session *s;
     mg__splan pl;
     int il;
     mg_result r;
-    if (!out || !m) return MG_ERR_INVALID_ARG;
+    if (!out || !m) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_session_new: a NULL model or output");
     *out = NULL;
-    if (!m->has_weights && !m->vision) return MG_ERR_STATE;
-    if (!(s = (mg_session *)mg__calloc(1, sizeof *s))) return MG_ERR_NOMEM;
+    if (!m->has_weights && !m->vision) return mg__fail(err, MG_ERR_STATE, "session: a vocabulary-only model has nothing to run");
+    if (!(s = (mg_session *)mg__calloc(1, sizeof *s))) return mg__fail(err, MG_ERR_NOMEM, "session: out of memory");
     s->m = m;
     if (opt) s->opt = *opt;
-    if ((r = mg__session_plan(m, &s->opt, &pl)) != MG_OK) { MG_FREE(s); return r; }
+    if ((r = mg__session_plan(m, &s->opt, &pl, err)) != MG_OK) { MG_FREE(s); return r; }
     s->n_ctx = pl.n_ctx;
     s->chunk = pl.chunk;
     s->kv_type = pl.kv_type;
@@ -5875,10 +5939,16 @@ MGDEF mg_result mg_session_new(mg_session **out, const mg_model *m, const mg_ses
     mg_session_seed(s, s->opt.seed);
     s->kv = (mg__kvcache *)mg__calloc((size_t)m->hp.n_layer, sizeof(mg__kvcache));
     s->scratch = (uint8_t *)mg__calloc(mg__scratch(&m->hp, &pl, NULL), 1);
-    if (!s->kv || !s->scratch) { mg_session_free(s); return MG_ERR_NOMEM; }
+    if (!s->kv || !s->scratch) {
+        mg_session_free(s);
+        return mg__fail(err, MG_ERR_NOMEM, "session: out of memory for %llu bytes of scratch", (unsigned long long)mg__scratch(&m->hp, &pl, NULL));
+    }
     mg__scratch(&m->hp, &pl, s);
     for (il = 0; il < m->hp.n_layer; il++) s->kv[il].cap_max = mg__ring(m, &pl, il);
-    if ((r = mg__pool_start(&s->pool, pl.n_threads)) != MG_OK) { mg_session_free(s); return r; }
+    if ((r = mg__pool_start(&s->pool, pl.n_threads)) != MG_OK) {
+        mg_session_free(s);
+        return mg__fail(err, r, "session: cannot start %d threads (%s)", pl.n_threads, r == MG_ERR_NOMEM ? "out of memory" : "pthread_create failed");
+    }
     *out = s;
     return MG_OK;
 }
@@ -6212,9 +6282,18 @@ static void mg__decoder_layer(mg_session *s, int il, int n, int pos0, int bidir)
     mg__tap(&s->opt, "ffn_out", il, s->t, hp->n_embd, n, 1);
     mg__layer_steps(s, il, n, pos0, MG__ST_POST_FFN_NORM, MG__ST_FFN_ADD);
 }
+/* The first NaN or Inf among n floats (its index), or -1. */
+static int64_t mg__nonfinite(const float *x, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++) if (!isfinite(x[i])) return i;
+    return -1;
+}
+
 /* One chunk through the decoder. ids (text) or embd (raw vectors) gives the input; logits of the last
-   position are computed when want_logits. */
-static mg_result mg__decoder_forward(mg_session *s, const int32_t *ids, const float *embd, int n, int bidir, int want_logits) {
+   position are computed when want_logits. A layer whose output holds NaN or Inf stops the chunk (the session
+   keeps its positions): sampling from such logits would be an answer from nothing. */
+static mg_result mg__decoder_forward(mg_session *s, const int32_t *ids, const float *embd, int n, int bidir, int want_logits,
+                                     float *all_logits) {
     const mg_model *m = s->m;
     const mg__hparams *hp = &m->hp;
     int E = hp->n_embd, t, il;
@@ -6234,14 +6313,26 @@ static mg_result mg__decoder_forward(mg_session *s, const int32_t *ids, const fl
         mg__tap(&s->opt, "embd", -1, s->x, E, n, 1);
     }
     for (t = 0; t < n; t++) s->hist[s->pos + t] = ids ? ids[t] : -1;
-    for (il = 0; il < hp->n_layer; il++) mg__decoder_layer(s, il, n, s->pos, bidir);
+    for (il = 0; il < hp->n_layer; il++) {
+        int64_t bad;
+        mg__decoder_layer(s, il, n, s->pos, bidir);
+        if ((bad = mg__nonfinite(s->x, (int64_t)n * E)) >= 0)
+            return mg__sfail(s, MG_ERR_NUMERIC, "decoder layer %d produced %g at position %d (value %d of %d): the model file or its "
+                             "input is broken", il, s->x[bad], s->pos + (int)(bad / E), (int)(bad % E), E);
+    }
     s->pos += n;
     s->has_logits = 0;
-    if (want_logits) {                            /* logits = output_norm(x_last) W_out^T */
-        mg__rmsnorm(s->xn, s->x + (size_t)(n - 1) * E, m->output_norm, E, hp->eps);
-        mg__tap(&s->opt, "result_norm", -1, s->xn, E, 1, 1);
-        mg__matmul(s, &m->output, s->xn, 1, s->logits);
+    if (want_logits) {                            /* logits = output_norm(x) W_out^T: the last position, or every one */
+        int first = all_logits ? 0 : n - 1, rows = n - first;
+        float *dst = all_logits ? all_logits : s->logits;
+        size_t V = (size_t)hp->n_vocab;
+        for (t = 0; t < rows; t++) mg__rmsnorm(s->xn + (size_t)t * E, s->x + (size_t)(first + t) * E, m->output_norm, E, hp->eps);
+        mg__tap(&s->opt, "result_norm", -1, s->xn, E, rows, 1);
+        mg__matmul(s, &m->output, s->xn, rows, dst);
+        if (all_logits) memcpy(s->logits, dst + (size_t)(rows - 1) * V, V * sizeof(float));
         mg__tap(&s->opt, "result_output", -1, s->logits, hp->n_vocab, 1, 1);
+        if (mg__nonfinite(dst, (int64_t)rows * (int64_t)V) >= 0)
+            return mg__sfail(s, MG_ERR_NUMERIC, "the output projection produced NaN or Inf logits at position %d", s->pos - 1);
         s->has_logits = 1;
     }
     return MG_OK;
@@ -6267,7 +6358,7 @@ static mg_result mg__feed(mg_session *s, const int32_t *ids, const float *embd, 
     while (done < n) {
         int k = n - done < s->chunk ? n - done : s->chunk;
         r = mg__decoder_forward(s, ids ? ids + done : NULL, embd ? embd + (size_t)done * s->m->hp.n_embd : NULL, k, bidir,
-                              done + k == n);
+                                done + k == n, NULL);
         if (r != MG_OK) return r;
         done += k;
         if (done < n && mg__progress(s, done, n))
@@ -6318,7 +6409,12 @@ static mg_result mg__eval_runs(mg_session *s, const mg_prompt *p, int from) {
    bidirectional block; positions before `from` are skipped (they are already in the context). */
 MGDEF mg_result mg_eval_prompt_from(mg_session *s, const mg_prompt *p, int from) {
     mg_result r;
-    if (!s || !p || (p->n_ids > 0 && !p->ids) || p->n_ids < 0 || from < 0 || from > p->n_ids) return MG_ERR_INVALID_ARG;
+    if (!s) return MG_ERR_INVALID_ARG;
+    if (!p || (p->n_ids > 0 && !p->ids) || p->n_ids < 0 || from < 0 || from > p->n_ids)
+        return mg__sfail(s, MG_ERR_INVALID_ARG, "mg_eval_prompt: a NULL or malformed prompt, or from outside 0..n_ids");
+    if (p->n_ids - from > s->n_ctx - s->pos)
+        return mg__sfail(s, MG_ERR_CONTEXT_FULL, "the prompt's %d positions do not fit the context: %d of its %d positions are used, "
+                         "%d free", p->n_ids - from, s->pos, s->n_ctx, s->n_ctx - s->pos);
     s->prompt_done = 0;
     s->prompt_total = p->n_ids - from;
     r = mg__eval_runs(s, p, from);
@@ -6523,14 +6619,14 @@ MGDEF size_t mg_snapshot_size(const mg_snapshot *sn) { return sn ? sn->size : 0;
 MGDEF const void *mg_snapshot_data(const mg_snapshot *sn) { return sn ? sn->bytes : NULL; }
 
 #ifndef MG_NO_STDIO
-MGDEF mg_result mg_snapshot_save(const mg_snapshot *sn, const char *path) {
+MGDEF mg_result mg_snapshot_save(const mg_snapshot *sn, const char *path, mg_error *err) {
     FILE *f;
     int ok;
-    if (!sn || !path) return MG_ERR_INVALID_ARG;
-    if (!(f = fopen(path, "wb"))) return MG_ERR_IO;
+    if (!sn || !path) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_snapshot_save: a NULL snapshot or path");
+    if (!(f = fopen(path, "wb"))) return mg__fail(err, MG_ERR_IO, "cannot create '%s'", path);
     ok = fwrite(sn->bytes, 1, sn->size, f) == sn->size;
     ok = (fclose(f) == 0) && ok;
-    return ok ? MG_OK : MG_ERR_IO;
+    return ok ? MG_OK : mg__fail(err, MG_ERR_IO, "cannot write %llu bytes to '%s'", (unsigned long long)sn->size, path);
 }
 
 /* Reads the header first and allocates only the size it implies (a huge or short file fails before that). */
@@ -6600,6 +6696,13 @@ static void mg__sort_cands(int32_t *ids, int n, const float *key) {
 
 /* The chain, in llama.cpp's order: repetition penalty, top-k, top-p, min-p, temperature, draw.
    logits is modified in place. ids and p are n-element work arrays. */
+/* Greedy's choice from one row of logits: argmax, ties to the lowest id. */
+static int32_t mg__argmax(const float *x, int n) {
+    int32_t b = 0, i;
+    for (i = 1; i < n; i++) if (x[i] > x[b]) b = i;
+    return b;
+}
+
 static int32_t mg__sample(float *logits, int n, const mg_sampler_options *o, uint64_t *rng, const int32_t *hist,
                           int n_hist, int32_t *ids, float *p) {
     int i, nc = 0, k;
@@ -6616,11 +6719,7 @@ static int32_t mg__sample(float *logits, int n, const mg_sampler_options *o, uin
             logits[id] = logits[id] > 0 ? logits[id] / o->repeat_penalty : logits[id] * o->repeat_penalty;
         }
     }
-    if (o->temperature <= 0) {                     /* greedy: argmax, ties to the lowest id */
-        int32_t best = 0;
-        for (i = 1; i < n; i++) if (logits[i] > logits[best]) best = i;
-        return best;
-    }
+    if (o->temperature <= 0) return mg__argmax(logits, n);
     for (i = 0; i < n; i++) mx = logits[i] > mx ? logits[i] : mx;
     /* candidates: every token whose probability is at least e^-30 of the top one (the rest carry < 1e-13 each) */
     for (i = 0; i < n; i++) if (logits[i] >= mx - 30.0f) ids[nc++] = i;
@@ -6686,11 +6785,11 @@ static void mg__pb_text(mg__pb *b, const char *s, size_t n) {
 static void mg__pb_flush(mg__pb *b) {
     mg__ids o;
     if (b->bad || b->tn == 0) return;
-    o.ids = NULL; o.cap = 0; o.n = 0;
+    mg__ids_init(&o, NULL, 0, MG_MAX_PROMPT_TOKENS - (int)b->n);
     if (!mg__tokenize(&b->m->vocab, b->text, (size_t)b->tn, 0, &o)) { b->bad = MG_ERR_NOMEM; return; }
-    if (b->n + o.n > MG_MAX_PROMPT_TOKENS) { b->bad = MG_ERR_LIMIT; return; }
+    if (o.over) { b->bad = MG_ERR_LIMIT; return; }
     if (!mg__grow((void **)&b->ids, &b->cap, b->n + o.n, sizeof(int32_t))) { b->bad = MG_ERR_NOMEM; return; }
-    o.ids = b->ids + b->n; o.cap = o.n; o.n = 0;
+    mg__ids_init(&o, b->ids + b->n, o.n, o.n);
     if (!mg__tokenize(&b->m->vocab, b->text, (size_t)b->tn, 0, &o)) { b->bad = MG_ERR_NOMEM; return; }   /* this pass allocates scratch too */
     b->n += o.n;
     b->tn = 0;
@@ -6699,6 +6798,7 @@ static void mg__pb_tok(mg__pb *b, int32_t id) {
     mg__pb_flush(b);
     if (b->bad) return;
     if (id < 0) { b->bad = MG_ERR_MODEL; return; }
+    if (b->n >= MG_MAX_PROMPT_TOKENS) { b->bad = MG_ERR_LIMIT; return; }
     if (!mg__grow((void **)&b->ids, &b->cap, b->n + 1, sizeof(int32_t))) { b->bad = MG_ERR_NOMEM; return; }
     b->ids[b->n++] = id;
 }
@@ -6710,15 +6810,35 @@ static void mg__pb_trimmed(mg__pb *b, const char *s) {
     mg__pb_text(b, s + a, n - a);
 }
 
+/* The text bytes of a chat (system and text items): refused above MG__MAX_PROMPT_BYTES before any tokenizing. */
+static mg_result mg__chat_bytes(const char *system, const mg_chat_turn *turns, int n_turns, mg_error *err) {
+    size_t bytes = system ? strlen(system) : 0;
+    int i, k;
+    for (i = 0; i < n_turns; i++) {
+        if (!turns[i].role || turns[i].n_items < 0 || (turns[i].n_items > 0 && !turns[i].items))
+            return mg__fail(err, MG_ERR_INVALID_ARG, "chat: turn %d has no role or a bad item list", i);
+        for (k = 0; k < turns[i].n_items; k++)
+            if (turns[i].items[k].text && (bytes += strlen(turns[i].items[k].text)) > MG__MAX_PROMPT_BYTES)
+                return mg__fail(err, MG_ERR_LIMIT, "chat: the prompt's text exceeds %llu bytes (4 x MG_MAX_PROMPT_TOKENS) at turn %d, "
+                                "item %d", (unsigned long long)MG__MAX_PROMPT_BYTES, i, k);
+    }
+    return bytes > MG__MAX_PROMPT_BYTES ? mg__fail(err, MG_ERR_LIMIT, "chat: the system text has %llu bytes (limit %llu)",
+                                                    (unsigned long long)bytes, (unsigned long long)MG__MAX_PROMPT_BYTES) : MG_OK;
+}
+
 MGDEF mg_result mg_chat_build(const mg_model *m, const char *system, const mg_chat_turn *turns, int n_turns,
-                              int add_generation_prompt, mg_prompt *out) {
+                              int add_generation_prompt, mg_prompt *out, mg_error *err) {
     mg__pb b;
     int i, k, j;
-    if (!m || !out || n_turns < 0 || (n_turns > 0 && !turns)) return MG_ERR_INVALID_ARG;
+    mg_result r;
+    if (!m || !out || n_turns < 0 || (n_turns > 0 && !turns))
+        return mg__fail(err, MG_ERR_INVALID_ARG, "mg_chat_build: a NULL model, prompt or turn list, or a negative turn count");
     memset(out, 0, sizeof *out);
     memset(&b, 0, sizeof b);
     b.m = m;
-    if (m->tok_start_turn < 0 || m->tok_end_turn < 0) return MG_ERR_MODEL;
+    if (m->tok_start_turn < 0 || m->tok_end_turn < 0)
+        return mg__fail(err, MG_ERR_MODEL, "chat: the vocabulary has no <start_of_turn> / <end_of_turn> tokens");
+    if ((r = mg__chat_bytes(system, turns, n_turns, err)) != MG_OK) return r;
     if (m->vocab.add_bos && m->vocab.bos >= 0) mg__pb_tok(&b, m->vocab.bos);
     for (i = 0; i < n_turns; i++) {
         const mg_chat_turn *t = &turns[i];
@@ -6745,7 +6865,15 @@ MGDEF mg_result mg_chat_build(const mg_model *m, const char *system, const mg_ch
     if (add_generation_prompt) { mg__pb_tok(&b, m->tok_start_turn); mg__pb_text(&b, "model\n", 6); }
     mg__pb_flush(&b);
     MG_FREE(b.text);
-    if (b.bad) { MG_FREE(b.ids); MG_FREE(b.img); return (mg_result)b.bad; }
+    if (b.bad) {
+        MG_FREE(b.ids); MG_FREE(b.img);
+        switch (b.bad) {
+        case MG_ERR_NO_VISION: return mg__fail(err, MG_ERR_NO_VISION, "chat: an image item, but the model has no vision tower (load the mmproj file)");
+        case MG_ERR_LIMIT:     return mg__fail(err, MG_ERR_LIMIT, "chat: the prompt needs more than MG_MAX_PROMPT_TOKENS = %d tokens", MG_MAX_PROMPT_TOKENS);
+        case MG_ERR_NOMEM:     return mg__fail(err, MG_ERR_NOMEM, "chat: out of memory");
+        default:               return mg__fail(err, (mg_result)b.bad, "chat: a turn has no role or a bad item list");
+        }
+    }
     out->ids = b.ids; out->n_ids = (int)b.n;
     out->images = b.img; out->n_images = (int)b.n_img;
     return MG_OK;
@@ -6775,19 +6903,26 @@ MGDEF const char *mg_split_thinking(const char *text, const char **thought, size
 
 /* ===== >>public API ================================================================================== */
 /* The entry points that join the stages: images (preprocess, the embedding cache, encode), tokens, generation. */
-static mg_result mg__check_image(const mg_image *img) {
-    if (!img || !img->pixels || img->w <= 0 || img->h <= 0 || img->channels < 1 || img->channels > 4) return MG_ERR_INVALID_ARG;
-    if ((uint64_t)img->w * (uint64_t)img->h > MG_MAX_IMAGE_PIXELS) return MG_ERR_LIMIT;
+static mg_result mg__check_image(const mg_image *img, int i, mg_error *e) {
+    if (!img || !img->pixels) return mg__fail(e, MG_ERR_INVALID_ARG, "image %d: no pixels", i);
+    if (img->w <= 0 || img->h <= 0 || img->channels < 1 || img->channels > 4)
+        return mg__fail(e, MG_ERR_INVALID_ARG, "image %d: %dx%d with %d channels (positive sizes, 1 to 4 channels)", i, img->w, img->h, img->channels);
+    if ((uint64_t)img->w * (uint64_t)img->h > MG_MAX_IMAGE_PIXELS)
+        return mg__fail(e, MG_ERR_LIMIT, "image %d: %dx%d = %llu pixels exceed MG_MAX_IMAGE_PIXELS = %llu", i, img->w, img->h,
+                        (unsigned long long)img->w * (unsigned long long)img->h, (unsigned long long)MG_MAX_IMAGE_PIXELS);
     return MG_OK;
 }
-MGDEF mg_result mg_image_preprocess(const mg_model *m, const mg_image *img, int mode, uint8_t *out, int *side) {
+MGDEF mg_result mg_image_preprocess(const mg_model *m, const mg_image *img, int mode, uint8_t *out, int *side, mg_error *err) {
     mg_result r;
-    if (!m || (mode != MG_IMAGE_MEDGEMMA && mode != MG_IMAGE_LLAMACPP)) return MG_ERR_INVALID_ARG;
-    if (!m->vision) return MG_ERR_NO_VISION;
+    if (!m) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_image_preprocess: no model");
+    if (mode != MG_IMAGE_MEDGEMMA && mode != MG_IMAGE_LLAMACPP)
+        return mg__fail(err, MG_ERR_INVALID_ARG, "image: unknown preprocessing mode %d (MG_IMAGE_MEDGEMMA or MG_IMAGE_LLAMACPP)", mode);
+    if (!m->vision) return mg__fail(err, MG_ERR_NO_VISION, "this model has no vision tower: load the mmproj file (mg_model_options.mmproj_path)");
     if (side) *side = m->vision->image_size;
     if (!out) return MG_OK;
-    if ((r = mg__check_image(img)) != MG_OK) return r;
-    return mg__preprocess(img, mode, m->vision->image_size, out);
+    if ((r = mg__check_image(img, 0, err)) != MG_OK) return r;
+    if ((r = mg__preprocess(img, mode, m->vision->image_size, out)) != MG_OK) return mg__fail(err, r, "image: out of memory resizing");
+    return MG_OK;
 }
 MGDEF void mg_image_embd_free(mg_image_embd *e) {
     if (!e) return;
@@ -6833,13 +6968,13 @@ static void mg__cache_unlock(mg_embd_cache *c) {
 #endif
 }
 
-MGDEF mg_result mg_embd_cache_new(mg_embd_cache **out, size_t max_bytes) {
+MGDEF mg_result mg_embd_cache_new(mg_embd_cache **out, size_t max_bytes, mg_error *err) {
     mg_embd_cache *c;
-    if (!out) return MG_ERR_INVALID_ARG;
-    if (!(*out = c = (mg_embd_cache *)mg__calloc(1, sizeof *c))) return MG_ERR_NOMEM;
+    if (!out) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_embd_cache_new: no output");
+    if (!(*out = c = (mg_embd_cache *)mg__calloc(1, sizeof *c))) return mg__fail(err, MG_ERR_NOMEM, "embedding cache: out of memory");
     c->max_bytes = max_bytes;
 #ifndef MG_NO_THREADS
-    if (pthread_mutex_init(&c->mu, NULL) != 0) { MG_FREE(c); *out = NULL; return MG_ERR_THREAD; }
+    if (pthread_mutex_init(&c->mu, NULL) != 0) { MG_FREE(c); *out = NULL; return mg__fail(err, MG_ERR_THREAD, "embedding cache: no mutex"); }
 #endif
     return MG_OK;
 }
@@ -6934,6 +7069,7 @@ static void mg__image_key(const mg_model *m, const uint8_t *rgb, int side, uint8
 MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int mode, mg_image_embd *out) {
     const mg__vision *V;
     mg_embd_cache *cache;
+    mg_error e;
     uint8_t *rgb, key[32];
     int i, j;
     mg_result r = MG_OK;
@@ -6946,7 +7082,7 @@ MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int
     cache = s->opt.embd_cache;
     for (i = 0; i < n && r == MG_OK; i++) {
         int nomem = 0;
-        if ((r = mg__check_image(&imgs[i])) != MG_OK) { mg__sfail(s, r, "image %d: bad size or channels", i); break; }
+        if ((r = mg__check_image(&imgs[i], i, &e)) != MG_OK) { mg__sfail(s, r, "%s", e.message); break; }
         if ((r = mg__preprocess(&imgs[i], mode, V->image_size, rgb)) != MG_OK) { mg__sfail(s, r, "out of memory"); break; }
         if (cache) mg__image_key(s->m, rgb, V->image_size, key);
         if (!cache || !mg__cache_get(cache, key, &out[i], &nomem)) {
@@ -6955,6 +7091,10 @@ MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int
             out[i].n_embd = V->n_out;
             if (!(out[i].data = (float *)mg__malloc((size_t)V->n_tokens * V->n_out * sizeof(float)))) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
             if ((r = mg__vision_encode(V, &s->pool, &s->opt, rgb, out[i].data)) != MG_OK) { mg__sfail(s, r, "out of memory encoding an image"); break; }
+            if (mg__nonfinite(out[i].data, (int64_t)V->n_tokens * V->n_out) >= 0) {
+                r = mg__sfail(s, MG_ERR_NUMERIC, "image %d: the vision encoder produced NaN or Inf (is the mmproj file broken?)", i);
+                break;
+            }
             if (cache) mg__cache_put(cache, key, &out[i]);
         }
         if (s->opt.progress && s->opt.progress(s->opt.progress_user, i + 1, n)) r = mg__sfail(s, MG_ERR_CANCELLED, "cancelled after %d of %d images", i + 1, n);
@@ -6966,30 +7106,40 @@ MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int
 MGDEF mg_result mg_encode_image(mg_session *s, const mg_image *img, int mode, mg_image_embd *out) {
     return mg_encode_images(s, img, 1, mode, out);
 }
-MGDEF mg_result mg_tokenize(const mg_model *m, const char *text, size_t len, unsigned flags, int32_t *ids, int cap, int *n_ids) {
+MGDEF mg_result mg_tokenize(const mg_model *m, const char *text, size_t len, unsigned flags, int32_t *ids, int cap, int *n_ids,
+                            mg_error *err) {
     mg__ids o;
     if (n_ids) *n_ids = 0;
-    if (!m || (!text && len) || cap < 0 || (cap > 0 && !ids)) return MG_ERR_INVALID_ARG;
-    if (len > (size_t)MG_MAX_PROMPT_TOKENS * 4) return MG_ERR_LIMIT;
-    o.ids = ids; o.cap = cap; o.n = 0;
-    if (!mg__tokenize(&m->vocab, text ? text : "", len, flags, &o)) return MG_ERR_NOMEM;
+    if (!m || (!text && len) || cap < 0 || (cap > 0 && !ids))
+        return mg__fail(err, MG_ERR_INVALID_ARG, "mg_tokenize: a NULL model, text or id buffer, or a negative capacity");
+    if (len > MG__MAX_PROMPT_BYTES)
+        return mg__fail(err, MG_ERR_LIMIT, "tokenize: %llu bytes of text exceed the limit of %llu (4 x MG_MAX_PROMPT_TOKENS)",
+                        (unsigned long long)len, (unsigned long long)MG__MAX_PROMPT_BYTES);
+    mg__ids_init(&o, ids, cap, MG_MAX_PROMPT_TOKENS);
+    if (!mg__tokenize(&m->vocab, text ? text : "", len, flags, &o)) return mg__fail(err, MG_ERR_NOMEM, "tokenize: out of memory");
+    if (o.over)
+        return mg__fail(err, MG_ERR_LIMIT, "tokenize: the text needs more than MG_MAX_PROMPT_TOKENS = %d tokens", MG_MAX_PROMPT_TOKENS);
     if (n_ids) *n_ids = o.n;
-    return o.n > cap ? MG_ERR_BUFFER : MG_OK;
+    return o.n > cap ? mg__fail(err, MG_ERR_BUFFER, "tokenize: %d ids need a buffer of %d (it holds %d)", o.n, o.n, cap) : MG_OK;
 }
 
-MGDEF mg_result mg_detokenize(const mg_model *m, const int32_t *ids, int n, unsigned flags, char *buf, size_t cap, size_t *len) {
+MGDEF mg_result mg_detokenize(const mg_model *m, const int32_t *ids, int n, unsigned flags, char *buf, size_t cap, size_t *len,
+                              mg_error *err) {
     size_t at = 0;
     int i;
     if (len) *len = 0;
-    if (!m || n < 0 || (n > 0 && !ids) || (cap > 0 && !buf)) return MG_ERR_INVALID_ARG;
+    if (!m || n < 0 || (n > 0 && !ids) || (cap > 0 && !buf))
+        return mg__fail(err, MG_ERR_INVALID_ARG, "mg_detokenize: a NULL model, ids or buffer, or a negative count");
     for (i = 0; i < n; i++) {
-        if (ids[i] < 0 || ids[i] >= m->vocab.n) return MG_ERR_INVALID_ARG;
+        if (ids[i] < 0 || ids[i] >= m->vocab.n)
+            return mg__fail(err, MG_ERR_INVALID_ARG, "detokenize: id %d at %d is outside the vocabulary (0..%d)", ids[i], i, m->vocab.n - 1);
         at += mg__piece(&m->vocab, ids[i], flags, at < cap ? buf + at : NULL, at < cap ? cap - at : 0);
     }
     if (len) *len = at;
     if (at < cap) { buf[at] = 0; return MG_OK; }
     if (cap) buf[cap - 1] = 0;
-    return MG_ERR_BUFFER;
+    return mg__fail(err, MG_ERR_BUFFER, "detokenize: %llu bytes need a buffer of %llu (it holds %llu)", (unsigned long long)at,
+                    (unsigned long long)at + 1, (unsigned long long)cap);
 }
 MGDEF int32_t mg_token_lookup(const mg_model *m, const char *text) {
     return m && text ? mg__vocab_find(&m->vocab, text, strlen(text)) : -1;
@@ -7015,56 +7165,148 @@ static size_t mg__utf8_complete(const char *b, size_t n) {
     return n;
 }
 
+/* The streaming state of one mg_generate call. */
+typedef struct mg__gen {
+    mg_session *s;
+    const mg_generate_options *o;
+    char pend[64];           /* bytes of a UTF-8 character not yet complete */
+    size_t np;
+    int channel, stop, n;    /* current channel, on_text asked to stop, tokens sampled */
+} mg__gen;
+
+/* Counts and streams one sampled token (an end-of-generation token never comes here): the thinking markers
+   switch channels, text goes out in whole UTF-8 characters. */
+static mg_result mg__gen_emit(mg__gen *G, int32_t id) {
+    const mg_model *m = G->s->m;
+    const mg_generate_options *o = G->o;
+    if (o->out_ids && G->n < o->out_cap) o->out_ids[G->n] = id;
+    G->n++;
+    if (id == m->tok_think_begin || id == m->tok_think_end) {
+        if (G->np && o->on_text) G->stop = o->on_text(o->user, G->pend, G->np, G->channel) != 0;
+        G->np = 0;
+        G->channel = id == m->tok_think_begin ? MG_CHANNEL_THOUGHT : MG_CHANNEL_ANSWER;
+    } else if (o->on_text) {
+        char piece[64];
+        size_t len = mg__piece(&m->vocab, id, 0, piece, sizeof piece), done;
+        if (len > sizeof piece || G->np + len > sizeof G->pend) {     /* long piece: flush everything as is */
+            char *big = (char *)mg__malloc(G->np + len);
+            if (!big) return mg__sfail(G->s, MG_ERR_NOMEM, "out of memory");
+            memcpy(big, G->pend, G->np);
+            mg__piece(&m->vocab, id, 0, big + G->np, len);
+            G->stop = o->on_text(o->user, big, G->np + len, G->channel) != 0;
+            MG_FREE(big);
+            G->np = 0;
+        } else {
+            memcpy(G->pend + G->np, piece, len);
+            G->np += len;
+            done = mg__utf8_complete(G->pend, G->np);
+            if (done > 0) {
+                G->stop = o->on_text(o->user, G->pend, done, G->channel) != 0;
+                memmove(G->pend, G->pend + done, G->np - done);
+                G->np -= done;
+            }
+        }
+    }
+    return MG_OK;
+}
+
+/* Prompt lookup: up to k tokens that followed the most recent earlier occurrence of the last ng tokens of
+   h[0..n) (ng = 3, then 2, then 1), into draft; their count (0: no match). */
+static int mg__lookup_draft(const int32_t *h, int n, int k, int32_t *draft) {
+    int ng, i, j, c;
+    for (ng = 3; ng >= 1; ng--) {
+        if (n <= ng) continue;
+        for (i = n - ng - 1; i >= 0; i--) {              /* h[i .. i + ng) against the last ng */
+            for (j = 0; j < ng && h[i + j] == h[n - ng + j] && h[i + j] >= 0; j++) {}
+            if (j < ng) continue;
+            for (c = 0; c < k && i + ng + c < n; c++) draft[c] = h[i + ng + c];
+            if (c > 0) return c;
+        }
+    }
+    return 0;
+}
+
+
+/* One lookup step after the sampled token id: id and a draft from the context go through the decoder as one
+   batch with the logits of every position; draft token j stands when greedy would have chosen it after the
+   tokens before it. The cache keeps id and the accepted tokens (the rest is rolled back), and the session's logits
+   become those after the last kept token: exactly the state plain greedy reaches, token for token. Returns the
+   accepted count in *acc, or 0 drafted (*acc = -1: nothing fed, feed id plainly). */
+static mg_result mg__lookup_step(mg__gen *G, int32_t id, int k, float *all, int32_t *batch, int *acc, int *why) {
+    mg_session *s = G->s;
+    const mg_model *m = s->m;
+    int V = m->hp.n_vocab, nd, a, pos0 = s->pos;
+    mg_result r;
+    *acc = -1;
+    if (!mg__grow((void **)&s->hist, &s->hist_cap, (int64_t)s->pos + 1, sizeof(int32_t)))
+        return mg__sfail(s, MG_ERR_NOMEM, "out of memory for the token history");
+    s->hist[s->pos] = id;
+    if ((nd = mg__lookup_draft(s->hist, s->pos + 1, k, batch + 1)) == 0) return MG_OK;
+    batch[0] = id;
+    if ((r = mg__decoder_forward(s, batch, NULL, nd + 1, 0, 1, all)) != MG_OK) return r;
+    for (a = 0; a < nd && mg__argmax(all + (size_t)a * V, V) == batch[1 + a]; a++) {}
+    *acc = 0;
+    while (*acc < a && !G->stop) {                       /* stream the accepted tokens, as plain greedy would */
+        int32_t t = batch[1 + *acc];
+        if (mg_token_is_eog(m, t)) { *why = MG_STOP_EOG; break; }
+        if (G->o->max_tokens && G->n >= G->o->max_tokens) break;
+        if ((r = mg__gen_emit(G, t)) != MG_OK) return r;
+        ++*acc;
+    }
+    s->pos = pos0 + 1 + *acc;
+    memcpy(s->logits, all + (size_t)*acc * V, (size_t)V * sizeof(float));
+    s->has_logits = 1;
+    return MG_OK;
+}
+
 MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *n_generated) {
     mg_generate_options zero;
-    const mg_model *m;
-    char pend[64];
-    size_t np = 0;
-    int n = 0, channel = MG_CHANNEL_ANSWER, stop = 0;
+    mg__gen G;
+    float *all = NULL;
+    int32_t *batch = NULL;
     mg_result r = MG_OK;
+    int why = MG_STOP_MAX_TOKENS, steps = 0, greedy;
     if (n_generated) *n_generated = 0;
     if (!s) return MG_ERR_INVALID_ARG;
     if (!opt) { memset(&zero, 0, sizeof zero); opt = &zero; }
-    if (opt->max_tokens < 0) return MG_ERR_INVALID_ARG;
-    m = s->m;
+    if (opt->stop_reason) *opt->stop_reason = MG_STOP_ERROR;
+    if (opt->n_forward) *opt->n_forward = 0;
+    if (opt->max_tokens < 0) return mg__sfail(s, MG_ERR_INVALID_ARG, "mg_generate: max_tokens %d < 0", opt->max_tokens);
+    if (opt->lookup < 0) return mg__sfail(s, MG_ERR_INVALID_ARG, "mg_generate: lookup %d < 0", opt->lookup);
     if (!s->has_logits) return mg__sfail(s, MG_ERR_STATE, "mg_generate: evaluate a prompt first");
-    while (!stop && (opt->max_tokens == 0 || n < opt->max_tokens)) {
-        int32_t id = mg_sample(s, &opt->sampler, s->hist, s->pos);
-        if (id < 0) { r = mg__sfail(s, MG_ERR_NOMEM, "sampler out of memory"); break; }
-        if (mg_token_is_eog(m, id)) break;
-        if (opt->out_ids && n < opt->out_cap) opt->out_ids[n] = id;
-        n++;
-        if (id == m->tok_think_begin || id == m->tok_think_end) {
-            if (np && opt->on_text) stop = opt->on_text(opt->user, pend, np, channel) != 0;
-            np = 0;
-            channel = id == m->tok_think_begin ? MG_CHANNEL_THOUGHT : MG_CHANNEL_ANSWER;
-        } else if (opt->on_text) {
-            char piece[64];
-            size_t len = mg__piece(&m->vocab, id, 0, piece, sizeof piece), done;
-            if (len > sizeof piece || np + len > sizeof pend) {     /* long piece: flush everything as is */
-                char *big = (char *)mg__malloc(np + len);
-                if (!big) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
-                memcpy(big, pend, np);
-                mg__piece(&m->vocab, id, 0, big + np, len);
-                stop = opt->on_text(opt->user, big, np + len, channel) != 0;
-                MG_FREE(big);
-                np = 0;
-            } else {
-                memcpy(pend + np, piece, len);
-                np += len;
-                done = mg__utf8_complete(pend, np);
-                if (done > 0) {
-                    stop = opt->on_text(opt->user, pend, done, channel) != 0;
-                    memmove(pend, pend + done, np - done);
-                    np -= done;
-                }
-            }
-        }
-        if (s->pos >= s->n_ctx) break;              /* sampled but no room to feed it */
-        if ((r = mg_eval(s, &id, 1)) != MG_OK || stop) break;
+    memset(&G, 0, sizeof G);
+    G.s = s; G.o = opt; G.channel = MG_CHANNEL_ANSWER;
+    greedy = opt->sampler.temperature <= 0 && (opt->sampler.repeat_penalty == 0 || opt->sampler.repeat_penalty == 1.0f);
+    if (opt->lookup > 0 && greedy) {
+        int k = opt->lookup < s->chunk - 1 ? opt->lookup : s->chunk - 1;
+        all = (float *)mg__malloc((size_t)(k + 1) * (size_t)s->m->hp.n_vocab * sizeof(float));
+        batch = (int32_t *)mg__malloc((size_t)(k + 1) * sizeof(int32_t));
+        if (!all || !batch) { MG_FREE(all); MG_FREE(batch); return mg__sfail(s, MG_ERR_NOMEM, "out of memory for prompt lookup"); }
     }
-    if (np && opt->on_text && r == MG_OK) opt->on_text(opt->user, pend, np, channel);
-    if (n_generated) *n_generated = n;
+    while (!G.stop && (opt->max_tokens == 0 || G.n < opt->max_tokens)) {
+        int32_t id = mg_sample(s, &opt->sampler, s->hist, s->pos);
+        int acc = -1;
+        if (id < 0) { r = mg__sfail(s, MG_ERR_NOMEM, "sampler out of memory"); break; }
+        if (mg_token_is_eog(s->m, id)) { why = MG_STOP_EOG; break; }
+        if ((r = mg__gen_emit(&G, id)) != MG_OK) break;
+        if (s->pos >= s->n_ctx) { why = MG_STOP_CONTEXT; break; }   /* sampled but no room to feed it */
+        if (all && !G.stop) {
+            int k = opt->lookup, room = s->n_ctx - s->pos - 1, left = opt->max_tokens ? opt->max_tokens - G.n : k;
+            if (k > s->chunk - 1) k = s->chunk - 1;
+            if (k > room) k = room;
+            if (k > left) k = left;
+            if (k > 0 && (r = mg__lookup_step(&G, id, k, all, batch, &acc, &why)) != MG_OK) break;
+            if (why == MG_STOP_EOG) { steps++; break; }
+        }
+        if (acc < 0 && (r = mg_eval(s, &id, 1)) != MG_OK) break;
+        steps++;
+    }
+    if (G.stop && r == MG_OK && why != MG_STOP_EOG) why = MG_STOP_CALLBACK;
+    if (G.np && opt->on_text && r == MG_OK) opt->on_text(opt->user, G.pend, G.np, G.channel);
+    if (n_generated) *n_generated = G.n;
+    if (opt->n_forward) *opt->n_forward = steps;
+    if (opt->stop_reason) *opt->stop_reason = r != MG_OK ? MG_STOP_ERROR : why;
+    MG_FREE(all); MG_FREE(batch);
     return r;
 }
 

@@ -114,7 +114,7 @@ static mg_session *new_session(const mg_model *m, int threads) {
     mg_session_options o;
     memset(&o, 0, sizeof o);
     o.n_threads = threads; o.n_ctx = 128;
-    mg_session_new(&s, m, &o);
+    mg_session_new(&s, m, &o, NULL);
     return s;
 }
 static void free_all(ctx *c) {
@@ -152,7 +152,7 @@ static mg_result call_session(ctx *c) {
     mg_session_options o;
     memset(&o, 0, sizeof o);
     o.n_threads = 3; o.n_ctx = 128;
-    return mg_session_new(&c->s, c->m, &o);
+    return mg_session_new(&c->s, c->m, &o, NULL);
 }
 static void setup_session(ctx *c) { c->s = new_session(c->m, 2); }
 static mg_result call_eval(ctx *c) { return mg_eval_prompt(c->s, &c->prompt); }
@@ -176,9 +176,9 @@ static mg_result call_tokenize(ctx *c) {
     static const char txt[] = "<start_of_turn>user\nThe patient has a fever of 39\xe2\x84\x83.<end_of_turn>";
     size_t len;
     int n;
-    mg_result r = mg_tokenize(c->m, txt, sizeof txt - 1, MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, c->ids, 64, &n);
+    mg_result r = mg_tokenize(c->m, txt, sizeof txt - 1, MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, c->ids, 64, &n, NULL);
     if (r != MG_OK) return r;
-    r = mg_detokenize(c->m, c->ids, n, MG_DETOK_SPECIAL, c->out, sizeof c->out, &len);
+    r = mg_detokenize(c->m, c->ids, n, MG_DETOK_SPECIAL, c->out, sizeof c->out, &len, NULL);
     if (r == MG_OK) CHECK(len == 5 + sizeof txt - 1 && memcmp(c->out, "<bos>", 5) == 0 && memcmp(c->out + 5, txt, len - 5) == 0,
                           "tokenize/detokenize round trip");
     return r;
@@ -191,7 +191,7 @@ static mg_result call_chat(ctx *c) {
     it[1].text = NULL; it[1].image = &fake;
     t[0].role = "user"; t[0].items = it; t[0].n_items = 2;
     t[1].role = "assistant"; t[1].items = it; t[1].n_items = 1;
-    return mg_chat_build(c->m, "You are a radiologist.", t, 2, 1, &c->p2);
+    return mg_chat_build(c->m, "You are a radiologist.", t, 2, 1, &c->p2, NULL);
 }
 /* A chat prompt built while an allocation failed is exactly the unarmed one. */
 static void check_chat(ctx *c, mg_result r) {
@@ -208,7 +208,7 @@ static void setup_generate(ctx *c) {
     memset(&o, 0, sizeof o);
     o.n_threads = 2; o.n_ctx = 512;
     for (k = 0; k < 250; k++) ids[k] = (int32_t)(3 + (k * 37) % (c->n_vocab - 3));
-    if (mg_session_new(&c->s, c->m, &o) != MG_OK || mg_eval(c->s, ids, 250) != MG_OK) CHECK(0, "generate setup");
+    if (mg_session_new(&c->s, c->m, &o, NULL) != MG_OK || mg_eval(c->s, ids, 250) != MG_OK) CHECK(0, "generate setup");
 }
 static mg_result call_generate(ctx *c) {
     mg_generate_options g;
@@ -250,10 +250,10 @@ static mg_result call_cached_encode(ctx *c) {
     size_t i;
     for (i = 0; i < sizeof px; i++) px[i] = (uint8_t)(i * 5);
     img.w = 40; img.h = 30; img.channels = 3; img.pixels = px;
-    if ((r = mg_embd_cache_new(&c->cache, 0)) != MG_OK) return r;
+    if ((r = mg_embd_cache_new(&c->cache, 0, NULL)) != MG_OK) return r;
     memset(&o, 0, sizeof o);
     o.n_threads = 1; o.n_ctx = 128; o.embd_cache = c->cache;
-    if ((r = mg_session_new(&c->s, c->m, &o)) != MG_OK) return r;
+    if ((r = mg_session_new(&c->s, c->m, &o, NULL)) != MG_OK) return r;
     if ((r = mg_encode_image(c->s, &img, MG_IMAGE_MEDGEMMA, &c->embd)) != MG_OK) return r;
     mg_image_embd_free(&c->embd);
     return mg_encode_image(c->s, &img, MG_IMAGE_MEDGEMMA, &c->embd);
@@ -332,7 +332,7 @@ int main(void) {
     memset(&o, 0, sizeof o);
     o.mmproj_data = c.proj; o.mmproj_size = c.proj_n;
     if (mg_model_load_mem(&c.m, c.text, c.text_n, &o, NULL) != MG_OK ||
-        mg_chat_build(c.m, NULL, &t, 1, 1, &c.prompt) != MG_OK || !(c.s = new_session(c.m, 1)) ||
+        mg_chat_build(c.m, NULL, &t, 1, 1, &c.prompt, NULL) != MG_OK || !(c.s = new_session(c.m, 1)) ||
         mg_eval_prompt(c.s, &c.prompt) != MG_OK) {
         CHECK(0, "unarmed setup");
         return MG_TEST_END();

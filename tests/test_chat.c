@@ -8,7 +8,7 @@
 static int32_t *build(const mg_model *m, const char *sys, const mg_chat_turn *t, int n, int gen, int *count) {
     mg_prompt p;
     int32_t *ids;
-    if (mg_chat_build(m, sys, t, n, gen, &p) != MG_OK) { *count = -1; return NULL; }
+    if (mg_chat_build(m, sys, t, n, gen, &p, NULL) != MG_OK) { *count = -1; return NULL; }
     ids = p.ids; *count = p.n_ids;
     p.ids = NULL;
     mg_prompt_free(&p);
@@ -18,7 +18,7 @@ static int32_t *build(const mg_model *m, const char *sys, const mg_chat_turn *t,
 static int same_as_text(const mg_model *m, const int32_t *ids, int n, const char *text) {
     int32_t want[512];
     int nw = 0;
-    mg_tokenize(m, text, strlen(text), MG_TOKENIZE_SPECIAL, want, 512, &nw);
+    mg_tokenize(m, text, strlen(text), MG_TOKENIZE_SPECIAL, want, 512, &nw, NULL);
     return nw == n && memcmp(want, ids, sizeof(int32_t) * (size_t)n) == 0;
 }
 
@@ -61,8 +61,8 @@ static void check_template(void) {
     {
         mg_prompt p;
         it[0].text = NULL; it[0].image = NULL;
-        CHECK(mg_chat_build(m, NULL, t, 1, 1, &p) == MG_ERR_NO_VISION, "image without vision");
-        CHECK(mg_chat_build(m, NULL, NULL, 1, 1, &p) == MG_ERR_INVALID_ARG, "NULL turns");
+        CHECK(mg_chat_build(m, NULL, t, 1, 1, &p, NULL) == MG_ERR_NO_VISION, "image without vision");
+        CHECK(mg_chat_build(m, NULL, NULL, 1, 1, &p, NULL) == MG_ERR_INVALID_ARG, "NULL turns");
     }
     {   /* thinking split */
         const char *th;
@@ -98,7 +98,7 @@ static void *gen_job(void *arg) {
     g.max_tokens = 20; g.sampler.temperature = 8.0f; g.sampler.top_k = 40; g.sampler.top_p = 0.95f;
     g.out_ids = j->out; g.out_cap = 32;
     j->n_out = -1;
-    if (mg_session_new(&s, j->m, &o) == MG_OK && mg_eval(s, j->prompt, j->n) == MG_OK) mg_generate(s, &g, &j->n_out);
+    if (mg_session_new(&s, j->m, &o, NULL) == MG_OK && mg_eval(s, j->prompt, j->n) == MG_OK) mg_generate(s, &g, &j->n_out);
     mg_session_free(s);
     return NULL;
 }
@@ -124,7 +124,7 @@ static void check_generate(void) {
     CHECK(mg_eval(s, prompt, np) == MG_OK, "prompt");
     CHECK(mg_generate(s, &g, &n) == MG_OK, "generate: %s", mg_session_error(s));
     CHECK(n == eog_at && memcmp(out, greedy, sizeof(int32_t) * (size_t)n) == 0, "greedy = llama.cpp's ids up to end of generation (%d/%d)", n, eog_at);
-    mg_detokenize(m, out, n, 0, detok, sizeof detok, &dl);
+    mg_detokenize(m, out, n, 0, detok, sizeof detok, &dl, NULL);
     CHECK(st.n == dl && memcmp(st.text, detok, dl) == 0, "streamed text = detokenized ids");
     /* cancellation from the callback, and max_tokens */
     mg_session_reset(s);
@@ -140,7 +140,7 @@ static void check_generate(void) {
         mg_session_options o;
         memset(&o, 0, sizeof o);
         o.n_ctx = np + 3; o.n_threads = 1;
-        mg_session_new(&s, m, &o);
+        mg_session_new(&s, m, &o, NULL);
         g.max_tokens = 0;
         CHECK(mg_eval(s, prompt, np) == MG_OK && mg_generate(s, &g, &n) == MG_OK && n == 4 && mg_session_pos(s) == np + 3,
               "generation stops at a full context (%d tokens)", n);

@@ -114,7 +114,7 @@ static mg_result run_job(job *j) {
     mg_result r;
     memset(&so, 0, sizeof so);
     so.n_threads = j->threads; so.n_ctx = 512; so.seed = j->seed;
-    if ((r = mg_session_new(&s, j->m, &so)) != MG_OK) return r;
+    if ((r = mg_session_new(&s, j->m, &so, NULL)) != MG_OK) return r;
     mg_model_get_info(j->m, &info);
     it[0].text = "Describe the findings."; it[0].image = NULL;
     it[1].text = NULL; it[1].image = &e;
@@ -127,7 +127,7 @@ static mg_result run_job(job *j) {
         memcpy(j->embd, e.data, sizeof(float) * (size_t)e.n_tokens * e.n_embd);
         t.n_items = 2;
     }
-    if ((r = mg_chat_build(j->m, NULL, &t, 1, 1, &p)) != MG_OK) goto done;
+    if ((r = mg_chat_build(j->m, NULL, &t, 1, 1, &p, NULL)) != MG_OK) goto done;
     r = mg_eval_prompt(s, &p);
     mg_prompt_free(&p);
     if (r != MG_OK) goto done;
@@ -195,9 +195,9 @@ static void check_pool_stress(const mg_model *m) {
     mg_model_get_info(m, &info);
     memset(&o, 0, sizeof o);
     o.n_ctx = 128; o.n_threads = 1;
-    mg_session_new(&s1, m, &o);
+    mg_session_new(&s1, m, &o, NULL);
     o.n_threads = 3;
-    mg_session_new(&s3, m, &o);
+    mg_session_new(&s3, m, &o, NULL);
     if (!s1 || !s3) { CHECK(0, "sessions"); mg_session_free(s1); mg_session_free(s3); return; }
     for (k = 0; k < 64 && ok; k++) {
         int32_t id = (int32_t)((k * 7919) % info.n_vocab);

@@ -33,10 +33,10 @@ static void check_file(const mgx_json *entry, const char *file) {
     want = fix_floats(path, &n);
     got = (float *)calloc((size_t)rows * row_len, sizeof(float));
     CHECK(ti >= 0 && n == (size_t)rows * row_len, "%s: tensor and reference present", file);
-    CHECK(mg_gguf_dequantize(g, ti, 0, rows, got) == MG_OK, "%s: dequantize", file);
+    CHECK(mg_gguf_dequantize(g, ti, 0, rows, got, NULL) == MG_OK, "%s: dequantize", file);
     for (i = 0; i < (int64_t)n; i++) { float u = ulp_diff(got[i], want[i]); worst = u > worst ? u : worst; }
     CHECK(worst <= 1, "%s: worst difference %g ulp", file, worst);
-    CHECK(mg_gguf_dequantize(g, ti, 1 << 30, 1, got) == MG_ERR_INVALID_ARG, "%s: rows out of range rejected", file);
+    CHECK(mg_gguf_dequantize(g, ti, 1 << 30, 1, got, NULL) == MG_ERR_INVALID_ARG, "%s: rows out of range rejected", file);
     free(want); free(got);
     mg_model_free(m);
 }
@@ -76,7 +76,7 @@ int main(void) {
         vals = (uint16_t *)(file + p);
         for (i = 0; i < 65536; i++) { uint16_t h = (uint16_t)i; memcpy(vals + i, &h, 2); }
         CHECK(mg_gguf_open_mem(&g, file, p + 131072, &e) == MG_OK, "hand-made F16 GGUF parses: %s", e.message);
-        CHECK(mg_gguf_dequantize(g, 0, 0, 1, out) == MG_OK, "dequantize all halves");
+        CHECK(mg_gguf_dequantize(g, 0, 0, 1, out, NULL) == MG_OK, "dequantize all halves");
         for (i = 0; i < 65536; i++) {
             float r = half_ref((uint16_t)i);
             if (!(r == out[i] || (r != r && out[i] != out[i])) || (r == 0 && signbit(r) != signbit(out[i]))) bad++;

@@ -125,6 +125,19 @@ static void test_other_native(void) {
         CHECK(sum_frames(&d) == 33322688.0, "dfl sum %f", sum_frames(&d));
         mgx_dicom_free(&d);
     }
+    {   /* the deflated data set cut short, and inside the pixel data: the inflater's message, never a silent cut */
+        size_t n;
+        unsigned char *p = (unsigned char *)mgt_read_file(DD "image_dfl.dcm", &n);
+        CHECK(p != NULL, "read image_dfl.dcm");
+        if (p) {
+            rc = mgx_dicom_load_mem(p, n - 200, &d, err, sizeof err);
+            CHECK(rc == -1 && strstr(err, "DICOM: deflated data set: deflate: truncated compressed data"), "cut deflated data set: %s", err);
+            rc = mgx_dicom_load_mem_ex(p, n - 200, &d, MGX_DICOM_HEADER_ONLY, err, sizeof err);
+            CHECK(rc == 0 && d.rows == 512 && !d.data, "header only stops before the cut: %s", err);
+            if (!rc) mgx_dicom_free(&d);
+            free(p);
+        }
+    }
     /* explicit VR big endian, RGB planar configuration 1. [pydicom] 60x80x3, [0,0] (171,171,171),
        [30,40] (255,255,0), [59,79] (255,232,0), sum 2470716, modality US */
     rc = mgx_dicom_load_file(DD "ExplVR_BigEnd.dcm", &d, err, sizeof err);
@@ -451,21 +464,26 @@ static void el_us(mbuf *m, unsigned g, unsigned e, unsigned v) { unsigned char b
 static void item(mbuf *m, uint32_t len) { put16(m, 0xFFFE); put16(m, 0xE000); put32(m, len); }
 static void delim(mbuf *m, unsigned e) { put16(m, 0xFFFE); put16(m, e); put32(m, 0); }
 
+/* the image pixel module of 2x2 unsigned grey frames of `bits` bits; frames NULL: no NumberOfFrames */
+static void grey_2x2(mbuf *m, const char *frames, unsigned bits) {
+    el_us(m, 0x0028, 0x0002, 1);
+    el(m, 0x0028, 0x0004, "CS", "MONOCHROME2 ", 12);
+    if (frames) el(m, 0x0028, 0x0008, "IS", frames, (uint32_t)strlen(frames));
+    el_us(m, 0x0028, 0x0010, 2);
+    el_us(m, 0x0028, 0x0011, 2);
+    el_us(m, 0x0028, 0x0100, bits);
+    el_us(m, 0x0028, 0x0101, bits);
+    el_us(m, 0x0028, 0x0102, bits - 1);
+    el_us(m, 0x0028, 0x0103, 0);
+}
+
 /* a 2x2 8-bit image; `extra` adds elements between Modality and the image attributes */
 static void build(mbuf *m, void (*extra)(mbuf *), const char *frames, size_t pixlen) {
     static const unsigned char pix[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     m->n = 0;
     el(m, 0x0008, 0x0060, "CS", "OT", 2);
     if (extra) extra(m);
-    el_us(m, 0x0028, 0x0002, 1);
-    el(m, 0x0028, 0x0004, "CS", "MONOCHROME2 ", 12);
-    if (frames) el(m, 0x0028, 0x0008, "IS", frames, (uint32_t)strlen(frames));
-    el_us(m, 0x0028, 0x0010, 2);
-    el_us(m, 0x0028, 0x0011, 2);
-    el_us(m, 0x0028, 0x0100, 8);
-    el_us(m, 0x0028, 0x0101, 8);
-    el_us(m, 0x0028, 0x0102, 7);
-    el_us(m, 0x0028, 0x0103, 0);
+    grey_2x2(m, frames, 8);
     el(m, 0x7FE0, 0x0010, "OB", pix, (uint32_t)pixlen);
 }
 
@@ -724,13 +742,118 @@ static void test_volumes(void) {
             f = fopen(path, "wb"); if (f && a) { fwrite(a, 1, n, f); } if (f) fclose(f);
             free(a);
             rc = mgx_volume_load(dir, &v, err, sizeof err);
-            CHECK(rc == -1 && strstr(err, "share"), "mixed sizes refused: %s", err);
+            CHECK(rc == -1 && strstr(err, "holds 2 series") && strstr(err, "1: 1.3.6.1.4.1.5962.1.3.1.1.20040119072730.12322 CT"),
+                  "two series listed: %s", err);
             snprintf(path, sizeof path, "%s/a.dcm", dir); remove(path);
             snprintf(path, sizeof path, "%s/b.dcm", dir); remove(path);
             snprintf(path, sizeof path, "%s/note.txt", dir); remove(path);
             rmdir(dir);
         }
     }
+}
+
+/* ---- series: a folder written here, 3 CT + 3 MR slices of 2x2 16-bit, value = 100 * series + 10 * slice + pixel ---- */
+
+/* Writes one slice: series uid/modality/description, InstanceNumber inst, ImagePositionPatient z. */
+static int write_slice(const char *path, const char *uid, const char *mod, const char *desc, int inst, int base) {
+    mbuf *m = (mbuf *)malloc(sizeof(mbuf));
+    unsigned char pix[8];
+    char num[16], pos[32];
+    int i, ok;
+    FILE *f;
+    if (!m) return 0;
+    m->n = 0;
+    el(m, 0x0008, 0x0060, "CS", mod, 2);
+    el(m, 0x0008, 0x103E, "LO", desc, (uint32_t)strlen(desc));
+    el(m, 0x0020, 0x000E, "UI", uid, (uint32_t)strlen(uid));
+    snprintf(num, sizeof num, "%d ", inst);
+    el(m, 0x0020, 0x0013, "IS", num, (uint32_t)(strlen(num) & ~1u));
+    snprintf(pos, sizeof pos, "0\\0\\%d", inst);
+    el(m, 0x0020, 0x0032, "DS", pos, (uint32_t)(strlen(pos) + 1) & ~1u);
+    grey_2x2(m, NULL, 16);
+    for (i = 0; i < 4; i++) { pix[2 * i] = (unsigned char)(base + i); pix[2 * i + 1] = 0; }
+    el(m, 0x7FE0, 0x0010, "OW", pix, 8);
+    f = fopen(path, "wb");
+    ok = f && fwrite(m->b, 1, m->n, f) == m->n;
+    if (f) ok &= fclose(f) == 0;
+    free(m);
+    return ok;
+}
+
+static void rm_tree(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("  could not remove %s\n", dir);
+}
+
+static void test_series(void) {
+    char tmpl[] = "/tmp/mgx_test_seriesXXXXXX", path[512], sub[512];
+    char *dir = mkdtemp(tmpl);
+    mgx_volume v;
+    mgx_volume_options o;
+    int rc, i, ok = 1;
+    CHECK(dir != NULL, "mkdtemp");
+    if (!dir) return;
+    /* the MR slices sort before the CT ones by name, but series are numbered by their first file: a_ct first */
+    for (i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/a_ct%d.dcm", dir, i);
+        ok &= write_slice(path, "1.2.826.0.1.3680043.99.1", "CT", "chest", 3 - i, 110 + 10 * i);
+        snprintf(path, sizeof path, "%s/b_mr%d.dcm", dir, i);
+        ok &= write_slice(path, "1.2.826.0.1.3680043.99.2", "MR", "brain", i + 1, 210 + 10 * i);
+    }
+    CHECK(ok, "write the two-series folder");
+    rc = mgx_volume_load(dir, &v, err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "holds 2 series") &&
+          strstr(err, "\n  1: 1.2.826.0.1.3680043.99.1 CT \"chest\" 3 slices") &&
+          strstr(err, "\n  2: 1.2.826.0.1.3680043.99.2 MR \"brain\" 3 slices"), "two series without a selector: %s", err);
+    memset(&o, 0, sizeof o);
+    o.series = "2";
+    rc = mgx_volume_load_ex(dir, &o, &v, err, sizeof err);
+    CHECK(rc == 0 && v.d == 3 && !strcmp(v.modality, "MR") && !strcmp(v.series_description, "brain") &&
+          v.vox[0] == 210 && v.vox[4] == 220 && v.vox[11] == 233, "series 2 (MR) by number: %s", err);
+    if (!rc) mgx_volume_free(&v);
+    o.series = "1.2.826.0.1.3680043.99.1";
+    rc = mgx_volume_load_ex(dir, &o, &v, err, sizeof err);
+    /* InstanceNumber 3, 2, 1 for a_ct0..2: slice order a_ct2, a_ct1, a_ct0 */
+    CHECK(rc == 0 && v.d == 3 && !strcmp(v.modality, "CT") && v.vox[0] == 130 && v.vox[4] == 120 && v.vox[8] == 110 &&
+          v.source_index[0] == 2 && v.source_index[2] == 0, "series by UID (CT), instance order: %s", err);
+    if (!rc) mgx_volume_free(&v);
+    o.series = "3";
+    rc = mgx_volume_load_ex(dir, &o, &v, err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "no series \"3\"") && strstr(err, "holds 2 series") && strstr(err, "2: 1.2.826"),
+          "series 3 of 2: %s", err);
+    o.series = "1.2.3";
+    rc = mgx_volume_load_ex(dir, &o, &v, err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "no series \"1.2.3\""), "unknown UID: %s", err);
+    o.series = NULL;
+    o.volume = 1;
+    rc = mgx_volume_load_ex(dir, &o, &v, err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "volume 1") && strstr(err, "DICOM folder"), "volume index on a folder: %s", err);
+    rm_tree(dir);
+
+    /* one series spread over subfolders (two levels), with a link back to the top (a loop) and a FIFO */
+    strcpy(tmpl, "/tmp/mgx_test_seriesXXXXXX");
+    if (!(dir = mkdtemp(tmpl))) { CHECK(0, "mkdtemp"); return; }
+    snprintf(sub, sizeof sub, "%s/s1", dir);
+    ok = mkdir(sub, 0700) == 0;
+    snprintf(sub, sizeof sub, "%s/s1/deeper", dir);
+    ok &= mkdir(sub, 0700) == 0;
+    snprintf(path, sizeof path, "%s/s1/x.dcm", dir);
+    ok &= write_slice(path, "1.2.826.0.1.3680043.99.3", "CT", "split", 2, 20);
+    snprintf(path, sizeof path, "%s/s1/deeper/y.dcm", dir);
+    ok &= write_slice(path, "1.2.826.0.1.3680043.99.3", "CT", "split", 1, 10);
+    snprintf(path, sizeof path, "%s/z.dcm", dir);
+    ok &= write_slice(path, "1.2.826.0.1.3680043.99.3", "CT", "split", 3, 30);
+    snprintf(path, sizeof path, "%s/s1/deeper/loop", dir);
+    ok &= symlink(dir, path) == 0;
+    snprintf(path, sizeof path, "%s/s1/fifo", dir);
+    ok &= mkfifo(path, 0600) == 0;
+    CHECK(ok, "write the nested folder");
+    rc = mgx_volume_load(dir, &v, err, sizeof err);
+    CHECK(rc == 0 && v.d == 3 && v.vox[0] == 10 && v.vox[4] == 20 && v.vox[8] == 30 && !strcmp(v.series_uid, "1.2.826.0.1.3680043.99.3"),
+          "series in subfolders, loop walked once, FIFO skipped: %s", err);
+    if (!rc) mgx_volume_free(&v);
+    rm_tree(dir);
 }
 
 int main(void) {
@@ -749,5 +872,6 @@ int main(void) {
     test_patched();
     test_mutations();
     test_volumes();
+    test_series();
     return MG_TEST_END();
 }

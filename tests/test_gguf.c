@@ -182,7 +182,7 @@ int main(void) {
         mg_model_info mi;
         mg_model_get_info(m, &mi);
         CHECK(m && !mi.has_weights && mi.n_vocab == 262208 && mi.n_layer == 34 && mi.n_embd == 2560, "vocab-only file: %d", mi.n_vocab);
-        CHECK(mg_session_new(&s, m, NULL) == MG_ERR_STATE && s == NULL, "no session without weights");
+        CHECK(mg_session_new(&s, m, NULL, NULL) == MG_ERR_STATE && s == NULL, "no session without weights");
         mg_model_free(m);
     }
     {   /* the fingerprint in mg_model_info: SHA-256 of the header bytes and 3 x 64 bytes of each tensor,

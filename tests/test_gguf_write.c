@@ -372,7 +372,7 @@ static void test_copy(void) {
         so.n_threads = 1; so.n_ctx = 64;
         CHECK(mg_model_load_mem(&m1, orig, n, NULL, &e) == MG_OK, "load original: %s", e.message);
         CHECK(mg_model_load_mem(&m2, mem, size, NULL, &e) == MG_OK, "load copy: %s", e.message);
-        if (m1 && m2 && mg_session_new(&s1, m1, &so) == MG_OK && mg_session_new(&s2, m2, &so) == MG_OK) {
+        if (m1 && m2 && mg_session_new(&s1, m1, &so, NULL) == MG_OK && mg_session_new(&s2, m2, &so, NULL) == MG_OK) {
             const float *l1, *l2;
             CHECK(mg_eval(s1, ids, 6) == MG_OK && mg_eval(s2, ids, 6) == MG_OK, "eval");
             l1 = mg_logits(s1); l2 = mg_logits(s2);
@@ -490,7 +490,7 @@ static void dequant(int type, const void *q, float *y, int64_t rows, int64_t n) 
     mg_gguf_writer_new(&w, 0);
     mg_gguf_writer_add_tensor(w, "t", type, 2, ne, q, mg_type_row_size(type, n) * (size_t)rows);
     mg_gguf_writer_write_mem(w, &mem, &size);
-    if (mg_gguf_open_mem(&g, mem, size, NULL) == MG_OK) mg_gguf_dequantize(g, 0, 0, rows, y);
+    if (mg_gguf_open_mem(&g, mem, size, NULL) == MG_OK) mg_gguf_dequantize(g, 0, 0, rows, y, NULL);
     mg_gguf_close(g);
     mg_gguf_writer_free(w);
     free(mem);

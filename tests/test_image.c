@@ -427,6 +427,49 @@ static void test_inflate(void) {
     free(p3);
 }
 
+/* Inflating on demand in steps of 1..13 bytes gives the same bytes as one call, stops exactly at each step and
+   reports the end only after the trailer was checked. */
+static int inflate_in_steps(const unsigned char *src, size_t n, int fmt, const unsigned char *want, size_t want_n) {
+    char err[256] = "";
+    mgx_inflater *z = mgx_inflate_begin(src, n, fmt, 0, err, sizeof err);
+    size_t step = 1, have = 0, target = 0;
+    int done = 0, ok = z != NULL;
+    const unsigned char *p = NULL;
+    while (ok && !done) {
+        target += step;
+        step = step % 13 + 1;
+        ok = mgx_inflate_more(z, target, err, sizeof err) == 0;
+        p = mgx_inflate_data(z, &have, &done);
+        ok = ok && (have == target || (done && have < target && have == want_n));
+        ok = ok && have <= want_n && (!have || memcmp(p, want, have) == 0);
+    }
+    if (!ok) printf("  stepwise inflate stopped at %lu of %lu: %s\n", (unsigned long)have, (unsigned long)want_n, err);
+    mgx_inflate_end(z);
+    return ok && have == want_n;
+}
+
+static void test_inflate_steps(void) {
+    unsigned char msg[600], *buf, *p2, *big;
+    size_t n, n2, i;
+    uint32_t c;
+    n = make_msg(msg);
+    CHECK(inflate_in_steps(z_msg, sizeof z_msg, MGX_INFLATE_ZLIB, msg, n), "zlib stream inflated in steps");
+    CHECK(inflate_in_steps(raw_msg, sizeof raw_msg, MGX_INFLATE_RAW, msg, n), "raw stream inflated in steps");
+    buf = read_data("img-small-300x200.ppm.gz", &n);
+    p2 = read_data("img-small-300x200.ppm", &n2);
+    CHECK(buf && p2 && inflate_in_steps(buf, n, MGX_INFLATE_GZIP, p2, n2), "gzip -9 file inflated in steps");
+    free(buf);
+    free(p2);
+    /* CRC-32 of 10^6 bytes (the sliced path): Python's zlib.crc32 of bytes(((i*7+3)%256) ^ ((i>>10)&255)) */
+    big = (unsigned char *)malloc(1000000);
+    if (!big) return;
+    for (i = 0; i < 1000000; i++) big[i] = (unsigned char)(((i * 7 + 3) % 256) ^ ((i >> 10) & 255));
+    CHECK(mgx_crc32(0, big, 1000000) == 0xc89a3fa0u, "CRC-32 of 10^6 bytes");
+    for (c = 0, i = 0; i < 1000000; i += 1000) c = mgx_crc32(c, big + i, 1000);
+    CHECK(c == 0xc89a3fa0u, "CRC-32 of 10^6 bytes chained in short pieces");
+    free(big);
+}
+
 /* ---- PNG built in the test: stored-block zlib, CRCs from mgx_crc32 (itself checked above) ---- */
 
 typedef struct { unsigned char *p; size_t n; } bytes;
@@ -736,6 +779,7 @@ static void test_corruption(void) {
 
 int main(void) {
     test_inflate();
+    test_inflate_steps();
     test_synthetic();
     test_real();
     test_png_crafted();

@@ -62,6 +62,23 @@ static void check_write(const char *s, const char *expect) {
     mgx_json_free(v);
 }
 
+/* A hand-built number node (no source text), and one whose text is not a JSON number: both formatted from num. */
+static void check_format(double x, const char *expect) {
+    mgx_json v;
+    char *w;
+    memset(&v, 0, sizeof v);
+    v.type = MGX_JSON_NUMBER;
+    v.num = x;
+    w = mgx_json_write(&v);
+    CHECK(w && strcmp(w, expect) == 0, "format(%.17g) = %s, expected %s", x, w ? w : "(null)", expect);
+    free(w);
+    v.str = (char *)"1.0x";
+    v.len = 4;
+    w = mgx_json_write(&v);
+    CHECK(w && strcmp(w, expect) == 0, "format(%.17g) with invalid text = %s, expected %s", x, w ? w : "(null)", expect);
+    free(w);
+}
+
 static void check_reject(const char *s, size_t n, const char *what) {
     char err[256];
     mgx_json *v;
@@ -189,7 +206,7 @@ static void test_rfc_examples(void) {
         CHECK(mgx_json_at(v, 2) == NULL && mgx_json_at(v, 1) != NULL, "at bounds");
         CHECK(mgx_json_get(v, "0") == NULL, "get on an array is NULL");
         w = mgx_json_write(mgx_json_at(v, 1));
-        CHECK(w && strcmp(w, "{\"precision\":\"zip\",\"Latitude\":37.371991,\"Longitude\":-122.02602,"
+        CHECK(w && strcmp(w, "{\"precision\":\"zip\",\"Latitude\":37.371991,\"Longitude\":-122.026020,"
                              "\"Address\":\"\",\"City\":\"SUNNYVALE\",\"State\":\"CA\",\"Zip\":\"94085\","
                              "\"Country\":\"US\"}") == 0, "write city: %s", w ? w : "(null)");
         free(w);
@@ -249,20 +266,31 @@ static void test_numbers(void) {
     v = P("-0", err, sizeof err);
     CHECK(v && v->type == MGX_JSON_NUMBER && v->num == 0 && signbit(v->num), "-0 keeps its sign");
     mgx_json_free(v);
+    /* parsed numbers are written as they were written (a clinical value reaches the model unchanged) */
     check_write("-0", "-0");
     check_write("0", "0");
-    check_write("1e-7", "1e-07");
+    check_write("1e-7", "1e-7");
     check_write("0.1", "0.1");
     check_write("1.5", "1.5");
-    check_write("100.0", "100");
-    check_write("1E+2", "100");
+    check_write("100.0", "100.0");
+    check_write("1E+2", "1E+2");
     check_write("-42", "-42");
-    check_write("9007199254740991", "9007199254740991");      /* 2^53 - 1: integer form */
-    check_write("9007199254740992", "9007199254740992");      /* 2^53: %.16g happens to be exact */
-    check_write("123456789012345678", "1.2345678901234568e+17");
-    check_write("1e300", "1e+300");
+    check_write("4.60", "4.60");
+    check_write("[4.60,12345678901234567890,0.50e-0,-0.0]", "[4.60,12345678901234567890,0.50e-0,-0.0]");
+    check_write("9007199254740991", "9007199254740991");
+    check_write("123456789012345678", "123456789012345678");
+    check_write("1e300", "1e300");
     check_write("-2.5e-300", "-2.5e-300");
     check_write("0.30000000000000004", "0.30000000000000004");
+    /* numbers without text (built by hand): integers when integral and below 2^53, else the shortest %.Ng */
+    check_format(-0.0, "-0");
+    check_format(1e-7, "1e-07");
+    check_format(100.0, "100");
+    check_format(9007199254740991.0, "9007199254740991");   /* 2^53 - 1: integer form */
+    check_format(9007199254740992.0, "9007199254740992");   /* 2^53: %.16g happens to be exact */
+    check_format(123456789012345678.0, "1.2345678901234568e+17");
+    check_format(1e300, "1e+300");
+    check_format(0.30000000000000004, "0.30000000000000004");
     check_write("[1,2.5,-3]", "[1,2.5,-3]");
     check_reject("1e400", 5, "overflowing number 1e400");
     check_reject("-1e400", 6, "overflowing number -1e400");

@@ -65,14 +65,14 @@ static mg_session *session(const mg_model *m, int threads, int batch, int kv, in
     mg_session_options o;
     memset(&o, 0, sizeof o);
     o.n_threads = threads; o.n_batch = batch; o.kv_type = kv; o.n_ctx = n_ctx;
-    if (mg_session_new(&s, m, &o) != MG_OK) printf("FAIL session\n");
+    if (mg_session_new(&s, m, &o, NULL) != MG_OK) printf("FAIL session\n");
     return s;
 }
 
 static int tokenize_prompt(const mg_model *m, const mgx_json *pj, const char *name, int32_t *ids, int cap) {
     const char *text = mgx_json_string(mgx_json_get(mgx_json_get(pj, name), "text"));
     int n = 0;
-    if (!text || mg_tokenize(m, text, strlen(text), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, cap, &n) != MG_OK) return 0;
+    if (!text || mg_tokenize(m, text, strlen(text), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, cap, &n, NULL) != MG_OK) return 0;
     return n;
 }
 
@@ -293,9 +293,9 @@ static void check_memory(void) {
             o.n_threads = 1; o.n_ctx = 4096; o.kv_type = kvs[k];
             /* 5 local layers keep min(p, 1024) slots, the global layer (5) keeps p; K and V */
             want_kv = 2 * row[k] * (5 * (size_t)local + (size_t)p);
-            CHECK(mg_session_memory_estimate(m, &o, p, &est) == MG_OK, "estimate");
+            CHECK(mg_session_memory_estimate(m, &o, p, &est, NULL) == MG_OK, "estimate");
             CHECK(est.kv == want_kv, "kv %d, %d positions: estimate %zu, by hand %zu", kvs[k], p, est.kv, want_kv);
-            CHECK(mg_session_new(&s, m, &o) == MG_OK && mg_session_reserve(s, p) == MG_OK, "reserve");
+            CHECK(mg_session_new(&s, m, &o, NULL) == MG_OK && mg_session_reserve(s, p) == MG_OK, "reserve");
             CHECK(mg_session_kv_bytes(s) == want_kv, "kv bytes held %zu, want %zu", mg_session_kv_bytes(s), want_kv);
             CHECK(live_bytes - before == est.total, "kv %d, %d positions: session holds %zu bytes, estimate %zu",
                   kvs[k], p, live_bytes - before, est.total);
@@ -319,7 +319,7 @@ static void check_memory(void) {
         mg_memory_estimate est;
         memset(&o, 0, sizeof o);
         o.kv_type = 7;
-        CHECK(mg_session_memory_estimate(m, &o, 10, &est) == MG_ERR_INVALID_ARG, "bad kv type refused");
+        CHECK(mg_session_memory_estimate(m, &o, 10, &est, NULL) == MG_ERR_INVALID_ARG, "bad kv type refused");
     }
     mg_model_free(m);
 }
@@ -367,7 +367,7 @@ static void check_snapshots(const mgx_json *pj, int kv) {
     free(got); got = logits_copy(c);
     CHECK(got && ref && memcmp(got, ref, 8192 * 4) == 0, "branch in another session (3 threads, chunk 512) != fresh");
     /* the file form */
-    CHECK(mg_snapshot_save(sn, "build/tests/kv.snap") == MG_OK, "save");
+    CHECK(mg_snapshot_save(sn, "build/tests/kv.snap", NULL) == MG_OK, "save");
     CHECK(mg_snapshot_load(&sn2, m, "build/tests/kv.snap", &e) == MG_OK, "load: %s", e.message);
     CHECK(sn2 && mg_snapshot_size(sn2) == mg_snapshot_size(sn) &&
           memcmp(mg_snapshot_data(sn2), mg_snapshot_data(sn), mg_snapshot_size(sn)) == 0, "file round trip");
@@ -469,12 +469,12 @@ static void check_image_reuse(void) {
         !load_image(FIX_DIR "images/img-small-300x200.png", &im[1], &mi[1])) { CHECK(0, "setup"); mg_model_free(m); return; }
     mi[2] = mi[0];
     /* the cache: same embeddings as without it, the repeated image is a hit */
-    CHECK(mg_embd_cache_new(&cache, 0) == MG_OK, "cache");
+    CHECK(mg_embd_cache_new(&cache, 0, NULL) == MG_OK, "cache");
     memset(&o, 0, sizeof o);
     o.n_threads = 2; o.n_ctx = 2048; o.embd_cache = cache;
-    CHECK(mg_session_new(&s, m, &o) == MG_OK, "session with cache");
+    CHECK(mg_session_new(&s, m, &o, NULL) == MG_OK, "session with cache");
     o.embd_cache = NULL; o.n_threads = 1;
-    CHECK(mg_session_new(&f, m, &o) == MG_OK, "session without");
+    CHECK(mg_session_new(&f, m, &o, NULL) == MG_OK, "session without");
     CHECK(mg_encode_images(f, mi, 2, MG_IMAGE_MEDGEMMA, plain) == MG_OK, "plain encode");
     CHECK(mg_encode_images(s, mi, 3, MG_IMAGE_MEDGEMMA, cached) == MG_OK, "cached encode");
     mg_embd_cache_stats_get(cache, &st);
@@ -485,7 +485,7 @@ static void check_image_reuse(void) {
               memcmp(cached[i].data, plain[i % 2].data, (size_t)256 * 256 * 4) == 0, "image %d: cached embedding differs", i);
     for (i = 0; i < 3; i++) mg_image_embd_free(&cached[i]);
     o.embd_cache = cache;
-    CHECK(mg_session_new(&s2, m, &o) == MG_OK && mg_encode_images(s2, &mi[1], 1, MG_IMAGE_MEDGEMMA, again) == MG_OK, "second session");
+    CHECK(mg_session_new(&s2, m, &o, NULL) == MG_OK && mg_encode_images(s2, &mi[1], 1, MG_IMAGE_MEDGEMMA, again) == MG_OK, "second session");
     mg_embd_cache_stats_get(cache, &st);
     CHECK(st.hits == 2 && st.entries == 2, "a second session shares the cache (%llu hits)", (unsigned long long)st.hits);
     mg_image_embd_free(&again[0]);
@@ -494,10 +494,10 @@ static void check_image_reuse(void) {
     CHECK(st.misses == 3 && st.entries == 3, "another preprocessing mode is another key");
     mg_image_embd_free(&again[0]);
     mg_embd_cache_free(cache);
-    CHECK(mg_embd_cache_new(&cache, (size_t)256 * 256 * 4 * 3 / 2) == MG_OK, "bounded cache");
+    CHECK(mg_embd_cache_new(&cache, (size_t)256 * 256 * 4 * 3 / 2, NULL) == MG_OK, "bounded cache");
     mg_session_free(s2); s2 = NULL;
     o.embd_cache = cache;
-    CHECK(mg_session_new(&s2, m, &o) == MG_OK && mg_encode_images(s2, mi, 3, MG_IMAGE_MEDGEMMA, cached + 0) != MG_ERR_NOMEM, "bounded encode");
+    CHECK(mg_session_new(&s2, m, &o, NULL) == MG_OK && mg_encode_images(s2, mi, 3, MG_IMAGE_MEDGEMMA, cached + 0) != MG_ERR_NOMEM, "bounded encode");
     mg_embd_cache_stats_get(cache, &st);
     CHECK(st.entries == 1 && st.bytes == (size_t)256 * 256 * 4 && st.hits == 0 && st.misses == 3,
           "room for one entry: least recently used dropped (%d entries, %llu hits)", st.entries, (unsigned long long)st.hits);
@@ -510,7 +510,7 @@ static void check_image_reuse(void) {
         items[i][1].text = i ? "What is the shape on the left?" : "Describe this image.";
         items[i][1].image = NULL;
         turn[i].role = "user"; turn[i].items = items[i]; turn[i].n_items = 2;
-        CHECK(mg_chat_build(m, "You are an expert radiologist.", &turn[i], 1, 1, &p[i]) == MG_OK, "chat %d", i);
+        CHECK(mg_chat_build(m, "You are an expert radiologist.", &turn[i], 1, 1, &p[i], NULL) == MG_OK, "chat %d", i);
     }
     common = mg_prompt_common_prefix(m, &p[0], &p[1]);
     {
@@ -529,7 +529,7 @@ static void check_image_reuse(void) {
         it2[0].text = NULL; it2[0].image = &plain[1]; it2[1] = items[0][1];
         t2.role = "user"; t2.items = it2; t2.n_items = 2;
         memset(&q, 0, sizeof q);
-        CHECK(mg_chat_build(m, "You are an expert radiologist.", &t2, 1, 1, &q) == MG_OK, "chat other image");
+        CHECK(mg_chat_build(m, "You are an expert radiologist.", &t2, 1, 1, &q, NULL) == MG_OK, "chat other image");
         while (first_soft < q.n_ids && q.ids[first_soft] != mg_token_lookup(m, "<image_soft_token>")) first_soft++;
         c2 = mg_prompt_common_prefix(m, &p[0], &q);
         CHECK(c2 == first_soft, "different images: prefix %d stops at the image block (%d)", c2, first_soft);
@@ -538,7 +538,7 @@ static void check_image_reuse(void) {
     /* prefix once, snapshot, then each question = the whole prompt fed fresh */
     mg_session_free(s); s = NULL;
     o.embd_cache = NULL; o.n_threads = 2;
-    CHECK(mg_session_new(&s, m, &o) == MG_OK, "session");
+    CHECK(mg_session_new(&s, m, &o, NULL) == MG_OK, "session");
     CHECK(mg_eval_prompt_from(s, &p[0], 0) == MG_OK, "p0");
     ref = logits_copy(s);
     mg_session_reset(s);

@@ -7,8 +7,10 @@
    vox[(k*h + j)*w + i] with w = dim[1], h = dim[2]. */
 #include "mgx_medical.h"
 #include "mgtest.h"
+#include "deflate_writer.h"
 
 #include <stdint.h>
+#include <unistd.h>
 
 #define ND "tests/data/nifti/"
 
@@ -196,10 +198,106 @@ static void test_mutations(void) {
     }
 }
 
+/* A little-endian 4D int16 file written here: 4 x 3 x 2 voxels x nt volumes, voxel (i,j,k) of volume t =
+   1000 t + 100 k + 10 j + i, vox_offset 352. */
+static unsigned char *write_4d(int nt, size_t *n) {
+    size_t nvox = 24 * (size_t)nt, i;
+    unsigned char *p = (unsigned char *)calloc(1, 352 + 2 * nvox);
+    static const short dims[8] = {4, 4, 3, 2, 0, 1, 1, 1};
+    float one = 1, off = 352;
+    int k;
+    if (!p) return NULL;
+    p[0] = 0x5C; p[1] = 1;                                  /* sizeof_hdr 348 */
+    for (k = 0; k < 8; k++) put_i16(p + 40 + 2 * k, k == 4 ? nt : dims[k]);
+    put_i16(p + 70, 4);                                     /* int16 */
+    put_i16(p + 72, 16);
+    for (k = 1; k < 4; k++) memcpy(p + 76 + 4 * k, &one, 4);
+    memcpy(p + 108, &off, 4);
+    memcpy(p + 344, "n+1", 4);
+    for (i = 0; i < nvox; i++) {
+        size_t t = i / 24, r = i % 24;
+        put_i16(p + 352 + 2 * i, (int)(1000 * t + 100 * (r / 12) + 10 * (r / 4 % 3) + r % 4));
+    }
+    *n = 352 + 2 * nvox;
+    return p;
+}
+
+/* gzip of data[0..n) in stored blocks (the tests' writer; CRC-32 by mgx_crc32, checked in test_image). */
+static unsigned char *gzip_stored(const unsigned char *data, size_t n, size_t *out_n) {
+    dwbuf w;
+    memset(&w, 0, sizeof w);
+    dw_gzip_header(&w);
+    dw_stored(&w, data, n, 1);
+    dw_le32(&w, mgx_crc32(0, data, n));
+    dw_le32(&w, (uint32_t)n);
+    *out_n = w.n;
+    return w.oom ? NULL : w.p;
+}
+
+static void test_4d(void) {
+    size_t n, gn;
+    unsigned char *p = write_4d(3, &n), *gz = p ? gzip_stored(p, n, &gn) : NULL;
+    mgx_volume v;
+    mgx_volume_options o;
+    char path[64];
+    int t, rc, pass;
+    FILE *f;
+    CHECK(p && gz, "write the 4D file");
+    if (!p || !gz) { free(p); free(gz); return; }
+    for (pass = 0; pass < 2; pass++)
+        for (t = 0; t < 3; t++) {
+            rc = mgx_nifti_load_mem_ex(pass ? gz : p, pass ? gn : n, t, &v, err, sizeof err);
+            CHECK(rc == 0 && v.nvolumes == 3 && v.volume == t && v.d == 2 && at(&v, 0, 0, 0) == 1000 * t &&
+                  at(&v, 3, 2, 1) == 1000 * t + 123 && vsum(&v) == 24000.0 * t + 24 * 61.5,
+                  "%s volume %d: %s", pass ? "gzip" : "plain", t, err);
+            if (!rc) mgx_volume_free(&v);
+        }
+    rc = mgx_nifti_load_mem_ex(p, n, 3, &v, err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "volume 3 asked for, the file holds 3 (0..2)"), "volume 3 of 3: %s", err);
+    rc = mgx_nifti_load_mem_ex(gz, gn, -1, &v, err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "volume -1"), "volume -1: %s", err);
+    /* through the volume loader, by file */
+    snprintf(path, sizeof path, "/tmp/mgx_test_4d_%d.nii.gz", (int)getpid());
+    f = fopen(path, "wb");
+    CHECK(f && fwrite(gz, 1, gn, f) == gn && fclose(f) == 0, "write %s", path);
+    memset(&o, 0, sizeof o);
+    o.volume = 2;
+    rc = mgx_volume_load_ex(path, &o, &v, err, sizeof err);
+    CHECK(rc == 0 && v.nvolumes == 3 && v.volume == 2 && at(&v, 1, 1, 1) == 2111, "volume_load_ex volume 2: %s", err);
+    if (!rc) mgx_volume_free(&v);
+    rc = mgx_volume_load(path, &v, err, sizeof err);
+    CHECK(rc == 0 && v.nvolumes == 3 && v.volume == 0 && at(&v, 1, 1, 1) == 111, "volume_load: volume 0 of 3: %s", err);
+    if (!rc) mgx_volume_free(&v);
+    o.series = "2";
+    rc = mgx_volume_load_ex(path, &o, &v, err, sizeof err);
+    CHECK(rc == -1 && strstr(err, "no series \"2\""), "series 2 of a NIfTI file: %s", err);
+    remove(path);
+    /* a gzip stream longer than the header implies is refused; a shorter one names both sizes */
+    {
+        size_t ln, sn;
+        unsigned char *longer = (unsigned char *)malloc(n + 2), *gl, *gs;
+        memcpy(longer, p, n);
+        longer[n] = longer[n + 1] = 0;
+        gl = gzip_stored(longer, n + 2, &ln);
+        gs = gzip_stored(p, n - 2, &sn);
+        rc = gl ? mgx_nifti_load_mem_ex(gl, ln, 2, &v, err, sizeof err) : 0;
+        CHECK(rc == -1 && strstr(err, "more than the 496 bytes the header implies"), "longer gzip: %s", err);
+        rc = gs ? mgx_nifti_load_mem_ex(gs, sn, 2, &v, err, sizeof err) : 0;
+        CHECK(rc == -1 && strstr(err, "volume 2 needs 48 bytes after offset 448; the file has 46"), "shorter gzip: %s", err);
+        rc = gs ? mgx_nifti_load_mem_ex(gs, sn, 1, &v, err, sizeof err) : -1;
+        CHECK(rc == 0 && at(&v, 3, 2, 1) == 1123, "volume 1 of a stream cut inside volume 2: %s", err);
+        if (!rc) mgx_volume_free(&v);
+        free(longer); free(gl); free(gs);
+    }
+    free(p);
+    free(gz);
+}
+
 int main(void) {
     test_anatomical();
     test_datatypes();
     test_rejections();
     test_mutations();
+    test_4d();
     return MG_TEST_END();
 }

@@ -24,7 +24,7 @@ static mg_session *session(const mg_model *m, int threads, int batch) {
     o.n_batch = batch;
     o.n_ctx = 512;
     o.kv_type = MG_KV_F32;
-    if (mg_session_new(&s, m, &o) != MG_OK) printf("FAIL session\n");
+    if (mg_session_new(&s, m, &o, NULL) != MG_OK) printf("FAIL session\n");
     return s;
 }
 
@@ -57,7 +57,7 @@ static void check_dequant(const char *file, const mgx_json *entry) {
     if (ti >= 0 && want && n == (size_t)rows * row_len) {
         mg_gguf_tensor(g, ti, &t);
         CHECK(!strcmp(mg_type_name(t.type), type), "%s: type %s, the index says %s", file, mg_type_name(t.type), type);
-        CHECK(mg_gguf_dequantize(g, ti, 0, rows, got) == MG_OK, "%s: dequantize", file);
+        CHECK(mg_gguf_dequantize(g, ti, 0, rows, got, NULL) == MG_OK, "%s: dequantize", file);
         for (i = 0; i < (int64_t)n; i++) bad += memcmp(&got[i], &want[i], 4) != 0;
         CHECK(bad == 0, "%s (%s): %zu of %zu values differ from gguf-py's", file, type, bad, n);
     }
@@ -72,7 +72,7 @@ static char *greedy(const mg_model *m, const char *prompt, int n_gen) {
     int n = 0, i, ng = 0;
     size_t len = 0;
     char *out = (char *)malloc(4096);
-    if (!s || !out || mg_tokenize(m, prompt, strlen(prompt), MG_TOKENIZE_BOS, ids, 64, &n) != MG_OK || mg_eval(s, ids, n) != MG_OK) {
+    if (!s || !out || mg_tokenize(m, prompt, strlen(prompt), MG_TOKENIZE_BOS, ids, 64, &n, NULL) != MG_OK || mg_eval(s, ids, n) != MG_OK) {
         mg_session_free(s); free(out); return NULL;
     }
     for (i = 0; i < n_gen; i++) {
@@ -81,7 +81,7 @@ static char *greedy(const mg_model *m, const char *prompt, int n_gen) {
         ids[n + ng++] = id;
         if (i + 1 < n_gen && mg_eval(s, &id, 1) != MG_OK) break;
     }
-    if (mg_detokenize(m, ids + n, ng, 0, out, 4096, &len) != MG_OK) { free(out); out = NULL; }
+    if (mg_detokenize(m, ids + n, ng, 0, out, 4096, &len, NULL) != MG_OK) { free(out); out = NULL; }
     mg_session_free(s);
     return out;
 }
@@ -92,7 +92,7 @@ static void check_feeding(const mg_model *m, const char *name) {
     mg_session *a = session(m, 2, 0), *b = session(m, 3, 0);
     int32_t ids[64];
     int n = 0, i, ok;
-    ok = a && b && mg_tokenize(m, text, strlen(text), MG_TOKENIZE_BOS, ids, 64, &n) == MG_OK && mg_eval(a, ids, n) == MG_OK;
+    ok = a && b && mg_tokenize(m, text, strlen(text), MG_TOKENIZE_BOS, ids, 64, &n, NULL) == MG_OK && mg_eval(a, ids, n) == MG_OK;
     for (i = 0; ok && i < n; i++) ok = mg_eval(b, ids + i, 1) == MG_OK;
     CHECK(ok && n > 8 && memcmp(mg_logits(a), mg_logits(b), 8192 * sizeof(float)) == 0,
           "%s: batched (2 threads) and one-at-a-time (3 threads) logits not bit-identical", name);

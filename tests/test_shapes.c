@@ -79,7 +79,7 @@ static float *logits_of(const mg_model *m, const int32_t *ids, int n, int kv) {
     float *out = (float *)malloc(8192 * sizeof(float));
     memset(&o, 0, sizeof o);
     o.n_threads = 2; o.n_ctx = 1024; o.kv_type = kv;
-    if (mg_session_new(&s, m, &o) != MG_OK || mg_eval(s, ids, n) != MG_OK) { free(out); mg_session_free(s); return NULL; }
+    if (mg_session_new(&s, m, &o, NULL) != MG_OK || mg_eval(s, ids, n) != MG_OK) { free(out); mg_session_free(s); return NULL; }
     memcpy(out, mg_logits(s), 8192 * sizeof(float));
     mg_session_free(s);
     return out;
@@ -157,7 +157,7 @@ int main(void) {
     int32_t ids[512];
     int n = 0;
     if (!f32 || !text) { CHECK(0, "fixtures"); return MG_TEST_END(); }
-    mg_tokenize(f32, text, strlen(text), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 512, &n);
+    mg_tokenize(f32, text, strlen(text), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 512, &n, NULL);
     check_shapes(f32, 0, ids, n);
     check_shapes(f32, MG_TYPE_Q5_K, ids, n);
     mg_model_free(f32);

@@ -30,7 +30,7 @@ static void check_variant(int vi, const mgx_json *pj) {
         snprintf(path, sizeof path, FIX_DIR "ref/text/tiny-%s.logits.bin", name);
         want = fix_floats(path, &nw);
         if (!ref || !want || !s || !text) { CHECK(0, "%s: fixtures", name); goto next; }
-        CHECK(mg_tokenize(m, text, strlen(text), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 2048, &n) == MG_OK, "%s tokenize", name);
+        CHECK(mg_tokenize(m, text, strlen(text), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 2048, &n, NULL) == MG_OK, "%s tokenize", name);
         ref_ids = fix_ids(mgx_json_get(ref, "prompt_ids"), &nref);
         CHECK(n == nref && memcmp(ids, ref_ids, sizeof(int32_t) * (size_t)n) == 0, "%s: prompt ids differ (%d vs %d)", name, n, nref);
         free(ref_ids);
@@ -77,7 +77,7 @@ static void check_invariance(const mgx_json *pj) {
         mg_model *m = fix_model(models[k]);
         float *a, *b, *c, *d;
         if (!m) { CHECK(0, "load"); continue; }
-        mg_tokenize(m, text, strlen(text), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 2048, &n);
+        mg_tokenize(m, text, strlen(text), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 2048, &n, NULL);
         CHECK(n == 676, "long prompt is %d tokens (longer than the 512 window)", n);
         a = run(m, ids, n, 1, 512, 0);
         b = run(m, ids, n, 2, 512, 0);

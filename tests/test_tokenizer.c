@@ -21,17 +21,17 @@ static void check_cases(const char *model_path, const char *ref_path) {
         int32_t ids[1024], *want, bos_ids[1025];
         int n = -1, nw, nb = -1;
         want = fix_ids(mgx_json_get(c, "ids"), &nw);
-        CHECK(mg_tokenize(m, tj->str, tj->len, flags, ids, 1024, &n) == MG_OK, "%s: tokenize", name);
+        CHECK(mg_tokenize(m, tj->str, tj->len, flags, ids, 1024, &n, NULL) == MG_OK, "%s: tokenize", name);
         CHECK(n == nw && memcmp(ids, want, sizeof(int32_t) * (size_t)n) == 0, "%s [%s]: %d ids, expected %d", name, model_path, n, nw);
         /* with BOS: <bos> + the same ids (the vocabulary says add_bos) */
-        mg_tokenize(m, tj->str, tj->len, flags | MG_TOKENIZE_BOS, bos_ids, 1025, &nb);
+        mg_tokenize(m, tj->str, tj->len, flags | MG_TOKENIZE_BOS, bos_ids, 1025, &nb, NULL);
         CHECK(nb == nw + 1 && bos_ids[0] == mg_token_lookup(m, "<bos>") && memcmp(bos_ids + 1, want, sizeof(int32_t) * (size_t)nw) == 0,
               "%s: BOS variant", name);
         /* detokenizing ordinary text gives the text back (special markers render only with MG_DETOK_SPECIAL) */
         {
             char out[4096];
             size_t len = 0;
-            mg_result r = mg_detokenize(m, ids, n, flags ? MG_DETOK_SPECIAL : 0, out, sizeof out, &len);
+            mg_result r = mg_detokenize(m, ids, n, flags ? MG_DETOK_SPECIAL : 0, out, sizeof out, &len, NULL);
             CHECK(r == MG_OK && len == tj->len && memcmp(out, tj->str, len) == 0, "%s: detokenize round trip", name);
         }
         free(want);
@@ -62,20 +62,20 @@ static void check_specials(void) {
     CHECK(mg_token_is_eog(m, 1) && mg_token_is_eog(m, 106) && mg_token_is_eog(m, mg_token_lookup(m, "</s>")), "eog set");
     CHECK(!mg_token_is_eog(m, 2) && !mg_token_is_eog(m, 105) && !mg_token_is_eog(m, 107) && !mg_token_is_eog(m, -1), "non-eog");
     /* buffer too small: the needed count is reported */
-    CHECK(mg_tokenize(m, "Hello world", 11, 0, ids, 1, &n) == MG_ERR_BUFFER && n == 2, "MG_ERR_BUFFER with count");
-    CHECK(mg_tokenize(m, "Hello world", 11, 0, NULL, 0, &n) == MG_ERR_BUFFER && n == 2, "count-only call");
-    CHECK(mg_tokenize(NULL, "x", 1, 0, ids, 8, &n) == MG_ERR_INVALID_ARG, "NULL model");
-    CHECK(mg_tokenize(m, "", 0, MG_TOKENIZE_BOS, ids, 8, &n) == MG_OK && n == 1 && ids[0] == 2, "empty text with BOS = [<bos>]");
+    CHECK(mg_tokenize(m, "Hello world", 11, 0, ids, 1, &n, NULL) == MG_ERR_BUFFER && n == 2, "MG_ERR_BUFFER with count");
+    CHECK(mg_tokenize(m, "Hello world", 11, 0, NULL, 0, &n, NULL) == MG_ERR_BUFFER && n == 2, "count-only call");
+    CHECK(mg_tokenize(NULL, "x", 1, 0, ids, 8, &n, NULL) == MG_ERR_INVALID_ARG, "NULL model");
+    CHECK(mg_tokenize(m, "", 0, MG_TOKENIZE_BOS, ids, 8, &n, NULL) == MG_OK && n == 1 && ids[0] == 2, "empty text with BOS = [<bos>]");
     /* byte fallback: a lone continuation byte and a 4-byte char split over tokens reassemble */
-    CHECK(mg_tokenize(m, "\x80", 1, 0, ids, 8, &n) == MG_OK && n == 1 && ids[0] == mg_token_lookup(m, "<0x80>"), "byte fallback");
-    CHECK(mg_detokenize(m, ids, n, 0, buf, sizeof buf, &len) == MG_OK && len == 1 && (uint8_t)buf[0] == 0x80, "byte token detok");
-    CHECK(mg_detokenize(m, ids, 1, 0, buf, 1, &len) == MG_ERR_BUFFER && len == 1, "detok buffer too small");
+    CHECK(mg_tokenize(m, "\x80", 1, 0, ids, 8, &n, NULL) == MG_OK && n == 1 && ids[0] == mg_token_lookup(m, "<0x80>"), "byte fallback");
+    CHECK(mg_detokenize(m, ids, n, 0, buf, sizeof buf, &len, NULL) == MG_OK && len == 1 && (uint8_t)buf[0] == 0x80, "byte token detok");
+    CHECK(mg_detokenize(m, ids, 1, 0, buf, 1, &len, NULL) == MG_ERR_BUFFER && len == 1, "detok buffer too small");
     {   /* control tokens are invisible unless asked for */
         int32_t c[2] = { 105, 106 };
-        CHECK(mg_detokenize(m, c, 2, 0, buf, sizeof buf, &len) == MG_OK && len == 0, "control hidden");
-        CHECK(mg_detokenize(m, c, 1, MG_DETOK_SPECIAL, NULL, 0, &len) == MG_ERR_BUFFER && len == 15, "control rendered");
+        CHECK(mg_detokenize(m, c, 2, 0, buf, sizeof buf, &len, NULL) == MG_OK && len == 0, "control hidden");
+        CHECK(mg_detokenize(m, c, 1, MG_DETOK_SPECIAL, NULL, 0, &len, NULL) == MG_ERR_BUFFER && len == 15, "control rendered");
         c[0] = -5;
-        CHECK(mg_detokenize(m, c, 1, 0, buf, sizeof buf, &len) == MG_ERR_INVALID_ARG, "bad id");
+        CHECK(mg_detokenize(m, c, 1, 0, buf, sizeof buf, &len, NULL) == MG_ERR_INVALID_ARG, "bad id");
     }
     {   /* hostile input: 64 KiB of random bytes with special parsing, a 1 MB run of one character */
         size_t big = 1 << 20, i;
@@ -83,9 +83,9 @@ static void check_specials(void) {
         uint32_t x = 12345;
         int32_t *out = (int32_t *)malloc(sizeof(int32_t) * big);
         for (i = 0; i < 65536; i++) { x = x * 1664525u + 1013904223u; t[i] = (char)(x >> 24); }
-        CHECK(mg_tokenize(m, t, 65536, MG_TOKENIZE_SPECIAL, out, (int)big, &n) == MG_OK && n > 0, "random bytes");
+        CHECK(mg_tokenize(m, t, 65536, MG_TOKENIZE_SPECIAL, out, (int)big, &n, NULL) == MG_OK && n > 0, "random bytes");
         memset(t, 'a', big);
-        CHECK(mg_tokenize(m, t, big, 0, out, (int)big, &n) == MG_OK && n > 0 && n < (int)big / 4, "1 MB run: %d ids", n);
+        CHECK(mg_tokenize(m, t, big, 0, out, (int)big, &n, NULL) == MG_OK && n > 0 && n < (int)big / 4, "1 MB run: %d ids", n);
         free(t); free(out);
     }
     mg_model_free(m);

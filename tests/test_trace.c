@@ -34,8 +34,8 @@ int main(void) {
     memset(&o, 0, sizeof o);
     o.n_threads = 2; o.kv_type = MG_KV_F32; o.n_ctx = 512;
     o.tap = on_tap; o.tap_user = &T;
-    CHECK(mg_session_new(&s, m, &o) == MG_OK, "session");
-    CHECK(mg_tokenize(m, prompt, nprompt, MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 64, &n) == MG_OK &&
+    CHECK(mg_session_new(&s, m, &o, NULL) == MG_OK, "session");
+    CHECK(mg_tokenize(m, prompt, nprompt, MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 64, &n, NULL) == MG_OK &&
           n == 8 && memcmp(ids, want, sizeof want) == 0, "trace prompt ids (trace.json)");
     CHECK(mg_eval(s, ids, n) == MG_OK, "eval");
     for (i = 0; i < mgx_json_len(index); i++) {

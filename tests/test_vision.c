@@ -30,10 +30,10 @@ static int image_prompt(mg_session *s, const mg_model *m, const mg_image_embd *e
     const char *pre = "<start_of_turn>user\n<start_of_image>", *post = "<end_of_image>Describe the findings in this image.<end_of_turn>\n<start_of_turn>model\n";
     int32_t ids[64];
     int n;
-    mg_tokenize(m, pre, strlen(pre), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 64, &n);
+    mg_tokenize(m, pre, strlen(pre), MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 64, &n, NULL);
     if (n != 5 || mg_eval(s, ids, n) != MG_OK) return 0;
     if (mg_eval_embd(s, e->data, e->n_tokens, 1) != MG_OK) return 0;
-    mg_tokenize(m, post, strlen(post), MG_TOKENIZE_SPECIAL, ids, 64, &n);
+    mg_tokenize(m, post, strlen(post), MG_TOKENIZE_SPECIAL, ids, 64, &n, NULL);
     return mg_eval(s, ids, n) == MG_OK && mg_session_pos(s) == 277;
 }
 
@@ -54,7 +54,7 @@ static void check_preprocess(void) {
             mgx_inflate(gz, ngz, 2, 0, &raw, &nraw, err, sizeof err) || mgx_pnm_decode(raw, nraw, &ref, err, sizeof err)) {
             CHECK(0, "%s: inputs", names[k]); free(out); continue;
         }
-        CHECK(mg_image_preprocess(m, &mi, MG_IMAGE_MEDGEMMA, out, &side) == MG_OK && side == 896, "%s preprocess", names[k]);
+        CHECK(mg_image_preprocess(m, &mi, MG_IMAGE_MEDGEMMA, out, &side, NULL) == MG_OK && side == 896, "%s preprocess", names[k]);
         for (i = 0; i < (size_t)896 * 896 * 3; i++) {
             size_t d = out[i] > ref.px[i] ? out[i] - ref.px[i] : ref.px[i] - out[i];
             if (d > worst) { worst = d; off = i; }
@@ -183,7 +183,7 @@ static void check_prompts_and_errors(void) {
         int32_t nl2 = mg_token_lookup(m, "\n\n"), soi = mg_token_lookup(m, "<start_of_image>"), eoi = mg_token_lookup(m, "<end_of_image>");
         int i, soft = 0, start = -1, img = 0;
         float *l1;
-        CHECK(mg_chat_build(m, NULL, &turn, 1, 1, &p) == MG_OK && p.n_images == 2, "chat with 2 images");
+        CHECK(mg_chat_build(m, NULL, &turn, 1, 1, &p, NULL) == MG_OK && p.n_images == 2, "chat with 2 images");
         for (i = 0; i < p.n_ids; i++) { if (p.ids[i] == mg_token_lookup(m, "<image_soft_token>")) soft++; if (p.ids[i] == soi && start < 0) start = i; }
         /* between the two images the four newlines are one token, as HF tokenizes the rendered string */
         CHECK(soft == 512 && start > 0 && p.ids[start - 1] == nl2 && p.ids[start + 257] == eoi &&
@@ -209,7 +209,7 @@ static void check_prompts_and_errors(void) {
     memset(&o, 0, sizeof o);
     memset(&pr, 0, sizeof pr);
     o.n_threads = 2; o.progress = on_progress; o.progress_user = &pr;
-    mg_session_new(&s, m, &o);
+    mg_session_new(&s, m, &o, NULL);
     CHECK(mg_encode_images(s, mi, 2, MG_IMAGE_MEDGEMMA, e) == MG_OK && pr.calls == 2, "progress once per image");
     mg_image_embd_free(&e[0]); mg_image_embd_free(&e[1]);
     pr.calls = 0; pr.cancel_at = 1;
@@ -222,7 +222,7 @@ static void check_prompts_and_errors(void) {
         mg_chat_item it = { NULL, NULL };
         mg_chat_turn turn = { "user", &it, 1 };
         mg_prompt p;
-        CHECK(mg_chat_build(text, NULL, &turn, 1, 1, &p) == MG_ERR_NO_VISION, "chat image without vision");
+        CHECK(mg_chat_build(text, NULL, &turn, 1, 1, &p, NULL) == MG_ERR_NO_VISION, "chat image without vision");
     }
     mg_session_free(s);
     s = fix_session(m, 1, 0);
@@ -346,7 +346,7 @@ static void check_bf16_mode(void) {
     int ng, i;
     memset(&o, 0, sizeof o);
     o.n_threads = 2; o.n_ctx = 4096; o.kv_type = MG_KV_F32; o.vision_bf16 = 1;
-    if (!tm || mg_session_new(&s, tm, &o) != MG_OK || !load_image(FIX_DIR "images/img-xray-1024x768.png", &img, &mi)) { CHECK(0, "bf16 setup"); return; }
+    if (!tm || mg_session_new(&s, tm, &o, NULL) != MG_OK || !load_image(FIX_DIR "images/img-xray-1024x768.png", &img, &mi)) { CHECK(0, "bf16 setup"); return; }
     want = fix_floats(FIX_DIR "ref/image/tiny-f32.img-xray-1024x768.image_embd.bin", &nw);
     CHECK(mg_encode_image(s, &mi, MG_IMAGE_LLAMACPP, &e) == MG_OK, "bf16 encode");
     d = fix_maxdiff(e.data, want, nw);
@@ -383,7 +383,7 @@ static void check_threads(void) {
             mg_session_options o;
             memset(&o, 0, sizeof o);
             o.n_threads = th + 1; o.vision_bf16 = bf;
-            CHECK(mg_session_new(&s, m, &o) == MG_OK && mg_encode_image(s, &mi, MG_IMAGE_MEDGEMMA, &e[th]) == MG_OK, "encode, %d threads", th + 1);
+            CHECK(mg_session_new(&s, m, &o, NULL) == MG_OK && mg_encode_image(s, &mi, MG_IMAGE_MEDGEMMA, &e[th]) == MG_OK, "encode, %d threads", th + 1);
             mg_session_free(s);
         }
         CHECK(!memcmp(e[0].data, e[1].data, sizeof(float) * 256 * 256) && !memcmp(e[0].data, e[2].data, sizeof(float) * 256 * 256),

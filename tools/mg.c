@@ -149,9 +149,9 @@ static char *prompt_text(const args *a) {
 
 static int32_t *tokenize_all(const mg_model *m, const char *text, unsigned flags, int *n) {
     int32_t *ids;
-    mg_tokenize(m, text, strlen(text), flags, NULL, 0, n);
+    mg_tokenize(m, text, strlen(text), flags, NULL, 0, n, NULL);
     ids = (int32_t *)malloc(sizeof(int32_t) * (size_t)(*n + 1));
-    if (ids && mg_tokenize(m, text, strlen(text), flags, ids, *n, n) != MG_OK) { free(ids); ids = NULL; }
+    if (ids && mg_tokenize(m, text, strlen(text), flags, ids, *n, n, NULL) != MG_OK) { free(ids); ids = NULL; }
     return ids;
 }
 
@@ -236,7 +236,7 @@ static mg_session *new_session(const mg_model *m, const args *a, mg_tap_fn tap, 
     so.n_ctx = 8192;
     so.seed = a->seed;
     so.tap = tap; so.tap_user = user;
-    if ((r = mg_session_new(&s, m, &so)) != MG_OK) fprintf(stderr, "mg: session: %s\n", mg_result_str(r));
+    if ((r = mg_session_new(&s, m, &so, NULL)) != MG_OK) fprintf(stderr, "mg: session: %s\n", mg_result_str(r));
     return s;
 }
 
@@ -359,7 +359,7 @@ static int cmd_generate(int argc, char **argv) {
         mg_chat_turn turn;
         item.text = a.prompt; item.image = NULL;
         turn.role = "user"; turn.items = &item; turn.n_items = 1;
-        if ((r = mg_chat_build(m, a.system, &turn, 1, 1, &p)) != MG_OK) { fprintf(stderr, "mg: %s\n", mg_result_str(r)); mg_model_free(m); return 1; }
+        if ((r = mg_chat_build(m, a.system, &turn, 1, 1, &p, NULL)) != MG_OK) { fprintf(stderr, "mg: %s\n", mg_result_str(r)); mg_model_free(m); return 1; }
     } else if (!(p.ids = tokenize_all(m, a.prompt, MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, &p.n_ids))) {
         mg_model_free(m); return 1;
     }

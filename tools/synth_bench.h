@@ -185,11 +185,11 @@ static int bench_context(mg_model *m, const mg_model_info *info, int n, int kv, 
     double t0;
     memset(&so, 0, sizeof so);
     so.n_ctx = n; so.kv_type = kv; so.n_threads = threads;
-    if (mg_session_memory_estimate(m, &so, n, &est) != MG_OK) { fprintf(stderr, "mg bench: cannot estimate\n"); return 1; }
+    if (mg_session_memory_estimate(m, &so, n, &est, NULL) != MG_OK) { fprintf(stderr, "mg bench: cannot estimate\n"); return 1; }
     printf("context %d, KV %s: estimate KV %.3f GiB + scratch %.3f GiB + history %.3f MiB = %.3f GiB\n", n,
            kv == MG_KV_F32 ? "F32" : kv == MG_KV_Q8_0 ? "Q8_0" : "F16", est.kv / 1073741824.0, est.scratch / 1073741824.0,
            est.history / 1048576.0, est.total / 1073741824.0);
-    if (mg_session_new(&s, m, &so) != MG_OK) { fprintf(stderr, "mg bench: session\n"); return 1; }
+    if (mg_session_new(&s, m, &so, NULL) != MG_OK) { fprintf(stderr, "mg bench: session\n"); return 1; }
     t0 = now_s();
     if (mg_session_reserve(s, n) != MG_OK) { fprintf(stderr, "mg bench: %s\n", mg_session_error(s)); mg_session_free(s); return 1; }
     printf("reserved %.3f GiB of KV in %.2f s\n", mg_session_kv_bytes(s) / 1073741824.0, now_s() - t0);
@@ -257,7 +257,7 @@ static int cmd_bench(int argc, char **argv) {
         double t0;
         memset(&so, 0, sizeof so);
         so.n_threads = threads; so.n_ctx = np + ng + 8; so.vision_bf16 = vbf16;
-        if (mg_session_new(&s, m, &so) != MG_OK) { fprintf(stderr, "mg bench: session\n"); return 1; }
+        if (mg_session_new(&s, m, &so, NULL) != MG_OK) { fprintf(stderr, "mg bench: session\n"); return 1; }
         for (i = 0; i < np; i++) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; ids[i] = (int32_t)(st % (uint64_t)(info.n_vocab > 300 ? info.n_vocab - 300 : 1)) + (info.n_vocab > 300 ? 300 : 0); }
         if (info.has_weights && np > 0) {
             t0 = now_s();

@@ -62,7 +62,7 @@ static mg_session *new_session(const mgx_opts *o, const mg_model *m, int n_promp
     so.seed = o->seed;
     so.n_ctx = o->max_tokens > 0 ? n_prompt + o->max_tokens + 1 : 0;
     if (pr && n_prompt > 4096) { so.progress = mgx_progress_print; so.progress_user = pr; }   /* long prompts: show the prefill */
-    if ((r = mg_session_new(&s, m, &so)) != MG_OK) fprintf(stderr, "error: %s\n", mg_result_str(r));
+    if ((r = mg_session_new(&s, m, &so, NULL)) != MG_OK) fprintf(stderr, "error: %s\n", mg_result_str(r));
     return s;
 }
 
@@ -76,7 +76,7 @@ int mgx_answer(const mgx_opts *o, const mg_model *m, const char *system, const m
     *answer = NULL;
     if (thought) *thought = NULL;
     turn.role = "user"; turn.items = items; turn.n_items = n_items;
-    if ((r = mg_chat_build(m, system, &turn, 1, 1, &p)) != MG_OK) { fprintf(stderr, "error: %s\n", mg_result_str(r)); return -1; }
+    if ((r = mg_chat_build(m, system, &turn, 1, 1, &p, NULL)) != MG_OK) { fprintf(stderr, "error: %s\n", mg_result_str(r)); return -1; }
     if ((s = new_session(o, m, p.n_ids, NULL)) != NULL) {
         if (mg_eval_prompt(s, &p) != MG_OK) fprintf(stderr, "error: %s\n", mg_session_error(s));
         else rc = generate(o, s, echo, answer, thought);
@@ -109,7 +109,7 @@ int mgx_ask_each(const mgx_opts *o, const mg_model *m, const char *system, const
         mg_chat_turn turn;
         mg_result r;
         turn.role = "user"; turn.items = items[built]; turn.n_items = n_items[built];
-        if ((r = mg_chat_build(m, system, &turn, 1, 1, &p[built])) != MG_OK) { fprintf(stderr, "error: %s\n", mg_result_str(r)); goto done; }
+        if ((r = mg_chat_build(m, system, &turn, 1, 1, &p[built], NULL)) != MG_OK) { fprintf(stderr, "error: %s\n", mg_result_str(r)); goto done; }
         if (p[built].n_ids > longest) longest = p[built].n_ids;
     }
     common = p[0].n_ids;

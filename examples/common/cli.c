@@ -122,7 +122,7 @@ int mgx_encode_all(const mgx_opts *o, const mg_model *m, const mgx_image *imgs, 
     memset(&so, 0, sizeof so);
     so.n_threads = o->threads;
     if (what) { so.progress = mgx_progress_print; so.progress_user = &pr; mgx_progress_start(&pr, what); }
-    if (mg_session_new(&s, m, &so) != MG_OK) fprintf(stderr, "error: cannot create a session\n");
+    if (mg_session_new(&s, m, &so, NULL) != MG_OK) fprintf(stderr, "error: cannot create a session\n");
     else if (mg_encode_images(s, mi, n, mode, out) != MG_OK) fprintf(stderr, "%serror: %s\n", what ? "\n" : "", mg_session_error(s));
     else rc = 0;
     mg_session_free(s);

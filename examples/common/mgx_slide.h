@@ -42,10 +42,7 @@ int  mgx_tile_extract(const mgx_image *rgb, int x0, int y0, mgx_image *tile, cha
 /* Grid indices (row-major) of the tiles the mask keeps; *out malloc'd (may be NULL when none). Count, or -1. */
 int  mgx_slide_tissue_tiles(const mgx_image *rgb, int **out);
 
-/* The non-hidden entries of a directory, sorted by name (strcmp); *names malloc'd, free with mgx_names_free.
-   Count, or -1 with a message. */
-int  mgx_list_dir(const char *dir, char ***names, char *err, size_t errsz);
-void mgx_names_free(char **names, int n);
+/* mgx_list_dir and mgx_names_free (the regular files of a folder) are declared in mgx_image.h. */
 
 /* splitmix64 (Steele, Lea, Flood 2014): advances *state and returns the next 64-bit value. */
 uint64_t mgx_splitmix64(uint64_t *state);

@@ -4,11 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _WIN32
-#include <windows.h>
-#else
-#include <dirent.h>
-#endif
 
 int mgx_slide_load(const char *path, mgx_image *rgb, char *err, size_t errsz) {
     unsigned char *data;
@@ -122,54 +117,4 @@ int mgx_sample_sorted(int n, int k, uint64_t seed, int *out) {
     free(perm);
     qsort(out, (size_t)k, sizeof *out, cmp_int);
     return k;
-}
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int add_name(char ***names, int *n, int *cap, const char *s) {
-    char *c;
-    if (*n == *cap) {
-        int nc = *cap ? *cap * 2 : 64;
-        char **nn = (char **)realloc(*names, (size_t)nc * sizeof **names);
-        if (!nn) return -1;
-        *names = nn; *cap = nc;
-    }
-    if (!(c = (char *)malloc(strlen(s) + 1))) return -1;
-    strcpy(c, s);
-    (*names)[(*n)++] = c;
-    return 0;
-}
-
-void mgx_names_free(char **names, int n) {
-    int i;
-    for (i = 0; i < n; i++) free(names[i]);
-    free(names);
-}
-
-int mgx_list_dir(const char *dir, char ***names, char *err, size_t errsz) {
-    int n = 0, cap = 0, bad = 0;
-#ifdef _WIN32
-    WIN32_FIND_DATAA fd;
-    HANDLE h;
-    char pat[4096];
-    snprintf(pat, sizeof pat, "%s\\*", dir);
-    *names = NULL;
-    if ((h = FindFirstFileA(pat, &fd)) == INVALID_HANDLE_VALUE) return mgx_errf(err, errsz, "cannot list directory %s", dir);
-    do if (fd.cFileName[0] != '.' && !(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) && add_name(names, &n, &cap, fd.cFileName)) bad = 1;
-    while (!bad && FindNextFileA(h, &fd));
-    FindClose(h);
-#else
-    DIR *dp = opendir(dir);
-    struct dirent *de;
-    *names = NULL;
-    if (!dp) return mgx_errf(err, errsz, "cannot open directory %s", dir);
-    while (!bad && (de = readdir(dp)) != NULL)
-        if (de->d_name[0] != '.' && add_name(names, &n, &cap, de->d_name)) bad = 1;
-    closedir(dp);
-#endif
-    if (bad) { mgx_names_free(*names, n); *names = NULL; return mgx_errf(err, errsz, "out of memory listing %s", dir); }
-    if (n > 1) qsort(*names, (size_t)n, sizeof **names, cmp_str);
-    return n;
 }

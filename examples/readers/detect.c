@@ -44,9 +44,9 @@ int mgx_image_load_file(const char *path, mgx_image *img, char *err, size_t errs
     if (mgx_read_file(path, 0, &buf, &n, err, errsz)) return -1;
     msg[0] = 0;
     if (mgx_image_load_mem(buf, n, img, msg, sizeof msg)) {
-        free(buf);
+        MGX_FREE(buf);
         return mgx_errf(err, errsz, "%s: %s", path, msg);
     }
-    free(buf);
+    MGX_FREE(buf);
     return 0;
 }

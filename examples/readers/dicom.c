@@ -30,6 +30,8 @@
 #define T_TSUID         TAG(0x0002, 0x0010)
 #define T_SOPCLASS      TAG(0x0008, 0x0016)
 #define T_MODALITY      TAG(0x0008, 0x0060)
+#define T_SERIES_DESC   TAG(0x0008, 0x103E)
+#define T_SERIES_UID    TAG(0x0020, 0x000E)
 #define T_THICKNESS     TAG(0x0018, 0x0050)
 #define T_SLICESPACING  TAG(0x0018, 0x0088)
 #define T_INSTANCE      TAG(0x0020, 0x0013)
@@ -62,7 +64,7 @@
 /* Implicit VR dictionary: only the tags this reader interprets, plus the sequences it descends into. */
 typedef struct { uint32_t tag; char vr[3]; } dict_entry;
 static const dict_entry k_dict[] = {
-    {T_TSUID, "UI"}, {T_SOPCLASS, "UI"}, {T_MODALITY, "CS"}, {T_THICKNESS, "DS"}, {T_SLICESPACING, "DS"},
+    {T_TSUID, "UI"}, {T_SOPCLASS, "UI"}, {T_MODALITY, "CS"}, {T_SERIES_DESC, "LO"}, {T_SERIES_UID, "UI"}, {T_THICKNESS, "DS"}, {T_SLICESPACING, "DS"},
     {T_INSTANCE, "IS"}, {T_POSITION, "DS"}, {T_ORIENTATION, "DS"}, {T_DIMORG, "CS"},
     {T_SAMPLES, "US"}, {T_PHOTOMETRIC, "CS"}, {T_PLANAR, "US"}, {T_FRAMES, "IS"}, {T_ROWS, "US"},
     {T_COLS, "US"}, {T_SPACING, "DS"}, {T_BITS_ALLOC, "US"}, {T_BITS_STORED, "US"}, {T_HIGH_BIT, "US"},
@@ -194,11 +196,34 @@ static void get_str(const unsigned char *p, size_t n, char *out, size_t outsz) {
 /* ------------------------------------------------------------------------------------------------ */
 /* 2. the data-set parser                                                                           */
 
+/* The bytes of a data set. A deflated data set is inflated on demand (avail() asks for more), so p and n
+   grow while the walk proceeds: offsets stay valid, pointers are re-read after every avail(). */
 typedef struct {
     const unsigned char *p;
     size_t n;
+    mgx_inflater *z;          /* NULL: all n bytes are there */
+    char zerr[160];           /* the inflater's message when the stream is corrupt */
+} dsrc;
+
+typedef struct {
+    dsrc *s;
     int big, explicit_vr;
 } dbuf;
+
+#define NO_END ((size_t)-1)   /* the end of a data set whose length is not known yet */
+
+/* 1 when the k bytes at pos lie before end and exist, inflating more of a deflated data set when needed. */
+static int avail(const dbuf *b, size_t pos, size_t k, size_t end) {
+    dsrc *s = b->s;
+    size_t have;
+    if (pos > end || k > end - pos) return 0;
+    if (pos <= s->n && k <= s->n - pos) return 1;
+    if (!s->z || s->zerr[0] || k > NO_END - pos) return 0;
+    if (mgx_inflate_more(s->z, pos + k, s->zerr, sizeof s->zerr)) return 0;
+    s->p = mgx_inflate_data(s->z, &have, NULL);
+    s->n = have;
+    return pos <= have && k <= have - pos;
+}
 
 enum { CTX_TOP, CTX_SHARED, CTX_PERFRAME, CTX_SKIP };
 
@@ -246,8 +271,9 @@ static int derr_tag(dstate *st, uint32_t tag, const char *what) {
 
 /* Reads an element header at pos (which must be < end). Item tags (FFFE,xxxx) never carry a VR. */
 static int read_header(dstate *st, const dbuf *b, size_t pos, size_t end, delem *e) {
-    const unsigned char *q = b->p + pos;
-    if (end - pos < 8) return mgx_errf(st->err, st->errsz, "DICOM: truncated element header at offset %lu", (unsigned long)pos);
+    const unsigned char *q;
+    if (!avail(b, pos, 8, end)) return mgx_errf(st->err, st->errsz, "DICOM: truncated element header at offset %lu", (unsigned long)pos);
+    q = b->s->p + pos;
     e->tag = TAG(rd16(q, b->big), rd16(q + 2, b->big));
     e->vr[0] = e->vr[1] = e->vr[2] = 0;
     if ((e->tag >> 16) == 0xFFFE || !b->explicit_vr) {
@@ -265,8 +291,8 @@ static int read_header(dstate *st, const dbuf *b, size_t pos, size_t end, delem 
     }
     e->vr[0] = (char)q[4]; e->vr[1] = (char)q[5];
     if (vr_long(e->vr)) {
-        if (end - pos < 12) return mgx_errf(st->err, st->errsz, "DICOM: truncated element header at offset %lu", (unsigned long)pos);
-        e->len = rd32(q + 8, b->big);
+        if (!avail(b, pos, 12, end)) return mgx_errf(st->err, st->errsz, "DICOM: truncated element header at offset %lu", (unsigned long)pos);
+        e->len = rd32(b->s->p + pos + 8, b->big);
         e->val = pos + 12;
     } else {
         e->len = rd16(q + 6, b->big);
@@ -277,7 +303,7 @@ static int read_header(dstate *st, const dbuf *b, size_t pos, size_t end, delem 
 
 /* Integer value of a US/SS/UL/SL/IS/DS element (the VR tells the encoding). */
 static int get_int(dstate *st, const dbuf *b, const delem *e, long *out) {
-    const unsigned char *v = b->p + e->val;
+    const unsigned char *v = b->s->p + e->val;
     const char *vr = e->vr;
     int big = b->big;
     if (vr[0] == 'U' && vr[1] == 'N') { vr = dict_vr(e->tag); big = 0; if (!vr) vr = "UN"; }
@@ -298,14 +324,14 @@ static int get_doubles(const dbuf *b, const delem *e, double *vals, int maxn) {
         int k, n = (int)(e->len / 8) < maxn ? (int)(e->len / 8) : maxn;
         for (k = 0; k < n; k++) {
             uint64_t u = 0; int j; double x;
-            for (j = 0; j < 8; j++) u |= (uint64_t)b->p[e->val + (size_t)k * 8 + (size_t)j] << (b->big ? 8 * (7 - j) : 8 * j);
+            for (j = 0; j < 8; j++) u |= (uint64_t)b->s->p[e->val + (size_t)k * 8 + (size_t)j] << (b->big ? 8 * (7 - j) : 8 * j);
             memcpy(&x, &u, 8);
             if (!isfinite(x)) return k;
             vals[k] = x;
         }
         return n;
     }
-    return parse_ds(b->p + e->val, e->len, vals, maxn);
+    return parse_ds(b->s->p + e->val, e->len, vals, maxn);
 }
 
 /* Stores one attribute in the right place. Only called for elements of defined length within bounds. */
@@ -319,10 +345,12 @@ static int store_value(dstate *st, const dbuf *b, const delem *e, const dctx *c)
     if (c->kind == CTX_TOP) {
         fv = &st->top;
         switch (e->tag) {
-        case T_SOPCLASS: get_str(b->p + e->val, e->len, d->sop_class, sizeof d->sop_class); return 0;
-        case T_MODALITY: get_str(b->p + e->val, e->len, d->modality, sizeof d->modality); return 0;
-        case T_PHOTOMETRIC: get_str(b->p + e->val, e->len, d->photometric, sizeof d->photometric); return 0;
-        case T_DIMORG: get_str(b->p + e->val, e->len, st->dimorg, sizeof st->dimorg); return 0;
+        case T_SOPCLASS: get_str(b->s->p + e->val, e->len, d->sop_class, sizeof d->sop_class); return 0;
+        case T_MODALITY: get_str(b->s->p + e->val, e->len, d->modality, sizeof d->modality); return 0;
+        case T_SERIES_UID: get_str(b->s->p + e->val, e->len, d->series_uid, sizeof d->series_uid); return 0;
+        case T_SERIES_DESC: get_str(b->s->p + e->val, e->len, d->series_description, sizeof d->series_description); return 0;
+        case T_PHOTOMETRIC: get_str(b->s->p + e->val, e->len, d->photometric, sizeof d->photometric); return 0;
+        case T_DIMORG: get_str(b->s->p + e->val, e->len, st->dimorg, sizeof st->dimorg); return 0;
         case T_INSTANCE:
             if (e->len && get_int(st, b, e, &x) == 0) { d->instance_number = (int)x; d->has_instance = 1; }
             return 0;  /* an unreadable InstanceNumber is treated as absent */
@@ -397,7 +425,8 @@ static dctx child_ctx(dstate *st, uint32_t tag, dctx c, int item_index) {
             /* allocate the per-frame table on first use */
             if (!st->pf && st->npf == 0) {
                 int nf = st->d->frames > 0 ? st->d->frames : 1;
-                st->pf = (fg_vals *)calloc((size_t)nf, sizeof(fg_vals));
+                st->pf = (fg_vals *)MGX_MALLOC((size_t)nf * sizeof(fg_vals));
+                if (st->pf) memset(st->pf, 0, (size_t)nf * sizeof(fg_vals));
                 st->npf = st->pf ? nf : -1;
             }
         }
@@ -411,13 +440,13 @@ static dctx child_ctx(dstate *st, uint32_t tag, dctx c, int item_index) {
 static int skip_fragments(dstate *st, const dbuf *b, size_t *pos, size_t end) {
     for (;;) {
         uint32_t tag, len;
-        if (end - *pos < 8) return mgx_errf(st->err, st->errsz, "DICOM: encapsulated data truncated at offset %lu", (unsigned long)*pos);
-        tag = TAG(rd16(b->p + *pos, b->big), rd16(b->p + *pos + 2, b->big));
-        len = rd32(b->p + *pos + 4, b->big);
+        if (!avail(b, *pos, 8, end)) return mgx_errf(st->err, st->errsz, "DICOM: encapsulated data truncated at offset %lu", (unsigned long)*pos);
+        tag = TAG(rd16(b->s->p + *pos, b->big), rd16(b->s->p + *pos + 2, b->big));
+        len = rd32(b->s->p + *pos + 4, b->big);
         *pos += 8;
         if (tag == T_SEQ_DELIM) return 0;
         if (tag != T_ITEM) return derr_tag(st, tag, "unexpected tag among encapsulated fragments");
-        if (len == UNDEF_LEN || len > end - *pos) return mgx_errf(st->err, st->errsz, "DICOM: fragment length runs past the end of the data");
+        if (len == UNDEF_LEN || !avail(b, *pos, len, end)) return mgx_errf(st->err, st->errsz, "DICOM: fragment length runs past the end of the data");
         *pos += len;
     }
 }
@@ -428,14 +457,14 @@ static int parse_sequence(dstate *st, const dbuf *b, size_t *pos, size_t end, ui
     size_t seq_end = end;
     int index = 0;
     if (depth >= MAX_DEPTH) return derr_tag(st, seq_tag, "sequences nested too deeply");
-    if (len != UNDEF_LEN) seq_end = *pos + len;  /* caller checked len <= end - *pos */
+    if (len != UNDEF_LEN) seq_end = *pos + len;  /* the caller checked that the len bytes are there */
     for (;;) {
         uint32_t tag, ilen;
         dctx ic;
         if (len != UNDEF_LEN && *pos >= seq_end) break;
-        if (seq_end - *pos < 8) return derr_tag(st, seq_tag, "sequence truncated");
-        tag = TAG(rd16(b->p + *pos, b->big), rd16(b->p + *pos + 2, b->big));
-        ilen = rd32(b->p + *pos + 4, b->big);
+        if (!avail(b, *pos, 8, seq_end)) return derr_tag(st, seq_tag, "sequence truncated");
+        tag = TAG(rd16(b->s->p + *pos, b->big), rd16(b->s->p + *pos + 2, b->big));
+        ilen = rd32(b->s->p + *pos + 4, b->big);
         *pos += 8;
         if (tag == T_SEQ_DELIM) {
             if (len == UNDEF_LEN) return 0;
@@ -448,7 +477,7 @@ static int parse_sequence(dstate *st, const dbuf *b, size_t *pos, size_t end, ui
             if (parse_dataset(st, b, pos, seq_end, 1, depth + 1, ic)) return -1;
         } else {
             size_t item_end;
-            if (ilen > seq_end - *pos) return derr_tag(st, seq_tag, "item length runs past the end of its sequence");
+            if (!avail(b, *pos, ilen, seq_end)) return derr_tag(st, seq_tag, "item length runs past the end of its sequence");
             item_end = *pos + ilen;
             if (parse_dataset(st, b, pos, item_end, 0, depth + 1, ic)) return -1;
             *pos = item_end;
@@ -461,12 +490,12 @@ static int parse_sequence(dstate *st, const dbuf *b, size_t *pos, size_t end, ui
 /* Parses elements from *pos to end (or to an item delimiter when until_delim). At the top level it stops
    at the pixel data (remembering where it is): nothing after it matters here. Returns 0, or -1. */
 static int parse_dataset(dstate *st, const dbuf *b, size_t *pos, size_t end, int until_delim, int depth, dctx c) {
-    while (*pos < end) {
+    while (avail(b, *pos, 1, end)) {
         delem e;
         int is_sq;
-        if (c.kind == CTX_TOP && depth == 0 && end - *pos < 8) {
+        if (c.kind == CTX_TOP && depth == 0 && !avail(b, *pos, 8, end)) {
             /* a few stray bytes at the very end of a file (padding) */
-            *pos = end;
+            *pos = b->s->n < end ? b->s->n : end;
             break;
         }
         if (read_header(st, b, *pos, end, &e)) return -1;
@@ -480,7 +509,7 @@ static int parse_dataset(dstate *st, const dbuf *b, size_t *pos, size_t end, int
             *pos = e.val;
             if (e.tag == T_PIXEL_DATA) {
                 if (c.kind == CTX_TOP && depth == 0) {
-                    st->has_pixels = 1; st->pix_undefined = 1; st->pix_off = e.val; st->pix_len = end - e.val;
+                    st->has_pixels = 1; st->pix_undefined = 1; st->pix_off = e.val; st->pix_len = b->s->n - e.val;
                     st->pix_buf = b;
                     return 0;
                 }
@@ -499,10 +528,18 @@ static int parse_dataset(dstate *st, const dbuf *b, size_t *pos, size_t end, int
             if (parse_sequence(st, b, pos, end, e.tag, UNDEF_LEN, depth, c)) return -1;
             continue;
         }
-        if (e.len > end - e.val) {
+        /* the pixel data of a deflated data set is inflated only when frames are decoded */
+        if (e.tag == T_PIXEL_DATA && c.kind == CTX_TOP && depth == 0 && b->s->z) {
+            st->has_pixels = 1; st->pix_undefined = 0; st->pix_off = e.val; st->pix_len = e.len;
+            st->pix_buf = b;
+            return 0;
+        }
+        if (!avail(b, e.val, e.len, end)) {
             char m[96];
+            size_t left = b->s->n < end ? b->s->n : end;
+            if (b->s->zerr[0]) return mgx_errf(st->err, st->errsz, "DICOM: deflated data set: %s", b->s->zerr);
             snprintf(m, sizeof m, "length %lu runs past the end of the data (%lu bytes left)", (unsigned long)e.len,
-                     (unsigned long)(end - e.val));
+                     (unsigned long)(left > e.val ? left - e.val : 0));
             return derr_tag(st, e.tag, m);
         }
         *pos = e.val;
@@ -560,15 +597,27 @@ static float clamp255(double x) {
 }
 
 /* Converts one frame of native samples (src holds exactly what the layout needs) to floats. */
+/* A grey sample in modality units, inside float range. */
+static float grey_value(uint32_t raw, const layout *L, double slope, double inter) {
+    double v = stored_value(raw, L) * slope + inter;
+    if (!(v <= 3.4e38)) v = 3.4e38;      /* keep huge rescales inside float range */
+    if (!(v >= -3.4e38)) v = -3.4e38;
+    return (float)v;
+}
+
+/* 8-bit grey samples through a table of their 256 values (the same grey_value for each). */
+static void convert_grey8(const unsigned char *src, const layout *L, size_t npix, double slope, double inter, float *out) {
+    float t[256];
+    size_t i;
+    for (i = 0; i < 256; i++) t[i] = grey_value((uint32_t)i, L, slope, inter);
+    for (i = 0; i < npix; i++) out[i] = t[src[i]];
+}
+
 static void convert_frame(const unsigned char *src, const layout *L, size_t npix, double slope, double inter, float *out) {
     size_t i;
     if (L->color == 0) {
-        for (i = 0; i < npix; i++) {
-            double v = stored_value(raw_sample(src + i * (size_t)L->bytes, L->bytes, L->big), L) * slope + inter;
-            if (!(v <= 3.4e38)) v = 3.4e38;      /* keep huge rescales inside float range */
-            if (!(v >= -3.4e38)) v = -3.4e38;
-            out[i] = (float)v;
-        }
+        if (L->bytes == 1 && npix >= 1024) { convert_grey8(src, L, npix, slope, inter, out); return; }
+        for (i = 0; i < npix; i++) out[i] = grey_value(raw_sample(src + i * (size_t)L->bytes, L->bytes, L->big), L, slope, inter);
         return;
     }
     if (L->color == 3) {  /* YBR_FULL_422: Y1 Y2 Cb Cr for each pair of pixels (8-bit only) */
@@ -663,13 +712,13 @@ static int collect_fragments(dstate *st, const dbuf *b, size_t pos, size_t end, 
     for (;;) {
         uint32_t tag, len;
         if (pos == end) break;  /* missing sequence delimiter at the very end: tolerated */
-        if (end - pos < 8) { free(v); return mgx_errf(st->err, st->errsz, "DICOM: encapsulated pixel data truncated"); }
-        tag = TAG(rd16(b->p + pos, b->big), rd16(b->p + pos + 2, b->big));
-        len = rd32(b->p + pos + 4, b->big);
+        if (end - pos < 8) { MGX_FREE(v); return mgx_errf(st->err, st->errsz, "DICOM: encapsulated pixel data truncated"); }
+        tag = TAG(rd16(b->s->p + pos, b->big), rd16(b->s->p + pos + 2, b->big));
+        len = rd32(b->s->p + pos + 4, b->big);
         if (tag == T_SEQ_DELIM) break;
-        if (tag != T_ITEM) { free(v); return derr_tag(st, tag, "unexpected tag among encapsulated pixel data fragments"); }
+        if (tag != T_ITEM) { MGX_FREE(v); return derr_tag(st, tag, "unexpected tag among encapsulated pixel data fragments"); }
         if (len == UNDEF_LEN || len > end - pos - 8) {
-            free(v);
+            MGX_FREE(v);
             return mgx_errf(st->err, st->errsz, "DICOM: pixel data fragment of %lu bytes runs past the end of the data",
                             (unsigned long)len);
         }
@@ -679,8 +728,8 @@ static int collect_fragments(dstate *st, const dbuf *b, size_t pos, size_t end, 
         } else {
             if (n == cap) {
                 size_t nc = cap ? cap * 2 : 16;
-                frag *nv = (frag *)realloc(v, nc * sizeof(frag));
-                if (!nv) { free(v); return mgx_errf(st->err, st->errsz, "DICOM: out of memory"); }
+                frag *nv = (frag *)MGX_REALLOC(v, nc * sizeof(frag));
+                if (!nv) { MGX_FREE(v); return mgx_errf(st->err, st->errsz, "DICOM: out of memory"); }
                 v = nv; cap = nc;
             }
             v[n].off = pos + 8; v[n].len = len; v[n].item_off = pos - base;
@@ -711,7 +760,7 @@ static int map_frames(dstate *st, const dbuf *b, int ts_kind, int frames, const 
         int ok = 1;
         k = 0;
         for (f = 0; f < (size_t)frames && ok; f++) {
-            uint32_t o = rd32(b->p + bot + f * 4, b->big);
+            uint32_t o = rd32(b->s->p + bot + f * 4, b->big);
             while (k < nfrag && fr[k].item_off < o) k++;
             if (k >= nfrag || fr[k].item_off != o || (f > 0 && k <= first[f - 1]) || (f == 0 && k != 0)) ok = 0;
             else first[f] = k;
@@ -722,7 +771,7 @@ static int map_frames(dstate *st, const dbuf *b, int ts_kind, int frames, const 
     if (ts_kind == TS_JPEG) {
         size_t nf = 0;
         for (k = 0; k < nfrag; k++) {
-            if (fr[k].len >= 2 && b->p[fr[k].off] == 0xFF && b->p[fr[k].off + 1] == 0xD8) {
+            if (fr[k].len >= 2 && b->s->p[fr[k].off] == 0xFF && b->s->p[fr[k].off + 1] == 0xD8) {
                 if (nf < (size_t)frames) first[nf] = k;
                 nf++;
             }
@@ -796,10 +845,10 @@ static double fg_pick(const fg_vals *pf, const fg_vals *sh, const fg_vals *top, 
 
 void mgx_dicom_free(mgx_dicom *d) {
     if (!d) return;
-    free(d->data);
-    free(d->frame_position);
-    free(d->tile_col);
-    free(d->tile_row);
+    MGX_FREE(d->data);
+    MGX_FREE(d->frame_position);
+    MGX_FREE(d->tile_col);
+    MGX_FREE(d->tile_row);
     memset(d, 0, sizeof *d);
 }
 
@@ -820,197 +869,233 @@ int mgx_dicom_probe(const void *data, size_t n) {
     return 0;
 }
 
-static void fg_defaults(fg_vals *f) { memset(f, 0, sizeof *f); }
-
-/* The core loader. `data` stays owned by the caller. */
-static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, char *err, size_t errsz) {
+/* What the loading steps share. */
+typedef struct {
     dstate st;
-    dbuf b, inflated;
-    size_t pos = 0;
-    unsigned char *infl = NULL;
-    int ts_kind = TS_NATIVE, rc = -1, f;
+    dsrc file;              /* the caller's bytes */
+    dsrc infl;              /* a deflated data set, inflated on demand */
+    dbuf b;                 /* the data set: b.s is &file or &infl */
+    size_t pos;             /* where the data set starts in b */
+    int ts_kind;            /* TS_* */
+    int flags;
+    int first, count;       /* the frames to decode */
     layout L;
-    size_t npix, per_frame, total, need;
-    frag *fr = NULL;
-    size_t nfrag = 0, bot = 0, bot_len = 0, *first = NULL;
-    unsigned char *scratch = NULL, *plane = NULL;
-    dctx top;
+    size_t npix, per_frame, total;   /* pixels per frame, values per frame, values of the frames decoded */
+} dload;
 
-    memset(d, 0, sizeof *d);
-    memset(&st, 0, sizeof st);
-    fg_defaults(&st.top); fg_defaults(&st.shared);
-    st.d = d; st.err = err; st.errsz = errsz;
-    d->slope = 1; d->intercept = 0; d->frames = 1; d->samples = 1;
-    if (err && errsz) err[0] = 0;
-    if (!p && n) return mgx_errf(err, errsz, "DICOM: no data");
-
-    b.p = p; b.n = n; b.big = 0; b.explicit_vr = 1;
+/* Part 10 preamble and file meta information (group 0002, explicit VR little endian, implicit tolerated):
+   leaves the transfer syntax UID in d and x->pos after the group. */
+static int read_meta(dload *x, const unsigned char *p, size_t n) {
+    dstate *st = &x->st;
+    size_t pos = 0;
     if (n >= 132 && !memcmp(p + 128, "DICM", 4)) pos = 132;
     else if (!mgx_dicom_probe(p, n))
-        return mgx_errf(err, errsz, "DICOM: not a DICOM file (no \"DICM\" at offset 128 and no group 0002/0008 element at the start)");
-
-    /* file meta information: group 0002, explicit VR little endian (implicit tolerated) */
+        return mgx_errf(st->err, st->errsz, "DICOM: not a DICOM file (no \"DICM\" at offset 128 and no group 0002/0008 element at the start)");
     if (n - pos >= 8 && rd16(p + pos, 0) == 0x0002) {
-        dbuf m = b;
+        dbuf m;
+        m.s = &x->file; m.big = 0;
         m.explicit_vr = looks_explicit(p + pos, n - pos);
         while (n - pos >= 8 && rd16(p + pos, 0) == 0x0002) {
             delem e;
-            if (read_header(&st, &m, pos, n, &e)) return -1;
-            if (e.len == UNDEF_LEN || e.len > n - e.val) return derr_tag(&st, e.tag, "file meta element length runs past the end of the data");
-            if (e.tag == T_TSUID) get_str(p + e.val, e.len, d->transfer_syntax, sizeof d->transfer_syntax);
+            if (read_header(st, &m, pos, n, &e)) return -1;
+            if (e.len == UNDEF_LEN || e.len > n - e.val) return derr_tag(st, e.tag, "file meta element length runs past the end of the data");
+            if (e.tag == T_TSUID) get_str(p + e.val, e.len, st->d->transfer_syntax, sizeof st->d->transfer_syntax);
             pos = e.val + e.len;
         }
     }
-    if (!d->transfer_syntax[0]) {
-        /* no meta header: guess from the first element */
+    x->pos = pos;
+    return 0;
+}
+
+/* Byte order, VR encoding and pixel encapsulation from the transfer syntax (guessed from the first element
+   when there is no meta header); a deflated data set gets its inflater (nothing is inflated yet). */
+static int select_syntax(dload *x, const unsigned char *p, size_t n) {
+    mgx_dicom *d = x->st.d;
+    char *err = x->st.err;
+    size_t errsz = x->st.errsz, pos = x->pos, i;
+    const char *ts = d->transfer_syntax;
+    if (!ts[0]) {
         if (n - pos >= 8 && rd16(p + pos, 1) == 0x0008 && rd16(p + pos, 0) != 0x0008) {
-            b.big = 1; b.explicit_vr = 1;
+            x->b.big = 1;
             strcpy(d->transfer_syntax, "1.2.840.10008.1.2.2");
         } else {
-            b.explicit_vr = looks_explicit(p + pos, n - pos);
-            strcpy(d->transfer_syntax, b.explicit_vr ? "1.2.840.10008.1.2.1" : "1.2.840.10008.1.2");
+            x->b.explicit_vr = looks_explicit(p + pos, n - pos);
+            strcpy(d->transfer_syntax, x->b.explicit_vr ? "1.2.840.10008.1.2.1" : "1.2.840.10008.1.2");
         }
-    } else {
-        const char *ts = d->transfer_syntax;
-        size_t i;
-        if (!strcmp(ts, "1.2.840.10008.1.2")) b.explicit_vr = 0;
-        else if (!strcmp(ts, "1.2.840.10008.1.2.1")) ;
-        else if (!strcmp(ts, "1.2.840.10008.1.2.2")) b.big = 1;
-        else if (!strcmp(ts, "1.2.840.10008.1.2.1.99")) {
-            size_t out_n = 0;
-            char e2[160];
-            if (mgx_inflate(p + pos, n - pos, MGX_INFLATE_RAW, MGX_MAX_MEDICAL_FILE_BYTES, &infl, &out_n, e2, sizeof e2))
-                return mgx_errf(err, errsz, "DICOM: deflated data set: %s", e2);
-            inflated.p = infl; inflated.n = out_n; inflated.big = 0; inflated.explicit_vr = 1;
-            b = inflated; pos = 0; p = infl; n = out_n;
-        } else if (!strcmp(ts, "1.2.840.10008.1.2.4.50") || !strcmp(ts, "1.2.840.10008.1.2.4.51")) ts_kind = TS_JPEG;
-        else if (!strcmp(ts, "1.2.840.10008.1.2.5")) ts_kind = TS_RLE;
-        else if (!strcmp(ts, "1.2.840.10008.1.2.1.98")) ts_kind = TS_ENCAP_RAW;
-        else {
-            for (i = 0; i < sizeof k_unsupported / sizeof k_unsupported[0]; i++)
-                if (!strcmp(ts, k_unsupported[i].uid))
-                    return mgx_errf(err, errsz, "DICOM: transfer syntax %s (%s) is not supported", k_unsupported[i].name, ts);
-            return mgx_errf(err, errsz, "DICOM: unknown transfer syntax %s", ts);
-        }
+        return 0;
     }
+    if (!strcmp(ts, "1.2.840.10008.1.2")) x->b.explicit_vr = 0;
+    else if (!strcmp(ts, "1.2.840.10008.1.2.1")) ;
+    else if (!strcmp(ts, "1.2.840.10008.1.2.2")) x->b.big = 1;
+    else if (!strcmp(ts, "1.2.840.10008.1.2.1.99")) {
+        size_t cap = MGX_MAX_MEDICAL_FILE_BYTES < MGX_MAX_INPUT_BYTES ? MGX_MAX_MEDICAL_FILE_BYTES : (size_t)MGX_MAX_INPUT_BYTES;
+        char e2[160];
+        if (!(x->infl.z = mgx_inflate_begin(p + pos, n - pos, MGX_INFLATE_RAW, cap, e2, sizeof e2)))
+            return mgx_errf(err, errsz, "DICOM: deflated data set: %s", e2);
+        x->b.s = &x->infl;
+        x->pos = 0;
+    } else if (!strcmp(ts, "1.2.840.10008.1.2.4.50") || !strcmp(ts, "1.2.840.10008.1.2.4.51")) x->ts_kind = TS_JPEG;
+    else if (!strcmp(ts, "1.2.840.10008.1.2.5")) x->ts_kind = TS_RLE;
+    else if (!strcmp(ts, "1.2.840.10008.1.2.1.98")) x->ts_kind = TS_ENCAP_RAW;
+    else {
+        for (i = 0; i < sizeof k_unsupported / sizeof k_unsupported[0]; i++)
+            if (!strcmp(ts, k_unsupported[i].uid))
+                return mgx_errf(err, errsz, "DICOM: transfer syntax %s (%s) is not supported", k_unsupported[i].name, ts);
+        return mgx_errf(err, errsz, "DICOM: unknown transfer syntax %s", ts);
+    }
+    return 0;
+}
 
-    /* some writers declare one VR encoding and use the other: trust the first element (as other readers do) */
-    if (!b.big && n - pos >= 8 && (p[pos + 1] != 0xFF || p[pos] != 0xFE)) {
-        if (b.explicit_vr && !vr_known(p + pos + 4)) b.explicit_vr = 0;
-        else if (!b.explicit_vr && vr_known(p + pos + 4) && rd32(p + pos + 4, 0) > n - pos - 8) b.explicit_vr = 1;
-    }
+/* Some writers declare one VR encoding and use the other: trust the first element (as other readers do). */
+static void trust_first_element(dload *x) {
+    dbuf *b = &x->b;
+    const unsigned char *p;
+    size_t pos = x->pos, n;
+    if (b->big || !avail(b, pos, 8, NO_END)) return;
+    p = b->s->p;
+    n = b->s->n;
+    if (p[pos + 1] == 0xFF && p[pos] == 0xFE) return;
+    if (b->explicit_vr && !vr_known(p + pos + 4)) b->explicit_vr = 0;
+    else if (!b->explicit_vr && vr_known(p + pos + 4) && rd32(p + pos + 4, 0) > n - pos - 8) b->explicit_vr = 1;
+}
+
+/* The element walk of the whole data set, up to the pixel data. */
+static int walk_elements(dload *x) {
+    dctx top;
+    size_t pos = x->pos;
     top.kind = CTX_TOP; top.frame = 0; top.level = 0;
-    if (parse_dataset(&st, &b, &pos, n, 0, 0, top)) goto done;
+    return parse_dataset(&x->st, &x->b, &pos, x->b.s->z ? NO_END : x->b.s->n, 0, 0, top);
+}
 
-    /* ---- attributes: defaults, functional groups, validation ---- */
-    {
-        const fg_vals *pf0 = st.pf ? &st.pf[0] : NULL;
-        const fg_vals *srcs[3];
-        int i, k;
-        srcs[0] = &st.top; srcs[1] = &st.shared; srcs[2] = pf0;
-        d->slope = fg_pick(pf0, &st.shared, &st.top, 0, 1.0, NULL);
-        d->intercept = fg_pick(pf0, &st.shared, &st.top, 1, 0.0, NULL);
-        for (i = 0; i < 3; i++) {
-            const fg_vals *s = srcs[i];
-            if (!s) continue;
-            if (!d->has_window && s->has_wc && s->has_ww) { d->window_center = s->wc; d->window_width = s->ww; d->has_window = 1; }
-            if (!d->has_position && s->has_position) { for (k = 0; k < 3; k++) d->position[k] = s->position[k]; d->has_position = 1; }
-            if (!d->has_orientation && s->has_orientation) { for (k = 0; k < 6; k++) d->orientation[k] = s->orientation[k]; d->has_orientation = 1; }
-            if (d->spacing[0] == 0 && s->has_spacing) { d->spacing[0] = s->spacing[0]; d->spacing[1] = s->spacing[1]; }
-            if (d->thickness == 0 && s->has_thickness) d->thickness = s->thickness;
-            if (d->slice_spacing == 0 && s->has_slice_spacing) d->slice_spacing = s->slice_spacing;
-        }
+/* Attributes found in the top level, the shared or frame 0's functional groups, in that order of preference. */
+static void apply_groups(dload *x) {
+    dstate *st = &x->st;
+    mgx_dicom *d = st->d;
+    const fg_vals *pf0 = st->pf ? &st->pf[0] : NULL;
+    const fg_vals *srcs[3];
+    int i, k;
+    srcs[0] = &st->top; srcs[1] = &st->shared; srcs[2] = pf0;
+    d->slope = fg_pick(pf0, &st->shared, &st->top, 0, 1.0, NULL);
+    d->intercept = fg_pick(pf0, &st->shared, &st->top, 1, 0.0, NULL);
+    for (i = 0; i < 3; i++) {
+        const fg_vals *s = srcs[i];
+        if (!s) continue;
+        if (!d->has_window && s->has_wc && s->has_ww) { d->window_center = s->wc; d->window_width = s->ww; d->has_window = 1; }
+        if (!d->has_position && s->has_position) { for (k = 0; k < 3; k++) d->position[k] = s->position[k]; d->has_position = 1; }
+        if (!d->has_orientation && s->has_orientation) { for (k = 0; k < 6; k++) d->orientation[k] = s->orientation[k]; d->has_orientation = 1; }
+        if (d->spacing[0] == 0 && s->has_spacing) { d->spacing[0] = s->spacing[0]; d->spacing[1] = s->spacing[1]; }
+        if (d->thickness == 0 && s->has_thickness) d->thickness = s->thickness;
+        if (d->slice_spacing == 0 && s->has_slice_spacing) d->slice_spacing = s->slice_spacing;
     }
-    if (!st.has_pixels) { mgx_errf(err, errsz, "DICOM: no pixel data element (7FE0,0010)"); goto done; }
-    if (!st.has_rows || !st.has_cols || d->rows <= 0 || d->cols <= 0) {
-        mgx_errf(err, errsz, "DICOM: missing or zero Rows/Columns (%d x %d)", d->rows, d->cols);
-        goto done;
-    }
-    if (d->rows > 65535 || d->cols > 65535) { mgx_errf(err, errsz, "DICOM: Rows/Columns too large"); goto done; }
-    if (d->samples != 1 && d->samples != 3) { mgx_errf(err, errsz, "DICOM: SamplesPerPixel %d not supported (1 or 3)", d->samples); goto done; }
-    if (!st.has_bits_alloc) { mgx_errf(err, errsz, "DICOM: missing BitsAllocated"); goto done; }
-    if (d->bits_allocated != 8 && d->bits_allocated != 16 && d->bits_allocated != 32) {
-        mgx_errf(err, errsz, "DICOM: BitsAllocated %d not supported (8, 16 or 32)", d->bits_allocated);
-        goto done;
-    }
-    if (!st.has_bits_stored) d->bits_stored = d->bits_allocated;
-    if (!st.has_high_bit) d->high_bit = d->bits_stored - 1;
+}
+
+/* The Image Pixel module: presence and consistency of its attributes. */
+static int check_pixel_attributes(dload *x) {
+    dstate *st = &x->st;
+    mgx_dicom *d = st->d;
+    char *err = st->err;
+    size_t errsz = st->errsz;
+    if (!st->has_pixels) return mgx_errf(err, errsz, "DICOM: no pixel data element (7FE0,0010)");
+    if (!st->has_rows || !st->has_cols || d->rows <= 0 || d->cols <= 0)
+        return mgx_errf(err, errsz, "DICOM: missing or zero Rows/Columns (%d x %d)", d->rows, d->cols);
+    if (d->rows > 65535 || d->cols > 65535) return mgx_errf(err, errsz, "DICOM: Rows/Columns too large");
+    if (d->samples != 1 && d->samples != 3) return mgx_errf(err, errsz, "DICOM: SamplesPerPixel %d not supported (1 or 3)", d->samples);
+    if (!st->has_bits_alloc) return mgx_errf(err, errsz, "DICOM: missing BitsAllocated");
+    if (d->bits_allocated != 8 && d->bits_allocated != 16 && d->bits_allocated != 32)
+        return mgx_errf(err, errsz, "DICOM: BitsAllocated %d not supported (8, 16 or 32)", d->bits_allocated);
+    if (!st->has_bits_stored) d->bits_stored = d->bits_allocated;
+    if (!st->has_high_bit) d->high_bit = d->bits_stored - 1;
     if (d->bits_stored < 1 || d->bits_stored > d->bits_allocated || d->high_bit >= d->bits_allocated ||
-        d->high_bit + 1 < d->bits_stored) {
-        mgx_errf(err, errsz, "DICOM: inconsistent BitsAllocated %d / BitsStored %d / HighBit %d", d->bits_allocated,
-                 d->bits_stored, d->high_bit);
-        goto done;
-    }
-    if (d->pixel_representation != 0 && d->pixel_representation != 1) {
-        mgx_errf(err, errsz, "DICOM: PixelRepresentation %d invalid", d->pixel_representation);
-        goto done;
-    }
+        d->high_bit + 1 < d->bits_stored)
+        return mgx_errf(err, errsz, "DICOM: inconsistent BitsAllocated %d / BitsStored %d / HighBit %d", d->bits_allocated,
+                        d->bits_stored, d->high_bit);
+    if (d->pixel_representation != 0 && d->pixel_representation != 1)
+        return mgx_errf(err, errsz, "DICOM: PixelRepresentation %d invalid", d->pixel_representation);
     if (!isfinite(d->slope) || !isfinite(d->intercept) || d->slope == 0) { d->slope = 1; d->intercept = isfinite(d->intercept) ? d->intercept : 0; }
     if (!d->photometric[0]) strcpy(d->photometric, d->samples == 3 ? "RGB" : "MONOCHROME2");
+    return 0;
+}
 
-    memset(&L, 0, sizeof L);
-    L.bytes = d->bits_allocated / 8;
-    L.big = b.big;
-    L.bits_stored = d->bits_stored;
-    L.high_bit = d->high_bit;
-    L.is_signed = d->pixel_representation == 1;
-    L.samples = d->samples;
-    L.planar = d->planar_configuration == 1;
+/* The sample layout (x->L) from the pixel module, and the frame sizes. */
+static int pixel_layout(dload *x) {
+    mgx_dicom *d = x->st.d;
+    layout *L = &x->L;
+    char *err = x->st.err;
+    size_t errsz = x->st.errsz;
+    memset(L, 0, sizeof *L);
+    L->bytes = d->bits_allocated / 8;
+    L->big = x->b.big;
+    L->bits_stored = d->bits_stored;
+    L->high_bit = d->high_bit;
+    L->is_signed = d->pixel_representation == 1;
+    L->samples = d->samples;
+    L->planar = d->planar_configuration == 1;
     if (d->samples == 1) {
-        if (strcmp(d->photometric, "MONOCHROME1") && strcmp(d->photometric, "MONOCHROME2")) {
-            mgx_errf(err, errsz, "DICOM: photometric interpretation %s not supported for 1 sample per pixel", d->photometric);
-            goto done;
-        }
-        L.color = 0;
+        if (strcmp(d->photometric, "MONOCHROME1") && strcmp(d->photometric, "MONOCHROME2"))
+            return mgx_errf(err, errsz, "DICOM: photometric interpretation %s not supported for 1 sample per pixel", d->photometric);
+        L->color = 0;
     } else {
-        if (!strcmp(d->photometric, "RGB")) L.color = 1;
-        else if (!strcmp(d->photometric, "YBR_FULL")) L.color = 2;
-        else if (!strcmp(d->photometric, "YBR_FULL_422")) L.color = 3;
-        else if (ts_kind == TS_JPEG && (has_prefix(d->photometric, "YBR_"))) L.color = 1;  /* decoder gives RGB */
-        else {
-            mgx_errf(err, errsz, "DICOM: photometric interpretation %s not supported", d->photometric);
-            goto done;
-        }
-        if (ts_kind == TS_JPEG) L.color = 1;  /* the JPEG decoder converts to RGB */
-        if (L.color >= 2 && d->bits_allocated != 8) {
-            mgx_errf(err, errsz, "DICOM: %s with %d bits allocated not supported", d->photometric, d->bits_allocated);
-            goto done;
-        }
-        if (L.color == 3 && (ts_kind != TS_NATIVE || L.planar || d->cols % 2)) {
-            mgx_errf(err, errsz, "DICOM: YBR_FULL_422 needs native interleaved data with an even number of columns");
-            goto done;
-        }
+        if (!strcmp(d->photometric, "RGB")) L->color = 1;
+        else if (!strcmp(d->photometric, "YBR_FULL")) L->color = 2;
+        else if (!strcmp(d->photometric, "YBR_FULL_422")) L->color = 3;
+        else if (x->ts_kind == TS_JPEG && (has_prefix(d->photometric, "YBR_"))) L->color = 1;  /* decoder gives RGB */
+        else return mgx_errf(err, errsz, "DICOM: photometric interpretation %s not supported", d->photometric);
+        if (x->ts_kind == TS_JPEG) L->color = 1;  /* the JPEG decoder converts to RGB */
+        if (L->color >= 2 && d->bits_allocated != 8)
+            return mgx_errf(err, errsz, "DICOM: %s with %d bits allocated not supported", d->photometric, d->bits_allocated);
+        if (L->color == 3 && (x->ts_kind != TS_NATIVE || L->planar || d->cols % 2))
+            return mgx_errf(err, errsz, "DICOM: YBR_FULL_422 needs native interleaved data with an even number of columns");
     }
+    if (mul_sz((size_t)d->rows, (size_t)d->cols, &x->npix) || mul_sz(x->npix, (size_t)d->samples, &x->per_frame) ||
+        mul_sz(x->per_frame, (size_t)d->frames, &x->total) || x->total > MGX_MAX_DICOM_VALUES)
+        return mgx_errf(err, errsz, "DICOM: %d x %d x %d samples x %d frames is too large", d->rows, d->cols, d->samples, d->frames);
+    return 0;
+}
 
-    if (mul_sz((size_t)d->rows, (size_t)d->cols, &npix) || mul_sz(npix, (size_t)d->samples, &per_frame) ||
-        mul_sz(per_frame, (size_t)d->frames, &total) || total > MGX_MAX_DICOM_VALUES) {
-        mgx_errf(err, errsz, "DICOM: %d x %d x %d samples x %d frames is too large", d->rows, d->cols, d->samples, d->frames);
-        goto done;
-    }
+/* The frames asked for (count 0: from first to the last frame) must exist; x->total becomes their values. */
+static int pick_frames(dload *x) {
+    mgx_dicom *d = x->st.d;
+    if (x->first < 0 || x->first >= d->frames || x->count < 0 || x->count > d->frames - x->first)
+        return mgx_errf(x->st.err, x->st.errsz, "DICOM: frames %d..%d asked for, the object has %d (0..%d)", x->first,
+                        x->count ? x->first + x->count - 1 : d->frames - 1, d->frames, d->frames - 1);
+    if (!x->count) x->count = d->frames - x->first;
+    x->total = x->per_frame * (size_t)x->count;
+    d->data_first = x->first;
+    d->data_frames = x->count;
+    return 0;
+}
 
-    /* per-frame facts */
-    if (st.pf && st.npf == d->frames) {
+/* The memory check before decoding: the floats of the frames decoded plus `extra` bytes of work space. */
+static int claim_frames(dload *x, uint64_t extra) {
+    mgx_dicom *d = x->st.d;
+    char what[160];
+    snprintf(what, sizeof what, "DICOM: %d frame(s) of %d x %d x %d samples", x->count, d->rows, d->cols, d->samples);
+    return mgx_check_claim((uint64_t)x->total * sizeof(float) + extra, what, x->st.err, x->st.errsz);
+}
+
+/* Per-frame positions (when every frame has one) and WSI tile positions. */
+static int frame_facts(dload *x) {
+    dstate *st = &x->st;
+    mgx_dicom *d = st->d;
+    int f;
+    if (st->pf && st->npf == d->frames) {
         int all = 1;
-        for (f = 0; f < d->frames; f++) if (!st.pf[f].has_position) all = 0;
+        for (f = 0; f < d->frames; f++) if (!st->pf[f].has_position) all = 0;
         if (all && d->frames > 0) {
-            d->frame_position = (double *)malloc((size_t)d->frames * 3 * sizeof(double));
-            if (!d->frame_position) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
-            for (f = 0; f < d->frames; f++) {
-                d->frame_position[f * 3 + 0] = st.pf[f].position[0];
-                d->frame_position[f * 3 + 1] = st.pf[f].position[1];
-                d->frame_position[f * 3 + 2] = st.pf[f].position[2];
-            }
+            d->frame_position = (double *)MGX_MALLOC((size_t)d->frames * 3 * sizeof(double));
+            if (!d->frame_position) return mgx_errf(st->err, st->errsz, "DICOM: out of memory");
+            for (f = 0; f < d->frames; f++) memcpy(d->frame_position + (size_t)f * 3, st->pf[f].position, 3 * sizeof(double));
         }
     }
     if (d->total_cols > 0 && d->total_rows > 0) {
-        int all = st.pf && st.npf == d->frames;
-        d->tile_col = (int *)malloc((size_t)d->frames * sizeof(int));
-        d->tile_row = (int *)malloc((size_t)d->frames * sizeof(int));
-        if (!d->tile_col || !d->tile_row) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
-        for (f = 0; all && f < d->frames; f++) if (!st.pf[f].has_col || !st.pf[f].has_row) all = 0;
+        int all = st->pf && st->npf == d->frames;
+        d->tile_col = (int *)MGX_MALLOC((size_t)d->frames * sizeof(int));
+        d->tile_row = (int *)MGX_MALLOC((size_t)d->frames * sizeof(int));
+        if (!d->tile_col || !d->tile_row) return mgx_errf(st->err, st->errsz, "DICOM: out of memory");
+        for (f = 0; all && f < d->frames; f++) if (!st->pf[f].has_col || !st->pf[f].has_row) all = 0;
         if (all) {
             for (f = 0; f < d->frames; f++) {
-                long c = st.pf[f].col - 1, r = st.pf[f].row - 1;  /* 1-based in the file */
+                long c = st->pf[f].col - 1, r = st->pf[f].row - 1;  /* 1-based in the file */
                 d->tile_col[f] = c < -0x3FFFFFFFL ? -0x3FFFFFFF : c > 0x3FFFFFFFL ? 0x3FFFFFFF : (int)c;
                 d->tile_row[f] = r < -0x3FFFFFFFL ? -0x3FFFFFFF : r > 0x3FFFFFFFL ? 0x3FFFFFFF : (int)r;
             }
@@ -1024,135 +1109,212 @@ static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, c
             }
         }
     }
+    return 0;
+}
 
-    /* ---- pixel data ---- */
-    {
-        const dbuf *pb = st.pix_buf;
-        if (ts_kind == TS_NATIVE) {
-            size_t frame_bytes;
-            if (st.pix_undefined) { mgx_errf(err, errsz, "DICOM: pixel data of undefined length in a native transfer syntax"); goto done; }
-            if (L.color == 3) { if (mul_sz(npix * 2, (size_t)L.bytes, &frame_bytes)) goto toolarge; }
-            else if (mul_sz(per_frame, (size_t)L.bytes, &frame_bytes)) goto toolarge;
-            if (mul_sz(frame_bytes, (size_t)d->frames, &need)) goto toolarge;
-            if (st.pix_len < need) {
-                mgx_errf(err, errsz, "DICOM: pixel data has %lu bytes, %d frame(s) of %d x %d x %d x %d bits need %lu",
-                         (unsigned long)st.pix_len, d->frames, d->rows, d->cols, d->samples, d->bits_allocated, (unsigned long)need);
-                goto done;
-            }
-            if (flags & MGX_DICOM_HEADER_ONLY) { rc = 0; goto done; }
-            d->data = (float *)malloc(total * sizeof(float));
-            if (!d->data) { mgx_errf(err, errsz, "DICOM: out of memory for %lu values", (unsigned long)total); goto done; }
-            for (f = 0; f < d->frames; f++) {
-                const fg_vals *pf = (st.pf && st.npf == d->frames) ? &st.pf[f] : NULL;
-                double s = fg_pick(pf, &st.shared, &st.top, 0, 1.0, NULL), c = fg_pick(pf, &st.shared, &st.top, 1, 0.0, NULL);
-                if (!isfinite(s) || s == 0) s = 1;
-                if (!isfinite(c)) c = 0;
-                convert_frame(pb->p + st.pix_off + (size_t)f * frame_bytes, &L, npix, s, c, d->data + (size_t)f * per_frame);
-            }
-            rc = 0;
-            goto done;
-        }
-        /* encapsulated */
-        if (!st.pix_undefined) { mgx_errf(err, errsz, "DICOM: encapsulated transfer syntax but pixel data has a defined length"); goto done; }
-        if (collect_fragments(&st, pb, st.pix_off, pb->n, &bot, &bot_len, &fr, &nfrag)) goto done;
-        first = (size_t *)malloc(((size_t)d->frames + 1) * sizeof(size_t));
-        if (!first) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
-        if (map_frames(&st, pb, ts_kind, d->frames, fr, nfrag, bot, bot_len, first)) goto done;
-        if (ts_kind == TS_JPEG && d->bits_stored > 8) {
-            mgx_errf(err, errsz, "DICOM: JPEG with %d bits stored is not supported (8-bit JPEG only)", d->bits_stored);
-            goto done;
-        }
-        if (flags & MGX_DICOM_HEADER_ONLY) { rc = 0; goto done; }
-        if (ts_kind == TS_RLE) {
-            size_t nb;
-            if (mul_sz(per_frame, (size_t)L.bytes, &nb)) goto toolarge;
-            scratch = (unsigned char *)malloc(nb ? nb : 1);
-            plane = (unsigned char *)malloc(npix ? npix : 1);
-            if (!scratch || !plane) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
-        }
-        for (f = 0; f < d->frames; f++) {
-            size_t a = first[f], z = first[f + 1], k, len = 0;
-            const unsigned char *src;
-            unsigned char *joined = NULL;
-            const fg_vals *pf = (st.pf && st.npf == d->frames) ? &st.pf[f] : NULL;
-            double s = fg_pick(pf, &st.shared, &st.top, 0, 1.0, NULL), c = fg_pick(pf, &st.shared, &st.top, 1, 0.0, NULL);
-            int r2 = 0;
-            if (!isfinite(s) || s == 0) s = 1;
-            if (!isfinite(c)) c = 0;
-            for (k = a; k < z; k++) len += fr[k].len;  /* cannot overflow: all within the buffer */
-            if (z - a == 1) src = pb->p + fr[a].off;
-            else {
-                size_t o = 0;
-                joined = (unsigned char *)malloc(len ? len : 1);
-                if (!joined) { mgx_errf(err, errsz, "DICOM: out of memory"); goto done; }
-                for (k = a; k < z; k++) { memcpy(joined + o, pb->p + fr[k].off, fr[k].len); o += fr[k].len; }
-                src = joined;
-            }
-            if (!d->data) {
-                d->data = (float *)malloc(total * sizeof(float));
-                if (!d->data) { free(joined); mgx_errf(err, errsz, "DICOM: out of memory for %lu values", (unsigned long)total); goto done; }
-            }
-            if (ts_kind == TS_JPEG) {
-                mgx_image img;
-                char e2[160];
-                memset(&img, 0, sizeof img);
-                if (mgx_jpeg_decode(src, len, &img, e2, sizeof e2)) {
-                    mgx_errf(err, errsz, "DICOM: frame %d: %s", f, e2);
-                    r2 = -1;
-                } else if (img.w != d->cols || img.h != d->rows || img.channels != d->samples) {
-                    mgx_errf(err, errsz, "DICOM: frame %d: JPEG is %dx%d with %d channel(s), header says %dx%d with %d", f,
-                             img.w, img.h, img.channels, d->cols, d->rows, d->samples);
-                    r2 = -1;
-                } else {
-                    layout J = L;
-                    J.bytes = 1; J.big = 0; J.planar = 0;
-                    J.bits_stored = d->bits_stored; J.high_bit = d->bits_stored - 1;
-                    convert_frame(img.px, &J, npix, s, c, d->data + (size_t)f * per_frame);
-                }
-                mgx_image_free(&img);
-            } else if (ts_kind == TS_RLE) {
-                layout R = L;
-                R.big = 0; R.planar = 0;
-                if (rle_frame(&st, src, len, &L, npix, scratch, plane, f)) r2 = -1;
-                else convert_frame(scratch, &R, npix, s, c, d->data + (size_t)f * per_frame);
-            } else { /* encapsulated uncompressed: each frame's bytes are native little endian */
-                size_t fb;
-                layout R = L;
-                R.big = 0;
-                if (L.color == 3 || mul_sz(per_frame, (size_t)L.bytes, &fb) || len < fb) {
-                    mgx_errf(err, errsz, "DICOM: frame %d: %lu bytes of encapsulated uncompressed data, too few", f, (unsigned long)len);
-                    r2 = -1;
-                } else convert_frame(src, &R, npix, s, c, d->data + (size_t)f * per_frame);
-            }
-            free(joined);
-            if (r2) goto done;
-        }
-        rc = 0;
+/* Rescale slope and intercept of frame f (per-frame, shared, top level; 1 and 0 when absent or unusable). */
+static void frame_rescale(const dstate *st, int f, double *slope, double *inter) {
+    const fg_vals *pf = (st->pf && st->npf == st->d->frames) ? &st->pf[f] : NULL;
+    double s = fg_pick(pf, &st->shared, &st->top, 0, 1.0, NULL), c = fg_pick(pf, &st->shared, &st->top, 1, 0.0, NULL);
+    *slope = !isfinite(s) || s == 0 ? 1 : s;
+    *inter = !isfinite(c) ? 0 : c;
+}
+
+/* Native pixel data: checks its declared length, then converts the frames asked for (inflating a deflated
+   data set only up to the end of the last of them). */
+static int decode_native(dload *x) {
+    dstate *st = &x->st;
+    mgx_dicom *d = st->d;
+    const layout *L = &x->L;
+    size_t frame_bytes, need, from;
+    int f;
+    if (st->pix_undefined) return mgx_errf(st->err, st->errsz, "DICOM: pixel data of undefined length in a native transfer syntax");
+    if (L->color == 3 ? mul_sz(x->npix * 2, (size_t)L->bytes, &frame_bytes) : mul_sz(x->per_frame, (size_t)L->bytes, &frame_bytes))
+        return mgx_errf(st->err, st->errsz, "DICOM: image too large");
+    if (mul_sz(frame_bytes, (size_t)d->frames, &need)) return mgx_errf(st->err, st->errsz, "DICOM: image too large");
+    if (st->pix_len < need)
+        return mgx_errf(st->err, st->errsz, "DICOM: pixel data has %lu bytes, %d frame(s) of %d x %d x %d x %d bits need %lu",
+                        (unsigned long)st->pix_len, d->frames, d->rows, d->cols, d->samples, d->bits_allocated, (unsigned long)need);
+    if (x->flags & MGX_DICOM_HEADER_ONLY) return 0;
+    from = st->pix_off + (size_t)x->first * frame_bytes;
+    if (claim_frames(x, x->b.s->z ? (uint64_t)from + (uint64_t)x->count * frame_bytes : 0)) return -1;
+    if (!avail(st->pix_buf, from, (size_t)x->count * frame_bytes, NO_END)) {
+        if (x->b.s->zerr[0]) return mgx_errf(st->err, st->errsz, "DICOM: deflated data set: %s", x->b.s->zerr);
+        return mgx_errf(st->err, st->errsz, "DICOM: the data set ends after %lu bytes, inside the pixel data of %lu bytes at offset %lu",
+                        (unsigned long)x->b.s->n, (unsigned long)st->pix_len, (unsigned long)st->pix_off);
+    }
+    d->data = (float *)MGX_MALLOC(x->total * sizeof(float));
+    if (!d->data) return mgx_errf(st->err, st->errsz, "DICOM: out of memory for %lu values", (unsigned long)x->total);
+    for (f = 0; f < x->count; f++) {
+        double s, c;
+        frame_rescale(st, x->first + f, &s, &c);
+        convert_frame(st->pix_buf->s->p + from + (size_t)f * frame_bytes, L, x->npix, s, c, d->data + (size_t)f * x->per_frame);
+    }
+    return 0;
+}
+
+/* The bytes of frame f of encapsulated data (fragments first[f]..first[f+1]); joined into *joined (owned by
+   the caller) when the frame spans several fragments. */
+static const unsigned char *frame_bytes_of(dload *x, const frag *fr, const size_t *first, int f, size_t *len,
+                                           unsigned char **joined) {
+    const dbuf *pb = x->st.pix_buf;
+    size_t a = first[f], z = first[f + 1], k, o = 0;
+    *joined = NULL;
+    *len = 0;
+    for (k = a; k < z; k++) *len += fr[k].len;  /* cannot overflow: all within the buffer */
+    if (z - a == 1) return pb->s->p + fr[a].off;
+    *joined = (unsigned char *)MGX_MALLOC(*len ? *len : 1);
+    if (!*joined) { mgx_errf(x->st.err, x->st.errsz, "DICOM: out of memory"); return NULL; }
+    for (k = a; k < z; k++) { memcpy(*joined + o, pb->s->p + fr[k].off, fr[k].len); o += fr[k].len; }
+    return *joined;
+}
+
+/* One JPEG frame: decoded, checked against the header, converted. */
+static int decode_jpeg_frame(dload *x, const unsigned char *src, size_t len, int f, float *out) {
+    mgx_dicom *d = x->st.d;
+    mgx_image img;
+    char e2[160];
+    double s, c;
+    int rc = 0;
+    memset(&img, 0, sizeof img);
+    frame_rescale(&x->st, f, &s, &c);
+    if (mgx_jpeg_decode(src, len, &img, e2, sizeof e2)) {
+        rc = mgx_errf(x->st.err, x->st.errsz, "DICOM: frame %d: %s", f, e2);
+    } else if (img.w != d->cols || img.h != d->rows || img.channels != d->samples) {
+        rc = mgx_errf(x->st.err, x->st.errsz, "DICOM: frame %d: JPEG is %dx%d with %d channel(s), header says %dx%d with %d", f,
+                      img.w, img.h, img.channels, d->cols, d->rows, d->samples);
+    } else {
+        layout J = x->L;
+        J.bytes = 1; J.big = 0; J.planar = 0;
+        J.bits_stored = d->bits_stored; J.high_bit = d->bits_stored - 1;
+        convert_frame(img.px, &J, x->npix, s, c, out);
+    }
+    mgx_image_free(&img);
+    return rc;
+}
+
+/* One frame of encapsulated uncompressed data: native little endian bytes. */
+static int decode_raw_frame(dload *x, const unsigned char *src, size_t len, int f, float *out) {
+    size_t fb;
+    double s, c;
+    layout R = x->L;
+    R.big = 0;
+    if (x->L.color == 3 || mul_sz(x->per_frame, (size_t)x->L.bytes, &fb) || len < fb)
+        return mgx_errf(x->st.err, x->st.errsz, "DICOM: frame %d: %lu bytes of encapsulated uncompressed data, too few", f, (unsigned long)len);
+    frame_rescale(&x->st, f, &s, &c);
+    convert_frame(src, &R, x->npix, s, c, out);
+    return 0;
+}
+
+/* Encapsulated pixel data: fragments mapped to frames, then the frames asked for decoded (JPEG, RLE or raw). */
+static int decode_encapsulated(dload *x) {
+    dstate *st = &x->st;
+    mgx_dicom *d = st->d;
+    const dbuf *pb = st->pix_buf;
+    frag *fr = NULL;
+    size_t nfrag = 0, bot = 0, bot_len = 0, *first = NULL, nb;
+    unsigned char *scratch = NULL, *plane = NULL;
+    int f, rc = -1;
+    if (!st->pix_undefined) return mgx_errf(st->err, st->errsz, "DICOM: encapsulated transfer syntax but pixel data has a defined length");
+    if (collect_fragments(st, pb, st->pix_off, pb->s->n, &bot, &bot_len, &fr, &nfrag)) return -1;
+    first = (size_t *)MGX_MALLOC(((size_t)d->frames + 1) * sizeof(size_t));
+    if (!first) { mgx_errf(st->err, st->errsz, "DICOM: out of memory"); goto done; }
+    if (map_frames(st, pb, x->ts_kind, d->frames, fr, nfrag, bot, bot_len, first)) goto done;
+    if (x->ts_kind == TS_JPEG && d->bits_stored > 8) {
+        mgx_errf(st->err, st->errsz, "DICOM: JPEG with %d bits stored is not supported (8-bit JPEG only)", d->bits_stored);
         goto done;
     }
-toolarge:
-    mgx_errf(err, errsz, "DICOM: image too large");
+    if (x->flags & MGX_DICOM_HEADER_ONLY) { rc = 0; goto done; }
+    if (mul_sz(x->per_frame, (size_t)x->L.bytes, &nb)) { mgx_errf(st->err, st->errsz, "DICOM: image too large"); goto done; }
+    if (claim_frames(x, x->ts_kind == TS_RLE ? (uint64_t)nb + x->npix : 0)) goto done;
+    if (x->ts_kind == TS_RLE) {
+        scratch = (unsigned char *)MGX_MALLOC(nb ? nb : 1);
+        plane = (unsigned char *)MGX_MALLOC(x->npix ? x->npix : 1);
+        if (!scratch || !plane) { mgx_errf(st->err, st->errsz, "DICOM: out of memory"); goto done; }
+    }
+    for (f = x->first; f < x->first + x->count; f++) {
+        size_t len;
+        unsigned char *joined;
+        const unsigned char *src = frame_bytes_of(x, fr, first, f, &len, &joined);
+        float *out;
+        int r2;
+        if (!src) goto done;
+        if (!d->data && !(d->data = (float *)MGX_MALLOC(x->total * sizeof(float)))) {
+            MGX_FREE(joined);
+            mgx_errf(st->err, st->errsz, "DICOM: out of memory for %lu values", (unsigned long)x->total);
+            goto done;
+        }
+        out = d->data + (size_t)(f - x->first) * x->per_frame;
+        if (x->ts_kind == TS_JPEG) r2 = decode_jpeg_frame(x, src, len, f, out);
+        else if (x->ts_kind == TS_RLE) {
+            layout R = x->L;
+            double s, c;
+            R.big = 0; R.planar = 0;
+            frame_rescale(st, f, &s, &c);
+            r2 = rle_frame(st, src, len, &x->L, x->npix, scratch, plane, f);
+            if (!r2) convert_frame(scratch, &R, x->npix, s, c, out);
+        } else r2 = decode_raw_frame(x, src, len, f, out);
+        MGX_FREE(joined);
+        if (r2) goto done;
+    }
+    rc = 0;
 done:
-    free(st.pf);
-    free(fr);
-    free(first);
-    free(scratch);
-    free(plane);
-    free(infl);
-    if (rc) mgx_dicom_free(d);
+    MGX_FREE(fr);
+    MGX_FREE(first);
+    MGX_FREE(scratch);
+    MGX_FREE(plane);
     return rc;
+}
+
+/* The core loader: meta header, transfer syntax, element walk, pixel module, frames [first, first + count)
+   (count 0: to the last). `p` stays the caller's. */
+static int load_mem(const unsigned char *p, size_t n, mgx_dicom *d, int flags, int first, int count, char *err, size_t errsz) {
+    dload x;
+    int rc;
+    memset(d, 0, sizeof *d);
+    memset(&x, 0, sizeof x);
+    x.st.d = d; x.st.err = err; x.st.errsz = errsz;
+    x.flags = flags;
+    x.first = first;
+    x.count = count;
+    x.file.p = p; x.file.n = n;
+    x.b.s = &x.file; x.b.explicit_vr = 1;
+    d->slope = 1; d->intercept = 0; d->frames = 1; d->samples = 1;
+    if (err && errsz) err[0] = 0;
+    if (!p && n) return mgx_errf(err, errsz, "DICOM: no data");
+    rc = read_meta(&x, p, n) || select_syntax(&x, p, n);
+    if (!rc) {
+        trust_first_element(&x);
+        rc = walk_elements(&x);
+        if (x.infl.zerr[0]) rc = mgx_errf(err, errsz, "DICOM: deflated data set: %s", x.infl.zerr);
+    }
+    if (!rc) {
+        apply_groups(&x);
+        rc = check_pixel_attributes(&x) || pixel_layout(&x) || pick_frames(&x) || frame_facts(&x);
+    }
+    if (!rc) rc = x.ts_kind == TS_NATIVE ? decode_native(&x) : decode_encapsulated(&x);
+    MGX_FREE(x.st.pf);
+    mgx_inflate_end(x.infl.z);
+    if (rc) mgx_dicom_free(d);
+    return rc ? -1 : 0;
 }
 
 int mgx_dicom_load_mem_ex(const void *data, size_t n, mgx_dicom *d, int flags, char *err, size_t errsz) {
     if (!d) return mgx_errf(err, errsz, "DICOM: no output structure");
-    return load_mem((const unsigned char *)data, n, d, flags, err, errsz);
+    return load_mem((const unsigned char *)data, n, d, flags, 0, 0, err, errsz);
 }
 
 int mgx_dicom_load_mem(const void *data, size_t n, mgx_dicom *d, char *err, size_t errsz) {
     return mgx_dicom_load_mem_ex(data, n, d, 0, err, errsz);
 }
 
-int mgx_dicom_load_file_ex(const char *path, mgx_dicom *d, int flags, char *err, size_t errsz) {
+int mgx_dicom_load_frames_mem(const void *data, size_t n, int first, int count, mgx_dicom *d, char *err, size_t errsz) {
+    if (!d) return mgx_errf(err, errsz, "DICOM: no output structure");
+    return load_mem((const unsigned char *)data, n, d, 0, first, count, err, errsz);
+}
+
+/* Reads path and loads it; messages start with the path. */
+static int load_file(const char *path, mgx_dicom *d, int flags, int first, int count, char *err, size_t errsz) {
     unsigned char *buf = NULL;
     size_t n = 0;
     int rc;
@@ -1160,10 +1322,9 @@ int mgx_dicom_load_file_ex(const char *path, mgx_dicom *d, int flags, char *err,
     memset(d, 0, sizeof *d);
     if (!path) return mgx_errf(err, errsz, "DICOM: no path");
     if (mgx_read_file(path, MGX_MAX_MEDICAL_FILE_BYTES, &buf, &n, err, errsz)) return -1;
-    rc = load_mem(buf, n, d, flags, err, errsz);
-    free(buf);
+    rc = load_mem(buf, n, d, flags, first, count, err, errsz);
+    MGX_FREE(buf);
     if (rc && err && errsz) {
-        /* prefix the file name */
         size_t pl = strlen(path), el = strlen(err);
         if (pl + 2 + el < errsz) {
             memmove(err + pl + 2, err, el + 1);
@@ -1174,8 +1335,16 @@ int mgx_dicom_load_file_ex(const char *path, mgx_dicom *d, int flags, char *err,
     return rc;
 }
 
+int mgx_dicom_load_file_ex(const char *path, mgx_dicom *d, int flags, char *err, size_t errsz) {
+    return load_file(path, d, flags, 0, 0, err, errsz);
+}
+
 int mgx_dicom_load_file(const char *path, mgx_dicom *d, char *err, size_t errsz) {
-    return mgx_dicom_load_file_ex(path, d, 0, err, errsz);
+    return load_file(path, d, 0, 0, 0, err, errsz);
+}
+
+int mgx_dicom_load_frames_file(const char *path, int first, int count, mgx_dicom *d, char *err, size_t errsz) {
+    return load_file(path, d, 0, first, count, err, errsz);
 }
 
 /* PS3.3 C.11.2.1.2.1 linear VOI function, to 0..255. */
@@ -1192,7 +1361,7 @@ static unsigned char window_linear(double x, double c, double w) {
 /* one frame's pixels to 8 bits into dst (npix*samples bytes) */
 static void frame_to_u8(const mgx_dicom *d, int frame, unsigned char *dst) {
     size_t npix = (size_t)d->rows * (size_t)d->cols, i;
-    const float *src = d->data + (size_t)frame * npix * (size_t)d->samples;
+    const float *src = d->data + (size_t)(frame - d->data_first) * npix * (size_t)d->samples;
     int inv = !strcmp(d->photometric, "MONOCHROME1");
     if (d->samples == 3) {
         for (i = 0; i < npix * 3; i++) {
@@ -1226,40 +1395,67 @@ int mgx_dicom_frame_to_image(const mgx_dicom *d, int frame, mgx_image *img, char
     if (!d || !d->data || d->rows <= 0 || d->cols <= 0 || (d->samples != 1 && d->samples != 3))
         return mgx_errf(err, errsz, "DICOM: no pixel data loaded");
     if (frame < 0 || frame >= d->frames) return mgx_errf(err, errsz, "DICOM: frame %d out of range 0..%d", frame, d->frames - 1);
+    if (frame < d->data_first || frame - d->data_first >= d->data_frames)
+        return mgx_errf(err, errsz, "DICOM: frame %d was not decoded (frames %d..%d were)", frame, d->data_first,
+                        d->data_first + d->data_frames - 1);
     if (mgx_image_alloc(img, d->cols, d->rows, d->samples, err, errsz)) return -1;
     frame_to_u8(d, frame, img->px);
     return 0;
 }
 
+/* The part of tile f inside the total pixel matrix: [*x0, *x1) x [*y0, *y1); 0 when it is empty. */
+static int tile_rect(const mgx_dicom *d, int f, long *x0, long *y0, long *x1, long *y1) {
+    *x0 = d->tile_col[f] < 0 ? 0 : d->tile_col[f];
+    *y0 = d->tile_row[f] < 0 ? 0 : d->tile_row[f];
+    *x1 = (long)d->tile_col[f] + d->cols > d->total_cols ? d->total_cols : (long)d->tile_col[f] + d->cols;
+    *y1 = (long)d->tile_row[f] + d->rows > d->total_rows ? d->total_rows : (long)d->tile_row[f] + d->rows;
+    return *x0 < *x1 && *y0 < *y1;
+}
+
 int mgx_dicom_tiles_to_image(const mgx_dicom *d, mgx_image *img, char *err, size_t errsz) {
     unsigned char *tile;
     size_t tb;
-    int f, ch;
+    uint64_t covered = 0;
+    long bx0 = 0x7FFFFFFFL, by0 = 0x7FFFFFFFL, bx1 = 0, by1 = 0, x0, y0, x1, y1, y;
+    int f, ch, last;
+    char what[160];
     if (!img) return mgx_errf(err, errsz, "DICOM: no output image");
     memset(img, 0, sizeof *img);
     if (!d || !d->data) return mgx_errf(err, errsz, "DICOM: no pixel data loaded");
     if (d->total_cols <= 0 || d->total_rows <= 0 || !d->tile_col || !d->tile_row)
-        return mgx_dicom_frame_to_image(d, 0, img, err, errsz);
+        return mgx_dicom_frame_to_image(d, d->data_first, img, err, errsz);
     ch = d->samples;
-    if (mgx_image_alloc(img, d->total_cols, d->total_rows, ch, err, errsz)) return -1;
-    memset(img->px, 255, (size_t)d->total_cols * (size_t)d->total_rows * (size_t)ch);
-    tb = (size_t)d->rows * (size_t)d->cols * (size_t)ch;
-    tile = (unsigned char *)malloc(tb);
-    if (!tile) { mgx_image_free(img); return mgx_errf(err, errsz, "DICOM: out of memory"); }
-    for (f = 0; f < d->frames; f++) {
-        long x0 = d->tile_col[f], y0 = d->tile_row[f];
-        long y;
-        if (x0 >= d->total_cols || y0 >= d->total_rows || x0 + d->cols <= 0 || y0 + d->rows <= 0) continue;
-        frame_to_u8(d, f, tile);
-        for (y = 0; y < d->rows; y++) {
-            long ty = y0 + y, xa = x0 < 0 ? -x0 : 0, xb = d->cols;
-            if (ty < 0 || ty >= d->total_rows) continue;
-            if (x0 + xb > d->total_cols) xb = d->total_cols - x0;
-            if (xb <= xa) continue;
-            memcpy(img->px + ((size_t)ty * (size_t)d->total_cols + (size_t)(x0 + xa)) * (size_t)ch,
-                   tile + ((size_t)y * (size_t)d->cols + (size_t)xa) * (size_t)ch, (size_t)(xb - xa) * (size_t)ch);
-        }
+    last = d->data_first + d->data_frames;
+    for (f = d->data_first; f < last; f++) {
+        if (!tile_rect(d, f, &x0, &y0, &x1, &y1)) continue;
+        if (x0 < bx0) bx0 = x0;
+        if (y0 < by0) by0 = y0;
+        if (x1 > bx1) bx1 = x1;
+        if (y1 > by1) by1 = y1;
+        covered += (uint64_t)(x1 - x0) * (uint64_t)(y1 - y0);
     }
-    free(tile);
+    if (!covered)
+        return mgx_errf(err, errsz, "DICOM: none of the %d tiles lies inside the %d x %d total pixel matrix", d->data_frames,
+                        d->total_cols, d->total_rows);
+    if ((uint64_t)(bx1 - bx0) * (uint64_t)(by1 - by0) > covered * MGX_WSI_MAX_BLANK_RATIO)
+        return mgx_errf(err, errsz, "DICOM: the %d tiles cover %llu pixels of the %ld x %ld region they span (total pixel matrix "
+                        "%d x %d): more than %d times that area would be blank canvas (MGX_WSI_MAX_BLANK_RATIO)", d->data_frames,
+                        (unsigned long long)covered, bx1 - bx0, by1 - by0, d->total_cols, d->total_rows, MGX_WSI_MAX_BLANK_RATIO);
+    tb = (size_t)d->rows * (size_t)d->cols * (size_t)ch;
+    snprintf(what, sizeof what, "DICOM: a %ld x %ld slide canvas", bx1 - bx0, by1 - by0);
+    if (mgx_check_claim((uint64_t)(bx1 - bx0) * (uint64_t)(by1 - by0) * (uint64_t)ch + tb, what, err, errsz)) return -1;
+    if (mgx_image_alloc(img, (int)(bx1 - bx0), (int)(by1 - by0), ch, err, errsz)) return -1;
+    memset(img->px, 255, (size_t)img->w * (size_t)img->h * (size_t)ch);
+    tile = (unsigned char *)MGX_MALLOC(tb);
+    if (!tile) { mgx_image_free(img); return mgx_errf(err, errsz, "DICOM: out of memory"); }
+    for (f = d->data_first; f < last; f++) {
+        if (!tile_rect(d, f, &x0, &y0, &x1, &y1)) continue;
+        frame_to_u8(d, f, tile);
+        for (y = y0; y < y1; y++)
+            memcpy(img->px + ((size_t)(y - by0) * (size_t)img->w + (size_t)(x0 - bx0)) * (size_t)ch,
+                   tile + ((size_t)(y - d->tile_row[f]) * (size_t)d->cols + (size_t)(x0 - d->tile_col[f])) * (size_t)ch,
+                   (size_t)(x1 - x0) * (size_t)ch);
+    }
+    MGX_FREE(tile);
     return 0;
 }

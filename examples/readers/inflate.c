@@ -3,8 +3,12 @@
    Supports: stored, fixed-Huffman and dynamic-Huffman blocks; zlib streams (Adler-32 verified);
    gzip files with any number of members (CRC-32 and ISIZE verified for each; FEXTRA/FNAME/FCOMMENT skipped,
    FHCRC verified); trailing zero bytes after the last gzip member.
-   Does not support: zlib preset dictionaries (FDICT) — rejected with a message; streaming (the whole
-   output is produced in one malloc'd buffer bounded by max_out).
+   Does not support: zlib preset dictionaries (FDICT) — rejected with a message. The whole output stays in one
+   buffer bounded by max_out, but it is produced on demand: mgx_inflate_more stops at exactly the number of
+   bytes asked for (a back-reference that crosses it is finished by the next call), so a reader inflates only
+   as much as its header implies.
+   Speed: back-references are copied with memcpy (non-overlapping) or a doubling pattern fill (overlapping:
+   each copy doubles the run already written), and the bit buffer is refilled 8 bytes at a time.
 
    Validation: over-subscribed Huffman codes are rejected; incomplete codes are rejected except a single code
    of length 1 (literal/length or distance) and an empty distance code, as RFC 1951 decoders customarily allow;
@@ -24,10 +28,33 @@ static const uint32_t crc_nibble[16] = {
     0xedb88320u, 0xf00f9344u, 0xd6d6a3e8u, 0xcb61b38cu, 0x9b64c2b0u, 0x86d3d2d4u, 0xa00ae278u, 0xbdbdf21cu
 };
 
+/* Slicing by 8 (eight bytes per step through eight 256-entry tables), for long inputs: the tables are built
+   on the stack per call (4 K steps), so short inputs keep the nibble loop. */
+static uint32_t crc32_sliced(uint32_t crc, const unsigned char *p, size_t n) {
+    uint32_t t[8][256];
+    unsigned i, k;
+    for (i = 0; i < 256; i++) {
+        uint32_t c = i;
+        c = (c >> 4) ^ crc_nibble[c & 15];
+        c = (c >> 4) ^ crc_nibble[c & 15];
+        t[0][i] = c;
+    }
+    for (k = 1; k < 8; k++)
+        for (i = 0; i < 256; i++) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 255];
+    for (; n >= 8; n -= 8, p += 8) {
+        uint32_t lo = crc ^ ((uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24));
+        crc = t[7][lo & 255] ^ t[6][(lo >> 8) & 255] ^ t[5][(lo >> 16) & 255] ^ t[4][lo >> 24] ^
+              t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
+    }
+    while (n--) crc = (crc >> 8) ^ t[0][(crc ^ *p++) & 255];
+    return crc;
+}
+
 uint32_t mgx_crc32(uint32_t crc, const void *data, size_t n) {
     const unsigned char *p = (const unsigned char *)data;
     size_t i;
     crc = ~crc;
+    if (n >= 65536) return ~crc32_sliced(crc, p, n);
     for (i = 0; i < n; i++) {
         crc ^= p[i];
         crc = (crc >> 4) ^ crc_nibble[crc & 15];
@@ -51,17 +78,6 @@ uint32_t mgx_adler32(uint32_t adler, const void *data, size_t n) {
 
 /* ---- decoder state ---- */
 
-typedef struct {
-    const unsigned char *in;
-    size_t n, pos;            /* input and next unread byte */
-    uint64_t bitbuf;          /* unconsumed bits, least significant first */
-    unsigned bitcnt;
-    unsigned char *out;
-    size_t out_n, out_cap, max_out;
-    char *err;
-    size_t errsz;
-} inf_state;
-
 #define HUF_MAXLEN 15
 #define HUF_FAST   9                  /* codes up to this length decode with one table lookup */
 #define HUF_MAXSYM 288
@@ -74,10 +90,45 @@ typedef struct {
     uint16_t symbol[HUF_MAXSYM];
 } huff;
 
+/* Where the decoder stands between calls. */
+enum { PH_WRAP_HEAD, PH_BLOCK, PH_STORED, PH_CODES, PH_WRAP_TAIL, PH_DONE };
+
+struct mgx_inflater {
+    const unsigned char *in;
+    size_t n, pos;            /* input and next unread byte */
+    uint64_t bitbuf;          /* unconsumed bits, least significant first; bits above bitcnt are zero */
+    unsigned bitcnt;
+    unsigned char *out;
+    size_t out_n, out_cap, max_out;
+    size_t want;              /* stop when out_n reaches it */
+    int format, phase, final;
+    uint32_t stored_left;     /* PH_STORED: bytes of the stored block still to copy */
+    uint32_t copy_len, copy_dist;   /* PH_CODES: the rest of a back-reference cut at `want` */
+    size_t member_start;      /* gzip: output offset where the current member began */
+    int failed;
+    huff lit, dist;
+    char *err;
+    size_t errsz;
+};
+
+typedef struct mgx_inflater inf_state;
+
 static int truncated(inf_state *s) { return mgx_errf(s->err, s->errsz, "deflate: truncated compressed data"); }
 
-/* Loads whole bytes into the bit buffer while there is room and input. */
+/* Loads whole bytes into the bit buffer while there is room and input (8 at a time away from the end). */
 static void refill(inf_state *s) {
+    if (s->n - s->pos >= 8) {
+        const unsigned char *p = s->in + s->pos;
+        unsigned take = (63 - s->bitcnt) >> 3;
+        uint64_t v = (uint64_t)p[0] | ((uint64_t)p[1] << 8) | ((uint64_t)p[2] << 16) | ((uint64_t)p[3] << 24) |
+                     ((uint64_t)p[4] << 32) | ((uint64_t)p[5] << 40) | ((uint64_t)p[6] << 48) | ((uint64_t)p[7] << 56);
+        if (!take) return;
+        v &= ((uint64_t)1 << (take * 8)) - 1;   /* take <= 7 */
+        s->bitbuf |= v << s->bitcnt;
+        s->bitcnt += take * 8;
+        s->pos += take;
+        return;
+    }
     while (s->bitcnt <= 56 && s->pos < s->n) {
         s->bitbuf |= (uint64_t)s->in[s->pos++] << s->bitcnt;
         s->bitcnt += 8;
@@ -87,7 +138,7 @@ static void refill(inf_state *s) {
 /* Reads k (0..32) bits, least significant first. */
 static int getbits(inf_state *s, unsigned k, uint32_t *v) {
     if (s->bitcnt < k) refill(s);
-    if (s->bitcnt < k) return truncated(s);
+    if (s->bitcnt < k) { *v = 0; return truncated(s); }
     *v = (uint32_t)(s->bitbuf & (((uint64_t)1 << k) - 1));
     s->bitbuf >>= k;
     s->bitcnt -= k;
@@ -151,7 +202,7 @@ static int huff_build(inf_state *s, huff *h, const unsigned char *lengths, int n
 static int huff_decode(inf_state *s, const huff *h) {
     unsigned e, len, avail, code = 0, first = 0, index = 0;
     uint64_t bits;
-    refill(s);
+    if (s->bitcnt < HUF_MAXLEN) refill(s);
     e = h->fast[s->bitbuf & ((1u << HUF_FAST) - 1)];
     if (e) {
         len = e >> 9;
@@ -185,17 +236,41 @@ static int out_reserve(inf_state *s, size_t k) {
     size_t need, cap;
     unsigned char *p;
     if (k > s->max_out - s->out_n)
-        return mgx_errf(s->err, s->errsz, "deflate: output exceeds the limit of %lu bytes", (unsigned long)s->max_out);
+        return mgx_errf(s->err, s->errsz, "deflate: output exceeds the limit of %llu bytes", (unsigned long long)s->max_out);
     need = s->out_n + k;
     if (need <= s->out_cap) return 0;
     cap = s->out_cap ? s->out_cap : 4096;
     while (cap < need) cap = cap > s->max_out / 2 ? s->max_out : cap * 2;
+    if (s->want < s->max_out - 65536 && cap > s->want + 65536)
+        cap = s->want + 65536;                 /* a known target: no doubling far past it */
+    if (cap > s->max_out) cap = s->max_out;   /* the fast path relies on out_cap <= max_out */
     if (cap < need) cap = need;
-    p = (unsigned char *)realloc(s->out, cap);
-    if (!p) return mgx_errf(s->err, s->errsz, "deflate: out of memory (%lu bytes)", (unsigned long)cap);
+    p = (unsigned char *)MGX_REALLOC(s->out, cap);
+    if (!p) return mgx_errf(s->err, s->errsz, "deflate: out of memory (%llu bytes)", (unsigned long long)cap);
     s->out = p;
     s->out_cap = cap;
     return 0;
+}
+
+/* Copies len bytes from dist bytes back to the end of the output (room reserved): memcpy when the ranges do
+   not overlap, else a fill that doubles the repeated run with each copy. */
+static void copy_match(inf_state *s, size_t dist, size_t len) {
+    unsigned char *d = s->out + s->out_n;
+    const unsigned char *from = d - dist;
+    s->out_n += len;
+    if (dist >= len) {
+        if (len <= 16) while (len--) *d++ = *from++;
+        else memcpy(d, from, len);
+        return;
+    }
+    if (dist == 1) { memset(d, *from, len); return; }
+    while (len > 0) {
+        size_t k = (size_t)(d - from);   /* a whole number of periods is behind d */
+        if (k > len) k = len;
+        memcpy(d, from, k);
+        d += k;
+        len -= k;
+    }
 }
 
 /* ---- blocks ---- */
@@ -209,7 +284,14 @@ static const uint16_t dist_base[30] = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 
 static const unsigned char dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7,
                                              8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
-static int block_stored(inf_state *s) {
+/* The end of a block: the next block, or the end of the deflate stream. */
+static void block_done(inf_state *s) {
+    if (!s->final) { s->phase = PH_BLOCK; return; }
+    align_to_byte(s);
+    s->phase = PH_WRAP_TAIL;
+}
+
+static int stored_start(inf_state *s) {
     uint32_t len, nlen;
     align_to_byte(s);
     if (s->n - s->pos < 4) return truncated(s);
@@ -218,33 +300,100 @@ static int block_stored(inf_state *s) {
     s->pos += 4;
     if ((len ^ 0xffffu) != nlen) return mgx_errf(s->err, s->errsz, "deflate: stored block length check failed");
     if (s->n - s->pos < len) return truncated(s);
-    if (len == 0) return 0;
-    if (out_reserve(s, len)) return -1;
-    memcpy(s->out + s->out_n, s->in + s->pos, len);
-    s->out_n += len;
-    s->pos += len;
+    s->stored_left = len;
+    s->phase = PH_STORED;
     return 0;
 }
 
-/* Decodes literal/length and distance symbols until end-of-block. */
-static int block_codes(inf_state *s, const huff *lit, const huff *dist) {
-    for (;;) {
-        int sym = huff_decode(s, lit);
+static int stored_copy(inf_state *s) {
+    size_t k = s->stored_left;
+    if (k > s->want - s->out_n) k = s->want - s->out_n;
+    if (k) {   /* out is still NULL before the first byte */
+        if (out_reserve(s, k)) return -1;
+        memcpy(s->out + s->out_n, s->in + s->pos, k);
+        s->out_n += k;
+        s->pos += k;
+    }
+    s->stored_left -= (uint32_t)k;
+    if (!s->stored_left) block_done(s);
+    return 0;
+}
+
+/* Copies as much of a back-reference as `want` allows and keeps the rest for the next call. */
+static int emit_match(inf_state *s, uint32_t length, uint32_t distance) {
+    size_t k = length;
+    if (k > s->want - s->out_n) k = s->want - s->out_n;
+    if (out_reserve(s, k)) return -1;
+    copy_match(s, distance, k);
+    s->copy_len = length - (uint32_t)k;
+    s->copy_dist = distance;
+    return 0;
+}
+
+/* One symbol whose code is in the fast table, from a buffer holding at least 15 bits; -1 when the code is longer. */
+static int fast_symbol(inf_state *s, const huff *h) {
+    unsigned e = h->fast[s->bitbuf & ((1u << HUF_FAST) - 1)];
+    if (!e) return -1;
+    s->bitbuf >>= e >> 9;
+    s->bitcnt -= e >> 9;
+    return (int)(e & 511);
+}
+
+/* The bulk of a block: while 8 input bytes remain and room for the longest match is reserved below `want`,
+   one refill to at least 56 bits covers a whole literal/length + distance pair, so no symbol needs a check.
+   Leaves literal/length codes longer than HUF_FAST bits and the last bytes to codes_run. */
+static int codes_fast(inf_state *s) {
+    size_t room = (s->want < s->out_cap ? s->want : s->out_cap);
+    while (room - s->out_n >= 258 && s->n - s->pos >= 8) {
+        int sym, dsym;
+        uint32_t length, distance;
+        refill(s);
+        if ((sym = fast_symbol(s, &s->lit)) < 0) return 0;
+        if (sym == 256) { block_done(s); return 0; }
+        if (sym < 256) { s->out[s->out_n++] = (unsigned char)sym; continue; }
+        sym -= 257;
+        if (sym >= 29) return mgx_errf(s->err, s->errsz, "deflate: invalid length symbol %d", sym + 257);
+        length = len_base[sym] + (uint32_t)(s->bitbuf & ((1u << len_extra[sym]) - 1));
+        s->bitbuf >>= len_extra[sym];
+        s->bitcnt -= len_extra[sym];
+        if ((dsym = fast_symbol(s, &s->dist)) < 0) dsym = huff_decode(s, &s->dist);
+        if (dsym < 0) return -1;
+        if (dsym >= 30) return mgx_errf(s->err, s->errsz, "deflate: invalid distance symbol %d", dsym);
+        distance = dist_base[dsym] + (uint32_t)(s->bitbuf & ((1u << dist_extra[dsym]) - 1));
+        s->bitbuf >>= dist_extra[dsym];
+        s->bitcnt -= dist_extra[dsym];
+        if (distance > s->out_n)
+            return mgx_errf(s->err, s->errsz, "deflate: back-reference %lu bytes before the start of the output",
+                            (unsigned long)distance);
+        copy_match(s, distance, length);
+    }
+    return 0;
+}
+
+/* Decodes literal/length and distance symbols until end-of-block or until `want` bytes exist. */
+static int codes_run(inf_state *s) {
+    if (s->copy_len && emit_match(s, s->copy_len, s->copy_dist)) return -1;
+    while (s->out_n < s->want) {
+        if (s->want - s->out_n >= 258 && s->out_cap - s->out_n < 258 && s->max_out - s->out_n >= 258 &&
+            out_reserve(s, 258))
+            return -1;
+        if (codes_fast(s)) return -1;
+        if (s->phase != PH_CODES || s->out_n >= s->want) return 0;
+        int sym = huff_decode(s, &s->lit);
         uint32_t extra, length, distance;
         int dsym;
-        size_t i;
         if (sym < 0) return -1;
         if (sym < 256) {
             if (s->out_n == s->out_cap && out_reserve(s, 1)) return -1;
             s->out[s->out_n++] = (unsigned char)sym;
             continue;
         }
-        if (sym == 256) return 0;
+        if (sym == 256) { block_done(s); return 0; }
         sym -= 257;
         if (sym >= 29) return mgx_errf(s->err, s->errsz, "deflate: invalid length symbol %d", sym + 257);
         if (getbits(s, len_extra[sym], &extra)) return -1;
         length = len_base[sym] + extra;
-        dsym = huff_decode(s, dist);
+        dsym = huff_decode(s, &s->dist);
         if (dsym < 0) return -1;
         if (dsym >= 30) return mgx_errf(s->err, s->errsz, "deflate: invalid distance symbol %d", dsym);
         if (getbits(s, dist_extra[dsym], &extra)) return -1;
@@ -252,24 +401,21 @@ static int block_codes(inf_state *s, const huff *lit, const huff *dist) {
         if (distance > s->out_n)
             return mgx_errf(s->err, s->errsz, "deflate: back-reference %lu bytes before the start of the output",
                             (unsigned long)distance);
-        if (out_reserve(s, length)) return -1;
-        for (i = 0; i < length; i++) s->out[s->out_n + i] = s->out[s->out_n + i - distance];
-        s->out_n += length;
+        if (emit_match(s, length, distance)) return -1;
     }
+    return 0;
 }
 
-static int block_fixed(inf_state *s) {
+static int fixed_tables(inf_state *s) {
     unsigned char lengths[HUF_MAXSYM];
-    huff lit, dist;
     int i;
     for (i = 0; i < 144; i++) lengths[i] = 8;
     for (; i < 256; i++) lengths[i] = 9;
     for (; i < 280; i++) lengths[i] = 7;
     for (; i < 288; i++) lengths[i] = 8;
-    if (huff_build(s, &lit, lengths, 288, 1)) return -1;
+    if (huff_build(s, &s->lit, lengths, 288, 1)) return -1;
     for (i = 0; i < 32; i++) lengths[i] = 5;
-    if (huff_build(s, &dist, lengths, 32, 2)) return -1;
-    return block_codes(s, &lit, &dist);
+    return huff_build(s, &s->dist, lengths, 32, 2);
 }
 
 /* Reads the HLIT + HDIST code lengths run-length coded with the code-length code. */
@@ -299,10 +445,9 @@ static int read_code_lengths(inf_state *s, const huff *clc, unsigned char *lengt
     return 0;
 }
 
-static int block_dynamic(inf_state *s) {
+static int dynamic_tables(inf_state *s) {
     static const unsigned char order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
     unsigned char lengths[HUF_MAXSYM + 32];
-    huff lit, dist;
     uint32_t hlit, hdist, hclen, v;
     unsigned i;
     if (getbits(s, 5, &hlit) || getbits(s, 5, &hdist) || getbits(s, 4, &hclen)) return -1;
@@ -317,28 +462,24 @@ static int block_dynamic(inf_state *s) {
         if (getbits(s, 3, &v)) return -1;
         lengths[order[i]] = (unsigned char)v;
     }
-    if (huff_build(s, &lit, lengths, 19, 0)) return -1;   /* lit used as scratch for the code-length code */
+    if (huff_build(s, &s->lit, lengths, 19, 0)) return -1;   /* lit used as scratch for the code-length code */
     memset(lengths, 0, sizeof lengths);
-    if (read_code_lengths(s, &lit, lengths, (int)(hlit + hdist))) return -1;
+    if (read_code_lengths(s, &s->lit, lengths, (int)(hlit + hdist))) return -1;
     if (lengths[256] == 0) return mgx_errf(s->err, s->errsz, "deflate: no end-of-block code");
-    if (huff_build(s, &lit, lengths, (int)hlit, 1)) return -1;
-    if (huff_build(s, &dist, lengths + hlit, (int)hdist, 2)) return -1;
-    return block_codes(s, &lit, &dist);
+    if (huff_build(s, &s->lit, lengths, (int)hlit, 1)) return -1;
+    return huff_build(s, &s->dist, lengths + hlit, (int)hdist, 2);
 }
 
-/* Decodes one raw DEFLATE stream starting at s->pos, appending to s->out; leaves s->pos after it. */
-static int inflate_raw(inf_state *s) {
+/* Reads a block header and what follows it up to the block's data. */
+static int block_start(inf_state *s) {
     uint32_t final, type;
-    s->bitbuf = 0;
-    s->bitcnt = 0;
-    do {
-        if (getbits(s, 1, &final) || getbits(s, 2, &type)) return -1;
-        if (type == 0) { if (block_stored(s)) return -1; }
-        else if (type == 1) { if (block_fixed(s)) return -1; }
-        else if (type == 2) { if (block_dynamic(s)) return -1; }
-        else return mgx_errf(s->err, s->errsz, "deflate: invalid block type 3");
-    } while (!final);
-    align_to_byte(s);
+    if (getbits(s, 1, &final) || getbits(s, 2, &type)) return -1;
+    s->final = (int)final;
+    if (type == 0) return stored_start(s);
+    if (type == 3) return mgx_errf(s->err, s->errsz, "deflate: invalid block type 3");
+    if (type == 1 ? fixed_tables(s) : dynamic_tables(s)) return -1;
+    s->copy_len = 0;
+    s->phase = PH_CODES;
     return 0;
 }
 
@@ -355,16 +496,20 @@ static uint32_t get_le32(const unsigned char *p) {
     return ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | p[0];
 }
 
-static int inflate_zlib(inf_state *s) {
+static int zlib_header(inf_state *s) {
     if (s->n < 2) return truncated(s);
     if (!zlib_header_ok(s->in, s->n)) return mgx_errf(s->err, s->errsz, "zlib: invalid stream header");
     if (s->in[1] & 0x20) return mgx_errf(s->err, s->errsz, "zlib: preset dictionary not supported");
     s->pos = 2;
-    if (inflate_raw(s)) return -1;
+    return 0;
+}
+
+static int zlib_trailer(inf_state *s) {
     if (s->n - s->pos < 4) return mgx_errf(s->err, s->errsz, "zlib: truncated (missing Adler-32)");
     if (get_be32(s->in + s->pos) != mgx_adler32(1, s->out, s->out_n))
         return mgx_errf(s->err, s->errsz, "zlib: Adler-32 checksum mismatch");
     s->pos += 4;
+    s->phase = PH_DONE;
     return 0;
 }
 
@@ -404,59 +549,126 @@ static int gzip_header(inf_state *s) {
             return mgx_errf(s->err, s->errsz, "gzip: header CRC mismatch");
         s->pos += 2;
     }
+    s->member_start = s->out_n;
     return 0;
 }
 
-static int inflate_gzip(inf_state *s) {
-    s->pos = 0;
-    for (;;) {
-        size_t member_start = s->out_n;
-        if (gzip_header(s) || inflate_raw(s)) return -1;
-        if (s->n - s->pos < 8) return mgx_errf(s->err, s->errsz, "gzip: truncated (missing CRC-32/ISIZE trailer)");
-        /* s->out is still NULL when every member so far was empty (no pointer arithmetic on NULL) */
-        if (get_le32(s->in + s->pos) != mgx_crc32(0, s->out ? s->out + member_start : s->out, s->out_n - member_start))
-            return mgx_errf(s->err, s->errsz, "gzip: CRC-32 mismatch");
-        if (get_le32(s->in + s->pos + 4) != (uint32_t)(s->out_n - member_start))
-            return mgx_errf(s->err, s->errsz, "gzip: length (ISIZE) mismatch");
-        s->pos += 8;
-        if (s->n - s->pos >= 2 && s->in[s->pos] == 0x1f && s->in[s->pos + 1] == 0x8b) continue;
-        while (s->pos < s->n && s->in[s->pos] == 0) s->pos++;   /* zero padding (e.g. tape blocks) */
-        if (s->pos < s->n) return mgx_errf(s->err, s->errsz, "gzip: trailing garbage after the last member");
+/* Checks one member's trailer; another member may follow, then only zero padding. */
+static int gzip_trailer(inf_state *s) {
+    size_t m = s->member_start;
+    if (s->n - s->pos < 8) return mgx_errf(s->err, s->errsz, "gzip: truncated (missing CRC-32/ISIZE trailer)");
+    /* s->out is still NULL when every member so far was empty (no pointer arithmetic on NULL) */
+    if (get_le32(s->in + s->pos) != mgx_crc32(0, s->out ? s->out + m : s->out, s->out_n - m))
+        return mgx_errf(s->err, s->errsz, "gzip: CRC-32 mismatch");
+    if (get_le32(s->in + s->pos + 4) != (uint32_t)(s->out_n - m))
+        return mgx_errf(s->err, s->errsz, "gzip: length (ISIZE) mismatch");
+    s->pos += 8;
+    if (s->n - s->pos >= 2 && s->in[s->pos] == 0x1f && s->in[s->pos + 1] == 0x8b) {
+        s->phase = PH_WRAP_HEAD;
         return 0;
     }
+    while (s->pos < s->n && s->in[s->pos] == 0) s->pos++;   /* zero padding (e.g. tape blocks) */
+    if (s->pos < s->n) return mgx_errf(s->err, s->errsz, "gzip: trailing garbage after the last member");
+    s->phase = PH_DONE;
+    return 0;
+}
+
+/* One step of the state machine. Trailing bytes after a raw or zlib stream are ignored. */
+static int step(inf_state *s) {
+    switch (s->phase) {
+    case PH_WRAP_HEAD:
+        if (s->format == MGX_INFLATE_ZLIB ? zlib_header(s) : s->format == MGX_INFLATE_GZIP ? gzip_header(s) : 0) return -1;
+        s->bitbuf = 0;
+        s->bitcnt = 0;
+        s->phase = PH_BLOCK;
+        return 0;
+    case PH_BLOCK: return block_start(s);
+    case PH_STORED: return stored_copy(s);
+    case PH_CODES: return codes_run(s);
+    case PH_WRAP_TAIL:
+        if (s->format == MGX_INFLATE_ZLIB) return zlib_trailer(s);
+        if (s->format == MGX_INFLATE_GZIP) return gzip_trailer(s);
+        s->phase = PH_DONE;
+        return 0;
+    default: return 0;
+    }
+}
+
+mgx_inflater *mgx_inflate_begin(const void *src, size_t n, int format, size_t max_out, char *err, size_t errsz) {
+    inf_state *s;
+    const unsigned char *in = (const unsigned char *)src;
+    if (!src && n) { mgx_errf(err, errsz, "inflate: invalid arguments"); return NULL; }
+    if (format == MGX_INFLATE_AUTO) {
+        if (n >= 2 && in[0] == 0x1f && in[1] == 0x8b) format = MGX_INFLATE_GZIP;
+        else if (zlib_header_ok(in, n) && !(in[1] & 0x20)) format = MGX_INFLATE_ZLIB;
+        else format = MGX_INFLATE_RAW;
+    }
+    if (format < MGX_INFLATE_RAW || format > MGX_INFLATE_GZIP) {
+        mgx_errf(err, errsz, "inflate: unknown format %d", format);
+        return NULL;
+    }
+    s = (inf_state *)MGX_MALLOC(sizeof *s);
+    if (!s) { mgx_errf(err, errsz, "inflate: out of memory"); return NULL; }
+    memset(s, 0, sizeof *s);
+    s->in = in;
+    s->n = n;
+    s->max_out = max_out ? max_out : MGX_MAX_INFLATE_OUT;
+    s->format = format;
+    s->phase = PH_WRAP_HEAD;
+    return s;
+}
+
+int mgx_inflate_more(mgx_inflater *s, size_t want, char *err, size_t errsz) {
+    size_t before;
+    if (!s) return mgx_errf(err, errsz, "inflate: no inflater");
+    if (s->failed) return mgx_errf(err, errsz, "inflate: the stream already failed");
+    s->err = err;
+    s->errsz = errsz;
+    s->want = want;
+    before = s->out_n;
+    while (s->phase != PH_DONE && s->out_n < want)
+        if (step(s)) { s->failed = 1; break; }
+    MGX_COUNT(MGX_COUNT_INFLATED, s->out_n - before);
+    return s->failed ? -1 : 0;
+}
+
+const unsigned char *mgx_inflate_data(const mgx_inflater *s, size_t *n, int *done) {
+    if (n) *n = s ? s->out_n : 0;
+    if (done) *done = s ? s->phase == PH_DONE : 0;
+    return s ? s->out : NULL;
+}
+
+unsigned char *mgx_inflate_take(mgx_inflater *s, size_t *n) {
+    unsigned char *p;
+    if (n) *n = 0;
+    if (!s) return NULL;
+    if (!s->out) s->out = (unsigned char *)MGX_MALLOC(1);   /* empty output: still a valid buffer */
+    p = s->out;
+    if (n && p) *n = s->out_n;
+    s->out = NULL;
+    s->out_n = s->out_cap = 0;
+    return p;
+}
+
+void mgx_inflate_end(mgx_inflater *s) {
+    if (!s) return;
+    MGX_FREE(s->out);
+    MGX_FREE(s);
 }
 
 int mgx_inflate(const void *src, size_t n, int format, size_t max_out, unsigned char **out, size_t *out_n,
                 char *err, size_t errsz) {
-    inf_state s;
-    int rc;
+    mgx_inflater *s;
     if (out) *out = NULL;
     if (out_n) *out_n = 0;
     if (!out || !out_n || (!src && n)) return mgx_errf(err, errsz, "inflate: invalid arguments");
-    memset(&s, 0, sizeof s);
-    s.in = (const unsigned char *)src;
-    s.n = n;
-    s.max_out = max_out ? max_out : MGX_MAX_INFLATE_OUT;
-    s.err = err;
-    s.errsz = errsz;
-    if (format == MGX_INFLATE_AUTO) {
-        if (n >= 2 && s.in[0] == 0x1f && s.in[1] == 0x8b) format = MGX_INFLATE_GZIP;
-        else if (zlib_header_ok(s.in, n) && !(s.in[1] & 0x20)) format = MGX_INFLATE_ZLIB;
-        else format = MGX_INFLATE_RAW;
-    }
-    if (format == MGX_INFLATE_RAW) rc = inflate_raw(&s);
-    else if (format == MGX_INFLATE_ZLIB) rc = inflate_zlib(&s);
-    else if (format == MGX_INFLATE_GZIP) rc = inflate_gzip(&s);
-    else rc = mgx_errf(err, errsz, "inflate: unknown format %d", format);
-    if (rc) {
-        free(s.out);
+    if (!(s = mgx_inflate_begin(src, n, format, max_out, err, errsz))) return -1;
+    if (mgx_inflate_more(s, (size_t)-1, err, errsz)) {
+        mgx_inflate_end(s);
         return -1;
     }
-    if (!s.out) {   /* empty output: still hand back a valid buffer */
-        s.out = (unsigned char *)malloc(1);
-        if (!s.out) return mgx_errf(err, errsz, "inflate: out of memory");
-    }
-    *out = s.out;
-    *out_n = s.out_n;
+    *out = mgx_inflate_take(s, out_n);
+    mgx_inflate_end(s);
+    if (!*out) return mgx_errf(err, errsz, "inflate: out of memory");
     return 0;
 }

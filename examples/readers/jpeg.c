@@ -21,6 +21,7 @@
 #include "mgx_image.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,8 @@ typedef struct {
     int bw, bh;              /* blocks per row / column, whole MCUs */
     int cw, ch;              /* samples per row / column inside the image */
     int16_t *coef;           /* bw*bh blocks of 64 coefficients, natural order */
+    uint64_t *nz;            /* progressive: per block, bit k set when the coefficient at zig-zag k is non-zero */
+    signed char al[64];      /* progressive: the bit position each coefficient is known to (-1: not coded yet) */
     uint16_t q[64];          /* quantisation table latched at the component's first scan */
     int q_latched, scanned;
     int dc_pred, td, ta;
@@ -73,6 +76,7 @@ typedef struct {
     int have_frame, progressive, w, h, nf, hmax, vmax, mcux, mcuy;
     jcomp comp[3];
     int adobe, adobe_transform, scans;
+    uint64_t band;           /* the zig-zag positions Ss..Se of the current scan */
     int eobrun;
     jbits bits;
     float cosv[8][8];        /* cosv[u][x] = C(u)/2 * cos((2x+1) u pi / 16) */
@@ -209,6 +213,27 @@ static int parse_dht(jdec *j, const unsigned char *p, size_t len) {
     return 0;
 }
 
+/* Before anything is allocated: every block of every component costs at least one bit of entropy-coded data (its
+   DC code, in the first scan that covers it), so the rest of the file must hold that many bits; and the
+   decoder's memory (coefficients, progressive masks, planes, upsampled planes, output) must fit
+   MGX_MAX_INPUT_BYTES. j->pos is just past the frame header. */
+static int check_frame_size(jdec *j) {
+    uint64_t blocks = 0, coded = 0, mem, px = (uint64_t)j->w * (uint64_t)j->h;
+    char what[96];
+    int i;
+    for (i = 0; i < j->nf; i++) {
+        const jcomp *c = &j->comp[i];
+        coded += (uint64_t)((c->cw + 7) / 8) * (uint64_t)((c->ch + 7) / 8);
+        blocks += (uint64_t)c->bw * (uint64_t)c->bh;
+    }
+    if ((uint64_t)(j->n - j->pos) * 8 < coded)
+        return mgx_errf(j->err, j->errsz, "JPEG: the %llu bytes after the frame header cannot code the %llu blocks of a %dx%d "
+                        "image (at least one bit each)", (unsigned long long)(j->n - j->pos), (unsigned long long)coded, j->w, j->h);
+    mem = blocks * (128 + 64 + (j->progressive ? 8 : 0)) + px * (uint64_t)j->nf * 2;
+    snprintf(what, sizeof what, "JPEG: a %dx%d image", j->w, j->h);
+    return mgx_check_claim(mem, what, j->err, j->errsz);
+}
+
 static int parse_sof(jdec *j, int marker, const unsigned char *p, size_t len) {
     int i, k;
     size_t bytes;
@@ -250,9 +275,19 @@ static int parse_sof(jdec *j, int marker, const unsigned char *p, size_t len) {
         c->bh = j->mcuy * c->v;
         c->cw = (j->w * c->h + j->hmax - 1) / j->hmax;
         c->ch = (j->h * c->v + j->vmax - 1) / j->vmax;
+        memset(c->al, -1, sizeof c->al);
+    }
+    if (check_frame_size(j)) return -1;
+    for (i = 0; i < j->nf; i++) {
+        jcomp *c = &j->comp[i];
         bytes = (size_t)c->bw * (size_t)c->bh * 64 * sizeof(int16_t);
-        c->coef = (int16_t *)calloc(1, bytes);
-        if (!c->coef) return mgx_errf(j->err, j->errsz, "JPEG: out of memory for %dx%d image", j->w, j->h);
+        c->coef = (int16_t *)MGX_MALLOC(bytes);
+        if (c->coef) memset(c->coef, 0, bytes);
+        if (j->progressive && c->coef) {
+            c->nz = (uint64_t *)MGX_MALLOC((size_t)c->bw * (size_t)c->bh * sizeof(uint64_t));
+            if (c->nz) memset(c->nz, 0, (size_t)c->bw * (size_t)c->bh * sizeof(uint64_t));
+        }
+        if (!c->coef || (j->progressive && !c->nz)) return mgx_errf(j->err, j->errsz, "JPEG: out of memory for %dx%d image", j->w, j->h);
     }
     j->have_frame = 1;
     return 0;
@@ -314,11 +349,12 @@ static int block_dc_refine(jdec *j, int16_t *blk, int al) {
     return 0;
 }
 
-static int block_ac_first(jdec *j, jcomp *c, int16_t *blk, int ss, int se, int al) {
+static int block_ac_first(jdec *j, jcomp *c, int16_t *blk, uint64_t *nz, int ss, int se, int al) {
     int k;
     if (j->eobrun > 0) { j->eobrun--; return 0; }
     for (k = ss; k <= se; k++) {
         int rs = jhuff_decode(j, &j->ac[c->ta]), r, s;
+        MGX_COUNT(MGX_COUNT_JPEG_STEPS, 1);
         if (rs < 0) return -1;
         r = rs >> 4;
         s = rs & 15;
@@ -334,6 +370,7 @@ static int block_ac_first(jdec *j, jcomp *c, int16_t *blk, int ss, int se, int a
         k += r;
         if (k > se) return mgx_errf(j->err, j->errsz, "JPEG: AC coefficient index beyond the spectral band");
         blk[jzz[k]] = clamp16((long)extend(bits_get(&j->bits, s), s) * (1L << al));
+        *nz |= (uint64_t)1 << k;
     }
     return 0;
 }
@@ -343,7 +380,17 @@ static void refine_nonzero(jdec *j, int16_t *coef, int p1) {
     if (bits_get(&j->bits, 1) && (*coef & p1) == 0) *coef = clamp16(*coef >= 0 ? (long)*coef + p1 : (long)*coef - p1);
 }
 
-static int block_ac_refine(jdec *j, jcomp *c, int16_t *blk, int ss, int se, int al) {
+/* Index of the lowest set bit of m != 0 (de Bruijn multiplication). */
+static int lowest_bit(uint64_t m) {
+    static const unsigned char pos[64] = {0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4, 62, 55, 59, 36, 53, 51,
+        43, 22, 45, 39, 33, 30, 24, 18, 12, 5, 63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11, 46, 26, 40,
+        15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6};
+    return pos[((m & (~m + 1)) * 0x03f79d71b4cb0a89ull) >> 58];
+}
+
+/* T.81 G.1.2.3. A block inside an end-of-band run gets correction bits for its non-zero coefficients only, found
+   through its mask: time proportional to the coded data, not to the band width. */
+static int block_ac_refine(jdec *j, jcomp *c, int16_t *blk, uint64_t *nz, int ss, int se, int al) {
     int k = ss, p1 = 1 << al;
     if (j->eobrun == 0) {
         for (; k <= se; k++) {
@@ -361,9 +408,10 @@ static int block_ac_refine(jdec *j, jcomp *c, int16_t *blk, int ss, int se, int 
             /* Skip r coefficients with zero history (refining non-zero ones on the way), then place val. */
             for (; k <= se; k++) {
                 int16_t *coef = &blk[jzz[k]];
+                MGX_COUNT(MGX_COUNT_JPEG_STEPS, 1);
                 if (*coef) refine_nonzero(j, coef, p1);
                 else if (r == 0) {
-                    if (val) *coef = (int16_t)val;
+                    if (val) { *coef = (int16_t)val; *nz |= (uint64_t)1 << k; }
                     break;
                 } else {
                     r--;
@@ -372,8 +420,11 @@ static int block_ac_refine(jdec *j, jcomp *c, int16_t *blk, int ss, int se, int 
         }
     }
     if (j->eobrun > 0) {
-        for (; k <= se; k++)
-            if (blk[jzz[k]]) refine_nonzero(j, &blk[jzz[k]], p1);
+        uint64_t m = *nz & j->band & ~(((uint64_t)1 << k) - 1);   /* non-zero coefficients from k to Se */
+        for (; m; m &= m - 1) {
+            MGX_COUNT(MGX_COUNT_JPEG_STEPS, 1);
+            refine_nonzero(j, &blk[jzz[lowest_bit(m)]], p1);
+        }
         j->eobrun--;
     }
     return 0;
@@ -404,10 +455,12 @@ static int handle_restart(jdec *j, int *rst_count, jcomp **sc, int ns) {
 }
 
 static int decode_block(jdec *j, jcomp *c, int bx, int by, int ss, int se, int ah, int al) {
-    int16_t *blk = c->coef + ((size_t)by * (size_t)c->bw + (size_t)bx) * 64;
+    size_t b = (size_t)by * (size_t)c->bw + (size_t)bx;
+    int16_t *blk = c->coef + b * 64;
+    MGX_COUNT(MGX_COUNT_JPEG_STEPS, 1);
     if (!j->progressive) return block_sequential(j, c, blk);
     if (ss == 0) return ah == 0 ? block_dc_first(j, c, blk, al) : block_dc_refine(j, blk, al);
-    return ah == 0 ? block_ac_first(j, c, blk, ss, se, al) : block_ac_refine(j, c, blk, ss, se, al);
+    return ah == 0 ? block_ac_first(j, c, blk, c->nz + b, ss, se, al) : block_ac_refine(j, c, blk, c->nz + b, ss, se, al);
 }
 
 static int decode_scan_data(jdec *j, jcomp **sc, int ns, int ss, int se, int ah, int al) {
@@ -446,10 +499,30 @@ static int decode_scan_data(jdec *j, jcomp **sc, int ns, int ss, int se, int ah,
     return 0;
 }
 
+/* T.81 G.1.1.1: a component's DC coefficients are coded before any AC band; a coefficient's first scan has Ah = 0
+   and each later one refines it by one bit (Ah = the Al it is known to, Al = Ah - 1). With MGX_JPEG_MAX_SCANS
+   this bounds the scans over any coefficient, so a file cannot make the decoder walk its blocks again and again. */
+static int check_progression(jdec *j, jcomp *c, int ss, int se, int ah, int al) {
+    int k;
+    if (ss > 0 && c->al[0] < 0)
+        return mgx_errf(j->err, j->errsz, "JPEG: scan %d codes AC coefficients of component %d before its DC scan", j->scans + 1, c->id);
+    for (k = ss; k <= se; k++) {
+        if (ah == 0 && c->al[k] >= 0)
+            return mgx_errf(j->err, j->errsz, "JPEG: scan %d codes coefficient %d of component %d a second time", j->scans + 1, k, c->id);
+        if (ah > 0 && (c->al[k] != ah || al != ah - 1))
+            return mgx_errf(j->err, j->errsz, "JPEG: scan %d refines coefficient %d of component %d from bit %d to %d, but it is "
+                            "known to bit %d", j->scans + 1, k, c->id, ah, al, c->al[k]);
+    }
+    for (k = ss; k <= se; k++) c->al[k] = (signed char)al;
+    return 0;
+}
+
 static int parse_sos(jdec *j, const unsigned char *p, size_t len) {
     jcomp *sc[3];
     int ns, i, k, ss, se, ah, al, blocks = 0;
     if (!j->have_frame) return mgx_errf(j->err, j->errsz, "JPEG: scan before the frame header");
+    if (j->scans >= MGX_JPEG_MAX_SCANS)
+        return mgx_errf(j->err, j->errsz, "JPEG: more than %d scans (MGX_JPEG_MAX_SCANS)", MGX_JPEG_MAX_SCANS);
     if (len < 1) return mgx_errf(j->err, j->errsz, "JPEG: truncated scan header");
     ns = p[0];
     if (ns < 1 || ns > j->nf) return mgx_errf(j->err, j->errsz, "JPEG: invalid scan component count %d", ns);
@@ -476,6 +549,13 @@ static int parse_sos(jdec *j, const unsigned char *p, size_t len) {
         if (ss > se || se > 63 || (ss == 0 && se != 0) || ah > 13 || al > 13)
             return mgx_errf(j->err, j->errsz, "JPEG: invalid progressive scan parameters Ss=%d Se=%d Ah=%d Al=%d", ss, se, ah, al);
         if (ss > 0 && ns != 1) return mgx_errf(j->err, j->errsz, "JPEG: interleaved AC scan in a progressive image");
+        for (i = 0; i < ns; i++)
+            if (check_progression(j, sc[i], ss, se, ah, al)) return -1;
+        j->band = (se == 63 ? ~(uint64_t)0 : (((uint64_t)1 << (se + 1)) - 1)) & ~(((uint64_t)1 << ss) - 1);
+    } else {
+        for (i = 0; i < ns; i++)
+            if (sc[i]->scanned)
+                return mgx_errf(j->err, j->errsz, "JPEG: component %d appears in two scans of a sequential image", sc[i]->id);
     }
     for (i = 0; i < ns; i++) {
         jcomp *c = sc[i];
@@ -537,13 +617,13 @@ static void idct_block(const jdec *j, const int16_t *coef, const uint16_t *q, un
 static int component_to_plane(jdec *j, jcomp *c) {
     size_t stride = (size_t)c->bw * 8;
     int bx, by;
-    c->plane = (unsigned char *)malloc(stride * (size_t)c->bh * 8);
+    c->plane = (unsigned char *)MGX_MALLOC(stride * (size_t)c->bh * 8);
     if (!c->plane) return mgx_errf(j->err, j->errsz, "JPEG: out of memory");
     for (by = 0; by < c->bh; by++)
         for (bx = 0; bx < c->bw; bx++)
             idct_block(j, c->coef + ((size_t)by * c->bw + bx) * 64, c->q,
                        c->plane + (size_t)by * 8 * stride + (size_t)bx * 8, stride);
-    free(c->coef);
+    MGX_FREE(c->coef);
     c->coef = NULL;
     return 0;
 }
@@ -563,7 +643,7 @@ static int round_bias(int rx, int ry, int x, int y) {
 static int upsample(jdec *j, const jcomp *c, unsigned char **out) {
     int rx = j->hmax / c->h, ry = j->vmax / c->v, x, y;
     size_t stride = (size_t)c->bw * 8;
-    unsigned char *dst = (unsigned char *)malloc((size_t)j->w * (size_t)j->h);
+    unsigned char *dst = (unsigned char *)MGX_MALLOC((size_t)j->w * (size_t)j->h);
     *out = dst;
     if (!dst) return mgx_errf(j->err, j->errsz, "JPEG: out of memory");
     for (y = 0; y < j->h; y++) {
@@ -626,7 +706,7 @@ static int assemble(jdec *j, mgx_image *img) {
     }
     rc = 0;
 done:
-    for (i = 0; i < 3; i++) free(pl[i]);
+    for (i = 0; i < 3; i++) MGX_FREE(pl[i]);
     return rc;
 }
 
@@ -696,8 +776,9 @@ int mgx_jpeg_decode(const void *data, size_t n, mgx_image *img, char *err, size_
     if (!img) return mgx_errf(err, errsz, "JPEG: no output image");
     memset(img, 0, sizeof *img);
     if (!data) return mgx_errf(err, errsz, "JPEG: no data");
-    j = (jdec *)calloc(1, sizeof *j);
+    j = (jdec *)MGX_MALLOC(sizeof *j);
     if (!j) return mgx_errf(err, errsz, "JPEG: out of memory");
+    memset(j, 0, sizeof *j);
     j->d = (const unsigned char *)data;
     j->n = n;
     j->err = err;
@@ -706,10 +787,11 @@ int mgx_jpeg_decode(const void *data, size_t n, mgx_image *img, char *err, size_
     rc = parse_markers(j);
     if (rc == 0) rc = assemble(j, img);
     for (i = 0; i < 3; i++) {
-        free(j->comp[i].coef);
-        free(j->comp[i].plane);
+        MGX_FREE(j->comp[i].coef);
+        MGX_FREE(j->comp[i].nz);
+        MGX_FREE(j->comp[i].plane);
     }
-    free(j);
+    MGX_FREE(j);
     if (rc) mgx_image_free(img);
     return rc;
 }

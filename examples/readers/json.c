@@ -1,5 +1,6 @@
 /* json.c — strict RFC 8259 JSON parser and compact writer. See mgx_json.h. */
 #include "mgx_json.h"
+#include "mgx_image.h"
 
 #include <errno.h>
 #include <float.h>
@@ -21,6 +22,7 @@ typedef struct {
     size_t errsz;
     int failed;       /* an error has been recorded (the first one wins) */
     size_t err_pos;
+    size_t nodes;     /* values made so far */
 } jp;
 
 static void jp_fail(jp *p, size_t at, const char *fmt, ...) {
@@ -65,10 +67,13 @@ static void fail_unexpected(jp *p, const char *what) {
     }
 }
 
-static mgx_json *new_node(jp *p, mgx_json_type t) {
-    mgx_json *v = (mgx_json *)calloc(1, sizeof *v);
-    if (!v) { jp_oom(p); return NULL; }
+/* A node with `extra` bytes after it (a number's text lives there). */
+static mgx_json *new_node(jp *p, mgx_json_type t, size_t extra) {
+    mgx_json *v;
+    if (!(v = (mgx_json *)MGX_MALLOC(sizeof *v + extra))) { jp_oom(p); return NULL; }
+    memset(v, 0, sizeof *v);
     v->type = t;
+    p->nodes++;
     return v;
 }
 
@@ -143,7 +148,7 @@ static char *parse_string_raw(jp *p, size_t *outlen) {
         return NULL;
     }
     end = i;
-    out = (char *)malloc(end - start + 1);
+    out = (char *)MGX_MALLOC(end - start + 1);
     if (!out) { jp_oom(p); return NULL; }
     o = out;
     /* Pass 2: decode and validate. */
@@ -209,8 +214,16 @@ static char *parse_string_raw(jp *p, size_t *outlen) {
     p->pos = end + 1;
     return out;
 fail:
-    free(out);
+    MGX_FREE(out);
     return NULL;
+}
+
+/* 1 when the text is an integer of at most 15 digits other than -0: the writer prints exactly that text back. */
+static int plain_integer(const unsigned char *s, size_t len) {
+    size_t i = s[0] == '-';
+    if (len - i > 15 || (s[0] == '-' && len == 2 && s[1] == '0')) return 0;
+    for (; i < len; i++) if (s[i] < '0' || s[i] > '9') return 0;
+    return 1;
 }
 
 static int parse_number(jp *p, double *out) {
@@ -250,7 +263,7 @@ static int parse_number(jp *p, double *out) {
     dplen = strlen(dp);
     if (len + dplen + 1 <= sizeof small) buf = small;
     else {
-        buf = (char *)malloc(len + dplen + 1);
+        buf = (char *)MGX_MALLOC(len + dplen + 1);
         if (!buf) { jp_oom(p); return 0; }
     }
     for (j = start, k = 0; j < i; j++) {
@@ -261,11 +274,11 @@ static int parse_number(jp *p, double *out) {
     errno = 0;
     d = strtod(buf, &endp);
     if (endp != buf + k) {   /* cannot happen for a validated number in a sane locale */
-        if (buf != small) free(buf);
+        if (buf != small) MGX_FREE(buf);
         jp_fail(p, start, "cannot convert number");
         return 0;
     }
-    if (buf != small) free(buf);
+    if (buf != small) MGX_FREE(buf);
     if (d > DBL_MAX || d < -DBL_MAX || d != d) {
         jp_fail(p, start, "number out of range");
         return 0;
@@ -294,16 +307,16 @@ static int grow(jp *p, mgx_json *v, size_t *cap, int with_keys) {
     if (v->len < *cap) return 1;
     nc = *cap ? *cap * 2 : 4;
     if (nc > ((size_t)-1) / sizeof(void *) / 2) { jp_oom(p); return 0; }
-    ni = (mgx_json **)realloc(v->items, nc * sizeof *ni);
+    ni = (mgx_json **)MGX_REALLOC(v->items, nc * sizeof *ni);
     if (!ni) { jp_oom(p); return 0; }
     v->items = ni;
     if (with_keys) {
         char **nk;
         size_t *nl;
-        nk = (char **)realloc(v->keys, nc * sizeof *nk);
+        nk = (char **)MGX_REALLOC(v->keys, nc * sizeof *nk);
         if (!nk) { jp_oom(p); return 0; }
         v->keys = nk;
-        nl = (size_t *)realloc(v->key_lens, nc * sizeof *nl);
+        nl = (size_t *)MGX_REALLOC(v->key_lens, nc * sizeof *nl);
         if (!nl) { jp_oom(p); return 0; }
         v->key_lens = nl;
     }
@@ -311,10 +324,20 @@ static int grow(jp *p, mgx_json *v, size_t *cap, int with_keys) {
     return 1;
 }
 
+/* Gives back the unused part of a finished container's arrays (keeping the old blocks if realloc declines). */
+static void fit(mgx_json *v, int with_keys) {
+    void *q;
+    if (!v->len) return;
+    if ((q = MGX_REALLOC(v->items, v->len * sizeof *v->items)) != NULL) v->items = (mgx_json **)q;
+    if (!with_keys) return;
+    if ((q = MGX_REALLOC(v->keys, v->len * sizeof *v->keys)) != NULL) v->keys = (char **)q;
+    if ((q = MGX_REALLOC(v->key_lens, v->len * sizeof *v->key_lens)) != NULL) v->key_lens = (size_t *)q;
+}
+
 static mgx_json *parse_value(jp *p, int depth);
 
 static mgx_json *parse_array(jp *p, int depth) {
-    mgx_json *v = new_node(p, MGX_JSON_ARRAY);
+    mgx_json *v = new_node(p, MGX_JSON_ARRAY, 0);
     size_t cap = 0;
     if (!v) return NULL;
     p->pos++;   /* '[' */
@@ -329,7 +352,7 @@ static mgx_json *parse_array(jp *p, int depth) {
         v->items[v->len++] = child;
         skip_ws(p);
         if (p->pos < p->n && p->s[p->pos] == ',') { p->pos++; continue; }
-        if (p->pos < p->n && p->s[p->pos] == ']') { p->pos++; return v; }
+        if (p->pos < p->n && p->s[p->pos] == ']') { p->pos++; fit(v, 0); return v; }
         fail_unexpected(p, "',' or ']' in array");
         break;
     }
@@ -338,7 +361,7 @@ static mgx_json *parse_array(jp *p, int depth) {
 }
 
 static mgx_json *parse_object(jp *p, int depth) {
-    mgx_json *v = new_node(p, MGX_JSON_OBJECT);
+    mgx_json *v = new_node(p, MGX_JSON_OBJECT, 0);
     size_t cap = 0;
     if (!v) return NULL;
     p->pos++;   /* '{' */
@@ -354,17 +377,17 @@ static mgx_json *parse_object(jp *p, int depth) {
         key = parse_string_raw(p, &klen);
         if (!key) break;
         skip_ws(p);
-        if (p->pos >= p->n || p->s[p->pos] != ':') { free(key); fail_unexpected(p, "':' after object key"); break; }
+        if (p->pos >= p->n || p->s[p->pos] != ':') { MGX_FREE(key); fail_unexpected(p, "':' after object key"); break; }
         p->pos++;
         skip_ws(p);
         child = parse_value(p, depth + 1);
-        if (!child) { free(key); break; }
+        if (!child) { MGX_FREE(key); break; }
         v->keys[v->len] = key;
         v->key_lens[v->len] = klen;
         v->items[v->len++] = child;
         skip_ws(p);
         if (p->pos < p->n && p->s[p->pos] == ',') { p->pos++; continue; }
-        if (p->pos < p->n && p->s[p->pos] == '}') { p->pos++; return v; }
+        if (p->pos < p->n && p->s[p->pos] == '}') { p->pos++; fit(v, 1); return v; }
         fail_unexpected(p, "',' or '}' in object");
         break;
     }
@@ -377,12 +400,16 @@ static mgx_json *parse_value(jp *p, int depth) {
     unsigned char c;
     mgx_json *v;
     if (p->pos >= p->n) { fail_unexpected(p, "a value"); return NULL; }
+    if (p->nodes >= MGX_JSON_MAX_NODES) {
+        jp_fail(p, p->pos, "more than %lu values (the limit MGX_JSON_MAX_NODES)", (unsigned long)MGX_JSON_MAX_NODES);
+        return NULL;
+    }
     c = p->s[p->pos];
     switch (c) {
     case '{':
     case '[':
         if (depth >= MGX_JSON_MAX_DEPTH) {
-            jp_fail(p, p->pos, "nesting deeper than %d", MGX_JSON_MAX_DEPTH);
+            jp_fail(p, p->pos, "nesting deeper than %d (the limit MGX_JSON_MAX_DEPTH)", MGX_JSON_MAX_DEPTH);
             return NULL;
         }
         return c == '[' ? parse_array(p, depth) : parse_object(p, depth);
@@ -390,8 +417,8 @@ static mgx_json *parse_value(jp *p, int depth) {
         size_t len = 0;
         char *s = parse_string_raw(p, &len);
         if (!s) return NULL;
-        v = new_node(p, MGX_JSON_STRING);
-        if (!v) { free(s); return NULL; }
+        v = new_node(p, MGX_JSON_STRING, 0);
+        if (!v) { MGX_FREE(s); return NULL; }
         v->str = s;
         v->len = len;
         return v;
@@ -399,18 +426,28 @@ static mgx_json *parse_value(jp *p, int depth) {
     case 't':
     case 'f':
         if (!match_lit(p, c == 't' ? "true" : "false")) return NULL;
-        v = new_node(p, MGX_JSON_BOOL);
+        v = new_node(p, MGX_JSON_BOOL, 0);
         if (v) v->num = c == 't' ? 1.0 : 0.0;
         return v;
     case 'n':
         if (!match_lit(p, "null")) return NULL;
-        return new_node(p, MGX_JSON_NULL);
+        return new_node(p, MGX_JSON_NULL, 0);
     default:
         if (c == '-' || (c >= '0' && c <= '9')) {
             double d;
+            size_t start = p->pos, len;
             if (!parse_number(p, &d)) return NULL;
-            v = new_node(p, MGX_JSON_NUMBER);
-            if (v) v->num = d;
+            len = p->pos - start;
+            if (plain_integer(p->s + start, len)) {
+                if ((v = new_node(p, MGX_JSON_NUMBER, 0)) != NULL) v->num = d;
+                return v;
+            }
+            if (!(v = new_node(p, MGX_JSON_NUMBER, len + 1))) return NULL;
+            v->num = d;
+            v->str = (char *)(v + 1);   /* the text as written, so the writer can give it back verbatim */
+            memcpy(v->str, p->s + start, len);
+            v->str[len] = 0;
+            v->len = len;
             return v;
         }
         if (c == 0xEF && p->pos + 2 < p->n && p->s[p->pos + 1] == 0xBB && p->s[p->pos + 2] == 0xBF)
@@ -434,7 +471,8 @@ static mgx_json *parse_common(const char *text, size_t n, int whole, size_t *end
     if (!text && n) { jp_fail(&p, 0, "NULL input"); return NULL; }
     if (n > MGX_JSON_MAX_BYTES) {
         p.n = 0;
-        jp_fail(&p, 0, "input of %lu bytes exceeds the limit", (unsigned long)n);
+        jp_fail(&p, 0, "input of %lu bytes exceeds the limit of %lu bytes (MGX_JSON_MAX_BYTES)", (unsigned long)n,
+                (unsigned long)MGX_JSON_MAX_BYTES);
         return NULL;
     }
     skip_ws(&p);
@@ -489,12 +527,12 @@ void mgx_json_free(mgx_json *v) {
     if (v->items)
         for (i = 0; i < v->len; i++) mgx_json_free(v->items[i]);
     if (v->keys)
-        for (i = 0; i < v->len; i++) free(v->keys[i]);
-    free(v->items);
-    free(v->keys);
-    free(v->key_lens);
-    free(v->str);
-    free(v);
+        for (i = 0; i < v->len; i++) MGX_FREE(v->keys[i]);
+    MGX_FREE(v->items);
+    MGX_FREE(v->keys);
+    MGX_FREE(v->key_lens);
+    if (v->str != (char *)(v + 1)) MGX_FREE(v->str);   /* a parsed number's text shares the node's block */
+    MGX_FREE(v);
 }
 
 /* --------------------------------------------------------------------------------------------- accessors */
@@ -641,7 +679,7 @@ static void jw_put(jw *w, const char *s, size_t k) {
             if (nc > ((size_t)-1) / 2) { w->bad = 1; return; }
             nc *= 2;
         }
-        np = (char *)realloc(w->p, nc);
+        np = (char *)MGX_REALLOC(w->p, nc);
         if (!np) { w->bad = 1; return; }
         w->p = np;
         w->cap = nc;
@@ -727,6 +765,27 @@ static void jw_num(jw *w, double x) {
     jw_put(w, buf, strlen(buf));
 }
 
+/* 1 when s[0..n) is a JSON number (RFC 8259 grammar), so it can be written as it is. */
+static int number_text_ok(const char *s, size_t n) {
+    size_t i = 0, d;
+    if (i < n && s[i] == '-') i++;
+    if (i < n && s[i] == '0') i++;
+    else {
+        for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) continue;
+        if (i == d) return 0;
+    }
+    if (i < n && s[i] == '.') {
+        for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++) continue;
+        if (i == d) return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < n && (s[i] == '+' || s[i] == '-')) i++;
+        for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++) continue;
+        if (i == d) return 0;
+    }
+    return i == n;
+}
+
 static void jw_value(jw *w, const mgx_json *v, int depth) {
     size_t i;
     if (w->bad) return;
@@ -737,7 +796,10 @@ static void jw_value(jw *w, const mgx_json *v, int depth) {
         if (v->num != 0) jw_put(w, "true", 4);
         else jw_put(w, "false", 5);
         return;
-    case MGX_JSON_NUMBER: jw_num(w, v->num); return;
+    case MGX_JSON_NUMBER:
+        if (v->str && number_text_ok(v->str, v->len)) jw_put(w, v->str, v->len);   /* as written in the source */
+        else jw_num(w, v->num);
+        return;
     case MGX_JSON_STRING:
         if (!v->str && v->len) { w->bad = 1; return; }
         jw_str(w, v->str ? v->str : "", v->len);
@@ -772,6 +834,6 @@ char *mgx_json_write(const mgx_json *v) {
     memset(&w, 0, sizeof w);
     if (!v) return NULL;
     jw_value(&w, v, 0);
-    if (w.bad || !w.p) { free(w.p); return NULL; }
+    if (w.bad || !w.p) { MGX_FREE(w.p); return NULL; }
     return w.p;
 }

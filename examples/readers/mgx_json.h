@@ -4,7 +4,8 @@
    exactly one value, no trailing commas, no comments, no NaN/Infinity, no leading zeros, valid \u escapes
    (surrogate pairs combined, lone surrogates rejected), no raw control characters in strings, well-formed UTF-8
    only (no overlongs, no encoded surrogates, nothing above U+10FFFF), no byte order mark, nesting at most
-   MGX_JSON_MAX_DEPTH containers, input at most MGX_JSON_MAX_BYTES, numbers that overflow a double rejected.
+   MGX_JSON_MAX_DEPTH containers, input at most MGX_JSON_MAX_BYTES, at most MGX_JSON_MAX_NODES values,
+   numbers that overflow a double rejected (each message names the limit).
    The input need not be NUL-terminated. Errors never exit or abort: the functions return NULL and, when err is
    non-NULL, write "json: <what> at offset N (line L, column C)" into it. No global state; thread-safe as long as
    nobody changes the C locale concurrently (numbers are converted with strtod/snprintf, locale-corrected). */
@@ -19,6 +20,13 @@ extern "C" {
 
 #define MGX_JSON_MAX_DEPTH 128
 #define MGX_JSON_MAX_BYTES ((size_t)1 << 30)
+/* Most values (nodes) one parse may make. Memory: a node (56 bytes on 64-bit, plus the text of a number that is
+   not a plain integer) and a pointer in its container (plus a key, its pointer and length in an object) per
+   value, so at most about 100 bytes per value and 200 MB in all at this limit; a longer document is refused
+   with the offset where the limit was reached. Define before compiling json.c to change it. */
+#ifndef MGX_JSON_MAX_NODES
+#define MGX_JSON_MAX_NODES ((size_t)1 << 21)
+#endif
 
 typedef enum {
     MGX_JSON_NULL,
@@ -33,8 +41,10 @@ typedef struct mgx_json mgx_json;   /* a node; the whole tree is owned by the ro
 struct mgx_json {
     mgx_json_type type;
     double num;            /* NUMBER (also BOOL: 0/1) */
-    char *str;             /* STRING: decoded UTF-8, NUL-terminated (may contain \u0000 as bytes: use len) */
-    size_t len;            /* STRING: byte length; ARRAY/OBJECT: number of children */
+    char *str;             /* STRING: decoded UTF-8, NUL-terminated (may contain \u0000 as bytes: use len);
+                              NUMBER: the text as written in the source ("4.60", "12345678901234567890"), NULL
+                              for an integer of at most 15 digits (the writer gives back the same text) */
+    size_t len;            /* STRING, NUMBER with text: byte length; ARRAY/OBJECT: number of children */
     char **keys;           /* OBJECT: key i (decoded, NUL-terminated) */
     mgx_json **items;      /* ARRAY/OBJECT: child i */
     size_t *key_lens;      /* OBJECT: byte length of key i (keys may contain \u0000). May be NULL in hand-built
@@ -83,7 +93,8 @@ long mgx_json_numbers(const mgx_json *arr, double *out, size_t cap);
 int mgx_json_equal(const mgx_json *a, const mgx_json *b);
 
 /* Serialises compactly (no spaces; keys in stored order; strings escaped with \" \\ \b \f \n \r \t and \u00XX
-   for other control characters, other bytes kept as UTF-8 with invalid sequences replaced by U+FFFD; numbers as
+   for other control characters, other bytes kept as UTF-8 with invalid sequences replaced by U+FFFD; a number
+   with source text (str: a valid JSON number) exactly as written, so "4.60" stays "4.60"; other numbers as
    integers when integral and |x| < 2^53 (-0 as "-0"), otherwise the shortest of %.15g/%.16g/%.17g that reads
    back exactly; non-finite numbers as null). Returns malloc'd NUL-terminated text (caller frees) or NULL on
    allocation failure or a malformed / deeper than MGX_JSON_MAX_DEPTH (e.g. cyclic) hand-built tree. */

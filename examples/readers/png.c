@@ -238,7 +238,7 @@ static int append_idat(png_info *pi, unsigned char **buf, size_t *len, size_t *c
             if (ncap > ((size_t)-1) / 2) return mgx_errf(pi->err, pi->errsz, "PNG: image data too large");
             ncap *= 2;
         }
-        p = (unsigned char *)realloc(*buf, ncap);
+        p = (unsigned char *)MGX_REALLOC(*buf, ncap);
         if (!p) return mgx_errf(pi->err, pi->errsz, "PNG: out of memory for image data");
         *buf = p;
         *cap = ncap;
@@ -301,14 +301,21 @@ int mgx_png_decode(const void *data, size_t n, mgx_image *img, char *err, size_t
     if (!img) return mgx_errf(err, errsz, "PNG: no output image");
     memset(img, 0, sizeof *img);
     if (!d || n < 8 || memcmp(d, png_sig, 8) != 0) return mgx_errf(err, errsz, "PNG: bad signature");
-    pi = (png_info *)calloc(1, sizeof *pi);
+    pi = (png_info *)MGX_MALLOC(sizeof *pi);
     if (!pi) return mgx_errf(err, errsz, "PNG: out of memory");
+    memset(pi, 0, sizeof *pi);
     memset(pi->pal_a, 255, sizeof pi->pal_a);
     pi->err = err;
     pi->errsz = errsz;
     if (walk_chunks(pi, d, n, &idat, &idat_n)) goto done;
     want = raw_size(pi);
     if (want > (uint64_t)MGX_MAX_INFLATE_OUT) { mgx_errf(err, errsz, "PNG: image data too large"); goto done; }
+    {   /* the filtered rows (inflated) and the output image, before either is allocated */
+        char what[96];
+        uint64_t out = (uint64_t)pi->w * pi->h * ((pi->ctype == 0 || pi->ctype == 4) ? 1 : 3);
+        snprintf(what, sizeof what, "PNG: a %lux%lu image of %d-bit samples", (unsigned long)pi->w, (unsigned long)pi->h, pi->depth);
+        if (mgx_check_claim(want + out, what, err, errsz)) goto done;
+    }
     if (mgx_inflate(idat, idat_n, MGX_INFLATE_ZLIB, (size_t)want, &raw, &raw_n, zerr, sizeof zerr)) {
         if (strstr(zerr, "exceeds the limit")) mgx_errf(err, errsz, "PNG: more image data than the header implies");
         else mgx_errf(err, errsz, "PNG: image data: %s", zerr);
@@ -322,9 +329,9 @@ int mgx_png_decode(const void *data, size_t n, mgx_image *img, char *err, size_t
     rc = reconstruct(pi, raw, img);
 done:
     if (rc) mgx_image_free(img);
-    free(idat);
-    free(raw);
-    free(pi);
+    MGX_FREE(idat);
+    MGX_FREE(raw);
+    MGX_FREE(pi);
     return rc;
 }
 
@@ -347,7 +354,7 @@ static void ob_put(obuf *o, const void *src, size_t k) {
             if (ncap > ((size_t)-1) / 2) { o->oom = 1; return; }
             ncap *= 2;
         }
-        q = (unsigned char *)realloc(o->p, ncap);
+        q = (unsigned char *)MGX_REALLOC(o->p, ncap);
         if (!q) { o->oom = 1; return; }
         o->p = q;
         o->cap = ncap;
@@ -421,11 +428,11 @@ static uint32_t lz_hash(const unsigned char *p) {
 
 /* zlib stream of src: header, one final fixed-Huffman block (greedy LZ77 over hash chains), Adler-32. */
 static int zlib_fixed(const unsigned char *src, size_t n, obuf *o) {
-    int32_t *head = (int32_t *)malloc(sizeof(int32_t) << LZ_HASH_BITS);
-    int32_t *prev = (int32_t *)malloc(sizeof(int32_t) * LZ_WINDOW);
+    int32_t *head = (int32_t *)MGX_MALLOC(sizeof(int32_t) << LZ_HASH_BITS);
+    int32_t *prev = (int32_t *)MGX_MALLOC(sizeof(int32_t) * LZ_WINDOW);
     size_t i = 0, k;
     static const unsigned char hdr[2] = {0x78, 0x01};
-    if (!head || !prev) { free(head); free(prev); return -1; }
+    if (!head || !prev) { MGX_FREE(head); MGX_FREE(prev); return -1; }
     for (k = 0; k < (1u << LZ_HASH_BITS); k++) head[k] = -1;
     ob_put(o, hdr, 2);
     ob_bits(o, 1, 1);   /* BFINAL */
@@ -459,8 +466,8 @@ static int zlib_fixed(const unsigned char *src, size_t n, obuf *o) {
     fixed_lit(o, 256);
     if (o->bitcnt) ob_bits(o, 0, 8 - o->bitcnt);
     ob_be32(o, mgx_adler32(1, src, n));
-    free(head);
-    free(prev);
+    MGX_FREE(head);
+    MGX_FREE(prev);
     return 0;
 }
 
@@ -476,10 +483,10 @@ static void put_chunk(obuf *o, const char *type, const unsigned char *body, size
 /* Filters every row (heuristic: smallest sum of |signed residual|) into a buffer with filter-type bytes. */
 static unsigned char *filter_image(const mgx_image *img, size_t *out_n) {
     size_t bpp = (size_t)img->channels, rb = (size_t)img->w * bpp, y, i;
-    unsigned char *f = (unsigned char *)malloc((rb + 1) * (size_t)img->h), *cand;
+    unsigned char *f = (unsigned char *)MGX_MALLOC((rb + 1) * (size_t)img->h), *cand;
     if (!f) return NULL;
-    cand = (unsigned char *)malloc(rb);
-    if (!cand) { free(f); return NULL; }
+    cand = (unsigned char *)MGX_MALLOC(rb);
+    if (!cand) { MGX_FREE(f); return NULL; }
     for (y = 0; y < (size_t)img->h; y++) {
         const unsigned char *row = img->px + y * rb, *up = y ? row - rb : NULL;
         unsigned char *dst = f + y * (rb + 1);
@@ -501,7 +508,7 @@ static unsigned char *filter_image(const mgx_image *img, size_t *out_n) {
             }
         }
     }
-    free(cand);
+    MGX_FREE(cand);
     *out_n = (rb + 1) * (size_t)img->h;
     return f;
 }
@@ -520,11 +527,11 @@ int mgx_png_encode(const mgx_image *img, unsigned char **out, size_t *out_n, cha
     if (!filt) return mgx_errf(err, errsz, "PNG write: out of memory");
     memset(&z, 0, sizeof z);
     if (zlib_fixed(filt, filt_n, &z) || z.oom) {
-        free(filt);
-        free(z.p);
+        MGX_FREE(filt);
+        MGX_FREE(z.p);
         return mgx_errf(err, errsz, "PNG write: out of memory");
     }
-    free(filt);
+    MGX_FREE(filt);
     memset(&o, 0, sizeof o);
     ob_put(&o, png_sig, 8);
     ihdr[0] = (unsigned char)((uint32_t)img->w >> 24);
@@ -541,9 +548,9 @@ int mgx_png_encode(const mgx_image *img, unsigned char **out, size_t *out_n, cha
     put_chunk(&o, "IHDR", ihdr, 13);
     put_chunk(&o, "IDAT", z.p, z.n);                  /* z.n < 2^31 since the image is at most 2^30 bytes */
     put_chunk(&o, "IEND", NULL, 0);
-    free(z.p);
+    MGX_FREE(z.p);
     if (o.oom) {
-        free(o.p);
+        MGX_FREE(o.p);
         return mgx_errf(err, errsz, "PNG write: out of memory");
     }
     *out = o.p;
@@ -560,12 +567,12 @@ int mgx_png_write_file(const char *path, const mgx_image *img, char *err, size_t
     if (mgx_png_encode(img, &buf, &n, err, errsz)) return -1;
     f = fopen(path, "wb");
     if (!f) {
-        free(buf);
+        MGX_FREE(buf);
         return mgx_errf(err, errsz, "%s: cannot create file", path);
     }
     bad = fwrite(buf, 1, n, f) != n;
     bad |= fclose(f) != 0;
-    free(buf);
+    MGX_FREE(buf);
     if (bad) return mgx_errf(err, errsz, "%s: write error", path);
     return 0;
 }

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             else { it->text = seg; it->image = NULL; }
         }
     }
-    r = mg_chat_build(m, system, turns, n_turns, data[0] & 8 ? 1 : 0, &p);
+    r = mg_chat_build(m, system, turns, n_turns, data[0] & 8 ? 1 : 0, &p, NULL);
     if (r == MG_OK) {
         mg_model_get_info(m, &info);
         soft_id = mg_token_lookup(m, "<image_soft_token>");

@@ -52,7 +52,7 @@ static void view(const uint8_t *data, size_t size) {
         mg_gguf_tensor(g, i, &t);
         mg_gguf_tensor_data(g, i);
         if (t.n_dims >= 1 && t.ne[0] > 0 && t.ne[0] <= 4096)
-            mg_gguf_dequantize(g, i, 0, t.n_dims > 1 && t.ne[1] > 1 ? 2 : 1, out);
+            mg_gguf_dequantize(g, i, 0, t.n_dims > 1 && t.ne[1] > 1 ? 2 : 1, out, NULL);
     }
     rewrite(g);
     mg_gguf_close(g);
@@ -65,7 +65,7 @@ static void encode(const mg_model *m, mg_session *s) {
     mg_image_embd out;
     int side = 0;
     img.w = 3; img.h = 2; img.channels = 3; img.pixels = px;
-    if (mg_image_preprocess(m, &img, MG_IMAGE_MEDGEMMA, NULL, &side) != MG_OK || side > 64) return;
+    if (mg_image_preprocess(m, &img, MG_IMAGE_MEDGEMMA, NULL, &side, NULL) != MG_OK || side > 64) return;
     if (mg_encode_image(s, &img, MG_IMAGE_MEDGEMMA, &out) == MG_OK) mg_image_embd_free(&out);
 }
 
@@ -78,14 +78,14 @@ static void run(const mg_model *m) {
     mg_model_get_info(m, &info);
     memset(&so, 0, sizeof so);
     so.n_ctx = 8; so.n_threads = 1;
-    if (!info.has_weights && info.has_vision && mg_session_new(&s, m, &so) == MG_OK) {
+    if (!info.has_weights && info.has_vision && mg_session_new(&s, m, &so, NULL) == MG_OK) {
         encode(m, s);
         mg_session_free(s);
     }
     if (!info.has_weights || info.weight_bytes > (1u << 20) || info.n_vocab < 2 ||
         (int64_t)info.n_layer * info.n_embd * info.n_ff > (1 << 20) || info.n_head * info.head_dim > 4096)
         return;
-    if (mg_session_new(&s, m, &so) != MG_OK) return;
+    if (mg_session_new(&s, m, &so, NULL) != MG_OK) return;
     if (mg_eval(s, ids, 2) == MG_OK && !mg_logits(s)) fz_fail("eval succeeded without logits");
     mg_session_free(s);
 }
@@ -105,10 +105,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (e.code != r || !memchr(e.message, 0, sizeof e.message)) fz_fail("error detail does not match the result");
             continue;
         }
-        if (mg_tokenize(m, "Hi <start_of_turn>user\n", 23, MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 16, &n) == MG_OK) {
+        if (mg_tokenize(m, "Hi <start_of_turn>user\n", 23, MG_TOKENIZE_BOS | MG_TOKENIZE_SPECIAL, ids, 16, &n, NULL) == MG_OK) {
             char txt[64];
             size_t len;
-            mg_detokenize(m, ids, n, MG_DETOK_SPECIAL, txt, sizeof txt, &len);
+            mg_detokenize(m, ids, n, MG_DETOK_SPECIAL, txt, sizeof txt, &len, NULL);
         }
         if (!o.vocab_only) run(m);
         mg_model_free(m);

@@ -14,6 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (i = 0; i < n; i++) sum += v.vox[i];
         for (i = 0; i < (size_t)v.d; i++) sum += (float)v.source_index[i];
         (void)sum;
+        if (v.nvolumes > 1) {   /* the last volume of a 4D file, when the first one loaded */
+            int last = v.nvolumes - 1;
+            mgx_volume_free(&v);
+            if (mgx_nifti_load_mem_ex(data, size, last, &v, err, sizeof err) == 0 && v.volume != last) fz_fail("wrong volume loaded");
+        }
         mgx_volume_free(&v);
     }
     return 0;

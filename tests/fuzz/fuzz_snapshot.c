@@ -67,7 +67,7 @@ static void one(const uint8_t *data, size_t size) {
     if (kv < 0) fz_fail("a snapshot with an unknown KV type was accepted");
     memset(&o, 0, sizeof o);
     o.n_threads = 1; o.n_ctx = 1024; o.kv_type = kv;
-    if (mg_session_new(&s, m, &o) != MG_OK) abort();
+    if (mg_session_new(&s, m, &o, NULL) != MG_OK) abort();
     if (mg_snapshot_pos(sn) < 1024) {
         int32_t id = 42;
         if (mg_snapshot_restore(s, sn) != MG_OK) fz_fail("a valid snapshot does not restore");

@@ -53,12 +53,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     flags = data[0];
     text = (const char *)data + 1; n_text = size - 1;
     tf = (flags & 1 ? MG_TOKENIZE_BOS : 0) | (flags & 2 ? MG_TOKENIZE_SPECIAL : 0);
-    r = mg_tokenize(m, text, n_text, tf, NULL, 0, &n);
+    r = mg_tokenize(m, text, n_text, tf, NULL, 0, &n, NULL);
     if (r != MG_OK && r != MG_ERR_BUFFER) fz_fail("count query failed");
     if (n < 0 || (size_t)n > 2 * n_text + 1) fz_fail("token count out of range");
     ids = (int32_t *)malloc(sizeof(int32_t) * (size_t)(n + 1));
     if (!ids) return 0;
-    if (mg_tokenize(m, text, n_text, tf, ids, n + 1, &n2) != MG_OK || n2 != n) fz_fail("second tokenize disagrees");
+    if (mg_tokenize(m, text, n_text, tf, ids, n + 1, &n2, NULL) != MG_OK || n2 != n) fz_fail("second tokenize disagrees");
     mg_model_get_info(m, &info);
     for (i = 0; i < n; i++) {
         size_t tl;
@@ -66,11 +66,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!mg_token_text(m, ids[i], &tl)) fz_fail("no text for an id");
         mg_token_is_eog(m, ids[i]);
     }
-    r = mg_detokenize(m, ids, n, flags & 4 ? MG_DETOK_SPECIAL : 0, NULL, 0, &len);
+    r = mg_detokenize(m, ids, n, flags & 4 ? MG_DETOK_SPECIAL : 0, NULL, 0, &len, NULL);
     if (r != MG_OK && r != MG_ERR_BUFFER) fz_fail("detokenize size query failed");
     if ((out = (char *)malloc(len + 1)) != NULL) {
         size_t len2;
-        if (mg_detokenize(m, ids, n, flags & 4 ? MG_DETOK_SPECIAL : 0, out, len + 1, &len2) != MG_OK || len2 != len)
+        if (mg_detokenize(m, ids, n, flags & 4 ? MG_DETOK_SPECIAL : 0, out, len + 1, &len2, NULL) != MG_OK || len2 != len)
             fz_fail("second detokenize disagrees");
         if (tf == 0 && round_trips(data + 1, n_text) && (len != n_text || memcmp(out, text, len) != 0)) fz_fail("detokenize(tokenize(x)) != x");
         free(out);
