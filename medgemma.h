@@ -1445,6 +1445,7 @@ typedef struct mg__block_iq4_nl {
 } mg__block_iq4_nl;
 typedef char mg__check_iq4_nl[sizeof(mg__block_iq4_nl) == 18 ? 1 : -1];
 static const int8_t mg__iq4_grid[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+static const int8_t mg__q4_0_lut[16] = { -8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7 };   /* Q4_0's q - 8 */
 
 /* IQ4_XS: 256 weights in 136 bytes (4.25 bits/weight): 8 sub-blocks of 32 with 6-bit scales, the IQ4_NL grid.
      w = d * (ls[j] - 32) * grid[q]
@@ -1558,10 +1559,10 @@ static void mg__unpack_nibbles(const uint8_t *qs, int8_t *q) {
     int l;
     for (l = 0; l < 16; l++) { q[l] = (int8_t)(qs[l] & 15); q[l + 16] = (int8_t)(qs[l] >> 4); }
 }
-/* The same as IQ4 grid values. */
-static void mg__iq4_unpack(const uint8_t *qs, int8_t *v) {
+/* The same through a table of 16 signed values (Q4_0: q - 8, IQ4_NL and IQ4_XS: the grid). */
+static void mg__unpack_lut(const uint8_t *qs, const int8_t *lut, int8_t *v) {
     int l;
-    for (l = 0; l < 16; l++) { v[l] = mg__iq4_grid[qs[l] & 15]; v[l + 16] = mg__iq4_grid[qs[l] >> 4]; }
+    for (l = 0; l < 16; l++) { v[l] = lut[qs[l] & 15]; v[l + 16] = lut[qs[l] >> 4]; }
 }
 
 /* Scalar reference dequantizers: one row of n values. */
@@ -1598,14 +1599,15 @@ static void mg__dequant_q6_k(const mg__block_q6_k *b, float *y, int64_t n) {
         for (j = 0; j < 256; j++) *y++ = d * (float)b->scales[j / 16] * (float)q[j];
     }
 }
-static void mg__dequant_q4_0(const mg__block_q4_0 *b, float *y, int64_t n) {
+/* Q4_0 and IQ4_NL (the same block with another table) */
+static void mg__dequant_lut4(const mg__block_q4_0 *b, float *y, int64_t n, const int8_t *lut) {
     int64_t i;
     int j;
-    int8_t q[32];
+    int8_t v[32];
     for (i = 0; i < n / 32; i++, b++) {
         float d = mg__h2f(b->d);
-        mg__unpack_nibbles(b->qs, q);
-        for (j = 0; j < 32; j++) *y++ = d * (float)(q[j] - 8);
+        mg__unpack_lut(b->qs, lut, v);
+        for (j = 0; j < 32; j++) *y++ = d * (float)v[j];
     }
 }
 static void mg__dequant_q4_1(const mg__block_q4_1 *b, float *y, int64_t n) {
@@ -1619,16 +1621,6 @@ static void mg__dequant_q4_1(const mg__block_q4_1 *b, float *y, int64_t n) {
         for (j = 0; j < 32; j++) *y++ = d * (float)q[j] + m;
     }
 }
-static void mg__dequant_iq4_nl(const mg__block_iq4_nl *b, float *y, int64_t n) {
-    int64_t i;
-    int j;
-    int8_t v[32];
-    for (i = 0; i < n / 32; i++, b++) {
-        float d = mg__h2f(b->d);
-        mg__iq4_unpack(b->qs, v);
-        for (j = 0; j < 32; j++) *y++ = d * (float)v[j];
-    }
-}
 static void mg__dequant_iq4_xs(const mg__block_iq4_xs *b, float *y, int64_t n) {
     int64_t i;
     int j, l;
@@ -1636,7 +1628,7 @@ static void mg__dequant_iq4_xs(const mg__block_iq4_xs *b, float *y, int64_t n) {
     for (i = 0; i < n / 256; i++, b++)
         for (j = 0; j < 8; j++) {
             float dl = mg__h2f(b->d) * (float)mg__iq4xs_scale(b, j);
-            mg__iq4_unpack(b->qs + 16 * j, v);
+            mg__unpack_lut(b->qs + 16 * j, mg__iq4_grid, v);
             for (l = 0; l < 32; l++) *y++ = dl * (float)v[l];
         }
 }
@@ -1692,9 +1684,9 @@ static int mg__dequant_row(int type, const void *src, float *y, int64_t n) {
     case MG_TYPE_Q8_0: mg__dequant_q8_0((const mg__block_q8_0 *)src, y, n); return 1;
     case MG_TYPE_Q4_K: mg__dequant_q4_k((const mg__block_q4_k *)src, y, n); return 1;
     case MG_TYPE_Q6_K: mg__dequant_q6_k((const mg__block_q6_k *)src, y, n); return 1;
-    case MG_TYPE_Q4_0: mg__dequant_q4_0((const mg__block_q4_0 *)src, y, n); return 1;
+    case MG_TYPE_Q4_0: mg__dequant_lut4((const mg__block_q4_0 *)src, y, n, mg__q4_0_lut); return 1;
     case MG_TYPE_Q4_1: mg__dequant_q4_1((const mg__block_q4_1 *)src, y, n); return 1;
-    case MG_TYPE_IQ4_NL: mg__dequant_iq4_nl((const mg__block_iq4_nl *)src, y, n); return 1;
+    case MG_TYPE_IQ4_NL: mg__dequant_lut4((const mg__block_q4_0 *)src, y, n, mg__iq4_grid); return 1;
     case MG_TYPE_IQ4_XS: mg__dequant_iq4_xs((const mg__block_iq4_xs *)src, y, n); return 1;
     case MG_TYPE_Q2_K: mg__dequant_q2_k((const mg__block_q2_k *)src, y, n); return 1;
     case MG_TYPE_Q3_K: mg__dequant_q3_k((const mg__block_q3_k *)src, y, n); return 1;
@@ -1892,36 +1884,42 @@ MG__REF float mg__dot_q4_k_scalar(const mg__block_q4_k *w, const mg__block_q8_k 
     }
     return s;
 }
+/* sum_g sc_g (q . a over sub-block g): 256 quants in sub-blocks of gs (16 or 32), exact in int32 */
+static int32_t mg__block_dot(const int8_t *q, const int8_t *a, const int *sc, int gs) {
+    int32_t sumi = 0;
+    int g, l;
+    for (g = 0; g < 256 / gs; g++) {
+        int32_t t = 0;
+        for (l = 0; l < gs; l++) t += q[gs * g + l] * a[gs * g + l];
+        sumi += sc[g] * t;
+    }
+    return sumi;
+}
 /* sum_blocks d d_x sum_g scales_g sum_{l in g} (q_l - 32) qx_l */
 MG__REF float mg__dot_q6_k_scalar(const mg__block_q6_k *w, const mg__block_q8_k *x, int64_t n) {
     MG__NO_FMA
     int64_t i;
-    int g, l;
+    int g, sc[16];
     int8_t q[256];
     float s = 0;
     for (i = 0; i < n / 256; i++, w++, x++) {
-        int32_t sumi = 0;
         mg__q6k_unpack(w, q);
-        for (g = 0; g < 16; g++) {
-            int32_t t = 0;
-            for (l = 0; l < 16; l++) t += q[16 * g + l] * x->qs[16 * g + l];
-            sumi += w->scales[g] * t;
-        }
-        s += mg__h2f(w->d) * x->d * (float)sumi;
+        for (g = 0; g < 16; g++) sc[g] = w->scales[g];
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 16);
     }
     return s;
 }
-/* sum_blocks (d_w d_x) sum_i (q_i - 8) qx_i */
-MG__REF float mg__dot_q4_0_scalar(const mg__block_q4_0 *w, const mg__block_q8_0 *x, int64_t n) {
+/* Q4_0 and IQ4_NL: sum_blocks (d_w d_x) sum_i lut[q_i] qx_i (Q4_0: lut[q] = q - 8, IQ4_NL: the grid) */
+MG__REF float mg__dot_lut4_scalar(const mg__block_q4_0 *w, const mg__block_q8_0 *x, int64_t n, const int8_t *lut) {
     MG__NO_FMA
     int64_t i;
     int j;
-    int8_t q[32];
+    int8_t v[32];
     float s = 0;
     for (i = 0; i < n / 32; i++, w++, x++) {
         int32_t sumi = 0;
-        mg__unpack_nibbles(w->qs, q);
-        for (j = 0; j < 32; j++) sumi += (q[j] - 8) * x->qs[j];
+        mg__unpack_lut(w->qs, lut, v);
+        for (j = 0; j < 32; j++) sumi += v[j] * x->qs[j];
         s += (float)sumi * (mg__h2f(w->d) * mg__h2f(x->d));
     }
     return s;
@@ -1941,37 +1939,16 @@ MG__REF float mg__dot_q4_1_scalar(const mg__block_q4_1 *w, const mg__block_q8_1 
     }
     return s;
 }
-/* sum_blocks (d_w d_x) sum_i grid[q_i] qx_i */
-MG__REF float mg__dot_iq4_nl_scalar(const mg__block_iq4_nl *w, const mg__block_q8_0 *x, int64_t n) {
-    MG__NO_FMA
-    int64_t i;
-    int j;
-    int8_t v[32];
-    float s = 0;
-    for (i = 0; i < n / 32; i++, w++, x++) {
-        int32_t sumi = 0;
-        mg__iq4_unpack(w->qs, v);
-        for (j = 0; j < 32; j++) sumi += v[j] * x->qs[j];
-        s += (float)sumi * (mg__h2f(w->d) * mg__h2f(x->d));
-    }
-    return s;
-}
 /* sum_blocks d d_x sum_j (ls_j - 32) sum_{l in j} grid[q_l] qx_l */
 MG__REF float mg__dot_iq4_xs_scalar(const mg__block_iq4_xs *w, const mg__block_q8_k *x, int64_t n) {
     MG__NO_FMA
     int64_t i;
-    int j, l;
-    int8_t v[32];
+    int j, sc[8];
+    int8_t v[256];
     float s = 0;
     for (i = 0; i < n / 256; i++, w++, x++) {
-        int32_t sumi = 0;
-        for (j = 0; j < 8; j++) {
-            int32_t t = 0;
-            mg__iq4_unpack(w->qs + 16 * j, v);
-            for (l = 0; l < 32; l++) t += v[l] * x->qs[32 * j + l];
-            sumi += mg__iq4xs_scale(w, j) * t;
-        }
-        s += mg__h2f(w->d) * x->d * (float)sumi;
+        for (j = 0; j < 8; j++) { mg__unpack_lut(w->qs + 16 * j, mg__iq4_grid, v + 32 * j); sc[j] = mg__iq4xs_scale(w, j); }
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(v, x->qs, sc, 32);
     }
     return s;
 }
@@ -1979,19 +1956,14 @@ MG__REF float mg__dot_iq4_xs_scalar(const mg__block_iq4_xs *w, const mg__block_q
 MG__REF float mg__dot_q2_k_scalar(const mg__block_q2_k *w, const mg__block_q8_k *x, int64_t n) {
     MG__NO_FMA
     int64_t i;
-    int g, l;
+    int g, sc[16];
     int8_t q[256];
     float s = 0;
     for (i = 0; i < n / 256; i++, w++, x++) {
-        int32_t sumi = 0, summ = 0;
+        int32_t summ = 0;
         mg__unpack_2bit(w->qs, q);
-        for (g = 0; g < 16; g++) {
-            int32_t t = 0;
-            for (l = 0; l < 16; l++) t += q[16 * g + l] * x->qs[16 * g + l];
-            sumi += (w->scales[g] & 15) * t;
-            summ += (w->scales[g] >> 4) * x->bsums[g];
-        }
-        s += mg__h2f(w->d) * x->d * (float)sumi - mg__h2f(w->dmin) * x->d * (float)summ;
+        for (g = 0; g < 16; g++) { sc[g] = w->scales[g] & 15; summ += (w->scales[g] >> 4) * x->bsums[g]; }
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 16) - mg__h2f(w->dmin) * x->d * (float)summ;
     }
     return s;
 }
@@ -1999,18 +1971,13 @@ MG__REF float mg__dot_q2_k_scalar(const mg__block_q2_k *w, const mg__block_q8_k 
 MG__REF float mg__dot_q3_k_scalar(const mg__block_q3_k *w, const mg__block_q8_k *x, int64_t n) {
     MG__NO_FMA
     int64_t i;
-    int g, l;
+    int g, sc[16];
     int8_t q[256];
     float s = 0;
     for (i = 0; i < n / 256; i++, w++, x++) {
-        int32_t sumi = 0;
         mg__q3k_unpack(w, q);
-        for (g = 0; g < 16; g++) {
-            int32_t t = 0;
-            for (l = 0; l < 16; l++) t += q[16 * g + l] * x->qs[16 * g + l];
-            sumi += mg__q3k_scale(w->scales, g) * t;
-        }
-        s += mg__h2f(w->d) * x->d * (float)sumi;
+        for (g = 0; g < 16; g++) sc[g] = mg__q3k_scale(w->scales, g);
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 16);
     }
     return s;
 }
@@ -2018,20 +1985,14 @@ MG__REF float mg__dot_q3_k_scalar(const mg__block_q3_k *w, const mg__block_q8_k 
 MG__REF float mg__dot_q5_k_scalar(const mg__block_q5_k *w, const mg__block_q8_k *x, int64_t n) {
     MG__NO_FMA
     int64_t i;
-    int j, l, sc, m;
+    int j, m, sc[8];
     int8_t q[256];
     float s = 0;
     for (i = 0; i < n / 256; i++, w++, x++) {
-        int32_t sumi = 0, summ = 0;
+        int32_t summ = 0;
         mg__q5k_unpack(w, q);
-        for (j = 0; j < 8; j++) {
-            int32_t t = 0;
-            for (l = 0; l < 32; l++) t += q[32 * j + l] * x->qs[32 * j + l];
-            mg__q4k_scale_min(j, w->scales, &sc, &m);
-            sumi += sc * t;
-            summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]);
-        }
-        s += mg__h2f(w->d) * x->d * (float)sumi - mg__h2f(w->dmin) * x->d * (float)summ;
+        for (j = 0; j < 8; j++) { mg__q4k_scale_min(j, w->scales, &sc[j], &m); summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]); }
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 32) - mg__h2f(w->dmin) * x->d * (float)summ;
     }
     return s;
 }
@@ -2042,9 +2003,9 @@ MG__REF float mg__vec_dot_scalar(int wtype, const void *w, const void *x, int64_
     case MG_TYPE_Q8_0: return mg__dot_q8_0_scalar((const mg__block_q8_0 *)w, (const mg__block_q8_0 *)x, n);
     case MG_TYPE_Q4_K: return mg__dot_q4_k_scalar((const mg__block_q4_k *)w, (const mg__block_q8_k *)x, n);
     case MG_TYPE_Q6_K: return mg__dot_q6_k_scalar((const mg__block_q6_k *)w, (const mg__block_q8_k *)x, n);
-    case MG_TYPE_Q4_0: return mg__dot_q4_0_scalar((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n);
+    case MG_TYPE_Q4_0: return mg__dot_lut4_scalar((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__q4_0_lut);
     case MG_TYPE_Q4_1: return mg__dot_q4_1_scalar((const mg__block_q4_1 *)w, (const mg__block_q8_1 *)x, n);
-    case MG_TYPE_IQ4_NL: return mg__dot_iq4_nl_scalar((const mg__block_iq4_nl *)w, (const mg__block_q8_0 *)x, n);
+    case MG_TYPE_IQ4_NL: return mg__dot_lut4_scalar((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__iq4_grid);
     case MG_TYPE_IQ4_XS: return mg__dot_iq4_xs_scalar((const mg__block_iq4_xs *)w, (const mg__block_q8_k *)x, n);
     case MG_TYPE_Q2_K: return mg__dot_q2_k_scalar((const mg__block_q2_k *)w, (const mg__block_q8_k *)x, n);
     case MG_TYPE_Q3_K: return mg__dot_q3_k_scalar((const mg__block_q3_k *)w, (const mg__block_q8_k *)x, n);
@@ -2382,7 +2343,6 @@ static float mg__dot_lut4_avx2(const mg__block_q4_0 *w, const mg__block_q8_0 *x,
     }
     return s;
 }
-static const int8_t mg__q4_0_lut[16] = { -8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7 };
 /* Q4_1 x Q8_1: q (0..15) is unsigned for maddubs; the term (d_w d_x) sumi + m_w s_x four blocks at a time */
 static float mg__dot_q4_1_avx2(const mg__block_q4_1 *w, const mg__block_q8_1 *x, int64_t n) {
     MG__NO_FMA

@@ -40,12 +40,16 @@ static float ref_q8_0(const uint8_t *w, const uint8_t *x, int64_t n) {
 }
 /* Q8_K activation block: float d, 256 int8 (the bsums are not used here) */
 static float q8k_d(const uint8_t *x) { float d; memcpy(&d, x, 4); return d; }
-static float ref_q4_k(const uint8_t *w, const uint8_t *x, int64_t n) {
+static float h16(const uint8_t *p) { return mg__h2f((uint16_t)(p[0] | p[1] << 8)); }
+/* Q4_K (144 bytes: f16 d, f16 dmin, 12 scale bytes, 128 nibble bytes) and Q5_K (176 bytes: the same with 32 bytes of
+   fifth bits before the nibbles; bit j of byte l for weight l of sub-block j) x Q8_K */
+static float ref_k4(const uint8_t *w, const uint8_t *x, int64_t n, int q5) {
+    const int bb = q5 ? 176 : 144;
     float s = 0;
     int64_t b;
     int j, l;
-    for (b = 0; b < n / 256; b++, w += 144, x += 292) {
-        const uint8_t *sc = w + 4, *qs = w + 16;
+    for (b = 0; b < n / 256; b++, w += bb, x += 292) {
+        const uint8_t *sc = w + 4, *qh = w + 16, *qs = w + (q5 ? 48 : 16);
         const int8_t *a = (const int8_t *)(x + 4);
         int32_t sumi = 0, summ = 0;
         for (j = 0; j < 8; j++) {                  /* sub-block j: 6-bit scale and min, 32 nibbles */
@@ -54,13 +58,14 @@ static float ref_q4_k(const uint8_t *w, const uint8_t *x, int64_t n) {
             int32_t dot = 0, sum = 0;
             for (l = 0; l < 32; l++) {
                 int q = (j & 1) ? qs[32 * (j / 2) + l] >> 4 : qs[32 * (j / 2) + l] & 15;
+                if (q5) q |= (qh[l] >> j & 1) << 4;
                 dot += q * a[32 * j + l];
                 sum += a[32 * j + l];
             }
             sumi += scale * dot;
             summ += min * sum;
         }
-        s += mg__h2f((uint16_t)(w[0] | w[1] << 8)) * q8k_d(x) * (float)sumi - mg__h2f((uint16_t)(w[2] | w[3] << 8)) * q8k_d(x) * (float)summ;
+        s += h16(w) * q8k_d(x) * (float)sumi - h16(w + 2) * q8k_d(x) * (float)summ;
     }
     return s;
 }
@@ -81,7 +86,6 @@ static float ref_q6_k(const uint8_t *w, const uint8_t *x, int64_t n) {
     }
     return s;
 }
-static float h16(const uint8_t *p) { return mg__h2f((uint16_t)(p[0] | p[1] << 8)); }
 static const int8_t grid[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
 /* Q4_0 / IQ4_NL (18-byte blocks: f16 d, 16 nibble bytes, weight l low nibble of byte l, l+16 high) x Q8_0 */
 static float ref_q4_0(const uint8_t *w, const uint8_t *x, int64_t n, int nl) {
@@ -164,36 +168,11 @@ static float ref_q3_k(const uint8_t *w, const uint8_t *x, int64_t n) {
     }
     return s;
 }
-/* Q5_K (176 bytes: f16 d, f16 dmin, 12 scale bytes as Q4_K, 32 fifth-bit bytes, 128 nibble bytes as Q4_K) x Q8_K */
-static float ref_q5_k(const uint8_t *w, const uint8_t *x, int64_t n) {
-    float s = 0;
-    int64_t b;
-    int j, l;
-    for (b = 0; b < n / 256; b++, w += 176, x += 292) {
-        const uint8_t *sc = w + 4, *qh = w + 16, *qs = w + 48;
-        const int8_t *a = (const int8_t *)(x + 4);
-        int32_t sumi = 0, summ = 0;
-        for (j = 0; j < 8; j++) {
-            int scale = j < 4 ? sc[j] & 63 : (sc[j + 4] & 15) | (sc[j - 4] >> 6) << 4;
-            int min = j < 4 ? sc[j + 4] & 63 : (sc[j + 4] >> 4) | (sc[j] >> 6) << 4;
-            int32_t dot = 0, sum = 0;
-            for (l = 0; l < 32; l++) {
-                int q = ((j & 1) ? qs[32 * (j / 2) + l] >> 4 : qs[32 * (j / 2) + l] & 15) | (qh[l] >> j & 1) << 4;
-                dot += q * a[32 * j + l];
-                sum += a[32 * j + l];
-            }
-            sumi += scale * dot;
-            summ += min * sum;
-        }
-        s += h16(w) * q8k_d(x) * (float)sumi - h16(w + 2) * q8k_d(x) * (float)summ;
-    }
-    return s;
-}
 static float ref_dot(int type, const uint8_t *w, const uint8_t *x, int64_t n) {
     switch (type) {
-    case MG_TYPE_Q4_K: return ref_q4_k(w, x, n);
+    case MG_TYPE_Q4_K: return ref_k4(w, x, n, 0);
     case MG_TYPE_Q6_K: return ref_q6_k(w, x, n);
-    case MG_TYPE_Q5_K: return ref_q5_k(w, x, n);
+    case MG_TYPE_Q5_K: return ref_k4(w, x, n, 1);
     case MG_TYPE_Q3_K: return ref_q3_k(w, x, n);
     case MG_TYPE_Q2_K: return ref_q2_k(w, x, n);
     case MG_TYPE_IQ4_XS: return ref_iq4_xs(w, x, n);

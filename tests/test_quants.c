@@ -3,7 +3,7 @@
    bit; greedy generation (raw prompt with BOS, 24 tokens) gives llama-completion's bytes for all three prompts;
    and the prompt fed at once (2 threads, prefill kernels) or one token at a time (3 threads, decode kernels)
    gives bit-identical logits.
-   The KV cache is F32, as for the other text fixtures: with it the logits equal llama.cpp's (F32 cache, no flash
+   The KV cache is F32 (fixtures.h), as for the other text fixtures: with it the logits equal llama.cpp's (F32 cache, no flash
    attention) bit for bit on the Q4_0, IQ4_NL and Q2_K files for p1 and p3 (measured). llama-completion ran with
    its defaults, an F16 cache and flash attention, which sums P V in f16; on this tiny model that moves logits by
    up to 0.7 (llama.cpp against itself, flash attention on/off), and q4_0 p3 opens with a near tie (llama.cpp
@@ -16,17 +16,6 @@ static const char *files[] = { "q5_k_m", "q3_k_m", "q2_k", "q4_0", "q4_1", "iq4_
 static const char *prompts[] = { "The chest X-ray shows", "Patient: 67-year-old male with chest pain. Assessment:",
                                  "Hemoglobin 13.2 g/dL, platelets 250" };
 
-static mg_session *session(const mg_model *m, int threads, int batch) {
-    mg_session *s = NULL;
-    mg_session_options o;
-    memset(&o, 0, sizeof o);
-    o.n_threads = threads;
-    o.n_batch = batch;
-    o.n_ctx = 512;
-    o.kv_type = MG_KV_F32;
-    if (mg_session_new(&s, m, &o, NULL) != MG_OK) printf("FAIL session\n");
-    return s;
-}
 
 static void check_dequant(const char *file, const mgx_json *entry) {
     const char *model = mgx_json_string(mgx_json_get(entry, "model")), *tensor = mgx_json_string(mgx_json_get(entry, "tensor"));
@@ -67,7 +56,7 @@ static void check_dequant(const char *file, const mgx_json *entry) {
 
 /* Greedy text of n_gen tokens after the prompt, in *out (caller frees). */
 static char *greedy(const mg_model *m, const char *prompt, int n_gen) {
-    mg_session *s = session(m, 2, 0);
+    mg_session *s = fix_session(m, 2, 0);
     int32_t ids[600];
     int n = 0, i, ng = 0;
     size_t len = 0;
@@ -89,7 +78,7 @@ static char *greedy(const mg_model *m, const char *prompt, int n_gen) {
 /* Logits of the whole prompt fed at once (2 threads) and one token at a time (3 threads) are bit-identical. */
 static void check_feeding(const mg_model *m, const char *name) {
     const char *text = prompts[1];
-    mg_session *a = session(m, 2, 0), *b = session(m, 3, 0);
+    mg_session *a = fix_session(m, 2, 0), *b = fix_session(m, 3, 0);
     int32_t ids[64];
     int n = 0, i, ok;
     ok = a && b && mg_tokenize(m, text, strlen(text), MG_TOKENIZE_BOS, ids, 64, &n, NULL) == MG_OK && mg_eval(a, ids, n) == MG_OK;
