@@ -3212,12 +3212,120 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
         for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
 }
 
+/* ----- prefill tiles for the 32-weight formats (Q8_0, Q4_0, IQ4_NL with Q8_0 activations, Q4_1 with Q8_1): 16
+   weight rows in the int32 lanes x 8 tokens, as mg__tiles_k, two blocks laid out at a time. The weights are
+   stored unsigned, u = w + off (Q8_0 and IQ4_NL: off 128, Q4_0: the stored q = w + 8, Q4_1: q, off 0), so that
+   vpdpbusd takes four activation bytes broadcast as they are; sumi = sum u a - off sum a. ----- */
+MG__INLINE int mg__off32(int type) { return type == MG_TYPE_Q4_0 ? 8 : type == MG_TYPE_Q4_1 ? 0 : 128; }
+/* the 32 weights of the block at p as u = w + off */
+MG__INLINE __m256i mg__wu32(const uint8_t *p, int type) {
+    if (type == MG_TYPE_Q8_0) return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 2)), _mm256_set1_epi8((char)0x80));
+    if (type == MG_TYPE_Q4_0) return mg__nib32(p + 2);
+    if (type == MG_TYPE_Q4_1) return mg__nib32(p + 4);
+    return _mm256_shuffle_epi8(_mm256_add_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), _mm256_set1_epi8((char)0x80)),
+                               mg__nib32(p + 2));
+}
+/* sum of 32 int8 */
+MG__INLINE int mg__sum32(const int8_t *q) {
+    const __m256i v = _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256());
+    const __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    return (int)_mm_cvtsi128_si64(_mm_add_epi64(s, _mm_unpackhi_epi64(s, s))) - 32 * 128;
+}
+typedef struct mg__ktile32 {
+    __m512i q[16];   /* u of block c, quants 4s..4s+3, at 8c + s */
+    __m512 d[2], m[2];
+} mg__ktile32;
+/* blocks b and b + 1 (nb2 = 1: b alone) at byte off of each of 16 rows (blocks bb bytes apart), rows in lanes */
+MG__INLINE void mg__ktile32_pair(int type, const uint8_t *const *row, size_t off, size_t bb, int nb2, mg__ktile32 *k) {
+    __m512i v[16];
+    int i, c;
+    MG__UNROLL for (i = 0; i < 16; i++)
+        v[i] = _mm512_inserti64x4(_mm512_castsi256_si512(mg__wu32(row[i] + off, type)), nb2 > 1 ? mg__wu32(row[i] + off + bb, type) : _mm256_setzero_si256(), 1);
+    mg__tr16(v);
+    MG__UNROLL for (i = 0; i < 16; i++) k->q[i] = v[i];
+    for (c = 0; c < nb2; c++) {
+        k->d[c] = mg__f16x16(row, off + (size_t)c * bb);
+        k->m[c] = type == MG_TYPE_Q4_1 ? mg__f16x16(row, off + (size_t)c * bb + 2) : k->d[c];
+    }
+}
+/* Block c of the pair, 16 rows x 8 tokens (xb[t]: token t's activation block): s[16 t + r] += the scalar kernel's
+   term (float)sumi (d_w d_x) (Q4_1: + m_w s_x) */
+MG__INLINE void mg__tile8_32(int type, const mg__ktile32 *k, int c, const uint8_t *const *xb, float *s) {
+    const int qo = type == MG_TYPE_Q4_1 ? 4 : 2, off = mg__off32(type);
+    __m512i acc[MG__TILE_TOKS];
+    int st, t;
+    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_setzero_si512();
+    MG__UNROLL for (st = 0; st < 8; st++) {
+        const __m512i w = k->q[8 * c + st];
+        MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = mg__dpbusd_bc(acc[t], w, xb[t] + qo + 4 * st);
+    }
+    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) {
+        __m512i sumi = acc[t];
+        __m512 term;
+        if (off) sumi = _mm512_sub_epi32(sumi, _mm512_set1_epi32(off * mg__sum32((const int8_t *)(xb[t] + qo))));
+        term = _mm512_mul_ps(_mm512_cvtepi32_ps(sumi), _mm512_mul_ps(k->d[c], _mm512_set1_ps(mg__h2f(mg__le16(xb[t])))));
+        if (type == MG_TYPE_Q4_1) term = _mm512_add_ps(term, _mm512_mul_ps(k->m[c], _mm512_set1_ps(mg__h2f(mg__le16(xb[t] + 2)))));
+        _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
+    }
+}
+/* nr <= 16 rows and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t (lanes past nr repeat the last row, tokens
+   past nt the last token; their results are dropped) */
+MG__INLINE void mg__tiles32(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    const size_t bb = type == MG_TYPE_Q8_0 ? sizeof(mg__block_q8_0) : type == MG_TYPE_Q4_1 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0);
+    const size_t xbb = type == MG_TYPE_Q4_1 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0);
+    const int64_t nb = n / 32;
+    float s[MG__TILE_ROWS * MG__TOK_BLOCK];
+    const uint8_t *row[MG__TILE_ROWS], *xb[MG__TILE_TOKS];
+    mg__ktile32 k;
+    int64_t b;
+    int i, t, t0, c;
+    for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
+    memset(s, 0, sizeof s);
+    for (b = 0; b < nb; b += 2) {
+        const int nb2 = nb - b < 2 ? 1 : 2;
+        const size_t ahead = b + 4 < nb ? (size_t)(b + 4) * bb : MG__TILE_ROWS * rb + (size_t)(b + 4 - nb) * bb;   /* the pair after next */
+        for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], ahead, ahead + 2 * bb);
+        mg__ktile32_pair(type, row, (size_t)b * bb, bb, nb2, &k);
+        for (c = 0; c < nb2; c++)
+            for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
+                for (t = 0; t < MG__TILE_TOKS; t++) xb[t] = x + (size_t)(t0 + t < nt ? t0 + t : nt - 1) * xs + (size_t)(b + c) * xbb;
+                mg__tile8_32(type, &k, c, xb, s + MG__TILE_ROWS * t0);
+            }
+    }
+    for (t = 0; t < nt; t++)
+        for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
+}
+static void mg__tiles32_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_Q8_0, w, rb, nr, x, xs, nt, n, y, ys);
+}
+static void mg__tiles32_q4_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_Q4_0, w, rb, nr, x, xs, nt, n, y, ys);
+}
+static void mg__tiles32_iq4_nl(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_IQ4_NL, w, rb, nr, x, xs, nt, n, y, ys);
+}
+static void mg__tiles32_q4_1(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_Q4_1, w, rb, nr, x, xs, nt, n, y, ys);
+}
+
 /* mg__mat_block for Q8_0 (rows in lanes), Q4_K and Q6_K (decode streams below MG__TILE_MIN_TOKS tokens, tiles
    above). 0 for the other types. */
 static int mg__mat_block_vnni(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                               float *y, size_t ys) {
     int r = 0, t, i;
     float s[8 * MG__TOK_BLOCK];
+    if ((mg__act_type(wtype) == MG_TYPE_Q8_0 || wtype == MG_TYPE_Q4_1) && nt >= MG__TILE_MIN_TOKS) {
+        for (; r < nr; r += MG__TILE_ROWS) {
+            const int m = nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS;
+            switch (wtype) {
+            case MG_TYPE_Q8_0: mg__tiles32_q8_0(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            case MG_TYPE_Q4_0: mg__tiles32_q4_0(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            case MG_TYPE_IQ4_NL: mg__tiles32_iq4_nl(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            default: mg__tiles32_q4_1(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            }
+        }
+        return 1;
+    }
     if (mg__act_type(wtype) == MG_TYPE_Q8_0 || wtype == MG_TYPE_Q4_1) {
         for (; r < nr; r += 8) {
             const uint8_t *wr = w + (size_t)r * rb;

@@ -419,6 +419,9 @@ int main(void) {
             for (t = 0; t < 10; t++) check_block(types[i], (r + t) % 3 == 0 ? 2560 : 768, rows[r], toks[t]);
     }
     check_block(MG_TYPE_Q8_0, 288, 11, 3);        /* Q8_0 rows of 9 blocks */
+    for (i = 7; i < 10; i++) { check_block(types[i], 288, 11, 5); check_block(types[i], 96, 17, 9); }   /* odd block counts in the tiles */
+    check_block(MG_TYPE_Q8_0, 288, 11, 5);
+    check_block(MG_TYPE_Q8_0, 96, 17, 9);
     for (r = 0; r < 6; r++) {                     /* decode: rows of 1 and 4 blocks (runs of units across rows), longer than prepared */
         check_block(MG_TYPE_Q4_K, 256, rows[r], 1);
         check_block(MG_TYPE_Q4_K, 1024, rows[r], 1);
