@@ -3572,7 +3572,7 @@ static void mg__dot2x8(const float *q0, const float *q1, const float *k, int hd,
     _mm256_storeu_ps(s1, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(r), 1)));
 }
 
-/* 16 floats from the f16 values at p, lanes outside mk zero: the f32 row mg__kv_f32 writes, loaded as mg__dot2x8
+/* 16 floats from the f16 values at p, lanes outside mk zero: the f32 row mg__kv_row_f32 writes, loaded as mg__dot2x8
    and mg__pv2 load it. */
 MG__INLINE __m512 mg__ld16h(const uint8_t *p, __mmask16 mk) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mk, p)); }
 /* mg__dot2x8 over 8 F16 cache rows read in place (kp[i] = key row i or NULL for a zero row): the same FMAs on
@@ -4345,7 +4345,7 @@ typedef struct mg__gemm_job {
 static size_t mg__gemm_a_bytes(int64_t n_in, int64_t n_out) { return (size_t)((n_out + MG__TC - 1) / MG__TC) * MG__TC * (size_t)n_in * 4; }
 static size_t mg__gemm_b_bytes(int64_t n, int64_t n_in) { return (size_t)((n + MG__TR - 1) / MG__TR) * MG__TR * (size_t)n_in * 4; }
 static size_t mg__gemm_tmp_bytes(int64_t n_in, int nth) { return (size_t)nth * (2 * (size_t)n_in + 64) * sizeof(float); }
-/* Scratch of the vision products: packed panels and per-thread rows (mg__encode sizes them). */
+/* Scratch of the vision products: packed panels and per-thread rows (mg__vrun_init sizes them). */
 typedef struct mg__vscratch {
     void *ap, *bp;           /* GEMM panels */
     float *tmp;              /* GEMM per-thread rows */

@@ -1,5 +1,5 @@
 /* Decode kernel throughput: one token against a weight matrix much larger than the caches (random quants), through
-   mg__dot_block, rows split in two contiguous halves when two threads run (as the matmul job splits them). Prints
+   mg__mat_block, rows split in two contiguous halves when two threads run (as the matmul job splits them). Prints
    GB/s of weights read (wall clock, best of `runs`) per type; checks every row against mg__vec_dot.
      make build/bench_kern   (or: cc -O2 -march=native -std=c99 -D_POSIX_C_SOURCE=200809L -I. tools/bench_kern.c -o build/bench_kern -lm -lpthread)
      build/bench_kern [threads: 1 | 2] [runs] [rows]

@@ -275,14 +275,15 @@ static void copy_match(inf_state *s, size_t dist, size_t len) {
 
 /* ---- blocks ---- */
 
-static const uint16_t len_base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
-                                      35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-static const unsigned char len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
-                                            3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-static const uint16_t dist_base[30] = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385,
-                                       513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-static const unsigned char dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7,
-                                             8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+/* Lengths 257..285 and distances 0..29 (RFC 1951 3.2.5): base value and extra bits; the PNG writer codes with them. */
+const uint16_t mgx_deflate_len_base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
+                                           35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+const unsigned char mgx_deflate_len_extra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+                                                 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+const uint16_t mgx_deflate_dist_base[30] = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385,
+                                            513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+const unsigned char mgx_deflate_dist_extra[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7,
+                                                  8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
 /* The end of a block: the next block, or the end of the deflate stream. */
 static void block_done(inf_state *s) {
@@ -353,15 +354,15 @@ static int codes_fast(inf_state *s) {
         if (sym < 256) { s->out[s->out_n++] = (unsigned char)sym; continue; }
         sym -= 257;
         if (sym >= 29) return mgx_errf(s->err, s->errsz, "deflate: invalid length symbol %d", sym + 257);
-        length = len_base[sym] + (uint32_t)(s->bitbuf & ((1u << len_extra[sym]) - 1));
-        s->bitbuf >>= len_extra[sym];
-        s->bitcnt -= len_extra[sym];
+        length = mgx_deflate_len_base[sym] + (uint32_t)(s->bitbuf & ((1u << mgx_deflate_len_extra[sym]) - 1));
+        s->bitbuf >>= mgx_deflate_len_extra[sym];
+        s->bitcnt -= mgx_deflate_len_extra[sym];
         if ((dsym = fast_symbol(s, &s->dist)) < 0) dsym = huff_decode(s, &s->dist);
         if (dsym < 0) return -1;
         if (dsym >= 30) return mgx_errf(s->err, s->errsz, "deflate: invalid distance symbol %d", dsym);
-        distance = dist_base[dsym] + (uint32_t)(s->bitbuf & ((1u << dist_extra[dsym]) - 1));
-        s->bitbuf >>= dist_extra[dsym];
-        s->bitcnt -= dist_extra[dsym];
+        distance = mgx_deflate_dist_base[dsym] + (uint32_t)(s->bitbuf & ((1u << mgx_deflate_dist_extra[dsym]) - 1));
+        s->bitbuf >>= mgx_deflate_dist_extra[dsym];
+        s->bitcnt -= mgx_deflate_dist_extra[dsym];
         if (distance > s->out_n)
             return mgx_errf(s->err, s->errsz, "deflate: back-reference %lu bytes before the start of the output",
                             (unsigned long)distance);
@@ -391,13 +392,13 @@ static int codes_run(inf_state *s) {
         if (sym == 256) { block_done(s); return 0; }
         sym -= 257;
         if (sym >= 29) return mgx_errf(s->err, s->errsz, "deflate: invalid length symbol %d", sym + 257);
-        if (getbits(s, len_extra[sym], &extra)) return -1;
-        length = len_base[sym] + extra;
+        if (getbits(s, mgx_deflate_len_extra[sym], &extra)) return -1;
+        length = mgx_deflate_len_base[sym] + extra;
         dsym = huff_decode(s, &s->dist);
         if (dsym < 0) return -1;
         if (dsym >= 30) return mgx_errf(s->err, s->errsz, "deflate: invalid distance symbol %d", dsym);
-        if (getbits(s, dist_extra[dsym], &extra)) return -1;
-        distance = dist_base[dsym] + extra;
+        if (getbits(s, mgx_deflate_dist_extra[dsym], &extra)) return -1;
+        distance = mgx_deflate_dist_base[dsym] + extra;
         if (distance > s->out_n)
             return mgx_errf(s->err, s->errsz, "deflate: back-reference %lu bytes before the start of the output",
                             (unsigned long)distance);

@@ -112,6 +112,9 @@ int  mgx_inflate_more(mgx_inflater *z, size_t want, char *err, size_t errsz);
 const unsigned char *mgx_inflate_data(const mgx_inflater *z, size_t *n, int *done);
 unsigned char *mgx_inflate_take(mgx_inflater *z, size_t *n);
 void mgx_inflate_end(mgx_inflater *z);
+/* DEFLATE's length and distance codes (RFC 1951 3.2.5): base values and extra bits of codes 257..285 and 0..29. */
+extern const uint16_t mgx_deflate_len_base[29], mgx_deflate_dist_base[30];
+extern const unsigned char mgx_deflate_len_extra[29], mgx_deflate_dist_extra[30];
 /* CRC-32 (ISO-HDLC, as in PNG/gzip/zip). Start with crc = 0; chain calls by passing the previous result. */
 uint32_t mgx_crc32(uint32_t crc, const void *data, size_t n);
 /* Adler-32 as in zlib. Start with adler = 1. */

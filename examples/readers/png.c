@@ -401,14 +401,8 @@ static void fixed_lit(obuf *o, int sym) {
 }
 
 static void put_match(obuf *o, int len, int dist) {
-    static const uint16_t lbase[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
-                                       35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
-    static const unsigned char lext[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
-                                           3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-    static const uint16_t dbase[30] = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385,
-                                       513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-    static const unsigned char dext[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7,
-                                           8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+    const uint16_t *lbase = mgx_deflate_len_base, *dbase = mgx_deflate_dist_base;
+    const unsigned char *lext = mgx_deflate_len_extra, *dext = mgx_deflate_dist_extra;
     int ls = 28, ds = 29;
     while (lbase[ls] > len) ls--;
     while (dbase[ds] > dist) ds--;
