@@ -438,6 +438,7 @@ int main(void) {
         for (i = 3; i < 10; i++) check_block(types[i], i < 7 ? 256 : 32, rows[r], 1);
         for (i = 3; i < 10; i++) check_block(types[i], i < 7 ? 768 : 96, rows[r], 1);
         for (i = 3; i < 10; i++) check_block(types[i], i < 7 ? 1024 : 128, rows[r], 2);
+        for (i = 7; i < 10; i++) { check_block(types[i], 64, rows[r], 1); check_block(types[i], 192, rows[r], 1); }   /* runs of block pairs across rows */
     }
     for (r = 0; r < 4; r++)
         for (i = 1; i <= 3; i++)
