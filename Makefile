@@ -34,7 +34,7 @@ EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern $(B)/bench_inflate
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
-NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels test_kernels)
+NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels test_kernels test_quants)
 # the fixture tests again through the plain model path only (MG_REFERENCE: scalar kernels, plain attention and
 # vision products), which must match llama.cpp within the same tolerances
 REFERENCE_TESTS := $(patsubst %,$(B)/reference/%,test_text test_trace test_vision test_chat)

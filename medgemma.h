@@ -3,10 +3,11 @@
 
    WHAT IT IS
      The whole inference runtime for Google's MedGemma 1.5 4B: a GGUF reader (llama.cpp's files, Ollama's single
-     file), quantized weights (F32, F16, BF16, Q8_0, Q4_K, Q6_K), the Gemma 3 SentencePiece tokenizer, the
-     SigLIP vision tower and Gemma 3 projector (an image becomes 256 embeddings), the Gemma 3 text decoder with
-     its sliding-window KV cache, a sampler and the Gemma 3 chat template; snapshots of a session (prefill a
-     shared prefix once, branch per question) and a cache of image embeddings. Nothing but libc and pthreads.
+     file), weights of every type the published files use (F32, F16, BF16, Q8_0, Q4_0, Q4_1, IQ4_NL, Q2_K,
+     Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS), the Gemma 3 SentencePiece tokenizer, the SigLIP vision tower and Gemma 3
+     projector (an image becomes 256 embeddings), the Gemma 3 text decoder with its sliding-window KV cache, a
+     sampler and the Gemma 3 chat template; snapshots of a session (prefill a shared prefix once, branch per
+     question) and a cache of image embeddings. Nothing but libc and pthreads.
      Every step of the forward pass is a plain function written like the math it computes (>>SigLIP,
      >>projector, >>Gemma 3); the fast kernels sit behind one seam (>>kernels) and MG_REFERENCE runs the model
      without them.
@@ -66,7 +67,8 @@
      >>byte cursor                     bounded little-endian reads
      >>hashing                         SHA-256 (fingerprints, cache keys), the snapshot checksum
      >>GGUF reader                     header, metadata, tensor table, typed keys with defaults and ranges
-     >>quant formats                   f16/bf16, Q8_0 Q4_K Q6_K Q8_K blocks with bit layouts, reference dequantizers
+     >>quant formats                   f16/bf16, the blocks of every weight type and of the activations (Q8_K, Q8_1)
+                                       with bit layouts, reference dequantizers
      >>kernels                         the seam: what the model path asks of the kernels
      >>kernels: scalar                 the reference of every seam entry
      >>kernels: x86                    AVX2, AVX-512 (VNNI, BF16) versions
@@ -180,8 +182,9 @@ typedef struct mg_model   mg_model;     /* weights + vocabulary: read-only, shar
 typedef struct mg_session mg_session;   /* KV cache, scratch, RNG, thread pool: one user at a time */
 
 /* GGML tensor type codes as stored in GGUF files (only these run; others are named in errors). */
-enum { MG_TYPE_F32 = 0, MG_TYPE_F16 = 1, MG_TYPE_Q8_0 = 8, MG_TYPE_Q4_K = 12, MG_TYPE_Q6_K = 14,
-       MG_TYPE_Q8_K = 15, MG_TYPE_BF16 = 30 };
+enum { MG_TYPE_F32 = 0, MG_TYPE_F16 = 1, MG_TYPE_Q4_0 = 2, MG_TYPE_Q4_1 = 3, MG_TYPE_Q8_0 = 8, MG_TYPE_Q8_1 = 9,
+       MG_TYPE_Q2_K = 10, MG_TYPE_Q3_K = 11, MG_TYPE_Q4_K = 12, MG_TYPE_Q5_K = 13, MG_TYPE_Q6_K = 14,
+       MG_TYPE_Q8_K = 15, MG_TYPE_IQ4_NL = 20, MG_TYPE_IQ4_XS = 23, MG_TYPE_BF16 = 30 };
 
 typedef struct mg_model_options {
     const char *mmproj_path;     /* llama.cpp vision file ("mmproj-*.gguf"); NULL: none or inside the model */
@@ -1523,6 +1526,93 @@ typedef struct mg__block_q8_k {
 } mg__block_q8_k;
 typedef char mg__check_q8_k[sizeof(mg__block_q8_k) == 292 ? 1 : -1];
 
+/* Q4_0: 32 weights in 18 bytes (4.5 bits/weight).  w = d * (q - 8),  q in 0..15
+     | d: f16 | qs[16]: weight l in the low nibble of qs[l], weight l+16 in its high nibble | */
+typedef struct mg__block_q4_0 {
+    uint16_t d;          /* scale, f16 */
+    uint8_t  qs[16];     /* 4-bit quants */
+} mg__block_q4_0;
+typedef char mg__check_q4_0[sizeof(mg__block_q4_0) == 18 ? 1 : -1];
+
+/* Q4_1: 32 weights in 20 bytes (5 bits/weight).  w = d * q + m,  q in 0..15
+     | d: f16 | m: f16 | qs[16]: nibbles as Q4_0 | */
+typedef struct mg__block_q4_1 {
+    uint16_t d;          /* scale, f16 */
+    uint16_t m;          /* offset (the block's minimum), f16 */
+    uint8_t  qs[16];     /* 4-bit quants */
+} mg__block_q4_1;
+typedef char mg__check_q4_1[sizeof(mg__block_q4_1) == 20 ? 1 : -1];
+
+/* IQ4_NL: 32 weights in 18 bytes (4.5 bits/weight): 4-bit indices into a fixed non-uniform grid of int8.
+     w = d * grid[q]
+     | d: f16 | qs[16]: nibbles as Q4_0 | */
+typedef struct mg__block_iq4_nl {
+    uint16_t d;          /* scale, f16 */
+    uint8_t  qs[16];     /* grid indices */
+} mg__block_iq4_nl;
+typedef char mg__check_iq4_nl[sizeof(mg__block_iq4_nl) == 18 ? 1 : -1];
+static const int8_t mg__iq4_grid[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+static const int8_t mg__q4_0_lut[16] = { -8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7 };   /* Q4_0's q - 8 */
+
+/* IQ4_XS: 256 weights in 136 bytes (4.25 bits/weight): 8 sub-blocks of 32 with 6-bit scales, the IQ4_NL grid.
+     w = d * (ls[j] - 32) * grid[q]
+     | d: f16 | scales_h: u16 | scales_l[4] | qs[128] |
+   ls[j] = nibble j%2 of scales_l[j/2] (low nibble first) | bits 2j..2j+1 of scales_h << 4
+   qs: sub-block j in bytes 16j..16j+15, weights 0..15 in their low nibbles, 16..31 in their high nibbles. */
+typedef struct mg__block_iq4_xs {
+    uint16_t d;          /* super-block scale, f16 */
+    uint16_t scales_h;   /* high 2 bits of the 8 sub-block scales */
+    uint8_t  scales_l[4];/* low 4 bits of the 8 sub-block scales */
+    uint8_t  qs[128];    /* grid indices */
+} mg__block_iq4_xs;
+typedef char mg__check_iq4_xs[sizeof(mg__block_iq4_xs) == 136 ? 1 : -1];
+
+/* Q2_K: 256 weights in 84 bytes (2.625 bits/weight): 16 sub-blocks of 16, a 4-bit scale and min each.
+     w = d * sc[g] * q - dmin * m[g],  q in 0..3,  sc[g] = scales[g] & 15, m[g] = scales[g] >> 4
+     | scales[16] | qs[64]: 4 quants per byte | d: f16 | dmin: f16 |
+   qs: weight 128h + 32k + l (h < 2, k < 4, l < 32) in bits 2k..2k+1 of qs[32h + l]; sub-block g = weight / 16. */
+typedef struct mg__block_q2_k {
+    uint8_t  scales[16]; /* 4-bit scales (low) and mins (high) */
+    uint8_t  qs[64];     /* 2-bit quants */
+    uint16_t d;          /* super-block scale of the scales, f16 */
+    uint16_t dmin;       /* super-block scale of the mins, f16 */
+} mg__block_q2_k;
+typedef char mg__check_q2_k[sizeof(mg__block_q2_k) == 84 ? 1 : -1];
+
+/* Q3_K: 256 weights in 110 bytes (3.4375 bits/weight): 16 sub-blocks of 16 with 6-bit scales.
+     w = d * (sc[g] - 32) * q,  q = (2 low bits) + 4 (high bit) - 4, in -4..3
+     | hmask[32]: high bits | qs[64]: low 2 bits, as Q2_K | scales[12]: 16 x 6 bits | d: f16 |
+   hmask: weight 128h + 32k + l has its high bit at bit 4h + k of hmask[l].
+   scales: sc[g] = (g < 8 ? scales[g] & 15 : scales[g - 8] >> 4) | (bits 2(g/4)..2(g/4)+1 of scales[8 + g%4]) << 4 */
+typedef struct mg__block_q3_k {
+    uint8_t  hmask[32];  /* high bit of each quant */
+    uint8_t  qs[64];     /* low 2 bits */
+    uint8_t  scales[12]; /* 6-bit scales */
+    uint16_t d;          /* super-block scale, f16 */
+} mg__block_q3_k;
+typedef char mg__check_q3_k[sizeof(mg__block_q3_k) == 110 ? 1 : -1];
+
+/* Q5_K: 256 weights in 176 bytes (5.5 bits/weight): Q4_K with a fifth bit per weight.
+     w = d * sc[j] * q - dmin * m[j],  q = nibble (as Q4_K) + 16 (bit j of qh[l]), in 0..31, l = weight % 32
+     | d: f16 | dmin: f16 | scales[12]: as Q4_K | qh[32] | qs[128]: as Q4_K | */
+typedef struct mg__block_q5_k {
+    uint16_t d;          /* super-block scale of the scales, f16 */
+    uint16_t dmin;       /* super-block scale of the mins, f16 */
+    uint8_t  scales[12]; /* 6-bit scales and mins */
+    uint8_t  qh[32];     /* fifth bits */
+    uint8_t  qs[128];    /* low 4 bits */
+} mg__block_q5_k;
+typedef char mg__check_q5_k[sizeof(mg__block_q5_k) == 176 ? 1 : -1];
+
+/* Q8_1: activations only (the other side of Q4_1 dot products): Q8_0 and s = d * sum(qs).
+     | d: f16 | s: f16 | qs[32]: int8 | */
+typedef struct mg__block_q8_1 {
+    uint16_t d;          /* scale, f16 */
+    uint16_t s;          /* d times the sum of the quants, f16 */
+    int8_t   qs[32];     /* quants */
+} mg__block_q8_1;
+typedef char mg__check_q8_1[sizeof(mg__block_q8_1) == 36 ? 1 : -1];
+
 static void mg__q4k_scale_min(int j, const uint8_t *s, int *sc, int *m) {
     if (j < 4) { *sc = s[j] & 63; *m = s[j + 4] & 63; }
     else { *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4); *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4); }
@@ -1540,6 +1630,46 @@ static void mg__q6k_unpack(const mg__block_q6_k *b, int8_t *q) {
             o[l + 96] = (int8_t)(((ql[l + 32] >> 4) | ((qh[l] >> 6 & 3) << 4)) - 32);
         }
     }
+}
+/* The 256 2-bit fields of a Q2_K/Q3_K qs array, in weight order. */
+static void mg__unpack_2bit(const uint8_t *qs, int8_t *q) {
+    int h, k, l;
+    for (h = 0; h < 2; h++)
+        for (k = 0; k < 4; k++)
+            for (l = 0; l < 32; l++) q[128 * h + 32 * k + l] = (int8_t)(qs[32 * h + l] >> (2 * k) & 3);
+}
+/* Unpacks the 256 quants of a Q3_K block to -4..3. */
+static void mg__q3k_unpack(const mg__block_q3_k *b, int8_t *q) {
+    int i;
+    mg__unpack_2bit(b->qs, q);
+    for (i = 0; i < 256; i++) q[i] = (int8_t)(q[i] - (b->hmask[i % 32] >> (i / 32) & 1 ? 0 : 4));
+}
+/* Scale g of a Q3_K block, -32..31. */
+static int mg__q3k_scale(const uint8_t *s, int g) {
+    return ((g < 8 ? s[g] & 15 : s[g - 8] >> 4) | (s[8 + g % 4] >> (2 * (g / 4)) & 3) << 4) - 32;
+}
+/* Unpacks the 256 quants of a Q5_K block to 0..31. */
+static void mg__q5k_unpack(const mg__block_q5_k *b, int8_t *q) {
+    int j, l;
+    for (j = 0; j < 8; j++)
+        for (l = 0; l < 32; l++) {
+            const uint8_t v = b->qs[32 * (j / 2) + l];
+            q[32 * j + l] = (int8_t)((j & 1 ? v >> 4 : v & 15) | (b->qh[l] >> j & 1) << 4);
+        }
+}
+/* Scale j of an IQ4_XS block, -32..31. */
+static int mg__iq4xs_scale(const mg__block_iq4_xs *b, int j) {
+    return ((b->scales_l[j / 2] >> (4 * (j % 2)) & 15) | (b->scales_h >> (2 * j) & 3) << 4) - 32;
+}
+/* 32 weights of 16 nibble bytes (Q4_0 order: low nibbles first) as 0..15. */
+static void mg__unpack_nibbles(const uint8_t *qs, int8_t *q) {
+    int l;
+    for (l = 0; l < 16; l++) { q[l] = (int8_t)(qs[l] & 15); q[l + 16] = (int8_t)(qs[l] >> 4); }
+}
+/* The same through a table of 16 signed values (Q4_0: q - 8, IQ4_NL and IQ4_XS: the grid). */
+static void mg__unpack_lut(const uint8_t *qs, const int8_t *lut, int8_t *v) {
+    int l;
+    for (l = 0; l < 16; l++) { v[l] = lut[qs[l] & 15]; v[l + 16] = lut[qs[l] >> 4]; }
 }
 
 /* Scalar reference dequantizers: one row of n values. */
@@ -1576,6 +1706,80 @@ static void mg__dequant_q6_k(const mg__block_q6_k *b, float *y, int64_t n) {
         for (j = 0; j < 256; j++) *y++ = d * (float)b->scales[j / 16] * (float)q[j];
     }
 }
+/* Q4_0 and IQ4_NL (the same block with another table) */
+static void mg__dequant_lut4(const mg__block_q4_0 *b, float *y, int64_t n, const int8_t *lut) {
+    int64_t i;
+    int j;
+    int8_t v[32];
+    for (i = 0; i < n / 32; i++, b++) {
+        float d = mg__h2f(b->d);
+        mg__unpack_lut(b->qs, lut, v);
+        for (j = 0; j < 32; j++) *y++ = d * (float)v[j];
+    }
+}
+static void mg__dequant_q4_1(const mg__block_q4_1 *b, float *y, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t q[32];
+    for (i = 0; i < n / 32; i++, b++) {
+        float d = mg__h2f(b->d), m = mg__h2f(b->m);
+        mg__unpack_nibbles(b->qs, q);
+        for (j = 0; j < 32; j++) *y++ = d * (float)q[j] + m;
+    }
+}
+static void mg__dequant_iq4_xs(const mg__block_iq4_xs *b, float *y, int64_t n) {
+    int64_t i;
+    int j, l;
+    int8_t v[32];
+    for (i = 0; i < n / 256; i++, b++)
+        for (j = 0; j < 8; j++) {
+            float dl = mg__h2f(b->d) * (float)mg__iq4xs_scale(b, j);
+            mg__unpack_lut(b->qs + 16 * j, mg__iq4_grid, v);
+            for (l = 0; l < 32; l++) *y++ = dl * (float)v[l];
+        }
+}
+static void mg__dequant_q2_k(const mg__block_q2_k *b, float *y, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t q[256];
+    for (i = 0; i < n / 256; i++, b++) {
+        float d = mg__h2f(b->d), dmin = mg__h2f(b->dmin);
+        mg__unpack_2bit(b->qs, q);
+        for (j = 0; j < 256; j++) {
+            float dl = d * (float)(b->scales[j / 16] & 15), ml = dmin * (float)(b->scales[j / 16] >> 4);
+            *y++ = dl * (float)q[j] - ml;
+        }
+    }
+}
+static void mg__dequant_q3_k(const mg__block_q3_k *b, float *y, int64_t n) {
+    int64_t i;
+    int j;
+    int8_t q[256];
+    for (i = 0; i < n / 256; i++, b++) {
+        float d = mg__h2f(b->d);
+        mg__q3k_unpack(b, q);
+        for (j = 0; j < 256; j++) *y++ = d * (float)mg__q3k_scale(b->scales, j / 16) * (float)q[j];
+    }
+}
+static void mg__dequant_q5_k(const mg__block_q5_k *b, float *y, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j, l, sc, m;
+    int8_t q[256];
+    for (i = 0; i < n / 256; i++, b++) {
+        float d = mg__h2f(b->d), dmin = mg__h2f(b->dmin);
+        mg__q5k_unpack(b, q);
+        for (j = 0; j < 8; j++) {
+            float dj, mj;
+            mg__q4k_scale_min(j, b->scales, &sc, &m);
+            dj = d * (float)sc;
+            mj = dmin * (float)m;
+            for (l = 0; l < 32; l++) *y++ = dj * (float)q[32 * j + l] - mj;
+        }
+    }
+}
 
 /* Dequantizes one row of n elements of any supported type. 0 if the type is not supported. */
 static int mg__dequant_row(int type, const void *src, float *y, int64_t n) {
@@ -1587,6 +1791,13 @@ static int mg__dequant_row(int type, const void *src, float *y, int64_t n) {
     case MG_TYPE_Q8_0: mg__dequant_q8_0((const mg__block_q8_0 *)src, y, n); return 1;
     case MG_TYPE_Q4_K: mg__dequant_q4_k((const mg__block_q4_k *)src, y, n); return 1;
     case MG_TYPE_Q6_K: mg__dequant_q6_k((const mg__block_q6_k *)src, y, n); return 1;
+    case MG_TYPE_Q4_0: mg__dequant_lut4((const mg__block_q4_0 *)src, y, n, mg__q4_0_lut); return 1;
+    case MG_TYPE_Q4_1: mg__dequant_q4_1((const mg__block_q4_1 *)src, y, n); return 1;
+    case MG_TYPE_IQ4_NL: mg__dequant_lut4((const mg__block_q4_0 *)src, y, n, mg__iq4_grid); return 1;
+    case MG_TYPE_IQ4_XS: mg__dequant_iq4_xs((const mg__block_iq4_xs *)src, y, n); return 1;
+    case MG_TYPE_Q2_K: mg__dequant_q2_k((const mg__block_q2_k *)src, y, n); return 1;
+    case MG_TYPE_Q3_K: mg__dequant_q3_k((const mg__block_q3_k *)src, y, n); return 1;
+    case MG_TYPE_Q5_K: mg__dequant_q5_k((const mg__block_q5_k *)src, y, n); return 1;
     default: return 0;
     }
 }
@@ -1636,7 +1847,7 @@ MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, in
 
 /* ===== >>kernels ===================================================================================== */
 /* The compute the model asks for, behind one seam. The model path (>>ops, >>SigLIP, >>Gemma 3) calls only these:
-     mg__quant_row       an activation row in the partner format of a weight type (F16, BF16, Q8_0, Q8_K)
+     mg__quant_row       an activation row in the partner format of a weight type (F16, BF16, Q8_0, Q8_1, Q8_K)
      mg__vec_dot         one weight row . one converted activation row
      mg__mat_block       y[t][r] = W_r . x_t for a block of weight rows and a block of tokens (matrix product)
      mg__tile_f32/_bf16  one tile of a vision GEMM (12 rows x 32 columns, float or bfloat16 products), with
@@ -1665,11 +1876,15 @@ typedef struct mg__mat {
     size_t row_bytes;
 } mg__mat;
 /* A matrix product y = W x multiplies each weight row with the activation converted to the weight type's
-   partner format, as ggml does: F32 x F32, F16 x F16, BF16 x BF16, Q8_0 x Q8_0, Q4_K/Q6_K x Q8_K.
+   partner format, as ggml does (its type traits' vec_dot_type): F32 x F32, F16 x F16, BF16 x BF16,
+   Q8_0/Q4_0/IQ4_NL x Q8_0, Q4_1 x Q8_1, Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS x Q8_K.
    Rounding the activation this way is what makes the results agree with llama.cpp to ~1e-2. */
 static int mg__act_type(int wtype) {
     switch (wtype) {
-    case MG_TYPE_Q4_K: case MG_TYPE_Q6_K: return MG_TYPE_Q8_K;
+    case MG_TYPE_Q2_K: case MG_TYPE_Q3_K: case MG_TYPE_Q4_K: case MG_TYPE_Q5_K: case MG_TYPE_Q6_K: case MG_TYPE_IQ4_XS:
+        return MG_TYPE_Q8_K;
+    case MG_TYPE_Q4_0: case MG_TYPE_IQ4_NL: return MG_TYPE_Q8_0;
+    case MG_TYPE_Q4_1: return MG_TYPE_Q8_1;
     default: return wtype;
     }
 }
@@ -1686,6 +1901,21 @@ static void mg__quant_q8_0(const float *x, mg__block_q8_0 *y, int64_t n) {
         y[i].d = mg__f2h(amax / 127.0f);
         id = amax != 0.0f ? 127.0f / amax : 0.0f;
         for (j = 0; j < 32; j++) y[i].qs[j] = (int8_t)mg__nearest_int(x[j] * id);
+    }
+}
+/* Q8_1 activations: Q8_0's d and q, and s = f16(d sum q) with d before its f16 rounding (ggml's AVX rounding). */
+static void mg__quant_q8_1(const float *x, mg__block_q8_1 *y, int64_t n) {
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 32; i++, x += 32) {
+        float amax = 0, d, id;
+        int sum = 0;
+        for (j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        d = amax / 127.0f;
+        id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        for (j = 0; j < 32; j++) { y[i].qs[j] = (int8_t)mg__nearest_int(x[j] * id); sum += y[i].qs[j]; }
+        y[i].d = mg__f2h(d);
+        y[i].s = mg__f2h(d * (float)sum);
     }
 }
 /* Q8_K activations: the signed extreme maps to -127, q = min(127, round_even(x * -127 / max)), d = 1/iscale.
@@ -1761,22 +1991,115 @@ MG__REF float mg__dot_q4_k_scalar(const mg__block_q4_k *w, const mg__block_q8_k 
     }
     return s;
 }
+/* sum_g sc_g (q . a over sub-block g): 256 quants in sub-blocks of gs (16 or 32), exact in int32 */
+static int32_t mg__block_dot(const int8_t *q, const int8_t *a, const int *sc, int gs) {
+    int32_t sumi = 0;
+    int g, l;
+    for (g = 0; g < 256 / gs; g++) {
+        int32_t t = 0;
+        for (l = 0; l < gs; l++) t += q[gs * g + l] * a[gs * g + l];
+        sumi += sc[g] * t;
+    }
+    return sumi;
+}
 /* sum_blocks d d_x sum_g scales_g sum_{l in g} (q_l - 32) qx_l */
 MG__REF float mg__dot_q6_k_scalar(const mg__block_q6_k *w, const mg__block_q8_k *x, int64_t n) {
     MG__NO_FMA
     int64_t i;
-    int g, l;
+    int g, sc[16];
     int8_t q[256];
     float s = 0;
     for (i = 0; i < n / 256; i++, w++, x++) {
-        int32_t sumi = 0;
         mg__q6k_unpack(w, q);
-        for (g = 0; g < 16; g++) {
-            int32_t t = 0;
-            for (l = 0; l < 16; l++) t += q[16 * g + l] * x->qs[16 * g + l];
-            sumi += w->scales[g] * t;
-        }
-        s += mg__h2f(w->d) * x->d * (float)sumi;
+        for (g = 0; g < 16; g++) sc[g] = w->scales[g];
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 16);
+    }
+    return s;
+}
+/* Q4_0 and IQ4_NL: sum_blocks (d_w d_x) sum_i lut[q_i] qx_i (Q4_0: lut[q] = q - 8, IQ4_NL: the grid) */
+MG__REF float mg__dot_lut4_scalar(const mg__block_q4_0 *w, const mg__block_q8_0 *x, int64_t n, const int8_t *lut) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t v[32];
+    float s = 0;
+    for (i = 0; i < n / 32; i++, w++, x++) {
+        int32_t sumi = 0;
+        mg__unpack_lut(w->qs, lut, v);
+        for (j = 0; j < 32; j++) sumi += v[j] * x->qs[j];
+        s += (float)sumi * (mg__h2f(w->d) * mg__h2f(x->d));
+    }
+    return s;
+}
+/* sum_blocks ((d_w d_x) sum_i q_i qx_i + m_w s_x) */
+MG__REF float mg__dot_q4_1_scalar(const mg__block_q4_1 *w, const mg__block_q8_1 *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t q[32];
+    float s = 0;
+    for (i = 0; i < n / 32; i++, w++, x++) {
+        int32_t sumi = 0;
+        mg__unpack_nibbles(w->qs, q);
+        for (j = 0; j < 32; j++) sumi += q[j] * x->qs[j];
+        s += (float)sumi * (mg__h2f(w->d) * mg__h2f(x->d)) + mg__h2f(w->m) * mg__h2f(x->s);
+    }
+    return s;
+}
+/* sum_blocks d d_x sum_j (ls_j - 32) sum_{l in j} grid[q_l] qx_l */
+MG__REF float mg__dot_iq4_xs_scalar(const mg__block_iq4_xs *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j, sc[8];
+    int8_t v[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        for (j = 0; j < 8; j++) { mg__unpack_lut(w->qs + 16 * j, mg__iq4_grid, v + 32 * j); sc[j] = mg__iq4xs_scale(w, j); }
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(v, x->qs, sc, 32);
+    }
+    return s;
+}
+/* sum_blocks d_x (d sum_g sc_g sum_{l in g} q_l qx_l - dmin sum_g m_g bsums_g) */
+MG__REF float mg__dot_q2_k_scalar(const mg__block_q2_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int g, sc[16];
+    int8_t q[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t summ = 0;
+        mg__unpack_2bit(w->qs, q);
+        for (g = 0; g < 16; g++) { sc[g] = w->scales[g] & 15; summ += (w->scales[g] >> 4) * x->bsums[g]; }
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 16) - mg__h2f(w->dmin) * x->d * (float)summ;
+    }
+    return s;
+}
+/* sum_blocks d d_x sum_g (sc_g - 32) sum_{l in g} q_l qx_l,  q in -4..3 */
+MG__REF float mg__dot_q3_k_scalar(const mg__block_q3_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int g, sc[16];
+    int8_t q[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        mg__q3k_unpack(w, q);
+        for (g = 0; g < 16; g++) sc[g] = mg__q3k_scale(w->scales, g);
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 16);
+    }
+    return s;
+}
+/* Q4_K's sum with 5-bit quants */
+MG__REF float mg__dot_q5_k_scalar(const mg__block_q5_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j, m, sc[8];
+    int8_t q[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t summ = 0;
+        mg__q5k_unpack(w, q);
+        for (j = 0; j < 8; j++) { mg__q4k_scale_min(j, w->scales, &sc[j], &m); summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]); }
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 32) - mg__h2f(w->dmin) * x->d * (float)summ;
     }
     return s;
 }
@@ -1787,6 +2110,13 @@ MG__REF float mg__vec_dot_scalar(int wtype, const void *w, const void *x, int64_
     case MG_TYPE_Q8_0: return mg__dot_q8_0_scalar((const mg__block_q8_0 *)w, (const mg__block_q8_0 *)x, n);
     case MG_TYPE_Q4_K: return mg__dot_q4_k_scalar((const mg__block_q4_k *)w, (const mg__block_q8_k *)x, n);
     case MG_TYPE_Q6_K: return mg__dot_q6_k_scalar((const mg__block_q6_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q4_0: return mg__dot_lut4_scalar((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__q4_0_lut);
+    case MG_TYPE_Q4_1: return mg__dot_q4_1_scalar((const mg__block_q4_1 *)w, (const mg__block_q8_1 *)x, n);
+    case MG_TYPE_IQ4_NL: return mg__dot_lut4_scalar((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__iq4_grid);
+    case MG_TYPE_IQ4_XS: return mg__dot_iq4_xs_scalar((const mg__block_iq4_xs *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q2_K: return mg__dot_q2_k_scalar((const mg__block_q2_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q3_K: return mg__dot_q3_k_scalar((const mg__block_q3_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q5_K: return mg__dot_q5_k_scalar((const mg__block_q5_k *)w, (const mg__block_q8_k *)x, n);
     default:           return mg__dot_f32_scalar((const float *)w, (const float *)x, n);
     }
 }
@@ -2078,6 +2408,172 @@ static float mg__dot_q6_k_avx2(const mg__block_q6_k *w, const mg__block_q8_k *x,
     }
     return s;
 }
+/* the 32 nibbles of 16 bytes as bytes 0..15, in weight order: [low nibbles | high nibbles] */
+MG__INLINE __m256i mg__nib32(const uint8_t *qs) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F));
+}
+/* [sum a, sum b, sum c, sum d] of four vectors of 8 int32 */
+MG__INLINE __m128i mg__hsum4x8(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+/* s + t0 + t1 + t2 + t3, added one after the other as the scalar loops add block terms */
+MG__INLINE float mg__add4(float s, __m128 t) {
+    float v[4];
+    _mm_storeu_ps(v, t);
+    s += v[0];
+    s += v[1];
+    s += v[2];
+    return s + v[3];
+}
+/* Q4_0 and IQ4_NL x Q8_0 (same 18-byte blocks): the nibbles through a 16-entry table of signed weights (Q4_0:
+   q - 8, IQ4_NL: the grid), then as Q8_0; four blocks' sums side by side, their terms added in block order */
+static float mg__dot_lut4_avx2(const mg__block_q4_0 *w, const mg__block_q8_0 *x, int64_t n, const int8_t *lut) {
+    MG__NO_FMA
+    const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lut));
+    int64_t i, nb = n / 32;
+    int k;
+    float s = 0;
+    for (i = 0; i < nb; i += 4) {
+        const int m = nb - i < 4 ? (int)(nb - i) : 4;
+        __m256i v[4];
+        float d[4] = { 0, 0, 0, 0 };
+        for (k = 0; k < 4; k++) {
+            const int b = k < m ? k : m - 1;
+            const __m256i qw = _mm256_shuffle_epi8(tab, mg__nib32(w[i + b].qs)), qx = _mm256_loadu_si256((const __m256i *)x[i + b].qs);
+            v[k] = mg__dot_u8s8(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
+            d[k] = mg__h2f(w[i + b].d) * mg__h2f(x[i + b].d);
+        }
+        if (m == 4) s = mg__add4(s, _mm_mul_ps(_mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3])), _mm_loadu_ps(d)));
+        else for (k = 0; k < m; k++) s += (float)mg__hsum8i(v[k]) * d[k];
+    }
+    return s;
+}
+/* Q4_1 x Q8_1: q (0..15) is unsigned for maddubs; the term (d_w d_x) sumi + m_w s_x four blocks at a time */
+static float mg__dot_q4_1_avx2(const mg__block_q4_1 *w, const mg__block_q8_1 *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i, nb = n / 32;
+    int k;
+    float s = 0;
+    for (i = 0; i < nb; i += 4) {
+        const int m = nb - i < 4 ? (int)(nb - i) : 4;
+        __m256i v[4];
+        float d[4] = { 0, 0, 0, 0 }, ms[4] = { 0, 0, 0, 0 };
+        for (k = 0; k < 4; k++) {
+            const int b = k < m ? k : m - 1;
+            v[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(mg__nib32(w[i + b].qs), _mm256_loadu_si256((const __m256i *)x[i + b].qs)),
+                                     _mm256_set1_epi16(1));
+            d[k] = mg__h2f(w[i + b].d) * mg__h2f(x[i + b].d);
+            ms[k] = mg__h2f(w[i + b].m) * mg__h2f(x[i + b].s);
+        }
+        if (m == 4)
+            s = mg__add4(s, _mm_add_ps(_mm_mul_ps(_mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3])), _mm_loadu_ps(d)), _mm_loadu_ps(ms)));
+        else for (k = 0; k < m; k++) s += (float)mg__hsum8i(v[k]) * d[k] + ms[k];
+    }
+    return s;
+}
+/* IQ4_XS: per sub-block the grid values (table lookup) . qx as for Q8_0, weighted by ls - 32 in int16 lanes */
+static float mg__dot_iq4_xs_avx2(const mg__block_iq4_xs *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mg__iq4_grid));
+    int64_t i;
+    int j;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        __m256i acc = _mm256_setzero_si256();
+        for (j = 0; j < 8; j++) {
+            const __m256i v = _mm256_shuffle_epi8(tab, mg__nib32(w->qs + 16 * j)), a = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * j));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(a, v)),
+                                                          _mm256_set1_epi16((short)mg__iq4xs_scale(w, j))));
+        }
+        s += mg__h2f(w->d) * x->d * (float)mg__hsum8i(acc);
+    }
+    return s;
+}
+/* Q2_K: 2-bit fields k of 32 bytes are weights 128h + 32k .. +31, i.e. sub-blocks 8h + 2k (bytes 0..15) and
+   8h + 2k + 1 (16..31): their products' int16 pair sums get those scales in the two 128-bit halves */
+static float mg__dot_q2_k_avx2(const mg__block_q2_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i m3 = _mm256_set1_epi8(3);
+    int64_t i;
+    int h, k;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        const __m128i sc = _mm_loadu_si128((const __m128i *)w->scales);
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0x0F)));
+        __m256i acc = _mm256_setzero_si256();
+        for (h = 0; h < 2; h++) {
+            const __m256i qq = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * h));
+            for (k = 0; k < 4; k++) {
+                const int g = 8 * h + 2 * k;
+                const __m256i p = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(qq, 2 * k), m3),
+                                                       _mm256_loadu_si256((const __m256i *)(x->qs + 128 * h + 32 * k)));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16((short)(w->scales[g + 1] & 15)),
+                                                                                  _mm_set1_epi16((short)(w->scales[g] & 15)))));
+            }
+        }
+        s += mg__h2f(w->d) * x->d * (float)mg__hsum8i(acc) -
+             mg__h2f(w->dmin) * x->d * (float)mg__hsum8i(_mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)x->bsums)));
+    }
+    return s;
+}
+/* Q3_K: q + 4 = 2 low bits + 4 (high bit), 0..7, unsigned for maddubs; the 4 comes off as 4 sum_g sc_g bsums_g */
+static float mg__dot_q3_k_avx2(const mg__block_q3_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    int64_t i;
+    int h, k;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)w->hmask);
+        short sc[16];
+        __m256i acc = _mm256_setzero_si256();
+        int32_t sumi;
+        for (k = 0; k < 16; k++) sc[k] = (short)mg__q3k_scale(w->scales, k);
+        for (h = 0; h < 2; h++) {
+            const __m256i qq = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * h));
+            for (k = 0; k < 4; k++) {
+                const int g = 8 * h + 2 * k;
+                const __m256i v = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qq, 2 * k), m3),
+                                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4 * h + k), one), 2));
+                const __m256i p = _mm256_maddubs_epi16(v, _mm256_loadu_si256((const __m256i *)(x->qs + 128 * h + 32 * k)));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]))));
+            }
+        }
+        sumi = mg__hsum8i(acc) - 4 * mg__hsum8i(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)sc), _mm256_loadu_si256((const __m256i *)x->bsums)));
+        s += mg__h2f(w->d) * x->d * (float)sumi;
+    }
+    return s;
+}
+/* Q5_K: Q4_K's kernel with the fifth bit (bit j of qh[l] for sub-block j) added to each nibble */
+static float mg__dot_q5_k_avx2(const mg__block_q5_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    int64_t i;
+    int j, sc, m, sc2, m2;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)w->qh);
+        const uint8_t *q = w->qs;
+        const int8_t *a = x->qs;
+        __m256i acc = _mm256_setzero_si256();
+        int32_t summ = 0;
+        for (j = 0; j < 8; j += 2, q += 32, a += 64) {
+            const __m256i qq = _mm256_loadu_si256((const __m256i *)q);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(qq, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, j), one), 4));
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qq, 4), m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, j + 1), one), 4));
+            mg__q4k_scale_min(j, w->scales, &sc, &m);
+            mg__q4k_scale_min(j + 1, w->scales, &sc2, &m2);
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)a)), _mm256_set1_epi16((short)sc)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(a + 32))), _mm256_set1_epi16((short)sc2)));
+            summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]) + m2 * (x->bsums[2 * j + 2] + x->bsums[2 * j + 3]);
+        }
+        s += mg__h2f(w->d) * x->d * (float)mg__hsum8i(acc) - mg__h2f(w->dmin) * x->d * (float)summ;
+    }
+    return s;
+}
 #endif
 #ifdef MG__AVX512
 /* Q8_K activations 16 at a time: the largest magnitude (max_ps returns its second operand for a NaN first one),
@@ -2113,17 +2609,13 @@ static void mg__quant_q8_k_avx512(const float *x, mg__block_q8_k *y, int64_t n) 
 /* ----- block kernels: y[t][r] = W_r . x_t for nr weight rows and the nt converted activation rows of a token
    block. Decode (nt = 1) takes four rows at a time, four results sharing one reduction and one float
    combination in vector lanes; prefill lays each weight block out once for all the tokens and keeps every
-   row in its own lane (Q4_K, Q6_K: mg__tiles_k, 16 rows; Q8_0: mg__toks8_q8_0, eight rows).
+   row in its own lane (K-quants and IQ4_XS: mg__tiles_k, 16 rows; Q8_0, Q4_0, IQ4_NL, Q4_1: mg__blk8_rows, eight
+   rows).
    Every (row, token) result is the float mg__vec_dot gives: the same exact integer block sums, combined into
    the float sum in block order with the same single-rounded operations (no fused multiply-adds), so results
    depend neither on nt, nr nor the thread count. ----- */
 /* 16 int32 lanes folded to 8 (lane i + lane i+8) */
 MG__INLINE __m256i mg__fold16(__m512i v) { return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)); }
-/* [sum a, sum b, sum c, sum d] of four vectors of 8 int32 */
-MG__INLINE __m128i mg__hsum4x8(__m256i a, __m256i b, __m256i c, __m256i d) {
-    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
-    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
-}
 /* 128-bit lane L of the result = [sum of int32 lanes 4L..4L+3 of v0, of v1, of v2, of v3] */
 MG__INLINE __m512i mg__tsum4(__m512i v0, __m512i v1, __m512i v2, __m512i v3) {
     __m512i a = _mm512_add_epi32(_mm512_unpacklo_epi32(v0, v1), _mm512_unpackhi_epi32(v0, v1));
@@ -2181,6 +2673,93 @@ MG__INLINE __m256i mg__q6k_sums(const __m512i *q, const __m512i *sc, __m256i sc1
     return _mm256_sub_epi32(mg__fold16(mg__dp256(q, sc, a->qs)),
                             _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), sc16), 5));
 }
+/* The 16 scales of a Q3_K block minus 32, as int8: bytes 0..7 give scales 0..7 (low nibbles) and 8..15 (high
+   nibbles), bytes 8..11 their top 2 bits (scale g at bits 2(g/4) of byte 8 + g%4). The load starts 4 bytes early
+   so that it stays inside the block. */
+MG__INLINE __m128i mg__q3k_scales16(const uint8_t *s) {
+    const __m128i v = _mm_srli_si128(_mm_loadu_si128((const __m128i *)(s - 4)), 4);
+    const __m128i lo = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(v, 0x44), _mm_set_epi32(4, 4, 0, 0)), _mm_set1_epi8(0x0F));
+    const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(v, 0xAA), _mm_set_epi32(6, 4, 2, 0)), _mm_set1_epi8(0x03));
+    return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi32(hi, 4)), _mm_set1_epi8(32));
+}
+/* Q2_K/Q3_K low bits as dp256 wants them: q[2h + p] = weights 128h + 64p .. + 63 = the 2-bit fields 2p (first 32)
+   and 2p + 1 of qs[32h .. 32h + 31]; Q3_K adds 4 x its high bits (hmask bits 4h + 2p and 4h + 2p + 1). */
+MG__INLINE void mg__k2bit_prep(const uint8_t *qs, const uint8_t *hmask, __m512i *q) {
+    const __m512i m3 = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
+    __m512i hb = _mm512_setzero_si512();
+    int h, p;
+    if (hmask) {
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)hmask);
+        hb = _mm512_inserti64x4(_mm512_castsi256_si512(hm), _mm256_srli_epi16(hm, 1), 1);
+    }
+    for (h = 0; h < 2; h++) {
+        const __m256i l = _mm256_loadu_si256((const __m256i *)(qs + 32 * h));
+        const __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(l), _mm256_srli_epi16(l, 2), 1);
+        for (p = 0; p < 2; p++) {
+            q[2 * h + p] = _mm512_and_si512(_mm512_srl_epi16(lo, _mm_cvtsi32_si128(4 * p)), m3);
+            if (hmask)
+                q[2 * h + p] = _mm512_or_si512(q[2 * h + p], _mm512_slli_epi16(_mm512_and_si512(_mm512_srl_epi16(hb, _mm_cvtsi32_si128(4 * h + 2 * p)), one), 2));
+        }
+    }
+}
+/* One IQ4_XS block against a: q[k] = the grid values of sub-blocks 2k, 2k+1 ([low | high nibbles] of each 16
+   bytes), multiplied as |q| times a with q's sign (AVX-512 has no vpsignb) so that the int16 pair sums stay below
+   2^15, weighted by the scales (ls - 32), 16 int32 lanes folded to 8. */
+/* the 8 scales ls - 32 of an IQ4_XS block as int16 */
+MG__INLINE __m128i mg__iq4xs_scales8(const mg__block_iq4_xs *w) {
+    uint32_t l;
+    __m128i lo, hi;
+    memcpy(&l, w->scales_l, 4);
+    lo = _mm_shuffle_epi8(_mm_cvtsi32_si128((int)l), _mm_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+    lo = _mm_and_si128(_mm_srlv_epi16(lo, _mm_setr_epi16(0, 4, 0, 4, 0, 4, 0, 4)), _mm_set1_epi16(15));
+    hi = _mm_and_si128(_mm_srlv_epi16(_mm_set1_epi16((short)w->scales_h), _mm_setr_epi16(0, 2, 4, 6, 8, 10, 12, 14)), _mm_set1_epi16(3));
+    return _mm_sub_epi16(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi16(32));
+}
+MG__INLINE __m256i mg__iq4xs_unit(const mg__block_iq4_xs *w, const mg__block_q8_k *a) {
+    const __m512i tab = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), m4 = _mm512_set1_epi8(0x0F);
+    __m512i sc[4], acc = _mm512_setzero_si512();
+    int k;
+    mg__spread_scales(_mm512_zextsi128_si512(mg__iq4xs_scales8(w)), 2, sc);
+    MG__UNROLL for (k = 0; k < 4; k++) {
+        const __m256i b = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * k));
+        __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(b), b, 1), q, x;
+        v = _mm512_shuffle_i64x2(v, v, 0x50);                                /* 128-bit lanes: b0..15 b0..15 b16..31 b16..31 */
+        q = _mm512_shuffle_epi8(tab, _mm512_and_si512(_mm512_mask_srli_epi16(v, 0xFF00FF00u, v, 4), m4));
+        x = _mm512_loadu_si512((const void *)(a->qs + 64 * k));
+        x = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(q), _mm512_setzero_si512(), x);
+        acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_abs_epi8(q), x), sc[k]);
+    }
+    return mg__fold16(acc);
+}
+/* One unit (block w against a) of a format of 16 sub-blocks of 16 (or IQ4_XS), as 8 int32 lanes summing to the
+   scalar kernel's sumi: Q6_K and Q3_K with their offsets (32, 4) taken off through the block sums; Q2_K also gives
+   *mv, 8 lanes summing to summ = sum_g m_g bsums_g. */
+MG__INLINE __m256i mg__k16_unit(const uint8_t *w, int type, const mg__block_q8_k *a, __m256i *mv) {
+    const __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsums);
+    __m512i q[4], sc[4];
+    __m256i sc16;
+    if (type == MG_TYPE_IQ4_XS) return mg__iq4xs_unit((const mg__block_iq4_xs *)w, a);
+    if (type == MG_TYPE_Q6_K) {
+        mg__q6k_prep((const mg__block_q6_k *)w, q, sc, &sc16);
+        return mg__q6k_sums(q, sc, sc16, a);
+    }
+    if (type == MG_TYPE_Q3_K) {
+        const mg__block_q3_k *b = (const mg__block_q3_k *)w;
+        sc16 = _mm256_cvtepi8_epi16(mg__q3k_scales16(b->scales));
+        mg__spread_scales(_mm512_zextsi256_si512(sc16), 4, sc);
+        mg__k2bit_prep(b->qs, b->hmask, q);
+        return _mm256_sub_epi32(mg__fold16(mg__dp256(q, sc, a->qs)), _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 2));
+    }
+    {
+        const mg__block_q2_k *b = (const mg__block_q2_k *)w;
+        const __m128i s8 = _mm_loadu_si128((const __m128i *)b->scales);
+        sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(s8, _mm_set1_epi8(0x0F)));
+        *mv = _mm256_madd_epi16(bs, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0F))));
+        mg__spread_scales(_mm512_zextsi256_si512(sc16), 4, sc);
+        mg__k2bit_prep(b->qs, NULL, q);
+        return mg__fold16(mg__dp256(q, sc, a->qs));
+    }
+}
 
 MG__INLINE __m128 mg__f16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d) {
     return _mm_cvtph_ps(_mm_set_epi16(0, 0, 0, 0, (short)d, (short)c, (short)b, (short)a));
@@ -2230,31 +2809,44 @@ static void mg__dec_act_q4_k(const mg__block_q8_k *a, int nb, mg__dec_act *d) {
         d->ps[b] = _mm512_permutexvar_epi32(tr, _mm512_inserti32x4(v, c[(b + 3) % nb], 3));
     }
 }
-/* The scales and mins of four Q4_K blocks, block k in 128-bit lane k: bytes 16k + j = sc_j, 16k + 8 + j = m_j
-   (mg__q4k_sm's unpacking, four blocks at once) */
-MG__INLINE __m512i mg__q4k_scales4(const mg__block_q4_k *w0, const mg__block_q4_k *w1, const mg__block_q4_k *w2, const mg__block_q4_k *w3) {
-    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)w0->scales)), lo, hi;
-    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w1->scales), 1);
-    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w2->scales), 2);
-    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w3->scales), 3);
+/* The scales and mins of four Q4_K/Q5_K blocks (s_k: their scale bytes), block k in 128-bit lane k: bytes
+   16k + j = sc_j, 16k + 8 + j = m_j (mg__q4k_sm's unpacking, four blocks at once) */
+MG__INLINE __m512i mg__q4k_scales4(const uint8_t *s0, const uint8_t *s1, const uint8_t *s2, const uint8_t *s3) {
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)s0)), lo, hi;
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)s1), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)s2), 2);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)s3), 3);
     lo = _mm512_and_si512(_mm512_srlv_epi32(_mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x98), _mm512_set4_epi32(4, 0, 0, 0)),
                           _mm512_set4_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f));
     hi = _mm512_and_si512(_mm512_srli_epi32(_mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x40), 2), _mm512_set4_epi32(0x30303030, 0, 0x30303030, 0));
     return _mm512_or_si512(lo, hi);
 }
-/* One Q4_K block against ax: 16 int32 lanes summing to sumi = sum_j sc_j sum_l q_l a_l. sidx[v] moves the scales
-   of the two sub-blocks of nibble vector v from this block's lane of sm into int16 lanes. */
-MG__INLINE __m512i mg__q4k_dot_nib(const mg__block_q4_k *w, const __m512i *ax, __m512i sm, const __m512i *sidx) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
+/* One Q4_K block (q5 = 0) or Q5_K block (q5 = 1) at w against ax: 16 int32 lanes summing to
+   sumi = sum_j sc_j sum_l q_l a_l. sidx[v] moves the scales of the two sub-blocks of nibble vector v from this
+   block's lane of sm into int16 lanes. Q5_K: h = [qh | qh >> 2] holds the fifth bits of nibble vector v at bit
+   v of its bytes (sub-blocks 4 (v >> 1) + (v & 1) and that + 2 are bits 0 and 2 of qh), moved to bit 4. */
+MG__INLINE __m512i mg__k4_dot_nib(const uint8_t *w, int q5, const __m512i *ax, __m512i sm, const __m512i *sidx) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), b4 = _mm512_set1_epi8(0x10);
     const __mmask64 even = 0x5555555555555555ULL;
-    const __m512i q0 = _mm512_loadu_si512((const void *)w->qs), q1 = _mm512_loadu_si512((const void *)(w->qs + 64));
-    __m512i acc = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(_mm512_and_si512(q0, m4), ax[0]),
-                                      _mm512_maskz_permutexvar_epi8(even, sidx[0], sm));
-    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), ax[1]),
-                              _mm512_maskz_permutexvar_epi8(even, sidx[1], sm));
-    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(q1, m4), ax[2]), _mm512_maskz_permutexvar_epi8(even, sidx[2], sm));
-    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), ax[3]),
-                               _mm512_maskz_permutexvar_epi8(even, sidx[3], sm));
+    const uint8_t *qs = q5 ? ((const mg__block_q5_k *)w)->qs : ((const mg__block_q4_k *)w)->qs;
+    const __m512i q0 = _mm512_loadu_si512((const void *)qs), q1 = _mm512_loadu_si512((const void *)(qs + 64));
+    __m512i v[4], acc;
+    v[0] = _mm512_and_si512(q0, m4);
+    v[1] = _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4);
+    v[2] = _mm512_and_si512(q1, m4);
+    v[3] = _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4);
+    if (q5) {
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)((const mg__block_q5_k *)w)->qh);
+        const __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+        v[0] = _mm512_or_si512(v[0], _mm512_and_si512(_mm512_slli_epi16(h, 4), b4));
+        v[1] = _mm512_or_si512(v[1], _mm512_and_si512(_mm512_slli_epi16(h, 3), b4));
+        v[2] = _mm512_or_si512(v[2], _mm512_and_si512(h, b4));
+        v[3] = _mm512_or_si512(v[3], _mm512_and_si512(_mm512_srli_epi16(h, 1), b4));
+    }
+    acc = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(v[0], ax[0]), _mm512_maskz_permutexvar_epi8(even, sidx[0], sm));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(v[1], ax[1]), _mm512_maskz_permutexvar_epi8(even, sidx[1], sm));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(v[2], ax[2]), _mm512_maskz_permutexvar_epi8(even, sidx[2], sm));
+    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(v[3], ax[3]), _mm512_maskz_permutexvar_epi8(even, sidx[3], sm));
 }
 /* [sum of the 16 lanes of each of four vectors | four more sums]: u = mg__tsum4 of the first four, mv the other
    four already in that layout (128-bit lane L = their partial sums L); the four lanes are added. */
@@ -2276,10 +2868,10 @@ MG__INLINE void mg__dec_add(__m128 t, int m, int nb, int *b, int *row, __m128 *s
         if (++*b == nb) { y[(*row)++] = _mm_cvtss_f32(*s); *s = _mm_setzero_ps(); *b = 0; }
     }
 }
-/* Q4_K, nr rows back to back and one token: y[r] = sum over blocks of the scalar kernel's term
-   (d dx) sumi - (dmin dx) summ, the four units of a step reduced together (a last step of fewer repeats its last
-   unit in the unused lanes). */
-static void mg__rows_q4_k(const mg__block_q4_k *w, int nr, const mg__dec_act *d, int nb, float *y) {
+/* Q4_K (bb = 144, q5 = 0) or Q5_K (176, 1), nr rows back to back and one token: y[r] = sum over blocks of the
+   scalar kernel's term (d dx) sumi - (dmin dx) summ, the four units of a step reduced together (a last step of
+   fewer repeats its last unit in the unused lanes). Both formats start with d, dmin and the same 12 scale bytes. */
+MG__INLINE void mg__rows_k4(const uint8_t *w, size_t bb, int q5, int nr, const mg__dec_act *d, int nb, float *y) {
     const __mmask64 even = 0x5555555555555555ULL;
     /* mins of unit k, sub-blocks 2L, 2L+1 -> int16 lanes 8L + 2k, 8L + 2k + 1 (bytes 16k + 8 + 2L, + 1) */
 #define MG__MIDX(q) ((16 * ((q) & 3) + 8 + 2 * ((q) >> 2)) | (16 * ((q) & 3) + 9 + 2 * ((q) >> 2)) << 16)
@@ -2298,102 +2890,144 @@ static void mg__rows_q4_k(const mg__block_q4_k *w, int nr, const mg__dec_act *d,
         for (v = 0; v < 4; v++) sidx[4 * k + v] = _mm512_add_epi16(_mm512_set1_epi16((short)(16 * k + 4 * (v >> 1) + (v & 1))), hi2);
     for (i = 0; i < total; i += 4) {
         const int m = total - i < 4 ? (int)(total - i) : 4;
-        const mg__block_q4_k *w0 = w + i, *w1 = w + i + (m > 1), *w2 = w + i + (m > 2 ? 2 : m - 1), *w3 = w + i + m - 1;
-        mg__prefetch_span((const uint8_t *)w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * sizeof *w);
-        const __m512i sm = mg__q4k_scales4(w0, w1, w2, w3);
+        const uint8_t *w0 = w + (size_t)i * bb, *w1 = w0 + (m > 1) * bb, *w2 = w0 + (m > 2 ? 2 : m - 1) * bb, *w3 = w0 + (m - 1) * bb;
+        const size_t so = offsetof(mg__block_q4_k, scales);
+        mg__prefetch_span(w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * bb);
+        const __m512i sm = mg__q4k_scales4(w0 + so, w1 + so, w2 + so, w3 + so);
         __m512i u;
         __m256 p;
         __m128i dm16;
-        u = mg__tsum4(mg__q4k_dot_nib(w0, d->ax + 4 * b, sm, sidx), mg__q4k_dot_nib(w1, d->ax + 4 * b + 4, sm, sidx + 4),
-                      mg__q4k_dot_nib(w2, d->ax + 4 * b + 8, sm, sidx + 8), mg__q4k_dot_nib(w3, d->ax + 4 * b + 12, sm, sidx + 12));
+        u = mg__tsum4(mg__k4_dot_nib(w0, q5, d->ax + 4 * b, sm, sidx), mg__k4_dot_nib(w1, q5, d->ax + 4 * b + 4, sm, sidx + 4),
+                      mg__k4_dot_nib(w2, q5, d->ax + 4 * b + 8, sm, sidx + 8), mg__k4_dot_nib(w3, q5, d->ax + 4 * b + 12, sm, sidx + 12));
         /* [d_0..3 | dmin_0..3] from the blocks' first words (d, dmin); [sumi_0..3 | summ_0..3], summ_k = sum_j m_j p_j;
            then the scalar kernel's terms */
-        dm16 = _mm_shuffle_epi8(_mm_set_epi32((int)(w3->d | (uint32_t)w3->dmin << 16), (int)(w2->d | (uint32_t)w2->dmin << 16),
-                                              (int)(w1->d | (uint32_t)w1->dmin << 16), (int)(w0->d | (uint32_t)w0->dmin << 16)),
+        dm16 = _mm_shuffle_epi8(_mm_set_epi32((int)mg__le32(w3), (int)mg__le32(w2), (int)mg__le32(w1), (int)mg__le32(w0)),
                                 _mm_set_epi8(15, 14, 11, 10, 7, 6, 3, 2, 13, 12, 9, 8, 5, 4, 1, 0));
         p = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtph_ps(dm16), _mm256_broadcast_ps((const __m128 *)(d->dx + b))),
                           _mm256_cvtepi32_ps(mg__sums4x2(u, _mm512_madd_epi16(_mm512_maskz_permutexvar_epi8(even, midx, sm), d->ps[b]))));
         mg__dec_add(_mm_sub_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1)), m, nb, &b, &row, &s, y);
     }
 }
+static void mg__rows_q4_k(const uint8_t *w, int nr, const mg__dec_act *d, int nb, float *y) {
+    mg__rows_k4(w, sizeof(mg__block_q4_k), 0, nr, d, nb, y);
+}
+static void mg__rows_q5_k(const uint8_t *w, int nr, const mg__dec_act *d, int nb, float *y) {
+    mg__rows_k4(w, sizeof(mg__block_q5_k), 1, nr, d, nb, y);
+}
 
-/* Q6_K, nr rows back to back and one token: per unit (row, block) the scalar kernel's term (d dx) sumi over the
-   units in memory order, four at a time (a last step of fewer repeats its last unit in the unused lanes). */
-static void mg__rows_q6_k(const mg__block_q6_k *w, int nr, const mg__block_q8_k *a, int nb, float *y) {
+/* Q6_K, Q3_K, Q2_K or IQ4_XS, nr rows back to back and one token: per unit (row, block) the scalar kernel's term,
+   (d dx) sumi (Q2_K: minus (dmin dx) summ), over the units in memory order, four at a time (a last step of fewer
+   repeats its last unit in the unused lanes). */
+MG__INLINE void mg__rows_k16(const uint8_t *w, int type, int nr, const mg__block_q8_k *a, int nb, float *y) {
+    const size_t bb = type == MG_TYPE_Q6_K ? sizeof(mg__block_q6_k) : type == MG_TYPE_Q3_K ? sizeof(mg__block_q3_k)
+                    : type == MG_TYPE_Q2_K ? sizeof(mg__block_q2_k) : sizeof(mg__block_iq4_xs);
+    const size_t od = type == MG_TYPE_Q6_K ? offsetof(mg__block_q6_k, d) : type == MG_TYPE_Q3_K ? offsetof(mg__block_q3_k, d)
+                    : type == MG_TYPE_Q2_K ? offsetof(mg__block_q2_k, d) : 0;
     const int64_t total = (int64_t)nr * nb;
     int64_t i;
     int b = 0, row = 0;
     __m128 s = _mm_setzero_ps();
     for (i = 0; i < total; i += 4) {
         const int m = total - i < 4 ? (int)(total - i) : 4;
-        const mg__block_q6_k *w0 = w + i, *w1 = w + i + (m > 1), *w2 = w + i + (m > 2 ? 2 : m - 1), *w3 = w + i + m - 1;
+        const uint8_t *w0 = w + (size_t)i * bb, *w1 = w0 + (m > 1) * bb, *w2 = w0 + (m > 2 ? 2 : m - 1) * bb, *w3 = w0 + (m - 1) * bb;
         const mg__block_q8_k *a0 = a + b, *a1 = a + (b + 1) % nb, *a2 = a + (b + 2) % nb, *a3 = a + (b + 3) % nb;
-        __m512i q[4], sc[4];
-        __m256i sc16, v[4];
-        mg__prefetch_span((const uint8_t *)w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * sizeof *w);
-        mg__q6k_prep(w0, q, sc, &sc16); v[0] = mg__q6k_sums(q, sc, sc16, a0);
-        mg__q6k_prep(w1, q, sc, &sc16); v[1] = mg__q6k_sums(q, sc, sc16, a1);
-        mg__q6k_prep(w2, q, sc, &sc16); v[2] = mg__q6k_sums(q, sc, sc16, a2);
-        mg__q6k_prep(w3, q, sc, &sc16); v[3] = mg__q6k_sums(q, sc, sc16, a3);
-        mg__dec_add(_mm_mul_ps(_mm_mul_ps(mg__f16x4(w0->d, w1->d, w2->d, w3->d), _mm_setr_ps(a0->d, a1->d, a2->d, a3->d)),
-                               _mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3]))), m, nb, &b, &row, &s, y);
+        const __m128 dx = _mm_setr_ps(a0->d, a1->d, a2->d, a3->d);
+        __m256i v[4], mv[4];
+        __m128 t;
+        mg__prefetch_span(w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * bb);
+        v[0] = mg__k16_unit(w0, type, a0, &mv[0]);
+        v[1] = mg__k16_unit(w1, type, a1, &mv[1]);
+        v[2] = mg__k16_unit(w2, type, a2, &mv[2]);
+        v[3] = mg__k16_unit(w3, type, a3, &mv[3]);
+        t = _mm_mul_ps(_mm_mul_ps(mg__f16x4(mg__le16(w0 + od), mg__le16(w1 + od), mg__le16(w2 + od), mg__le16(w3 + od)), dx),
+                       _mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3])));
+        if (type == MG_TYPE_Q2_K)
+            t = _mm_sub_ps(t, _mm_mul_ps(_mm_mul_ps(mg__f16x4(mg__le16(w0 + od + 2), mg__le16(w1 + od + 2), mg__le16(w2 + od + 2), mg__le16(w3 + od + 2)), dx),
+                                         _mm_cvtepi32_ps(mg__hsum4x8(mv[0], mv[1], mv[2], mv[3]))));
+        mg__dec_add(t, m, nb, &b, &row, &s, y);
     }
 }
+static void mg__rows_q6_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q6_K, nr, a, nb, y); }
+static void mg__rows_q3_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q3_K, nr, a, nb, y); }
+static void mg__rows_q2_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q2_K, nr, a, nb, y); }
+static void mg__rows_iq4_xs(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_IQ4_XS, nr, a, nb, y); }
 
-/* Q8_0, up to eight rows (row_bytes apart) and one token: s[i] += (float)sumi_i * (dw_i dx) per block, rows in
-   lanes. Rows i and i+4 share a vector; with a' = a + 128 (unsigned for vpdpbusd)
-     sumi = sum w a' - sum 128 w   (exact in int32) */
-static void mg__rows8_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_q8_0 *a, int64_t n, float *s) {
-    const __m512i c80 = _mm512_set1_epi8((char)0x80), z = _mm512_setzero_si512();
-    const mg__block_q8_0 *row[8];
+/* Q8_0, Q4_0, IQ4_NL (Q8_0 activations) and Q4_1 (Q8_1): 32-weight blocks, the f16 scale first. The 32 weights of
+   the block at p: signed as stored (Q8_0), signed through the format's table (Q4_0: q - 8, IQ4_NL: the grid), or
+   unsigned nibbles (Q4_1). */
+MG__INLINE __m256i mg__w32(const uint8_t *p, int type) {
+    if (type == MG_TYPE_Q8_0) return _mm256_loadu_si256((const __m256i *)(p + 2));
+    if (type == MG_TYPE_Q4_1) return mg__nib32(p + 4);
+    return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(type == MG_TYPE_Q4_0 ? mg__q4_0_lut : mg__iq4_grid))),
+                               mg__nib32(p + 2));
+}
+/* the f16 values at byte off of eight rows, as floats */
+MG__INLINE __m256 mg__h8(const uint8_t *const *row, size_t off) {
+    return _mm256_cvtph_ps(_mm_set_epi16((short)mg__le16(row[7] + off), (short)mg__le16(row[6] + off), (short)mg__le16(row[5] + off),
+                                         (short)mg__le16(row[4] + off), (short)mg__le16(row[3] + off), (short)mg__le16(row[2] + off),
+                                         (short)mg__le16(row[1] + off), (short)mg__le16(row[0] + off)));
+}
+/* Block b of eight rows (rows i and i+4 share a vector) prepared for any number of tokens: wq[i] the weights and,
+   for signed weights, c[i] = the dword sums 128 w, so that with a' = a + 128 (unsigned for vpdpbusd)
+     sumi = sum w a' - sum 128 w   (exact in int32);  Q4_1: sumi = sum q a directly (q unsigned). */
+MG__INLINE void mg__blk8_prep(int type, const uint8_t *const *row, size_t off, __m512i *wq, __m512i *c) {
+    int i;
+    for (i = 0; i < 4; i++) {
+        wq[i] = _mm512_inserti64x4(_mm512_castsi256_si512(mg__w32(row[i] + off, type)), mg__w32(row[i + 4] + off, type), 1);
+        if (type != MG_TYPE_Q4_1) c[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), wq[i]);
+    }
+}
+/* One activation block xb against the prepared block: the eight rows' terms, (float)sumi (dw dx) (Q4_1: + m_w s_x). */
+MG__INLINE __m256 mg__blk8_terms(int type, const __m512i *wq, const __m512i *c, __m256 dw, __m256 mw, const uint8_t *xb) {
+    const __m512i z = _mm512_setzero_si512();
+    const __m256 dx = _mm256_set1_ps(mg__h2f(mg__le16(xb)));
+    __m512i u;
+    __m256 t;
+    if (type == MG_TYPE_Q4_1) {
+        const __m512i ax = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb + 4)));
+        u = mg__tsum4(_mm512_dpbusd_epi32(z, wq[0], ax), _mm512_dpbusd_epi32(z, wq[1], ax), _mm512_dpbusd_epi32(z, wq[2], ax), _mm512_dpbusd_epi32(z, wq[3], ax));
+    } else {
+        const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb + 2))), _mm512_set1_epi8((char)0x80));
+        u = mg__tsum4(_mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[0]), c[0]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[1]), c[1]),
+                      _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[2]), c[2]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[3]), c[3]));
+    }
+    /* 128-bit lanes of u: rows 0-3, 0-3, 4-7, 4-7 (partial sums), folded to rows 0-7 */
+    t = _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(u, u, 0xD8))), _mm256_mul_ps(dw, dx));
+    if (type == MG_TYPE_Q4_1) t = _mm256_add_ps(t, _mm256_mul_ps(mw, _mm256_set1_ps(mg__h2f(mg__le16(xb + 2)))));
+    return t;
+}
+/* Up to eight rows (row_bytes rb apart) and nt tokens (activation rows xs apart): s[8 t + i] += the terms of row i,
+   token t, block after block; each block of weights is prepared once for all the tokens. */
+MG__INLINE void mg__blk8_rows(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    const size_t bb = type == MG_TYPE_Q8_0 ? sizeof(mg__block_q8_0) : type == MG_TYPE_Q4_1 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0);
+    const size_t xb = type == MG_TYPE_Q4_1 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0);
+    const uint8_t *row[8];
     __m256 acc = _mm256_loadu_ps(s);
     int64_t b;
-    int i;
-    for (i = 0; i < 8; i++) row[i] = (const mg__block_q8_0 *)(w + (size_t)(i < nr ? i : nr - 1) * rb);
-    for (b = 0; b < n / 32; b++, a++) {
-        const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)a->qs)), c80);
-        __m512i d[4];
-        __m128i h;
-        mg__prefetch_span(w, 8 * rb + (size_t)b * 8 * sizeof *a, 8 * rb + (size_t)(b + 1) * 8 * sizeof *a);
-        for (i = 0; i < 4; i++) {
-            __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)row[i][b].qs)),
-                                            _mm256_loadu_si256((const __m256i *)row[i + 4][b].qs), 1);
-            d[i] = _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq), _mm512_dpbusd_epi32(z, c80, wq));
-        }
-        h = _mm_set_epi16((short)row[7][b].d, (short)row[6][b].d, (short)row[5][b].d, (short)row[4][b].d,
-                          (short)row[3][b].d, (short)row[2][b].d, (short)row[1][b].d, (short)row[0][b].d);
-        d[0] = mg__tsum4(d[0], d[1], d[2], d[3]);        /* 128-bit lanes: rows 0-3, 0-3, 4-7, 4-7 (partial) */
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(d[0], d[0], 0xD8))),
-                                               _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(mg__h2f(a->d)))));
-    }
-    _mm256_storeu_ps(s, acc);
-}
-/* Q8_0, up to eight rows and nt tokens (prefill): the same sums and lanes as mg__rows8_q8_0, with each block's
-   weights, scales and sum 128 w loaded once for every token; s[8 t + i] accumulates row i, token t. */
-static void mg__toks8_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
-    const __m512i c80 = _mm512_set1_epi8((char)0x80), z = _mm512_setzero_si512();
-    const mg__block_q8_0 *row[8];
-    int64_t b;
     int i, t;
-    for (i = 0; i < 8; i++) row[i] = (const mg__block_q8_0 *)(w + (size_t)(i < nr ? i : nr - 1) * rb);
+    for (i = 0; i < 8; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
     for (b = 0; b < n / 32; b++) {
         __m512i wq[4], c[4];
-        const __m256 dw = _mm256_cvtph_ps(_mm_set_epi16((short)row[7][b].d, (short)row[6][b].d, (short)row[5][b].d, (short)row[4][b].d,
-                                                        (short)row[3][b].d, (short)row[2][b].d, (short)row[1][b].d, (short)row[0][b].d));
-        for (i = 0; i < 4; i++) {
-            wq[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)row[i][b].qs)),
-                                       _mm256_loadu_si256((const __m256i *)row[i + 4][b].qs), 1);
-            c[i] = _mm512_dpbusd_epi32(z, c80, wq[i]);
-        }
-        for (t = 0; t < nt; t++) {
-            const mg__block_q8_0 *a = (const mg__block_q8_0 *)(x + (size_t)t * xs) + b;
-            const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)a->qs)), c80);
-            __m512i u = mg__tsum4(_mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[0]), c[0]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[1]), c[1]),
-                                  _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[2]), c[2]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[3]), c[3]));
-            _mm256_storeu_ps(s + 8 * t, _mm256_add_ps(_mm256_loadu_ps(s + 8 * t),
-                _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(u, u, 0xD8))), _mm256_mul_ps(dw, _mm256_set1_ps(mg__h2f(a->d))))));
-        }
+        const __m256 dw = mg__h8(row, (size_t)b * bb), mw = type == MG_TYPE_Q4_1 ? mg__h8(row, (size_t)b * bb + 2) : dw;
+        if (nt == 1) mg__prefetch_span(w, 8 * rb + (size_t)b * 8 * bb, 8 * rb + (size_t)(b + 1) * 8 * bb);
+        mg__blk8_prep(type, row, (size_t)b * bb, wq, c);
+        if (nt == 1) acc = _mm256_add_ps(acc, mg__blk8_terms(type, wq, c, dw, mw, x + (size_t)b * xb));
+        else for (t = 0; t < nt; t++)
+            _mm256_storeu_ps(s + 8 * t, _mm256_add_ps(_mm256_loadu_ps(s + 8 * t), mg__blk8_terms(type, wq, c, dw, mw, x + (size_t)t * xs + (size_t)b * xb)));
     }
+    if (nt == 1) _mm256_storeu_ps(s, acc);
+}
+static void mg__blk8_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_Q8_0, w, rb, nr, x, xs, nt, n, s);
+}
+static void mg__blk8_q4_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_Q4_0, w, rb, nr, x, xs, nt, n, s);
+}
+static void mg__blk8_iq4_nl(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_IQ4_NL, w, rb, nr, x, xs, nt, n, s);
+}
+static void mg__blk8_q4_1(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_Q4_1, w, rb, nr, x, xs, nt, n, s);
 }
 
 /* ----- prefill tiles (Q4_K, Q6_K): 16 weight rows in the int32 lanes of a vector x 8 tokens. Each block of a
@@ -2464,18 +3098,33 @@ MG__INLINE __m512i mg__dpbusd_bc(__m512i acc, __m512i w, const void *p) { return
 MG__INLINE __m512i mg__dpwssd_bc(__m512i acc, __m512i w, const void *p) { return _mm512_dpwssd_epi32(acc, w, mg__bc4(p)); }
 #endif
 
-/* Q4_K block at byte off of each of 16 rows, rows in lanes. */
-static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) {
+/* bit j of every byte of v, at bit 4 */
+MG__INLINE __m512i mg__bit_to4(__m512i v, int j) {
+    v = j < 4 ? _mm512_sll_epi32(v, _mm_cvtsi32_si128(4 - j)) : _mm512_srl_epi32(v, _mm_cvtsi32_si128(j - 4));
+    return _mm512_and_si512(v, _mm512_set1_epi8(0x10));
+}
+/* Q4_K (q5 = 0) or Q5_K (q5 = 1) block at byte off of each of 16 rows, rows in lanes. Q5_K: the fifth bits of
+   quants 4s..4s+3 of sub-block j are bits j of qh dword s. */
+MG__INLINE void mg__ktile_k4(const uint8_t *const *row, size_t off, int q5, mg__ktile *k) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    __m512i v[16];
+    const size_t qs = q5 ? offsetof(mg__block_q5_k, qs) : offsetof(mg__block_q4_k, qs);
+    __m512i v[16], qh[16];
     int i, h, s;
+    if (q5) {                   /* qh and the first 32 quant bytes: qh[s] = qh dword s of every row, s < 8 */
+        MG__UNROLL for (i = 0; i < 16; i++) qh[i] = _mm512_loadu_si512((const void *)(row[i] + off + offsetof(mg__block_q5_k, qh)));
+        mg__tr16(qh);
+    }
     for (h = 0; h < 2; h++) {   /* quant bytes 64h..64h+63: dwords 0-7 = pair 2h, dwords 8-15 = pair 2h+1 */
-        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(((const mg__block_q4_k *)(row[i] + off))->qs + 64 * h));
+        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(row[i] + off + qs + 64 * h));
         mg__tr16(v);
         MG__UNROLL for (s = 0; s < 16; s++) {   /* pair c = 2h + s/8, step s%8: low nibbles sub-block 2c, high 2c+1 */
             const int j = 4 * h + 2 * (s / 8);
             k->q[8 * j + s % 8] = _mm512_and_si512(v[s], m4);
             k->q[8 * (j + 1) + s % 8] = _mm512_and_si512(_mm512_srli_epi32(v[s], 4), m4);
+            if (q5) {
+                k->q[8 * j + s % 8] = _mm512_or_si512(k->q[8 * j + s % 8], mg__bit_to4(qh[s % 8], j));
+                k->q[8 * (j + 1) + s % 8] = _mm512_or_si512(k->q[8 * (j + 1) + s % 8], mg__bit_to4(qh[s % 8], j + 1));
+            }
         }
     }
     MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_cvtepu8_epi32(mg__q4k_sm(((const mg__block_q4_k *)(row[i] + off))->scales));
@@ -2484,6 +3133,8 @@ static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) 
     k->d = mg__f16x16(row, off + offsetof(mg__block_q4_k, d));
     k->dmin = mg__f16x16(row, off + offsetof(mg__block_q4_k, dmin));
 }
+static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) { mg__ktile_k4(row, off, 0, k); }
+static void mg__ktile_q5_k(const uint8_t *const *row, size_t off, mg__ktile *k) { mg__ktile_k4(row, off, 1, k); }
 /* Q6_K block at byte off of each of 16 rows, rows in lanes: quant 128h + 32c + 4s + b (quarter c) is sub-block
    8h + 2c + s/4, at k->q[32h + 8c + s]; its low 4 bits come from ql byte 64h + 32(c & 1) + 4s + b (nibble c/2),
    its high 2 from qh byte 32h + 4s + b (bits 2c, 2c+1). */
@@ -2511,12 +3162,82 @@ static void mg__ktile_q6_k(const uint8_t *const *row, size_t off, mg__ktile *k) 
     k->d = mg__f16x16(row, off + offsetof(mg__block_q6_k, d));
 }
 
+/* Q3_K, Q2_K and IQ4_XS blocks of 16 rows, each row first unpacked on its own: quants in weight order as bytes
+   (Q3_K q + 4, Q2_K q, IQ4_XS grid value + 128), the sub-block scales (Q3_K, IQ4_XS: minus 32) and the values
+   paired with the block sums (Q2_K: the mins, else the scales), then laid out rows-in-lanes. */
+typedef struct mg__kunpack {
+    uint8_t q[MG__TILE_ROWS][256];
+    int32_t sc[MG__TILE_ROWS][16], ms[MG__TILE_ROWS][16];
+    float d[MG__TILE_ROWS], dmin[MG__TILE_ROWS];
+} mg__kunpack;
+static void mg__kunpack_row(int type, const uint8_t *w, mg__kunpack *u, int r) {
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    int h, k;
+    if (type == MG_TYPE_IQ4_XS) {
+        const mg__block_iq4_xs *b = (const mg__block_iq4_xs *)w;
+        const __m256i tab = _mm256_add_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), _mm256_set1_epi8((char)0x80));
+        for (k = 0; k < 8; k++) {
+            _mm256_storeu_si256((__m256i *)(u->q[r] + 32 * k), _mm256_shuffle_epi8(tab, mg__nib32(b->qs + 16 * k)));
+            u->sc[r][k] = u->ms[r][k] = mg__iq4xs_scale(b, k);
+        }
+        u->d[r] = mg__h2f(b->d);
+        u->dmin[r] = 0;
+        return;
+    }
+    for (h = 0; h < 2; h++) {
+        const __m256i qq = _mm256_loadu_si256((const __m256i *)(w + (type == MG_TYPE_Q3_K ? offsetof(mg__block_q3_k, qs) : offsetof(mg__block_q2_k, qs)) + 32 * h));
+        for (k = 0; k < 4; k++) {
+            __m256i v = _mm256_and_si256(_mm256_srli_epi16(qq, 2 * k), m3);
+            if (type == MG_TYPE_Q3_K)
+                v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)w), 4 * h + k), one), 2));
+            _mm256_storeu_si256((__m256i *)(u->q[r] + 128 * h + 32 * k), v);
+        }
+    }
+    if (type == MG_TYPE_Q3_K) {
+        const mg__block_q3_k *b = (const mg__block_q3_k *)w;
+        const __m512i sc = _mm512_cvtepi8_epi32(mg__q3k_scales16(b->scales));
+        _mm512_storeu_si512((void *)u->sc[r], sc);
+        _mm512_storeu_si512((void *)u->ms[r], sc);
+        u->d[r] = mg__h2f(b->d);
+        u->dmin[r] = 0;
+    } else {
+        const mg__block_q2_k *b = (const mg__block_q2_k *)w;
+        const __m128i s8 = _mm_loadu_si128((const __m128i *)b->scales);
+        _mm512_storeu_si512((void *)u->sc[r], _mm512_cvtepu8_epi32(_mm_and_si128(s8, _mm_set1_epi8(0x0F))));
+        _mm512_storeu_si512((void *)u->ms[r], _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0F))));
+        u->d[r] = mg__h2f(b->d);
+        u->dmin[r] = mg__h2f(b->dmin);
+    }
+}
+/* The unpacked rows as a tile: k->q[c] = dword c of every row's quants (quants 4c .. 4c + 3) */
+static void mg__ktile_unpacked(int type, const uint8_t *const *row, size_t off, mg__ktile *k) {
+    mg__kunpack u;
+    __m512i v[16];
+    int i, c;
+    for (i = 0; i < MG__TILE_ROWS; i++) mg__kunpack_row(type, row[i] + off, &u, i);
+    for (c = 0; c < 4; c++) {
+        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(u.q[i] + 64 * c));
+        mg__tr16(v);
+        MG__UNROLL for (i = 0; i < 16; i++) k->q[16 * c + i] = v[i];
+    }
+    MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)u.sc[i]);
+    mg__tr16(v);
+    MG__UNROLL for (i = 0; i < 16; i++) k->sc[i] = v[i];
+    MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)u.ms[i]);
+    mg__tr16(v);
+    if (type == MG_TYPE_IQ4_XS) { MG__UNROLL for (i = 0; i < 8; i++) k->ms[i] = mg__pair16(v[i], v[i]); }
+    else { MG__UNROLL for (i = 0; i < 8; i++) k->ms[i] = mg__pair16(v[2 * i], v[2 * i + 1]); }
+    k->d = _mm512_loadu_ps(u.d);
+    k->dmin = _mm512_loadu_ps(u.dmin);
+}
+
 /* One block, 16 rows x 8 tokens (a[t] = token t's activation block): s[16 t + r] += the block's term.
-   sumi = sum_j sc_j (q . a over sub-block j), then Q4_K: term = (d dx) sumi - (dmin dx) summ with
-   summ = sum_j m_j (bsums[2j] + bsums[2j+1]); Q6_K (sub-blocks of 16, q = stored 0..63): term = (d dx)
-   (sumi - 32 sum_g sc_g bsums[g]). Exact in int32: |sumi| < 2^28. */
-MG__INLINE void mg__tile8(const mg__ktile *k, int q6, const mg__block_q8_k *const *a, float *s) {
-    const int nsub = q6 ? 16 : 8, steps = q6 ? 4 : 8;
+   sumi = sum_j sc_j (q . a over sub-block j) over nsub sub-blocks (8 of 32 or 16 of 16 quants) and
+   acc = the int16 pairs ms x bsums pairs (ms: mins, or the scales when the stored quants carry an offset); then
+   min = 1 (Q4_K, Q5_K, Q2_K): term = (d dx) sumi - (dmin dx) acc; min = 0 (Q6_K: shift 5, Q3_K: 2, IQ4_XS: 7):
+   term = (d dx) (sumi - acc << shift), the stored quants being q + 2^shift. Exact in int32: |sumi| < 2^28. */
+MG__INLINE void mg__tile8(const mg__ktile *k, int nsub, int min, int shift, const mg__block_q8_k *const *a, float *s) {
+    const int steps = nsub == 16 ? 4 : 8;
     __m512i sumi[MG__TILE_TOKS], acc[MG__TILE_TOKS];
     int j, st, t;
     MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) sumi[t] = _mm512_setzero_si512();
@@ -2536,26 +3257,32 @@ MG__INLINE void mg__tile8(const mg__ktile *k, int q6, const mg__block_q8_k *cons
     MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) {
         const __m512 dx = _mm512_set1_ps(a[t]->d);
         __m512 term;
-        if (q6) term = _mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[t], _mm512_slli_epi32(acc[t], 5))));
+        if (!min) term = _mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[t], _mm512_sll_epi32(acc[t], _mm_cvtsi32_si128(shift)))));
         else term = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(sumi[t])),
                                   _mm512_mul_ps(_mm512_mul_ps(k->dmin, dx), _mm512_cvtepi32_ps(acc[t])));
         _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
     }
 }
-static void mg__tile8_q4_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 0, a, s); }
-static void mg__tile8_q6_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 1, a, s); }
+static void mg__tile8_k32_min(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 8, 1, 0, a, s); }
+static void mg__tile8_q6_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 16, 0, 5, a, s); }
+static void mg__tile8_q3_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 16, 0, 2, a, s); }
+static void mg__tile8_q2_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 16, 1, 0, a, s); }
+static void mg__tile8_iq4_xs(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 8, 0, 7, a, s); }
 
-/* Q4_K or Q6_K, nr <= 16 rows (row_bytes rb apart) and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t.
+/* Q2_K..Q6_K or IQ4_XS, nr <= 16 rows (row_bytes rb apart) and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t.
    Lanes past nr repeat the last row and tokens past nt the last token; their results are dropped. */
 static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                         float *y, size_t ys) {
-    const size_t bb = wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : sizeof(mg__block_q6_k);
+    int blk = 1, bytes = 0;
+    size_t bb;
     float s[MG__TILE_ROWS * MG__TOK_BLOCK];
     const uint8_t *row[MG__TILE_ROWS];
     const mg__block_q8_k *a[MG__TILE_TOKS];
     mg__ktile k;
     int64_t b;
     int i, t, t0;
+    mg__type_geom(wtype, &blk, &bytes);
+    bb = (size_t)bytes;
     for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
     memset(s, 0, sizeof s);
     k.dmin = _mm512_setzero_ps();   /* Q6_K has none (set so that no compiler sees it read uninitialised) */
@@ -2563,8 +3290,12 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
         /* the block after next (at the end: of the next 16 rows): a block's tiles take ~1 us */
         const size_t ahead = b + 2 < n / 256 ? (size_t)(b + 2) * bb : MG__TILE_ROWS * rb + (size_t)(b + 2 - n / 256) * bb;
         for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], ahead, ahead + bb);
-        if (wtype == MG_TYPE_Q4_K) mg__ktile_q4_k(row, (size_t)b * bb, &k);
-        else mg__ktile_q6_k(row, (size_t)b * bb, &k);
+        switch (wtype) {
+        case MG_TYPE_Q4_K: mg__ktile_q4_k(row, (size_t)b * bb, &k); break;
+        case MG_TYPE_Q5_K: mg__ktile_q5_k(row, (size_t)b * bb, &k); break;
+        case MG_TYPE_Q6_K: mg__ktile_q6_k(row, (size_t)b * bb, &k); break;
+        default:           mg__ktile_unpacked(wtype, row, (size_t)b * bb, &k); break;
+        }
         for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
             for (t = 0; t < MG__TILE_TOKS; t++) {
                 /* and the same lane of the next tile (or of the first tile of the next block): rows xs bytes
@@ -2575,12 +3306,113 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
                 a[t] = MG__Q8K_AT(x, xs, t0 + t < nt ? t0 + t : nt - 1, b);
                 mg__prefetch_span(x, next, next + sizeof(mg__block_q8_k));
             }
-            if (wtype == MG_TYPE_Q4_K) mg__tile8_q4_k(&k, a, s + MG__TILE_ROWS * t0);
-            else mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0);
+            switch (wtype) {
+            case MG_TYPE_Q6_K:   mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0); break;
+            case MG_TYPE_Q3_K:   mg__tile8_q3_k(&k, a, s + MG__TILE_ROWS * t0); break;
+            case MG_TYPE_Q2_K:   mg__tile8_q2_k(&k, a, s + MG__TILE_ROWS * t0); break;
+            case MG_TYPE_IQ4_XS: mg__tile8_iq4_xs(&k, a, s + MG__TILE_ROWS * t0); break;
+            default:             mg__tile8_k32_min(&k, a, s + MG__TILE_ROWS * t0); break;
+            }
         }
     }
     for (t = 0; t < nt; t++)
         for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
+}
+
+/* ----- prefill tiles for the 32-weight formats (Q8_0, Q4_0, IQ4_NL with Q8_0 activations, Q4_1 with Q8_1): 16
+   weight rows in the int32 lanes x 8 tokens, as mg__tiles_k, two blocks laid out at a time. The weights are
+   stored unsigned, u = w + off (Q8_0 and IQ4_NL: off 128, Q4_0: the stored q = w + 8, Q4_1: q, off 0), so that
+   vpdpbusd takes four activation bytes broadcast as they are; sumi = sum u a - off sum a. ----- */
+MG__INLINE int mg__off32(int type) { return type == MG_TYPE_Q4_0 ? 8 : type == MG_TYPE_Q4_1 ? 0 : 128; }
+/* the 32 weights of the block at p as u = w + off */
+MG__INLINE __m256i mg__wu32(const uint8_t *p, int type) {
+    if (type == MG_TYPE_Q8_0) return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 2)), _mm256_set1_epi8((char)0x80));
+    if (type == MG_TYPE_Q4_0) return mg__nib32(p + 2);
+    if (type == MG_TYPE_Q4_1) return mg__nib32(p + 4);
+    return _mm256_shuffle_epi8(_mm256_add_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), _mm256_set1_epi8((char)0x80)),
+                               mg__nib32(p + 2));
+}
+/* sum of 32 int8 */
+MG__INLINE int mg__sum32(const int8_t *q) {
+    const __m256i v = _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256());
+    const __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    return (int)_mm_cvtsi128_si64(_mm_add_epi64(s, _mm_unpackhi_epi64(s, s))) - 32 * 128;
+}
+typedef struct mg__ktile32 {
+    __m512i q[16];   /* u of block c, quants 4s..4s+3, at 8c + s */
+    __m512 d[2], m[2];
+} mg__ktile32;
+/* blocks b and b + 1 (nb2 = 1: b alone) at byte off of each of 16 rows (blocks bb bytes apart), rows in lanes */
+MG__INLINE void mg__ktile32_pair(int type, const uint8_t *const *row, size_t off, size_t bb, int nb2, mg__ktile32 *k) {
+    __m512i v[16];
+    int i, c;
+    MG__UNROLL for (i = 0; i < 16; i++)
+        v[i] = _mm512_inserti64x4(_mm512_castsi256_si512(mg__wu32(row[i] + off, type)), nb2 > 1 ? mg__wu32(row[i] + off + bb, type) : _mm256_setzero_si256(), 1);
+    mg__tr16(v);
+    MG__UNROLL for (i = 0; i < 16; i++) k->q[i] = v[i];
+    for (c = 0; c < nb2; c++) {
+        k->d[c] = mg__f16x16(row, off + (size_t)c * bb);
+        k->m[c] = type == MG_TYPE_Q4_1 ? mg__f16x16(row, off + (size_t)c * bb + 2) : k->d[c];
+    }
+}
+/* Block c of the pair, 16 rows x 8 tokens (xb[t]: token t's activation block): s[16 t + r] += the scalar kernel's
+   term (float)sumi (d_w d_x) (Q4_1: + m_w s_x) */
+MG__INLINE void mg__tile8_32(int type, const mg__ktile32 *k, int c, const uint8_t *const *xb, float *s) {
+    const int qo = type == MG_TYPE_Q4_1 ? 4 : 2, off = mg__off32(type);
+    __m512i acc[MG__TILE_TOKS];
+    int st, t;
+    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_setzero_si512();
+    MG__UNROLL for (st = 0; st < 8; st++) {
+        const __m512i w = k->q[8 * c + st];
+        MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = mg__dpbusd_bc(acc[t], w, xb[t] + qo + 4 * st);
+    }
+    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) {
+        __m512i sumi = acc[t];
+        __m512 term;
+        if (off) sumi = _mm512_sub_epi32(sumi, _mm512_set1_epi32(off * mg__sum32((const int8_t *)(xb[t] + qo))));
+        term = _mm512_mul_ps(_mm512_cvtepi32_ps(sumi), _mm512_mul_ps(k->d[c], _mm512_set1_ps(mg__h2f(mg__le16(xb[t])))));
+        if (type == MG_TYPE_Q4_1) term = _mm512_add_ps(term, _mm512_mul_ps(k->m[c], _mm512_set1_ps(mg__h2f(mg__le16(xb[t] + 2)))));
+        _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
+    }
+}
+/* nr <= 16 rows and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t (lanes past nr repeat the last row, tokens
+   past nt the last token; their results are dropped) */
+MG__INLINE void mg__tiles32(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    const size_t bb = type == MG_TYPE_Q8_0 ? sizeof(mg__block_q8_0) : type == MG_TYPE_Q4_1 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0);
+    const size_t xbb = type == MG_TYPE_Q4_1 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0);
+    const int64_t nb = n / 32;
+    float s[MG__TILE_ROWS * MG__TOK_BLOCK];
+    const uint8_t *row[MG__TILE_ROWS], *xb[MG__TILE_TOKS];
+    mg__ktile32 k;
+    int64_t b;
+    int i, t, t0, c;
+    for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
+    memset(s, 0, sizeof s);
+    for (b = 0; b < nb; b += 2) {
+        const int nb2 = nb - b < 2 ? 1 : 2;
+        const size_t ahead = b + 4 < nb ? (size_t)(b + 4) * bb : MG__TILE_ROWS * rb + (size_t)(b + 4 - nb) * bb;   /* the pair after next */
+        for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], ahead, ahead + 2 * bb);
+        mg__ktile32_pair(type, row, (size_t)b * bb, bb, nb2, &k);
+        for (c = 0; c < nb2; c++)
+            for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
+                for (t = 0; t < MG__TILE_TOKS; t++) xb[t] = x + (size_t)(t0 + t < nt ? t0 + t : nt - 1) * xs + (size_t)(b + c) * xbb;
+                mg__tile8_32(type, &k, c, xb, s + MG__TILE_ROWS * t0);
+            }
+    }
+    for (t = 0; t < nt; t++)
+        for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
+}
+static void mg__tiles32_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_Q8_0, w, rb, nr, x, xs, nt, n, y, ys);
+}
+static void mg__tiles32_q4_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_Q4_0, w, rb, nr, x, xs, nt, n, y, ys);
+}
+static void mg__tiles32_iq4_nl(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_IQ4_NL, w, rb, nr, x, xs, nt, n, y, ys);
+}
+static void mg__tiles32_q4_1(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_Q4_1, w, rb, nr, x, xs, nt, n, y, ys);
 }
 
 /* mg__mat_block for Q8_0 (rows in lanes), Q4_K and Q6_K (decode streams below MG__TILE_MIN_TOKS tokens, tiles
@@ -2589,30 +3421,56 @@ static int mg__mat_block_vnni(int wtype, const uint8_t *w, size_t rb, int nr, co
                               float *y, size_t ys) {
     int r = 0, t, i;
     float s[8 * MG__TOK_BLOCK];
-    if (wtype == MG_TYPE_Q8_0) {
+    if ((mg__act_type(wtype) == MG_TYPE_Q8_0 || wtype == MG_TYPE_Q4_1) && nt >= MG__TILE_MIN_TOKS) {
+        for (; r < nr; r += MG__TILE_ROWS) {
+            const int m = nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS;
+            switch (wtype) {
+            case MG_TYPE_Q8_0: mg__tiles32_q8_0(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            case MG_TYPE_Q4_0: mg__tiles32_q4_0(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            case MG_TYPE_IQ4_NL: mg__tiles32_iq4_nl(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            default: mg__tiles32_q4_1(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            }
+        }
+        return 1;
+    }
+    if (mg__act_type(wtype) == MG_TYPE_Q8_0 || wtype == MG_TYPE_Q4_1) {
         for (; r < nr; r += 8) {
+            const uint8_t *wr = w + (size_t)r * rb;
             int m = nr - r < 8 ? nr - r : 8;
             for (i = 0; i < 8 * nt; i++) s[i] = 0;
-            if (nt == 1) mg__rows8_q8_0(w + (size_t)r * rb, rb, m, (const mg__block_q8_0 *)x, n, s);
-            else mg__toks8_q8_0(w + (size_t)r * rb, rb, m, x, xs, nt, n, s);
+            switch (wtype) {
+            case MG_TYPE_Q8_0: mg__blk8_q8_0(wr, rb, m, x, xs, nt, n, s); break;
+            case MG_TYPE_Q4_0: mg__blk8_q4_0(wr, rb, m, x, xs, nt, n, s); break;
+            case MG_TYPE_IQ4_NL: mg__blk8_iq4_nl(wr, rb, m, x, xs, nt, n, s); break;
+            default: mg__blk8_q4_1(wr, rb, m, x, xs, nt, n, s); break;
+            }
             for (t = 0; t < nt; t++)
                 for (i = 0; i < m; i++) y[(size_t)t * ys + r + i] = s[8 * t + i];
         }
         return 1;
     }
-    if (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q6_K) {
+    if (mg__act_type(wtype) == MG_TYPE_Q8_K) {
         const int nb = (int)(n / 256);
-        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q4_K && nb <= MG__DEC_NB && rb == (size_t)nb * sizeof(mg__block_q4_k)) {
+        if (nt < MG__TILE_MIN_TOKS && (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q5_K) && nb <= MG__DEC_NB &&
+            rb == (size_t)nb * (wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : sizeof(mg__block_q5_k))) {
             mg__dec_act d;          /* decode, short batches: one sequential pass over the rows per token */
             for (t = 0; t < nt; t++) {
                 mg__dec_act_q4_k((const mg__block_q8_k *)(x + (size_t)t * xs), nb, &d);
-                mg__rows_q4_k((const mg__block_q4_k *)w, nr, &d, nb, y + (size_t)t * ys);
+                if (wtype == MG_TYPE_Q4_K) mg__rows_q4_k(w, nr, &d, nb, y + (size_t)t * ys);
+                else mg__rows_q5_k(w, nr, &d, nb, y + (size_t)t * ys);
             }
             return 1;
         }
-        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q6_K && rb == (size_t)nb * sizeof(mg__block_q6_k)) {
-            for (t = 0; t < nt; t++)
-                mg__rows_q6_k((const mg__block_q6_k *)w, nr, (const mg__block_q8_k *)(x + (size_t)t * xs), nb, y + (size_t)t * ys);
+        if (nt < MG__TILE_MIN_TOKS && wtype != MG_TYPE_Q4_K && wtype != MG_TYPE_Q5_K && rb == mg__row_bytes(wtype, n)) {
+            for (t = 0; t < nt; t++) {
+                const mg__block_q8_k *a = (const mg__block_q8_k *)(x + (size_t)t * xs);
+                switch (wtype) {
+                case MG_TYPE_Q6_K: mg__rows_q6_k(w, nr, a, nb, y + (size_t)t * ys); break;
+                case MG_TYPE_Q3_K: mg__rows_q3_k(w, nr, a, nb, y + (size_t)t * ys); break;
+                case MG_TYPE_Q2_K: mg__rows_q2_k(w, nr, a, nb, y + (size_t)t * ys); break;
+                default:           mg__rows_iq4_xs(w, nr, a, nb, y + (size_t)t * ys); break;
+                }
+            }
             return 1;
         }
         for (; r < nr; r += MG__TILE_ROWS)
@@ -3889,6 +4747,7 @@ static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
     case MG_TYPE_BF16: for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2bf(x[i]); break;
     case MG_TYPE_Q8_0: mg__quant_q8_0(x, (mg__block_q8_0 *)y, n); break;
     case MG_TYPE_Q8_K: mg__quant_q8_k(x, (mg__block_q8_k *)y, n); break;
+    case MG_TYPE_Q8_1: mg__quant_q8_1(x, (mg__block_q8_1 *)y, n); break;
     default:           memcpy(y, x, (size_t)n * 4); break;
     }
 }
@@ -3901,6 +4760,13 @@ static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
     case MG_TYPE_Q8_0: return mg__dot_q8_0_avx2((const mg__block_q8_0 *)w, (const mg__block_q8_0 *)x, n);
     case MG_TYPE_Q4_K: return mg__dot_q4_k_avx2((const mg__block_q4_k *)w, (const mg__block_q8_k *)x, n);
     case MG_TYPE_Q6_K: return mg__dot_q6_k_avx2((const mg__block_q6_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q5_K: return mg__dot_q5_k_avx2((const mg__block_q5_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q3_K: return mg__dot_q3_k_avx2((const mg__block_q3_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q2_K: return mg__dot_q2_k_avx2((const mg__block_q2_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_IQ4_XS: return mg__dot_iq4_xs_avx2((const mg__block_iq4_xs *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q4_0: return mg__dot_lut4_avx2((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__q4_0_lut);
+    case MG_TYPE_IQ4_NL: return mg__dot_lut4_avx2((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__iq4_grid);
+    case MG_TYPE_Q4_1: return mg__dot_q4_1_avx2((const mg__block_q4_1 *)w, (const mg__block_q8_1 *)x, n);
     case MG_TYPE_F32:  return mg__dot_f32_avx2((const float *)w, (const float *)x, n);
     default: break;
     }
@@ -4434,9 +5300,14 @@ static void mg__rope(float *x, const float *cs, int d) {
 
 /* ----- weights from a file: matrices as stored, vectors as floats, each checked against the config ----- */
 static int mg__is_matmul_type(int t) {
-    return t == MG_TYPE_F32 || t == MG_TYPE_F16 || t == MG_TYPE_BF16 || t == MG_TYPE_Q8_0 ||
-           t == MG_TYPE_Q4_K || t == MG_TYPE_Q6_K;
+    switch (t) {
+    case MG_TYPE_F32: case MG_TYPE_F16: case MG_TYPE_BF16: case MG_TYPE_Q8_0: case MG_TYPE_Q4_0: case MG_TYPE_Q4_1:
+    case MG_TYPE_IQ4_NL: case MG_TYPE_Q2_K: case MG_TYPE_Q3_K: case MG_TYPE_Q4_K: case MG_TYPE_Q5_K: case MG_TYPE_Q6_K:
+    case MG_TYPE_IQ4_XS: return 1;
+    default: return 0;
+    }
 }
+#define MG__MATMUL_TYPES "F32, F16, BF16, Q8_0, Q4_0, Q4_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS"
 /* A 2-D weight [n_in, n_out] by name, checked against the config; its bytes are added to *bytes. */
 static mg_result mg__get_mat(const mg_gguf *g, const char *name, int64_t n_in, int64_t n_out, mg__mat *out, size_t *bytes,
                              mg_error *e) {
@@ -4449,7 +5320,7 @@ static mg_result mg__get_mat(const mg_gguf *g, const char *name, int64_t n_in, i
                         (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
                         (long long)n_in, (long long)n_out);
     if (!mg__is_matmul_type(t->type))
-        return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s (F32, F16, BF16, Q8_0, Q4_K, Q6_K run)",
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s (" MG__MATMUL_TYPES " run)",
                         name, mg_type_name(t->type));
     out->data = g->data + g->data_off + t->offset;
     out->type = t->type;

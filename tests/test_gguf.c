@@ -148,7 +148,7 @@ static void check_malformed(const walk *w) {
     u64 = 0; CHECK(load_patched(off + 31, &u64, 8, orig_n) == MG_ERR_FORMAT, "zero dimension");
     u64 = (uint64_t)1 << 62; CHECK(load_patched(off + 39, &u64, 8, orig_n) == MG_ERR_FORMAT, "element count overflow");
     u32 = 200; CHECK(load_patched(off + 47, &u32, 4, orig_n) == MG_ERR_FORMAT, "unknown type");
-    u32 = 2; CHECK(load_patched(off + 47, &u32, 4, orig_n) == MG_ERR_UNSUPPORTED, "Q4_0 is named as unsupported");
+    u32 = 6; CHECK(load_patched(off + 47, &u32, 4, orig_n) == MG_ERR_UNSUPPORTED, "Q5_0 is named as unsupported");
     u64 = rd64(orig + off + 51) + 2; CHECK(load_patched(off + 51, &u64, 8, orig_n) == MG_ERR_FORMAT, "misaligned offset");
     u64 = (uint64_t)1 << 40; CHECK(load_patched(off + 51, &u64, 8, orig_n) == MG_ERR_FORMAT, "offset past the file");
     u64 = 128; CHECK(load_patched(off + 39, &u64, 8, orig_n) == MG_ERR_MODEL, "shape disagrees with the config");
