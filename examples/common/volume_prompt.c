@@ -126,12 +126,19 @@ static void describe(const char *path, const mgx_volume *v, int n, const mgx_vol
 
 
 /* The slices a run uses: their indices in the sorted volume, 8-bit images, labels, and the DICOM series. */
-typedef struct slice_set { int n, *idx; mgx_image *imgs; char **src; char series[65]; } slice_set;
+typedef struct slice_set {
+    int n, *idx;
+    mgx_image *imgs;
+    char **src;              /* each slice's source: its DICOM file (files = 1), or "slice k of PATH" */
+    char **sha;              /* files = 1: each slice file's SHA-256 (hex) */
+    int files;
+    char series[65];
+} slice_set;
 
 static void slice_set_free(slice_set *ss) {
     int i;
-    for (i = 0; i < ss->n; i++) { mgx_image_free(&ss->imgs[i]); free(ss->src[i]); }
-    free(ss->idx); free(ss->imgs); free(ss->src);
+    for (i = 0; i < ss->n; i++) { mgx_image_free(&ss->imgs[i]); free(ss->src[i]); if (ss->sha) free(ss->sha[i]); }
+    free(ss->idx); free(ss->imgs); free(ss->src); free(ss->sha);
     memset(ss, 0, sizeof *ss);
 }
 
@@ -159,10 +166,23 @@ static int load_slices(const mgx_opts *o, const mgx_volume_recipe *rc, const mgx
     ss->n = mgx_sample_slices(vol.d, k, ss->idx);
     describe(path, &vol, ss->n, rc, volume_given, o->quiet);
     if (mgx_volume_slice_images(&vol, rc->mode, ss->idx, ss->n, ss->imgs, err, sizeof err) != 0) { fprintf(stderr, "error: %s\n", err); goto done; }
-    for (i = 0; i < ss->n; i++) {
-        size_t len = strlen(path) + 32;
+    for (i = 0; i < ss->n; i++) {   /* a folder's slice: its DICOM file; else the slice's index in the file */
+        const char *file = vol.source_path ? vol.source_path[ss->idx[i]] : NULL;
+        size_t len = strlen(file ? file : path) + 32;
         if (!(ss->src[i] = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-        snprintf(ss->src[i], len, "slice %d of %s", ss->idx[i], path);
+        if (file) snprintf(ss->src[i], len, "%s", file);
+        else snprintf(ss->src[i], len, "slice %d of %s", ss->idx[i], path);
+    }
+    if ((ss->files = vol.source_path != NULL) != 0) {   /* provenance: what each slice's file held */
+        if (!(ss->sha = (char **)calloc((size_t)ss->n, sizeof *ss->sha))) { fprintf(stderr, "error: out of memory\n"); goto done; }
+        for (i = 0; i < ss->n; i++) {
+            uint8_t h[32];
+            if (!(ss->sha[i] = (char *)malloc(65)) || mgx_file_sha256(ss->src[i], h) != 0) {
+                fprintf(stderr, "error: %s: cannot read it again for its SHA-256\n", ss->src[i]);
+                goto done;
+            }
+            mgx_hex(h, 32, ss->sha[i]);
+        }
     }
     snprintf(ss->series, sizeof ss->series, "%s", vol.series_uid);
     status = 0;
@@ -200,6 +220,7 @@ int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
     if (load_slices(&o, rc, &vo, volume_given, k, &ss) != 0) goto done;
     if (mgx_file_sha256(o.positional[0], sha) == 0) mgx_run_input(&r, o.positional[0], sha);
     r.image_src = (const char *const *)ss.src; r.n_images = ss.n; r.used_name = "slices"; r.used = ss.idx;
+    r.image_sha = (const char *const *)ss.sha;
     r.series = ss.series[0] ? ss.series : NULL;
 
     if (mgx_run_load(&r, 1) != 0) goto done;
