@@ -569,13 +569,6 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #else
 #define MG__NO_FMA
 #endif
-/* GCC contracts across statements in its GNU modes (-std=gnu*, its default), where MG__NO_FMA cannot reach: there
-   the implementation is compiled without contraction, as in ISO mode (-std=c99), so the bits are the same. */
-#if defined(__GNUC__) && !defined(__clang__) && !defined(__STRICT_ANSI__)
-#pragma GCC push_options
-#pragma GCC optimize("fp-contract=off")
-#define MG__GCC_OPTIONS 1
-#endif
 
 #if !defined(MG_NO_THREADS)
 #include <pthread.h>
@@ -7442,9 +7435,6 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
     return r;
 }
 
-#ifdef MG__GCC_OPTIONS
-#pragma GCC pop_options
-#endif
 #endif /* MEDGEMMA_IMPLEMENTATION_DONE */
 #endif /* MEDGEMMA_IMPLEMENTATION */
 
