@@ -22,6 +22,8 @@
      single-threaded: there is no Win32 thread shim, so MG_NO_THREADS is implied unless a pthreads port is on the
      include path (its /arch:AVX2 gets the AVX2 kernels). 32-bit POSIX builds want -D_FILE_OFFSET_BITS=64 to open
      files past 2 GiB; a file larger than the address space is refused by size. Big-endian hosts: see below.
+     SIMD kernels give the scalar reference's bits when the compiler fuses no multiply-adds on its own: ISO
+     mode (-std=c99/c11, as the Makefile) or -ffp-contract=off; GCC's GNU modes (its default) fuse them.
 
    OPTIONS (define before the implementation include)
      MEDGEMMA_STATIC      all functions static (two copies never clash at link time)
