@@ -231,7 +231,7 @@ mg-windows:
 # cross-builds the kernel tests at each NEON feature level of >>kernels: ARM (ARMv8.0; DOTPROD; I8MM + BF16),
 # each checking that mg_build_info() names that level, and runs them with the F32/F16/Q8_0/Q4_K_M test_text at
 # the top level. qemu time is not speed (BENCHMARKS.md counts instructions instead); on the 2-core development
-# machine the run takes ~NNN s after ~MMM s of building.
+# machine it takes 4.5-6.5 min with its three builds (load average ~5).
 ARM_CC     ?= aarch64-linux-gnu-gcc
 ARM_QEMU   ?= qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu
 ARM_LEVELS := v80 v82 v86
