@@ -43,7 +43,7 @@ FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snap
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 HDRS       := medgemma.h tools/gguf_write.h $(wildcard examples/readers/*.h) $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
-.PHONY: all test test-core clean check-header check-header-full sanitize tsan fuzz fuzz-build mg-windows arm-test arm-insns
+.PHONY: all test test-core clean check-header check-header-full sanitize tsan fuzz fuzz-build mg-windows mg-windows-test arm-test arm-insns
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
 
 $(B)/medgemma.o: medgemma.h | $(B)
@@ -222,10 +222,17 @@ tsan:
 	        LDLIBS="-lm -lpthread -fsanitize=thread" build/tsan/tests/test_concurrency
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/test_concurrency
 
-# build/mingw/mg.exe: tools/mg.c and the example libraries cross-compiled for Windows with MinGW-w64 (built, not run).
+# build/mingw/mg.exe: tools/mg.c and the example libraries cross-compiled for Windows with MinGW-w64 (static,
+# no -march); mg-windows-test runs it under wine: its greedy tokens on a fixture equal the native build's.
 MINGW_CC ?= x86_64-w64-mingw32-gcc
 mg-windows:
-	$(MAKE) B=build/mingw CC=$(MINGW_CC) build/mingw/mg
+	$(MAKE) B=build/mingw CC=$(MINGW_CC) ARCH= LDLIBS="-static -lm -lpthread" build/mingw/mg
+MG_WIN_RUN := build/mg logits -m tests/data/models/tiny-q8_0.gguf -p "The chest X-ray shows" --greedy 6
+mg-windows-test: mg-windows $(B)/mg
+	@want=$$($(MG_WIN_RUN) | grep '^greedy:') && \
+	got=$$(WINEDEBUG=-all WINEPREFIX="$(CURDIR)/build/wine" wine build/mingw/mg.exe $(wordlist 2,99,$(MG_WIN_RUN)) | tr -d '\r' | grep '^greedy:') && \
+	if [ -n "$$want" ] && [ "$$got" = "$$want" ]; then echo "ok mg.exe under wine: $$got"; \
+	else echo "FAIL mg.exe under wine: '$$got', native '$$want'"; exit 1; fi
 
 # ----- ARM64 under qemu-user (Debian: gcc-aarch64-linux-gnu qemu-user; no binfmt needed): `make arm-test`
 # cross-builds the kernel tests at each NEON feature level of >>kernels: ARM (ARMv8.0; DOTPROD; I8MM + BF16),
