@@ -17,6 +17,7 @@
 #ifndef MGX_VOLUME_PROMPT_H
 #define MGX_VOLUME_PROMPT_H
 #include "medgemma.h"
+#include "mgx_answer.h"
 #include "mgx_cli.h"
 #include "mgx_image.h"
 #include "mgx_medical.h"
@@ -69,11 +70,24 @@ typedef struct mgx_volume_recipe {
     int mode;                  /* MGX_SLICES_CT or MGX_SLICES_MRI */
     const char *modality;      /* the DICOM modality the recipe is for ("CT", "MR"): others get a warning */
 } mgx_volume_recipe;
-/* Loads the VOLUME argument, keeps --slices K (default 85), makes the images, loads the model, builds every
-   -q prompt and checks it against the context, then prints the prompts (--dump-prompt: each image as
-   <image i: slice z of PATH>, z 0-based in the sorted volume, and a last line "indices: ...") or encodes the
-   slices once and answers every -q from them. Returns the exit code. */
+/* The two recipes (examples/ct.c and mri.c document them). */
+extern const mgx_volume_recipe mgx_ct_recipe, mgx_mri_recipe;
+/* Loads the VOLUME argument, keeps --slices K (default 85), makes the images (mgx_slice_set_make), then
+   mgx_volume_answer. Returns the exit code. */
 int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *recipe);
+
+/* The slices of a run: their indices in the volume, their 8-bit images, each image's source ("slice z of
+   LABEL", z 0-based) and the DICOM series (empty: none). */
+typedef struct mgx_slice_set { int n, *idx; mgx_image *imgs; char **src; char series[65]; } mgx_slice_set;
+/* Keeps up to k evenly spaced slices of v and makes their images in the recipe's mode; label names the volume.
+   0, or -1 after a message (nothing left allocated). */
+int  mgx_slice_set_make(const mgx_volume *v, const mgx_volume_recipe *recipe, int k, const char *label, mgx_slice_set *ss);
+void mgx_slice_set_free(mgx_slice_set *ss);
+/* The rest of a ct/mri run (`mg bench --recipe ct` runs it too): loads the model unless r->m is set, builds
+   every -q prompt and checks it against the context, then prints the prompts (--dump-prompt: each image as
+   <image i: slice z of LABEL> and a last line "indices: ...") or encodes the slices once (their pixels freed
+   after) and answers every -q from them. Counts and times are left in r. Returns the exit code. */
+int  mgx_volume_answer(mgx_run *r, const mgx_volume_recipe *recipe, mgx_slice_set *ss);
 
 #ifdef __cplusplus
 }
