@@ -15,7 +15,8 @@
    every -q branches from a snapshot of them; without it each -q comes first and its patches are read again.
    --dump-prompt shows each image as <image i: tile (x,y)> (pixel position of its top-left corner; folders:
    <image i: patch FILE>) and ends with "indices: ..." (row-major tile index r*cols + c; folders: index of the
-   file among the folder's images in name order). Numbers and rules: examples/common/mgx_slide.h. */
+   file among the folder's images in name order). Numbers and rules: examples/common/mgx_slide.h; the run after
+   the candidates are found is mgx_wsi_answer (`mg bench --recipe wsi` runs it too). */
 #include "mgx_slide.h"
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* mgx_slide.h — whole-slide pathology for MedGemma (MEDGEMMA.md section 5), shared by examples/wsi.c and
-   tests/test_volume_prompt.c.
+/* mgx_slide.h — whole-slide pathology for MedGemma (MEDGEMMA.md section 5), shared by examples/wsi.c,
+   tests/test_volume_prompt.c and `mg bench --recipe wsi`.
 
    Grid     non-overlapping MGX_TILE x MGX_TILE (896) tiles from the top-left corner: cols = w / 896 and
             rows = h / 896 (partial tiles at the right and bottom edges are dropped). When the slide is smaller

@@ -1,5 +1,6 @@
 /* mgx_volume_prompt.h — MedGemma's CT and MRI volume recipes (MEDGEMMA.md section 5), shared by examples/ct.c,
-   examples/mri.c and tests/test_volume_prompt.c, and the driver both run (mgx_volume_main).
+   examples/mri.c and tests/test_volume_prompt.c, and the driver both run (mgx_volume_main; its second half,
+   mgx_volume_answer, is also what `mg bench --recipe ct` times).
 
    Slice choice   N slices, at most K wanted: all of them when N <= K, else index round(i/K*(N-1)) for
                   i = 1..K. i starts at 1 as in Google's notebook, so slice 0 is never chosen when N > K and
