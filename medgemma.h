@@ -22,6 +22,8 @@
      single-threaded: there is no Win32 thread shim, so MG_NO_THREADS is implied unless a pthreads port is on the
      include path (its /arch:AVX2 gets the AVX2 kernels). 32-bit POSIX builds want -D_FILE_OFFSET_BITS=64 to open
      files past 2 GiB; a file larger than the address space is refused by size. Big-endian hosts: see below.
+     SIMD kernels give the scalar reference's bits when the compiler fuses no multiply-adds on its own: ISO
+     mode (-std=c99/c11, as the Makefile) or -ffp-contract=off; GCC's GNU modes (its default) fuse them.
 
    OPTIONS (define before the implementation include)
      MEDGEMMA_STATIC      all functions static (two copies never clash at link time)
@@ -45,7 +47,7 @@
      mg_prompt p; mg_chat_build(m, "You are a helpful medical assistant.", &turn, 1, 1, &p, &e);
      if (mg_eval_prompt(s, &p)) { puts(mg_session_error(s)); return 1; }
      mg_generate_options g = {0}; g.max_tokens = 500; g.on_text = print_fn;   // greedy by default
-     mg_generate(s, &g, NULL);
+     if (mg_generate(s, &g, NULL)) { puts(mg_session_error(s)); return 1; }
      mg_prompt_free(&p); mg_session_free(s); mg_model_free(m);
 
    THREAD SAFETY
@@ -5690,7 +5692,7 @@ static mg_result mg__vocab_load(mg__vocab *v, const mg_gguf *g, mg_error *e) {
         v->special_first[(uint8_t)v->piece[i][0]] = 1;
         for (j = 0; j < v->n_special_lens && v->special_lens[j] != L; j++) {}
         if (j == v->n_special_lens) {
-            if (v->n_special_lens == 64) return mg__fail(e, MG_ERR_LIMIT, "tokenizer: more than 64 special-token lengths");
+            if (v->n_special_lens == 64) return mg__fail(e, MG_ERR_LIMIT, "tokenizer: special tokens of more than 64 different lengths (the limit is 64)");
             v->special_lens[v->n_special_lens++] = L;
         }
     }
@@ -7803,7 +7805,9 @@ MGDEF mg_result mg_snapshot_take(mg_session *s, mg_snapshot **out) {
     *out = NULL;
     m = s->m;
     if (!m->has_weights) return mg__sfail(s, MG_ERR_STATE, "this model has no text decoder");
-    if (!(size = mg__snap_size(m, s->kv_row, s->pos, s->has_logits))) return mg__sfail(s, MG_ERR_LIMIT, "snapshot too large");
+    if (!(size = mg__snap_size(m, s->kv_row, s->pos, s->has_logits)))
+        return mg__sfail(s, MG_ERR_LIMIT, "a snapshot of %d positions does not fit this machine's %u-bit sizes", s->pos,
+                         (unsigned)(sizeof(size_t) * 8));
     if (!(sn = (mg_snapshot *)mg__calloc(1, sizeof *sn)) || !(sn->bytes = (uint8_t *)mg__malloc(size))) {
         MG_FREE(sn);
         return mg__sfail(s, MG_ERR_NOMEM, "out of memory for a snapshot of %zu bytes", size);
@@ -7848,7 +7852,8 @@ static mg_result mg__snap_header(const mg_model *m, const uint8_t *b, size_t *si
         return mg__fail(e, MG_ERR_MODEL, "snapshot shape (layers, heads, vocabulary, window) differs from the model's");
     if (pos > MG_MAX_CTX || hl > 1 || mg__le32(b + 76) != 0) return mg__fail(e, MG_ERR_FORMAT, "snapshot header: bad position count or flags");
     *size = mg__snap_size(m, mg__row_bytes((int)kt, (int64_t)m->hp.n_head_kv * m->hp.head_dim), (int)pos, (int)hl);
-    return *size ? MG_OK : mg__fail(e, MG_ERR_LIMIT, "snapshot too large");
+    return *size ? MG_OK : mg__fail(e, MG_ERR_LIMIT, "a snapshot of %u positions does not fit this machine's %u-bit sizes",
+                                    pos, (unsigned)(sizeof(size_t) * 8));
 }
 
 /* Checks serialised bytes against the model: the header, the exact size, the checksum, every count. */

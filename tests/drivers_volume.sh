@@ -68,7 +68,18 @@ case "$out" in *'200 slices of 2x2'*'using 85'*) ok "ct reports the volume on st
 
 # the real CT series: 5 DICOM files -> all 5, in InstanceNumber order (the loader sorts; see test_dicom)
 out=$($B/ct $D/dicom/CT5N -q 'Findings?' --dump-prompt $M 2> /dev/null)
-[ "$(printf '%s\n' "$out" | untok)" = "$(want_dump "$CT_INSTR" $D/dicom/CT5N 'Findings?' 'indices: 0 1 2 3 4')" ] && ok "ct CT5N: 5 slices, all used" || bad "ct CT5N: $out"
+nosrc() { sed 's|<image \([0-9]*\): [^>]*>|<image \1: SRC>|g'; }
+[ "$(printf '%s\n' "$out" | untok | nosrc)" = "$(want_dump "$CT_INSTR" $D/dicom/CT5N 'Findings?' 'indices: 0 1 2 3 4' | nosrc)" ] && ok "ct CT5N: 5 slices, all used" || bad "ct CT5N: $out"
+# each image of a folder names its own DICOM file: the five files of the series, each once
+files=$(printf '%s\n' "$out" | grep -o '<image [0-9]*: [^>]*>' | sed 's|<image [0-9]*: \(.*\)>|\1|')
+n_in=0; for f in $files; do case "$f" in $D/dicom/CT5N/*.dcm) [ -f "$f" ] && n_in=$((n_in + 1));; esac; done
+[ $n_in -eq 5 ] && [ "$(printf '%s\n' "$files" | sort -u | wc -l)" -eq 5 ] && ok "ct CT5N: each image names its DICOM file" || bad "ct CT5N sources: $files"
+# --json: the SHA-256 of each used slice's file, as sha256sum computes it
+a=$($B/ct $D/dicom/CT5N -q 'Q' $M -n 2 --slices 2 --json --quiet 2> /dev/null)
+imgs=$(printf '%s' "$a" | sed 's/.*"images": \[\([^]]*\)\].*/\1/' | tr -d '",')
+shas=$(printf '%s' "$a" | sed 's/.*"image_sha256": \[\([^]]*\)\].*/\1/' | tr -d '",')
+want=$(for f in $imgs; do sha256sum "$f" | cut -d' ' -f1; done | tr '\n' ' ' | sed 's/ $//')
+[ -n "$imgs" ] && [ "$(printf '%s' "$shas" | tr -s ' ')" = "$want" ] && ok "ct --json: each slice file's SHA-256" || bad "ct slice sha256: [$shas] vs [$want] ($a)"
 # its token count: the text tokenized whole, each image as its 256 soft tokens (control tokens parsed)
 soft=$(awk 'BEGIN { for (i = 0; i < 256; i++) printf "<image_soft_token>" }')
 printf '%s\n' "$out" | sed '/^tokens: /,$d' | sed "s|<image [0-9]*: [^>]*>|$soft|g" > $W/count.txt

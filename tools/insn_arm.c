@@ -1,7 +1,8 @@
 /* Instructions per 256 weights of the ARM kernels and of ggml's NEON dot products (BENCHMARKS.md, speed evidence
    without ARM hardware). Runs one kernel on fixed work; under `qemu-aarch64 -singlestep -d nochain,exec` every
-   executed instruction is one trace line naming its function, so the lines of a kernel's functions divided by
-   the weight x token products it did (printed here as "work") give its executed instructions per 256:
+   executed instruction is one trace line naming its function, so the lines between the calls of insn_begin and
+   insn_end (the kernel call and all it calls) divided by the weight x token products it did (printed here as
+   "work") give its executed instructions per 256:
      make arm-insns                         (cross-builds this at each level, runs and counts every case)
      insn_arm CASE                          CASE: q4_k q6_k q8_0 (decode: 8 rows x 1 token), q4_k.64 q6_k.64
                                             q8_0.64 (8 rows x 64 tokens), f16 (dot), tile_f32, tile_bf16, attn;
@@ -26,6 +27,9 @@ typedef void ggml_dot(int, float *, size_t, const void *, size_t, const void *, 
 #endif
 
 enum { NR = 8, NIN = 2560, NT = 64 };
+/* the measured region: from a call of insn_begin to the next call of insn_end */
+static void __attribute__((noinline)) insn_begin(void) { __asm__ __volatile__("nop" ::: "memory"); }
+static void __attribute__((noinline)) insn_end(void) { __asm__ __volatile__("nop\n\tnop" ::: "memory"); }   /* not folded with insn_begin */
 static uint64_t rs = 88172645463325252ULL;
 static int check = 1;
 static float frand(void) {
@@ -62,6 +66,7 @@ static int quant_case(const char *name, int wtype, int nt, int ggml) {
         if (wtype == MG_TYPE_Q4_K) memcpy(w + i + 2, &d, 2);
     }
     for (t = 0; t < nt; t++) mg__quant_row(wtype, xf + (size_t)t * NIN, x + (size_t)t * xs, NIN);
+    insn_begin();
     if (!ggml) mg__mat_block(wtype, w, rb, NR, x, xs, nt, NIN, y, NR);
 #ifdef WITH_GGML
     else {
@@ -82,6 +87,7 @@ static int quant_case(const char *name, int wtype, int nt, int ggml) {
 #else
     else return 1;
 #endif
+    insn_end();
     for (r = 0; r < NR && check; r++)
         for (t = 0; t < nt; t++) {
             float want = mg__vec_dot_scalar(wtype, w + (size_t)r * rb, x + (size_t)t * xs, NIN), got = y[t * NR + r];
@@ -98,9 +104,13 @@ static int f16_case(void) {
     if (!w) return 1;
     for (i = 0; i < NR * NIN; i++) w[i] = mg__f2h(wf[i]);
     for (i = 0; i < NIN; i++) x[i] = mg__f2h(xf[i]);
+    float got[NR];
+    insn_begin();
+    for (r = 0; r < NR; r++) got[r] = mg__vec_dot(MG_TYPE_F16, w + (size_t)r * NIN, x, NIN);
+    insn_end();
     for (r = 0; r < NR; r++) {
-        float got = mg__vec_dot(MG_TYPE_F16, w + (size_t)r * NIN, x, NIN), want = check ? mg__dot_f16_scalar(w + (size_t)r * NIN, x, NIN) : got;
-        bad += !(fabsf(got - want) <= 1e-3f * (1.0f + fabsf(want)));
+        const float want = check ? mg__dot_f16_scalar(w + (size_t)r * NIN, x, NIN) : got[r];
+        bad += !(fabsf(got[r] - want) <= 1e-3f * (1.0f + fabsf(want)));
     }
     free(wf); free(xf); free(w);
     return report("f16", (double)NR * NIN, bad);
@@ -114,12 +124,16 @@ static int tile_case(int bf16) {
         if (!ap || !bp) return 1;
         for (i = 0; i < MG__TC * NIN / 2; i++) ap[i] = mg__f2bf(a[2 * i]) | (uint32_t)mg__f2bf(a[2 * i + 1]) << 16;
         for (i = 0; i < MG__TR * NIN / 2; i++) bp[i] = mg__f2bf(b[2 * i]) | (uint32_t)mg__f2bf(b[2 * i + 1]) << 16;
+        insn_begin();
         mg__tile_bf16(ap, bp, NIN / 2, c, MG__TC, MG__TR, MG__TC, NULL, MG__INIT);
+        insn_end();
         if (check) mg__tile_bf16_scalar(ap, bp, NIN / 2, ref, MG__TC, MG__TR, MG__TC, NULL, MG__INIT);
         else memcpy(ref, c, sizeof ref);
         free(ap); free(bp);
     } else {
+        insn_begin();
         mg__tile_f32(a, b, NIN, NIN, c, MG__TC, MG__TR, MG__TC, NULL, MG__INIT);
+        insn_end();
         if (check) mg__tile_f32_scalar(a, b, NIN, NIN, ref, MG__TC, MG__TR, MG__TC, NULL, MG__INIT);
         else memcpy(ref, c, sizeof ref);
     }
@@ -138,7 +152,9 @@ static int attn_case(void) {
         for (i = 0; i < RP; i++) { m[j][i] = -INFINITY; l[j][i] = 0; }
         memset(o[j], 0, sizeof o[j]);
     }
+    insn_begin();
     mg__attn_block(q, RP, HD, 0, lo, hi, k, v, sc[0], m[0], l[0], al[0], o[0]);
+    insn_end();
     mg__attn_block_scalar(q, RP, HD, 0, lo, hi, k, v, sc[1], m[1], l[1], al[1], o[1]);
     for (i = 0; i < RP * HD && check; i++) bad += !(fabsf(o[0][i] / l[0][i / HD] - o[1][i] / l[1][i / HD]) <= 1e-4f);
     free(q); free(k); free(v);

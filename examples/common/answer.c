@@ -342,6 +342,11 @@ void mgx_json_answer_fields(FILE *f, const mgx_run *r, const mgx_answer *a) {
     fputs("], \"images\": [", f);
     for (i = 0; i < r->n_images; i++) { if (i) fputs(", ", f); json_str(f, r->image_src ? r->image_src[i] : NULL); }
     fputc(']', f);
+    if (r->image_sha) {
+        fputs(", \"image_sha256\": [", f);
+        for (i = 0; i < r->n_images; i++) { if (i) fputs(", ", f); json_str(f, r->image_sha[i]); }
+        fputc(']', f);
+    }
     if (r->used_name) {
         fprintf(f, ", \"%s\": [", r->used_name);
         for (i = 0; i < r->n_images; i++) fprintf(f, i ? ", %d" : "%d", r->used[i]);

@@ -40,6 +40,7 @@ typedef struct mgx_run {
     const char *input[MGX_MAX_INPUTS];
     char input_sha[MGX_MAX_INPUTS][65];
     const char *const *image_src;  /* what each image of the prompts is, in order */
+    const char *const *image_sha;  /* the SHA-256 (hex) of each image's own file (a DICOM folder's slices), or NULL */
     int n_images;
     const char *used_name;         /* "slices" / "patches": indices of what the images are (NULL: none) */
     const int *used;

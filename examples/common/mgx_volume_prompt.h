@@ -77,10 +77,18 @@ extern const mgx_volume_recipe mgx_ct_recipe, mgx_mri_recipe;
    mgx_volume_answer. Returns the exit code. */
 int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *recipe);
 
-/* The slices of a run: their indices in the volume, their 8-bit images, each image's source ("slice z of
-   LABEL", z 0-based) and the DICOM series (empty: none). */
-typedef struct mgx_slice_set { int n, *idx; mgx_image *imgs; char **src; char series[65]; } mgx_slice_set;
+/* The slices of a run: their indices in the volume, their 8-bit images, each image's source and the DICOM
+   series (empty: none). */
+typedef struct mgx_slice_set {
+    int n, *idx;
+    mgx_image *imgs;
+    char **src;              /* each slice's source: its DICOM file (files = 1), or "slice z of LABEL", z 0-based */
+    char **sha;              /* files = 1: each slice file's SHA-256 (hex); else NULL */
+    int files;
+    char series[65];
+} mgx_slice_set;
 /* Keeps up to k evenly spaced slices of v and makes their images in the recipe's mode; label names the volume.
+   Slices read from their own files (v->source_path) are named by file and hashed again for provenance.
    0, or -1 after a message (nothing left allocated). */
 int  mgx_slice_set_make(const mgx_volume *v, const mgx_volume_recipe *recipe, int k, const char *label, mgx_slice_set *ss);
 void mgx_slice_set_free(mgx_slice_set *ss);

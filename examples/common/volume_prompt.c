@@ -138,8 +138,8 @@ static void describe(const char *path, const mgx_volume *v, int n, const mgx_vol
 
 void mgx_slice_set_free(mgx_slice_set *ss) {
     int i;
-    for (i = 0; i < ss->n; i++) { mgx_image_free(&ss->imgs[i]); free(ss->src[i]); }
-    free(ss->idx); free(ss->imgs); free(ss->src);
+    for (i = 0; i < ss->n; i++) { mgx_image_free(&ss->imgs[i]); free(ss->src[i]); if (ss->sha) free(ss->sha[i]); }
+    free(ss->idx); free(ss->imgs); free(ss->src); free(ss->sha);
     memset(ss, 0, sizeof *ss);
 }
 
@@ -159,10 +159,24 @@ int mgx_slice_set_make(const mgx_volume *v, const mgx_volume_recipe *rc, int k, 
         mgx_slice_set_free(ss);
         return -1;
     }
-    for (i = 0; i < ss->n; i++) {
-        size_t len = strlen(label) + 32;
+    for (i = 0; i < ss->n; i++) {   /* a folder's slice: its DICOM file; else the slice's index in the volume */
+        const char *file = v->source_path ? v->source_path[ss->idx[i]] : NULL;
+        size_t len = strlen(file ? file : label) + 32;
         if (!(ss->src[i] = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); mgx_slice_set_free(ss); return -1; }
-        snprintf(ss->src[i], len, "slice %d of %s", ss->idx[i], label);
+        if (file) snprintf(ss->src[i], len, "%s", file);
+        else snprintf(ss->src[i], len, "slice %d of %s", ss->idx[i], label);
+    }
+    if ((ss->files = v->source_path != NULL) != 0) {   /* provenance: what each slice's file held */
+        if (!(ss->sha = (char **)calloc((size_t)ss->n, sizeof *ss->sha))) { fprintf(stderr, "error: out of memory\n"); mgx_slice_set_free(ss); return -1; }
+        for (i = 0; i < ss->n; i++) {
+            uint8_t h[32];
+            if (!(ss->sha[i] = (char *)malloc(65)) || mgx_file_sha256(ss->src[i], h) != 0) {
+                fprintf(stderr, "error: %s: cannot read it again for its SHA-256\n", ss->src[i]);
+                mgx_slice_set_free(ss);
+                return -1;
+            }
+            mgx_hex(h, 32, ss->sha[i]);
+        }
     }
     snprintf(ss->series, sizeof ss->series, "%s", v->series_uid);
     return 0;
@@ -198,6 +212,7 @@ int mgx_volume_answer(mgx_run *r, const mgx_volume_recipe *rc, mgx_slice_set *ss
     int n_items[MGX_MAX_QUESTIONS];
     int i, q = 0, built = 0, status = 1;
     r->image_src = (const char *const *)ss->src; r->n_images = ss->n; r->used_name = "slices"; r->used = ss->idx;
+    r->image_sha = (const char *const *)ss->sha;
     r->series = ss->series[0] ? ss->series : NULL;
     if (!r->m && mgx_run_load(r, 1) != 0) return 1;
     for (q = 0; q < o->n_questions; q++) {             /* images as placeholders: the budget comes first */

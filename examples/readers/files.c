@@ -317,8 +317,8 @@ static int list_common(const char *dir, int max_depth, int max_files, char ***ou
         return -1;
     }
     if (w->skipped && note && notesz)
-        snprintf(note, notesz, "%s: skipped %d entr%s that %s not regular files: %s", dir, w->skipped,
-                 w->skipped == 1 ? "y" : "ies", w->skipped == 1 ? "is" : "are", w->what);
+        snprintf(note, notesz, "%s: skipped %d %s: %s", dir, w->skipped,
+                 w->skipped == 1 ? "entry that is not a regular file" : "entries that are not regular files", w->what);
     *out = w->files.names;
     n = w->files.n;
     MGX_FREE(w);

@@ -129,6 +129,7 @@ typedef struct mgx_volume {
     float *vox;           /* d*h*w, slice-major, row-major: vox[(z*h + y)*w + x], modality units */
     double spacing[3];    /* x, y, z in mm when known, else 0 */
     char modality[17];    /* "CT", "MR", ... or "" */
+    char **source_path;   /* per slice, malloc'd (folders only, else NULL): the DICOM file the slice came from */
     int *source_index;    /* per slice, malloc'd: folder -> index of the slice's file among the folder's
                              DICOM image files in file-name order; one DICOM file -> frame; NIfTI -> k */
     int nvolumes;         /* NIfTI with dim[4..7] > 1: volumes in the file (one is loaded); else 1 */

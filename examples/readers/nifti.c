@@ -41,8 +41,11 @@ static double n_rdf64(const unsigned char *p, int big) {
 }
 
 void mgx_volume_free(mgx_volume *v) {
+    int i;
     if (!v) return;
     MGX_FREE(v->vox);
+    if (v->source_path) for (i = 0; i < v->d; i++) MGX_FREE(v->source_path[i]);
+    MGX_FREE(v->source_path);
     MGX_FREE(v->source_index);
     memset(v, 0, sizeof *v);
 }

@@ -16,7 +16,7 @@
      other file  one DICOM object; its frames are the slices, in frame order.
    Values are modality units (slope/intercept applied: Hounsfield units for CT).
    source_index: for a folder, the index of each slice's file among the chosen series' files in path order; for
-   one DICOM object, the frame number; for NIfTI, k. */
+   one DICOM object, the frame number; for NIfTI, k. source_path: for a folder, each slice's file. */
 #include "mgx_medical.h"
 
 #include <stdio.h>
@@ -360,7 +360,14 @@ static int read_slices(const folder_scan *fs, int n, const mgx_dicom *first, siz
             return mgx_errf(err, errsz, "volume: %s changed while it was being read", path);
         }
         memcpy(v->vox + (size_t)z * nvox, d.data, (size_t)d.frames * nvox * sizeof(float));
-        for (f = 0; f < d.frames; f++) v->source_index[z + f] = s->rank;
+        for (f = 0; f < d.frames; f++) {
+            v->source_index[z + f] = s->rank;
+            if (!(v->source_path[z + f] = (char *)MGX_MALLOC(strlen(path) + 1))) {
+                mgx_dicom_free(&d);
+                return mgx_errf(err, errsz, "volume: out of memory");
+            }
+            memcpy(v->source_path[z + f], path, strlen(path) + 1);
+        }
         z += d.frames;
         mgx_dicom_free(&d);
     }
@@ -388,9 +395,15 @@ static int volume_from_dir(const char *dir, const char *series, mgx_volume *v, c
     if (mgx_check_claim((uint64_t)(total + largest) * nvox * sizeof(float), what, err, errsz)) goto done;
     v->vox = (float *)MGX_MALLOC(total * nvox * sizeof(float));
     v->source_index = (int *)MGX_MALLOC(total * sizeof(int));
-    if (!v->vox || !v->source_index) { mgx_errf(err, errsz, "volume: out of memory for %lu voxels", (unsigned long)(total * nvox)); goto done; }
+    v->source_path = (char **)MGX_MALLOC(total * sizeof(char *));
+    if (!v->vox || !v->source_index || !v->source_path) {
+        mgx_errf(err, errsz, "volume: out of memory for %lu voxels", (unsigned long)(total * nvox));
+        goto done;
+    }
+    memset(v->source_path, 0, total * sizeof(char *));
+    v->d = (int)total;                     /* the slices mgx_volume_free releases */
     if (read_slices(&fs, n, first, nvox, v, err, errsz)) goto done;
-    v->w = first->cols; v->h = first->rows; v->d = (int)total; v->nvolumes = 1;
+    v->w = first->cols; v->h = first->rows; v->nvolumes = 1;
     copy_header_facts(v, first);
     if (all_pos && total == (size_t)n) {
         pos = (double *)MGX_MALLOC((size_t)n * 3 * sizeof(double));
