@@ -14,10 +14,5 @@
 #include "mgx_volume_prompt.h"
 
 int main(int argc, char **argv) {
-    static const mgx_volume_recipe ct = {
-        "ct", "A CT volume and questions, Google's CT recipe: up to K evenly spaced slices, three Hounsfield windows\n"
-              "to R, G and B, each image followed by \"SLICE i\", the question last; no system text.\n"
-              "VOLUME: a DICOM folder, a multi-frame DICOM file, .nii or .nii.gz.",
-        MGX_CT_INSTRUCTION, MGX_SLICES_CT, "CT" };
-    return mgx_volume_main(argc, argv, &ct);
+    return mgx_volume_main(argc, argv, &mgx_ct_recipe);
 }

@@ -12,10 +12,5 @@
 #include "mgx_volume_prompt.h"
 
 int main(int argc, char **argv) {
-    static const mgx_volume_recipe mri = {
-        "mri", "An MRI volume and questions: up to K evenly spaced slices, whole-volume min-max to grey, each image\n"
-               "followed by \"SLICE i\", the question last; no system text.\n"
-               "VOLUME: a DICOM folder, a multi-frame DICOM file, .nii or .nii.gz.",
-        MGX_MRI_INSTRUCTION, MGX_SLICES_MRI, "MR" };
-    return mgx_volume_main(argc, argv, &mri);
+    return mgx_volume_main(argc, argv, &mgx_mri_recipe);
 }

@@ -15,15 +15,12 @@
    every -q branches from a snapshot of them; without it each -q comes first and its patches are read again.
    --dump-prompt shows each image as <image i: tile (x,y)> (pixel position of its top-left corner; folders:
    <image i: patch FILE>) and ends with "indices: ..." (row-major tile index r*cols + c; folders: index of the
-   file among the folder's images in name order). Numbers and rules: examples/common/mgx_slide.h. */
-#include "mgx_answer.h"
+   file among the folder's images in name order). Numbers and rules: examples/common/mgx_slide.h; the run after
+   the candidates are found is mgx_wsi_answer (`mg bench --recipe wsi` runs it too). */
 #include "mgx_slide.h"
-#include "mgx_volume_prompt.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-typedef struct patch { int index, x, y; char *file; } patch;   /* file: folder patches only */
 
 static char *join(const char *dir, const char *name) {
     size_t a = strlen(dir), b = strlen(name);
@@ -33,12 +30,12 @@ static char *join(const char *dir, const char *name) {
 }
 
 /* The candidate patches of a folder: every image file with enough tissue. Count, or -1 after a message. */
-static int folder_patches(const char *dir, int quiet, patch **out) {
+static int folder_patches(const char *dir, int quiet, mgx_patch **out) {
     char **names, err[256], note[256];
     int n = mgx_list_dir_ex(dir, &names, note, sizeof note, err, sizeof err), i, images = 0, k = 0;
     if (n < 0) { mgx_print_error(NULL, dir, err); return -1; }
     if (note[0] && !quiet) fprintf(stderr, "%s\n", note);
-    if (!(*out = (patch *)calloc((size_t)(n > 0 ? n : 1), sizeof **out))) { mgx_names_free(names, n); return -1; }
+    if (!(*out = (mgx_patch *)calloc((size_t)(n > 0 ? n : 1), sizeof **out))) { mgx_names_free(names, n); return -1; }
     for (i = 0; i < n; i++) {
         char *path = join(dir, names[i]);
         mgx_image img;
@@ -59,46 +56,6 @@ static int folder_patches(const char *dir, int quiet, patch **out) {
     return k;
 }
 
-/* The candidate tiles of one slide image. Count, or -1. */
-static int slide_patches(const mgx_image *slide, const char *path, int quiet, patch **out) {
-    int *tiles, cols, rows, n = mgx_slide_tissue_tiles(slide, &tiles), i;
-    mgx_slide_grid(slide->w, slide->h, &cols, &rows);
-    if (!quiet) fprintf(stderr, "%s: %dx%d, %dx%d tiles of %d, %d with tissue\n", path, slide->w, slide->h, cols, rows, MGX_TILE, n);
-    if (n < 0 || !(*out = (patch *)calloc((size_t)(n > 0 ? n : 1), sizeof **out))) { free(tiles); fprintf(stderr, "error: out of memory\n"); return -1; }
-    for (i = 0; i < n; i++) {
-        (*out)[i].index = tiles[i];
-        (*out)[i].x = tiles[i] % cols * MGX_TILE;
-        (*out)[i].y = tiles[i] / cols * MGX_TILE;
-    }
-    free(tiles);
-    return n;
-}
-
-/* The user turn: [prompt, patches...] (the recipe) or, with a context, [context, patches..., prompt].
-   embd NULL leaves image placeholders (--dump-prompt). Returns the item count. */
-static int turn_items(mg_chat_item *items, const char *context, const char *prompt, const mg_image_embd *embd, int n) {
-    int i, k = 0;
-    items[k].text = context ? context : prompt; items[k++].image = NULL;
-    for (i = 0; i < n; i++) { items[k].text = NULL; items[k++].image = embd ? &embd[i] : NULL; }
-    if (context) { items[k].text = prompt; items[k++].image = NULL; }
-    return k;
-}
-
-/* Up to k of the candidates at random (seeded), back in slide order: their indices and image labels. */
-static int choose(const patch *cand, int n_cand, int k, uint64_t seed, int *pick, int *idx, char **src) {
-    int i, n = mgx_sample_sorted(n_cand, k, seed, pick);
-    if (n < 0) return -1;
-    for (i = 0; i < n; i++) {
-        const patch *p = &cand[pick[i]];
-        size_t len = (p->file ? strlen(p->file) : 0) + 48;
-        idx[i] = p->index;
-        if (!(src[i] = (char *)malloc(len))) return -1;
-        if (p->file) snprintf(src[i], len, "patch %s", p->file);
-        else snprintf(src[i], len, "tile (%d,%d)", p->x, p->y);
-    }
-    return n;
-}
-
 int main(int argc, char **argv) {
     static const mgx_driver wsi = {
         "wsi", "SLIDE -q PROMPT [-q ...] [--context TEXT] [--patches K] -m MODEL.gguf --mmproj MMPROJ.gguf [options]",
@@ -113,17 +70,12 @@ int main(int argc, char **argv) {
                        { NULL, MGX_FLAG, NULL, NULL, NULL, 0, 0, 0 } };
     mgx_opts o;
     mgx_run r;
-    mgx_image slide, *imgs = NULL;
-    mg_image_embd *embd = NULL;
-    mg_chat_item *items = NULL;
-    mg_prompt p[MGX_MAX_QUESTIONS];
-    const mg_chat_item *turns[MGX_MAX_QUESTIONS];
-    int n_items[MGX_MAX_QUESTIONS];
-    patch *cand = NULL;
+    mgx_image slide;
+    mgx_patch *cand = NULL;
     struct stat sb;
-    char err[512], **src = NULL;
+    char err[512];
     uint8_t sha[32];
-    int *pick = NULL, *idx = NULL, i, n_cand = 0, n = 0, status, built = 0;
+    int i, n_cand = 0, status;
     if ((status = mgx_driver_args(&o, &wsi, own, argc, argv)) >= 0) return status;
     status = 1;
     mgx_run_init(&r, &o);
@@ -132,53 +84,14 @@ int main(int argc, char **argv) {
     if (stat(o.positional[0], &sb) != 0) { fprintf(stderr, "error: %s: no such file or folder\n", o.positional[0]); goto done; }
     if (S_ISDIR(sb.st_mode)) n_cand = folder_patches(o.positional[0], o.quiet, &cand);
     else if (mgx_slide_load(o.positional[0], &slide, err, sizeof err) != 0) { mgx_print_error(NULL, o.positional[0], err); goto done; }
-    else n_cand = slide_patches(&slide, o.positional[0], o.quiet, &cand);
+    else n_cand = mgx_slide_patches(&slide, o.positional[0], o.quiet, &cand);
     if (n_cand < 0) goto done;
     if (n_cand == 0) { fprintf(stderr, "error: %s: no patch is at least 25%% tissue (coloured pixels)\n", o.positional[0]); goto done; }
-
-    pick = (int *)malloc((size_t)n_cand * sizeof *pick);
-    idx = (int *)malloc((size_t)n_cand * sizeof *idx);
-    src = (char **)calloc((size_t)n_cand, sizeof *src);
-    if (!pick || !idx || !src || (n = choose(cand, n_cand, k, o.seed.value, pick, idx, src)) < 0) { fprintf(stderr, "error: out of memory\n"); n = 0; goto done; }
-    if (!o.quiet) fprintf(stderr, "using %d of %d patches (seed %llu)\n", n, n_cand, (unsigned long long)o.seed.value);
-    r.image_src = (const char *const *)src; r.n_images = n; r.used_name = "patches"; r.used = idx;
     if (!S_ISDIR(sb.st_mode) && mgx_file_sha256(o.positional[0], sha) == 0) mgx_run_input(&r, o.positional[0], sha);
-
-    if (mgx_run_load(&r, 1) != 0) goto done;
-    if (!(items = (mg_chat_item *)calloc((size_t)o.n_questions * (size_t)(n + 2), sizeof *items))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-    for (i = 0; i < o.n_questions; i++) {
-        turns[i] = items + (size_t)i * (size_t)(n + 2);
-        n_items[i] = turn_items(items + (size_t)i * (size_t)(n + 2), context, o.questions[i], NULL, n);
-    }
-    if (mgx_run_prompts(&r, turns, n_items, o.n_questions, p) != 0) goto done;
-    built = o.n_questions;
-    if (o.dump_prompt) {
-        mgx_dump_prompts(&r, p, built);
-        mgx_dump_indices(stdout, idx, n);
-        status = 0;
-        goto done;
-    }
-    imgs = (mgx_image *)calloc((size_t)n, sizeof *imgs);
-    embd = (mg_image_embd *)calloc((size_t)n, sizeof *embd);
-    if (!imgs || !embd) { fprintf(stderr, "error: out of memory\n"); goto done; }
-    for (i = 0; i < n; i++) {
-        const patch *c = &cand[pick[i]];
-        if ((c->file ? mgx_slide_load(c->file, &imgs[i], err, sizeof err) : mgx_tile_extract(&slide, c->x, c->y, &imgs[i], err, sizeof err)) != 0) {
-            fprintf(stderr, "error: %s: %s\n", src[i], err);
-            goto done;
-        }
-    }
-    mgx_image_free(&slide);
-    if (mgx_run_images_and_ask(&r, imgs, n, "encoding patch", embd, p, built) == 0) status = 0;
+    status = mgx_wsi_answer(&r, S_ISDIR(sb.st_mode) ? NULL : &slide, cand, n_cand, k, context);
 done:
-    for (i = 0; i < built; i++) mg_prompt_free(&p[i]);
-    for (i = 0; i < n; i++) {
-        if (imgs) mgx_image_free(&imgs[i]);
-        if (embd) mg_image_embd_free(&embd[i]);
-    }
-    for (i = 0; src && i < n_cand; i++) free(src[i]);
     for (i = 0; cand && i < n_cand; i++) free(cand[i].file);
-    free(cand); free(pick); free(idx); free(src); free(imgs); free(embd); free(items);
+    free(cand);
     mgx_image_free(&slide);
     mgx_run_free(&r);
     mgx_opts_free(&o);

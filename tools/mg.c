@@ -9,6 +9,7 @@
      mg embed-image --mmproj FILE --image IMG [--image-mode medgemma|llamacpp] -o OUT.bin
      mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q5_k_m|q3_k_m|q4_0|iq4_xs|q8_0|f16|...] [--seed S]        (tools/synth_bench.c)
      mg bench -m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t N] [--images K] [-r R] [--ctx N ...]
+     mg bench --recipe ct|wsi -m MODEL.gguf --mmproj FILE [--slices K | --patches K] [-n 64] [-t N] [-q TEXT]
    Options, numbers and messages come from the tables of examples/common/mgx_args.h, shared with the drivers;
    a -f text is read as the drivers read one (at most 4 MiB, no NUL byte, UTF-8). */
 #include "medgemma.h"
@@ -427,7 +428,7 @@ static const command COMMANDS[] = {
     { "trace", cmd_trace, "every named intermediate of a forward pass, as float32 files" },
     { "embed-image", cmd_embed_image, "projected embeddings of one image" },
     { "synth", mg_cmd_synth, "full-size MedGemma-shaped GGUF files with random weights" },
-    { "bench", mg_cmd_bench, "prefill and decode speed, image encode time, memory" },
+    { "bench", mg_cmd_bench, "prefill and decode speed, image encode time, memory; a CT or WSI question end to end" },
 };
 
 static int help(FILE *f) {

@@ -2,6 +2,8 @@
 #include "synth_bench.h"
 #include "gguf_write.h"
 #include "mgx_cli.h"
+#include "mgx_slide.h"
+#include "mgx_volume_prompt.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,27 +233,162 @@ static int bench_context(mg_model *m, const mg_model_info *info, const mgx_opts 
     return 0;
 }
 
+/* ---------- bench --recipe: the ct and wsi drivers' own path on synthetic inputs ---------- */
+enum { RECIPE_CT, RECIPE_WSI };
+#define CT_SIDE 512   /* a CT slice's usual matrix */
+#define CT_QUESTION "Provide a radiology report of the findings in these CT slices."
+#define WSI_PROMPT "You are an instructor teaching medical students. For education purposes, provide a brief descriptive " \
+    "text for the set of pathology patches extracted from a pathology slide. Consider the tissue type and procedure " \
+    "(below) when deciding what to include in the descriptive text.\ncolon, biopsy:"
+
+static uint32_t next_u32(uint64_t *st) {   /* xorshift64 */
+    *st ^= *st << 13; *st ^= *st >> 7; *st ^= *st << 17;
+    return (uint32_t)(*st >> 32);
+}
+
+/* n slices of 512 x 512 with pseudo-random integer Hounsfield values in [-1024, 1535] (fixed seed). */
+static int synthetic_ct(int n, mgx_volume *v) {
+    size_t i, count = (size_t)n * CT_SIDE * CT_SIDE;
+    uint64_t st = 0x2545f4914f6cdd1dULL;
+    memset(v, 0, sizeof *v);
+    if (!(v->vox = (float *)malloc(count * sizeof *v->vox))) { fprintf(stderr, "error: out of memory for %d synthetic slices\n", n); return -1; }
+    for (i = 0; i < count; i++) v->vox[i] = (float)((int)(next_u32(&st) % 2560) - 1024);
+    v->w = v->h = CT_SIDE; v->d = n; v->nvolumes = 1;
+    strcpy(v->modality, "CT");
+    return 0;
+}
+
+/* A slide holding k tissue tiles and then some: ceil(5k/4) tiles in a square grid, every fifth one and those past
+   that count white (glass), the others pseudo-random stained pixels (max - min of R, G, B at least 37). */
+static int synthetic_slide(int k, mgx_image *img) {
+    int tiles = (5 * k + 3) / 4, cols = 1, rows, x, y;
+    uint64_t st = 0x9e3779b97f4a7c15ULL;
+    char err[256];
+    while (cols * cols < tiles) cols++;
+    rows = (tiles + cols - 1) / cols;
+    if (mgx_image_alloc(img, cols * MGX_TILE, rows * MGX_TILE, 3, err, sizeof err) != 0) { fprintf(stderr, "error: synthetic slide: %s\n", err); return -1; }
+    for (y = 0; y < img->h; y++)
+        for (x = 0; x < img->w; x++) {
+            int t = y / MGX_TILE * cols + x / MGX_TILE;
+            unsigned char *p = img->px + ((size_t)y * (size_t)img->w + (size_t)x) * 3;
+            uint32_t r = next_u32(&st);
+            if (t >= tiles || t % 5 == 4) { p[0] = p[1] = p[2] = 255; continue; }
+            p[0] = (unsigned char)(200 + (r & 31)); p[1] = (unsigned char)(100 + (r >> 8 & 63)); p[2] = (unsigned char)(170 + (r >> 16 & 31));
+        }
+    return 0;
+}
+
+static double per(double a, double b) { return b > 0 ? a / b : 0; }
+
+/* Makes the synthetic input, times its preprocessing (windows; tissue mask and tiling), then runs the driver's
+   own rest (mgx_volume_answer, mgx_wsi_answer) and prints what it measured. Returns the exit code. */
+static int bench_recipe(mgx_opts *o, int recipe, int k, int ng, const char *question) {
+    const char *name = recipe == RECIPE_CT ? "ct" : "wsi", *unit = recipe == RECIPE_CT ? "slices" : "patches";
+    mgx_run r;
+    mgx_volume vol;
+    mgx_slice_set ss;
+    mgx_image slide;
+    mgx_patch *cand = NULL;
+    double t0 = mgx_now(), t_load, t_prep, t_synth = 0, total;
+    int status = 1, n_cand = 0, threads = o->threads ? o->threads : mgx_cpu_count();
+    o->questions[0] = question ? question : recipe == RECIPE_CT ? CT_QUESTION : WSI_PROMPT;
+    o->n_questions = 1;
+    o->n_predict = ng;
+    mgx_run_init(&r, o);
+    r.unreported = 1;
+    r.advice = recipe == RECIPE_CT ? "use fewer --slices" : "use fewer --patches";
+    memset(&slide, 0, sizeof slide);
+    if (mgx_run_load(&r, 1) != 0) goto done;
+    t_load = mgx_now() - t0;
+    if (recipe == RECIPE_CT) {
+        double t;
+        t = mgx_now();
+        if (synthetic_ct(k, &vol) != 0) goto done;
+        t_synth = mgx_now() - t;
+        t = mgx_now();
+        status = mgx_slice_set_make(&vol, &mgx_ct_recipe, k, "the synthetic volume", &ss);
+        t_prep = mgx_now() - t;
+        mgx_volume_free(&vol);
+        if (status != 0) { status = 1; goto done; }
+        printf("recipe ct: %d synthetic slices of %dx%d, %d thread%s, model load %.2f s\n", k, CT_SIDE, CT_SIDE, threads, threads == 1 ? "" : "s", t_load);
+        printf("windowing   %d slices in %.3f s\n", ss.n, t_prep);
+        fflush(stdout);
+        status = mgx_volume_answer(&r, &mgx_ct_recipe, &ss);
+        mgx_slice_set_free(&ss);
+    } else {
+        double t;
+        t = mgx_now();
+        if (synthetic_slide(k, &slide) != 0) goto done;
+        t_synth = mgx_now() - t;
+        t = mgx_now();
+        n_cand = mgx_slide_patches(&slide, "the synthetic slide", 0, &cand);
+        t_prep = mgx_now() - t;
+        if (n_cand < 0) goto done;
+        printf("recipe wsi: a synthetic %dx%d slide, %d thread%s, model load %.2f s\n", slide.w, slide.h, threads, threads == 1 ? "" : "s", t_load);
+        printf("tissue mask %d tiles with tissue in %.3f s\n", n_cand, t_prep);
+        fflush(stdout);
+        status = mgx_wsi_answer(&r, &slide, cand, n_cand, k, NULL);
+    }
+    if (status != 0) goto done;
+    total = mgx_now() - t0 - t_synth;
+    printf("encode      %d images in %.2f s: %.3f s/image\n", r.encoded, r.encode_s, per(r.encode_s, r.encoded));
+    printf("prefill     %ld prompt tokens in %.2f s: %.2f tok/s\n", r.prefill_tokens, r.prefill_s, per((double)r.prefill_tokens, r.prefill_s));
+    printf("decode      %ld tokens in %.2f s: %.2f tok/s%s\n", r.generated, r.decode_s, per((double)r.generated, r.decode_s),
+           r.generated < ng ? " (the answer ended before -n)" : "");
+    printf("total       %.2f s (model load, preprocessing, encodes, prefill, decode; making the synthetic input excluded)\n", total);
+    printf("paste: medgemma.h %d.%d.%d %s, %s recipe, %d %s, %d thread%s: encode %.3f s/image, prefill %ld tokens %.2f tok/s, "
+           "decode %ld tokens %.2f tok/s, total %.1f s\n", MEDGEMMA_VERSION_MAJOR, MEDGEMMA_VERSION_MINOR, MEDGEMMA_VERSION_PATCH,
+           mg_build_info(), name, r.encoded, unit, threads, threads == 1 ? "" : "s", per(r.encode_s, r.encoded), r.prefill_tokens,
+           per((double)r.prefill_tokens, r.prefill_s), r.generated, per((double)r.generated, r.decode_s), total);
+    printf("peak RSS %.2f GiB (mapped weights count when touched)\n", peak_rss_gib());
+done:
+    free(cand);
+    mgx_image_free(&slide);
+    mgx_run_free(&r);
+    return status;
+}
+
+/* With --recipe the synthetic-prompt options do not apply, and --slices/--patches/-q need their recipe.
+   -1 to go on, else 2 after a message. Unset options hold -1 (numbers, --kv) or 0 (flags, --ctx). */
+static int recipe_args(int recipe, int slices, int patches, const char *question, int np, int ng, int images, int reps,
+                       int ctx, int kv, int ctx_prefill, int no_mmap, int vbf16) {
+    const char *other = np >= 0 ? "-p" : images >= 0 ? "--images" : reps >= 0 ? "-r" : ctx ? "--ctx" : kv >= 0 ? "--kv"
+                      : ctx_prefill ? "--ctx-prefill" : no_mmap ? "--no-mmap" : vbf16 ? "--vision-bf16" : NULL;
+    if (recipe < 0) {
+        const char *need = slices >= 0 ? "--slices" : patches >= 0 ? "--patches" : question ? "-q" : NULL;
+        return need ? mgx_usage_error("mg bench", "%s needs --recipe %s", need, slices >= 0 ? "ct" : patches >= 0 ? "wsi" : "ct or wsi") : -1;
+    }
+    if (other) return mgx_usage_error("mg bench", "%s does not apply to --recipe (it runs the driver's own path)", other);
+    if (recipe == RECIPE_CT && patches >= 0) return mgx_usage_error("mg bench", "--patches needs --recipe wsi (ct takes --slices)");
+    if (recipe == RECIPE_WSI && slices >= 0) return mgx_usage_error("mg bench", "--slices needs --recipe ct (wsi takes --patches)");
+    if (ng == 0) return mgx_usage_error("mg bench", "-n 0: --recipe decodes at least 1 token");
+    return -1;
+}
+
 int mg_cmd_bench(int argc, char **argv) {
     static const int KV[3] = { MG_KV_F16, MG_KV_Q8_0, MG_KV_F32 };
     mgx_opts o;
-    int np = 512, ng = 128, images = 0, reps = 3, i, r, no_mmap = 0, vbf16 = 0, ctx = 0, kv = 0, ctx_prefill = 0, n_pos, threads;
-    const char *pos[1];
+    int np = -1, ng = -1, images = -1, reps = -1, i, r, no_mmap = 0, vbf16 = 0, ctx = 0, kv = -1, ctx_prefill = 0, n_pos, threads;
+    int recipe = -1, slices = -1, patches = -1;
+    const char *pos[1], *question = NULL;
     mg_model *m = NULL;
     mg_model_options mo;
     mg_error e;
     mg_model_info info;
     double *pp, *tg, *im;
-    mgx_arg own[13];
-    mgx_argtable tables[2];
+    mgx_arg own[5], synth[9], rec[5];
+    mgx_argtable tables[4];
     mgx_argspec spec;
     mgx_opts_init(&o, "mg bench");
     {
-        const mgx_arg a[13] = {
+        const mgx_arg a[5] = {
             { "-m, --model", MGX_STR, &o.model, "FILE", "the text model GGUF", 0, 0, MGX_REQUIRED },
-            { "--mmproj", MGX_STR, &o.mmproj, "FILE", "the vision projector (for --images)", 0, 0, 0 },
+            { "--mmproj", MGX_STR, &o.mmproj, "FILE", "the vision projector (for --images and --recipe)", 0, 0, 0 },
             { "-t, --threads", MGX_INT, &o.threads, "N", "threads (default: the CPUs online)", 1, MGX_MAX_THREADS, 0 },
+            { "-n", MGX_INT, &ng, "N", "tokens to decode (default 128; --recipe: 64, greedy, fewer if the answer ends)", 0, MG_MAX_CTX / 2, 0 },
+            { NULL, MGX_FLAG, NULL, NULL, NULL, 0, 0, 0 } };
+        const mgx_arg b[9] = {
             { "-p", MGX_INT, &np, "N", "prompt tokens to prefill (default 512)", 0, MG_MAX_CTX / 2, 0 },
-            { "-n", MGX_INT, &ng, "N", "tokens to decode (default 128)", 0, MG_MAX_CTX / 2, 0 },
             { "--images", MGX_INT, &images, "K", "896 px images to encode (default 0)", 0, 1000, 0 },
             { "-r", MGX_INT, &reps, "R", "repetitions: min, median and max are printed (default 3)", 1, 1000, 0 },
             { "--no-mmap", MGX_FLAG, &no_mmap, NULL, "read the weights into memory instead of mapping them", 0, 0, 0 },
@@ -260,15 +397,40 @@ int mg_cmd_bench(int argc, char **argv) {
             { "--kv", MGX_ENUM, &kv, "f16|q8_0|f32", "with --ctx: KV cache type (default f16)", 0, 0, 0 },
             { "--ctx-prefill", MGX_FLAG, &ctx_prefill, NULL, "with --ctx: also feed the N positions, timed", 0, 0, 0 },
             { NULL, MGX_FLAG, NULL, NULL, NULL, 0, 0, 0 } };
-        memcpy(own, a, sizeof a);
+        const mgx_arg c[5] = {
+            { "--recipe", MGX_ENUM, &recipe, "ct|wsi", "instead: one question end to end through the ct or wsi driver's own code, on a synthetic volume or slide", 0, 0, 0 },
+            { "--slices", MGX_INT, &slices, "K", "--recipe ct: slices in the volume, all used (default 85, Google's choice)", 1, 1000, 0 },
+            { "--patches", MGX_INT, &patches, "K", "--recipe wsi: patches used (default 125, Google's choice)", 1, 500, 0 },
+            { "-q", MGX_STR, &question, "TEXT", "--recipe: the question (ct: \"" CT_QUESTION "\"; wsi: Google's example prompt, MEDGEMMA.md section 5)", 0, 0, 0 },
+            { NULL, MGX_FLAG, NULL, NULL, NULL, 0, 0, 0 } };
+        memcpy(own, a, sizeof a); memcpy(synth, b, sizeof b); memcpy(rec, c, sizeof c);
     }
     tables[0].title = "Options"; tables[0].args = own;
-    tables[1].title = NULL; tables[1].args = NULL;
+    tables[1].title = "Synthetic tokens and images"; tables[1].args = synth;
+    tables[2].title = "Recipe"; tables[2].args = rec;
+    tables[3].title = NULL; tables[3].args = NULL;
     memset(&spec, 0, sizeof spec);
-    spec.prog = "mg bench"; spec.usage = "-m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t N] [--images K] [-r R] [--ctx N ...]";
-    spec.about = "Prefill and decode speed (tokens/s), image encode time and peak memory, or with --ctx the memory of a context.";
+    spec.prog = "mg bench";
+    spec.usage = "-m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t N] [--images K] [-r R] [--ctx N ...]\n"
+                 "       mg bench --recipe ct|wsi -m MODEL.gguf --mmproj FILE [--slices 85 | --patches 125] [-n 64] [-t N] [-q TEXT]";
+    spec.about = "Prefill and decode speed (tokens/s), image encode time and peak memory, or with --ctx the memory of a context,\n"
+                 "or with --recipe the time of one CT or pathology question end to end, as the ct and wsi drivers run it.";
     spec.pos_name = ""; spec.tables = tables;
+    spec.footer = "Exit status: 0 success, 1 runtime failure, 2 usage error.";
     if ((r = mgx_args(&spec, argc, argv, pos, &n_pos)) >= 0) return r;
+    if ((r = recipe_args(recipe, slices, patches, question, np, ng, images, reps, ctx, kv, ctx_prefill, no_mmap, vbf16)) >= 0) return r;
+    if (recipe >= 0) {
+        if (mgx_opts_finish(&o, NULL) != 0) return 1;
+        r = bench_recipe(&o, recipe, recipe == RECIPE_CT ? (slices > 0 ? slices : MGX_DEFAULT_SLICES) : (patches > 0 ? patches : MGX_DEFAULT_PATCHES),
+                         ng > 0 ? ng : 64, question);
+        mgx_opts_free(&o);
+        return r;
+    }
+    if (np < 0) np = 512;
+    if (ng < 0) ng = 128;
+    if (images < 0) images = 0;
+    if (reps < 0) reps = 3;
+    if (kv < 0) kv = 0;
     if (mgx_opts_finish(&o, NULL) != 0 || mgx_check_files(&o) != 0) return 1;
     threads = o.threads ? o.threads : mgx_cpu_count();
     memset(&mo, 0, sizeof mo);

@@ -3,5 +3,5 @@
 #ifndef SYNTH_BENCH_H
 #define SYNTH_BENCH_H
 int mg_cmd_synth(int argc, char **argv);   /* mg synth: full-size MedGemma-shaped files, random weights */
-int mg_cmd_bench(int argc, char **argv);   /* mg bench: prefill/decode speed, image encode time, memory */
+int mg_cmd_bench(int argc, char **argv);   /* mg bench: prefill/decode speed, image encode time, memory; --recipe ct|wsi */
 #endif

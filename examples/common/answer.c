@@ -268,15 +268,15 @@ int mgx_run_ask(mgx_run *r, const mg_prompt *p, const char *const *questions, in
         double t;
         if (snap) { if (mg_snapshot_restore(r->s, snap) != MG_OK) { fprintf(stderr, "error: %s\n", mg_session_error(r->s)); break; } }
         else mg_session_reset(r->s);
-        mgx_answer_start(&a, r, questions ? questions[i] : NULL, out ? echo : r->o->json ? NULL : stdout, &g);
+        mgx_answer_start(&a, r, questions ? questions[i] : NULL, out ? echo : r->o->json || r->unreported ? NULL : stdout, &g);
         snprintf(what, sizeof what, "reading prompt %d/%d: token", i + 1, n);
         if (prefill(r, &p[i], common, n > 1 ? what : "reading the prompt: token", &a) != 0) { mgx_answer_free(&a); break; }
-        if (!out) mgx_report_begin(r, &a, i, n);
+        if (!out && !r->unreported) mgx_report_begin(r, &a, i, n);
         t = mgx_now();
         res = mg_generate(r->s, &g, &n_gen);
         if (mgx_answer_end(&a, r, r->s, res, n_gen, mgx_now() - t) != 0) { mgx_answer_free(&a); break; }
         if (out) out[i] = a;
-        else { mgx_report_end(r, &a, i, n); mgx_answer_free(&a); }
+        else { if (!r->unreported) mgx_report_end(r, &a, i, n); mgx_answer_free(&a); }
     }
     if (i == n) rc = 0;
     mg_snapshot_free(snap);

@@ -45,6 +45,7 @@ typedef struct mgx_run {
     const char *used_name;         /* "slices" / "patches": indices of what the images are (NULL: none) */
     const int *used;
     const char *series;            /* the DICOM series used (SeriesInstanceUID), NULL: none */
+    int unreported;                /* answers neither streamed nor reported, counts and times kept (mg bench) */
     int encoded, answers;          /* totals for the summary */
     long prompt_tokens, prefill_tokens, generated;
     double encode_s, prefill_s, decode_s;

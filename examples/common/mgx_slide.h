@@ -1,5 +1,5 @@
-/* mgx_slide.h — whole-slide pathology for MedGemma (MEDGEMMA.md section 5), shared by examples/wsi.c and
-   tests/test_volume_prompt.c.
+/* mgx_slide.h — whole-slide pathology for MedGemma (MEDGEMMA.md section 5), shared by examples/wsi.c,
+   tests/test_volume_prompt.c and `mg bench --recipe wsi`.
 
    Grid     non-overlapping MGX_TILE x MGX_TILE (896) tiles from the top-left corner: cols = w / 896 and
             rows = h / 896 (partial tiles at the right and bottom edges are dropped). When the slide is smaller
@@ -16,6 +16,7 @@
    Prompt   text first, then all the patches, no labels. */
 #ifndef MGX_SLIDE_H
 #define MGX_SLIDE_H
+#include "mgx_answer.h"
 #include "mgx_image.h"
 #include <stdint.h>
 #ifdef __cplusplus
@@ -49,6 +50,20 @@ uint64_t mgx_splitmix64(uint64_t *state);
 /* min(n, k) distinct values of [0, n) chosen with the seeded generator, written to out in ascending order.
    Returns their count, -1 on memory failure. */
 int  mgx_sample_sorted(int n, int k, uint64_t seed, int *out);
+
+/* The wsi driver's run (`mg bench --recipe wsi` runs it too). A candidate patch is a tile of a slide image,
+   at (x, y) with grid index r*cols + c, or a file of a folder (file set; index: its place among the folder's
+   images in name order). */
+typedef struct mgx_patch { int index, x, y; char *file; } mgx_patch;
+/* The candidate tiles of one slide image (the tissue mask); label names it in the stderr note. *out malloc'd.
+   Count, or -1 after a message. */
+int  mgx_slide_patches(const mgx_image *slide, const char *label, int quiet, mgx_patch **out);
+/* Up to k of the n_cand candidates (seed r->o->seed), the model loaded unless r->m is set, one prompt per -q
+   ([prompt, patches] or with context [context, patches, prompt]), then --dump-prompt (images as <image i:
+   tile (x,y)> or <image i: patch FILE>, a last line "indices: ...") or the patches cut from slide (NULL for
+   folder files: each loaded), slide freed, the patches encoded once and every -q answered. Counts and times
+   are left in r. Returns the exit code. */
+int  mgx_wsi_answer(mgx_run *r, mgx_image *slide, const mgx_patch *cand, int n_cand, int k, const char *context);
 
 #ifdef __cplusplus
 }

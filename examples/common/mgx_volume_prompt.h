@@ -1,5 +1,6 @@
 /* mgx_volume_prompt.h — MedGemma's CT and MRI volume recipes (MEDGEMMA.md section 5), shared by examples/ct.c,
-   examples/mri.c and tests/test_volume_prompt.c, and the driver both run (mgx_volume_main).
+   examples/mri.c and tests/test_volume_prompt.c, and the driver both run (mgx_volume_main; its second half,
+   mgx_volume_answer, is also what `mg bench --recipe ct` times).
 
    Slice choice   N slices, at most K wanted: all of them when N <= K, else index round(i/K*(N-1)) for
                   i = 1..K. i starts at 1 as in Google's notebook, so slice 0 is never chosen when N > K and
@@ -17,6 +18,7 @@
 #ifndef MGX_VOLUME_PROMPT_H
 #define MGX_VOLUME_PROMPT_H
 #include "medgemma.h"
+#include "mgx_answer.h"
 #include "mgx_cli.h"
 #include "mgx_image.h"
 #include "mgx_medical.h"
@@ -69,11 +71,32 @@ typedef struct mgx_volume_recipe {
     int mode;                  /* MGX_SLICES_CT or MGX_SLICES_MRI */
     const char *modality;      /* the DICOM modality the recipe is for ("CT", "MR"): others get a warning */
 } mgx_volume_recipe;
-/* Loads the VOLUME argument, keeps --slices K (default 85), makes the images, loads the model, builds every
-   -q prompt and checks it against the context, then prints the prompts (--dump-prompt: each image as
-   <image i: slice z of PATH>, z 0-based in the sorted volume, and a last line "indices: ...") or encodes the
-   slices once and answers every -q from them. Returns the exit code. */
+/* The two recipes (examples/ct.c and mri.c document them). */
+extern const mgx_volume_recipe mgx_ct_recipe, mgx_mri_recipe;
+/* Loads the VOLUME argument, keeps --slices K (default 85), makes the images (mgx_slice_set_make), then
+   mgx_volume_answer. Returns the exit code. */
 int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *recipe);
+
+/* The slices of a run: their indices in the volume, their 8-bit images, each image's source and the DICOM
+   series (empty: none). */
+typedef struct mgx_slice_set {
+    int n, *idx;
+    mgx_image *imgs;
+    char **src;              /* each slice's source: its DICOM file (files = 1), or "slice z of LABEL", z 0-based */
+    char **sha;              /* files = 1: each slice file's SHA-256 (hex); else NULL */
+    int files;
+    char series[65];
+} mgx_slice_set;
+/* Keeps up to k evenly spaced slices of v and makes their images in the recipe's mode; label names the volume.
+   Slices read from their own files (v->source_path) are named by file and hashed again for provenance.
+   0, or -1 after a message (nothing left allocated). */
+int  mgx_slice_set_make(const mgx_volume *v, const mgx_volume_recipe *recipe, int k, const char *label, mgx_slice_set *ss);
+void mgx_slice_set_free(mgx_slice_set *ss);
+/* The rest of a ct/mri run (`mg bench --recipe ct` runs it too): loads the model unless r->m is set, builds
+   every -q prompt and checks it against the context, then prints the prompts (--dump-prompt: each image as
+   <image i: slice z of LABEL> and a last line "indices: ...") or encodes the slices once (their pixels freed
+   after) and answers every -q from them. Counts and times are left in r. Returns the exit code. */
+int  mgx_volume_answer(mgx_run *r, const mgx_volume_recipe *recipe, mgx_slice_set *ss);
 
 #ifdef __cplusplus
 }

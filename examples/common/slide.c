@@ -1,6 +1,7 @@
 /* slide.c — whole-slide tiling, tissue mask and seeded patch sampling (see mgx_slide.h). */
 #include "mgx_slide.h"
 #include "mgx_medical.h"
+#include "mgx_volume_prompt.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,4 +118,101 @@ int mgx_sample_sorted(int n, int k, uint64_t seed, int *out) {
     free(perm);
     qsort(out, (size_t)k, sizeof *out, cmp_int);
     return k;
+}
+
+/* ---------- the wsi driver's run ---------- */
+
+int mgx_slide_patches(const mgx_image *slide, const char *label, int quiet, mgx_patch **out) {
+    int *tiles, cols, rows, n = mgx_slide_tissue_tiles(slide, &tiles), i;
+    *out = NULL;
+    mgx_slide_grid(slide->w, slide->h, &cols, &rows);
+    if (!quiet) fprintf(stderr, "%s: %dx%d, %dx%d tiles of %d, %d with tissue\n", label, slide->w, slide->h, cols, rows, MGX_TILE, n);
+    if (n < 0 || !(*out = (mgx_patch *)calloc((size_t)(n > 0 ? n : 1), sizeof **out))) { free(tiles); fprintf(stderr, "error: out of memory\n"); return -1; }
+    for (i = 0; i < n; i++) {
+        (*out)[i].index = tiles[i];
+        (*out)[i].x = tiles[i] % cols * MGX_TILE;
+        (*out)[i].y = tiles[i] / cols * MGX_TILE;
+    }
+    free(tiles);
+    return n;
+}
+
+/* The user turn: [prompt, patches...] (the recipe) or, with a context, [context, patches..., prompt].
+   embd NULL leaves image placeholders (--dump-prompt). Returns the item count. */
+static int turn_items(mg_chat_item *items, const char *context, const char *prompt, const mg_image_embd *embd, int n) {
+    int i, k = 0;
+    items[k].text = context ? context : prompt; items[k++].image = NULL;
+    for (i = 0; i < n; i++) { items[k].text = NULL; items[k++].image = embd ? &embd[i] : NULL; }
+    if (context) { items[k].text = prompt; items[k++].image = NULL; }
+    return k;
+}
+
+/* Up to k of the candidates at random (seeded), back in slide order: their indices and image labels. */
+static int choose(const mgx_patch *cand, int n_cand, int k, uint64_t seed, int *pick, int *idx, char **src) {
+    int i, n = mgx_sample_sorted(n_cand, k, seed, pick);
+    if (n < 0) return -1;
+    for (i = 0; i < n; i++) {
+        const mgx_patch *p = &cand[pick[i]];
+        size_t len = (p->file ? strlen(p->file) : 0) + 48;
+        idx[i] = p->index;
+        if (!(src[i] = (char *)malloc(len))) return -1;
+        if (p->file) snprintf(src[i], len, "patch %s", p->file);
+        else snprintf(src[i], len, "tile (%d,%d)", p->x, p->y);
+    }
+    return n;
+}
+
+int mgx_wsi_answer(mgx_run *r, mgx_image *slide, const mgx_patch *cand, int n_cand, int k, const char *context) {
+    const mgx_opts *o = r->o;
+    mgx_image *imgs = NULL;
+    mg_image_embd *embd = NULL;
+    mg_chat_item *items = NULL;
+    mg_prompt p[MGX_MAX_QUESTIONS];
+    const mg_chat_item *turns[MGX_MAX_QUESTIONS];
+    int n_items[MGX_MAX_QUESTIONS];
+    char err[512], **src = NULL;
+    int *pick = NULL, *idx = NULL, i, n = 0, status = 1, built = 0;
+    pick = (int *)malloc((size_t)n_cand * sizeof *pick);
+    idx = (int *)malloc((size_t)n_cand * sizeof *idx);
+    src = (char **)calloc((size_t)n_cand, sizeof *src);
+    if (!pick || !idx || !src || (n = choose(cand, n_cand, k, o->seed.value, pick, idx, src)) < 0) { fprintf(stderr, "error: out of memory\n"); n = 0; goto done; }
+    if (!o->quiet) fprintf(stderr, "using %d of %d patches (seed %llu)\n", n, n_cand, (unsigned long long)o->seed.value);
+    r->image_src = (const char *const *)src; r->n_images = n; r->used_name = "patches"; r->used = idx;
+
+    if (!r->m && mgx_run_load(r, 1) != 0) goto done;
+    if (!(items = (mg_chat_item *)calloc((size_t)o->n_questions * (size_t)(n + 2), sizeof *items))) { fprintf(stderr, "error: out of memory\n"); goto done; }
+    for (i = 0; i < o->n_questions; i++) {
+        turns[i] = items + (size_t)i * (size_t)(n + 2);
+        n_items[i] = turn_items(items + (size_t)i * (size_t)(n + 2), context, o->questions[i], NULL, n);
+    }
+    if (mgx_run_prompts(r, turns, n_items, o->n_questions, p) != 0) goto done;
+    built = o->n_questions;
+    if (o->dump_prompt) {
+        mgx_dump_prompts(r, p, built);
+        mgx_dump_indices(stdout, idx, n);
+        status = 0;
+        goto done;
+    }
+    imgs = (mgx_image *)calloc((size_t)n, sizeof *imgs);
+    embd = (mg_image_embd *)calloc((size_t)n, sizeof *embd);
+    if (!imgs || !embd) { fprintf(stderr, "error: out of memory\n"); goto done; }
+    for (i = 0; i < n; i++) {
+        const mgx_patch *c = &cand[pick[i]];
+        if ((c->file ? mgx_slide_load(c->file, &imgs[i], err, sizeof err) : mgx_tile_extract(slide, c->x, c->y, &imgs[i], err, sizeof err)) != 0) {
+            fprintf(stderr, "error: %s: %s\n", src[i], err);
+            goto done;
+        }
+    }
+    if (slide) mgx_image_free(slide);
+    if (mgx_run_images_and_ask(r, imgs, n, "encoding patch", embd, p, built) == 0) status = 0;
+done:
+    for (i = 0; i < built; i++) mg_prompt_free(&p[i]);
+    for (i = 0; i < n; i++) {
+        if (imgs) mgx_image_free(&imgs[i]);
+        if (embd) mg_image_embd_free(&embd[i]);
+    }
+    for (i = 0; src && i < n_cand; i++) free(src[i]);
+    free(pick); free(idx); free(src); free(imgs); free(embd); free(items);
+    r->image_src = NULL; r->used = NULL; r->n_images = 0;
+    return status;
 }

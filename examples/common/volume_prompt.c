@@ -105,6 +105,17 @@ void mgx_dump_indices(FILE *f, const int *idx, int n) {
 
 /* ---------- the ct and mri drivers ---------- */
 
+const mgx_volume_recipe mgx_ct_recipe = {
+    "ct", "A CT volume and questions, Google's CT recipe: up to K evenly spaced slices, three Hounsfield windows\n"
+          "to R, G and B, each image followed by \"SLICE i\", the question last; no system text.\n"
+          "VOLUME: a DICOM folder, a multi-frame DICOM file, .nii or .nii.gz.",
+    MGX_CT_INSTRUCTION, MGX_SLICES_CT, "CT" };
+const mgx_volume_recipe mgx_mri_recipe = {
+    "mri", "An MRI volume and questions: up to K evenly spaced slices, whole-volume min-max to grey, each image\n"
+           "followed by \"SLICE i\", the question last; no system text.\n"
+           "VOLUME: a DICOM folder, a multi-frame DICOM file, .nii or .nii.gz.",
+    MGX_MRI_INSTRUCTION, MGX_SLICES_MRI, "MR" };
+
 static const char VOLUME_USAGE[] = "VOLUME -q QUESTION [-q ...] -m MODEL.gguf --mmproj MMPROJ.gguf [--slices K] [--series S] [--volume N] [options]";
 
 /* Stderr notes on what was loaded: the series, slices, modality against the recipe, extra NIfTI volumes. */
@@ -125,31 +136,60 @@ static void describe(const char *path, const mgx_volume *v, int n, const mgx_vol
 }
 
 
-/* The slices a run uses: their indices in the sorted volume, 8-bit images, labels, and the DICOM series. */
-typedef struct slice_set {
-    int n, *idx;
-    mgx_image *imgs;
-    char **src;              /* each slice's source: its DICOM file (files = 1), or "slice k of PATH" */
-    char **sha;              /* files = 1: each slice file's SHA-256 (hex) */
-    int files;
-    char series[65];
-} slice_set;
-
-static void slice_set_free(slice_set *ss) {
+void mgx_slice_set_free(mgx_slice_set *ss) {
     int i;
     for (i = 0; i < ss->n; i++) { mgx_image_free(&ss->imgs[i]); free(ss->src[i]); if (ss->sha) free(ss->sha[i]); }
     free(ss->idx); free(ss->imgs); free(ss->src); free(ss->sha);
     memset(ss, 0, sizeof *ss);
 }
 
-/* Loads the volume, keeps k evenly spaced slices and makes their images (the voxels are freed at once).
+int mgx_slice_set_make(const mgx_volume *v, const mgx_volume_recipe *rc, int k, const char *label, mgx_slice_set *ss) {
+    char err[256];
+    int i;
+    memset(ss, 0, sizeof *ss);
+    if (v->d < 1 || v->w < 1 || v->h < 1) { fprintf(stderr, "error: %s: no slices\n", label); return -1; }
+    if (k > v->d) k = v->d;
+    ss->idx = (int *)malloc((size_t)k * sizeof *ss->idx);
+    ss->imgs = (mgx_image *)calloc((size_t)k, sizeof *ss->imgs);
+    ss->src = (char **)calloc((size_t)k, sizeof *ss->src);
+    if (!ss->idx || !ss->imgs || !ss->src) { fprintf(stderr, "error: out of memory\n"); mgx_slice_set_free(ss); return -1; }
+    ss->n = mgx_sample_slices(v->d, k, ss->idx);
+    if (mgx_volume_slice_images(v, rc->mode, ss->idx, ss->n, ss->imgs, err, sizeof err) != 0) {
+        fprintf(stderr, "error: %s\n", err);
+        mgx_slice_set_free(ss);
+        return -1;
+    }
+    for (i = 0; i < ss->n; i++) {   /* a folder's slice: its DICOM file; else the slice's index in the volume */
+        const char *file = v->source_path ? v->source_path[ss->idx[i]] : NULL;
+        size_t len = strlen(file ? file : label) + 32;
+        if (!(ss->src[i] = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); mgx_slice_set_free(ss); return -1; }
+        if (file) snprintf(ss->src[i], len, "%s", file);
+        else snprintf(ss->src[i], len, "slice %d of %s", ss->idx[i], label);
+    }
+    if ((ss->files = v->source_path != NULL) != 0) {   /* provenance: what each slice's file held */
+        if (!(ss->sha = (char **)calloc((size_t)ss->n, sizeof *ss->sha))) { fprintf(stderr, "error: out of memory\n"); mgx_slice_set_free(ss); return -1; }
+        for (i = 0; i < ss->n; i++) {
+            uint8_t h[32];
+            if (!(ss->sha[i] = (char *)malloc(65)) || mgx_file_sha256(ss->src[i], h) != 0) {
+                fprintf(stderr, "error: %s: cannot read it again for its SHA-256\n", ss->src[i]);
+                mgx_slice_set_free(ss);
+                return -1;
+            }
+            mgx_hex(h, 32, ss->sha[i]);
+        }
+    }
+    snprintf(ss->series, sizeof ss->series, "%s", v->series_uid);
+    return 0;
+}
+
+/* Loads the volume file, keeps k evenly spaced slices and makes their images (the voxels are freed at once).
    0, or -1 after a message. */
 static int load_slices(const mgx_opts *o, const mgx_volume_recipe *rc, const mgx_volume_options *vo, int volume_given,
-                       int k, slice_set *ss) {
+                       int k, mgx_slice_set *ss) {
     const char *path = o->positional[0];
     mgx_volume vol;
     char err[4096];   /* room for the list of a folder's series */
-    int i, status = -1;
+    int status;
     memset(ss, 0, sizeof *ss);
     memset(&vol, 0, sizeof vol);
     if (mgx_volume_load_ex(path, vo, &vol, err, sizeof err) != 0) {
@@ -157,52 +197,53 @@ static int load_slices(const mgx_opts *o, const mgx_volume_recipe *rc, const mgx
         if (strstr(err, " series")) fprintf(stderr, "(--series UID or --series N picks one)\n");
         return -1;
     }
-    if (vol.d < 1 || vol.w < 1 || vol.h < 1) { fprintf(stderr, "error: %s: no slices\n", path); goto done; }
-    if (k > vol.d) k = vol.d;
-    ss->idx = (int *)malloc((size_t)k * sizeof *ss->idx);
-    ss->imgs = (mgx_image *)calloc((size_t)k, sizeof *ss->imgs);
-    ss->src = (char **)calloc((size_t)k, sizeof *ss->src);
-    if (!ss->idx || !ss->imgs || !ss->src) { fprintf(stderr, "error: out of memory\n"); goto done; }
-    ss->n = mgx_sample_slices(vol.d, k, ss->idx);
-    describe(path, &vol, ss->n, rc, volume_given, o->quiet);
-    if (mgx_volume_slice_images(&vol, rc->mode, ss->idx, ss->n, ss->imgs, err, sizeof err) != 0) { fprintf(stderr, "error: %s\n", err); goto done; }
-    for (i = 0; i < ss->n; i++) {   /* a folder's slice: its DICOM file; else the slice's index in the file */
-        const char *file = vol.source_path ? vol.source_path[ss->idx[i]] : NULL;
-        size_t len = strlen(file ? file : path) + 32;
-        if (!(ss->src[i] = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-        if (file) snprintf(ss->src[i], len, "%s", file);
-        else snprintf(ss->src[i], len, "slice %d of %s", ss->idx[i], path);
-    }
-    if ((ss->files = vol.source_path != NULL) != 0) {   /* provenance: what each slice's file held */
-        if (!(ss->sha = (char **)calloc((size_t)ss->n, sizeof *ss->sha))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-        for (i = 0; i < ss->n; i++) {
-            uint8_t h[32];
-            if (!(ss->sha[i] = (char *)malloc(65)) || mgx_file_sha256(ss->src[i], h) != 0) {
-                fprintf(stderr, "error: %s: cannot read it again for its SHA-256\n", ss->src[i]);
-                goto done;
-            }
-            mgx_hex(h, 32, ss->sha[i]);
-        }
-    }
-    snprintf(ss->series, sizeof ss->series, "%s", vol.series_uid);
-    status = 0;
-done:
+    if (vol.d >= 1 && vol.w >= 1 && vol.h >= 1) describe(path, &vol, vol.d < k ? vol.d : k, rc, volume_given, o->quiet);
+    status = mgx_slice_set_make(&vol, rc, k, path, ss);
     mgx_volume_free(&vol);
+    return status;
+}
+
+int mgx_volume_answer(mgx_run *r, const mgx_volume_recipe *rc, mgx_slice_set *ss) {
+    const mgx_opts *o = r->o;
+    mg_image_embd *embd = NULL;
+    mgx_slice_prompt sp[MGX_MAX_QUESTIONS];
+    mg_prompt p[MGX_MAX_QUESTIONS];
+    const mg_chat_item *turns[MGX_MAX_QUESTIONS];
+    int n_items[MGX_MAX_QUESTIONS];
+    int i, q = 0, built = 0, status = 1;
+    r->image_src = (const char *const *)ss->src; r->n_images = ss->n; r->used_name = "slices"; r->used = ss->idx;
+    r->image_sha = (const char *const *)ss->sha;
+    r->series = ss->series[0] ? ss->series : NULL;
+    if (!r->m && mgx_run_load(r, 1) != 0) return 1;
+    for (q = 0; q < o->n_questions; q++) {             /* images as placeholders: the budget comes first */
+        if (mgx_slice_prompt_build(&sp[q], rc->instruction, NULL, ss->n, o->questions[q]) != 0) { fprintf(stderr, "error: out of memory\n"); goto done; }
+        turns[q] = sp[q].items; n_items[q] = sp[q].n_items;
+    }
+    if (mgx_run_prompts(r, turns, n_items, o->n_questions, p) != 0) goto done;
+    built = o->n_questions;
+    if (o->dump_prompt) {
+        mgx_dump_prompts(r, p, built);
+        mgx_dump_indices(stdout, ss->idx, ss->n);
+        status = 0;
+        goto done;
+    }
+    if (!(embd = (mg_image_embd *)calloc((size_t)ss->n, sizeof *embd))) { fprintf(stderr, "error: out of memory\n"); goto done; }
+    if (mgx_run_images_and_ask(r, ss->imgs, ss->n, "encoding slice", embd, p, built) == 0) status = 0;
+done:
+    for (i = 0; i < built; i++) mg_prompt_free(&p[i]);
+    while (q-- > 0) mgx_slice_prompt_free(&sp[q]);
+    for (i = 0; embd && i < ss->n; i++) mg_image_embd_free(&embd[i]);
+    free(embd);
     return status;
 }
 
 int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
     mgx_opts o;
     mgx_run r;
-    slice_set ss;
-    mg_image_embd *embd = NULL;
-    mgx_slice_prompt sp[MGX_MAX_QUESTIONS];
-    mg_prompt p[MGX_MAX_QUESTIONS];
-    const mg_chat_item *turns[MGX_MAX_QUESTIONS];
-    int n_items[MGX_MAX_QUESTIONS];
+    mgx_slice_set ss;
     mgx_driver d;
     uint8_t sha[32];
-    int i, k = MGX_DEFAULT_SLICES, volume_given, q = 0, built = 0, status;
+    int k = MGX_DEFAULT_SLICES, volume_given, status;
     mgx_volume_options vo = { NULL, -1 };
     mgx_arg own[4] = {
         { "--slices", MGX_INT, &k, "K", "slices to use, evenly spaced (default 85, Google's choice)", 1, MGX_MAX_VOLUME_SLICES, 0 },
@@ -217,33 +258,11 @@ int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *rc) {
     if (!volume_given) vo.volume = 0;
     mgx_run_init(&r, &o);
     r.advice = "use fewer --slices or a shorter question";
-    if (load_slices(&o, rc, &vo, volume_given, k, &ss) != 0) goto done;
-    if (mgx_file_sha256(o.positional[0], sha) == 0) mgx_run_input(&r, o.positional[0], sha);
-    r.image_src = (const char *const *)ss.src; r.n_images = ss.n; r.used_name = "slices"; r.used = ss.idx;
-    r.image_sha = (const char *const *)ss.sha;
-    r.series = ss.series[0] ? ss.series : NULL;
-
-    if (mgx_run_load(&r, 1) != 0) goto done;
-    for (q = 0; q < o.n_questions; q++) {              /* images as placeholders: the budget comes first */
-        if (mgx_slice_prompt_build(&sp[q], rc->instruction, NULL, ss.n, o.questions[q]) != 0) { fprintf(stderr, "error: out of memory\n"); goto done; }
-        turns[q] = sp[q].items; n_items[q] = sp[q].n_items;
+    if (load_slices(&o, rc, &vo, volume_given, k, &ss) == 0) {
+        if (mgx_file_sha256(o.positional[0], sha) == 0) mgx_run_input(&r, o.positional[0], sha);
+        status = mgx_volume_answer(&r, rc, &ss);
+        mgx_slice_set_free(&ss);
     }
-    if (mgx_run_prompts(&r, turns, n_items, o.n_questions, p) != 0) goto done;
-    built = o.n_questions;
-    if (o.dump_prompt) {
-        mgx_dump_prompts(&r, p, built);
-        mgx_dump_indices(stdout, ss.idx, ss.n);
-        status = 0;
-        goto done;
-    }
-    if (!(embd = (mg_image_embd *)calloc((size_t)ss.n, sizeof *embd))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-    if (mgx_run_images_and_ask(&r, ss.imgs, ss.n, "encoding slice", embd, p, built) == 0) status = 0;
-done:
-    for (i = 0; i < built; i++) mg_prompt_free(&p[i]);
-    while (q-- > 0) mgx_slice_prompt_free(&sp[q]);
-    for (i = 0; embd && i < ss.n; i++) mg_image_embd_free(&embd[i]);
-    free(embd);
-    slice_set_free(&ss);
     mgx_run_free(&r);
     mgx_opts_free(&o);
     return status;
