@@ -3779,6 +3779,18 @@ static void mg__matmul_task(void *ctx, int ith, int nth) {
         if (lo < hi) mg__matmul_rows(j, c / j->per, lo, hi);
     }
 }
+/* Row chunks per matrix for nth threads: 8 per thread, and more for a large matrix, so that none holds more than
+   MG__CHUNK_BYTES of weights (the last chunk taken ends the job: small chunks keep the threads' finishing times
+   close); at least 16 rows each. */
+#ifndef MG__CHUNK_BYTES
+#define MG__CHUNK_BYTES ((size_t)1 << 20)
+#endif
+static int mg__chunks(const mg__mat *w, int nth) {
+    size_t per = (size_t)w->n_out * w->row_bytes / MG__CHUNK_BYTES, most = (size_t)(w->n_out / 16);
+    if (per < 8 * (size_t)nth) per = 8 * (size_t)nth;
+    if (per > most) per = most > 0 ? most : 1;
+    return (int)(per < 65536 ? per : 65536);
+}
 /* y_i = W_i x over n rows for nw matrices with the same input (no bias): one conversion of the input (across
    threads for several rows) and one job when the matrices share n_in and the partner format, else one each. */
 static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, float *const *y, int nw, const float *x, int n) {
@@ -3790,7 +3802,7 @@ static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, f
             return;
         }
     j.w = w; j.y = y; j.nw = nw; j.x = x; j.xq = xq; j.n_tok = n;
-    j.per = pool->n > 1 ? 8 * pool->n : 1; j.next = 0;
+    j.per = pool->n > 1 ? mg__chunks(w[0], pool->n) : 1; j.next = 0;
     j.xq_stride = mg__act_row_bytes(w[0]->type, w[0]->n_in);
     if (n >= 4) mg__pool_run(pool, mg__quant_task, &j);
     else mg__quant_task(&j, 0, 1);
@@ -5302,11 +5314,18 @@ static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_
             return mg__fail(e, MG_ERR_IO, "'%s' is not a readable non-empty file", path);
         }
         size = (size_t)sz;
-        if (!(buf = mg__weights_alloc(size))) { fclose(f); return mg__fail(e, MG_ERR_NOMEM, "out of memory reading '%s'", path); }
+        if (size > SIZE_MAX - 64 || !(buf = mg__weights_alloc(size + 64))) { fclose(f); return mg__fail(e, MG_ERR_NOMEM, "out of memory reading '%s'", path); }
         if (fread(buf, 1, size, f) != size) { fclose(f); MG_FREE(buf); return mg__fail(e, MG_ERR_IO, "cannot read '%s'", path); }
         fclose(f);
     }
     if ((r = mg_gguf_open_mem(out, buf, size, e)) != MG_OK) { mg__release_buffer(buf, size, mapped); return r; }
+    if (!mapped && (uintptr_t)((*out)->data + (*out)->data_off) % 64) {
+        /* the tensor data moved to a 64-byte boundary: the kernels' vector loads then stay within cache lines */
+        size_t pad = 64 - (size_t)((uintptr_t)((*out)->data + (*out)->data_off) % 64);
+        mg_gguf_close(*out);
+        memmove((uint8_t *)buf + pad, buf, size);
+        if ((r = mg_gguf_open_mem(out, (uint8_t *)buf + pad, size, e)) != MG_OK) { mg__release_buffer(buf, size, mapped); return r; }
+    }
     (*out)->owned = buf;
     (*out)->owned_size = size;
     (*out)->owned_mapped = mapped;
