@@ -32,7 +32,7 @@ FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snap
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 HDRS       := medgemma.h tools/gguf_write.h $(wildcard examples/readers/*.h) $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
-.PHONY: all test clean check-header sanitize tsan fuzz fuzz-build
+.PHONY: all test test-core clean check-header sanitize tsan fuzz fuzz-build
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
 
 $(B)/medgemma.o: medgemma.h | $(B)
@@ -108,10 +108,16 @@ check-header: | $(B)
 	@printf '#define MEDGEMMA_IMPLEMENTATION\n#include "medgemma.h"\n' > $(B)/hdr_c99.c
 	@$(CC) $(WARN) -Werror -fsyntax-only -I. $(B)/hdr_c99.c
 
-# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), in build/asan.
+# `make test` without the second and third builds of the fixture tests (scalar kernels, plain path): what the
+# sanitizers run
+test-core: all check-header $(FUZZ_REPLAY)
+	@sh tests/run.sh $(TESTS) $(FUZZ_REPLAY)
+
+# Every test program and script (the SIMD build; the scalar and plain-path builds run the same code paths as
+# plain loops) under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), in build/asan.
 sanitize:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	        LDLIBS="-lm -lpthread -fsanitize=address,undefined" test
+	        LDLIBS="-lm -lpthread -fsanitize=address,undefined" test-core
 
 # The concurrency test (sessions on threads sharing a model, pool stress) under ThreadSanitizer, in build/tsan.
 TSAN_CC ?= $(CC)
