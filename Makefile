@@ -21,7 +21,7 @@ COMMON_SRC := $(wildcard examples/readers/*.c) $(wildcard examples/common/*.c)
 COMMON_OBJ := $(COMMON_SRC:examples/%.c=$(B)/%.o)
 EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
-TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern $(B)/bench_decode $(B)/bench_inflate
+TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern $(B)/bench_decode $(B)/bench_vision $(B)/bench_inflate
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels test_kernels)
 # the fixture tests again through the plain model path only (MG_REFERENCE: scalar kernels, plain attention and
@@ -58,6 +58,9 @@ $(B)/mg: tools/mg.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/gguf_write.o $(B)
 # kernel benchmarks: they include the implementation to reach the private kernels
 $(B)/bench_%: tools/bench_%.c medgemma.h | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+# vision benchmark and accuracy study: reads the fixture images through the readers
+$(B)/bench_vision: tools/bench_vision.c $(HDRS) $(B)/libmgx.a | $(B)
+	$(CC) $(CFLAGS) $< $(B)/libmgx.a -o $@ $(LDLIBS)
 # inflate benchmark: includes the inflater's source
 $(B)/bench_inflate: tools/bench_inflate.c examples/readers/inflate.c examples/readers/image.c examples/readers/files.c $(HDRS) | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)

@@ -1631,10 +1631,11 @@ static int mg__act_type(int wtype) {
     }
 }
 /* Bytes of an activation row converted for a matrix product (mg__quant_act): the partner format, and for Q8_0
-   then, from a 4-byte boundary, one int32 per block: 128 x the sum of its quants. */
+   then, from a 4-byte boundary (mg__act_q8_0_sums), one int32 per block, 128 x the sum of its quants, and one
+   float per block, its scale. */
+static size_t mg__act_q8_0_sums(int64_t n) { return (mg__row_bytes(MG_TYPE_Q8_0, n) + 3) / 4 * 4; }
 static size_t mg__act_row_bytes(int wtype, int64_t n) {
-    size_t b = mg__row_bytes(mg__act_type(wtype), n);
-    return wtype == MG_TYPE_Q8_0 ? (b + 3) / 4 * 4 + (size_t)(n / 32) * 4 : b;
+    return wtype == MG_TYPE_Q8_0 ? mg__act_q8_0_sums(n) + (size_t)(n / 32) * 8 : mg__row_bytes(mg__act_type(wtype), n);
 }
 
 /* ===== >>kernels: scalar ============================================================================= */
@@ -2711,7 +2712,8 @@ static void mg__lanes_dec_q6_k(const uint8_t *w, int ng, const mg__block_q8_k *a
         _mm512_storeu_ps(y + 16 * G, s);
     }
 }
-/* Q8_0: weights + 128 (unsigned for vpdpbusd) give sum w a + 128 sum a; cs[b] = 128 sum a (mg__quant_act). */
+/* Q8_0: weights + 128 (unsigned for vpdpbusd) give sum w a + 128 sum a; cs[b] = 128 sum a, then the blocks' scales as
+   floats (mg__quant_act). */
 MG__INLINE __m512i mg__q8_0_lanes_dot(const __m512i *wq, const mg__block_q8_0 *a, int32_t cs) {
     __m512i u0 = _mm512_setzero_si512(), u1 = _mm512_setzero_si512();
     int i;
@@ -2723,6 +2725,7 @@ MG__INLINE __m512i mg__q8_0_lanes_dot(const __m512i *wq, const mg__block_q8_0 *a
 }
 static void mg__lanes_dec_q8_0(const uint8_t *w, int ng, const mg__block_q8_0 *a, const int32_t *cs, int nb, float *y) {
     const __m512i c80 = _mm512_set1_epi8((char)0x80);
+    const float *dx = (const float *)(cs + nb);
     int G, b, i;
     for (G = 0; G < ng; G++) {
         __m512 s = _mm512_setzero_ps();
@@ -2731,18 +2734,18 @@ static void mg__lanes_dec_q8_0(const uint8_t *w, int ng, const mg__block_q8_0 *a
             mg__prefetch_span(w, MG__LANES_AHEAD, MG__LANES_AHEAD + 16 * sizeof(mg__block_q8_0));
             MG__UNROLL for (i = 0; i < 8; i++) wq[i] = _mm512_xor_si512(MG__LANE_LD(w + 32, i), c80);
             s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_cvtepi32_ps(mg__q8_0_lanes_dot(wq, a + b, cs[b])),
-                                               _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w)), _mm512_set1_ps(mg__h2f(a[b].d)))));
+                                               _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w)), _mm512_set1_ps(dx[b]))));
         }
         _mm512_storeu_ps(y + 16 * G, s);
     }
 }
-/* Q8_0 prefill: 16 rows (in lanes, or nr <= 16 rows rb apart transposed per block) x nt <= MG__TOK_BLOCK tokens.
-   Per block the 16 rows' quants (+ 128) and scales are set up once for every token; s[16 t + r] accumulates. */
+/* Q8_0 prefill: nr <= 16 rows rb apart x nt <= MG__TOK_BLOCK tokens. Per block the rows' quants (+ 128) and scales
+   are put in lanes (transposed) once for every token; s[16 t + r] accumulates. */
 static void mg__tiles_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y,
-                           size_t ys, int lanes) {
+                           size_t ys) {
     const __m512i c80 = _mm512_set1_epi8((char)0x80);
     const int nb = (int)(n / 32);
-    const size_t co = mg__act_row_bytes(MG_TYPE_Q8_0, n) - 4 * (size_t)nb;   /* the sums after the blocks */
+    const size_t co = mg__act_q8_0_sums(n);
     float s[MG__TILE_ROWS * MG__TOK_BLOCK];
     const uint8_t *row[MG__TILE_ROWS];
     int b, i, t;
@@ -2751,12 +2754,7 @@ static void mg__tiles_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x
     for (b = 0; b < nb; b++) {
         __m512i wq[16];
         __m512 dw;
-        if (lanes) {
-            const uint8_t *g = w + (size_t)b * 16 * sizeof(mg__block_q8_0);
-            mg__prefetch_span(g, 4 * 16 * sizeof(mg__block_q8_0), 5 * 16 * sizeof(mg__block_q8_0));
-            for (i = 0; i < 8; i++) wq[i] = MG__LANE_LD(g + 32, i);
-            dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)g));
-        } else {   /* row r's 32 quants in lane r: a 16 x 16 word transpose of which words 0-7 are used */
+        {   /* row r's 32 quants in lane r: a 16 x 16 word transpose of which words 0-7 are used */
             const size_t off = (size_t)b * sizeof(mg__block_q8_0);
             for (i = 0; i < 16; i++) {
                 mg__prefetch_span(row[i], off + 4 * sizeof(mg__block_q8_0), off + 5 * sizeof(mg__block_q8_0));
@@ -2768,13 +2766,45 @@ static void mg__tiles_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x
         for (i = 0; i < 8; i++) wq[i] = _mm512_xor_si512(wq[i], c80);
         for (t = 0; t < nt; t++) {
             const mg__block_q8_0 *a = (const mg__block_q8_0 *)(x + (size_t)t * xs) + b;
-            const int32_t cs = ((const int32_t *)(x + (size_t)t * xs + co))[b];
-            const __m512 term = _mm512_mul_ps(_mm512_cvtepi32_ps(mg__q8_0_lanes_dot(wq, a, cs)), _mm512_mul_ps(dw, _mm512_set1_ps(mg__h2f(a->d))));
+            const int32_t *cs = (const int32_t *)(x + (size_t)t * xs + co);
+            const __m512 term = _mm512_mul_ps(_mm512_cvtepi32_ps(mg__q8_0_lanes_dot(wq, a, cs[b])), _mm512_mul_ps(dw, _mm512_set1_ps(((const float *)(cs + nb))[b])));
             _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
         }
     }
     for (t = 0; t < nt; t++)
         for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
+}
+/* Q8_0 prefill from the lanes layout: one group of 16 rows x nt tokens, eight tokens at a time with their sums in
+   registers over all blocks (the group's blocks are read again for every eight tokens, from the caches). */
+static void mg__tiles_q8_0_lanes(const uint8_t *g, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    const __m512i c80 = _mm512_set1_epi8((char)0x80);
+    const int nb = (int)(n / 32);
+    const size_t co = mg__act_q8_0_sums(n);
+    const mg__block_q8_0 *a[MG__TILE_TOKS];
+    const int32_t *cs[MG__TILE_TOKS];
+    const float *dx[MG__TILE_TOKS];
+    float out[MG__TILE_ROWS * MG__TILE_TOKS];
+    int t0, t, b, i;
+    for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
+        __m512 s[MG__TILE_TOKS];
+        for (t = 0; t < MG__TILE_TOKS; t++) {   /* tokens past nt repeat the last */
+            const uint8_t *xt = x + (size_t)(t0 + t < nt ? t0 + t : nt - 1) * xs;
+            a[t] = (const mg__block_q8_0 *)xt; cs[t] = (const int32_t *)(xt + co); dx[t] = (const float *)(cs[t] + nb);
+            s[t] = _mm512_setzero_ps();
+        }
+        for (b = 0; b < nb; b++) {
+            const uint8_t *gb = g + (size_t)b * 16 * sizeof(mg__block_q8_0);
+            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)gb));
+            __m512i wq[8];
+            MG__UNROLL for (i = 0; i < 8; i++) wq[i] = _mm512_xor_si512(MG__LANE_LD(gb + 32, i), c80);
+            MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++)
+                s[t] = _mm512_add_ps(s[t], _mm512_mul_ps(_mm512_cvtepi32_ps(mg__q8_0_lanes_dot(wq, a[t] + b, cs[t][b])),
+                                                         _mm512_mul_ps(dw, _mm512_set1_ps(dx[t][b]))));
+        }
+        for (t = 0; t < MG__TILE_TOKS; t++) _mm512_storeu_ps(out + MG__TILE_ROWS * t, s[t]);
+        for (t = 0; t < MG__TILE_TOKS && t0 + t < nt; t++)
+            for (i = 0; i < MG__TILE_ROWS; i++) y[(size_t)(t0 + t) * ys + i] = out[MG__TILE_ROWS * t + i];
+    }
 }
 /* mg__mat_block on nr rows (a multiple of 16) in the lanes layout from the group at w: the decode streams below
    MG__TILE_MIN_TOKS tokens, else the tiles. x: rows of mg__quant_act. */
@@ -2787,14 +2817,14 @@ static void mg__mat_block_lanes_vnni(int wtype, const uint8_t *w, size_t rb, int
             const uint8_t *xt = x + (size_t)t * xs;
             if (wtype == MG_TYPE_Q4_K) mg__lanes_dec_q4_k(w, ng, (const mg__block_q8_k *)xt, (int)(n / 256), y + (size_t)t * ys);
             else if (wtype == MG_TYPE_Q6_K) mg__lanes_dec_q6_k(w, ng, (const mg__block_q8_k *)xt, (int)(n / 256), y + (size_t)t * ys);
-            else mg__lanes_dec_q8_0(w, ng, (const mg__block_q8_0 *)xt, (const int32_t *)(xt + mg__act_row_bytes(wtype, n) - (size_t)n / 8),
+            else mg__lanes_dec_q8_0(w, ng, (const mg__block_q8_0 *)xt, (const int32_t *)(xt + mg__act_q8_0_sums(n)),
                                     (int)(n / 32), y + (size_t)t * ys);
         }
         return;
     }
     for (G = 0; G < ng; G++) {
         const uint8_t *g = w + (size_t)G * 16 * rb;
-        if (wtype == MG_TYPE_Q8_0) mg__tiles_q8_0(g, rb, 16, x, xs, nt, n, y + 16 * G, ys, 1);
+        if (wtype == MG_TYPE_Q8_0) mg__tiles_q8_0_lanes(g, x, xs, nt, n, y + 16 * G, ys);
         else mg__tiles_k(wtype, g, rb, 16, x, xs, nt, n, y + 16 * G, ys, 1);
     }
 }
@@ -2806,7 +2836,7 @@ static int mg__mat_block_vnni(int wtype, const uint8_t *w, size_t rb, int nr, co
     float s[8 * MG__TOK_BLOCK];
     if (wtype == MG_TYPE_Q8_0 && nt >= MG__TILE_MIN_TOKS) {
         for (; r < nr; r += MG__TILE_ROWS)
-            mg__tiles_q8_0(w + (size_t)r * rb, rb, nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS, x, xs, nt, n, y + r, ys, 0);
+            mg__tiles_q8_0(w + (size_t)r * rb, rb, nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS, x, xs, nt, n, y + r, ys);
         return 1;
     }
     if (wtype == MG_TYPE_Q8_0) {
@@ -3252,18 +3282,20 @@ static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
     default:           memcpy(y, x, (size_t)n * 4); break;
     }
 }
-/* One activation row for a matrix product: mg__quant_row, and for Q8_0 the block sums (mg__act_row_bytes). */
+/* One activation row for a matrix product: mg__quant_row, and for Q8_0 the block sums and scales (mg__act_row_bytes). */
 static void mg__quant_act(int wtype, const float *x, void *y, int64_t n) {
     mg__quant_row(wtype, x, y, n);
     if (wtype == MG_TYPE_Q8_0) {
         const mg__block_q8_0 *q = (const mg__block_q8_0 *)y;
-        int32_t *cs = (int32_t *)((uint8_t *)y + mg__act_row_bytes(wtype, n) - (size_t)(n / 32) * 4);
+        int32_t *cs = (int32_t *)((uint8_t *)y + mg__act_q8_0_sums(n));
+        float *dx = (float *)(cs + n / 32);
         int64_t b;
         int i;
         for (b = 0; b < n / 32; b++) {
             int32_t sum = 0;
             for (i = 0; i < 32; i++) sum += q[b].qs[i];
             cs[b] = 128 * sum;
+            dx[b] = mg__h2f(q[b].d);
         }
     }
 }
