@@ -124,6 +124,23 @@ int main(int argc, char **argv) {
             run(m, threads, np, ng, "stored");
         }
     }
+    {   /* the NaN/Inf checks of a decode step: every layer's output (n_embd) and the logits (n_vocab) */
+        const int64_t V = m->hp.n_vocab, E = m->hp.n_embd;
+        float *buf = (float *)calloc((size_t)V, sizeof(float));
+        struct timespec t;
+        double c0;
+        int64_t bad = 0;
+        int k, il;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); c0 = (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+        for (k = 0; k < 200 && buf; k++) {
+            for (il = 0; il < m->hp.n_layer; il++) bad += mg__nonfinite(buf + (size_t)il * 64, E);
+            bad += mg__nonfinite(buf, V);
+        }
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+        printf("NaN/Inf checks of one decode step (%d x %lld + %lld floats): %.3f ms of CPU (%lld)\n", m->hp.n_layer, (long long)E,
+               (long long)V, ((double)t.tv_sec + 1e-9 * (double)t.tv_nsec - c0) * 1e3 / 200, (long long)bad);
+        free(buf);
+    }
     mg_model_free(m);
     return 0;
 }
