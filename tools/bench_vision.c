@@ -4,6 +4,7 @@
                                                 the wall clock and per thread of CPU time, and the fraction of the
                                                 peak measured on this thread just before (vfmadd231ps, vdpbf16ps)
      build/bench_vision attn [threads] [runs]   the attention of one layer (16 heads x 4096 patches, head 72)
+     build/bench_vision rows [threads] [runs]   its LayerNorm and GELU row jobs (CPU time)
      build/bench_vision accuracy                float and bf16 weight products against the fixtures (llama.cpp's
                                                 F32 embeddings, logits and greedy ids of the image prompt), on the
                                                 fixture mmproj files and on copies whose tensors are first rounded
@@ -52,35 +53,28 @@ static double load1(void) {
     return l;
 }
 
-/* GFLOP/s of one thread on independent vfmadd231ps (bf16 = 0) or vdpbf16ps (1) chains: the peak under the machine's
-   present load. */
+/* GFLOP/s of one thread on 24 independent vfmadd231ps (bf16 = 0) or vdpbf16ps (1) chains, written as assembly
+   (the compiler folds such loops written with intrinsics): the peak under the machine's present load. */
 static double peak(int bf16) {
-#if defined(MG__BF16)
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-    __m512 x = _mm512_set1_ps(1e-3f), y = _mm512_set1_ps(1e-3f);
-    const long n = 20000000;
+#if defined(MG__BF16) && defined(__GNUC__)
+#define MG__R24(I) I(0) I(1) I(2) I(3) I(4) I(5) I(6) I(7) I(8) I(9) I(10) I(11) I(12) I(13) I(14) I(15) I(16) I(17) I(18) I(19) I(20) I(21) I(22) I(23)
+#define MG__FMA(k) "vfmadd231ps %%zmm30, %%zmm31, %%zmm" #k "\n\t"
+#define MG__DPB(k) "vdpbf16ps %%zmm30, %%zmm31, %%zmm" #k "\n\t"
+    const long n = 5000000;
     long i;
-    double t = thread_s();
-    if (bf16) {
-        const __m512bh bx = (__m512bh)_mm512_set1_epi32(0x3a803a80), by = bx;
-        for (i = 0; i < n; i++) {
-            __asm__ volatile("" : "+v"(a0));
-#define MG__BP(a) a = _mm512_dpbf16_ps(a, bx, by);
-            MG__BP(a0) MG__BP(a1) MG__BP(a2) MG__BP(a3) MG__BP(a4) MG__BP(a5) MG__BP(a6) MG__BP(a7) MG__BP(a8) MG__BP(a9) MG__BP(a10) MG__BP(a11)
-#undef MG__BP
-        }
-    } else
-        for (i = 0; i < n; i++) {
-            __asm__ volatile("" : "+v"(a0));
-#define MG__FP(a) a = _mm512_fmadd_ps(a, x, y);
-            MG__FP(a0) MG__FP(a1) MG__FP(a2) MG__FP(a3) MG__FP(a4) MG__FP(a5) MG__FP(a6) MG__FP(a7) MG__FP(a8) MG__FP(a9) MG__FP(a10) MG__FP(a11)
-#undef MG__FP
-        }
+    double t;
+    __asm__ volatile("vpxord %%zmm30, %%zmm30, %%zmm30\n\tvpxord %%zmm31, %%zmm31, %%zmm31" ::: "xmm30", "xmm31");
+    t = thread_s();
+#define MG__CL "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", \
+              "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23"
+    if (bf16) for (i = 0; i < n; i++) __asm__ volatile(MG__R24(MG__DPB) ::: MG__CL);
+    else for (i = 0; i < n; i++) __asm__ volatile(MG__R24(MG__FMA) ::: MG__CL);
+#undef MG__CL
     t = thread_s() - t;
-    a0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)), _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-    a0 = _mm512_add_ps(a0, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
-    if (_mm512_reduce_add_ps(a0) == 12345.0f) printf(" ");
-    return 12.0 * n * (bf16 ? 64 : 32) / t * 1e-9;
+    return 24.0 * n * (bf16 ? 64 : 32) / t * 1e-9;
+#undef MG__R24
+#undef MG__FMA
+#undef MG__DPB
 #else
     (void)bf16;
     return 0;
@@ -171,6 +165,41 @@ static void bench_attn(int nth, int runs) {
            nth, n, heads, d / heads, load1(), pw * 1e3, bw * 1e3, gf / bw, gf / bc, 100.0 * gf / bc / peak(1), peak(1));
     mg__pool_stop(&pool);
     free(qkv); free(out); free(aj.kp); free(aj.work);
+}
+
+/* ----- rows: the tower's memory-bound row jobs of one layer (two LayerNorms, GELU over the MLP's hidden rows) ----- */
+static void bench_rows(int nth, int runs) {
+    const int n = 4096, d = 1152, ff = 4304;
+    mg__pool pool;
+    mg__vrows_job rj;
+    uint64_t rs = 7;
+    uint16_t *tab = (uint16_t *)malloc(65537 * sizeof(uint16_t));
+    float *x = (float *)malloc(sizeof(float) * (size_t)n * d), *h = (float *)malloc(sizeof(float) * (size_t)n * d);
+    float *big = (float *)malloc(sizeof(float) * (size_t)n * ff), *w = (float *)malloc(sizeof(float) * d), *b = (float *)malloc(sizeof(float) * d);
+    double ln = 1e30, ge = 1e30;
+    size_t i;
+    int r;
+    if (mg__pool_start(&pool, nth) != MG_OK || !tab || !x || !h || !big || !w || !b) return;
+    mg__gelu_table(tab);
+    for (i = 0; i < (size_t)n * d; i++) x[i] = frand(&rs);
+    for (i = 0; i < (size_t)n * ff; i++) big[i] = 3.0f * frand(&rs);
+    for (i = 0; i < (size_t)d; i++) { w[i] = 1.0f + 0.1f * frand(&rs); b[i] = 0.1f * frand(&rs); }
+    memset(&rj, 0, sizeof rj);
+    rj.n = n; rj.eps = 1e-6f; rj.gelu = tab;
+    for (r = 0; r < runs; r++) {
+        double c0 = cpu_s();
+        rj.y = h; rj.x = x; rj.w = w; rj.b = b; rj.d = d;
+        mg__pool_run(&pool, mg__vln_task, &rj);
+        c0 = cpu_s() - c0; ln = c0 < ln ? c0 : ln;
+        c0 = cpu_s();
+        rj.y = big; rj.d = ff;
+        mg__pool_run(&pool, mg__vgelu_task, &rj);
+        c0 = cpu_s() - c0; ge = c0 < ge ? c0 : ge;
+    }
+    printf("row jobs, threads %d, load %.2f: LayerNorm of %d x %d %.1f ms of CPU (x2 per layer), GELU of %d x %d %.1f ms of CPU\n", nth, load1(),
+           n, d, ln * 1e3, n, ff, ge * 1e3);
+    mg__pool_stop(&pool);
+    free(tab); free(x); free(h); free(big); free(w); free(b);
 }
 
 /* ----- accuracy ----- */
@@ -341,7 +370,8 @@ int main(int argc, char **argv) {
     if (nth < 1 || runs < 1) return 2;
     if (!strcmp(what, "gemm")) bench_gemm(nth, runs);
     else if (!strcmp(what, "attn")) bench_attn(nth, runs);
+    else if (!strcmp(what, "rows")) bench_rows(nth, runs);
     else if (!strcmp(what, "accuracy")) accuracy();
-    else { fprintf(stderr, "usage: bench_vision gemm|attn [threads] [runs] | bench_vision accuracy\n"); return 2; }
+    else { fprintf(stderr, "usage: bench_vision gemm|attn|rows [threads] [runs] | bench_vision accuracy\n"); return 2; }
     return 0;
 }
