@@ -32,7 +32,7 @@ FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snap
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 HDRS       := medgemma.h tools/gguf_write.h $(wildcard examples/readers/*.h) $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
-.PHONY: all test test-core clean check-header sanitize tsan fuzz fuzz-build
+.PHONY: all test test-core clean check-header sanitize tsan fuzz fuzz-build mg-windows
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
 
 $(B)/medgemma.o: medgemma.h | $(B)
@@ -52,8 +52,8 @@ $(B)/libmgx.a: $(COMMON_OBJ) | $(B)
 $(B)/gguf_write.o: tools/gguf_write.h medgemma.h | $(B)
 	$(CC) $(CFLAGS) -DMG_GGUF_WRITE_IMPLEMENTATION -x c -c $< -o $@
 
-$(B)/mg: tools/mg.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a
-	$(CC) $(CFLAGS) tools/mg.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
+$(B)/mg: tools/mg.c tools/synth_bench.c $(wildcard tools/*.h) $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a $(HDRS)
+	$(CC) $(CFLAGS) tools/mg.c tools/synth_bench.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
 # kernel benchmarks: they include the implementation to reach the private kernels
 $(B)/bench_%: tools/bench_%.c medgemma.h | $(B)
@@ -63,6 +63,10 @@ $(B)/bench_vision: tools/bench_vision.c $(HDRS) $(B)/libmgx.a | $(B)
 	$(CC) $(CFLAGS) $< $(B)/libmgx.a -o $@ $(LDLIBS)
 # inflate benchmark: includes the inflater's source
 $(B)/bench_inflate: tools/bench_inflate.c examples/readers/inflate.c examples/readers/image.c examples/readers/files.c $(HDRS) | $(B)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# hello holds the implementation itself, as a program embedding the header would
+$(B)/hello: examples/hello.c medgemma.h | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(B)/%: examples/%.c $(B)/medgemma.o $(B)/libmgx.a $(HDRS)
@@ -102,7 +106,7 @@ $(B):
 
 # Every test binary and tests/*.sh script, then one summary line "N passed, N failed".
 test: all check-header $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
-	@sh tests/run.sh $(TESTS) $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
+	@B=$(B) sh tests/run.sh $(TESTS) $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
 
 # The header alone: C99 and C++ declarations, implementation warning-free.
 check-header: | $(B)
@@ -114,7 +118,7 @@ check-header: | $(B)
 # `make test` without the second and third builds of the fixture tests (scalar kernels, plain path): what the
 # sanitizers run
 test-core: all check-header $(FUZZ_REPLAY)
-	@sh tests/run.sh $(TESTS) $(FUZZ_REPLAY)
+	@B=$(B) sh tests/run.sh $(TESTS) $(FUZZ_REPLAY)
 
 # Every test program and script (the SIMD build; the scalar and plain-path builds run the same code paths as
 # plain loops) under AddressSanitizer + UndefinedBehaviorSanitizer (+ LeakSanitizer), in build/asan.
@@ -128,6 +132,11 @@ tsan:
 	$(MAKE) B=build/tsan CC=$(TSAN_CC) OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
 	        LDLIBS="-lm -lpthread -fsanitize=thread" build/tsan/tests/test_concurrency
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/test_concurrency
+
+# build/mingw/mg.exe: tools/mg.c and the example libraries cross-compiled for Windows with MinGW-w64 (built, not run).
+MINGW_CC ?= x86_64-w64-mingw32-gcc
+mg-windows:
+	$(MAKE) B=build/mingw CC=$(MINGW_CC) build/mingw/mg
 
 # ----- fuzzing (tests/fuzz): each target built twice. With gcc and tests/fuzz/replay.c it replays
 # tests/corpus/<target>/ in `make test`; with clang's libFuzzer + ASan + UBSan `make fuzz FUZZ_SECONDS=N`

@@ -1,15 +1,14 @@
 /* labreport — lab results from a report (a text file or a photo/scan of the page) as validated JSON.
-     labreport REPORT -m MODEL.gguf [--mmproj MMPROJ.gguf] [-t N] [-n MAX] [--temp T] [--seed S] [--think] [--json]
-         [--dump-prompt]
+     labreport REPORT -m MODEL.gguf [--mmproj MMPROJ.gguf] [options]   (labreport --help; REPORT - reads stdin)
    There is no official notebook for this task (MEDGEMMA.md section 5): we ask for strict JSON
      [{"test": ..., "value": ..., "unit": ..., "reference_range": ..., "flag": ...}]
    (one object per result, a FHIR Observation in miniature), validate it with our JSON parser, and when it is
    not valid ask ONCE more with a stricter instruction quoting the parser's complaint. A text report is pasted
    before the instruction; a page image (PNG, JPEG, PNM, BMP, DICOM) is the image item, then the instruction.
-   The model's text streams to stderr; stdout gets the validated JSON (one result per line). Exit status 1 when
-   the second answer is not valid either. --json prints {"attempts": N, "answer": <model text>, "results": [...]}
-   (or "error": ... instead of "results"). */
-#include "mgx_cli.h"
+   A text report is UTF-8 without NUL bytes, at most 256 KiB (read no further). The model's text streams to
+   stderr; stdout gets the validated JSON (one result per line). Exit status 1 when the second answer is not
+   valid either. --json prints {"attempts": N, <the answer's fields (mgx_answer.h)>, "results": [...]} (or
+   "error": ... instead of "results"). */
 #include "mgx_answer.h"
 #include "mgx_inputs.h"
 #include "mgx_labs.h"
@@ -42,103 +41,116 @@ static char *stricter_instruction(const char *why) {
     return s;
 }
 
-/* The report as text (NULL with *is_image set when it is an image file, NULL after a message on error). */
-static char *read_report(const char *path, int *is_image) {
-    unsigned char *data;
-    size_t n;
+/* 1 when the file starts like an image (PNG, JPEG, PNM, BMP) or DICOM (a DICOM preamble is 128 bytes). */
+static int is_image_file(const char *path) {
+    unsigned char b[132];
     char err[256];
-    *is_image = 0;
-    if (mgx_read_file(path, (size_t)1 << 31, &data, &n, err, sizeof err) != 0) { fprintf(stderr, "error: %s\n", err); return NULL; }
-    if (mgx_image_detect(data, n) || mgx_dicom_probe(data, n)) { *is_image = 1; free(data); return NULL; }
-    if (n > MAX_REPORT || memchr(data, 0, n)) {
-        fprintf(stderr, "error: %s: %s\n", path, n > MAX_REPORT ? "a text report must be at most 256 KiB" : "neither text nor a supported image");
-        free(data);
-        return NULL;
+    size_t n;
+    if (!strcmp(path, "-") || mgx_read_head(path, sizeof b, b, &n, err, sizeof err) != 0) return 0;
+    return mgx_image_detect(b, n) != NULL || mgx_dicom_probe(b, n);
+}
+
+/* The text report, trailing blanks removed. NULL after a message. */
+static char *read_report(mgx_run *r, const char *path) {
+    uint8_t sha[32];
+    char err[512], *text;
+    size_t n;
+    if (!(text = mgx_read_text(NULL, path, MAX_REPORT, &n, sha, err, sizeof err))) { fprintf(stderr, "error: %s\n", err); return NULL; }
+    mgx_run_input(r, path, sha);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ' || text[n - 1] == '\t')) text[--n] = 0;
+    return text;
+}
+
+/* The user turn: [page image, instruction] or [report + blank line + instruction]; prompt built and checked. */
+static int build(mgx_run *r, const char *report, const char *instruction, mg_prompt *p, char **text) {
+    mg_chat_item items[2];
+    const mg_chat_item *turn = items;
+    int n_items = 1;
+    free(*text);
+    *text = NULL;
+    if (!report) {
+        items[0].text = NULL; items[0].image = NULL;
+        items[1].text = instruction; items[1].image = NULL;
+        n_items = 2;
+    } else {
+        size_t len = strlen(report) + strlen(instruction) + 3;
+        if (!(*text = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); return -1; }
+        snprintf(*text, len, "%s\n\n%s", report, instruction);
+        items[0].text = *text; items[0].image = NULL;
     }
-    while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r' || data[n - 1] == ' ' || data[n - 1] == '\t')) data[--n] = 0;
-    return (char *)data;   /* mgx_read_file appended a NUL */
+    return mgx_run_prompts(r, &turn, &n_items, 1, p);
 }
 
 int main(int argc, char **argv) {
-    const char *system = "You are a helpful medical assistant.";
+    static const mgx_driver labreport = {
+        "labreport", "REPORT -m MODEL.gguf [--mmproj MMPROJ.gguf] [options]",
+        "Lab results from a report (UTF-8 text of at most 256 KiB, or a page image: PNG, JPEG, PNM, BMP, DICOM)\n"
+        "as validated JSON [{\"test\", \"value\", \"unit\", \"reference_range\", \"flag\"}]; one stricter retry.",
+        "REPORT", 1, 0, "You are a helpful medical assistant." };
     mgx_opts o;
+    mgx_run r;
     mgx_image img;
     mg_image_embd embd;
-    mg_model *m = NULL;
-    mg_chat_item items[2];
+    mg_prompt p;
+    mgx_answer a;
     mgx_json *results = NULL;
-    char err[256], why[256], *report, *text = NULL, *retry = NULL, *answer = NULL;
-    int n_items, is_image, attempt, rc = 0;
-    if (mgx_parse_args(argc, argv, &o, NULL, 0) != 0 || o.n_positional != 1 || o.n_questions != 0) {
-        fprintf(stderr, "usage: labreport REPORT -m MODEL.gguf [--mmproj MMPROJ.gguf] [-t N] [-n MAX] [--temp T] [--seed S]\n"
-                        "           [--think] [--json] [--dump-prompt]\n");
-        return 2;
-    }
+    char err[512], why[256], *report = NULL, *text = NULL, *retry = NULL;
+    const char *instruction = INSTRUCTION;
+    uint8_t sha[32];
+    int attempt, status, have_p = 0, image;
+    if ((status = mgx_driver_args(&o, &labreport, NULL, argc, argv)) >= 0) return status;
+    status = 1;
+    mgx_run_init(&r, &o);
     memset(&img, 0, sizeof img);
     memset(&embd, 0, sizeof embd);
-    report = read_report(o.positional[0], &is_image);
-    if (!report && !is_image) return 1;
-    if (is_image && mgx_load_2d(o.positional[0], &img, err, sizeof err) != 0) { fprintf(stderr, "error: %s: %s\n", o.positional[0], err); return 1; }
-    if (is_image) {                                   /* [page image, instruction] */
-        items[0].text = NULL; items[0].image = &embd;
-        items[1].text = INSTRUCTION; items[1].image = NULL;
-        n_items = 2;
-    } else {                                          /* [report + blank line + instruction] */
-        size_t len = strlen(report) + sizeof INSTRUCTION + 2;
-        if (!(text = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); free(report); return 1; }
-        snprintf(text, len, "%s\n\n%s", report, INSTRUCTION);
-        items[0].text = text; items[0].image = NULL;
-        n_items = 1;
-    }
-    if (o.dump_prompt) {
-        printf("%s\n", system);
-        mgx_dump_items(stdout, items, n_items, (const char *const *)o.positional);
-        goto out;
-    }
-    if (!(m = mgx_load_model(&o))) { rc = 1; goto out; }
-    if (is_image) {
-        if (mgx_encode_all(&o, m, &img, 1, MG_IMAGE_MEDGEMMA, NULL, &embd) != 0) { rc = 1; goto out; }
+    memset(&a, 0, sizeof a);
+    if ((image = is_image_file(o.positional[0])) != 0) {
+        if (mgx_load_2d(o.positional[0], &img, sha, err, sizeof err) != 0) { fprintf(stderr, "error: %s\n", err); goto out; }
+        mgx_run_input(&r, o.positional[0], sha);
+        r.image_src = o.positional; r.n_images = 1;
+    } else if (!(report = read_report(&r, o.positional[0]))) goto out;
+    r.advice = "shorten the report";
+    if (mgx_run_load(&r, image) != 0 || build(&r, report, instruction, &p, &text) != 0) goto out;
+    have_p = 1;
+    if (o.dump_prompt) { mgx_dump_prompts(&r, &p, 1); status = 0; goto out; }
+    if (image) {
+        if (mgx_run_encode(&r, &img, 1, MG_IMAGE_MEDGEMMA, "encoding image", &embd) != 0) goto out;
+        mgx_prompts_attach(&p, 1, &embd);
     }
     for (attempt = 1; attempt <= 2 && !results; attempt++) {
         if (attempt == 2) {                           /* the same prompt with the stricter instruction */
-            char *t2;
             fprintf(stderr, "labreport: the answer is not valid lab JSON (%s); retrying once with a stricter instruction\n", why);
-            if (!(retry = stricter_instruction(why))) { fprintf(stderr, "error: out of memory\n"); rc = 1; break; }
-            if (is_image) items[1].text = retry;
-            else {
-                size_t len = strlen(report) + strlen(retry) + 3;
-                if (!(t2 = (char *)malloc(len))) { fprintf(stderr, "error: out of memory\n"); rc = 1; break; }
-                snprintf(t2, len, "%s\n\n%s", report, retry);
-                free(text);
-                items[0].text = text = t2;
-            }
+            mg_prompt_free(&p);
+            have_p = 0;
+            if (!(retry = stricter_instruction(why))) { fprintf(stderr, "error: out of memory\n"); goto out; }
+            if (build(&r, report, instruction = retry, &p, &text) != 0) goto out;
+            have_p = 1;
+            if (image) mgx_prompts_attach(&p, 1, &embd);
         }
-        free(answer);
-        answer = NULL;
-        if (mgx_answer(&o, m, system, items, n_items, o.json ? NULL : stderr, &answer, NULL) != 0) { rc = 1; break; }
-        results = mgx_lab_parse(answer, strlen(answer), why, sizeof why);
+        mgx_answer_free(&a);
+        if (mgx_run_ask(&r, &p, &instruction, 1, o.json ? NULL : stderr, &a) != 0) goto out;
+        results = mgx_lab_parse(a.text.buf, a.text.n, why, sizeof why);
     }
-    if (rc == 0) {
-        if (o.json) {
-            printf("{\"attempts\": %d, \"answer\": ", attempt - 1);
-            mgx_json_print_string(stdout, answer, strlen(answer));
-            if (results) { printf(", \"results\": "); mgx_lab_print(stdout, results, 0); }
-            else { printf(", \"error\": "); mgx_json_print_string(stdout, why, strlen(why)); }
-            printf("}\n");
-        } else if (results) {
-            mgx_lab_print(stdout, results, 1);
-            printf("\n");
-        }
-        if (!results) {
-            fprintf(stderr, "error: the answer is still not valid lab JSON after one retry: %s\n", why);
-            rc = 1;
-        }
+    if (o.json) {
+        printf("{\"attempts\": %d, ", attempt - 1);
+        mgx_json_answer_fields(stdout, &r, &a);
+        if (results) { printf(", \"results\": "); mgx_lab_print(stdout, results, 0); }
+        else { printf(", \"error\": "); mgx_json_print_string(stdout, why, strlen(why)); }
+        printf("}\n");
+    } else if (results) {
+        mgx_lab_print(stdout, results, 1);
+        printf("\n");
     }
+    if (results) { mgx_run_summary(&r); status = 0; }
+    else fprintf(stderr, "error: the answer is still not valid lab JSON after one retry: %s\n", why);
 out:
+    if (have_p) mg_prompt_free(&p);
+    mgx_answer_free(&a);
     mgx_json_free(results);
-    free(answer); free(retry); free(text); free(report);
+    free(retry); free(text); free(report);
     mg_image_embd_free(&embd);
-    mg_model_free(m);
     mgx_image_free(&img);
-    return rc;
+    mgx_run_free(&r);
+    mgx_opts_free(&o);
+    return status;
 }

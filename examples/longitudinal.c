@@ -1,61 +1,52 @@
 /* longitudinal — compare a prior and a current image of the same patient (e.g. two chest X-rays).
-     longitudinal PRIOR CURRENT -q QUESTION [-q ...] -m MODEL.gguf --mmproj MMPROJ.gguf
-         [-t N] [-n MAX] [--temp T] [--seed S] [--think] [--json] [--dump-prompt]
+     longitudinal PRIOR CURRENT -q QUESTION [-q ...] -m MODEL.gguf --mmproj MMPROJ.gguf [options]
    Google's recipe (longitudinal CXR notebook): system "You are an expert radiologist.", then the prior image,
    the current image and the question, with no labels; the model calls them Image 1 and Image 2. Example:
    "Provide a comparison of these two images and include details from the image which students should take note
    of when reading longitudinal CXR". Both images are encoded once and reused for every -q. */
-#include "mgx_cli.h"
+#include "mgx_answer.h"
 #include "mgx_inputs.h"
 #include <string.h>
 
 int main(int argc, char **argv) {
-    const char *system = "You are an expert radiologist.";
+    static const mgx_driver longitudinal = {
+        "longitudinal", "PRIOR CURRENT -q QUESTION [-q ...] -m MODEL.gguf --mmproj MMPROJ.gguf [options]",
+        "A prior and a current image of one patient (PNG, JPEG, PNM, BMP or DICOM) and questions. Google's recipe:\n"
+        "system \"You are an expert radiologist.\", the prior image, the current image, the question (no labels).",
+        "PRIOR CURRENT", 2, 1, "You are an expert radiologist." };
     mgx_opts o;
+    mgx_run r;
     mgx_image img[2];
     mg_image_embd embd[2];
-    mg_model *m = NULL;
-    char err[256];
-    int i, rc = 0;
-    if (mgx_parse_args(argc, argv, &o, NULL, 0) != 0 || o.n_positional != 2 || o.n_questions == 0) {
-        fprintf(stderr, "usage: longitudinal PRIOR CURRENT -q QUESTION [-q ...] -m MODEL.gguf --mmproj MMPROJ.gguf\n"
-                        "           [-t N] [-n MAX] [--temp T] [--seed S] [--think] [--json] [--dump-prompt]\n");
-        return 2;
-    }
+    mg_prompt p[MGX_MAX_QUESTIONS];
+    mg_chat_item items[MGX_MAX_QUESTIONS][3];
+    const mg_chat_item *turns[MGX_MAX_QUESTIONS];
+    int n_items[MGX_MAX_QUESTIONS], i, status;
+    uint8_t sha[32];
+    char err[512];
+    if ((status = mgx_driver_args(&o, &longitudinal, NULL, argc, argv)) >= 0) return status;
+    status = 1;
+    mgx_run_init(&r, &o);
     memset(img, 0, sizeof img);
-    for (i = 0; i < 2; i++)
-        if (mgx_load_2d(o.positional[i], &img[i], err, sizeof err) != 0) {
-            fprintf(stderr, "error: %s: %s\n", o.positional[i], err);
-            mgx_image_free(&img[0]);
-            return 1;
-        }
-    if (o.dump_prompt) {
-        for (i = 0; i < o.n_questions; i++) {
-            mg_chat_item items[3] = { { NULL, NULL }, { NULL, NULL }, { NULL, NULL } };
-            items[2].text = o.questions[i];
-            printf("%s\n", system);
-            mgx_dump_items(stdout, items, 3, (const char *const *)o.positional);
-        }
-    } else if (!(m = mgx_load_model(&o))) rc = 1;
-    else {
-        if (mgx_encode_all(&o, m, img, 2, MG_IMAGE_MEDGEMMA, NULL, embd) != 0) rc = 1;
-        else {
-            mg_chat_item items[MGX_MAX_QUESTIONS][3];
-            const mg_chat_item *turns[MGX_MAX_QUESTIONS];
-            int n_items[MGX_MAX_QUESTIONS];
-            for (i = 0; i < o.n_questions; i++) {
-                items[i][0].text = NULL; items[i][0].image = &embd[0];      /* prior:   "Image 1" */
-                items[i][1].text = NULL; items[i][1].image = &embd[1];      /* current: "Image 2" */
-                items[i][2].text = o.questions[i]; items[i][2].image = NULL;
-                turns[i] = items[i]; n_items[i] = 3;
-            }
-            rc = mgx_ask_each(&o, m, system, turns, n_items, o.n_questions) != 0;
-            mg_image_embd_free(&embd[0]);
-            mg_image_embd_free(&embd[1]);
-        }
+    memset(embd, 0, sizeof embd);
+    r.image_src = o.positional; r.n_images = 2;
+    for (i = 0; i < 2; i++) {
+        if (mgx_load_2d(o.positional[i], &img[i], sha, err, sizeof err) != 0) { fprintf(stderr, "error: %s\n", err); goto done; }
+        mgx_run_input(&r, o.positional[i], sha);
     }
-    mg_model_free(m);
-    mgx_image_free(&img[0]);
-    mgx_image_free(&img[1]);
-    return rc;
+    if (mgx_run_load(&r, 1) != 0) goto done;
+    for (i = 0; i < o.n_questions; i++) {      /* [prior, current, question]: "Image 1" and "Image 2" */
+        memset(items[i], 0, sizeof items[i]);
+        items[i][2].text = o.questions[i];
+        turns[i] = items[i]; n_items[i] = 3;
+    }
+    if (mgx_run_prompts(&r, turns, n_items, o.n_questions, p) != 0) goto done;
+    if (o.dump_prompt) { mgx_dump_prompts(&r, p, o.n_questions); status = 0; }
+    else if (mgx_run_images_and_ask(&r, img, 2, "encoding image", embd, p, o.n_questions) == 0) status = 0;
+    for (i = 0; i < o.n_questions; i++) mg_prompt_free(&p[i]);
+done:
+    for (i = 0; i < 2; i++) { mg_image_embd_free(&embd[i]); mgx_image_free(&img[i]); }
+    mgx_run_free(&r);
+    mgx_opts_free(&o);
+    return status;
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
-# End-to-end runs of build/mg against the llama.cpp references in tests/data.
+# End-to-end runs of $B/mg against the llama.cpp references in tests/data.
 # Prints "ok ..." / "FAIL ..." lines and "N passed, N failed".
-MG=build/mg; D=tests/data; T=$(mktemp -d); pass=0; fail=0
+B=${B:-build}; MG=$B/mg; D=tests/data; T=$(mktemp -d); pass=0; fail=0
 ok()   { pass=$((pass + 1)); echo "ok $1"; }
 bad()  { fail=$((fail + 1)); echo "FAIL $1"; }
 check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got [$2] want [$3]"; fi; }
@@ -60,7 +60,7 @@ for k in "prefill (pp)" "decode (tg)" "image encode" "peak RSS" "kernels: "; do
 done
 
 # errors: clear messages and non-zero exits
-$MG logits -m $D/no-such.gguf -p x > /dev/null 2> $T/err; [ $? -ne 0 ] && grep -q 'cannot open' $T/err && ok "missing model message" || bad "missing model message"
+$MG logits -m $D/no-such.gguf -p x > /dev/null 2> $T/err; [ $? -eq 1 ] && grep -qx "error: -m $D/no-such.gguf: cannot open: No such file or directory" $T/err && ok "missing model message" || bad "missing model message: $(cat $T/err)"
 $MG logits -m $D/vocab/gemma3-vocab.gguf -p x > /dev/null 2>&1; [ $? -ne 0 ] && ok "vocab-only file refused for logits" || bad "vocab-only logits"
 $MG frobnicate > /dev/null 2>&1; [ $? -eq 2 ] && ok "unknown command" || bad "unknown command"
 rm -rf "$T"

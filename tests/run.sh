@@ -15,7 +15,7 @@ for t in "$@" tests/*.sh; do
   fi
   p=${line%% passed*}; f=${line#*passed, }; f=${f%% failed*}
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; broken="$broken $t"; fi
-  printf '%-32s %s\n' "${t#build/tests/}" "$line"
+  printf '%-32s %s\n' "${t#*/tests/}" "$line"
   passed=$((passed + p)); failed=$((failed + f))
 done
 echo "$passed passed, $failed failed"

@@ -77,6 +77,25 @@ static char *run(const char *cmd, int *status) {
     return out;
 }
 
+/* The models, and a --dump-prompt output without its "tokens: N" lines (the template text is compared whole). */
+#define MODELS "-m tests/data/models/tiny-q4_k_m.gguf --mmproj tests/data/models/mmproj-tiny-f16.gguf"
+/* Where the programs are: $B (the Makefile's build directory, e.g. build/asan), else build. */
+static const char *bin_dir(void) {
+    const char *b = getenv("B");
+    return b && *b && strlen(b) < 200 ? b : "build";
+}
+static char *untok(char *out) {
+    char *at;
+    while (out && (at = strstr(out, "tokens: ")) != NULL && (at == out || at[-1] == '\n')) {
+        char *end = strchr(at, '\n');
+        memmove(at, end ? end + 1 : at + strlen(at), strlen(end ? end + 1 : at + strlen(at)) + 1);
+    }
+    return out;
+}
+/* One user turn of the wsi recipe: the prompt, then each image (no system text). */
+#define TURN(prompt, images) "<bos><start_of_turn>user\n" prompt images "<end_of_turn>\n<start_of_turn>model\n"
+#define IMG(i, src) "\n\n<start_of_image><image " #i ": " src "><end_of_image>\n\n"
+
 /* ---- slice choice ------------------------------------------------------------------------------------- */
 static void test_sampling(void) {
     int idx[100], n, i, N, K, bad = 0;
@@ -335,34 +354,34 @@ static void test_slide(void) {
     }
 
     /* the wsi driver on the synthetic slide */
-    snprintf(cmd, sizeof cmd, "build/wsi %s -q 'colon, biopsy:' --dump-prompt 2>/dev/null", tmp_path("slide.png"));
-    out = run(cmd, &st);
-    CHECK(st == 0 && !strcmp(out, "colon, biopsy:\n[IMAGE 0: tile (0,0)]\n[IMAGE 1: tile (896,0)]\nindices: 0 1\n"), "wsi all: %s", out);
+    snprintf(cmd, sizeof cmd, "%s/wsi %s -q 'colon, biopsy:' --dump-prompt " MODELS " 2>/dev/null", bin_dir(), tmp_path("slide.png"));
+    out = untok(run(cmd, &st));
+    CHECK(st == 0 && !strcmp(out, TURN("colon, biopsy:", IMG(0, "tile (0,0)") IMG(1, "tile (896,0)")) "indices: 0 1\n"), "wsi all: %s", out);
     free(out);
     for (i = 0; i < 10; i++) {
         char *again;
-        snprintf(cmd, sizeof cmd, "build/wsi %s -q P --patches 1 --seed %d --dump-prompt 2>/dev/null", tmp_path("slide.png"), i);
-        out = run(cmd, &st);
-        again = run(cmd, &st);
-        if (!strcmp(out, "P\n[IMAGE 0: tile (0,0)]\nindices: 0\n")) seen0++;
-        else if (!strcmp(out, "P\n[IMAGE 0: tile (896,0)]\nindices: 1\n")) seen1++;
+        snprintf(cmd, sizeof cmd, "%s/wsi %s -q P --patches 1 --seed %d --dump-prompt " MODELS " 2>/dev/null", bin_dir(), tmp_path("slide.png"), i);
+        out = untok(run(cmd, &st));
+        again = untok(run(cmd, &st));
+        if (!strcmp(out, TURN("P", IMG(0, "tile (0,0)")) "indices: 0\n")) seen0++;
+        else if (!strcmp(out, TURN("P", IMG(0, "tile (896,0)")) "indices: 1\n")) seen1++;
         else CHECK(0, "wsi --patches 1: %s", out);
         CHECK(!strcmp(out, again), "wsi same seed, same patch");
         free(out); free(again);
     }
     CHECK(seen0 + seen1 == 10 && seen0 && seen1, "seeds pick both tissue tiles (%d, %d)", seen0, seen1);
-    snprintf(cmd, sizeof cmd, "build/wsi %s -q P --dump-prompt 2>/dev/null", tmp_path("small.png"));
-    out = run(cmd, &st);
-    CHECK(st == 0 && !strcmp(out, "P\n[IMAGE 0: tile (0,0)]\nindices: 0\n"), "wsi small slide: %s", out);
+    snprintf(cmd, sizeof cmd, "%s/wsi %s -q P --dump-prompt " MODELS " 2>/dev/null", bin_dir(), tmp_path("small.png"));
+    out = untok(run(cmd, &st));
+    CHECK(st == 0 && !strcmp(out, TURN("P", IMG(0, "tile (0,0)")) "indices: 0\n"), "wsi small slide: %s", out);
     free(out);
     /* a folder of patches: slide.png and small.png (indices 0, 1 among its images in name order); the rest is skipped */
     {
         FILE *f = fopen(tmp_path("z.txt"), "w");
         if (f) { fputs("not an image\n", f); fclose(f); }
-        snprintf(cmd, sizeof cmd, "build/wsi %s -q P --dump-prompt 2>/dev/null", tmpdir);
-        out = run(cmd, &st);
+        snprintf(cmd, sizeof cmd, "%s/wsi %s -q P --dump-prompt " MODELS " 2>/dev/null", bin_dir(), tmpdir);
+        out = untok(run(cmd, &st));
         /* the folder also holds ct200.nii etc. (not images: skipped) */
-        snprintf(cmd, sizeof cmd, "P\n[IMAGE 0: patch %s]\n[IMAGE 1: patch %s]\nindices: 0 1\n", tmp_path("slide.png"), tmp_path("small.png"));
+        snprintf(cmd, sizeof cmd, TURN("P", IMG(0, "patch %s") IMG(1, "patch %s")) "indices: 0 1\n", tmp_path("slide.png"), tmp_path("small.png"));
         CHECK(st == 0 && !strcmp(out, cmd), "wsi folder: %s", out);
         free(out);
     }
@@ -371,7 +390,7 @@ static void test_slide(void) {
     memset(s.px, 255, (size_t)1000 * 1000 * 3);
     CHECK(mgx_png_write_file(tmp_path("white.png"), &s, err, sizeof err) == 0, "write white");
     mgx_image_free(&s);
-    snprintf(cmd, sizeof cmd, "build/wsi %s -q P --dump-prompt 2>&1", tmp_path("white.png"));
+    snprintf(cmd, sizeof cmd, "%s/wsi %s -q P --dump-prompt " MODELS " 2>&1", bin_dir(), tmp_path("white.png"));
     out = run(cmd, &st);
     CHECK(st != 0 && strstr(out, "no patch is at least 25% tissue"), "white slide: %s", out);
     free(out);

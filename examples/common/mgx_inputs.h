@@ -6,9 +6,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#define MGX_MAX_IMAGE_FILE ((size_t)1 << 31)   /* bytes of an image file */
 /* PNG, JPEG, PNM, BMP or DICOM (first frame, MedGemma's CXR recipe: rescale, the file's window or min-max,
-   MONOCHROME1 inverted). 0 on success, -1 with a message. */
-int mgx_load_2d(const char *path, mgx_image *img, char *err, size_t errsz);
+   MONOCHROME1 inverted). 0 on success, -1 with a message that names the path once. sha (may be NULL)
+   receives the SHA-256 of the file's bytes. */
+int mgx_load_2d(const char *path, mgx_image *img, uint8_t sha[32], char *err, size_t errsz);
 #ifdef __cplusplus
 }
 #endif

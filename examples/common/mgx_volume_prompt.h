@@ -1,5 +1,5 @@
 /* mgx_volume_prompt.h — MedGemma's CT and MRI volume recipes (MEDGEMMA.md section 5), shared by examples/ct.c,
-   examples/mri.c and tests/test_volume_prompt.c, plus the encode-with-progress step every multi-image driver uses.
+   examples/mri.c and tests/test_volume_prompt.c, and the driver both run (mgx_volume_main).
 
    Slice choice   N slices, at most K wanted: all of them when N <= K, else index round(i/K*(N-1)) for
                   i = 1..K. i starts at 1 as in Google's notebook, so slice 0 is never chosen when N > K and
@@ -61,11 +61,19 @@ void mgx_slice_prompt_free(mgx_slice_prompt *p);
 /* --dump-prompt's last line for volumes and slides: "indices: i0 i1 ..." (0-based). */
 void mgx_dump_indices(FILE *f, const int *idx, int n);
 
-/* The whole volume driver (ct, mri): loads o->positional[0], keeps k slices, makes the images (MGX_SLICES_*),
-   then either prints the prompt of every -q (--dump-prompt: images as [IMAGE i: slice z of PATH], z 0-based in
-   the sorted volume, and a last line "indices: ...") or loads the model, encodes the slices once with progress
-   and asks every -q with the same embeddings. Returns the exit code. */
-int mgx_volume_run(const mgx_opts *o, int mode, int k, const char *instruction);
+/* The ct and mri drivers: a recipe and one shared main. */
+typedef struct mgx_volume_recipe {
+    const char *prog;          /* "ct" */
+    const char *about;         /* --help's description */
+    const char *instruction;   /* MGX_CT_INSTRUCTION or MGX_MRI_INSTRUCTION */
+    int mode;                  /* MGX_SLICES_CT or MGX_SLICES_MRI */
+    const char *modality;      /* the DICOM modality the recipe is for ("CT", "MR"): others get a warning */
+} mgx_volume_recipe;
+/* Loads the VOLUME argument, keeps --slices K (default 85), makes the images, loads the model, builds every
+   -q prompt and checks it against the context, then prints the prompts (--dump-prompt: each image as
+   <image i: slice z of PATH>, z 0-based in the sorted volume, and a last line "indices: ...") or encodes the
+   slices once and answers every -q from them. Returns the exit code. */
+int mgx_volume_main(int argc, char **argv, const mgx_volume_recipe *recipe);
 
 #ifdef __cplusplus
 }
