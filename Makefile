@@ -1,10 +1,21 @@
 # medgemma.h — build everything with `make`, run every test with `make test`.
-# Options: BLAS=1 (link OpenBLAS), NO_SIMD=1 (scalar kernels), CC=clang, OPT=-O0 -g
+# Options: BLAS=1 (link OpenBLAS), NO_SIMD=1 (scalar kernels), CC=clang, OPT=-O0 -g, ARCH= (no -march/-mcpu)
 CC      ?= cc
 OPT     ?= -O2
-ARCH    ?= -march=native
+# The host's instruction set: -march=native on x86-64, -mcpu=native on arm64 (the spelling gcc and clang both
+# take there), nothing where the compiler refuses it (a cross compiler, an older Apple clang) or elsewhere.
+ifeq ($(origin ARCH),undefined)
+HOST_M  := $(shell uname -m)
+NATIVE  := $(if $(filter x86_64 amd64,$(HOST_M)),-march=native,$(if $(filter aarch64 arm64,$(HOST_M)),-mcpu=native))
+ARCH    := $(if $(NATIVE),$(shell $(CC) $(NATIVE) -x c -c /dev/null -o /dev/null 2>/dev/null && echo $(NATIVE)))
+endif
 WARN    := -std=c99 -Wall -Wextra -Wpedantic -Wshadow
-CFLAGS  += $(OPT) $(ARCH) $(WARN) -I. -Iexamples/readers -Iexamples/common -D_POSIX_C_SOURCE=200809L
+# 64-bit file offsets everywhere (32-bit builds measure files past 2 GiB); macOS hides sysctl and friends under
+# strict POSIX unless _DARWIN_C_SOURCE is set
+CFLAGS  += $(OPT) $(ARCH) $(WARN) -I. -Iexamples/readers -Iexamples/common -D_POSIX_C_SOURCE=200809L -D_FILE_OFFSET_BITS=64
+ifeq ($(shell uname -s),Darwin)
+CFLAGS  += -D_DARWIN_C_SOURCE
+endif
 LDLIBS  += -lm -lpthread
 B       := build
 
@@ -23,7 +34,7 @@ EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern $(B)/bench_decode $(B)/bench_vision $(B)/bench_inflate
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
-NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels test_kernels)
+NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels test_kernels test_quants)
 # the fixture tests again through the plain model path only (MG_REFERENCE: scalar kernels, plain attention and
 # vision products), which must match llama.cpp within the same tolerances
 REFERENCE_TESTS := $(patsubst %,$(B)/reference/%,test_text test_trace test_vision test_chat)
@@ -32,7 +43,7 @@ FUZZ_TARGETS := gguf tokenizer png jpeg pnm bmp dicom nifti boxes json chat snap
 FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(B)/tests/fuzz_%)
 HDRS       := medgemma.h tools/gguf_write.h $(wildcard examples/readers/*.h) $(wildcard examples/common/*.h) $(wildcard tests/*.h)
 
-.PHONY: all test test-core clean check-header sanitize tsan fuzz fuzz-build mg-windows
+.PHONY: all test test-core clean check-header check-header-full sanitize tsan fuzz fuzz-build mg-windows arm-test arm-insns
 all: $(TOOLS) $(EXAMPLES) $(TESTS)
 
 $(B)/medgemma.o: medgemma.h | $(B)
@@ -101,6 +112,11 @@ $(B)/tests/test_alloc: tests/test_alloc.c medgemma.h tests/mgtest.h
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
+# builds its own copy of the runtime to reach the file and CPU-count internals
+$(B)/tests/test_platform: tests/test_platform.c medgemma.h tests/mgtest.h tests/fixtures.h $(B)/libmgx.a
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) $< $(B)/libmgx.a -o $@ $(LDLIBS)
+
 $(B):
 	mkdir -p $(B)
 
@@ -108,12 +124,88 @@ $(B):
 test: all check-header $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
 	@B=$(B) sh tests/run.sh $(TESTS) $(NOSIMD_TESTS) $(REFERENCE_TESTS) $(FUZZ_REPLAY)
 
-# The header alone: C99 and C++ declarations, implementation warning-free.
-check-header: | $(B)
-	@printf '#include "medgemma.h"\nint main(void){return 0;}\n' > $(B)/hdr_cpp.cc
-	@c++ -fsyntax-only -Wall -Wextra -I. $(B)/hdr_cpp.cc
-	@printf '#define MEDGEMMA_IMPLEMENTATION\n#include "medgemma.h"\n' > $(B)/hdr_c99.c
-	@$(CC) $(WARN) -Werror -fsyntax-only -I. $(B)/hdr_c99.c
+# The header alone, -Werror: the declarations as C99 and C++, the implementation under every documented option
+# alone and in the combinations users pick, with gcc and clang (clang only parses; gcc compiles at -O0, which
+# its unused-function warnings need), MEDGEMMA_STATIC in two translation units linked into one program and run,
+# the implementation as C++, and MSVC's feature inference (__AVX2__ alone implies FMA and F16C). `make test`
+# runs the quick part (check-header); CI runs all of it (check-header-full, ~1 min of CPU, parallel with -j).
+HDR_W      := $(WARN) -Werror -I. $(ARCH)
+HDR_CBLAS  := $(shell pkg-config --cflags openblas 2>/dev/null)
+HAVE_CBLAS := $(shell printf '\043include <cblas.h>\n' | $(CC) $(HDR_CBLAS) -E -x c - >/dev/null 2>&1 && echo 1)
+HDR_OPTS   := - MG_NO_SIMD MG_NO_THREADS MG_NO_MMAP MG_NO_STDIO MG_REFERENCE MG_EXACT_GELU MEDGEMMA_STATIC \
+              MG_NO_THREADS+MG_NO_STDIO MG_NO_SIMD+MG_NO_THREADS MEDGEMMA_STATIC+MG_NO_THREADS+MG_NO_STDIO \
+              MG_REFERENCE+MG_EXACT_GELU $(if $(HAVE_CBLAS),MG_USE_BLAS MG_USE_BLAS+MG_NO_MMAP)
+HDR_CCS    := gcc $(if $(shell command -v clang),clang)
+HDR_cc     := $(CC) -O0 -c -o /dev/null
+HDR_gcc    := gcc -O0 -c -o /dev/null
+HDR_clang  := clang -fsyntax-only
+HDR_QUICK  := $(B)/hdr/decl-c++.ok $(B)/hdr/cc.-.ok $(B)/hdr/static-cc.ok
+HDR_FULL   := $(HDR_QUICK) $(foreach c,$(HDR_CCS),$(HDR_OPTS:%=$(B)/hdr/$(c).%.ok) $(B)/hdr/$(c).avx2.ok \
+              $(B)/hdr/static-$(c).ok $(B)/hdr/impl-$(c)++.ok) $(B)/hdr/msvc-avx2.ok $(B)/hdr/stdio-files.ok
+
+check-header: $(HDR_QUICK)
+check-header-full: $(HDR_FULL)
+
+$(B)/hdr/impl.c: | $(B)
+	@mkdir -p $(@D)
+	@printf '#define MEDGEMMA_IMPLEMENTATION\n#include "medgemma.h"\n' > $@
+# <compiler>.<options joined by +>.ok ("-": none)
+$(B)/hdr/%.ok: medgemma.h $(B)/hdr/impl.c
+	$(HDR_$(firstword $(subst ., ,$*))) $(HDR_W) $(if $(findstring MG_USE_BLAS,$*),$(HDR_CBLAS)) \
+	    $(addprefix -D,$(filter-out -,$(subst +, ,$(word 2,$(subst ., ,$*))))) $(B)/hdr/impl.c
+	@touch $@
+# the AVX2-only kernels (no AVX-512), whatever this machine has
+$(B)/hdr/%.avx2.ok: medgemma.h $(B)/hdr/impl.c
+	$(HDR_$*) $(filter-out -march=% -mcpu=%,$(HDR_W)) -mavx2 -mfma -mf16c $(B)/hdr/impl.c
+	@touch $@
+$(B)/hdr/decl-c++.ok: medgemma.h | $(B)
+	@mkdir -p $(@D)
+	@printf '#include "medgemma.h"\nint main(void){return 0;}\n' > $(B)/hdr/decl.cc
+	c++ -fsyntax-only -Wall -Wextra -Wpedantic -Werror -I. $(B)/hdr/decl.cc
+	@touch $@
+$(B)/hdr/impl-%++.ok: medgemma.h $(B)/hdr/impl.c
+	$(subst gcc,g++,$(subst clang,clang++,$(HDR_$*))) -x c++ -std=c++11 $(subst -std=c99,,$(HDR_W)) $(B)/hdr/impl.c
+	@touch $@
+# two translation units with their own static copy, one program: it links and both copies answer
+$(B)/hdr/static-%.ok: medgemma.h tests/header_static.c | $(B)
+	@mkdir -p $(@D)
+	$(firstword $(HDR_$*)) $(HDR_W) -O0 -DSECOND -c tests/header_static.c -o $(B)/hdr/static-$*.o
+	$(firstword $(HDR_$*)) $(HDR_W) -O0 tests/header_static.c $(B)/hdr/static-$*.o -o $(B)/hdr/static-$* $(LDLIBS)
+	$(B)/hdr/static-$*
+	@touch $@
+# a system that is neither POSIX nor Windows: files through stdio alone (ftell sizes, fread pieces)
+$(B)/hdr/stdio-files.ok: medgemma.h $(B)/hdr/impl.c
+	$(HDR_gcc) $(HDR_W) -U__unix__ -U__unix -Uunix -U__linux__ -U__linux -Ulinux $(B)/hdr/impl.c
+	@touch $@
+# MSVC defines __AVX2__ but neither __FMA__ nor __F16C__: the feature block must still pick the AVX2 kernels
+$(B)/hdr/msvc-avx2.ok: medgemma.h $(B)/hdr/impl.c
+	gcc -E -dM -D_MSC_VER=1930 -U__FMA__ -U__F16C__ -mavx2 -mno-fma -mno-f16c -I. $(B)/hdr/impl.c > $(B)/hdr/msvc.txt
+	grep -q '^#define MG__AVX2 1' $(B)/hdr/msvc.txt && grep -q '^#define MG__F16C 1' $(B)/hdr/msvc.txt
+	@touch $@
+
+# ----- other platforms (CI installs the Debian packages): the platform-sensitive unit tests built with a cross
+# compiler and run under an emulator, each in build/<platform>. i386 (qemu-i386; SSE2 math, as every 32-bit x86
+# CPU of this century has): files past 2 and 4 GiB, GGUF, tokenizer, sampler. Windows (mingw-w64 with static
+# winpthreads, run by wine): the same, the kernels and the chat template (test_gguf's 17,000 loads take minutes
+# under wine: left to the other builds). s390x (big-endian, qemu-s390x): test_gguf, which checks the refusal.
+# tcc with MG_NO_SIMD: the scalar build of a third compiler. Each prints "N passed, N failed".
+CROSS_TESTS := test_platform test_tokenizer test_sampler test_dequant test_limits
+I386_TESTS  := $(CROSS_TESTS) test_gguf
+WIN_TESTS   := $(CROSS_TESTS) test_kernels test_chat
+TCC_TESTS   := $(CROSS_TESTS) test_gguf test_kernels test_chat
+.PHONY: i386-test mingw-test s390x-test tcc-test
+i386-test:
+	$(MAKE) B=build/i386 CC=i686-linux-gnu-gcc ARCH="-msse2 -mfpmath=sse" $(I386_TESTS:%=build/i386/tests/%)
+	RUNNER="qemu-i386 -L /usr/i686-linux-gnu" SCRIPTS=0 sh tests/run.sh $(I386_TESTS:%=build/i386/tests/%)
+mingw-test:
+	$(MAKE) B=build/mingw CC=x86_64-w64-mingw32-gcc ARCH= LDLIBS="-static -lm -lpthread" $(WIN_TESTS:%=build/mingw/tests/%)
+	WINEDEBUG=-all WINEPREFIX="$(CURDIR)/build/wine" RUNNER=wine SCRIPTS=0 sh tests/run.sh $(WIN_TESTS:%=build/mingw/tests/%.exe)
+s390x-test:
+	$(MAKE) B=build/s390x CC=s390x-linux-gnu-gcc ARCH= build/s390x/tests/test_gguf
+	RUNNER="qemu-s390x -L /usr/s390x-linux-gnu" SCRIPTS=0 sh tests/run.sh build/s390x/tests/test_gguf
+tcc-test:
+	$(MAKE) B=build/tcc CC=tcc ARCH= NO_SIMD=1 $(TCC_TESTS:%=build/tcc/tests/%)
+	SCRIPTS=0 sh tests/run.sh $(TCC_TESTS:%=build/tcc/tests/%)
 
 # `make test` without the second and third builds of the fixture tests (scalar kernels, plain path): what the
 # sanitizers run
@@ -137,6 +229,41 @@ tsan:
 MINGW_CC ?= x86_64-w64-mingw32-gcc
 mg-windows:
 	$(MAKE) B=build/mingw CC=$(MINGW_CC) build/mingw/mg
+
+# ----- ARM64 under qemu-user (Debian: gcc-aarch64-linux-gnu qemu-user; no binfmt needed): `make arm-test`
+# cross-builds the kernel tests at each NEON feature level of >>kernels: ARM (ARMv8.0; DOTPROD; I8MM + BF16),
+# each checking that mg_build_info() names that level, and runs them with the F32/F16/Q8_0/Q4_K_M test_text at
+# the top level. qemu time is not speed (BENCHMARKS.md counts instructions instead); on the 2-core development
+# machine the run takes ~NNN s after ~MMM s of building.
+ARM_CC     ?= aarch64-linux-gnu-gcc
+ARM_QEMU   ?= qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu
+ARM_LEVELS := v80 v82 v86
+ARM_v80    := -march=armv8-a
+ARM_v82    := -march=armv8.2-a+dotprod+fp16
+ARM_v86    := -march=armv8.6-a+i8mm+bf16
+INFO_v80   := neon
+INFO_v82   := neon+dotprod
+INFO_v86   := neon+dotprod+i8mm+bf16
+ARM_TESTS  := test_kernels test_vkernels test_reference
+ARM_RUN    := $(foreach l,$(ARM_LEVELS),$(ARM_TESTS:%=build/arm/$(l)/tests/%)) build/arm/v86/tests/test_text
+
+arm-build-%:
+	$(MAKE) B=build/arm/$* CC=$(ARM_CC) ARCH="$(ARM_$*)" OPT='-O2 -DMG_EXPECT_BUILD=\"$(INFO_$*)\"' \
+	        $(ARM_TESTS:%=build/arm/$*/tests/%) $(if $(filter v86,$*),build/arm/$*/tests/test_text)
+arm-test: $(ARM_LEVELS:%=arm-build-%)
+	@RUNNER="$(ARM_QEMU)" SCRIPTS=0 MG_TEXT_VARIANTS=q4_k_m sh tests/run.sh $(ARM_RUN)
+
+# Instructions per 256 weights of the NEON kernels (BENCHMARKS.md): tools/insn_arm.c at each level (static) under
+# qemu's instruction trace (tools/insn_arm.sh). GGML=<a llama.cpp checkout> adds ggml's NEON dot products: its
+# ggml-cpu/arch/arm/quants.c built by the same compiler at the same level.
+GGML       ?=
+GGML_FLAGS  = -O2 -std=c11 -DNDEBUG -D_GNU_SOURCE -I$(GGML)/ggml/include -I$(GGML)/ggml/src -I$(GGML)/ggml/src/ggml-cpu
+arm-insns:
+	$(foreach l,$(ARM_LEVELS),mkdir -p build/arm/$(l) && \
+	  $(if $(GGML),$(ARM_CC) $(ARM_$(l)) $(GGML_FLAGS) -c $(GGML)/ggml/src/ggml-cpu/arch/arm/quants.c -o build/arm/$(l)/ggml_quants.o &&) \
+	  $(ARM_CC) -O2 $(ARM_$(l)) $(WARN) -I. -D_POSIX_C_SOURCE=200809L $(if $(GGML),-DWITH_GGML) -static tools/insn_arm.c \
+	    $(if $(GGML),build/arm/$(l)/ggml_quants.o) -o build/arm/$(l)/insn_arm -lm -lpthread &&) true
+	sh tools/insn_arm.sh $(ARM_LEVELS)
 
 # ----- fuzzing (tests/fuzz): each target built twice. With gcc and tests/fuzz/replay.c it replays
 # tests/corpus/<target>/ in `make test`; with clang's libFuzzer + ASan + UBSan `make fuzz FUZZ_SECONDS=N`

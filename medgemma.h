@@ -3,10 +3,11 @@
 
    WHAT IT IS
      The whole inference runtime for Google's MedGemma 1.5 4B: a GGUF reader (llama.cpp's files, Ollama's single
-     file), quantized weights (F32, F16, BF16, Q8_0, Q4_K, Q6_K), the Gemma 3 SentencePiece tokenizer, the
-     SigLIP vision tower and Gemma 3 projector (an image becomes 256 embeddings), the Gemma 3 text decoder with
-     its sliding-window KV cache, a sampler and the Gemma 3 chat template; snapshots of a session (prefill a
-     shared prefix once, branch per question) and a cache of image embeddings. Nothing but libc and pthreads.
+     file), weights of every type the published files use (F32, F16, BF16, Q8_0, Q4_0, Q4_1, IQ4_NL, Q2_K,
+     Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS), the Gemma 3 SentencePiece tokenizer, the SigLIP vision tower and Gemma 3
+     projector (an image becomes 256 embeddings), the Gemma 3 text decoder with its sliding-window KV cache, a
+     sampler and the Gemma 3 chat template; snapshots of a session (prefill a shared prefix once, branch per
+     question) and a cache of image embeddings. Nothing but libc and pthreads.
      Every step of the forward pass is a plain function written like the math it computes (>>SigLIP,
      >>projector, >>Gemma 3); the fast kernels sit behind one seam (>>kernels) and MG_REFERENCE runs the model
      without them.
@@ -16,7 +17,11 @@
          #define MEDGEMMA_IMPLEMENTATION
          #include "medgemma.h"
      everywhere else just #include "medgemma.h". Link with -lm -lpthread. Compile with optimisation and
-     the native instruction set (-O2 -march=native) for speed; the scalar path is always there.
+     the native instruction set (-O2 -march=native, on arm64 -mcpu=native) for speed; the scalar path is always
+     there. Platforms: Linux, macOS, the BSDs, Windows with mingw-w64 (winpthreads); C99 or C++. MSVC builds
+     single-threaded: there is no Win32 thread shim, so MG_NO_THREADS is implied unless a pthreads port is on the
+     include path (its /arch:AVX2 gets the AVX2 kernels). 32-bit POSIX builds want -D_FILE_OFFSET_BITS=64 to open
+     files past 2 GiB; a file larger than the address space is refused by size. Big-endian hosts: see below.
 
    OPTIONS (define before the implementation include)
      MEDGEMMA_STATIC      all functions static (two copies never clash at link time)
@@ -24,7 +29,7 @@
      MG_ASSERT(x)         internal invariant check (default: nothing; never used on caller or file data)
      MG_NO_SIMD           scalar kernels only (>>kernels: scalar)
      MG_REFERENCE         the plain model path only: scalar kernels, attention and vision products as written
-     MG_NO_THREADS        single-threaded, no pthreads
+     MG_NO_THREADS        single-threaded, no pthreads (implied on MSVC without a pthreads port)
      MG_NO_STDIO          no file loading (memory buffers only)
      MG_NO_MMAP           read files into memory instead of mapping them
      MG_USE_BLAS          F32 matrix products of 8+ rows through cblas_sgemm (link OpenBLAS; make BLAS=1)
@@ -48,7 +53,8 @@
      by one thread at a time. No function touches global mutable state.
 
    WHAT IT DOES NOT DO
-     GPUs; training; model architectures other than Gemma 3 / SigLIP; tensor types other than those above
+     GPUs; training; big-endian hosts (GGUF tensors are little-endian and used in place: mg_gguf_open_mem refuses
+     them); model architectures other than Gemma 3 / SigLIP; tensor types other than those above
      (the loader names the type it met); image file decoding (the examples carry readers for PNG, JPEG,
      PNM, BMP, DICOM and NIfTI — the runtime takes pixels).
 
@@ -61,19 +67,23 @@
      >>byte cursor                     bounded little-endian reads
      >>hashing                         SHA-256 (fingerprints, cache keys), the snapshot checksum
      >>GGUF reader                     header, metadata, tensor table, typed keys with defaults and ranges
-     >>quant formats                   f16/bf16, Q8_0 Q4_K Q6_K Q8_K blocks with bit layouts, reference dequantizers
+     >>quant formats                   f16/bf16, the blocks of every weight type and of the activations (Q8_K, Q8_1)
+                                       with bit layouts, reference dequantizers
      >>kernels                         the seam: what the model path asks of the kernels
      >>kernels: scalar                 the reference of every seam entry
      >>kernels: x86                    AVX2, AVX-512 (VNNI, BF16) versions
+     >>kernels: ARM                    AArch64 NEON (DOTPROD, I8MM, BF16) versions
      >>kernels: seam                   one function per entry choosing the build's kernel
-     >>thread pool                     persistent workers, row splits that keep results thread-count invariant
+     >>thread pool                     persistent workers, row splits that keep results thread-count invariant,
+                                       the default thread count (affinity, cgroup quota)
      >>ops                             taps, RMSNorm, LayerNorm, GELU, RoPE, weights from a file, the parallel
                                        matrix products of both towers
      >>tokenizer                       SentencePiece BPE with byte fallback, special tokens
      >>image preprocessing             pad to square + Pillow-exact resize (MedGemma), letterbox (llama.cpp)
      >>SigLIP                          tower structs, loading, attention (plain and blocked), block, encoder
      >>projector                       average pool, soft-embedding norm, projection to the text width
-     >>Gemma 3                         structs, loading, session and KV cache, attention (plain and blocked),
+     >>Gemma 3                         structs, loading (files: POSIX, Win32, stdio), session and KV cache,
+                                       attention (plain and blocked),
                                        decoder layer, forward, prompt feeding
      >>snapshots                       session state to memory or file, validated on the way back
      >>sampler                         greedy, temperature, top-k, top-p, min-p, repetition penalty
@@ -91,7 +101,9 @@
 #define MEDGEMMA_VERSION_PATCH 0
 
 #ifndef MGDEF
-#ifdef MEDGEMMA_STATIC
+#if defined(MEDGEMMA_STATIC) && defined(__GNUC__)
+#define MGDEF static __attribute__((unused))   /* a unit that calls only some functions gets no warning */
+#elif defined(MEDGEMMA_STATIC)
 #define MGDEF static
 #else
 #define MGDEF extern
@@ -170,8 +182,9 @@ typedef struct mg_model   mg_model;     /* weights + vocabulary: read-only, shar
 typedef struct mg_session mg_session;   /* KV cache, scratch, RNG, thread pool: one user at a time */
 
 /* GGML tensor type codes as stored in GGUF files (only these run; others are named in errors). */
-enum { MG_TYPE_F32 = 0, MG_TYPE_F16 = 1, MG_TYPE_Q8_0 = 8, MG_TYPE_Q4_K = 12, MG_TYPE_Q6_K = 14,
-       MG_TYPE_Q8_K = 15, MG_TYPE_BF16 = 30 };
+enum { MG_TYPE_F32 = 0, MG_TYPE_F16 = 1, MG_TYPE_Q4_0 = 2, MG_TYPE_Q4_1 = 3, MG_TYPE_Q8_0 = 8, MG_TYPE_Q8_1 = 9,
+       MG_TYPE_Q2_K = 10, MG_TYPE_Q3_K = 11, MG_TYPE_Q4_K = 12, MG_TYPE_Q5_K = 13, MG_TYPE_Q6_K = 14,
+       MG_TYPE_Q8_K = 15, MG_TYPE_IQ4_NL = 20, MG_TYPE_IQ4_XS = 23, MG_TYPE_BF16 = 30 };
 
 typedef struct mg_model_options {
     const char *mmproj_path;     /* llama.cpp vision file ("mmproj-*.gguf"); NULL: none or inside the model */
@@ -203,8 +216,10 @@ typedef struct mg_model_info {
 /* Loading. The memory variant keeps `data` by reference: it must outlive the model. */
 MGDEF mg_result mg_model_load_mem(mg_model **out, const void *data, size_t size,
                                   const mg_model_options *opt, mg_error *err);
+#ifndef MG_NO_STDIO
 MGDEF mg_result mg_model_load_file(mg_model **out, const char *path,
                                    const mg_model_options *opt, mg_error *err);
+#endif
 MGDEF void      mg_model_free(mg_model *m);
 MGDEF void      mg_model_get_info(const mg_model *m, mg_model_info *info);
 
@@ -222,6 +237,7 @@ typedef struct mg_tensor_info {
 enum { MG_GGUF_U8, MG_GGUF_I8, MG_GGUF_U16, MG_GGUF_I16, MG_GGUF_U32, MG_GGUF_I32, MG_GGUF_F32, MG_GGUF_BOOL,
        MG_GGUF_STRING, MG_GGUF_ARRAY, MG_GGUF_U64, MG_GGUF_I64, MG_GGUF_F64 };
 
+/* Every load goes through here; a big-endian host gets MG_ERR_UNSUPPORTED (tensor data is read in place). */
 MGDEF mg_result   mg_gguf_open_mem(mg_gguf **out, const void *data, size_t size, mg_error *err);
 MGDEF void        mg_gguf_close(mg_gguf *g);
 MGDEF const mg_gguf *mg_model_gguf(const mg_model *m);          /* the text model's file */
@@ -354,7 +370,7 @@ typedef int  (*mg_progress_fn)(void *user, int done, int total);
 
 typedef struct mg_session_options {
     int            n_ctx;        /* 0: the model's training context; memory grows with use, not with n_ctx */
-    int            n_threads;    /* 0: the number of online CPUs */
+    int            n_threads;    /* 0: mg_cpu_count() */
     int            n_batch;      /* tokens per forward chunk, 0: 512 (an image's tokens are never split) */
     int            kv_type;      /* MG_KV_*, default F16 */
     uint64_t       seed;         /* sampler RNG seed (0: a fixed default) */
@@ -363,10 +379,15 @@ typedef struct mg_session_options {
     mg_progress_fn progress;     /* NULL: none */
     void          *progress_user;
     struct mg_embd_cache *embd_cache; /* image embeddings reused by content (mg_embd_cache_new), NULL: none */
-    int            vision_bf16;  /* 1: image encoder weight products in bfloat16 (AVX512-BF16 CPUs; about 1.4x faster,
+    int            vision_bf16;  /* 1: image encoder weight products in bfloat16 (AVX512-BF16 or ARM BF16 CPUs; x86: 1.4x faster,
                                     embeddings ~5x further from llama.cpp's); 0: float (attention is bf16 either way) */
 } mg_session_options;
 
+/* The default thread count: the CPUs this process may run on. Linux: the affinity mask (taskset, cpusets) capped
+   by the cgroup CPU quota (containers); macOS: hw.activecpu; Windows: active processors capped by the process
+   affinity mask; other POSIX systems: sysconf(_SC_NPROCESSORS_ONLN). 1 where none of these exists (set n_threads
+   there) and in MG_NO_THREADS builds; at most 256. */
+MGDEF int         mg_cpu_count(void);
 MGDEF mg_result   mg_session_new(mg_session **out, const mg_model *m, const mg_session_options *opt, mg_error *err);
 MGDEF void        mg_session_free(mg_session *s);
 MGDEF void        mg_session_reset(mg_session *s);                 /* forget the context, keep the memory */
@@ -494,6 +515,7 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #include <stdarg.h>
 #include <math.h>
 #include <float.h>
+#include <errno.h>
 
 #ifdef MG_REFERENCE          /* the plain model path only: no SIMD kernels, no blocked attention */
 #ifndef MG_NO_SIMD
@@ -505,12 +527,13 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #endif
 
 /* x86: AVX2 + FMA (the dot products), F16C (half conversions), AVX-512 F/BW/VL (vision tiles, attention,
-   activation conversion), AVX512-BF16 (bf16 tiles), AVX512-VNNI (int8 matrix kernels). */
+   activation conversion), AVX512-BF16 (bf16 tiles), AVX512-VNNI (int8 matrix kernels). MSVC's /arch:AVX2 implies
+   FMA3 and F16C (every AVX2 CPU has both) but defines only __AVX2__: there the two follow from it. */
 #if !defined(MG_NO_SIMD) && (defined(__x86_64__) || defined(__i386__) || defined(_M_X64))
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX2__) && (defined(__FMA__) || defined(_MSC_VER))
 #define MG__AVX2 1
 #endif
-#if defined(__F16C__)
+#if defined(__F16C__) || (defined(_MSC_VER) && defined(__AVX2__))
 #define MG__F16C 1
 #endif
 #if defined(MG__AVX2) && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
@@ -526,13 +549,32 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #if defined(MG__AVX2) || defined(MG__F16C)
 #include <immintrin.h>
 #endif
+/* ARM: AArch64 Advanced SIMD (MG__NEON, every AArch64 core; half conversions included), the int8 dot product
+   (__ARM_FEATURE_DOTPROD: sdot), the int8 matrix multiply (__ARM_FEATURE_MATMUL_INT8: smmla) and BF16
+   (__ARM_FEATURE_BF16_VECTOR_ARITHMETIC: bfdot, bfcvt). Half-float arithmetic (FP16) is not used: every product
+   is formed in float. */
+#if !defined(MG_NO_SIMD) && defined(__aarch64__) && defined(__ARM_NEON)
+#define MG__NEON 1
+#if defined(__ARM_FEATURE_DOTPROD)
+#define MG__DOTPROD 1
+#endif
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+#define MG__I8MM 1
+#endif
+#if defined(__ARM_FEATURE_BF16_VECTOR_ARITHMETIC)
+#define MG__ARM_BF16 1
+#endif
+#include <arm_neon.h>
+#endif
 
 #if defined(__GNUC__)
 #define MG__INLINE static inline __attribute__((always_inline))   /* vectors stay in registers across helpers */
 #define MG__UNROLL _Pragma("GCC unroll 16")                        /* GCC and clang: accumulators stay in registers */
+#define MG__KERNEL static __attribute__((noinline))                /* its own symbol: loops countable in the object */
 #else
 #define MG__INLINE static inline
 #define MG__UNROLL
+#define MG__KERNEL static
 #endif
 /* The plain reference implementations and the seam entries are always compiled; a build that routes around one
    (MG_REFERENCE, or a kernel section that has its own) leaves it unused. */
@@ -550,19 +592,63 @@ MGDEF mg_result mg_generate(mg_session *s, const mg_generate_options *opt, int *
 #define MG__NO_FMA
 #endif
 
+/* Threads are POSIX threads (Windows: mingw-w64's winpthreads). MSVC has no <pthread.h> and this header no Win32
+   thread shim: there it builds single-threaded (MG_NO_THREADS) unless a pthreads port is on the include path. */
+#if defined(_MSC_VER) && !defined(MG_NO_THREADS)
+#if defined(__has_include)
+#if !__has_include(<pthread.h>)
+#define MG_NO_THREADS
+#endif
+#else
+#define MG_NO_THREADS
+#endif
+#endif
 #if !defined(MG_NO_THREADS)
 #include <pthread.h>
-#include <unistd.h>
 #if defined(__GNUC__) || defined(__clang__)
 #define MG__SPIN 1            /* the pool's lock-free fast path on the GCC/Clang __atomic builtins */
 #endif
 #endif
-#if !defined(MG_NO_STDIO) && !defined(MG_NO_MMAP) && (defined(__unix__) || defined(__APPLE__))
-#define MG__HAVE_MMAP 1
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <fcntl.h>
+/* The operating system: files (MG__FILES_POSIX or MG__FILES_WIN32, else plain stdio), mapping (MG__MAP) and the
+   CPU count (>>thread pool). */
+#if defined(__unix__) || defined(__APPLE__)
+#define MG__POSIX 1
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#elif defined(_WIN32)
+#define MG__WIN32 1
+#include <windows.h>
+#endif
+#if !defined(MG_NO_STDIO) && defined(MG__POSIX)
+#define MG__FILES_POSIX 1
+#if !defined(MG_NO_MMAP)
+#define MG__MAP 1
+#include <sys/mman.h>
+#endif
+#elif !defined(MG_NO_STDIO) && defined(MG__WIN32)
+#define MG__FILES_WIN32 1
+#if !defined(MG_NO_MMAP)
+#define MG__MAP 1
+#endif
+#endif
+/* libc functions some feature-test settings hide, declared here as libc defines them */
+#ifdef __cplusplus
+#define MG__LIBC extern "C"
+#else
+#define MG__LIBC
+#endif
+#if defined(__linux__) && !defined(MG_NO_THREADS)
+#include <sched.h>
+#if defined(CPU_COUNT)
+#define MG__CPU_SET cpu_set_t
+#else                         /* <sched.h> declares it only with _GNU_SOURCE; the call is the same without */
+#define MG__CPU_SET void
+MG__LIBC int sched_getaffinity(pid_t pid, size_t size, void *mask);
+#endif
+#endif
+#if defined(__APPLE__) && !defined(MG_NO_THREADS)
+MG__LIBC int sysctlbyname(const char *name, void *old, size_t *oldlen, void *new_value, size_t newlen);   /* <sys/sysctl.h> */
 #endif
 #if defined(MG_MALLOC) != defined(MG_FREE) || defined(MG_MALLOC) != defined(MG_REALLOC)
 #error "define MG_MALLOC, MG_REALLOC and MG_FREE together, or none of them"
@@ -657,6 +743,17 @@ MGDEF const char *mg_build_info(void) {
 #if defined(MG__VNNI)
         "+vnni"
 #endif
+#elif defined(MG__NEON)
+        "neon"
+#if defined(MG__DOTPROD)
+        "+dotprod"
+#endif
+#if defined(MG__I8MM)
+        "+i8mm"
+#endif
+#if defined(MG__ARM_BF16)
+        "+bf16"
+#endif
 #else
         "scalar"
 #endif
@@ -714,6 +811,8 @@ static char *mg__strndup(const char *s, size_t n) {
     return d;
 }
 /* ===== >>byte cursor: bounded little-endian reads ==================================================== */
+/* GGUF tensors are little-endian and used in place: a big-endian host opens no GGUF (mg_gguf_open_mem). */
+static int mg__host_little_endian(void) { const uint16_t one = 1; return *(const uint8_t *)&one == 1; }
 typedef struct mg__cur {
     const uint8_t *p;     /* buffer */
     size_t n;             /* bytes in buffer */
@@ -1181,6 +1280,9 @@ MGDEF mg_result mg_gguf_open_mem(mg_gguf **out, const void *data, size_t size, m
     mg_result r;
     if (!out) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_gguf_open_mem: out is NULL");
     *out = NULL;
+    if (!mg__host_little_endian())
+        return mg__fail(err, MG_ERR_UNSUPPORTED, "GGUF: big-endian hosts are not supported (tensor data is "
+                        "little-endian and used in place)");
     if (!(g = (mg_gguf *)mg__calloc(1, sizeof *g))) return mg__fail(err, MG_ERR_NOMEM, "out of memory");
     if ((r = mg__gguf_parse(g, data, size, err)) != MG_OK) { mg__gguf_free_parts(g); MG_FREE(g); return r; }
     *out = g;
@@ -1188,8 +1290,10 @@ MGDEF mg_result mg_gguf_open_mem(mg_gguf **out, const void *data, size_t size, m
 }
 
 static void mg__release_buffer(void *p, size_t n, int mapped) {
-#ifdef MG__HAVE_MMAP
+#if defined(MG__MAP) && defined(MG__FILES_POSIX)
     if (mapped) { if (p) munmap(p, n); return; }
+#elif defined(MG__MAP)
+    if (mapped) { if (p) UnmapViewOfFile(p); return; }
 #endif
     (void)n; (void)mapped;
     MG_FREE(p);
@@ -1327,6 +1431,8 @@ static mg_result mg__key_int(const mg_gguf *g, const char *key, int def, int lo,
 static float mg__h2f(uint16_t h) {
 #if defined(MG__F16C)
     return _cvtsh_ss(h);
+#elif defined(MG__NEON)
+    return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0);
 #else
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
     if (e == 0) {
@@ -1342,6 +1448,9 @@ static float mg__h2f(uint16_t h) {
 #endif
 }
 static uint16_t mg__f2h(float f) {
+#if defined(MG__NEON)
+    return vget_lane_u16(vreinterpret_u16_f16(vcvt_f16_f32(vdupq_n_f32(f))), 0);
+#else
     uint32_t x, sign, ax;
     memcpy(&x, &f, 4);
     sign = (x >> 16) & 0x8000u;
@@ -1358,6 +1467,7 @@ static uint16_t mg__f2h(float f) {
     }
     ax -= 0x38000000u;                                                   /* rebias exponent 127 -> 15 */
     return (uint16_t)(sign | ((ax + 0x0fffu + ((ax >> 13) & 1)) >> 13));
+#endif
 }
 static float mg__bf2f(uint16_t b) { return mg__f32_of((uint32_t)b << 16); }
 static uint16_t mg__f2bf(float f) {
@@ -1417,6 +1527,93 @@ typedef struct mg__block_q8_k {
 } mg__block_q8_k;
 typedef char mg__check_q8_k[sizeof(mg__block_q8_k) == 292 ? 1 : -1];
 
+/* Q4_0: 32 weights in 18 bytes (4.5 bits/weight).  w = d * (q - 8),  q in 0..15
+     | d: f16 | qs[16]: weight l in the low nibble of qs[l], weight l+16 in its high nibble | */
+typedef struct mg__block_q4_0 {
+    uint16_t d;          /* scale, f16 */
+    uint8_t  qs[16];     /* 4-bit quants */
+} mg__block_q4_0;
+typedef char mg__check_q4_0[sizeof(mg__block_q4_0) == 18 ? 1 : -1];
+
+/* Q4_1: 32 weights in 20 bytes (5 bits/weight).  w = d * q + m,  q in 0..15
+     | d: f16 | m: f16 | qs[16]: nibbles as Q4_0 | */
+typedef struct mg__block_q4_1 {
+    uint16_t d;          /* scale, f16 */
+    uint16_t m;          /* offset (the block's minimum), f16 */
+    uint8_t  qs[16];     /* 4-bit quants */
+} mg__block_q4_1;
+typedef char mg__check_q4_1[sizeof(mg__block_q4_1) == 20 ? 1 : -1];
+
+/* IQ4_NL: 32 weights in 18 bytes (4.5 bits/weight): 4-bit indices into a fixed non-uniform grid of int8.
+     w = d * grid[q]
+     | d: f16 | qs[16]: nibbles as Q4_0 | */
+typedef struct mg__block_iq4_nl {
+    uint16_t d;          /* scale, f16 */
+    uint8_t  qs[16];     /* grid indices */
+} mg__block_iq4_nl;
+typedef char mg__check_iq4_nl[sizeof(mg__block_iq4_nl) == 18 ? 1 : -1];
+static const int8_t mg__iq4_grid[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+static const int8_t mg__q4_0_lut[16] = { -8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7 };   /* Q4_0's q - 8 */
+
+/* IQ4_XS: 256 weights in 136 bytes (4.25 bits/weight): 8 sub-blocks of 32 with 6-bit scales, the IQ4_NL grid.
+     w = d * (ls[j] - 32) * grid[q]
+     | d: f16 | scales_h: u16 | scales_l[4] | qs[128] |
+   ls[j] = nibble j%2 of scales_l[j/2] (low nibble first) | bits 2j..2j+1 of scales_h << 4
+   qs: sub-block j in bytes 16j..16j+15, weights 0..15 in their low nibbles, 16..31 in their high nibbles. */
+typedef struct mg__block_iq4_xs {
+    uint16_t d;          /* super-block scale, f16 */
+    uint16_t scales_h;   /* high 2 bits of the 8 sub-block scales */
+    uint8_t  scales_l[4];/* low 4 bits of the 8 sub-block scales */
+    uint8_t  qs[128];    /* grid indices */
+} mg__block_iq4_xs;
+typedef char mg__check_iq4_xs[sizeof(mg__block_iq4_xs) == 136 ? 1 : -1];
+
+/* Q2_K: 256 weights in 84 bytes (2.625 bits/weight): 16 sub-blocks of 16, a 4-bit scale and min each.
+     w = d * sc[g] * q - dmin * m[g],  q in 0..3,  sc[g] = scales[g] & 15, m[g] = scales[g] >> 4
+     | scales[16] | qs[64]: 4 quants per byte | d: f16 | dmin: f16 |
+   qs: weight 128h + 32k + l (h < 2, k < 4, l < 32) in bits 2k..2k+1 of qs[32h + l]; sub-block g = weight / 16. */
+typedef struct mg__block_q2_k {
+    uint8_t  scales[16]; /* 4-bit scales (low) and mins (high) */
+    uint8_t  qs[64];     /* 2-bit quants */
+    uint16_t d;          /* super-block scale of the scales, f16 */
+    uint16_t dmin;       /* super-block scale of the mins, f16 */
+} mg__block_q2_k;
+typedef char mg__check_q2_k[sizeof(mg__block_q2_k) == 84 ? 1 : -1];
+
+/* Q3_K: 256 weights in 110 bytes (3.4375 bits/weight): 16 sub-blocks of 16 with 6-bit scales.
+     w = d * (sc[g] - 32) * q,  q = (2 low bits) + 4 (high bit) - 4, in -4..3
+     | hmask[32]: high bits | qs[64]: low 2 bits, as Q2_K | scales[12]: 16 x 6 bits | d: f16 |
+   hmask: weight 128h + 32k + l has its high bit at bit 4h + k of hmask[l].
+   scales: sc[g] = (g < 8 ? scales[g] & 15 : scales[g - 8] >> 4) | (bits 2(g/4)..2(g/4)+1 of scales[8 + g%4]) << 4 */
+typedef struct mg__block_q3_k {
+    uint8_t  hmask[32];  /* high bit of each quant */
+    uint8_t  qs[64];     /* low 2 bits */
+    uint8_t  scales[12]; /* 6-bit scales */
+    uint16_t d;          /* super-block scale, f16 */
+} mg__block_q3_k;
+typedef char mg__check_q3_k[sizeof(mg__block_q3_k) == 110 ? 1 : -1];
+
+/* Q5_K: 256 weights in 176 bytes (5.5 bits/weight): Q4_K with a fifth bit per weight.
+     w = d * sc[j] * q - dmin * m[j],  q = nibble (as Q4_K) + 16 (bit j of qh[l]), in 0..31, l = weight % 32
+     | d: f16 | dmin: f16 | scales[12]: as Q4_K | qh[32] | qs[128]: as Q4_K | */
+typedef struct mg__block_q5_k {
+    uint16_t d;          /* super-block scale of the scales, f16 */
+    uint16_t dmin;       /* super-block scale of the mins, f16 */
+    uint8_t  scales[12]; /* 6-bit scales and mins */
+    uint8_t  qh[32];     /* fifth bits */
+    uint8_t  qs[128];    /* low 4 bits */
+} mg__block_q5_k;
+typedef char mg__check_q5_k[sizeof(mg__block_q5_k) == 176 ? 1 : -1];
+
+/* Q8_1: activations only (the other side of Q4_1 dot products): Q8_0 and s = d * sum(qs).
+     | d: f16 | s: f16 | qs[32]: int8 | */
+typedef struct mg__block_q8_1 {
+    uint16_t d;          /* scale, f16 */
+    uint16_t s;          /* d times the sum of the quants, f16 */
+    int8_t   qs[32];     /* quants */
+} mg__block_q8_1;
+typedef char mg__check_q8_1[sizeof(mg__block_q8_1) == 36 ? 1 : -1];
+
 static void mg__q4k_scale_min(int j, const uint8_t *s, int *sc, int *m) {
     if (j < 4) { *sc = s[j] & 63; *m = s[j + 4] & 63; }
     else { *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4); *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4); }
@@ -1434,6 +1631,46 @@ static void mg__q6k_unpack(const mg__block_q6_k *b, int8_t *q) {
             o[l + 96] = (int8_t)(((ql[l + 32] >> 4) | ((qh[l] >> 6 & 3) << 4)) - 32);
         }
     }
+}
+/* The 256 2-bit fields of a Q2_K/Q3_K qs array, in weight order. */
+static void mg__unpack_2bit(const uint8_t *qs, int8_t *q) {
+    int h, k, l;
+    for (h = 0; h < 2; h++)
+        for (k = 0; k < 4; k++)
+            for (l = 0; l < 32; l++) q[128 * h + 32 * k + l] = (int8_t)(qs[32 * h + l] >> (2 * k) & 3);
+}
+/* Unpacks the 256 quants of a Q3_K block to -4..3. */
+static void mg__q3k_unpack(const mg__block_q3_k *b, int8_t *q) {
+    int i;
+    mg__unpack_2bit(b->qs, q);
+    for (i = 0; i < 256; i++) q[i] = (int8_t)(q[i] - (b->hmask[i % 32] >> (i / 32) & 1 ? 0 : 4));
+}
+/* Scale g of a Q3_K block, -32..31. */
+static int mg__q3k_scale(const uint8_t *s, int g) {
+    return ((g < 8 ? s[g] & 15 : s[g - 8] >> 4) | (s[8 + g % 4] >> (2 * (g / 4)) & 3) << 4) - 32;
+}
+/* Unpacks the 256 quants of a Q5_K block to 0..31. */
+static void mg__q5k_unpack(const mg__block_q5_k *b, int8_t *q) {
+    int j, l;
+    for (j = 0; j < 8; j++)
+        for (l = 0; l < 32; l++) {
+            const uint8_t v = b->qs[32 * (j / 2) + l];
+            q[32 * j + l] = (int8_t)((j & 1 ? v >> 4 : v & 15) | (b->qh[l] >> j & 1) << 4);
+        }
+}
+/* Scale j of an IQ4_XS block, -32..31. */
+static int mg__iq4xs_scale(const mg__block_iq4_xs *b, int j) {
+    return ((b->scales_l[j / 2] >> (4 * (j % 2)) & 15) | (b->scales_h >> (2 * j) & 3) << 4) - 32;
+}
+/* 32 weights of 16 nibble bytes (Q4_0 order: low nibbles first) as 0..15. */
+static void mg__unpack_nibbles(const uint8_t *qs, int8_t *q) {
+    int l;
+    for (l = 0; l < 16; l++) { q[l] = (int8_t)(qs[l] & 15); q[l + 16] = (int8_t)(qs[l] >> 4); }
+}
+/* The same through a table of 16 signed values (Q4_0: q - 8, IQ4_NL and IQ4_XS: the grid). */
+static void mg__unpack_lut(const uint8_t *qs, const int8_t *lut, int8_t *v) {
+    int l;
+    for (l = 0; l < 16; l++) { v[l] = lut[qs[l] & 15]; v[l + 16] = lut[qs[l] >> 4]; }
 }
 
 /* Scalar reference dequantizers: one row of n values. */
@@ -1470,6 +1707,80 @@ static void mg__dequant_q6_k(const mg__block_q6_k *b, float *y, int64_t n) {
         for (j = 0; j < 256; j++) *y++ = d * (float)b->scales[j / 16] * (float)q[j];
     }
 }
+/* Q4_0 and IQ4_NL (the same block with another table) */
+static void mg__dequant_lut4(const mg__block_q4_0 *b, float *y, int64_t n, const int8_t *lut) {
+    int64_t i;
+    int j;
+    int8_t v[32];
+    for (i = 0; i < n / 32; i++, b++) {
+        float d = mg__h2f(b->d);
+        mg__unpack_lut(b->qs, lut, v);
+        for (j = 0; j < 32; j++) *y++ = d * (float)v[j];
+    }
+}
+static void mg__dequant_q4_1(const mg__block_q4_1 *b, float *y, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t q[32];
+    for (i = 0; i < n / 32; i++, b++) {
+        float d = mg__h2f(b->d), m = mg__h2f(b->m);
+        mg__unpack_nibbles(b->qs, q);
+        for (j = 0; j < 32; j++) *y++ = d * (float)q[j] + m;
+    }
+}
+static void mg__dequant_iq4_xs(const mg__block_iq4_xs *b, float *y, int64_t n) {
+    int64_t i;
+    int j, l;
+    int8_t v[32];
+    for (i = 0; i < n / 256; i++, b++)
+        for (j = 0; j < 8; j++) {
+            float dl = mg__h2f(b->d) * (float)mg__iq4xs_scale(b, j);
+            mg__unpack_lut(b->qs + 16 * j, mg__iq4_grid, v);
+            for (l = 0; l < 32; l++) *y++ = dl * (float)v[l];
+        }
+}
+static void mg__dequant_q2_k(const mg__block_q2_k *b, float *y, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t q[256];
+    for (i = 0; i < n / 256; i++, b++) {
+        float d = mg__h2f(b->d), dmin = mg__h2f(b->dmin);
+        mg__unpack_2bit(b->qs, q);
+        for (j = 0; j < 256; j++) {
+            float dl = d * (float)(b->scales[j / 16] & 15), ml = dmin * (float)(b->scales[j / 16] >> 4);
+            *y++ = dl * (float)q[j] - ml;
+        }
+    }
+}
+static void mg__dequant_q3_k(const mg__block_q3_k *b, float *y, int64_t n) {
+    int64_t i;
+    int j;
+    int8_t q[256];
+    for (i = 0; i < n / 256; i++, b++) {
+        float d = mg__h2f(b->d);
+        mg__q3k_unpack(b, q);
+        for (j = 0; j < 256; j++) *y++ = d * (float)mg__q3k_scale(b->scales, j / 16) * (float)q[j];
+    }
+}
+static void mg__dequant_q5_k(const mg__block_q5_k *b, float *y, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j, l, sc, m;
+    int8_t q[256];
+    for (i = 0; i < n / 256; i++, b++) {
+        float d = mg__h2f(b->d), dmin = mg__h2f(b->dmin);
+        mg__q5k_unpack(b, q);
+        for (j = 0; j < 8; j++) {
+            float dj, mj;
+            mg__q4k_scale_min(j, b->scales, &sc, &m);
+            dj = d * (float)sc;
+            mj = dmin * (float)m;
+            for (l = 0; l < 32; l++) *y++ = dj * (float)q[32 * j + l] - mj;
+        }
+    }
+}
 
 /* Dequantizes one row of n elements of any supported type. 0 if the type is not supported. */
 static int mg__dequant_row(int type, const void *src, float *y, int64_t n) {
@@ -1481,6 +1792,13 @@ static int mg__dequant_row(int type, const void *src, float *y, int64_t n) {
     case MG_TYPE_Q8_0: mg__dequant_q8_0((const mg__block_q8_0 *)src, y, n); return 1;
     case MG_TYPE_Q4_K: mg__dequant_q4_k((const mg__block_q4_k *)src, y, n); return 1;
     case MG_TYPE_Q6_K: mg__dequant_q6_k((const mg__block_q6_k *)src, y, n); return 1;
+    case MG_TYPE_Q4_0: mg__dequant_lut4((const mg__block_q4_0 *)src, y, n, mg__q4_0_lut); return 1;
+    case MG_TYPE_Q4_1: mg__dequant_q4_1((const mg__block_q4_1 *)src, y, n); return 1;
+    case MG_TYPE_IQ4_NL: mg__dequant_lut4((const mg__block_q4_0 *)src, y, n, mg__iq4_grid); return 1;
+    case MG_TYPE_IQ4_XS: mg__dequant_iq4_xs((const mg__block_iq4_xs *)src, y, n); return 1;
+    case MG_TYPE_Q2_K: mg__dequant_q2_k((const mg__block_q2_k *)src, y, n); return 1;
+    case MG_TYPE_Q3_K: mg__dequant_q3_k((const mg__block_q3_k *)src, y, n); return 1;
+    case MG_TYPE_Q5_K: mg__dequant_q5_k((const mg__block_q5_k *)src, y, n); return 1;
     default: return 0;
     }
 }
@@ -1542,7 +1860,7 @@ MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, in
 
 /* ===== >>kernels ===================================================================================== */
 /* The compute the model asks for, behind one seam. The model path (>>ops, >>SigLIP, >>Gemma 3) calls only these:
-     mg__quant_row       an activation row in the partner format of a weight type (F16, BF16, Q8_0, Q8_K)
+     mg__quant_row       an activation row in the partner format of a weight type (F16, BF16, Q8_0, Q8_1, Q8_K)
      mg__vec_dot         one weight row . one converted activation row
      mg__quant_act       an activation row as the matrix products read it (the partner format, Q8_0: block sums)
      mg__mat_block       y[t][r] = W_r . x_t for a block of weight rows and a block of tokens (matrix product);
@@ -1554,7 +1872,7 @@ MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, in
                          mg__attn_block_f16 the same reading an F16 cache in place, mg__kv_row_f32 a cached row
      mg__gelu_f16tab     GELU of n values through the f16 table
    Each entry is written once in plain C (>>kernels: scalar): the reference every faster version must match,
-   integer formats bit for bit. Faster versions live in one section per instruction set (>>kernels: x86);
+   integer formats bit for bit. Faster versions live in one section per instruction set (>>kernels: x86, >>kernels: ARM);
    >>kernels: seam picks one per entry at compile time. MG_NO_SIMD and MG_REFERENCE compile the scalar section
    alone. */
 #define MG__TOK_BLOCK 128    /* activation rows per token block (they stay in L2 while the weight rows stream) */
@@ -1622,20 +1940,24 @@ static const uint8_t *mg__mat_row(const mg__mat *w, int64_t r, uint8_t *row) {
     return row;
 }
 /* A matrix product y = W x multiplies each weight row with the activation converted to the weight type's
-   partner format, as ggml does: F32 x F32, F16 x F16, BF16 x BF16, Q8_0 x Q8_0, Q4_K/Q6_K x Q8_K.
+   partner format, as ggml does (its type traits' vec_dot_type): F32 x F32, F16 x F16, BF16 x BF16,
+   Q8_0/Q4_0/IQ4_NL x Q8_0, Q4_1 x Q8_1, Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS x Q8_K.
    Rounding the activation this way is what makes the results agree with llama.cpp to ~1e-2. */
 static int mg__act_type(int wtype) {
     switch (wtype) {
-    case MG_TYPE_Q4_K: case MG_TYPE_Q6_K: return MG_TYPE_Q8_K;
+    case MG_TYPE_Q2_K: case MG_TYPE_Q3_K: case MG_TYPE_Q4_K: case MG_TYPE_Q5_K: case MG_TYPE_Q6_K: case MG_TYPE_IQ4_XS:
+        return MG_TYPE_Q8_K;
+    case MG_TYPE_Q4_0: case MG_TYPE_IQ4_NL: return MG_TYPE_Q8_0;
+    case MG_TYPE_Q4_1: return MG_TYPE_Q8_1;
     default: return wtype;
     }
 }
 /* Bytes of an activation row converted for a matrix product (mg__quant_act): the partner format, and for Q8_0
-   then, from a 4-byte boundary (mg__act_q8_0_sums), one int32 per block, 128 x the sum of its quants, and one
-   float per block, its scale. */
+   activations (weights Q8_0, Q4_0, IQ4_NL) then, from a 4-byte boundary (mg__act_q8_0_sums), one int32 per block,
+   the sum of its quants, and one float per block, its scale. */
 static size_t mg__act_q8_0_sums(int64_t n) { return (mg__row_bytes(MG_TYPE_Q8_0, n) + 3) / 4 * 4; }
 static size_t mg__act_row_bytes(int wtype, int64_t n) {
-    return wtype == MG_TYPE_Q8_0 ? mg__act_q8_0_sums(n) + (size_t)(n / 32) * 8 : mg__row_bytes(mg__act_type(wtype), n);
+    return mg__act_type(wtype) == MG_TYPE_Q8_0 ? mg__act_q8_0_sums(n) + (size_t)(n / 32) * 8 : mg__row_bytes(mg__act_type(wtype), n);
 }
 
 /* ===== >>kernels: scalar ============================================================================= */
@@ -1650,6 +1972,21 @@ static void mg__quant_q8_0(const float *x, mg__block_q8_0 *y, int64_t n) {
         y[i].d = mg__f2h(amax / 127.0f);
         id = amax != 0.0f ? 127.0f / amax : 0.0f;
         for (j = 0; j < 32; j++) y[i].qs[j] = (int8_t)mg__nearest_int(x[j] * id);
+    }
+}
+/* Q8_1 activations: Q8_0's d and q, and s = f16(d sum q) with d before its f16 rounding (ggml's AVX rounding). */
+static void mg__quant_q8_1(const float *x, mg__block_q8_1 *y, int64_t n) {
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 32; i++, x += 32) {
+        float amax = 0, d, id;
+        int sum = 0;
+        for (j = 0; j < 32; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        d = amax / 127.0f;
+        id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        for (j = 0; j < 32; j++) { y[i].qs[j] = (int8_t)mg__nearest_int(x[j] * id); sum += y[i].qs[j]; }
+        y[i].d = mg__f2h(d);
+        y[i].s = mg__f2h(d * (float)sum);
     }
 }
 /* Q8_K activations: the signed extreme maps to -127, q = min(127, round_even(x * -127 / max)), d = 1/iscale.
@@ -1725,22 +2062,115 @@ MG__REF float mg__dot_q4_k_scalar(const mg__block_q4_k *w, const mg__block_q8_k 
     }
     return s;
 }
+/* sum_g sc_g (q . a over sub-block g): 256 quants in sub-blocks of gs (16 or 32), exact in int32 */
+static int32_t mg__block_dot(const int8_t *q, const int8_t *a, const int *sc, int gs) {
+    int32_t sumi = 0;
+    int g, l;
+    for (g = 0; g < 256 / gs; g++) {
+        int32_t t = 0;
+        for (l = 0; l < gs; l++) t += q[gs * g + l] * a[gs * g + l];
+        sumi += sc[g] * t;
+    }
+    return sumi;
+}
 /* sum_blocks d d_x sum_g scales_g sum_{l in g} (q_l - 32) qx_l */
 MG__REF float mg__dot_q6_k_scalar(const mg__block_q6_k *w, const mg__block_q8_k *x, int64_t n) {
     MG__NO_FMA
     int64_t i;
-    int g, l;
+    int g, sc[16];
     int8_t q[256];
     float s = 0;
     for (i = 0; i < n / 256; i++, w++, x++) {
-        int32_t sumi = 0;
         mg__q6k_unpack(w, q);
-        for (g = 0; g < 16; g++) {
-            int32_t t = 0;
-            for (l = 0; l < 16; l++) t += q[16 * g + l] * x->qs[16 * g + l];
-            sumi += w->scales[g] * t;
-        }
-        s += mg__h2f(w->d) * x->d * (float)sumi;
+        for (g = 0; g < 16; g++) sc[g] = w->scales[g];
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 16);
+    }
+    return s;
+}
+/* Q4_0 and IQ4_NL: sum_blocks (d_w d_x) sum_i lut[q_i] qx_i (Q4_0: lut[q] = q - 8, IQ4_NL: the grid) */
+MG__REF float mg__dot_lut4_scalar(const mg__block_q4_0 *w, const mg__block_q8_0 *x, int64_t n, const int8_t *lut) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t v[32];
+    float s = 0;
+    for (i = 0; i < n / 32; i++, w++, x++) {
+        int32_t sumi = 0;
+        mg__unpack_lut(w->qs, lut, v);
+        for (j = 0; j < 32; j++) sumi += v[j] * x->qs[j];
+        s += (float)sumi * (mg__h2f(w->d) * mg__h2f(x->d));
+    }
+    return s;
+}
+/* sum_blocks ((d_w d_x) sum_i q_i qx_i + m_w s_x) */
+MG__REF float mg__dot_q4_1_scalar(const mg__block_q4_1 *w, const mg__block_q8_1 *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j;
+    int8_t q[32];
+    float s = 0;
+    for (i = 0; i < n / 32; i++, w++, x++) {
+        int32_t sumi = 0;
+        mg__unpack_nibbles(w->qs, q);
+        for (j = 0; j < 32; j++) sumi += q[j] * x->qs[j];
+        s += (float)sumi * (mg__h2f(w->d) * mg__h2f(x->d)) + mg__h2f(w->m) * mg__h2f(x->s);
+    }
+    return s;
+}
+/* sum_blocks d d_x sum_j (ls_j - 32) sum_{l in j} grid[q_l] qx_l */
+MG__REF float mg__dot_iq4_xs_scalar(const mg__block_iq4_xs *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j, sc[8];
+    int8_t v[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        for (j = 0; j < 8; j++) { mg__unpack_lut(w->qs + 16 * j, mg__iq4_grid, v + 32 * j); sc[j] = mg__iq4xs_scale(w, j); }
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(v, x->qs, sc, 32);
+    }
+    return s;
+}
+/* sum_blocks d_x (d sum_g sc_g sum_{l in g} q_l qx_l - dmin sum_g m_g bsums_g) */
+MG__REF float mg__dot_q2_k_scalar(const mg__block_q2_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int g, sc[16];
+    int8_t q[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t summ = 0;
+        mg__unpack_2bit(w->qs, q);
+        for (g = 0; g < 16; g++) { sc[g] = w->scales[g] & 15; summ += (w->scales[g] >> 4) * x->bsums[g]; }
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 16) - mg__h2f(w->dmin) * x->d * (float)summ;
+    }
+    return s;
+}
+/* sum_blocks d d_x sum_g (sc_g - 32) sum_{l in g} q_l qx_l,  q in -4..3 */
+MG__REF float mg__dot_q3_k_scalar(const mg__block_q3_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int g, sc[16];
+    int8_t q[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        mg__q3k_unpack(w, q);
+        for (g = 0; g < 16; g++) sc[g] = mg__q3k_scale(w->scales, g);
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 16);
+    }
+    return s;
+}
+/* Q4_K's sum with 5-bit quants */
+MG__REF float mg__dot_q5_k_scalar(const mg__block_q5_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i;
+    int j, m, sc[8];
+    int8_t q[256];
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        int32_t summ = 0;
+        mg__q5k_unpack(w, q);
+        for (j = 0; j < 8; j++) { mg__q4k_scale_min(j, w->scales, &sc[j], &m); summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]); }
+        s += mg__h2f(w->d) * x->d * (float)mg__block_dot(q, x->qs, sc, 32) - mg__h2f(w->dmin) * x->d * (float)summ;
     }
     return s;
 }
@@ -1751,6 +2181,13 @@ MG__REF float mg__vec_dot_scalar(int wtype, const void *w, const void *x, int64_
     case MG_TYPE_Q8_0: return mg__dot_q8_0_scalar((const mg__block_q8_0 *)w, (const mg__block_q8_0 *)x, n);
     case MG_TYPE_Q4_K: return mg__dot_q4_k_scalar((const mg__block_q4_k *)w, (const mg__block_q8_k *)x, n);
     case MG_TYPE_Q6_K: return mg__dot_q6_k_scalar((const mg__block_q6_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q4_0: return mg__dot_lut4_scalar((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__q4_0_lut);
+    case MG_TYPE_Q4_1: return mg__dot_q4_1_scalar((const mg__block_q4_1 *)w, (const mg__block_q8_1 *)x, n);
+    case MG_TYPE_IQ4_NL: return mg__dot_lut4_scalar((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__iq4_grid);
+    case MG_TYPE_IQ4_XS: return mg__dot_iq4_xs_scalar((const mg__block_iq4_xs *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q2_K: return mg__dot_q2_k_scalar((const mg__block_q2_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q3_K: return mg__dot_q3_k_scalar((const mg__block_q3_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q5_K: return mg__dot_q5_k_scalar((const mg__block_q5_k *)w, (const mg__block_q8_k *)x, n);
     default:           return mg__dot_f32_scalar((const float *)w, (const float *)x, n);
     }
 }
@@ -2063,6 +2500,172 @@ static float mg__dot_q6_k_avx2(const mg__block_q6_k *w, const mg__block_q8_k *x,
     }
     return s;
 }
+/* the 32 nibbles of 16 bytes as bytes 0..15, in weight order: [low nibbles | high nibbles] */
+MG__INLINE __m256i mg__nib32(const uint8_t *qs) {
+    const __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(0x0F));
+}
+/* [sum a, sum b, sum c, sum d] of four vectors of 8 int32 */
+MG__INLINE __m128i mg__hsum4x8(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+/* s + t0 + t1 + t2 + t3, added one after the other as the scalar loops add block terms */
+MG__INLINE float mg__add4(float s, __m128 t) {
+    float v[4];
+    _mm_storeu_ps(v, t);
+    s += v[0];
+    s += v[1];
+    s += v[2];
+    return s + v[3];
+}
+/* Q4_0 and IQ4_NL x Q8_0 (same 18-byte blocks): the nibbles through a 16-entry table of signed weights (Q4_0:
+   q - 8, IQ4_NL: the grid), then as Q8_0; four blocks' sums side by side, their terms added in block order */
+static float mg__dot_lut4_avx2(const mg__block_q4_0 *w, const mg__block_q8_0 *x, int64_t n, const int8_t *lut) {
+    MG__NO_FMA
+    const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)lut));
+    int64_t i, nb = n / 32;
+    int k;
+    float s = 0;
+    for (i = 0; i < nb; i += 4) {
+        const int m = nb - i < 4 ? (int)(nb - i) : 4;
+        __m256i v[4];
+        float d[4] = { 0, 0, 0, 0 };
+        for (k = 0; k < 4; k++) {
+            const int b = k < m ? k : m - 1;
+            const __m256i qw = _mm256_shuffle_epi8(tab, mg__nib32(w[i + b].qs)), qx = _mm256_loadu_si256((const __m256i *)x[i + b].qs);
+            v[k] = mg__dot_u8s8(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qx, qw));
+            d[k] = mg__h2f(w[i + b].d) * mg__h2f(x[i + b].d);
+        }
+        if (m == 4) s = mg__add4(s, _mm_mul_ps(_mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3])), _mm_loadu_ps(d)));
+        else for (k = 0; k < m; k++) s += (float)mg__hsum8i(v[k]) * d[k];
+    }
+    return s;
+}
+/* Q4_1 x Q8_1: q (0..15) is unsigned for maddubs; the term (d_w d_x) sumi + m_w s_x four blocks at a time */
+static float mg__dot_q4_1_avx2(const mg__block_q4_1 *w, const mg__block_q8_1 *x, int64_t n) {
+    MG__NO_FMA
+    int64_t i, nb = n / 32;
+    int k;
+    float s = 0;
+    for (i = 0; i < nb; i += 4) {
+        const int m = nb - i < 4 ? (int)(nb - i) : 4;
+        __m256i v[4];
+        float d[4] = { 0, 0, 0, 0 }, ms[4] = { 0, 0, 0, 0 };
+        for (k = 0; k < 4; k++) {
+            const int b = k < m ? k : m - 1;
+            v[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(mg__nib32(w[i + b].qs), _mm256_loadu_si256((const __m256i *)x[i + b].qs)),
+                                     _mm256_set1_epi16(1));
+            d[k] = mg__h2f(w[i + b].d) * mg__h2f(x[i + b].d);
+            ms[k] = mg__h2f(w[i + b].m) * mg__h2f(x[i + b].s);
+        }
+        if (m == 4)
+            s = mg__add4(s, _mm_add_ps(_mm_mul_ps(_mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3])), _mm_loadu_ps(d)), _mm_loadu_ps(ms)));
+        else for (k = 0; k < m; k++) s += (float)mg__hsum8i(v[k]) * d[k] + ms[k];
+    }
+    return s;
+}
+/* IQ4_XS: per sub-block the grid values (table lookup) . qx as for Q8_0, weighted by ls - 32 in int16 lanes */
+static float mg__dot_iq4_xs_avx2(const mg__block_iq4_xs *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mg__iq4_grid));
+    int64_t i;
+    int j;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        __m256i acc = _mm256_setzero_si256();
+        for (j = 0; j < 8; j++) {
+            const __m256i v = _mm256_shuffle_epi8(tab, mg__nib32(w->qs + 16 * j)), a = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * j));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(a, v)),
+                                                          _mm256_set1_epi16((short)mg__iq4xs_scale(w, j))));
+        }
+        s += mg__h2f(w->d) * x->d * (float)mg__hsum8i(acc);
+    }
+    return s;
+}
+/* Q2_K: 2-bit fields k of 32 bytes are weights 128h + 32k .. +31, i.e. sub-blocks 8h + 2k (bytes 0..15) and
+   8h + 2k + 1 (16..31): their products' int16 pair sums get those scales in the two 128-bit halves */
+static float mg__dot_q2_k_avx2(const mg__block_q2_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i m3 = _mm256_set1_epi8(3);
+    int64_t i;
+    int h, k;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        const __m128i sc = _mm_loadu_si128((const __m128i *)w->scales);
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc, 4), _mm_set1_epi8(0x0F)));
+        __m256i acc = _mm256_setzero_si256();
+        for (h = 0; h < 2; h++) {
+            const __m256i qq = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * h));
+            for (k = 0; k < 4; k++) {
+                const int g = 8 * h + 2 * k;
+                const __m256i p = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(qq, 2 * k), m3),
+                                                       _mm256_loadu_si256((const __m256i *)(x->qs + 128 * h + 32 * k)));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16((short)(w->scales[g + 1] & 15)),
+                                                                                  _mm_set1_epi16((short)(w->scales[g] & 15)))));
+            }
+        }
+        s += mg__h2f(w->d) * x->d * (float)mg__hsum8i(acc) -
+             mg__h2f(w->dmin) * x->d * (float)mg__hsum8i(_mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)x->bsums)));
+    }
+    return s;
+}
+/* Q3_K: q + 4 = 2 low bits + 4 (high bit), 0..7, unsigned for maddubs; the 4 comes off as 4 sum_g sc_g bsums_g */
+static float mg__dot_q3_k_avx2(const mg__block_q3_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    int64_t i;
+    int h, k;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)w->hmask);
+        short sc[16];
+        __m256i acc = _mm256_setzero_si256();
+        int32_t sumi;
+        for (k = 0; k < 16; k++) sc[k] = (short)mg__q3k_scale(w->scales, k);
+        for (h = 0; h < 2; h++) {
+            const __m256i qq = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * h));
+            for (k = 0; k < 4; k++) {
+                const int g = 8 * h + 2 * k;
+                const __m256i v = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qq, 2 * k), m3),
+                                                  _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4 * h + k), one), 2));
+                const __m256i p = _mm256_maddubs_epi16(v, _mm256_loadu_si256((const __m256i *)(x->qs + 128 * h + 32 * k)));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]))));
+            }
+        }
+        sumi = mg__hsum8i(acc) - 4 * mg__hsum8i(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)sc), _mm256_loadu_si256((const __m256i *)x->bsums)));
+        s += mg__h2f(w->d) * x->d * (float)sumi;
+    }
+    return s;
+}
+/* Q5_K: Q4_K's kernel with the fifth bit (bit j of qh[l] for sub-block j) added to each nibble */
+static float mg__dot_q5_k_avx2(const mg__block_q5_k *w, const mg__block_q8_k *x, int64_t n) {
+    MG__NO_FMA
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    int64_t i;
+    int j, sc, m, sc2, m2;
+    float s = 0;
+    for (i = 0; i < n / 256; i++, w++, x++) {
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)w->qh);
+        const uint8_t *q = w->qs;
+        const int8_t *a = x->qs;
+        __m256i acc = _mm256_setzero_si256();
+        int32_t summ = 0;
+        for (j = 0; j < 8; j += 2, q += 32, a += 64) {
+            const __m256i qq = _mm256_loadu_si256((const __m256i *)q);
+            const __m256i lo = _mm256_or_si256(_mm256_and_si256(qq, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, j), one), 4));
+            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qq, 4), m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, j + 1), one), 4));
+            mg__q4k_scale_min(j, w->scales, &sc, &m);
+            mg__q4k_scale_min(j + 1, w->scales, &sc2, &m2);
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)a)), _mm256_set1_epi16((short)sc)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(a + 32))), _mm256_set1_epi16((short)sc2)));
+            summ += m * (x->bsums[2 * j] + x->bsums[2 * j + 1]) + m2 * (x->bsums[2 * j + 2] + x->bsums[2 * j + 3]);
+        }
+        s += mg__h2f(w->d) * x->d * (float)mg__hsum8i(acc) - mg__h2f(w->dmin) * x->d * (float)summ;
+    }
+    return s;
+}
 #endif
 #ifdef MG__AVX512
 /* Q8_K activations 16 at a time: the largest magnitude (max_ps returns its second operand for a NaN first one),
@@ -2098,17 +2701,13 @@ static void mg__quant_q8_k_avx512(const float *x, mg__block_q8_k *y, int64_t n) 
 /* ----- block kernels: y[t][r] = W_r . x_t for nr weight rows and the nt converted activation rows of a token
    block. Decode (nt = 1) takes four rows at a time, four results sharing one reduction and one float
    combination in vector lanes; prefill lays each weight block out once for all the tokens and keeps every
-   row in its own lane (Q4_K, Q6_K: mg__tiles_k, 16 rows; Q8_0: mg__toks8_q8_0, eight rows).
+   row in its own lane (K-quants and IQ4_XS: mg__tiles_k, 16 rows; Q8_0, Q4_0, IQ4_NL, Q4_1: mg__blk8_rows, eight
+   rows).
    Every (row, token) result is the float mg__vec_dot gives: the same exact integer block sums, combined into
    the float sum in block order with the same single-rounded operations (no fused multiply-adds), so results
    depend neither on nt, nr nor the thread count. ----- */
 /* 16 int32 lanes folded to 8 (lane i + lane i+8) */
 MG__INLINE __m256i mg__fold16(__m512i v) { return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)); }
-/* [sum a, sum b, sum c, sum d] of four vectors of 8 int32 */
-MG__INLINE __m128i mg__hsum4x8(__m256i a, __m256i b, __m256i c, __m256i d) {
-    __m256i abcd = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
-    return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
-}
 /* 128-bit lane L of the result = [sum of int32 lanes 4L..4L+3 of v0, of v1, of v2, of v3] */
 MG__INLINE __m512i mg__tsum4(__m512i v0, __m512i v1, __m512i v2, __m512i v3) {
     __m512i a = _mm512_add_epi32(_mm512_unpacklo_epi32(v0, v1), _mm512_unpackhi_epi32(v0, v1));
@@ -2166,6 +2765,93 @@ MG__INLINE __m256i mg__q6k_sums(const __m512i *q, const __m512i *sc, __m256i sc1
     return _mm256_sub_epi32(mg__fold16(mg__dp256(q, sc, a->qs)),
                             _mm256_slli_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), sc16), 5));
 }
+/* The 16 scales of a Q3_K block minus 32, as int8: bytes 0..7 give scales 0..7 (low nibbles) and 8..15 (high
+   nibbles), bytes 8..11 their top 2 bits (scale g at bits 2(g/4) of byte 8 + g%4). The load starts 4 bytes early
+   so that it stays inside the block. */
+MG__INLINE __m128i mg__q3k_scales16(const uint8_t *s) {
+    const __m128i v = _mm_srli_si128(_mm_loadu_si128((const __m128i *)(s - 4)), 4);
+    const __m128i lo = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(v, 0x44), _mm_set_epi32(4, 4, 0, 0)), _mm_set1_epi8(0x0F));
+    const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(v, 0xAA), _mm_set_epi32(6, 4, 2, 0)), _mm_set1_epi8(0x03));
+    return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi32(hi, 4)), _mm_set1_epi8(32));
+}
+/* Q2_K/Q3_K low bits as dp256 wants them: q[2h + p] = weights 128h + 64p .. + 63 = the 2-bit fields 2p (first 32)
+   and 2p + 1 of qs[32h .. 32h + 31]; Q3_K adds 4 x its high bits (hmask bits 4h + 2p and 4h + 2p + 1). */
+MG__INLINE void mg__k2bit_prep(const uint8_t *qs, const uint8_t *hmask, __m512i *q) {
+    const __m512i m3 = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
+    __m512i hb = _mm512_setzero_si512();
+    int h, p;
+    if (hmask) {
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)hmask);
+        hb = _mm512_inserti64x4(_mm512_castsi256_si512(hm), _mm256_srli_epi16(hm, 1), 1);
+    }
+    for (h = 0; h < 2; h++) {
+        const __m256i l = _mm256_loadu_si256((const __m256i *)(qs + 32 * h));
+        const __m512i lo = _mm512_inserti64x4(_mm512_castsi256_si512(l), _mm256_srli_epi16(l, 2), 1);
+        for (p = 0; p < 2; p++) {
+            q[2 * h + p] = _mm512_and_si512(_mm512_srl_epi16(lo, _mm_cvtsi32_si128(4 * p)), m3);
+            if (hmask)
+                q[2 * h + p] = _mm512_or_si512(q[2 * h + p], _mm512_slli_epi16(_mm512_and_si512(_mm512_srl_epi16(hb, _mm_cvtsi32_si128(4 * h + 2 * p)), one), 2));
+        }
+    }
+}
+/* One IQ4_XS block against a: q[k] = the grid values of sub-blocks 2k, 2k+1 ([low | high nibbles] of each 16
+   bytes), multiplied as |q| times a with q's sign (AVX-512 has no vpsignb) so that the int16 pair sums stay below
+   2^15, weighted by the scales (ls - 32), 16 int32 lanes folded to 8. */
+/* the 8 scales ls - 32 of an IQ4_XS block as int16 */
+MG__INLINE __m128i mg__iq4xs_scales8(const mg__block_iq4_xs *w) {
+    uint32_t l;
+    __m128i lo, hi;
+    memcpy(&l, w->scales_l, 4);
+    lo = _mm_shuffle_epi8(_mm_cvtsi32_si128((int)l), _mm_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1));
+    lo = _mm_and_si128(_mm_srlv_epi16(lo, _mm_setr_epi16(0, 4, 0, 4, 0, 4, 0, 4)), _mm_set1_epi16(15));
+    hi = _mm_and_si128(_mm_srlv_epi16(_mm_set1_epi16((short)w->scales_h), _mm_setr_epi16(0, 2, 4, 6, 8, 10, 12, 14)), _mm_set1_epi16(3));
+    return _mm_sub_epi16(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi16(32));
+}
+MG__INLINE __m256i mg__iq4xs_unit(const mg__block_iq4_xs *w, const mg__block_q8_k *a) {
+    const __m512i tab = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), m4 = _mm512_set1_epi8(0x0F);
+    __m512i sc[4], acc = _mm512_setzero_si512();
+    int k;
+    mg__spread_scales(_mm512_zextsi128_si512(mg__iq4xs_scales8(w)), 2, sc);
+    MG__UNROLL for (k = 0; k < 4; k++) {
+        const __m256i b = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * k));
+        __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(b), b, 1), q, x;
+        v = _mm512_shuffle_i64x2(v, v, 0x50);                                /* 128-bit lanes: b0..15 b0..15 b16..31 b16..31 */
+        q = _mm512_shuffle_epi8(tab, _mm512_and_si512(_mm512_mask_srli_epi16(v, 0xFF00FF00u, v, 4), m4));
+        x = _mm512_loadu_si512((const void *)(a->qs + 64 * k));
+        x = _mm512_mask_sub_epi8(x, _mm512_movepi8_mask(q), _mm512_setzero_si512(), x);
+        acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_abs_epi8(q), x), sc[k]);
+    }
+    return mg__fold16(acc);
+}
+/* One unit (block w against a) of a format of 16 sub-blocks of 16 (or IQ4_XS), as 8 int32 lanes summing to the
+   scalar kernel's sumi: Q6_K and Q3_K with their offsets (32, 4) taken off through the block sums; Q2_K also gives
+   *mv, 8 lanes summing to summ = sum_g m_g bsums_g. */
+MG__INLINE __m256i mg__k16_unit(const uint8_t *w, int type, const mg__block_q8_k *a, __m256i *mv) {
+    const __m256i bs = _mm256_loadu_si256((const __m256i *)a->bsums);
+    __m512i q[4], sc[4];
+    __m256i sc16;
+    if (type == MG_TYPE_IQ4_XS) return mg__iq4xs_unit((const mg__block_iq4_xs *)w, a);
+    if (type == MG_TYPE_Q6_K) {
+        mg__q6k_prep((const mg__block_q6_k *)w, q, sc, &sc16);
+        return mg__q6k_sums(q, sc, sc16, a);
+    }
+    if (type == MG_TYPE_Q3_K) {
+        const mg__block_q3_k *b = (const mg__block_q3_k *)w;
+        sc16 = _mm256_cvtepi8_epi16(mg__q3k_scales16(b->scales));
+        mg__spread_scales(_mm512_zextsi256_si512(sc16), 4, sc);
+        mg__k2bit_prep(b->qs, b->hmask, q);
+        return _mm256_sub_epi32(mg__fold16(mg__dp256(q, sc, a->qs)), _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 2));
+    }
+    {
+        const mg__block_q2_k *b = (const mg__block_q2_k *)w;
+        const __m128i s8 = _mm_loadu_si128((const __m128i *)b->scales);
+        sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(s8, _mm_set1_epi8(0x0F)));
+        *mv = _mm256_madd_epi16(bs, _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0F))));
+        mg__spread_scales(_mm512_zextsi256_si512(sc16), 4, sc);
+        mg__k2bit_prep(b->qs, NULL, q);
+        return mg__fold16(mg__dp256(q, sc, a->qs));
+    }
+}
 
 MG__INLINE __m128 mg__f16x4(uint16_t a, uint16_t b, uint16_t c, uint16_t d) {
     return _mm_cvtph_ps(_mm_set_epi16(0, 0, 0, 0, (short)d, (short)c, (short)b, (short)a));
@@ -2215,31 +2901,44 @@ static void mg__dec_act_q4_k(const mg__block_q8_k *a, int nb, mg__dec_act *d) {
         d->ps[b] = _mm512_permutexvar_epi32(tr, _mm512_inserti32x4(v, c[(b + 3) % nb], 3));
     }
 }
-/* The scales and mins of four Q4_K blocks, block k in 128-bit lane k: bytes 16k + j = sc_j, 16k + 8 + j = m_j
-   (mg__q4k_sm's unpacking, four blocks at once) */
-MG__INLINE __m512i mg__q4k_scales4(const mg__block_q4_k *w0, const mg__block_q4_k *w1, const mg__block_q4_k *w2, const mg__block_q4_k *w3) {
-    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)w0->scales)), lo, hi;
-    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w1->scales), 1);
-    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w2->scales), 2);
-    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)w3->scales), 3);
+/* The scales and mins of four Q4_K/Q5_K blocks (s_k: their scale bytes), block k in 128-bit lane k: bytes
+   16k + j = sc_j, 16k + 8 + j = m_j (mg__q4k_sm's unpacking, four blocks at once) */
+MG__INLINE __m512i mg__q4k_scales4(const uint8_t *s0, const uint8_t *s1, const uint8_t *s2, const uint8_t *s3) {
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)s0)), lo, hi;
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)s1), 1);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)s2), 2);
+    v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)s3), 3);
     lo = _mm512_and_si512(_mm512_srlv_epi32(_mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x98), _mm512_set4_epi32(4, 0, 0, 0)),
                           _mm512_set4_epi32(0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f));
     hi = _mm512_and_si512(_mm512_srli_epi32(_mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x40), 2), _mm512_set4_epi32(0x30303030, 0, 0x30303030, 0));
     return _mm512_or_si512(lo, hi);
 }
-/* One Q4_K block against ax: 16 int32 lanes summing to sumi = sum_j sc_j sum_l q_l a_l. sidx[v] moves the scales
-   of the two sub-blocks of nibble vector v from this block's lane of sm into int16 lanes. */
-MG__INLINE __m512i mg__q4k_dot_nib(const mg__block_q4_k *w, const __m512i *ax, __m512i sm, const __m512i *sidx) {
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
+/* One Q4_K block (q5 = 0) or Q5_K block (q5 = 1) at w against ax: 16 int32 lanes summing to
+   sumi = sum_j sc_j sum_l q_l a_l. sidx[v] moves the scales of the two sub-blocks of nibble vector v from this
+   block's lane of sm into int16 lanes. Q5_K: h = [qh | qh >> 2] holds the fifth bits of nibble vector v at bit
+   v of its bytes (sub-blocks 4 (v >> 1) + (v & 1) and that + 2 are bits 0 and 2 of qh), moved to bit 4. */
+MG__INLINE __m512i mg__k4_dot_nib(const uint8_t *w, int q5, const __m512i *ax, __m512i sm, const __m512i *sidx) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), b4 = _mm512_set1_epi8(0x10);
     const __mmask64 even = 0x5555555555555555ULL;
-    const __m512i q0 = _mm512_loadu_si512((const void *)w->qs), q1 = _mm512_loadu_si512((const void *)(w->qs + 64));
-    __m512i acc = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(_mm512_and_si512(q0, m4), ax[0]),
-                                      _mm512_maskz_permutexvar_epi8(even, sidx[0], sm));
-    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), ax[1]),
-                              _mm512_maskz_permutexvar_epi8(even, sidx[1], sm));
-    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(q1, m4), ax[2]), _mm512_maskz_permutexvar_epi8(even, sidx[2], sm));
-    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), ax[3]),
-                               _mm512_maskz_permutexvar_epi8(even, sidx[3], sm));
+    const uint8_t *qs = q5 ? ((const mg__block_q5_k *)w)->qs : ((const mg__block_q4_k *)w)->qs;
+    const __m512i q0 = _mm512_loadu_si512((const void *)qs), q1 = _mm512_loadu_si512((const void *)(qs + 64));
+    __m512i v[4], acc;
+    v[0] = _mm512_and_si512(q0, m4);
+    v[1] = _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4);
+    v[2] = _mm512_and_si512(q1, m4);
+    v[3] = _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4);
+    if (q5) {
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)((const mg__block_q5_k *)w)->qh);
+        const __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1);
+        v[0] = _mm512_or_si512(v[0], _mm512_and_si512(_mm512_slli_epi16(h, 4), b4));
+        v[1] = _mm512_or_si512(v[1], _mm512_and_si512(_mm512_slli_epi16(h, 3), b4));
+        v[2] = _mm512_or_si512(v[2], _mm512_and_si512(h, b4));
+        v[3] = _mm512_or_si512(v[3], _mm512_and_si512(_mm512_srli_epi16(h, 1), b4));
+    }
+    acc = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(v[0], ax[0]), _mm512_maskz_permutexvar_epi8(even, sidx[0], sm));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(v[1], ax[1]), _mm512_maskz_permutexvar_epi8(even, sidx[1], sm));
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(v[2], ax[2]), _mm512_maskz_permutexvar_epi8(even, sidx[2], sm));
+    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(v[3], ax[3]), _mm512_maskz_permutexvar_epi8(even, sidx[3], sm));
 }
 /* [sum of the 16 lanes of each of four vectors | four more sums]: u = mg__tsum4 of the first four, mv the other
    four already in that layout (128-bit lane L = their partial sums L); the four lanes are added. */
@@ -2261,10 +2960,10 @@ MG__INLINE void mg__dec_add(__m128 t, int m, int nb, int *b, int *row, __m128 *s
         if (++*b == nb) { y[(*row)++] = _mm_cvtss_f32(*s); *s = _mm_setzero_ps(); *b = 0; }
     }
 }
-/* Q4_K, nr rows back to back and one token: y[r] = sum over blocks of the scalar kernel's term
-   (d dx) sumi - (dmin dx) summ, the four units of a step reduced together (a last step of fewer repeats its last
-   unit in the unused lanes). */
-static void mg__rows_q4_k(const mg__block_q4_k *w, int nr, const mg__dec_act *d, int nb, float *y) {
+/* Q4_K (bb = 144, q5 = 0) or Q5_K (176, 1), nr rows back to back and one token: y[r] = sum over blocks of the
+   scalar kernel's term (d dx) sumi - (dmin dx) summ, the four units of a step reduced together (a last step of
+   fewer repeats its last unit in the unused lanes). Both formats start with d, dmin and the same 12 scale bytes. */
+MG__INLINE void mg__rows_k4(const uint8_t *w, size_t bb, int q5, int nr, const mg__dec_act *d, int nb, float *y) {
     const __mmask64 even = 0x5555555555555555ULL;
     /* mins of unit k, sub-blocks 2L, 2L+1 -> int16 lanes 8L + 2k, 8L + 2k + 1 (bytes 16k + 8 + 2L, + 1) */
 #define MG__MIDX(q) ((16 * ((q) & 3) + 8 + 2 * ((q) >> 2)) | (16 * ((q) & 3) + 9 + 2 * ((q) >> 2)) << 16)
@@ -2283,102 +2982,144 @@ static void mg__rows_q4_k(const mg__block_q4_k *w, int nr, const mg__dec_act *d,
         for (v = 0; v < 4; v++) sidx[4 * k + v] = _mm512_add_epi16(_mm512_set1_epi16((short)(16 * k + 4 * (v >> 1) + (v & 1))), hi2);
     for (i = 0; i < total; i += 4) {
         const int m = total - i < 4 ? (int)(total - i) : 4;
-        const mg__block_q4_k *w0 = w + i, *w1 = w + i + (m > 1), *w2 = w + i + (m > 2 ? 2 : m - 1), *w3 = w + i + m - 1;
-        mg__prefetch_span((const uint8_t *)w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * sizeof *w);
-        const __m512i sm = mg__q4k_scales4(w0, w1, w2, w3);
+        const uint8_t *w0 = w + (size_t)i * bb, *w1 = w0 + (m > 1) * bb, *w2 = w0 + (m > 2 ? 2 : m - 1) * bb, *w3 = w0 + (m - 1) * bb;
+        const size_t so = offsetof(mg__block_q4_k, scales);
+        mg__prefetch_span(w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * bb);
+        const __m512i sm = mg__q4k_scales4(w0 + so, w1 + so, w2 + so, w3 + so);
         __m512i u;
         __m256 p;
         __m128i dm16;
-        u = mg__tsum4(mg__q4k_dot_nib(w0, d->ax + 4 * b, sm, sidx), mg__q4k_dot_nib(w1, d->ax + 4 * b + 4, sm, sidx + 4),
-                      mg__q4k_dot_nib(w2, d->ax + 4 * b + 8, sm, sidx + 8), mg__q4k_dot_nib(w3, d->ax + 4 * b + 12, sm, sidx + 12));
+        u = mg__tsum4(mg__k4_dot_nib(w0, q5, d->ax + 4 * b, sm, sidx), mg__k4_dot_nib(w1, q5, d->ax + 4 * b + 4, sm, sidx + 4),
+                      mg__k4_dot_nib(w2, q5, d->ax + 4 * b + 8, sm, sidx + 8), mg__k4_dot_nib(w3, q5, d->ax + 4 * b + 12, sm, sidx + 12));
         /* [d_0..3 | dmin_0..3] from the blocks' first words (d, dmin); [sumi_0..3 | summ_0..3], summ_k = sum_j m_j p_j;
            then the scalar kernel's terms */
-        dm16 = _mm_shuffle_epi8(_mm_set_epi32((int)(w3->d | (uint32_t)w3->dmin << 16), (int)(w2->d | (uint32_t)w2->dmin << 16),
-                                              (int)(w1->d | (uint32_t)w1->dmin << 16), (int)(w0->d | (uint32_t)w0->dmin << 16)),
+        dm16 = _mm_shuffle_epi8(_mm_set_epi32((int)mg__le32(w3), (int)mg__le32(w2), (int)mg__le32(w1), (int)mg__le32(w0)),
                                 _mm_set_epi8(15, 14, 11, 10, 7, 6, 3, 2, 13, 12, 9, 8, 5, 4, 1, 0));
         p = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtph_ps(dm16), _mm256_broadcast_ps((const __m128 *)(d->dx + b))),
                           _mm256_cvtepi32_ps(mg__sums4x2(u, _mm512_madd_epi16(_mm512_maskz_permutexvar_epi8(even, midx, sm), d->ps[b]))));
         mg__dec_add(_mm_sub_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1)), m, nb, &b, &row, &s, y);
     }
 }
+static void mg__rows_q4_k(const uint8_t *w, int nr, const mg__dec_act *d, int nb, float *y) {
+    mg__rows_k4(w, sizeof(mg__block_q4_k), 0, nr, d, nb, y);
+}
+static void mg__rows_q5_k(const uint8_t *w, int nr, const mg__dec_act *d, int nb, float *y) {
+    mg__rows_k4(w, sizeof(mg__block_q5_k), 1, nr, d, nb, y);
+}
 
-/* Q6_K, nr rows back to back and one token: per unit (row, block) the scalar kernel's term (d dx) sumi over the
-   units in memory order, four at a time (a last step of fewer repeats its last unit in the unused lanes). */
-static void mg__rows_q6_k(const mg__block_q6_k *w, int nr, const mg__block_q8_k *a, int nb, float *y) {
+/* Q6_K, Q3_K, Q2_K or IQ4_XS, nr rows back to back and one token: per unit (row, block) the scalar kernel's term,
+   (d dx) sumi (Q2_K: minus (dmin dx) summ), over the units in memory order, four at a time (a last step of fewer
+   repeats its last unit in the unused lanes). */
+MG__INLINE void mg__rows_k16(const uint8_t *w, int type, int nr, const mg__block_q8_k *a, int nb, float *y) {
+    const size_t bb = type == MG_TYPE_Q6_K ? sizeof(mg__block_q6_k) : type == MG_TYPE_Q3_K ? sizeof(mg__block_q3_k)
+                    : type == MG_TYPE_Q2_K ? sizeof(mg__block_q2_k) : sizeof(mg__block_iq4_xs);
+    const size_t od = type == MG_TYPE_Q6_K ? offsetof(mg__block_q6_k, d) : type == MG_TYPE_Q3_K ? offsetof(mg__block_q3_k, d)
+                    : type == MG_TYPE_Q2_K ? offsetof(mg__block_q2_k, d) : 0;
     const int64_t total = (int64_t)nr * nb;
     int64_t i;
     int b = 0, row = 0;
     __m128 s = _mm_setzero_ps();
     for (i = 0; i < total; i += 4) {
         const int m = total - i < 4 ? (int)(total - i) : 4;
-        const mg__block_q6_k *w0 = w + i, *w1 = w + i + (m > 1), *w2 = w + i + (m > 2 ? 2 : m - 1), *w3 = w + i + m - 1;
+        const uint8_t *w0 = w + (size_t)i * bb, *w1 = w0 + (m > 1) * bb, *w2 = w0 + (m > 2 ? 2 : m - 1) * bb, *w3 = w0 + (m - 1) * bb;
         const mg__block_q8_k *a0 = a + b, *a1 = a + (b + 1) % nb, *a2 = a + (b + 2) % nb, *a3 = a + (b + 3) % nb;
-        __m512i q[4], sc[4];
-        __m256i sc16, v[4];
-        mg__prefetch_span((const uint8_t *)w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * sizeof *w);
-        mg__q6k_prep(w0, q, sc, &sc16); v[0] = mg__q6k_sums(q, sc, sc16, a0);
-        mg__q6k_prep(w1, q, sc, &sc16); v[1] = mg__q6k_sums(q, sc, sc16, a1);
-        mg__q6k_prep(w2, q, sc, &sc16); v[2] = mg__q6k_sums(q, sc, sc16, a2);
-        mg__q6k_prep(w3, q, sc, &sc16); v[3] = mg__q6k_sums(q, sc, sc16, a3);
-        mg__dec_add(_mm_mul_ps(_mm_mul_ps(mg__f16x4(w0->d, w1->d, w2->d, w3->d), _mm_setr_ps(a0->d, a1->d, a2->d, a3->d)),
-                               _mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3]))), m, nb, &b, &row, &s, y);
+        const __m128 dx = _mm_setr_ps(a0->d, a1->d, a2->d, a3->d);
+        __m256i v[4], mv[4];
+        __m128 t;
+        mg__prefetch_span(w0, MG__DEC_AHEAD, MG__DEC_AHEAD + 4 * bb);
+        v[0] = mg__k16_unit(w0, type, a0, &mv[0]);
+        v[1] = mg__k16_unit(w1, type, a1, &mv[1]);
+        v[2] = mg__k16_unit(w2, type, a2, &mv[2]);
+        v[3] = mg__k16_unit(w3, type, a3, &mv[3]);
+        t = _mm_mul_ps(_mm_mul_ps(mg__f16x4(mg__le16(w0 + od), mg__le16(w1 + od), mg__le16(w2 + od), mg__le16(w3 + od)), dx),
+                       _mm_cvtepi32_ps(mg__hsum4x8(v[0], v[1], v[2], v[3])));
+        if (type == MG_TYPE_Q2_K)
+            t = _mm_sub_ps(t, _mm_mul_ps(_mm_mul_ps(mg__f16x4(mg__le16(w0 + od + 2), mg__le16(w1 + od + 2), mg__le16(w2 + od + 2), mg__le16(w3 + od + 2)), dx),
+                                         _mm_cvtepi32_ps(mg__hsum4x8(mv[0], mv[1], mv[2], mv[3]))));
+        mg__dec_add(t, m, nb, &b, &row, &s, y);
     }
 }
+static void mg__rows_q6_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q6_K, nr, a, nb, y); }
+static void mg__rows_q3_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q3_K, nr, a, nb, y); }
+static void mg__rows_q2_k(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_Q2_K, nr, a, nb, y); }
+static void mg__rows_iq4_xs(const uint8_t *w, int nr, const mg__block_q8_k *a, int nb, float *y) { mg__rows_k16(w, MG_TYPE_IQ4_XS, nr, a, nb, y); }
 
-/* Q8_0, up to eight rows (row_bytes apart) and one token: s[i] += (float)sumi_i * (dw_i dx) per block, rows in
-   lanes. Rows i and i+4 share a vector; with a' = a + 128 (unsigned for vpdpbusd)
-     sumi = sum w a' - sum 128 w   (exact in int32) */
-static void mg__rows8_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_q8_0 *a, int64_t n, float *s) {
-    const __m512i c80 = _mm512_set1_epi8((char)0x80), z = _mm512_setzero_si512();
-    const mg__block_q8_0 *row[8];
+/* Q8_0, Q4_0, IQ4_NL (Q8_0 activations) and Q4_1 (Q8_1): 32-weight blocks, the f16 scale first. The 32 weights of
+   the block at p: signed as stored (Q8_0), signed through the format's table (Q4_0: q - 8, IQ4_NL: the grid), or
+   unsigned nibbles (Q4_1). */
+MG__INLINE __m256i mg__w32(const uint8_t *p, int type) {
+    if (type == MG_TYPE_Q8_0) return _mm256_loadu_si256((const __m256i *)(p + 2));
+    if (type == MG_TYPE_Q4_1) return mg__nib32(p + 4);
+    return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(type == MG_TYPE_Q4_0 ? mg__q4_0_lut : mg__iq4_grid))),
+                               mg__nib32(p + 2));
+}
+/* the f16 values at byte off of eight rows, as floats */
+MG__INLINE __m256 mg__h8(const uint8_t *const *row, size_t off) {
+    return _mm256_cvtph_ps(_mm_set_epi16((short)mg__le16(row[7] + off), (short)mg__le16(row[6] + off), (short)mg__le16(row[5] + off),
+                                         (short)mg__le16(row[4] + off), (short)mg__le16(row[3] + off), (short)mg__le16(row[2] + off),
+                                         (short)mg__le16(row[1] + off), (short)mg__le16(row[0] + off)));
+}
+/* Block b of eight rows (rows i and i+4 share a vector) prepared for any number of tokens: wq[i] the weights and,
+   for signed weights, c[i] = the dword sums 128 w, so that with a' = a + 128 (unsigned for vpdpbusd)
+     sumi = sum w a' - sum 128 w   (exact in int32);  Q4_1: sumi = sum q a directly (q unsigned). */
+MG__INLINE void mg__blk8_prep(int type, const uint8_t *const *row, size_t off, __m512i *wq, __m512i *c) {
+    int i;
+    for (i = 0; i < 4; i++) {
+        wq[i] = _mm512_inserti64x4(_mm512_castsi256_si512(mg__w32(row[i] + off, type)), mg__w32(row[i + 4] + off, type), 1);
+        if (type != MG_TYPE_Q4_1) c[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), wq[i]);
+    }
+}
+/* One activation block xb against the prepared block: the eight rows' terms, (float)sumi (dw dx) (Q4_1: + m_w s_x). */
+MG__INLINE __m256 mg__blk8_terms(int type, const __m512i *wq, const __m512i *c, __m256 dw, __m256 mw, const uint8_t *xb) {
+    const __m512i z = _mm512_setzero_si512();
+    const __m256 dx = _mm256_set1_ps(mg__h2f(mg__le16(xb)));
+    __m512i u;
+    __m256 t;
+    if (type == MG_TYPE_Q4_1) {
+        const __m512i ax = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb + 4)));
+        u = mg__tsum4(_mm512_dpbusd_epi32(z, wq[0], ax), _mm512_dpbusd_epi32(z, wq[1], ax), _mm512_dpbusd_epi32(z, wq[2], ax), _mm512_dpbusd_epi32(z, wq[3], ax));
+    } else {
+        const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(xb + 2))), _mm512_set1_epi8((char)0x80));
+        u = mg__tsum4(_mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[0]), c[0]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[1]), c[1]),
+                      _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[2]), c[2]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[3]), c[3]));
+    }
+    /* 128-bit lanes of u: rows 0-3, 0-3, 4-7, 4-7 (partial sums), folded to rows 0-7 */
+    t = _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(u, u, 0xD8))), _mm256_mul_ps(dw, dx));
+    if (type == MG_TYPE_Q4_1) t = _mm256_add_ps(t, _mm256_mul_ps(mw, _mm256_set1_ps(mg__h2f(mg__le16(xb + 2)))));
+    return t;
+}
+/* Up to eight rows (row_bytes rb apart) and nt tokens (activation rows xs apart): s[8 t + i] += the terms of row i,
+   token t, block after block; each block of weights is prepared once for all the tokens. */
+MG__INLINE void mg__blk8_rows(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    const size_t bb = type == MG_TYPE_Q8_0 ? sizeof(mg__block_q8_0) : type == MG_TYPE_Q4_1 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0);
+    const size_t xb = type == MG_TYPE_Q4_1 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0);
+    const uint8_t *row[8];
     __m256 acc = _mm256_loadu_ps(s);
     int64_t b;
-    int i;
-    for (i = 0; i < 8; i++) row[i] = (const mg__block_q8_0 *)(w + (size_t)(i < nr ? i : nr - 1) * rb);
-    for (b = 0; b < n / 32; b++, a++) {
-        const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)a->qs)), c80);
-        __m512i d[4];
-        __m128i h;
-        mg__prefetch_span(w, 8 * rb + (size_t)b * 8 * sizeof *a, 8 * rb + (size_t)(b + 1) * 8 * sizeof *a);
-        for (i = 0; i < 4; i++) {
-            __m512i wq = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)row[i][b].qs)),
-                                            _mm256_loadu_si256((const __m256i *)row[i + 4][b].qs), 1);
-            d[i] = _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq), _mm512_dpbusd_epi32(z, c80, wq));
-        }
-        h = _mm_set_epi16((short)row[7][b].d, (short)row[6][b].d, (short)row[5][b].d, (short)row[4][b].d,
-                          (short)row[3][b].d, (short)row[2][b].d, (short)row[1][b].d, (short)row[0][b].d);
-        d[0] = mg__tsum4(d[0], d[1], d[2], d[3]);        /* 128-bit lanes: rows 0-3, 0-3, 4-7, 4-7 (partial) */
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(d[0], d[0], 0xD8))),
-                                               _mm256_mul_ps(_mm256_cvtph_ps(h), _mm256_set1_ps(mg__h2f(a->d)))));
-    }
-    _mm256_storeu_ps(s, acc);
-}
-/* Q8_0, up to eight rows and nt tokens (prefill): the same sums and lanes as mg__rows8_q8_0, with each block's
-   weights, scales and sum 128 w loaded once for every token; s[8 t + i] accumulates row i, token t. */
-static void mg__toks8_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
-    const __m512i c80 = _mm512_set1_epi8((char)0x80), z = _mm512_setzero_si512();
-    const mg__block_q8_0 *row[8];
-    int64_t b;
     int i, t;
-    for (i = 0; i < 8; i++) row[i] = (const mg__block_q8_0 *)(w + (size_t)(i < nr ? i : nr - 1) * rb);
+    for (i = 0; i < 8; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
     for (b = 0; b < n / 32; b++) {
         __m512i wq[4], c[4];
-        const __m256 dw = _mm256_cvtph_ps(_mm_set_epi16((short)row[7][b].d, (short)row[6][b].d, (short)row[5][b].d, (short)row[4][b].d,
-                                                        (short)row[3][b].d, (short)row[2][b].d, (short)row[1][b].d, (short)row[0][b].d));
-        for (i = 0; i < 4; i++) {
-            wq[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)row[i][b].qs)),
-                                       _mm256_loadu_si256((const __m256i *)row[i + 4][b].qs), 1);
-            c[i] = _mm512_dpbusd_epi32(z, c80, wq[i]);
-        }
-        for (t = 0; t < nt; t++) {
-            const mg__block_q8_0 *a = (const mg__block_q8_0 *)(x + (size_t)t * xs) + b;
-            const __m512i ax = _mm512_xor_si512(_mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)a->qs)), c80);
-            __m512i u = mg__tsum4(_mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[0]), c[0]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[1]), c[1]),
-                                  _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[2]), c[2]), _mm512_sub_epi32(_mm512_dpbusd_epi32(z, ax, wq[3]), c[3]));
-            _mm256_storeu_ps(s + 8 * t, _mm256_add_ps(_mm256_loadu_ps(s + 8 * t),
-                _mm256_mul_ps(_mm256_cvtepi32_ps(mg__fold16(_mm512_shuffle_i64x2(u, u, 0xD8))), _mm256_mul_ps(dw, _mm256_set1_ps(mg__h2f(a->d))))));
-        }
+        const __m256 dw = mg__h8(row, (size_t)b * bb), mw = type == MG_TYPE_Q4_1 ? mg__h8(row, (size_t)b * bb + 2) : dw;
+        if (nt == 1) mg__prefetch_span(w, 8 * rb + (size_t)b * 8 * bb, 8 * rb + (size_t)(b + 1) * 8 * bb);
+        mg__blk8_prep(type, row, (size_t)b * bb, wq, c);
+        if (nt == 1) acc = _mm256_add_ps(acc, mg__blk8_terms(type, wq, c, dw, mw, x + (size_t)b * xb));
+        else for (t = 0; t < nt; t++)
+            _mm256_storeu_ps(s + 8 * t, _mm256_add_ps(_mm256_loadu_ps(s + 8 * t), mg__blk8_terms(type, wq, c, dw, mw, x + (size_t)t * xs + (size_t)b * xb)));
     }
+    if (nt == 1) _mm256_storeu_ps(s, acc);
+}
+static void mg__blk8_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_Q8_0, w, rb, nr, x, xs, nt, n, s);
+}
+static void mg__blk8_q4_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_Q4_0, w, rb, nr, x, xs, nt, n, s);
+}
+static void mg__blk8_iq4_nl(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_IQ4_NL, w, rb, nr, x, xs, nt, n, s);
+}
+static void mg__blk8_q4_1(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
+    mg__blk8_rows(MG_TYPE_Q4_1, w, rb, nr, x, xs, nt, n, s);
 }
 
 /* ----- prefill tiles (Q4_K, Q6_K): 16 weight rows in the int32 lanes of a vector x 8 tokens. Each block of a
@@ -2449,18 +3190,33 @@ MG__INLINE __m512i mg__dpbusd_bc(__m512i acc, __m512i w, const void *p) { return
 MG__INLINE __m512i mg__dpwssd_bc(__m512i acc, __m512i w, const void *p) { return _mm512_dpwssd_epi32(acc, w, mg__bc4(p)); }
 #endif
 
-/* Q4_K block at byte off of each of 16 rows, rows in lanes. */
-static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) {
+/* bit j of every byte of v, at bit 4 */
+MG__INLINE __m512i mg__bit_to4(__m512i v, int j) {
+    v = j < 4 ? _mm512_sll_epi32(v, _mm_cvtsi32_si128(4 - j)) : _mm512_srl_epi32(v, _mm_cvtsi32_si128(j - 4));
+    return _mm512_and_si512(v, _mm512_set1_epi8(0x10));
+}
+/* Q4_K (q5 = 0) or Q5_K (q5 = 1) block at byte off of each of 16 rows, rows in lanes. Q5_K: the fifth bits of
+   quants 4s..4s+3 of sub-block j are bits j of qh dword s. */
+MG__INLINE void mg__ktile_k4(const uint8_t *const *row, size_t off, int q5, mg__ktile *k) {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    __m512i v[16];
+    const size_t qs = q5 ? offsetof(mg__block_q5_k, qs) : offsetof(mg__block_q4_k, qs);
+    __m512i v[16], qh[16];
     int i, h, s;
+    if (q5) {                   /* qh and the first 32 quant bytes: qh[s] = qh dword s of every row, s < 8 */
+        MG__UNROLL for (i = 0; i < 16; i++) qh[i] = _mm512_loadu_si512((const void *)(row[i] + off + offsetof(mg__block_q5_k, qh)));
+        mg__tr16(qh);
+    }
     for (h = 0; h < 2; h++) {   /* quant bytes 64h..64h+63: dwords 0-7 = pair 2h, dwords 8-15 = pair 2h+1 */
-        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(((const mg__block_q4_k *)(row[i] + off))->qs + 64 * h));
+        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(row[i] + off + qs + 64 * h));
         mg__tr16(v);
         MG__UNROLL for (s = 0; s < 16; s++) {   /* pair c = 2h + s/8, step s%8: low nibbles sub-block 2c, high 2c+1 */
             const int j = 4 * h + 2 * (s / 8);
             k->q[8 * j + s % 8] = _mm512_and_si512(v[s], m4);
             k->q[8 * (j + 1) + s % 8] = _mm512_and_si512(_mm512_srli_epi32(v[s], 4), m4);
+            if (q5) {
+                k->q[8 * j + s % 8] = _mm512_or_si512(k->q[8 * j + s % 8], mg__bit_to4(qh[s % 8], j));
+                k->q[8 * (j + 1) + s % 8] = _mm512_or_si512(k->q[8 * (j + 1) + s % 8], mg__bit_to4(qh[s % 8], j + 1));
+            }
         }
     }
     MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_cvtepu8_epi32(mg__q4k_sm(((const mg__block_q4_k *)(row[i] + off))->scales));
@@ -2469,6 +3225,8 @@ static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) 
     k->d = mg__f16x16(row, off + offsetof(mg__block_q4_k, d));
     k->dmin = mg__f16x16(row, off + offsetof(mg__block_q4_k, dmin));
 }
+static void mg__ktile_q4_k(const uint8_t *const *row, size_t off, mg__ktile *k) { mg__ktile_k4(row, off, 0, k); }
+static void mg__ktile_q5_k(const uint8_t *const *row, size_t off, mg__ktile *k) { mg__ktile_k4(row, off, 1, k); }
 /* Q6_K block at byte off of each of 16 rows, rows in lanes: quant 128h + 32c + 4s + b (quarter c) is sub-block
    8h + 2c + s/4, at k->q[32h + 8c + s]; its low 4 bits come from ql byte 64h + 32(c & 1) + 4s + b (nibble c/2),
    its high 2 from qh byte 32h + 4s + b (bits 2c, 2c+1). */
@@ -2569,13 +3327,82 @@ static void mg__ktile_q6_k_lanes(const uint8_t *g, mg__ktile *k) {
     mg__q6k_lanes_sc(v, k->sc, k->ms);
     k->d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + 3328)));
 }
+/* Q3_K, Q2_K and IQ4_XS blocks of 16 rows, each row first unpacked on its own: quants in weight order as bytes
+   (Q3_K q + 4, Q2_K q, IQ4_XS grid value + 128), the sub-block scales (Q3_K, IQ4_XS: minus 32) and the values
+   paired with the block sums (Q2_K: the mins, else the scales), then laid out rows-in-lanes. */
+typedef struct mg__kunpack {
+    uint8_t q[MG__TILE_ROWS][256];
+    int32_t sc[MG__TILE_ROWS][16], ms[MG__TILE_ROWS][16];
+    float d[MG__TILE_ROWS], dmin[MG__TILE_ROWS];
+} mg__kunpack;
+static void mg__kunpack_row(int type, const uint8_t *w, mg__kunpack *u, int r) {
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+    int h, k;
+    if (type == MG_TYPE_IQ4_XS) {
+        const mg__block_iq4_xs *b = (const mg__block_iq4_xs *)w;
+        const __m256i tab = _mm256_add_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), _mm256_set1_epi8((char)0x80));
+        for (k = 0; k < 8; k++) {
+            _mm256_storeu_si256((__m256i *)(u->q[r] + 32 * k), _mm256_shuffle_epi8(tab, mg__nib32(b->qs + 16 * k)));
+            u->sc[r][k] = u->ms[r][k] = mg__iq4xs_scale(b, k);
+        }
+        u->d[r] = mg__h2f(b->d);
+        u->dmin[r] = 0;
+        return;
+    }
+    for (h = 0; h < 2; h++) {
+        const __m256i qq = _mm256_loadu_si256((const __m256i *)(w + (type == MG_TYPE_Q3_K ? offsetof(mg__block_q3_k, qs) : offsetof(mg__block_q2_k, qs)) + 32 * h));
+        for (k = 0; k < 4; k++) {
+            __m256i v = _mm256_and_si256(_mm256_srli_epi16(qq, 2 * k), m3);
+            if (type == MG_TYPE_Q3_K)
+                v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(_mm256_loadu_si256((const __m256i *)w), 4 * h + k), one), 2));
+            _mm256_storeu_si256((__m256i *)(u->q[r] + 128 * h + 32 * k), v);
+        }
+    }
+    if (type == MG_TYPE_Q3_K) {
+        const mg__block_q3_k *b = (const mg__block_q3_k *)w;
+        const __m512i sc = _mm512_cvtepi8_epi32(mg__q3k_scales16(b->scales));
+        _mm512_storeu_si512((void *)u->sc[r], sc);
+        _mm512_storeu_si512((void *)u->ms[r], sc);
+        u->d[r] = mg__h2f(b->d);
+        u->dmin[r] = 0;
+    } else {
+        const mg__block_q2_k *b = (const mg__block_q2_k *)w;
+        const __m128i s8 = _mm_loadu_si128((const __m128i *)b->scales);
+        _mm512_storeu_si512((void *)u->sc[r], _mm512_cvtepu8_epi32(_mm_and_si128(s8, _mm_set1_epi8(0x0F))));
+        _mm512_storeu_si512((void *)u->ms[r], _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0F))));
+        u->d[r] = mg__h2f(b->d);
+        u->dmin[r] = mg__h2f(b->dmin);
+    }
+}
+/* The unpacked rows as a tile: k->q[c] = dword c of every row's quants (quants 4c .. 4c + 3) */
+static void mg__ktile_unpacked(int type, const uint8_t *const *row, size_t off, mg__ktile *k) {
+    mg__kunpack u;
+    __m512i v[16];
+    int i, c;
+    for (i = 0; i < MG__TILE_ROWS; i++) mg__kunpack_row(type, row[i] + off, &u, i);
+    for (c = 0; c < 4; c++) {
+        MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)(u.q[i] + 64 * c));
+        mg__tr16(v);
+        MG__UNROLL for (i = 0; i < 16; i++) k->q[16 * c + i] = v[i];
+    }
+    MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)u.sc[i]);
+    mg__tr16(v);
+    MG__UNROLL for (i = 0; i < 16; i++) k->sc[i] = v[i];
+    MG__UNROLL for (i = 0; i < 16; i++) v[i] = _mm512_loadu_si512((const void *)u.ms[i]);
+    mg__tr16(v);
+    if (type == MG_TYPE_IQ4_XS) { MG__UNROLL for (i = 0; i < 8; i++) k->ms[i] = mg__pair16(v[i], v[i]); }
+    else { MG__UNROLL for (i = 0; i < 8; i++) k->ms[i] = mg__pair16(v[2 * i], v[2 * i + 1]); }
+    k->d = _mm512_loadu_ps(u.d);
+    k->dmin = _mm512_loadu_ps(u.dmin);
+}
 
 /* One block, 16 rows x 8 tokens (a[t] = token t's activation block): s[16 t + r] += the block's term.
-   sumi = sum_j sc_j (q . a over sub-block j), then Q4_K: term = (d dx) sumi - (dmin dx) summ with
-   summ = sum_j m_j (bsums[2j] + bsums[2j+1]); Q6_K (sub-blocks of 16, q = stored 0..63): term = (d dx)
-   (sumi - 32 sum_g sc_g bsums[g]). Exact in int32: |sumi| < 2^28. */
-MG__INLINE void mg__tile8(const mg__ktile *k, int q6, const mg__block_q8_k *const *a, float *s) {
-    const int nsub = q6 ? 16 : 8, steps = q6 ? 4 : 8;
+   sumi = sum_j sc_j (q . a over sub-block j) over nsub sub-blocks (8 of 32 or 16 of 16 quants) and
+   acc = the int16 pairs ms x bsums pairs (ms: mins, or the scales when the stored quants carry an offset); then
+   min = 1 (Q4_K, Q5_K, Q2_K): term = (d dx) sumi - (dmin dx) acc; min = 0 (Q6_K: shift 5, Q3_K: 2, IQ4_XS: 7):
+   term = (d dx) (sumi - acc << shift), the stored quants being q + 2^shift. Exact in int32: |sumi| < 2^28. */
+MG__INLINE void mg__tile8(const mg__ktile *k, int nsub, int min, int shift, const mg__block_q8_k *const *a, float *s) {
+    const int steps = nsub == 16 ? 4 : 8;
     __m512i sumi[MG__TILE_TOKS], acc[MG__TILE_TOKS];
     int j, st, t;
     MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) sumi[t] = _mm512_setzero_si512();
@@ -2595,41 +3422,51 @@ MG__INLINE void mg__tile8(const mg__ktile *k, int q6, const mg__block_q8_k *cons
     MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) {
         const __m512 dx = _mm512_set1_ps(a[t]->d);
         __m512 term;
-        if (q6) term = _mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[t], _mm512_slli_epi32(acc[t], 5))));
+        if (!min) term = _mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(_mm512_sub_epi32(sumi[t], _mm512_sll_epi32(acc[t], _mm_cvtsi32_si128(shift)))));
         else term = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(k->d, dx), _mm512_cvtepi32_ps(sumi[t])),
                                   _mm512_mul_ps(_mm512_mul_ps(k->dmin, dx), _mm512_cvtepi32_ps(acc[t])));
         _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
     }
 }
-static void mg__tile8_q4_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 0, a, s); }
-static void mg__tile8_q6_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 1, a, s); }
+static void mg__tile8_k32_min(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 8, 1, 0, a, s); }
+static void mg__tile8_q6_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 16, 0, 5, a, s); }
+static void mg__tile8_q3_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 16, 0, 2, a, s); }
+static void mg__tile8_q2_k(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 16, 1, 0, a, s); }
+static void mg__tile8_iq4_xs(const mg__ktile *k, const mg__block_q8_k *const *a, float *s) { mg__tile8(k, 8, 0, 7, a, s); }
 
-/* Q4_K or Q6_K, nr <= 16 rows (row_bytes rb apart) and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t.
+/* Q2_K..Q6_K or IQ4_XS, nr <= 16 rows (row_bytes rb apart) and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t.
    Lanes past nr repeat the last row and tokens past nt the last token; their results are dropped. */
 static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                         float *y, size_t ys, int lanes) {
-    const size_t bb = wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : sizeof(mg__block_q6_k);
+    int blk = 1, bytes = 0;
+    size_t bb;
     float s[MG__TILE_ROWS * MG__TOK_BLOCK];
     const uint8_t *row[MG__TILE_ROWS];
     const mg__block_q8_k *a[MG__TILE_TOKS];
     mg__ktile k;
     int64_t b;
     int i, t, t0;
+    mg__type_geom(wtype, &blk, &bytes);
+    bb = (size_t)bytes;
     for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
     memset(s, 0, sizeof s);
     k.dmin = _mm512_setzero_ps();   /* Q6_K has none (set so that no compiler sees it read uninitialised) */
     for (b = 0; b < n / 256; b++) {
         /* the block after next (at the end: of the next 16 rows): a block's tiles take ~1 us */
         const size_t ahead = b + 2 < n / 256 ? (size_t)(b + 2) * bb : MG__TILE_ROWS * rb + (size_t)(b + 2 - n / 256) * bb;
-        if (lanes) {
+        if (lanes) {   /* Q4_K, Q6_K */
             const uint8_t *g = w + (size_t)b * MG__TILE_ROWS * bb;
             mg__prefetch_span(g, 2 * MG__TILE_ROWS * bb, 3 * MG__TILE_ROWS * bb);
             if (wtype == MG_TYPE_Q4_K) mg__ktile_q4_k_lanes(g, &k);
             else mg__ktile_q6_k_lanes(g, &k);
         } else {
             for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], ahead, ahead + bb);
-            if (wtype == MG_TYPE_Q4_K) mg__ktile_q4_k(row, (size_t)b * bb, &k);
-            else mg__ktile_q6_k(row, (size_t)b * bb, &k);
+            switch (wtype) {
+            case MG_TYPE_Q4_K: mg__ktile_q4_k(row, (size_t)b * bb, &k); break;
+            case MG_TYPE_Q5_K: mg__ktile_q5_k(row, (size_t)b * bb, &k); break;
+            case MG_TYPE_Q6_K: mg__ktile_q6_k(row, (size_t)b * bb, &k); break;
+            default:           mg__ktile_unpacked(wtype, row, (size_t)b * bb, &k); break;
+            }
         }
         for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
             for (t = 0; t < MG__TILE_TOKS; t++) {
@@ -2641,8 +3478,13 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
                 a[t] = MG__Q8K_AT(x, xs, t0 + t < nt ? t0 + t : nt - 1, b);
                 mg__prefetch_span(x, next, next + sizeof(mg__block_q8_k));
             }
-            if (wtype == MG_TYPE_Q4_K) mg__tile8_q4_k(&k, a, s + MG__TILE_ROWS * t0);
-            else mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0);
+            switch (wtype) {
+            case MG_TYPE_Q6_K:   mg__tile8_q6_k(&k, a, s + MG__TILE_ROWS * t0); break;
+            case MG_TYPE_Q3_K:   mg__tile8_q3_k(&k, a, s + MG__TILE_ROWS * t0); break;
+            case MG_TYPE_Q2_K:   mg__tile8_q2_k(&k, a, s + MG__TILE_ROWS * t0); break;
+            case MG_TYPE_IQ4_XS: mg__tile8_iq4_xs(&k, a, s + MG__TILE_ROWS * t0); break;
+            default:             mg__tile8_k32_min(&k, a, s + MG__TILE_ROWS * t0); break;
+            }
         }
     }
     for (t = 0; t < nt; t++)
@@ -2712,16 +3554,16 @@ static void mg__lanes_dec_q6_k(const uint8_t *w, int ng, const mg__block_q8_k *a
         _mm512_storeu_ps(y + 16 * G, s);
     }
 }
-/* Q8_0: weights + 128 (unsigned for vpdpbusd) give sum w a + 128 sum a; cs[b] = 128 sum a, then the blocks' scales as
-   floats (mg__quant_act). */
-MG__INLINE __m512i mg__q8_0_lanes_dot(const __m512i *wq, const mg__block_q8_0 *a, int32_t cs) {
+/* A 32-weight block of 16 rows against the 32 activation quants q: wq[s] = the weights 4s..4s+3 stored unsigned,
+   u = w + off (row r in lane r), so = off x the sum of q: sum u q - so = sum w q (exact in int32). Q8_0 off = 128. */
+MG__INLINE __m512i mg__lanes_dot32(const __m512i *wq, const int8_t *q, int32_t so) {
     __m512i u0 = _mm512_setzero_si512(), u1 = _mm512_setzero_si512();
     int i;
     MG__UNROLL for (i = 0; i < 8; i += 2) {
-        u0 = mg__dpbusd_bc(u0, wq[i], a->qs + 4 * i);
-        u1 = mg__dpbusd_bc(u1, wq[i + 1], a->qs + 4 * i + 4);
+        u0 = mg__dpbusd_bc(u0, wq[i], q + 4 * i);
+        u1 = mg__dpbusd_bc(u1, wq[i + 1], q + 4 * i + 4);
     }
-    return _mm512_sub_epi32(_mm512_add_epi32(u0, u1), _mm512_set1_epi32(cs));
+    return _mm512_sub_epi32(_mm512_add_epi32(u0, u1), _mm512_set1_epi32(so));
 }
 static void mg__lanes_dec_q8_0(const uint8_t *w, int ng, const mg__block_q8_0 *a, const int32_t *cs, int nb, float *y) {
     const __m512i c80 = _mm512_set1_epi8((char)0x80);
@@ -2733,41 +3575,60 @@ static void mg__lanes_dec_q8_0(const uint8_t *w, int ng, const mg__block_q8_0 *a
             __m512i wq[8];
             mg__prefetch_span(w, MG__LANES_AHEAD, MG__LANES_AHEAD + 16 * sizeof(mg__block_q8_0));
             MG__UNROLL for (i = 0; i < 8; i++) wq[i] = _mm512_xor_si512(MG__LANE_LD(w + 32, i), c80);
-            s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_cvtepi32_ps(mg__q8_0_lanes_dot(wq, a + b, cs[b])),
+            s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, a[b].qs, 128 * cs[b])),
                                                _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w)), _mm512_set1_ps(dx[b]))));
         }
         _mm512_storeu_ps(y + 16 * G, s);
     }
 }
-/* Q8_0 prefill: nr <= 16 rows rb apart x nt <= MG__TOK_BLOCK tokens. Per block the rows' quants (+ 128) and scales
-   are put in lanes (transposed) once for every token; s[16 t + r] accumulates. */
-static void mg__tiles_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y,
-                           size_t ys) {
-    const __m512i c80 = _mm512_set1_epi8((char)0x80);
-    const int nb = (int)(n / 32);
-    const size_t co = mg__act_q8_0_sums(n);
+/* ----- prefill tiles for the 32-weight formats (Q8_0, Q4_0, IQ4_NL with Q8_0 activations, Q4_1 with Q8_1): 16
+   weight rows in the int32 lanes, each block laid out once for all the tokens (mg__lanes_dot32). The weights are
+   stored unsigned, u = w + off (Q8_0 and IQ4_NL: off 128, Q4_0: the stored q = w + 8, Q4_1: q, off 0), so that
+   vpdpbusd takes four activation bytes broadcast as they are; sumi = sum u a - off sum a. ----- */
+MG__INLINE int mg__off32(int type) { return type == MG_TYPE_Q4_0 ? 8 : type == MG_TYPE_Q4_1 ? 0 : 128; }
+/* the 32 weights of the block at p as u = w + off */
+MG__INLINE __m256i mg__wu32(const uint8_t *p, int type) {
+    if (type == MG_TYPE_Q8_0) return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 2)), _mm256_set1_epi8((char)0x80));
+    if (type == MG_TYPE_Q4_0) return mg__nib32(p + 2);
+    if (type == MG_TYPE_Q4_1) return mg__nib32(p + 4);
+    return _mm256_shuffle_epi8(_mm256_add_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), _mm256_set1_epi8((char)0x80)),
+                               mg__nib32(p + 2));
+}
+/* nr <= 16 rows and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t (lanes past nr repeat the last row; their
+   results are dropped). x: rows of mg__quant_act. Per block the rows' weights u are put in lanes (a 16 x 16 word
+   transpose of which words 0-7 are used) once for all the tokens; s[16 t + r] += the scalar kernel's term
+   (float)sumi (d_w d_x) (Q4_1: + m_w s_x). */
+MG__INLINE void mg__tiles32(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    const size_t bb = type == MG_TYPE_Q8_0 ? sizeof(mg__block_q8_0) : type == MG_TYPE_Q4_1 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0);
+    const size_t xbb = type == MG_TYPE_Q4_1 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0), co = mg__act_q8_0_sums(n);
+    const int nb = (int)(n / 32), off = mg__off32(type), qo = type == MG_TYPE_Q4_1 ? 4 : 2;
     float s[MG__TILE_ROWS * MG__TOK_BLOCK];
     const uint8_t *row[MG__TILE_ROWS];
     int b, i, t;
     for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
     memset(s, 0, sizeof s);
     for (b = 0; b < nb; b++) {
+        const size_t o = (size_t)b * bb;
         __m512i wq[16];
-        __m512 dw;
-        {   /* row r's 32 quants in lane r: a 16 x 16 word transpose of which words 0-7 are used */
-            const size_t off = (size_t)b * sizeof(mg__block_q8_0);
-            for (i = 0; i < 16; i++) {
-                mg__prefetch_span(row[i], off + 4 * sizeof(mg__block_q8_0), off + 5 * sizeof(mg__block_q8_0));
-                wq[i] = _mm512_maskz_loadu_epi32(0xFF, row[i] + off + 2);
-            }
-            mg__tr16(wq);
-            dw = mg__f16x16(row, off);
+        __m512 dw, mw;
+        for (i = 0; i < 16; i++) {
+            mg__prefetch_span(row[i], o + 4 * bb, o + 5 * bb);
+            wq[i] = _mm512_castsi256_si512(mg__wu32(row[i] + o, type));
         }
-        for (i = 0; i < 8; i++) wq[i] = _mm512_xor_si512(wq[i], c80);
+        mg__tr16(wq);
+        dw = mg__f16x16(row, o);
+        mw = type == MG_TYPE_Q4_1 ? mg__f16x16(row, o + 2) : dw;
         for (t = 0; t < nt; t++) {
-            const mg__block_q8_0 *a = (const mg__block_q8_0 *)(x + (size_t)t * xs) + b;
-            const int32_t *cs = (const int32_t *)(x + (size_t)t * xs + co);
-            const __m512 term = _mm512_mul_ps(_mm512_cvtepi32_ps(mg__q8_0_lanes_dot(wq, a, cs[b])), _mm512_mul_ps(dw, _mm512_set1_ps(((const float *)(cs + nb))[b])));
+            const uint8_t *xt = x + (size_t)t * xs, *xb = xt + (size_t)b * xbb;
+            __m512 term;
+            if (type == MG_TYPE_Q4_1)
+                term = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, (const int8_t *)(xb + qo), 0)), _mm512_mul_ps(dw, _mm512_set1_ps(mg__h2f(mg__le16(xb))))),
+                                     _mm512_mul_ps(mw, _mm512_set1_ps(mg__h2f(mg__le16(xb + 2)))));
+            else {
+                const int32_t *cs = (const int32_t *)(xt + co);
+                term = _mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, (const int8_t *)(xb + qo), off * cs[b])),
+                                     _mm512_mul_ps(dw, _mm512_set1_ps(((const float *)(cs + nb))[b])));
+            }
             _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
         }
     }
@@ -2798,7 +3659,7 @@ static void mg__tiles_q8_0_lanes(const uint8_t *g, const uint8_t *x, size_t xs, 
             __m512i wq[8];
             MG__UNROLL for (i = 0; i < 8; i++) wq[i] = _mm512_xor_si512(MG__LANE_LD(gb + 32, i), c80);
             MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++)
-                s[t] = _mm512_add_ps(s[t], _mm512_mul_ps(_mm512_cvtepi32_ps(mg__q8_0_lanes_dot(wq, a[t] + b, cs[t][b])),
+                s[t] = _mm512_add_ps(s[t], _mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, a[t][b].qs, 128 * cs[t][b])),
                                                          _mm512_mul_ps(dw, _mm512_set1_ps(dx[t][b]))));
         }
         for (t = 0; t < MG__TILE_TOKS; t++) _mm512_storeu_ps(out + MG__TILE_ROWS * t, s[t]);
@@ -2828,41 +3689,75 @@ static void mg__mat_block_lanes_vnni(int wtype, const uint8_t *w, size_t rb, int
         else mg__tiles_k(wtype, g, rb, 16, x, xs, nt, n, y + 16 * G, ys, 1);
     }
 }
+static void mg__tiles32_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_Q8_0, w, rb, nr, x, xs, nt, n, y, ys);
+}
+static void mg__tiles32_q4_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_Q4_0, w, rb, nr, x, xs, nt, n, y, ys);
+}
+static void mg__tiles32_iq4_nl(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_IQ4_NL, w, rb, nr, x, xs, nt, n, y, ys);
+}
+static void mg__tiles32_q4_1(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    mg__tiles32(MG_TYPE_Q4_1, w, rb, nr, x, xs, nt, n, y, ys);
+}
+
 /* mg__mat_block for Q8_0 (rows in lanes), Q4_K and Q6_K (decode streams below MG__TILE_MIN_TOKS tokens, tiles
    above). 0 for the other types. */
 static int mg__mat_block_vnni(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                               float *y, size_t ys) {
     int r = 0, t, i;
     float s[8 * MG__TOK_BLOCK];
-    if (wtype == MG_TYPE_Q8_0 && nt >= MG__TILE_MIN_TOKS) {
-        for (; r < nr; r += MG__TILE_ROWS)
-            mg__tiles_q8_0(w + (size_t)r * rb, rb, nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS, x, xs, nt, n, y + r, ys);
+    if ((mg__act_type(wtype) == MG_TYPE_Q8_0 || wtype == MG_TYPE_Q4_1) && nt >= MG__TILE_MIN_TOKS) {
+        for (; r < nr; r += MG__TILE_ROWS) {
+            const int m = nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS;
+            switch (wtype) {
+            case MG_TYPE_Q8_0: mg__tiles32_q8_0(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            case MG_TYPE_Q4_0: mg__tiles32_q4_0(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            case MG_TYPE_IQ4_NL: mg__tiles32_iq4_nl(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            default: mg__tiles32_q4_1(w + (size_t)r * rb, rb, m, x, xs, nt, n, y + r, ys); break;
+            }
+        }
         return 1;
     }
-    if (wtype == MG_TYPE_Q8_0) {
+    if (mg__act_type(wtype) == MG_TYPE_Q8_0 || wtype == MG_TYPE_Q4_1) {
         for (; r < nr; r += 8) {
+            const uint8_t *wr = w + (size_t)r * rb;
             int m = nr - r < 8 ? nr - r : 8;
             for (i = 0; i < 8 * nt; i++) s[i] = 0;
-            if (nt == 1) mg__rows8_q8_0(w + (size_t)r * rb, rb, m, (const mg__block_q8_0 *)x, n, s);
-            else mg__toks8_q8_0(w + (size_t)r * rb, rb, m, x, xs, nt, n, s);
+            switch (wtype) {
+            case MG_TYPE_Q8_0: mg__blk8_q8_0(wr, rb, m, x, xs, nt, n, s); break;
+            case MG_TYPE_Q4_0: mg__blk8_q4_0(wr, rb, m, x, xs, nt, n, s); break;
+            case MG_TYPE_IQ4_NL: mg__blk8_iq4_nl(wr, rb, m, x, xs, nt, n, s); break;
+            default: mg__blk8_q4_1(wr, rb, m, x, xs, nt, n, s); break;
+            }
             for (t = 0; t < nt; t++)
                 for (i = 0; i < m; i++) y[(size_t)t * ys + r + i] = s[8 * t + i];
         }
         return 1;
     }
-    if (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q6_K) {
+    if (mg__act_type(wtype) == MG_TYPE_Q8_K) {
         const int nb = (int)(n / 256);
-        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q4_K && nb <= MG__DEC_NB && rb == (size_t)nb * sizeof(mg__block_q4_k)) {
+        if (nt < MG__TILE_MIN_TOKS && (wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q5_K) && nb <= MG__DEC_NB &&
+            rb == (size_t)nb * (wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : sizeof(mg__block_q5_k))) {
             mg__dec_act d;          /* decode, short batches: one sequential pass over the rows per token */
             for (t = 0; t < nt; t++) {
                 mg__dec_act_q4_k((const mg__block_q8_k *)(x + (size_t)t * xs), nb, &d);
-                mg__rows_q4_k((const mg__block_q4_k *)w, nr, &d, nb, y + (size_t)t * ys);
+                if (wtype == MG_TYPE_Q4_K) mg__rows_q4_k(w, nr, &d, nb, y + (size_t)t * ys);
+                else mg__rows_q5_k(w, nr, &d, nb, y + (size_t)t * ys);
             }
             return 1;
         }
-        if (nt < MG__TILE_MIN_TOKS && wtype == MG_TYPE_Q6_K && rb == (size_t)nb * sizeof(mg__block_q6_k)) {
-            for (t = 0; t < nt; t++)
-                mg__rows_q6_k((const mg__block_q6_k *)w, nr, (const mg__block_q8_k *)(x + (size_t)t * xs), nb, y + (size_t)t * ys);
+        if (nt < MG__TILE_MIN_TOKS && wtype != MG_TYPE_Q4_K && wtype != MG_TYPE_Q5_K && rb == mg__row_bytes(wtype, n)) {
+            for (t = 0; t < nt; t++) {
+                const mg__block_q8_k *a = (const mg__block_q8_k *)(x + (size_t)t * xs);
+                switch (wtype) {
+                case MG_TYPE_Q6_K: mg__rows_q6_k(w, nr, a, nb, y + (size_t)t * ys); break;
+                case MG_TYPE_Q3_K: mg__rows_q3_k(w, nr, a, nb, y + (size_t)t * ys); break;
+                case MG_TYPE_Q2_K: mg__rows_q2_k(w, nr, a, nb, y + (size_t)t * ys); break;
+                default:           mg__rows_iq4_xs(w, nr, a, nb, y + (size_t)t * ys); break;
+                }
+            }
             return 1;
         }
         for (; r < nr; r += MG__TILE_ROWS)
@@ -3262,11 +4157,867 @@ static void mg__gelu_f16tab_avx512(float *x, int64_t n, const uint16_t *tab) {
 #endif
 #endif /* MG__AVX512 */
 
+/* ===== >>kernels: ARM ================================================================================ */
+/* AArch64 Advanced SIMD for every entry (MG__NEON), with sdot (MG__DOTPROD) in the integer dot products, smmla
+   (MG__I8MM) in the prefill tiles and bfdot/bfcvt (MG__ARM_BF16) in the bf16 vision tiles and conversions.
+   Each function computes what its _scalar namesake computes; the comments say how. The integer formats give the
+   scalar kernel's bits: integer sums are exact in any order, and each float term is formed lane by lane with the
+   scalar expression's multiplies and adds (no fused multiply-add; GCC contracts none in ISO C mode, clang none
+   across intrinsics). */
+#ifdef MG__NEON
+/* the first n floats at p (all four when n >= 4, none when n <= 0), other lanes 0; and the store of the first n lanes */
+MG__INLINE float32x4_t mg__ld4n(const float *p, int n) {
+    float t[4] = { 0, 0, 0, 0 };
+    if (n >= 4) return vld1q_f32(p);
+    if (n > 0) memcpy(t, p, (size_t)n * sizeof(float));
+    return vld1q_f32(t);
+}
+MG__INLINE void mg__st4n(float *p, float32x4_t v, int n) {
+    float t[4];
+    if (n >= 4) { vst1q_f32(p, v); return; }
+    vst1q_f32(t, v);
+    if (n > 0) memcpy(p, t, (size_t)n * sizeof(float));
+}
+/* [sum of the lanes of v[0], of v[1], of v[2], of v[3]], each as (l0 + l1) + (l2 + l3) */
+MG__INLINE int32x4_t mg__sum4x4(const int32x4_t *v) { return vpaddq_s32(vpaddq_s32(v[0], v[1]), vpaddq_s32(v[2], v[3])); }
+MG__INLINE float32x4_t mg__fsum4x4(const float32x4_t *v) { return vpaddq_f32(vpaddq_f32(v[0], v[1]), vpaddq_f32(v[2], v[3])); }
+/* four halves at p0..p3 as floats (exact) */
+MG__INLINE float32x4_t mg__h4x(const uint16_t *p0, const uint16_t *p1, const uint16_t *p2, const uint16_t *p3) {
+    uint16x4_t h = vld1_dup_u16(p0);
+    h = vld1_lane_u16(p1, h, 1);
+    h = vld1_lane_u16(p2, h, 2);
+    h = vld1_lane_u16(p3, h, 3);
+    return vcvt_f32_f16(vreinterpret_f16_u16(h));
+}
+/* n halves at byte address src as floats, 8 at a time (f16 -> f32 is exact) */
+static void mg__h2f_row_neon(const uint8_t *src, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const float16x8_t h = vreinterpretq_f16_u8(vld1q_u8(src + 2 * i));
+        vst1q_f32(y + i, vcvt_f32_f16(vget_low_f16(h)));
+        vst1q_f32(y + i + 4, vcvt_high_f32_f16(h));
+    }
+    for (; i < n; i++) y[i] = mg__h2f(mg__le16(src + 2 * i));
+}
+/* n floats as halves at byte address y (round to nearest even, as mg__f2h), 8 at a time */
+static void mg__f2h_row_neon(const float *x, uint8_t *y, int64_t n) {
+    for (; n >= 8; n -= 8, x += 8, y += 16)
+        vst1q_u8(y, vreinterpretq_u8_f16(vcvt_high_f16_f32(vcvt_f16_f32(vld1q_f32(x)), vld1q_f32(x + 4))));
+    for (; n > 0; n--, x++, y += 2) {
+        const uint16_t h = mg__f2h(*x);
+        memcpy(y, &h, 2);
+    }
+}
+/* four floats to bfloat16 as mg__f2bf rounds (nearest even, NaN quieted): bfcvtn, or the same bit operations */
+MG__INLINE uint16x4_t mg__bf4(float32x4_t v) {
+#ifdef MG__ARM_BF16
+    return vreinterpret_u16_bf16(vcvt_bf16_f32(v));
+#else
+    const uint32x4_t x = vreinterpretq_u32_f32(v);
+    const uint32x4_t r = vaddq_u32(x, vaddq_u32(vdupq_n_u32(0x7fff), vandq_u32(vshrq_n_u32(x, 16), vdupq_n_u32(1))));
+    const uint32x4_t nan = vcgtq_u32(vandq_u32(x, vdupq_n_u32(0x7fffffff)), vdupq_n_u32(0x7f800000));
+    return vshrn_n_u32(vbslq_u32(nan, vorrq_u32(x, vdupq_n_u32(0x400000)), r), 16);
+#endif
+}
+/* [bf(lo_i) | bf(hi_i) << 16]: four bf16 pairs */
+MG__INLINE uint32x4_t mg__bf4x2(float32x4_t lo, float32x4_t hi) { return vorrq_u32(vmovl_u16(mg__bf4(lo)), vshll_n_u16(mg__bf4(hi), 16)); }
+
+/* ----- activation conversion ----- */
+/* Q8_K: the largest magnitude by maxnm (a NaN is never the maximum, as in the scalar loop), the first value that
+   reaches it, then per value round_even(iscale x) by the same float operations, narrowed like the C conversion. */
+static void mg__quant_q8_k_neon(const float *x, mg__block_q8_k *y, int64_t n) {
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 256; i++, x += 256, y++) {
+        float32x4_t m = vdupq_n_f32(0.0f), sc;
+        float amax, max = 0, iscale;
+        for (j = 0; j < 256; j += 4) m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(x + j)));
+        amax = vmaxnmvq_f32(m);
+        if (amax == 0.0f) { memset(y, 0, sizeof *y); continue; }
+        for (j = 0; j < 256; j++) if (fabsf(x[j]) == amax) { max = x[j]; break; }
+        iscale = -127.0f / max;
+        sc = vdupq_n_f32(iscale);
+        for (j = 0; j < 256; j += 16) {
+            int32x4_t v[4];
+            int8x16_t q;
+            int k;
+            MG__UNROLL for (k = 0; k < 4; k++) {
+                const int32x4_t t = vreinterpretq_s32_f32(vaddq_f32(vmulq_f32(sc, vld1q_f32(x + j + 4 * k)), vdupq_n_f32(12582912.0f)));
+                v[k] = vminq_s32(vsubq_s32(vandq_s32(t, vdupq_n_s32(0x007fffff)), vdupq_n_s32(0x00400000)), vdupq_n_s32(127));
+            }
+            q = vcombine_s8(vmovn_s16(vcombine_s16(vmovn_s32(v[0]), vmovn_s32(v[1]))), vmovn_s16(vcombine_s16(vmovn_s32(v[2]), vmovn_s32(v[3]))));
+            vst1q_s8(y->qs + j, q);
+            y->bsums[j / 16] = vaddlvq_s8(q);
+        }
+        y->d = 1.0f / iscale;
+    }
+}
+
+/* ----- float dot products (F32, F16, BF16 weights): four chains of fused multiply-adds ----- */
+MG__KERNEL float mg__dot_f32_neon(const float *w, const float *x, int64_t n) {
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = vfmaq_f32(a0, vld1q_f32(w + i), vld1q_f32(x + i));
+        a1 = vfmaq_f32(a1, vld1q_f32(w + i + 4), vld1q_f32(x + i + 4));
+        a2 = vfmaq_f32(a2, vld1q_f32(w + i + 8), vld1q_f32(x + i + 8));
+        a3 = vfmaq_f32(a3, vld1q_f32(w + i + 12), vld1q_f32(x + i + 12));
+    }
+    for (; i + 4 <= n; i += 4) a0 = vfmaq_f32(a0, vld1q_f32(w + i), vld1q_f32(x + i));
+    return vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3))) + mg__dot_f32_scalar(w + i, x + i, n - i);
+}
+/* halves and bfloat16 widen exactly to floats: vcvt, or a shift into the high half */
+MG__KERNEL float mg__dot_f16_neon(const uint16_t *w, const uint16_t *x, int64_t n) {
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const float16x8_t w0 = vreinterpretq_f16_u16(vld1q_u16(w + i)), x0 = vreinterpretq_f16_u16(vld1q_u16(x + i));
+        const float16x8_t w1 = vreinterpretq_f16_u16(vld1q_u16(w + i + 8)), x1 = vreinterpretq_f16_u16(vld1q_u16(x + i + 8));
+        a0 = vfmaq_f32(a0, vcvt_f32_f16(vget_low_f16(w0)), vcvt_f32_f16(vget_low_f16(x0)));
+        a1 = vfmaq_f32(a1, vcvt_high_f32_f16(w0), vcvt_high_f32_f16(x0));
+        a2 = vfmaq_f32(a2, vcvt_f32_f16(vget_low_f16(w1)), vcvt_f32_f16(vget_low_f16(x1)));
+        a3 = vfmaq_f32(a3, vcvt_high_f32_f16(w1), vcvt_high_f32_f16(x1));
+    }
+    return vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3))) + mg__dot_f16_scalar(w + i, x + i, n - i);
+}
+MG__INLINE float32x4_t mg__bf_lo(uint16x8_t v) { return vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(v), 16)); }
+MG__INLINE float32x4_t mg__bf_hi(uint16x8_t v) { return vreinterpretq_f32_u32(vshll_high_n_u16(v, 16)); }
+MG__KERNEL float mg__dot_bf16_neon(const uint16_t *w, const uint16_t *x, int64_t n) {
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const uint16x8_t w0 = vld1q_u16(w + i), x0 = vld1q_u16(x + i), w1 = vld1q_u16(w + i + 8), x1 = vld1q_u16(x + i + 8);
+        a0 = vfmaq_f32(a0, mg__bf_lo(w0), mg__bf_lo(x0));
+        a1 = vfmaq_f32(a1, mg__bf_hi(w0), mg__bf_hi(x0));
+        a2 = vfmaq_f32(a2, mg__bf_lo(w1), mg__bf_lo(x1));
+        a3 = vfmaq_f32(a3, mg__bf_hi(w1), mg__bf_hi(x1));
+    }
+    return vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3))) + mg__dot_bf16_scalar(w + i, x + i, n - i);
+}
+
+/* ----- quantized rows (decode; prefill without I8MM): four weight rows . one activation row, each row's float sum
+   in a lane. Per block the four rows' exact integer sums come out in lanes (mg__sum4x4), then lane r gets
+   the scalar kernel's term for row r and adds it to its sum, block after block. Rows past nr repeat the
+   last. ----- */
+/* acc + the 16 products a_i b_i, summed exactly in four int32 lanes: sdot, or (ARMv8.0) widening multiplies of
+   which pairs meet in int16 (|a_i b_i| <= 128 * 127: the activations are quantized to |q| <= 127) */
+MG__INLINE int32x4_t mg__dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
+#ifdef MG__DOTPROD
+    return vdotq_s32(acc, a, b);
+#else
+    return vpadalq_s16(acc, vmlal_high_s8(vmull_s8(vget_low_s8(a), vget_low_s8(b)), a, b));
+#endif
+}
+/* sum_i d_w,i dx sumi for rows w + r rb: s[r] as mg__dot_q8_0_scalar gives it */
+MG__KERNEL void mg__rows4_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_q8_0 *a, int64_t nb, float *s) {
+    MG__NO_FMA
+    const mg__block_q8_0 *row[4];
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    int64_t b;
+    int r;
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q8_0 *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    for (b = 0; b < nb; b++, a++) {
+        const int8x16x2_t ax = vld1q_s8_x2(a->qs);
+        int32x4_t p[4];
+        MG__UNROLL for (r = 0; r < 4; r++) {
+            const int8x16x2_t q = vld1q_s8_x2(row[r][b].qs);
+            p[r] = mg__dot16(mg__dot16(vdupq_n_s32(0), q.val[0], ax.val[0]), q.val[1], ax.val[1]);
+        }
+        acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(mg__sum4x4(p)),
+                                       vmulq_f32(mg__h4x(&row[0][b].d, &row[1][b].d, &row[2][b].d, &row[3][b].d), vdupq_n_f32(mg__h2f(a->d)))));
+    }
+    vst1q_f32(s, acc);
+}
+/* Q4_K block headers of four rows, rows in lanes: the first 16 bytes of each block as words [d | dmin << 16,
+   w0, w1, w2] (the scale words of mg__q4k_sm), transposed (hw lane r = d | dmin << 16 of row r); then the
+   bytes sc0..7 of rows 0, 1 in zs[0] and of rows 2, 3 in zs[1], the mins alike in zm. */
+MG__INLINE uint32x4_t mg__q4k_head4(const mg__block_q4_k *const *w, uint8x16_t *zs, uint8x16_t *zm) {
+    const uint32x4_t r0 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[0])), r1 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[1]));
+    const uint32x4_t r2 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[2])), r3 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[3]));
+    const uint64x2_t t0 = vreinterpretq_u64_u32(vtrn1q_u32(r0, r1)), t1 = vreinterpretq_u64_u32(vtrn2q_u32(r0, r1));
+    const uint64x2_t t2 = vreinterpretq_u64_u32(vtrn1q_u32(r2, r3)), t3 = vreinterpretq_u64_u32(vtrn2q_u32(r2, r3));
+    const uint32x4_t m3f = vdupq_n_u32(0x3f3f3f3f), m0f = vdupq_n_u32(0x0f0f0f0f), m30 = vdupq_n_u32(0x30303030);
+    const uint32x4_t w0 = vreinterpretq_u32_u64(vzip1q_u64(t1, t3)), w1 = vreinterpretq_u32_u64(vzip2q_u64(t0, t2));
+    const uint32x4_t w2 = vreinterpretq_u32_u64(vzip2q_u64(t1, t3));
+    const uint32x4_t s03 = vandq_u32(w0, m3f), m03 = vandq_u32(w1, m3f);
+    const uint32x4_t s47 = vorrq_u32(vandq_u32(w2, m0f), vandq_u32(vshrq_n_u32(w0, 2), m30));
+    const uint32x4_t m47 = vorrq_u32(vandq_u32(vshrq_n_u32(w2, 4), m0f), vandq_u32(vshrq_n_u32(w1, 2), m30));
+    zs[0] = vreinterpretq_u8_u32(vzip1q_u32(s03, s47)); zs[1] = vreinterpretq_u8_u32(vzip2q_u32(s03, s47));
+    zm[0] = vreinterpretq_u8_u32(vzip1q_u32(m03, m47)); zm[1] = vreinterpretq_u8_u32(vzip2q_u32(m03, m47));
+    return vreinterpretq_u32_u64(vzip1q_u64(t0, t2));
+}
+/* the 8 bytes of row r (0..3) in z (rows 0, 1 | 2, 3) widened to 16 bits */
+MG__INLINE uint16x8_t mg__row8(const uint8x16_t *z, int r) { return r & 1 ? vmovl_high_u8(z[r / 2]) : vmovl_u8(vget_low_u8(z[r / 2])); }
+/* [S_0, S_1, S_2, S_3]: the four sub-blocks of 64 quant bytes q (low nibbles of bytes 0..31, their high
+   nibbles, then the same of bytes 32..63) . the 128 activations ax */
+MG__INLINE int32x4_t mg__q4k_half(uint8x16x4_t q, const int8x16x4_t *ax) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    const int32x4_t z = vdupq_n_s32(0);
+    const int32x4_t s0 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vandq_u8(q.val[0], m4)), ax[0].val[0]), vreinterpretq_s8_u8(vandq_u8(q.val[1], m4)), ax[0].val[1]);
+    const int32x4_t s1 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vshrq_n_u8(q.val[0], 4)), ax[0].val[2]), vreinterpretq_s8_u8(vshrq_n_u8(q.val[1], 4)), ax[0].val[3]);
+    const int32x4_t s2 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vandq_u8(q.val[2], m4)), ax[1].val[0]), vreinterpretq_s8_u8(vandq_u8(q.val[3], m4)), ax[1].val[1]);
+    const int32x4_t s3 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vshrq_n_u8(q.val[2], 4)), ax[1].val[2]), vreinterpretq_s8_u8(vshrq_n_u8(q.val[3], 4)), ax[1].val[3]);
+    return vpaddq_s32(vpaddq_s32(s0, s1), vpaddq_s32(s2, s3));
+}
+/* sumi_r = sum_j sc_j (q . a over sub-block j): per half h (quant bytes 64h..64h+63) [S_4h .. S_4h+3] times
+   their scales (the activations loaded once for the four rows); summ_r = sum_j m_j (bsums[2j] + bsums[2j+1]).
+   Term: (d dx) sumi - (dmin dx) summ. */
+MG__KERNEL void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
+    MG__NO_FMA
+    const mg__block_q4_k *row[4];
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    int64_t b;
+    int r, h, k;
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q4_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    for (b = 0; b < nb; b++, a++) {
+        const mg__block_q4_k *blk[4];
+        const int16x8_t ps = vpaddq_s16(vld1q_s16(a->bsums), vld1q_s16(a->bsums + 8));   /* activation sum per sub-block */
+        const float32x4_t dx = vdupq_n_f32(a->d);
+        uint8x16_t zs[2], zm[2];
+        uint32x4_t hw;
+        int32x4_t part[4], sumi[4], summ;
+        float32x4_t d, dmin;
+        MG__UNROLL for (r = 0; r < 4; r++) blk[r] = row[r] + b;
+        hw = mg__q4k_head4(blk, zs, zm);
+        MG__UNROLL for (r = 0; r < 4; r++) {
+            const int16x8_t mn = vreinterpretq_s16_u16(mg__row8(zm, r));
+            part[r] = vmlal_high_s16(vmull_s16(vget_low_s16(mn), vget_low_s16(ps)), mn, ps);
+            sumi[r] = vdupq_n_s32(0);
+        }
+        summ = mg__sum4x4(part);
+        for (h = 0; h < 2; h++) {
+            int8x16x4_t ax[2];
+            ax[0] = vld1q_s8_x4(a->qs + 128 * h); ax[1] = vld1q_s8_x4(a->qs + 128 * h + 64);
+            MG__UNROLL for (r = 0; r < 4; r++)
+                sumi[r] = vmlaq_s32(sumi[r], mg__q4k_half(vld1q_u8_x4(blk[r]->qs + 64 * h), ax), vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(mg__row8(zs, r)))));
+            MG__UNROLL for (k = 0; k < 2; k++)   /* each row's scales 4..7 down to 0..3 */
+                zs[k] = vreinterpretq_u8_u64(vshrq_n_u64(vreinterpretq_u64_u8(zs[k]), 32));
+        }
+        d = vcvt_f32_f16(vreinterpret_f16_u16(vmovn_u32(hw)));
+        dmin = vcvt_f32_f16(vreinterpret_f16_u16(vshrn_n_u32(hw, 16)));
+        acc = vaddq_f32(acc, vsubq_f32(vmulq_f32(vmulq_f32(d, dx), vcvtq_f32_s32(mg__sum4x4(sumi))),
+                                       vmulq_f32(vmulq_f32(dmin, dx), vcvtq_f32_s32(summ))));
+    }
+    vst1q_f32(s, acc);
+}
+/* Q6_K quants of one half (128 weights: ql 64 bytes, qh 32) in weight order, 16 per vector (group g = 16
+   weights): low 4 bits from ql (low nibbles for quarters 0, 1, high for 2, 3), bits 4-5 from qh (bits 2c, 2c+1
+   for quarter c), inserted with sli or selected with bsl (quarters 2, 3 first: 0, 1 may then overwrite ql) */
+MG__INLINE void mg__q6k_half(uint8x16x4_t ql, uint8x16x2_t qh, uint8x16_t *q) {
+    const uint8x16_t m3f = vdupq_n_u8(0x3F), m30 = vdupq_n_u8(0x30);
+    int k;
+    MG__UNROLL for (k = 0; k < 2; k++) {        /* positions l = 16k .. 16k+15 of each quarter */
+        const uint8x16_t l0 = ql.val[k], l1 = ql.val[2 + k], h = qh.val[k];
+        q[4 + k] = vbslq_u8(m30, h, vshrq_n_u8(l0, 4));                         /* quarter 2: qh bits 4-5 */
+        q[6 + k] = vsliq_n_u8(vshrq_n_u8(l1, 4), vshrq_n_u8(h, 6), 4);          /* quarter 3: bits 6-7 */
+        q[k]     = vandq_u8(vsliq_n_u8(l0, h, 4), m3f);                         /* quarter 0: bits 0-1 */
+        q[2 + k] = vandq_u8(vsliq_n_u8(l1, vshrq_n_u8(h, 2), 4), m3f);          /* quarter 1: bits 2-3 */
+    }
+}
+/* sum_g sc_g D_g for the 16 group sums D_g of one row, by parts: one running sdot sum C_g = D_0 + .. + D_g and
+   sum_g (sc_g - sc_g+1) C_g (sc_16 = 0), each C_g taken as it passes (int32 lanes wrap, the total is exact).
+   q stored 0..63, so the row's sumi is this minus 32 sum_g sc_g bsums_g. */
+static int32x4_t mg__q6k_sumi(const mg__block_q6_k *w, const mg__block_q8_k *a) {
+    const int8x16_t sc = vld1q_s8(w->scales);
+    const int16x8_t s0 = vmovl_s8(vget_low_s8(sc)), s1 = vmovl_high_s8(sc), bs0 = vld1q_s16(a->bsums), bs1 = vld1q_s16(a->bsums + 8);
+    const int16x8_t d0 = vsubq_s16(s0, vextq_s16(s0, s1, 1)), d1 = vsubq_s16(s1, vextq_s16(s1, vdupq_n_s16(0), 1));
+    int32x4_t c = vdupq_n_s32(0), dv[2];
+    int32x4_t sumi = vnegq_s32(vshlq_n_s32(vmlal_high_s16(vmlal_s16(vmlal_high_s16(vmull_s16(vget_low_s16(s0), vget_low_s16(bs0)), s0, bs0),
+                                                                  vget_low_s16(s1), vget_low_s16(bs1)), s1, bs1), 5));
+    int h;
+    for (h = 0; h < 2; h++) {
+        const int16x8_t dh = h ? d1 : d0;
+        const int8x16x4_t a0 = vld1q_s8_x4(a->qs + 128 * h), a1 = vld1q_s8_x4(a->qs + 128 * h + 64);
+        uint8x16_t q[8];
+        mg__q6k_half(vld1q_u8_x4(w->ql + 64 * h), vld1q_u8_x2(w->qh + 32 * h), q);
+        dv[0] = vmovl_s16(vget_low_s16(dh)); dv[1] = vmovl_high_s16(dh);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[0]), a0.val[0]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 0);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[1]), a0.val[1]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 1);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[2]), a0.val[2]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 2);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[3]), a0.val[3]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 3);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[4]), a1.val[0]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 0);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[5]), a1.val[1]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 1);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[6]), a1.val[2]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 2);
+        c = mg__dot16(c, vreinterpretq_s8_u8(q[7]), a1.val[3]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 3);
+    }
+    return sumi;
+}
+/* per row the lanes of mg__q6k_sumi, the four rows' sums in lanes; term (d dx) sumi */
+MG__KERNEL void mg__rows4_q6_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
+    MG__NO_FMA
+    const mg__block_q6_k *row[4];
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    int64_t b;
+    int r;
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q6_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    for (b = 0; b < nb; b++, a++) {
+        int32x4_t sumi[4];
+        for (r = 0; r < 4; r++) sumi[r] = mg__q6k_sumi(row[r] + b, a);
+        acc = vaddq_f32(acc, vmulq_f32(vmulq_f32(mg__h4x(&row[0][b].d, &row[1][b].d, &row[2][b].d, &row[3][b].d), vdupq_n_f32(a->d)),
+                                       vcvtq_f32_s32(mg__sum4x4(sumi))));
+    }
+    vst1q_f32(s, acc);
+}
+static void mg__rows4_neon(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t n, float *s) {
+    if (wtype == MG_TYPE_Q8_0) mg__rows4_q8_0(w, rb, nr, (const mg__block_q8_0 *)x, n / 32, s);
+    else if (wtype == MG_TYPE_Q4_K) mg__rows4_q4_k(w, rb, nr, (const mg__block_q8_k *)x, n / 256, s);
+    else mg__rows4_q6_k(w, rb, nr, (const mg__block_q8_k *)x, n / 256, s);
+}
+#ifdef MG__I8MM
+/* ----- prefill tiles (Q4_K, Q6_K, Q8_0): 8 weight rows x 2 tokens per step with smmla, which multiplies a 2x8
+   int8 matrix by an 8x2 one into the four int32 lanes [row 0 tok 0, row 0 tok 1, row 1 tok 0, row 1 tok 1].
+   Each block of an 8-row group is laid out once (mg__mpanel: quants of a row pair as [8 of row 2p | 8 of row
+   2p+1], signed, Q6_K minus 32; scales widened for lanes), then serves every token pair; the activations of
+   a pair are interleaved the same way. Lane by lane these are the integer sums and the float term of the
+   scalar kernel, so the results are its bits whatever the rows and tokens around them. ----- */
+#define MG__MM_ROWS 8
+#define MG__MM_MIN_TOKS 4     /* fewer tokens go to the row kernels (decode) */
+typedef struct mg__mpanel {
+    int8x16_t q[4][32];       /* row pair p: quants 8k..8k+7 of rows 2p and 2p+1 (Q8_0: q[p][0..3]) */
+    int32x4_t sc[4][16];      /* row pair p, sub-block j: [sc(2p), sc(2p), sc(2p+1), sc(2p+1)] */
+    int8x16_t mn[4];          /* Q4_K: [m_0..7 of row 2p | of row 2p+1] */
+    float32x4_t d[4], dmin[4];/* [d(2p), d(2p), d(2p+1), d(2p+1)] */
+} mg__mpanel;
+MG__INLINE int8x16_t mg__lo64(int8x16_t a, int8x16_t b) { return vreinterpretq_s8_s64(vzip1q_s64(vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b))); }
+MG__INLINE int8x16_t mg__hi64(int8x16_t a, int8x16_t b) { return vreinterpretq_s8_s64(vzip2q_s64(vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b))); }
+MG__INLINE int32x4_t mg__pair32(int a, int b) { return vcombine_s32(vdup_n_s32(a), vdup_n_s32(b)); }
+MG__INLINE float32x4_t mg__pairf(float a, float b) { return vcombine_f32(vdup_n_f32(a), vdup_n_f32(b)); }   /* per row */
+MG__INLINE float32x4_t mg__tokf(float a, float b) {                                                           /* per token */
+    const float32x2_t v = vset_lane_f32(b, vdup_n_f32(a), 1);
+    return vcombine_f32(v, v);
+}
+/* rows u, v (16 vectors of 16 quants each, weight order) as 32 row-pair vectors */
+MG__INLINE void mg__mpair(const int8x16_t *u, const int8x16_t *v, int nvec, int8x16_t *q) {
+    int k;
+    for (k = 0; k < nvec; k++) { q[2 * k] = mg__lo64(u[k], v[k]); q[2 * k + 1] = mg__hi64(u[k], v[k]); }
+}
+MG__KERNEL void mg__mpanel_q4_k(const uint8_t *const *row, size_t off, mg__mpanel *k) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    int8x16_t q[2][16];
+    int p, i, j, c, sc[2][8];
+    uint8_t m[2][8];
+    for (p = 0; p < 4; p++) {
+        for (i = 0; i < 2; i++) {
+            const mg__block_q4_k *b = (const mg__block_q4_k *)(row[2 * p + i] + off);
+            MG__UNROLL for (c = 0; c < 4; c++) {           /* quant bytes 32c..32c+31: weights 64c.. (low), 64c+32.. (high) */
+                const uint8x16_t q0 = vld1q_u8(b->qs + 32 * c), q1 = vld1q_u8(b->qs + 32 * c + 16);
+                q[i][4 * c] = vreinterpretq_s8_u8(vandq_u8(q0, m4));
+                q[i][4 * c + 1] = vreinterpretq_s8_u8(vandq_u8(q1, m4));
+                q[i][4 * c + 2] = vreinterpretq_s8_u8(vshrq_n_u8(q0, 4));
+                q[i][4 * c + 3] = vreinterpretq_s8_u8(vshrq_n_u8(q1, 4));
+            }
+            MG__UNROLL for (j = 0; j < 8; j++) { int s_, m_; mg__q4k_scale_min(j, b->scales, &s_, &m_); sc[i][j] = s_; m[i][j] = (uint8_t)m_; }
+        }
+        mg__mpair(q[0], q[1], 16, k->q[p]);
+        MG__UNROLL for (j = 0; j < 8; j++) k->sc[p][j] = mg__pair32(sc[0][j], sc[1][j]);
+        k->mn[p] = vreinterpretq_s8_u8(vcombine_u8(vld1_u8(m[0]), vld1_u8(m[1])));
+        k->d[p] = mg__pairf(mg__h2f(((const mg__block_q4_k *)(row[2 * p] + off))->d), mg__h2f(((const mg__block_q4_k *)(row[2 * p + 1] + off))->d));
+        k->dmin[p] = mg__pairf(mg__h2f(((const mg__block_q4_k *)(row[2 * p] + off))->dmin), mg__h2f(((const mg__block_q4_k *)(row[2 * p + 1] + off))->dmin));
+    }
+}
+MG__KERNEL void mg__mpanel_q6_k(const uint8_t *const *row, size_t off, mg__mpanel *k) {
+    const int8x16_t c32 = vdupq_n_s8(32);
+    int8x16_t q[2][16];
+    int p, i, g, h;
+    for (p = 0; p < 4; p++) {
+        const mg__block_q6_k *b0 = (const mg__block_q6_k *)(row[2 * p] + off), *b1 = (const mg__block_q6_k *)(row[2 * p + 1] + off);
+        for (i = 0; i < 2; i++) {
+            const mg__block_q6_k *b = i ? b1 : b0;
+            uint8x16_t u[8];
+            MG__UNROLL for (h = 0; h < 2; h++) {
+                mg__q6k_half(vld1q_u8_x4(b->ql + 64 * h), vld1q_u8_x2(b->qh + 32 * h), u);
+                MG__UNROLL for (g = 0; g < 8; g++) q[i][8 * h + g] = vsubq_s8(vreinterpretq_s8_u8(u[g]), c32);
+            }
+        }
+        mg__mpair(q[0], q[1], 16, k->q[p]);
+        MG__UNROLL for (g = 0; g < 16; g++) k->sc[p][g] = mg__pair32(b0->scales[g], b1->scales[g]);
+        k->d[p] = mg__pairf(mg__h2f(b0->d), mg__h2f(b1->d));
+    }
+}
+MG__KERNEL void mg__mpanel_q8_0(const uint8_t *const *row, size_t off, mg__mpanel *k) {
+    int p;
+    for (p = 0; p < 4; p++) {
+        const mg__block_q8_0 *b0 = (const mg__block_q8_0 *)(row[2 * p] + off), *b1 = (const mg__block_q8_0 *)(row[2 * p + 1] + off);
+        int8x16_t u[2], v[2];
+        u[0] = vld1q_s8(b0->qs); u[1] = vld1q_s8(b0->qs + 16);
+        v[0] = vld1q_s8(b1->qs); v[1] = vld1q_s8(b1->qs + 16);
+        mg__mpair(u, v, 2, k->q[p]);
+        k->d[p] = mg__pairf(mg__h2f(b0->d), mg__h2f(b1->d));
+    }
+}
+/* the activations of tokens a0, a1 at qs (n bytes) as pairs [8 of a0 | 8 of a1] */
+MG__INLINE void mg__mtok(const int8_t *a0, const int8_t *a1, int n, int8x16_t *ab) {
+    int k;
+    for (k = 0; k < n / 16; k++) {
+        const int8x16_t u = vld1q_s8(a0 + 16 * k), v = vld1q_s8(a1 + 16 * k);
+        ab[2 * k] = mg__lo64(u, v);
+        ab[2 * k + 1] = mg__hi64(u, v);
+    }
+}
+/* One Q4_K block, 8 rows x tokens a0, a1: s[4p + lane] += (d dx) sumi - (dmin dx) summ. summ = sum_j m_j P_j with
+   P_j = bsums[2j] + bsums[2j+1] = 128 H_j + L_j (H_j = P_j >> 7 in -32..31, L_j in 0..127: both int8), so two
+   smmla give it exactly. */
+MG__KERNEL void mg__mtile_q4_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) {
+    MG__NO_FMA
+    const int16x8_t p0 = vpaddq_s16(vld1q_s16(a0->bsums), vld1q_s16(a0->bsums + 8)), p1 = vpaddq_s16(vld1q_s16(a1->bsums), vld1q_s16(a1->bsums + 8));
+    const int8x16_t ph = vcombine_s8(vmovn_s16(vshrq_n_s16(p0, 7)), vmovn_s16(vshrq_n_s16(p1, 7)));
+    const int8x16_t pl = vcombine_s8(vmovn_s16(vandq_s16(p0, vdupq_n_s16(127))), vmovn_s16(vandq_s16(p1, vdupq_n_s16(127))));
+    const float32x4_t dx = mg__tokf(a0->d, a1->d);
+    int32x4_t sumi[4];
+    int p, j;
+    MG__UNROLL for (p = 0; p < 4; p++) sumi[p] = vdupq_n_s32(0);
+    MG__UNROLL for (j = 0; j < 8; j++) {                   /* sub-block j: quants 32j..32j+31, four k steps of 8 */
+        int8x16_t ab[4];
+        mg__mtok(a0->qs + 32 * j, a1->qs + 32 * j, 32, ab);
+        MG__UNROLL for (p = 0; p < 4; p++) {
+            const int8x16_t *q = k->q[p] + 4 * j;
+            const int32x4_t t = vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), q[2], ab[2]), q[3], ab[3]);
+            sumi[p] = vmlaq_s32(sumi[p], t, k->sc[p][j]);
+        }
+    }
+    MG__UNROLL for (p = 0; p < 4; p++) {
+        const int32x4_t summ = vaddq_s32(vshlq_n_s32(vmmlaq_s32(vdupq_n_s32(0), k->mn[p], ph), 7), vmmlaq_s32(vdupq_n_s32(0), k->mn[p], pl));
+        const float32x4_t term = vsubq_f32(vmulq_f32(vmulq_f32(k->d[p], dx), vcvtq_f32_s32(sumi[p])),
+                                           vmulq_f32(vmulq_f32(k->dmin[p], dx), vcvtq_f32_s32(summ)));
+        vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), term));
+    }
+}
+/* One Q6_K block (quants q - 32 in the panel): s[4p + lane] += (d dx) sumi, sumi = sum_g sc_g (q . a)_g */
+MG__KERNEL void mg__mtile_q6_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) {
+    MG__NO_FMA
+    const float32x4_t dx = mg__tokf(a0->d, a1->d);
+    int32x4_t sumi[4];
+    int p, g;
+    MG__UNROLL for (p = 0; p < 4; p++) sumi[p] = vdupq_n_s32(0);
+    MG__UNROLL for (g = 0; g < 16; g++) {                  /* group g: quants 16g..16g+15, two k steps */
+        int8x16_t ab[2];
+        mg__mtok(a0->qs + 16 * g, a1->qs + 16 * g, 16, ab);
+        MG__UNROLL for (p = 0; p < 4; p++) {
+            const int8x16_t *q = k->q[p] + 2 * g;
+            sumi[p] = vmlaq_s32(sumi[p], vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), k->sc[p][g]);
+        }
+    }
+    MG__UNROLL for (p = 0; p < 4; p++)
+        vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), vmulq_f32(vmulq_f32(k->d[p], dx), vcvtq_f32_s32(sumi[p]))));
+}
+/* One Q8_0 block: s[4p + lane] += (float)sumi (dw dx) */
+MG__KERNEL void mg__mtile_q8_0(const mg__mpanel *k, const mg__block_q8_0 *a0, const mg__block_q8_0 *a1, float *s) {
+    MG__NO_FMA
+    const float32x4_t dx = mg__tokf(mg__h2f(a0->d), mg__h2f(a1->d));
+    int8x16_t ab[4];
+    int p;
+    mg__mtok(a0->qs, a1->qs, 32, ab);
+    MG__UNROLL for (p = 0; p < 4; p++) {
+        const int8x16_t *q = k->q[p];
+        const int32x4_t t = vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), q[2], ab[2]), q[3], ab[3]);
+        vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), vmulq_f32(vcvtq_f32_s32(t), vmulq_f32(k->d[p], dx))));
+    }
+}
+/* nr rows (row_bytes rb apart) x nt <= MG__TOK_BLOCK tokens, in groups of 8 rows: per block the panel, then every
+   token pair (an odd last token paired with itself); rows past nr repeat the last, their results dropped. */
+static void mg__mmla_block(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
+                           float *y, size_t ys) {
+    const int q8 = wtype == MG_TYPE_Q8_0, qk = q8 ? 32 : 256;
+    const size_t bw = wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : wtype == MG_TYPE_Q6_K ? sizeof(mg__block_q6_k) : sizeof(mg__block_q8_0);
+    const size_t ba = q8 ? sizeof(mg__block_q8_0) : sizeof(mg__block_q8_k);
+    const int ntp = (nt + 1) / 2;
+    float s[16 * ((MG__TOK_BLOCK + 1) / 2)];
+    const uint8_t *row[MG__MM_ROWS];
+    mg__mpanel k;
+    int64_t b;
+    int r0, i, tp;
+    for (r0 = 0; r0 < nr; r0 += MG__MM_ROWS) {
+        for (i = 0; i < MG__MM_ROWS; i++) row[i] = w + (size_t)(r0 + i < nr ? r0 + i : nr - 1) * rb;
+        memset(s, 0, sizeof(float) * 16 * (size_t)ntp);
+        for (b = 0; b < n / qk; b++) {
+            if (wtype == MG_TYPE_Q4_K) mg__mpanel_q4_k(row, (size_t)b * bw, &k);
+            else if (wtype == MG_TYPE_Q6_K) mg__mpanel_q6_k(row, (size_t)b * bw, &k);
+            else mg__mpanel_q8_0(row, (size_t)b * bw, &k);
+            for (tp = 0; tp < ntp; tp++) {
+                const uint8_t *a0 = x + (size_t)(2 * tp) * xs + (size_t)b * ba, *a1 = 2 * tp + 1 < nt ? a0 + xs : a0;
+                if (wtype == MG_TYPE_Q4_K) mg__mtile_q4_k(&k, (const mg__block_q8_k *)a0, (const mg__block_q8_k *)a1, s + 16 * tp);
+                else if (wtype == MG_TYPE_Q6_K) mg__mtile_q6_k(&k, (const mg__block_q8_k *)a0, (const mg__block_q8_k *)a1, s + 16 * tp);
+                else mg__mtile_q8_0(&k, (const mg__block_q8_0 *)a0, (const mg__block_q8_0 *)a1, s + 16 * tp);
+            }
+        }
+        for (tp = 0; tp < ntp; tp++)            /* lane 4p + 2i + j: row r0 + 2p + i, token 2tp + j */
+            for (i = 0; i < 16; i++) {
+                const int r = r0 + 2 * (i / 4) + (i % 4) / 2, t = 2 * tp + i % 2;
+                if (r < nr && t < nt) y[(size_t)t * ys + r] = s[16 * tp + i];
+            }
+    }
+}
+#endif
+/* mg__mat_block for Q8_0, Q4_K and Q6_K: the I8MM tiles from MG__MM_MIN_TOKS tokens on, else four rows at a time
+   for each token (the rows stay in L1 across the tokens). 0 for the other types. */
+static int mg__mat_block_neon(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
+                              float *y, size_t ys) {
+    float s[4];
+    int r, t, i;
+    if (wtype != MG_TYPE_Q8_0 && wtype != MG_TYPE_Q4_K && wtype != MG_TYPE_Q6_K) return 0;
+#ifdef MG__I8MM
+    if (nt >= MG__MM_MIN_TOKS) { mg__mmla_block(wtype, w, rb, nr, x, xs, nt, n, y, ys); return 1; }
+#endif
+    for (r = 0; r < nr; r += 4)
+        for (t = 0; t < nt; t++) {
+            mg__rows4_neon(wtype, w + (size_t)r * rb, rb, nr - r, x + (size_t)t * xs, n, s);
+            for (i = 0; i < 4 && r + i < nr; i++) y[(size_t)t * ys + r + i] = s[i];
+        }
+    return 1;
+}
+static float mg__vec_dot_neon(int wtype, const void *w, const void *x, int64_t n) {
+    float s[4];
+    switch (wtype) {
+    case MG_TYPE_F16:  return mg__dot_f16_neon((const uint16_t *)w, (const uint16_t *)x, n);
+    case MG_TYPE_BF16: return mg__dot_bf16_neon((const uint16_t *)w, (const uint16_t *)x, n);
+    case MG_TYPE_F32:  return mg__dot_f32_neon((const float *)w, (const float *)x, n);
+    default:           mg__rows4_neon(wtype, (const uint8_t *)w, 0, 1, (const uint8_t *)x, n, s); return s[0];
+    }
+}
+
+/* ----- vision tiles. Float: 4 rows x 16 columns at a time (16 accumulators), four k steps per load of the
+   rows (fmla by lane). bf16: bfdot (12 rows x 8 columns, the pair of row r broadcast by lane), or without
+   BF16 each pair widened to two floats and two fmla. C0 and the stores respect nr and nc; the panels are
+   zero past the matrix, so the loads need no bounds. ----- */
+/* the tile's accumulators of rows r0.., columns c0.. (nr, nc left of each) from C0 and init, as mode says */
+MG__INLINE float32x4_t mg__tile_c0(const float *c, size_t ldc, int r, int col, int nr, int nc, const float *init, int mode) {
+    float32x4_t v = vdupq_n_f32(0.0f);
+    if (mode != MG__INIT && r < nr && col < nc) v = mg__ld4n(c + (size_t)r * ldc + col, nc - col);
+    if (mode != MG__ACC && init && col < nc) v = vaddq_f32(v, mg__ld4n(init + col, nc - col));
+    return v;
+}
+MG__INLINE void mg__tile_st(float *c, size_t ldc, int r, int col, int nr, int nc, float32x4_t v) {
+    if (r < nr && col < nc) mg__st4n(c + (size_t)r * ldc + col, v, nc - col);
+}
+MG__KERNEL void mg__tile_f32_neon(const float *a, const float *b, size_t ldb, int kn, float *c, size_t ldc, int nr, int nc,
+                              const float *init, int mode) {
+    int r0, c0, r, v, p;
+    for (r0 = 0; r0 < nr; r0 += 4)
+        for (c0 = 0; c0 < nc; c0 += 16) {
+            float32x4_t s[4][4];
+            const float *br = b + (size_t)r0 * ldb, *ap = a + c0;
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = mg__tile_c0(c, ldc, r0 + r, c0 + 4 * v, nr, nc, init, mode);
+            for (p = 0; p + 4 <= kn; p += 4, ap += 4 * MG__TC) {
+                float32x4_t bv[4], av[4];
+                MG__UNROLL for (r = 0; r < 4; r++) bv[r] = vld1q_f32(br + (size_t)r * ldb + p);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 0);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + MG__TC + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 1);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 2 * MG__TC + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 2);
+                MG__UNROLL for (v = 0; v < 4; v++) av[v] = vld1q_f32(ap + 3 * MG__TC + 4 * v);
+                MG__UNROLL for (r = 0; r < 4; r++) MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_laneq_f32(s[r][v], av[v], bv[r], 3);
+            }
+            for (; p < kn; p++, ap += MG__TC)
+                MG__UNROLL for (r = 0; r < 4; r++) {
+                    const float bs = br[(size_t)r * ldb + p];
+                    MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = vfmaq_n_f32(s[r][v], vld1q_f32(ap + 4 * v), bs);
+                }
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) mg__tile_st(c, ldc, r0 + r, c0 + 4 * v, nr, nc, s[r][v]);
+        }
+}
+#ifdef MG__ARM_BF16
+MG__KERNEL void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc,
+                               const float *init, int mode) {
+    int c0, r, v, g, p;
+    for (c0 = 0; c0 < nc; c0 += 8) {
+        float32x4_t s[MG__TR][2];
+        const uint32_t *ap = a + c0, *bp = b;
+        MG__UNROLL for (r = 0; r < MG__TR; r++)
+            MG__UNROLL for (v = 0; v < 2; v++) s[r][v] = mg__tile_c0(c, ldc, r, c0 + 4 * v, nr, nc, init, mode);
+        for (p = 0; p < kp; p++, ap += MG__TC, bp += MG__TR) {
+            const bfloat16x8_t a0 = vreinterpretq_bf16_u32(vld1q_u32(ap)), a1 = vreinterpretq_bf16_u32(vld1q_u32(ap + 4));
+            MG__UNROLL for (g = 0; g < 3; g++) {
+                const bfloat16x8_t bg = vreinterpretq_bf16_u32(vld1q_u32(bp + 4 * g));
+                float32x4_t *s0 = s[4 * g], *s1 = s[4 * g + 1], *s2 = s[4 * g + 2], *s3 = s[4 * g + 3];
+                s0[0] = vbfdotq_laneq_f32(s0[0], a0, bg, 0); s0[1] = vbfdotq_laneq_f32(s0[1], a1, bg, 0);
+                s1[0] = vbfdotq_laneq_f32(s1[0], a0, bg, 1); s1[1] = vbfdotq_laneq_f32(s1[1], a1, bg, 1);
+                s2[0] = vbfdotq_laneq_f32(s2[0], a0, bg, 2); s2[1] = vbfdotq_laneq_f32(s2[1], a1, bg, 2);
+                s3[0] = vbfdotq_laneq_f32(s3[0], a0, bg, 3); s3[1] = vbfdotq_laneq_f32(s3[1], a1, bg, 3);
+            }
+        }
+        MG__UNROLL for (r = 0; r < MG__TR; r++)
+            MG__UNROLL for (v = 0; v < 2; v++) mg__tile_st(c, ldc, r, c0 + 4 * v, nr, nc, s[r][v]);
+    }
+}
+#else
+/* a pair's two bfloat16 as floats: the even k (low half) and the odd k (high half) */
+MG__INLINE float32x4_t mg__bf_even(uint32x4_t v) { return vreinterpretq_f32_u32(vshlq_n_u32(v, 16)); }
+MG__INLINE float32x4_t mg__bf_odd(uint32x4_t v) { return vreinterpretq_f32_u32(vandq_u32(v, vdupq_n_u32(0xffff0000u))); }
+MG__KERNEL void mg__tile_bf16_neon(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc,
+                               const float *init, int mode) {
+    int r0, c0, r, v, p;
+    for (r0 = 0; r0 < nr; r0 += 4)
+        for (c0 = 0; c0 < nc; c0 += 16) {
+            float32x4_t s[4][4];
+            const uint32_t *ap = a + c0, *bp = b + r0;
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) s[r][v] = mg__tile_c0(c, ldc, r0 + r, c0 + 4 * v, nr, nc, init, mode);
+            for (p = 0; p < kp; p++, ap += MG__TC, bp += MG__TR) {
+                const uint32x4_t bv = vld1q_u32(bp);
+                const float32x4_t be = mg__bf_even(bv), bo = mg__bf_odd(bv);
+                MG__UNROLL for (v = 0; v < 4; v++) {
+                    const uint32x4_t av = vld1q_u32(ap + 4 * v);
+                    const float32x4_t ae = mg__bf_even(av), ao = mg__bf_odd(av);
+                    s[0][v] = vfmaq_laneq_f32(vfmaq_laneq_f32(s[0][v], ae, be, 0), ao, bo, 0);
+                    s[1][v] = vfmaq_laneq_f32(vfmaq_laneq_f32(s[1][v], ae, be, 1), ao, bo, 1);
+                    s[2][v] = vfmaq_laneq_f32(vfmaq_laneq_f32(s[2][v], ae, be, 2), ao, bo, 2);
+                    s[3][v] = vfmaq_laneq_f32(vfmaq_laneq_f32(s[3][v], ae, be, 3), ao, bo, 3);
+                }
+            }
+            MG__UNROLL for (r = 0; r < 4; r++)
+                MG__UNROLL for (v = 0; v < 4; v++) mg__tile_st(c, ldc, r0 + r, c0 + 4 * v, nr, nc, s[r][v]);
+        }
+}
+#endif
+/* floats to bf16 pairs, 8 at a time: the pairs of consecutive values are consecutive bf16 in memory */
+static void mg__bf16_pairs_neon(uint32_t *dst, const float *x, int k) {
+    int i = 0;
+    for (; i + 8 <= k; i += 8)
+        vst1q_u32(dst + i / 2, vreinterpretq_u32_u16(vcombine_u16(mg__bf4(vld1q_f32(x + i)), mg__bf4(vld1q_f32(x + i + 4)))));
+    mg__bf16_pairs_scalar(dst + i / 2, x + i, k - i);
+}
+static void mg__bf16_interleave_neon(uint32_t *dst, const float *x0, const float *x1, int k) {
+    int i = 0;
+    for (; i + 4 <= k; i += 4) vst1q_u32(dst + i, mg__bf4x2(vld1q_f32(x0 + i), vld1q_f32(x1 + i)));
+    mg__bf16_interleave_scalar(dst + i, x0 + i, x1 + i, k - i);
+}
+/* F16 weight rows widen by vcvt (exact) */
+static void mg__wrow_neon(const mg__mat *w, int64_t o, void *dst, float *tmp, int f32) {
+    if (w->type == MG_TYPE_F16) {
+        mg__h2f_row_neon(w->data + (size_t)o * w->row_bytes, f32 ? (float *)dst : tmp, w->n_in);
+        if (!f32) mg__bf16_pairs_neon((uint32_t *)dst, tmp, (int)w->n_in);
+        return;
+    }
+    mg__wrow_scalar(w, o, dst, tmp, f32);
+}
+/* ----- exponentials: e^r for |r| <= ln2 / 2 by its Taylor polynomial to degree 6 (relative error < 2e-7),
+   scaled by 2^n through the exponent bits (n >= -125: the result stays a normal float) ----- */
+MG__INLINE float32x4_t mg__exp_scaled(float32x4_t r, float32x4_t n) {
+    float32x4_t p = vdupq_n_f32(1.0f / 720);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 120), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 24), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f / 6), p, r);
+    p = vfmaq_f32(vdupq_n_f32(0.5f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.0f), p, r);
+    return vreinterpretq_f32_s32(vaddq_s32(vreinterpretq_s32_f32(p), vshlq_n_s32(vcvtq_s32_f32(n), 23)));
+}
+/* e^x for x <= 0 (below -87, and NaN: 0): n = round(x / ln2), r = x - n ln2 with ln2 in two parts */
+static float32x4_t mg__exp4(float32x4_t x) {
+    const uint32x4_t ok = vcgeq_f32(x, vdupq_n_f32(-87.0f));
+    float32x4_t n, r;
+    x = vmaxq_f32(x, vdupq_n_f32(-87.0f));
+    n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504088896341f)));
+    r = vfmsq_f32(x, n, vdupq_n_f32(0.693145751953125f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(1.428606765330187e-6f));
+    return vreinterpretq_f32_u32(vandq_u32(ok, vreinterpretq_u32_f32(mg__exp_scaled(r, n))));
+}
+/* 2^x for x <= 0 (clamped at -125): x = n + f, 2^f = e^(f ln2) */
+static float32x4_t mg__exp2_4(float32x4_t x) {
+    float32x4_t n;
+    x = vmaxq_f32(x, vdupq_n_f32(-125.0f));
+    n = vrndnq_f32(x);
+    return mg__exp_scaled(vmulq_f32(vsubq_f32(x, n), vdupq_n_f32(0.693147180559945f)), n);
+}
+
+/* ----- vision attention: the online-softmax step, four queries per vector; probabilities rounded to bf16 pairs
+   as mg__f2bf ----- */
+static void mg__softmax_block_neon(const float *st, int nk, float c2, float *m, float *l, float *ot, int no, uint32_t *pp) {
+    const float32x4_t vc2 = vdupq_n_f32(c2);
+    int v, k, r;
+    for (v = 0; v < MG__TC; v += 4) {
+        float32x4_t mx = vdupq_n_f32(-INFINITY), mx1 = mx, mo = vld1q_f32(m + v), mn, alpha, lv;
+        for (k = 0; k + 1 < nk; k += 2) {       /* two chains of max (maxnm: a NaN score is passed over, as in the scalar loop) */
+            mx = vmaxnmq_f32(mx, vld1q_f32(st + (size_t)k * MG__TC + v));
+            mx1 = vmaxnmq_f32(mx1, vld1q_f32(st + (size_t)(k + 1) * MG__TC + v));
+        }
+        if (k < nk) mx = vmaxnmq_f32(mx, vld1q_f32(st + (size_t)k * MG__TC + v));
+        mn = vmaxnmq_f32(mo, vmulq_f32(vmaxnmq_f32(mx, mx1), vc2));
+        alpha = mg__exp2_4(vsubq_f32(mo, mn));
+        vst1q_f32(m + v, mn);
+        lv = vmulq_f32(vld1q_f32(l + v), alpha);
+        for (r = 0; r < no; r++) vst1q_f32(ot + (size_t)r * MG__TC + v, vmulq_f32(vld1q_f32(ot + (size_t)r * MG__TC + v), alpha));
+        for (k = 0; k < nk; k += 2) {
+            const float32x4_t e0 = mg__exp2_4(vsubq_f32(vmulq_f32(vld1q_f32(st + (size_t)k * MG__TC + v), vc2), mn));
+            const float32x4_t e1 = k + 1 < nk ? mg__exp2_4(vsubq_f32(vmulq_f32(vld1q_f32(st + (size_t)(k + 1) * MG__TC + v), vc2), mn))
+                                              : vdupq_n_f32(0.0f);
+            lv = vaddq_f32(lv, e0);
+            lv = vaddq_f32(lv, e1);
+            vst1q_u32(pp + (size_t)(k / 2) * MG__TC + v, mg__bf4x2(e0, e1));
+        }
+        vst1q_f32(l + v, lv);
+    }
+}
+static void mg__col_scale_neon(float *o, const float *ot, int c, int hd, float inv) {   /* four loads down the column */
+    int i = 0;
+    for (; i + 4 <= hd; i += 4) {
+        const float *col = ot + (size_t)i * MG__TC + c;
+        float32x4_t v = vld1q_dup_f32(col);
+        v = vld1q_lane_f32(col + MG__TC, v, 1);
+        v = vld1q_lane_f32(col + 2 * MG__TC, v, 2);
+        v = vld1q_lane_f32(col + 3 * MG__TC, v, 3);
+        vst1q_f32(o + i, vmulq_n_f32(v, inv));
+    }
+    mg__col_scale_scalar(o + i, ot + (size_t)i * MG__TC + c, 0, hd - i, inv);
+}
+
+/* ----- decoder attention. Key and value rows by pointer: f32 rows of the converted block, or F16 cache rows read
+   in place (NULL: a zero row). Whether f32 or F16, 2 or 4 rows at a time, a score is the same four lane sums
+   over channels (fused multiply-adds in channel order, then (l0 + l1) + (l2 + l3)) and an output element the
+   same chain alpha O + sum_j p_j v_j in key order: the same bits for a token fed alone or in a batch. ----- */
+/* four floats of row p from channel d (n of them valid, the rest 0) */
+MG__INLINE float32x4_t mg__kv4(const void *p, int f16, int d, int n) {
+    if (!p) return vdupq_n_f32(0.0f);
+    if (f16) {
+        const uint8_t *h = (const uint8_t *)p + 2 * (size_t)d;
+        uint8_t t[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+        if (n >= 4) return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(h)));
+        if (n > 0) memcpy(t, h, 2 * (size_t)n);
+        return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(t)));
+    }
+    return mg__ld4n((const float *)p + d, n);
+}
+/* acc[r][i] += q_r[d..d+3] k_i[d..d+3] for R rows q + r hd and the four key rows kr[i] */
+MG__INLINE void mg__qk_step(float32x4_t (*acc)[4], const float *q, int R, const void *const *kr, int f16, int hd, int d, int n) {
+    float32x4_t kv[4];
+    int r, i;
+    MG__UNROLL for (i = 0; i < 4; i++) kv[i] = mg__kv4(kr[i], f16, d, n);
+    MG__UNROLL for (r = 0; r < R; r++) {
+        const float32x4_t qv = mg__ld4n(q + (size_t)r * hd + d, n);
+        MG__UNROLL for (i = 0; i < 4; i++) acc[r][i] = vfmaq_f32(acc[r][i], qv, kv[i]);
+    }
+}
+/* s[r KB + i] = q_r . k_i for R (2 or 4) rows and 4 keys */
+MG__INLINE void mg__qk(const float *q, int R, const void *const *kr, int f16, int hd, float *s) {
+    float32x4_t acc[4][4];
+    int r, i, d;
+    MG__UNROLL for (r = 0; r < R; r++) MG__UNROLL for (i = 0; i < 4; i++) acc[r][i] = vdupq_n_f32(0.0f);
+    for (d = 0; d + 4 <= hd; d += 4) mg__qk_step(acc, q, R, kr, f16, hd, d, 4);
+    if (d < hd) mg__qk_step(acc, q, R, kr, f16, hd, d, hd - d);
+    MG__UNROLL for (r = 0; r < R; r++) vst1q_f32(s + (size_t)r * MG__KQ_KB, mg__fsum4x4(acc[r]));
+}
+/* O[r] channels [c, c + wd) (wd <= 16) for R rows: alpha_r O[r] + sum_{j = ja..jb} P[r][j] v_j */
+MG__INLINE void mg__pv(const float *p, const float *al, const void *const *vr, int f16, int hd, int c, int wd, int ja, int jb,
+                       float *o, int R) {
+    float32x4_t acc[4][4], x[4];
+    int r, v, j;
+    MG__UNROLL for (r = 0; r < R; r++)
+        MG__UNROLL for (v = 0; v < 4; v++) acc[r][v] = vmulq_n_f32(mg__ld4n(o + (size_t)r * hd + c + 4 * v, wd - 4 * v), al[r]);
+    for (j = ja; j <= jb; j++) {
+        MG__UNROLL for (v = 0; v < 4; v++) x[v] = mg__kv4(vr[j], f16, c + 4 * v, wd - 4 * v);
+        MG__UNROLL for (r = 0; r < R; r++) {
+            const float pj = p[(size_t)r * MG__KQ_KB + j];
+            MG__UNROLL for (v = 0; v < 4; v++) acc[r][v] = vfmaq_n_f32(acc[r][v], x[v], pj);
+        }
+    }
+    MG__UNROLL for (r = 0; r < R; r++)
+        MG__UNROLL for (v = 0; v < 4; v++) mg__st4n(o + (size_t)r * hd + c + 4 * v, acc[r][v], wd - 4 * v);
+}
+/* One row's softmax step: lanes outside [a, b] are -inf for the max and 0 after */
+MG__INLINE uint32x4_t mg__in4(int i, int a, int b) {   /* lanes 4i .. 4i+3 within [a, b] */
+    static const int32_t k0123[4] = { 0, 1, 2, 3 };
+    const int32x4_t idx = vaddq_s32(vld1q_s32(k0123), vdupq_n_s32(4 * i));
+    return vandq_u32(vcgeq_s32(idx, vdupq_n_s32(a)), vcleq_s32(idx, vdupq_n_s32(b)));
+}
+static void mg__attn_softmax_row_neon(float *s, int a, int b, float *m, float *l, float *alpha) {
+    float32x4_t vm = vdupq_n_f32(-INFINITY), e = vdupq_n_f32(0.0f), mnv;
+    float mn;
+    int i;
+    if (!mg__attn_row_keys(s, &a, &b, alpha)) return;
+    for (i = 0; i < MG__KQ_KB / 4; i++) vm = vbslq_f32(mg__in4(i, a, b), vmaxq_f32(vm, vld1q_f32(s + 4 * i)), vm);
+    mn = vmaxvq_f32(vm);
+    mn = *m > mn ? *m : mn;
+    mnv = vdupq_n_f32(mn);
+    for (i = 0; i < MG__KQ_KB / 4; i++) {
+        const float32x4_t ei = vreinterpretq_f32_u32(vandq_u32(mg__in4(i, a, b), vreinterpretq_u32_f32(mg__exp4(vsubq_f32(vld1q_f32(s + 4 * i), mnv)))));
+        vst1q_f32(s + 4 * i, ei);
+        e = vaddq_f32(e, ei);
+    }
+    mg__attn_row_update(mn, vaddvq_f32(e), m, l, alpha);
+}
+/* Scores 4 rows x 4 keys (a last 2 rows x 4) where the rows' ranges meet the keys, softmax per row, then
+   O = alpha O + P V for 4 (or 2) rows x 16 channels. */
+MG__INLINE void mg__attn_rows_neon(const float *qt, int rp, int hd, int b0, const int *lo, const int *hi, const void *const *kr,
+                                   const void *const *vr, int f16, float *sc, float *m, float *l, float *al, float *o) {
+    int k4, r, c, b1 = b0 + MG__KQ_KB - 1;
+    for (k4 = 0; k4 < MG__KQ_KB; k4 += 4)
+        for (r = 0; r < rp; r += 4) {
+            const int R = rp - r >= 4 ? 4 : 2;
+            if (lo[r] > b0 + k4 + 3 || hi[r + R - 1] < b0 + k4) continue;
+            if (R == 4) mg__qk(qt + (size_t)r * hd, 4, kr + k4, f16, hd, sc + (size_t)r * MG__KQ_KB + k4);
+            else mg__qk(qt + (size_t)r * hd, 2, kr + k4, f16, hd, sc + (size_t)r * MG__KQ_KB + k4);
+        }
+    for (r = 0; r < rp; r++) mg__attn_softmax_row_neon(sc + (size_t)r * MG__KQ_KB, lo[r] - b0, hi[r] - b0, &m[r], &l[r], &al[r]);
+    for (r = 0; r < rp; r += 4) {
+        const int R = rp - r >= 4 ? 4 : 2, a = lo[r] > b0 ? lo[r] - b0 : 0, b = hi[r + R - 1] < b1 ? hi[r + R - 1] - b0 : MG__KQ_KB - 1;
+        const float *p = sc + (size_t)r * MG__KQ_KB;
+        float *orow = o + (size_t)r * hd;
+        if (a > b) continue;                    /* no keys here: alpha = 1, P = 0 */
+        for (c = 0; c + 16 <= hd; c += 16) {
+            if (R == 4) mg__pv(p, al + r, vr, f16, hd, c, 16, a, b, orow, 4);
+            else mg__pv(p, al + r, vr, f16, hd, c, 16, a, b, orow, 2);
+        }
+        if (c < hd) {                           /* the last channels, fewer than 16 */
+            if (R == 4) mg__pv(p, al + r, vr, f16, hd, c, hd - c, a, b, orow, 4);
+            else mg__pv(p, al + r, vr, f16, hd, c, hd - c, a, b, orow, 2);
+        }
+    }
+}
+static void mg__attn_block_neon(const float *qt, int rp, int hd, int b0, const int *lo, const int *hi, const float *kb,
+                                const float *vb, float *sc, float *m, float *l, float *al, float *o) {
+    const void *kr[MG__KQ_KB], *vr[MG__KQ_KB];
+    int i;
+    for (i = 0; i < MG__KQ_KB; i++) { kr[i] = kb + (size_t)i * hd; vr[i] = vb + (size_t)i * hd; }
+    mg__attn_rows_neon(qt, rp, hd, b0, lo, hi, kr, vr, 0, sc, m, l, al, o);
+}
+/* One token's two rows over an F16 cache read in place: the rows of positions outside [lo[0], hi[1]] are zero
+   rows, as mg__attn_load makes them. */
+static void mg__attn_block_f16_neon(const float *qt, int hd, int b0, const int *lo, const int *hi, const uint8_t *kc,
+                                    const uint8_t *vc, int ring, size_t kv_row, float *sc, float *m, float *l, float *al, float *o) {
+    const void *kr[MG__KQ_KB], *vr[MG__KQ_KB];
+    int i;
+    for (i = 0; i < MG__KQ_KB; i++) {
+        const int p = b0 + i, in = p >= lo[0] && p <= hi[1];
+        kr[i] = in ? kc + (size_t)(p % ring) * kv_row : NULL;
+        vr[i] = in ? vc + (size_t)(p % ring) * kv_row : NULL;
+    }
+    mg__attn_rows_neon(qt, 2, hd, b0, lo, hi, kr, vr, 1, sc, m, l, al, o);
+}
+static void mg__kv_row_f32_neon(int kt, const uint8_t *src, float *y, int n) {
+    if (kt == MG_TYPE_F16) mg__h2f_row_neon(src, y, n);
+    else mg__dequant_row(kt, src, y, n);
+}
+#ifndef MG_EXACT_GELU
+/* four at a time: f16 indices by vcvt, four table reads, back by vcvt; the clamps by selects */
+static void mg__gelu_f16tab_neon(float *x, int64_t n, const uint16_t *tab) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t v = vld1q_f32(x + i);
+        uint16_t h[4], g[4];
+        float32x4_t y;
+        vst1_u16(h, vreinterpret_u16_f16(vcvt_f16_f32(v)));
+        g[0] = tab[h[0]]; g[1] = tab[h[1]]; g[2] = tab[h[2]]; g[3] = tab[h[3]];
+        y = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(g)));
+        y = vbslq_f32(vcleq_f32(v, vdupq_n_f32(-10.0f)), vdupq_n_f32(0.0f), y);
+        y = vbslq_f32(vcgeq_f32(v, vdupq_n_f32(10.0f)), v, y);
+        vst1q_f32(x + i, y);
+    }
+    mg__gelu_f16tab_scalar(x + i, n - i, tab);
+}
+#endif
+#endif /* MG__NEON */
+
 /* ===== >>kernels: seam =============================================================================== */
 /* One function per seam entry: the fastest kernel the build has, else the scalar reference. */
 MG__SEAM void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__quant_q8_k_avx512(x, y, n);
+#elif defined(MG__NEON)
+    mg__quant_q8_k_neon(x, y, n);
 #else
     mg__quant_q8_k_scalar(x, y, n);
 #endif
@@ -3275,17 +5026,23 @@ MG__SEAM void mg__quant_q8_k(const float *x, mg__block_q8_k *y, int64_t n) {
 static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
     int64_t i;
     switch (mg__act_type(wtype)) {
+#ifdef MG__NEON
+    case MG_TYPE_F16:  mg__f2h_row_neon(x, (uint8_t *)y, n); break;
+#else
     case MG_TYPE_F16:  for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2h(x[i]); break;
+#endif
     case MG_TYPE_BF16: for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2bf(x[i]); break;
     case MG_TYPE_Q8_0: mg__quant_q8_0(x, (mg__block_q8_0 *)y, n); break;
     case MG_TYPE_Q8_K: mg__quant_q8_k(x, (mg__block_q8_k *)y, n); break;
+    case MG_TYPE_Q8_1: mg__quant_q8_1(x, (mg__block_q8_1 *)y, n); break;
     default:           memcpy(y, x, (size_t)n * 4); break;
     }
 }
-/* One activation row for a matrix product: mg__quant_row, and for Q8_0 the block sums and scales (mg__act_row_bytes). */
+/* One activation row for a matrix product: mg__quant_row, and for Q8_0 activations the block sums and scales
+   (mg__act_row_bytes). */
 static void mg__quant_act(int wtype, const float *x, void *y, int64_t n) {
     mg__quant_row(wtype, x, y, n);
-    if (wtype == MG_TYPE_Q8_0) {
+    if (mg__act_type(wtype) == MG_TYPE_Q8_0) {
         const mg__block_q8_0 *q = (const mg__block_q8_0 *)y;
         int32_t *cs = (int32_t *)((uint8_t *)y + mg__act_q8_0_sums(n));
         float *dx = (float *)(cs + n / 32);
@@ -3294,7 +5051,7 @@ static void mg__quant_act(int wtype, const float *x, void *y, int64_t n) {
         for (b = 0; b < n / 32; b++) {
             int32_t sum = 0;
             for (i = 0; i < 32; i++) sum += q[b].qs[i];
-            cs[b] = 128 * sum;
+            cs[b] = sum;
             dx[b] = mg__h2f(q[b].d);
         }
     }
@@ -3308,19 +5065,32 @@ static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
     case MG_TYPE_Q8_0: return mg__dot_q8_0_avx2((const mg__block_q8_0 *)w, (const mg__block_q8_0 *)x, n);
     case MG_TYPE_Q4_K: return mg__dot_q4_k_avx2((const mg__block_q4_k *)w, (const mg__block_q8_k *)x, n);
     case MG_TYPE_Q6_K: return mg__dot_q6_k_avx2((const mg__block_q6_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q5_K: return mg__dot_q5_k_avx2((const mg__block_q5_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q3_K: return mg__dot_q3_k_avx2((const mg__block_q3_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q2_K: return mg__dot_q2_k_avx2((const mg__block_q2_k *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_IQ4_XS: return mg__dot_iq4_xs_avx2((const mg__block_iq4_xs *)w, (const mg__block_q8_k *)x, n);
+    case MG_TYPE_Q4_0: return mg__dot_lut4_avx2((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__q4_0_lut);
+    case MG_TYPE_IQ4_NL: return mg__dot_lut4_avx2((const mg__block_q4_0 *)w, (const mg__block_q8_0 *)x, n, mg__iq4_grid);
+    case MG_TYPE_Q4_1: return mg__dot_q4_1_avx2((const mg__block_q4_1 *)w, (const mg__block_q8_1 *)x, n);
     case MG_TYPE_F32:  return mg__dot_f32_avx2((const float *)w, (const float *)x, n);
     default: break;
     }
 #endif
+#ifdef MG__NEON
+    return mg__vec_dot_neon(wtype, w, x, n);
+#else
     return mg__vec_dot_scalar(wtype, w, x, n);
+#endif
 }
 /* y[t ys + r] = W_r . x_t for nr weight rows (row_bytes rb apart, from w) and nt <= MG__TOK_BLOCK activation rows
    x_t = x + t xs converted by mg__quant_act. */
 MG__SEAM void mg__mat_block(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                           float *y, size_t ys) {
     int r, t;
-#ifdef MG__VNNI
+#if defined(MG__VNNI)
     if (mg__mat_block_vnni(wtype, w, rb, nr, x, xs, nt, n, y, ys)) return;
+#elif defined(MG__NEON)
+    if (mg__mat_block_neon(wtype, w, rb, nr, x, xs, nt, n, y, ys)) return;
 #endif
     for (r = 0; r < nr; r++)
         for (t = 0; t < nt; t++) y[(size_t)t * ys + r] = mg__vec_dot(wtype, w + (size_t)r * rb, x + (size_t)t * xs, n);
@@ -3345,60 +5115,76 @@ MG__SEAM void mg__mat_block_lanes(int wtype, const uint8_t *w, size_t rb, int nr
 #endif
 }
 MG__SEAM void mg__tile_bf16(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc, const float *init, int mode) {
-#ifdef MG__BF16
+#if defined(MG__BF16)
     mg__tile_bf16_avx512(a, b, kp, c, ldc, nr, nc, init, mode);
+#elif defined(MG__NEON)
+    mg__tile_bf16_neon(a, b, kp, c, ldc, nr, nc, init, mode);
 #else
     mg__tile_bf16_scalar(a, b, kp, c, ldc, nr, nc, init, mode);
 #endif
 }
 MG__SEAM void mg__tile_f32(const float *a, const float *b, size_t ldb, int kn, float *c, size_t ldc, int nr, int nc,
                          const float *init, int mode) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__tile_f32_avx512(a, b, ldb, kn, c, ldc, nr, nc, init, mode);
+#elif defined(MG__NEON)
+    mg__tile_f32_neon(a, b, ldb, kn, c, ldc, nr, nc, init, mode);
 #else
     mg__tile_f32_scalar(a, b, ldb, kn, c, ldc, nr, nc, init, mode);
 #endif
 }
 MG__SEAM void mg__bf16_pairs(uint32_t *dst, const float *x, int k) {
-#ifdef MG__BF16
+#if defined(MG__BF16)
     mg__bf16_pairs_avx512(dst, x, k);
+#elif defined(MG__NEON)
+    mg__bf16_pairs_neon(dst, x, k);
 #else
     mg__bf16_pairs_scalar(dst, x, k);
 #endif
 }
 MG__SEAM void mg__bf16_interleave(uint32_t *dst, const float *x0, const float *x1, int k) {
-#ifdef MG__BF16
+#if defined(MG__BF16)
     mg__bf16_interleave_avx512(dst, x0, x1, k);
+#elif defined(MG__NEON)
+    mg__bf16_interleave_neon(dst, x0, x1, k);
 #else
     mg__bf16_interleave_scalar(dst, x0, x1, k);
 #endif
 }
 /* Row o of a weight matrix as floats (f32 = 1) or bf16 pairs (f32 = 0); tmp holds n_in floats. */
 MG__SEAM void mg__wrow(const mg__mat *w, int64_t o, void *dst, float *tmp, int f32) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__wrow_avx512(w, o, dst, tmp, f32);
+#elif defined(MG__NEON)
+    mg__wrow_neon(w, o, dst, tmp, f32);
 #else
     mg__wrow_scalar(w, o, dst, tmp, f32);
 #endif
 }
 MG__SEAM void mg__softmax_block(const float *st, int nk, float c2, float *m, float *l, float *ot, int no, uint32_t *pp) {
-#ifdef MG__BF16
+#if defined(MG__BF16)
     mg__softmax_block_bf16(st, nk, c2, m, l, ot, no, pp);
+#elif defined(MG__NEON)
+    mg__softmax_block_neon(st, nk, c2, m, l, ot, no, pp);
 #else
     mg__softmax_block_scalar(st, nk, c2, m, l, ot, no, pp);
 #endif
 }
 MG__SEAM void mg__col_scale(float *o, const float *ot, int c, int hd, float inv) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__col_scale_avx512(o, ot, c, hd, inv);
+#elif defined(MG__NEON)
+    mg__col_scale_neon(o, ot, c, hd, inv);
 #else
     mg__col_scale_scalar(o, ot, c, hd, inv);
 #endif
 }
 MG__SEAM void mg__attn_block(const float *qt, int rp, int hd, int b0, const int *lo, const int *hi, const float *kb,
                            const float *vb, float *sc, float *m, float *l, float *al, float *o) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__attn_block_avx512(qt, rp, hd, b0, lo, hi, kb, vb, sc, m, l, al, o);
+#elif defined(MG__NEON)
+    mg__attn_block_neon(qt, rp, hd, b0, lo, hi, kb, vb, sc, m, l, al, o);
 #else
     mg__attn_block_scalar(qt, rp, hd, b0, lo, hi, kb, vb, sc, m, l, al, o);
 #endif
@@ -3407,8 +5193,11 @@ MG__SEAM void mg__attn_block(const float *qt, int rp, int hd, int b0, const int 
    converts the block with mg__kv_row_f32 and calls mg__attn_block). */
 MG__SEAM int mg__attn_block_f16(const float *qt, int hd, int b0, const int *lo, const int *hi, const uint8_t *kc, const uint8_t *vc,
                               int ring, size_t kv_row, float *sc, float *m, float *l, float *al, float *o) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__attn_block_f16_avx512(qt, hd, b0, lo, hi, kc, vc, ring, kv_row, sc, m, l, al, o);
+    return 1;
+#elif defined(MG__NEON)
+    mg__attn_block_f16_neon(qt, hd, b0, lo, hi, kc, vc, ring, kv_row, sc, m, l, al, o);
     return 1;
 #else
     (void)qt; (void)hd; (void)b0; (void)lo; (void)hi; (void)kc; (void)vc; (void)ring; (void)kv_row;
@@ -3418,8 +5207,10 @@ MG__SEAM int mg__attn_block_f16(const float *qt, int hd, int b0, const int *lo, 
 }
 /* One cached row of n values of type kt as floats (exact for F16 and Q8_0). */
 MG__SEAM void mg__kv_row_f32(int kt, const uint8_t *src, float *y, int n) {
-#ifdef MG__AVX512
+#if defined(MG__AVX512)
     mg__kv_row_f32_avx512(kt, src, y, n);
+#elif defined(MG__NEON)
+    mg__kv_row_f32_neon(kt, src, y, n);
 #else
     mg__dequant_row(kt, src, y, n);
 #endif
@@ -3427,6 +5218,8 @@ MG__SEAM void mg__kv_row_f32(int kt, const uint8_t *src, float *y, int n) {
 MG__SEAM void mg__gelu_f16tab(float *x, int64_t n, const uint16_t *tab) {
 #if defined(MG__AVX512) && !defined(MG_EXACT_GELU)
     mg__gelu_f16tab_avx512(x, n, tab);
+#elif defined(MG__NEON) && !defined(MG_EXACT_GELU)
+    mg__gelu_f16tab_neon(x, n, tab);
 #else
     mg__gelu_f16tab_scalar(x, n, tab);
 #endif
@@ -3463,6 +5256,8 @@ typedef struct mg__worker_arg { mg__pool *p; int ith; } mg__worker_arg;
 static void mg__cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __asm__ __volatile__("pause");
+#elif defined(__aarch64__) && defined(__GNUC__)
+    __asm__ __volatile__("yield");
 #endif
 }
 /* Spins until the job generation differs from seen (1) or the spin budget is spent (0). */
@@ -3627,14 +5422,132 @@ static void mg__split(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
     *hi = n * (ith + 1) / nth;
 }
 
-static int mg__cpu_count(void) {
-#if !defined(MG_NO_THREADS) && defined(_SC_NPROCESSORS_ONLN)
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (n > 256 ? 256 : (int)n) : 1;
-#else
-    return 1;
-#endif
+/* ----- the default thread count (mg_cpu_count: the sources per system) -----
+   The CPUs this process may run on, not the machine's: a container limited to 2 CPUs on a 64-core host must not
+   start 64 spinning workers. A cgroup quota counts from the process's cgroup up through its ancestors (the
+   tightest wins), rounded up to whole CPUs. */
+#define MG__MAX_THREADS 256
+#if defined(__linux__) && !defined(MG_NO_THREADS)
+/* Up to cap-1 bytes of a small file (cgroup and proc files), NUL-terminated; 0 when it cannot be read. */
+static int mg__read_small(const char *path, char *buf, size_t cap) {
+    size_t got = 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return 0;
+    while (got + 1 < cap) {
+        ssize_t n = read(fd, buf + got, cap - 1 - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = 0;
+    return got > 0;
 }
+/* CPUs allowed by a quota of `quota` microseconds per `period`, rounded up; 0: no limit or unreadable. */
+static int mg__quota_cpus(long long quota, long long period) {
+    long long n;
+    if (quota <= 0 || period <= 0) return 0;
+    n = (quota + period - 1) / period;
+    return n > MG__MAX_THREADS ? MG__MAX_THREADS : (int)n;
+}
+/* The tightest quota on the cgroup `dir` (under root) and its ancestors; 0 when none is set. v2 keeps
+   "quota period" or "max period" in cpu.max; v1 keeps the two numbers in cpu.cfs_quota_us and cpu.cfs_period_us. */
+static int mg__cgroup_quota(const char *root, const char *dir, int v2) {
+    char path[4096], a[64], b[64];
+    size_t len = strlen(dir);
+    int best = 0;
+    for (;;) {
+        int n = 0;
+        long long q = 0, per = 0;
+        while (len > 0 && dir[len - 1] == '/') len--;
+        if (v2) {
+            if (snprintf(path, sizeof path, "%s%.*s/cpu.max", root, (int)len, dir) < (int)sizeof path &&
+                mg__read_small(path, a, sizeof a) && strncmp(a, "max", 3) != 0 && sscanf(a, "%lld %lld", &q, &per) == 2)
+                n = mg__quota_cpus(q, per);
+        } else if (snprintf(path, sizeof path, "%s/cpu%.*s/cpu.cfs_quota_us", root, (int)len, dir) < (int)sizeof path &&
+                   mg__read_small(path, a, sizeof a) && sscanf(a, "%lld", &q) == 1 &&
+                   snprintf(path, sizeof path, "%s/cpu%.*s/cpu.cfs_period_us", root, (int)len, dir) < (int)sizeof path &&
+                   mg__read_small(path, b, sizeof b) && sscanf(b, "%lld", &per) == 1) {
+            n = mg__quota_cpus(q, per);
+        }
+        if (n > 0 && (best == 0 || n < best)) best = n;
+        if (len == 0) return best;
+        while (len > 0 && dir[len - 1] != '/') len--;      /* the parent cgroup */
+    }
+}
+/* Whether a v1 controller list ("cpu,cpuacct") names the cpu controller. */
+static int mg__names_cpu(const char *list) {
+    while (*list) {
+        size_t k = strcspn(list, ",");
+        if (k == 3 && memcmp(list, "cpu", 3) == 0) return 1;
+        list += k + (list[k] == ',');
+    }
+    return 0;
+}
+/* The CPU quota of this process's cgroup: `self` lists its cgroups ("0::/path" for v2, "N:cpu,cpuacct:/path" for
+   v1), `root` is where the hierarchy is mounted. In a container the path may name the host's view while the mount
+   holds the container's own cgroup: every ancestor is looked at, so the container's quota is found either way. */
+static int mg__cgroup_cpus(const char *self, const char *root) {
+    char text[4096], *line, *next;
+    int best = 0;
+    if (!mg__read_small(self, text, sizeof text)) return 0;
+    for (line = text; *line; line = next) {
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        int n = 0;
+        next = strchr(line, '\n');
+        if (next) *next++ = 0; else next = line + strlen(line);
+        if (!c2) continue;
+        *c2 = 0;                                   /* c1 + 1: the controllers, c2 + 1: the path */
+        if (c1 == line + 1 && line[0] == '0' && c2 == c1 + 1) n = mg__cgroup_quota(root, c2 + 1, 1);
+        else if (mg__names_cpu(c1 + 1)) n = mg__cgroup_quota(root, c2 + 1, 0);
+        if (n > 0 && (best == 0 || n < best)) best = n;
+    }
+    return best;
+}
+static int mg__affinity_cpus(void) {
+    unsigned long mask[1024 / (8 * sizeof(unsigned long))];      /* CPU_SETSIZE bits */
+    int n = 0;
+    size_t i;
+    memset(mask, 0, sizeof mask);
+    if (sched_getaffinity(0, sizeof mask, (MG__CPU_SET *)(void *)mask) != 0) return 0;
+    for (i = 0; i < sizeof mask / sizeof mask[0]; i++) { unsigned long w = mask[i]; while (w) { w &= w - 1; n++; } }
+    return n;
+}
+#endif
+#if defined(_WIN32) && !defined(MG_NO_THREADS)
+static int mg__windows_cpus(void) {
+    DWORD_PTR proc = 0, sys = 0;
+    int n, a = 0;
+#if defined(_WIN32_WINNT) && _WIN32_WINNT >= 0x0601
+    n = (int)GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+#else
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    n = (int)si.dwNumberOfProcessors;
+#endif
+    if (GetProcessAffinityMask(GetCurrentProcess(), &proc, &sys)) while (proc) { proc &= proc - 1; a++; }
+    return a > 0 && a < n ? a : n;       /* the mask covers one processor group: it only ever lowers the count */
+}
+#endif
+static int mg__cpu_count(void) {
+    long n = 0;
+#if defined(MG_NO_THREADS)
+    n = 1;
+#elif defined(__linux__)
+    int quota = mg__cgroup_cpus("/proc/self/cgroup", "/sys/fs/cgroup");
+    if ((n = mg__affinity_cpus()) <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (quota > 0 && quota < n) n = quota;
+#elif defined(__APPLE__)
+    int c = 0;
+    size_t len = sizeof c;
+    if (sysctlbyname("hw.activecpu", &c, &len, NULL, 0) == 0 || sysctlbyname("hw.ncpu", &c, &len, NULL, 0) == 0) n = c;
+#elif defined(_WIN32)
+    n = mg__windows_cpus();
+#elif defined(_SC_NPROCESSORS_ONLN)
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+#endif
+    return n < 1 ? 1 : n > MG__MAX_THREADS ? MG__MAX_THREADS : (int)n;
+}
+MGDEF int mg_cpu_count(void) { return mg__cpu_count(); }
 
 /* ===== >>ops ========================================================================================= */
 /* The model's elementwise math (norms, GELU, RoPE), the debug taps, and the matrix products of both towers spread
@@ -3711,9 +5624,14 @@ static void mg__rope(float *x, const float *cs, int d) {
 
 /* ----- weights from a file: matrices as stored, vectors as floats, each checked against the config ----- */
 static int mg__is_matmul_type(int t) {
-    return t == MG_TYPE_F32 || t == MG_TYPE_F16 || t == MG_TYPE_BF16 || t == MG_TYPE_Q8_0 ||
-           t == MG_TYPE_Q4_K || t == MG_TYPE_Q6_K;
+    switch (t) {
+    case MG_TYPE_F32: case MG_TYPE_F16: case MG_TYPE_BF16: case MG_TYPE_Q8_0: case MG_TYPE_Q4_0: case MG_TYPE_Q4_1:
+    case MG_TYPE_IQ4_NL: case MG_TYPE_Q2_K: case MG_TYPE_Q3_K: case MG_TYPE_Q4_K: case MG_TYPE_Q5_K: case MG_TYPE_Q6_K:
+    case MG_TYPE_IQ4_XS: return 1;
+    default: return 0;
+    }
 }
+#define MG__MATMUL_TYPES "F32, F16, BF16, Q8_0, Q4_0, Q4_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS"
 /* A 2-D weight [n_in, n_out] by name, checked against the config; its bytes are added to *bytes. */
 static mg_result mg__get_mat(const mg_gguf *g, const char *name, int64_t n_in, int64_t n_out, mg__mat *out, size_t *bytes,
                              mg_error *e) {
@@ -3726,7 +5644,7 @@ static mg_result mg__get_mat(const mg_gguf *g, const char *name, int64_t n_in, i
                         (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3],
                         (long long)n_in, (long long)n_out);
     if (!mg__is_matmul_type(t->type))
-        return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s (F32, F16, BF16, Q8_0, Q4_K, Q6_K run)",
+        return mg__fail(e, MG_ERR_UNSUPPORTED, "tensor '%s' has type %s (" MG__MATMUL_TYPES " run)",
                         name, mg_type_name(t->type));
     out->data = g->data + g->data_off + t->offset;
     out->type = t->type;
@@ -4073,7 +5991,7 @@ static mg_result mg__vocab_load(mg__vocab *v, const mg_gguf *g, mg_error *e) {
         v->piece[i] = (const char *)g->data + p + 8;
         p += 8 + v->len[i];
         v->score[i] = ks >= 0 ? mg__f32_of(mg__le32(g->data + g->kv[ks].off + 4 * (size_t)i)) : 0.0f;
-        v->type[i] = (uint8_t)(kt >= 0 ? mg__le32(g->data + g->kv[kt].off + 4 * (size_t)i) : MG__TT_NORMAL);
+        v->type[i] = (uint8_t)(kt >= 0 ? mg__le32(g->data + g->kv[kt].off + 4 * (size_t)i) : (uint32_t)MG__TT_NORMAL);
         v->byte_val[i] = -1;
         old = mg__strmap_find(&v->map, v->piece[i], v->len[i], mg__vkey, v, &where);
         if (old >= 0) {   /* repeated piece: the later id wins, as in llama.cpp */
@@ -4923,8 +6841,8 @@ static mg_result mg__vrun_init(mg__vrun *R, const mg__vision *V, mg__pool *pool,
     size_t nd = (size_t)n * d, ab[5], abytes = 0, work;
     memset(R, 0, sizeof *R);
     R->V = V; R->pool = pool; R->opt = opt;
-#ifdef MG__BF16
-    R->bf16 = opt->vision_bf16 != 0;   /* without AVX512-BF16 the float products are also the fast ones */
+#if defined(MG__BF16) || defined(MG__ARM_BF16)
+    R->bf16 = opt->vision_bf16 != 0;   /* without bf16 dot products the float products are also the fast ones */
 #endif
     if (maxin < d) maxin = d;
     /* weight panels: the widest of patch [pin -> d], QKV [d -> 3d], up [d -> ff], down [ff -> d], projection */
@@ -5156,7 +7074,6 @@ static mg_result mg__load_weights(mg_model *m, mg_error *e) {
     m->has_weights = 1;
     return MG_OK;
 }
-static int mg__host_little_endian(void) { const uint16_t one = 1; return *(const uint8_t *)&one == 1; }
 #ifndef MG_NO_STDIO
 static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_error *e);
 #endif
@@ -5198,7 +7115,6 @@ static mg_result mg__model_init(mg_model *m, const mg_model_options *opt, mg_err
     size_t len;
     const char *s = mg__gguf_str(m->g, MG__KEY_ARCH, &len);
     mg_result r;
-    if (!mg__host_little_endian()) return mg__fail(e, MG_ERR_UNSUPPORTED, "big-endian hosts are not supported");
     if (!s) return mg__fail(e, MG_ERR_MODEL, "metadata key 'general.architecture' is missing");
     if (!(m->gelu = (uint16_t *)mg__malloc(65537 * sizeof(uint16_t)))) return mg__fail(e, MG_ERR_NOMEM, "out of memory");
     mg__gelu_table(m->gelu);
@@ -5293,12 +7209,155 @@ MGDEF mg_result mg_model_load_mem(mg_model **out, const void *data, size_t size,
     return mg__model_from_gguf(out, g, opt, err);
 }
 #ifndef MG_NO_STDIO
+/* ----- files -----
+   A whole file in memory, the same way on POSIX (open, fstat, mmap, read), Windows (CreateFile, GetFileSizeEx,
+   MapViewOfFile, ReadFile) and any other C library (fopen, ftell, fread). Sizes are 64-bit throughout: a file
+   larger than this build can address is refused by name and size (MG_ERR_LIMIT), never truncated; reads go in
+   pieces of at most 1 GiB; a failure names the file and the system's reason. */
+typedef struct mg__file {
+    const char *path;
+    uint64_t size;
+#if defined(MG__FILES_POSIX)
+    int fd;
+#elif defined(MG__FILES_WIN32)
+    HANDLE h;
+#else
+    FILE *f;
+#endif
+} mg__file;
+#ifndef MG__IO_PIECE
+#define MG__IO_PIECE ((size_t)1 << 30)      /* tests/test_platform makes it small to read in many pieces */
+#endif
+
+/* The reason the last system call failed, as the system words it, copied to buf. */
+static const char *mg__os_error(char *buf, size_t cap) {
+#if defined(MG__FILES_WIN32)
+    DWORD code = GetLastError();
+    size_t n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code, 0, buf,
+                              (DWORD)cap, NULL);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '.')) buf[--n] = 0;
+    if (n == 0) snprintf(buf, cap, "Windows error %lu", (unsigned long)code);
+    return buf;
+#else
+    snprintf(buf, cap, "%s", strerror(errno));
+    return buf;
+#endif
+}
+static mg_result mg__file_fail(mg_error *e, mg_result code, const char *what, const mg__file *f) {
+    char buf[128];
+    return mg__fail(e, code, "cannot %s '%s': %s", what, f->path, mg__os_error(buf, sizeof buf));
+}
+static void mg__file_close(mg__file *f) {
+#if defined(MG__FILES_POSIX)
+    close(f->fd);
+#elif defined(MG__FILES_WIN32)
+    CloseHandle(f->h);
+#else
+    fclose(f->f);
+#endif
+}
+/* Opens a regular file for reading and measures it. */
+static mg_result mg__file_open(mg__file *f, const char *path, mg_error *e) {
+    f->path = path;
+#if defined(MG__FILES_POSIX)
+    {
+        struct stat st;
+        if ((f->fd = open(path, O_RDONLY)) < 0) return mg__file_fail(e, MG_ERR_IO, "open", f);
+        if (fstat(f->fd, &st) != 0) {
+            mg_result r = mg__file_fail(e, MG_ERR_IO, "measure", f);
+#ifdef EOVERFLOW
+            if (errno == EOVERFLOW)
+                r = mg__fail(e, MG_ERR_LIMIT, "'%s' is 2 GiB or more, past this build's 32-bit off_t (compile with "
+                             "-D_FILE_OFFSET_BITS=64)", path);
+#endif
+            close(f->fd);
+            return r;
+        }
+        if (!S_ISREG(st.st_mode)) { close(f->fd); return mg__fail(e, MG_ERR_IO, "'%s' is not a regular file", path); }
+        f->size = (uint64_t)st.st_size;
+    }
+#elif defined(MG__FILES_WIN32)
+    {
+        LARGE_INTEGER n;
+        f->h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+        if (f->h == INVALID_HANDLE_VALUE) return mg__file_fail(e, MG_ERR_IO, "open", f);
+        if (GetFileType(f->h) != FILE_TYPE_DISK) { CloseHandle(f->h); return mg__fail(e, MG_ERR_IO, "'%s' is not a regular file", path); }
+        if (!GetFileSizeEx(f->h, &n)) { mg_result r = mg__file_fail(e, MG_ERR_IO, "measure", f); CloseHandle(f->h); return r; }
+        f->size = (uint64_t)n.QuadPart;
+    }
+#else
+    {   /* ftell answers in a long: a size it cannot hold fails, and a byte past the answer means it wrapped */
+        long n;
+        if (!(f->f = fopen(path, "rb"))) return mg__file_fail(e, MG_ERR_IO, "open", f);
+        if (fseek(f->f, 0, SEEK_END) != 0 || (n = ftell(f->f)) < 0 || fseek(f->f, n, SEEK_SET) != 0 ||
+            fgetc(f->f) != EOF || fseek(f->f, 0, SEEK_SET) != 0) {
+            fclose(f->f);
+            return mg__fail(e, MG_ERR_LIMIT, "cannot measure '%s': larger than this C library's ftell reaches", path);
+        }
+        f->size = (uint64_t)n;
+    }
+#endif
+    if (sizeof(size_t) < sizeof(uint64_t) && f->size > (uint64_t)SIZE_MAX) {
+        mg__file_close(f);
+        return mg__fail(e, MG_ERR_LIMIT, "'%s' is %llu bytes, more than a %d-bit build can address (a 64-bit build "
+                        "reads it)", path, (unsigned long long)f->size, (int)(8 * sizeof(size_t)));
+    }
+    return MG_OK;
+}
+/* Reads the next n bytes. */
+static mg_result mg__file_read(mg__file *f, void *buf, size_t n, mg_error *e) {
+    uint8_t *p = (uint8_t *)buf;
+    while (n > 0) {
+        size_t want = n < MG__IO_PIECE ? n : MG__IO_PIECE, got;
+#if defined(MG__FILES_POSIX)
+        ssize_t k = read(f->fd, p, want);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return mg__file_fail(e, MG_ERR_IO, "read", f);
+        got = (size_t)k;
+#elif defined(MG__FILES_WIN32)
+        DWORD k = 0;
+        if (!ReadFile(f->h, p, (DWORD)want, &k, NULL)) return mg__file_fail(e, MG_ERR_IO, "read", f);
+        got = k;
+#else
+        got = fread(p, 1, want, f->f);
+        if (got == 0 && ferror(f->f)) return mg__file_fail(e, MG_ERR_IO, "read", f);
+#endif
+        if (got == 0) return mg__fail(e, MG_ERR_IO, "cannot read '%s': it ends %llu bytes early (changed while read?)",
+                                      f->path, (unsigned long long)n);
+        p += got; n -= got;
+    }
+    return MG_OK;
+}
+#ifdef MG__MAP
+/* Maps the whole (measured, non-empty) file read-only. */
+static mg_result mg__file_map(mg__file *f, void **out, mg_error *e) {
+    char why[128];
+    int nomem;
+#if defined(MG__FILES_POSIX)
+    void *p = mmap(NULL, (size_t)f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+    if (p == MAP_FAILED) p = NULL;
+    nomem = !p && errno == ENOMEM;
+    if (!p) mg__os_error(why, sizeof why);
+#else
+    HANDLE m = CreateFileMappingA(f->h, NULL, PAGE_READONLY, 0, 0, NULL);
+    void *p = m ? MapViewOfFile(m, FILE_MAP_READ, 0, 0, 0) : NULL;
+    nomem = !p && GetLastError() == ERROR_NOT_ENOUGH_MEMORY;
+    if (!p) mg__os_error(why, sizeof why);
+    if (m) CloseHandle(m);                    /* the view keeps the mapping alive */
+#endif
+    if (!p)
+        return mg__fail(e, nomem ? MG_ERR_NOMEM : MG_ERR_IO, "cannot map '%s' (%llu bytes): %s", f->path,
+                        (unsigned long long)f->size, why);
+    *out = p;
+    return MG_OK;
+}
+#endif
 /* A buffer for a file read into memory. Without allocation hooks, on Linux: aligned to 2 MiB with transparent
    huge pages requested (decode streams the whole buffer per token; with 4 KiB pages every page is a TLB miss and
    a point where the hardware prefetcher stops). Released with MG_FREE either way. */
-#if defined(__linux__) && defined(MG__HAVE_MMAP) && defined(MG__LIBC_ALLOC)
-int madvise(void *addr, size_t len, int advice);   /* <sys/mman.h> declares it only outside strict POSIX, */
-int posix_memalign(void **p, size_t align, size_t size);   /* <stdlib.h> only with POSIX features on */
+#if defined(__linux__) && defined(MG__FILES_POSIX) && defined(MG__LIBC_ALLOC)
+MG__LIBC int madvise(void *addr, size_t len, int advice);   /* <sys/mman.h> declares it only outside strict POSIX, */
+MG__LIBC int posix_memalign(void **p, size_t align, size_t size);   /* <stdlib.h> only with POSIX features on */
 #define MG__MADV_HUGEPAGE 14                       /* its value on every Linux architecture */
 #endif
 static void *mg__weights_alloc(size_t size) {
@@ -5312,54 +7371,43 @@ static void *mg__weights_alloc(size_t size) {
 #endif
     return mg__malloc(size);
 }
-/* Maps (or reads) a whole file; the buffer is handed to the gguf, which releases it. */
+/* Reads the whole (measured) file into a weights buffer with 64 bytes to spare after it (mg__open_file moves the
+   tensor data to a 64-byte boundary). */
+static mg_result mg__file_slurp(mg__file *f, void **out, mg_error *e) {
+    mg_result r;
+    if (f->size > (uint64_t)(SIZE_MAX - 64) || !(*out = mg__weights_alloc((size_t)f->size + 64)))
+        return mg__fail(e, MG_ERR_NOMEM, "out of memory reading '%s' (%llu bytes)", f->path, (unsigned long long)f->size);
+    if ((r = mg__file_read(f, *out, (size_t)f->size, e)) != MG_OK) { MG_FREE(*out); *out = NULL; }
+    return r;
+}
+/* Maps (or reads) a whole GGUF file; the buffer is handed to the gguf, which releases it. */
 static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_error *e) {
+    mg__file f;
     void *buf = NULL;
-    size_t size = 0;
     int mapped = 0;
     mg_result r;
-    FILE *f;
     *out = NULL;
-#ifndef MG__HAVE_MMAP
-    (void)no_mmap;
+    if ((r = mg__file_open(&f, path, e)) != MG_OK) return r;
+    if (f.size == 0) { mg__file_close(&f); return mg__fail(e, MG_ERR_IO, "'%s' is empty", path); }
+#ifdef MG__MAP
+    if (!no_mmap) { mapped = 1; r = mg__file_map(&f, &buf, e); } else
 #else
-    if (!no_mmap) {
-        int fd = open(path, O_RDONLY);
-        struct stat st;
-        if (fd < 0) return mg__fail(e, MG_ERR_IO, "cannot open '%s'", path);
-        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
-            close(fd);
-            return mg__fail(e, MG_ERR_IO, "'%s' is not a readable non-empty file", path);
-        }
-        size = (size_t)st.st_size;
-        buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        close(fd);
-        if (buf == MAP_FAILED) return mg__fail(e, MG_ERR_IO, "cannot map '%s'", path);
-        mapped = 1;
-    }
+    (void)no_mmap;
 #endif
-    if (!mapped) {
-        long sz;
-        if (!(f = fopen(path, "rb"))) return mg__fail(e, MG_ERR_IO, "cannot open '%s'", path);
-        if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) {
-            fclose(f);
-            return mg__fail(e, MG_ERR_IO, "'%s' is not a readable non-empty file", path);
-        }
-        size = (size_t)sz;
-        if (size > SIZE_MAX - 64 || !(buf = mg__weights_alloc(size + 64))) { fclose(f); return mg__fail(e, MG_ERR_NOMEM, "out of memory reading '%s'", path); }
-        if (fread(buf, 1, size, f) != size) { fclose(f); MG_FREE(buf); return mg__fail(e, MG_ERR_IO, "cannot read '%s'", path); }
-        fclose(f);
-    }
-    if ((r = mg_gguf_open_mem(out, buf, size, e)) != MG_OK) { mg__release_buffer(buf, size, mapped); return r; }
+    r = mg__file_slurp(&f, &buf, e);
+    mg__file_close(&f);
+    if (r != MG_OK) return r;
+    if ((r = mg_gguf_open_mem(out, buf, (size_t)f.size, e)) != MG_OK) { mg__release_buffer(buf, (size_t)f.size, mapped); return r; }
     if (!mapped && (uintptr_t)((*out)->data + (*out)->data_off) % 64) {
-        /* the tensor data moved to a 64-byte boundary: the kernels' vector loads then stay within cache lines */
-        size_t pad = 64 - (size_t)((uintptr_t)((*out)->data + (*out)->data_off) % 64);
+        /* the tensor data moved to a 64-byte boundary (into mg__file_slurp's slack): the kernels' vector loads
+           then stay within cache lines */
+        const size_t pad = 64 - (size_t)((uintptr_t)((*out)->data + (*out)->data_off) % 64);
         mg_gguf_close(*out);
-        memmove((uint8_t *)buf + pad, buf, size);
-        if ((r = mg_gguf_open_mem(out, (uint8_t *)buf + pad, size, e)) != MG_OK) { mg__release_buffer(buf, size, mapped); return r; }
+        memmove((uint8_t *)buf + pad, buf, (size_t)f.size);
+        if ((r = mg_gguf_open_mem(out, (uint8_t *)buf + pad, (size_t)f.size, e)) != MG_OK) { mg__release_buffer(buf, (size_t)f.size, mapped); return r; }
     }
     (*out)->owned = buf;
-    (*out)->owned_size = size;
+    (*out)->owned_size = (size_t)f.size;
     (*out)->owned_mapped = mapped;
     return MG_OK;
 }
@@ -5468,7 +7516,7 @@ static mg_result mg__session_plan(const mg_model *m, const mg_session_options *o
     if (m->image_tokens > pl->chunk) pl->chunk = m->image_tokens;
     if (pl->chunk > pl->n_ctx) pl->chunk = pl->n_ctx;
     pl->n_threads = o->n_threads ? o->n_threads : mg__cpu_count();
-    if (pl->n_threads > 256) pl->n_threads = 256;
+    if (pl->n_threads > MG__MAX_THREADS) pl->n_threads = MG__MAX_THREADS;
     pl->kv_type = o->kv_type == MG_KV_F32 ? MG_TYPE_F32 : o->kv_type == MG_KV_Q8_0 ? MG_TYPE_Q8_0 : MG_TYPE_F16;
     pl->kv_row = mg__row_bytes(pl->kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     return MG_OK;
@@ -6263,49 +8311,49 @@ MGDEF size_t mg_snapshot_size(const mg_snapshot *sn) { return sn ? sn->size : 0;
 MGDEF const void *mg_snapshot_data(const mg_snapshot *sn) { return sn ? sn->bytes : NULL; }
 
 #ifndef MG_NO_STDIO
+/* Writes the serialised bytes. After a failure the file may hold a part of them, which loading refuses. */
 MGDEF mg_result mg_snapshot_save(const mg_snapshot *sn, const char *path, mg_error *err) {
     FILE *f;
-    int ok;
+    size_t done = 0;
+    int ok, why;
     if (!sn || !path) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_snapshot_save: a NULL snapshot or path");
-    if (!(f = fopen(path, "wb"))) return mg__fail(err, MG_ERR_IO, "cannot create '%s'", path);
-    ok = fwrite(sn->bytes, 1, sn->size, f) == sn->size;
-    ok = (fclose(f) == 0) && ok;
-    return ok ? MG_OK : mg__fail(err, MG_ERR_IO, "cannot write %llu bytes to '%s'", (unsigned long long)sn->size, path);
+    if (!(f = fopen(path, "wb"))) return mg__fail(err, MG_ERR_IO, "cannot create '%s': %s", path, strerror(errno));
+    while (done < sn->size) {
+        size_t n = sn->size - done < MG__IO_PIECE ? sn->size - done : MG__IO_PIECE;
+        if (fwrite(sn->bytes + done, 1, n, f) != n) break;
+        done += n;
+    }
+    ok = done == sn->size && fflush(f) == 0;
+    why = errno;
+    if (fclose(f) != 0 && ok) { ok = 0; why = errno; }
+    return ok ? MG_OK : mg__fail(err, MG_ERR_IO, "cannot write '%s': %s", path, strerror(why));
 }
 
 /* Reads the header first and allocates only the size it implies (a huge or short file fails before that). */
 MGDEF mg_result mg_snapshot_load(mg_snapshot **out, const mg_model *m, const char *path, mg_error *err) {
-    uint8_t head[MG__SNAP_HEADER];
-    FILE *f;
-    long sz;
-    size_t want;
-    uint8_t *buf;
+    uint8_t head[MG__SNAP_HEADER], *buf = NULL;
+    mg__file f;
+    size_t want = 0;
     mg_result r;
     if (!out || !m || !path) return mg__fail(err, MG_ERR_INVALID_ARG, "mg_snapshot_load: NULL argument");
     *out = NULL;
-    if (!(f = fopen(path, "rb"))) return mg__fail(err, MG_ERR_IO, "cannot open '%s'", path);
-    if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return mg__fail(err, MG_ERR_IO, "cannot read '%s'", path);
+    if ((r = mg__file_open(&f, path, err)) != MG_OK) return r;
+    if (f.size < sizeof head) r = mg__fail(err, MG_ERR_FORMAT, "'%s': too short for a snapshot", path);
+    else if ((r = mg__file_read(&f, head, sizeof head, err)) == MG_OK && (r = mg__snap_header(m, head, &want, err)) == MG_OK) {
+        if (f.size != want)
+            r = mg__fail(err, MG_ERR_FORMAT, "'%s': %llu bytes, the header implies %llu", path,
+                         (unsigned long long)f.size, (unsigned long long)want);
+        else if (!(buf = (uint8_t *)mg__malloc(want)))
+            r = mg__fail(err, MG_ERR_NOMEM, "out of memory reading '%s' (%llu bytes)", path, (unsigned long long)want);
+        else {
+            memcpy(buf, head, sizeof head);
+            r = mg__file_read(&f, buf + sizeof head, want - sizeof head, err);
+        }
     }
-    if ((size_t)sz < sizeof head || fread(head, 1, sizeof head, f) != sizeof head) {
-        fclose(f);
-        return mg__fail(err, MG_ERR_FORMAT, "'%s': too short for a snapshot", path);
-    }
-    if ((r = mg__snap_header(m, head, &want, err)) != MG_OK) { fclose(f); return r; }
-    if (want != (size_t)sz) {
-        fclose(f);
-        return mg__fail(err, MG_ERR_FORMAT, "'%s': %ld bytes, the header implies %zu", path, sz, want);
-    }
-    if (!(buf = (uint8_t *)mg__malloc(want))) { fclose(f); return mg__fail(err, MG_ERR_NOMEM, "out of memory reading '%s'", path); }
-    memcpy(buf, head, sizeof head);
-    if (fread(buf + sizeof head, 1, want - sizeof head, f) != want - sizeof head) {
-        fclose(f); MG_FREE(buf);
-        return mg__fail(err, MG_ERR_IO, "cannot read '%s'", path);
-    }
-    fclose(f);
-    if ((r = mg__snap_check(m, buf, want, err)) != MG_OK) { MG_FREE(buf); return r; }
-    if (!(*out = (mg_snapshot *)mg__calloc(1, sizeof **out))) { MG_FREE(buf); return mg__fail(err, MG_ERR_NOMEM, "out of memory"); }
+    mg__file_close(&f);
+    if (r == MG_OK) r = mg__snap_check(m, buf, want, err);
+    if (r == MG_OK && !(*out = (mg_snapshot *)mg__calloc(1, sizeof **out))) r = mg__fail(err, MG_ERR_NOMEM, "out of memory");
+    if (r != MG_OK) { MG_FREE(buf); return r; }
     (*out)->bytes = buf; (*out)->size = want; (*out)->pos = (int)mg__le32(buf + 68);
     return MG_OK;
 }

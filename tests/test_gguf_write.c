@@ -10,6 +10,8 @@
      bytes for 100% of the blocks (Q8_0 176128, Q4_K + Q6_K 22016); F16 conversion of the F32 weights equals
      tiny-f16.gguf (the converter's numpy float16) for all 5636096 values. Quantizing the F16-rounded values
      instead differs in 44% (Q8_0) and 47% (Q4_K/Q6_K) of the blocks, so the files were made from F32;
+     the same for every file of tests/data/quants (Q5_K_M, Q3_K_M, Q2_K, Q4_0, Q4_1, IQ4_XS, IQ4_NL: all their
+     Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q4_0, Q4_1, IQ4_XS and IQ4_NL tensors, 22016 runs of 256 weights each);
    - error bounds derived from the formats (below), on seeded random data and the tiny F32 weights. */
 #include "mgtest.h"
 #include "medgemma.h"
@@ -18,6 +20,7 @@
 #include <stdint.h>
 
 #define MODELS "tests/data/models/"
+#define QMODELS "tests/data/quants/models/"
 
 /* ---- helpers ---- */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -384,18 +387,19 @@ static void test_copy(void) {
     free(orig);
 }
 
-/* Quantizes every quantized tensor of `qfile` from tiny-f32.gguf and compares bytes. */
-static void test_vs_llama_quantize(const char *qfile, int want_f16) {
+/* Quantizes every quantized tensor of `qfile` from tiny-f32.gguf and compares bytes; want_types: the types
+   that must have been compared (bit per type code), 0: any. */
+static void test_vs_llama_quantize(const char *qfile, int want_f16, long want_types) {
     size_t nf = 0, nq = 0;
     void *bf = mgt_read_file(MODELS "tiny-f32.gguf", &nf), *bq = mgt_read_file(qfile, &nq);
     mg_gguf *gf = NULL, *gq = NULL;
     int64_t i, j;
     long blocks = 0, diff = 0, tensors = 0;
-    int types_seen = 0;
+    long types_seen = 0;
     CHECK(bf && bq && mg_gguf_open_mem(&gf, bf, nf, NULL) == MG_OK && mg_gguf_open_mem(&gq, bq, nq, NULL) == MG_OK, "open %s", qfile);
     for (i = 0; gf && gq && i < mg_gguf_tensor_count(gq); i++) {
         mg_tensor_info tq, tf;
-        size_t rb, k, bsz;
+        size_t rb, k, bsz = 0;
         int64_t rows;
         uint8_t *y;
         const uint8_t *ref = (const uint8_t *)mg_gguf_tensor_data(gq, i);
@@ -405,20 +409,59 @@ static void test_vs_llama_quantize(const char *qfile, int want_f16) {
         if (j == mg_gguf_tensor_count(gf) || tf.type != MG_TYPE_F32) { CHECK(0, "%s: no F32 source", tq.name); continue; }
         rows = tf.ne[1] * tf.ne[2] * tf.ne[3];
         rb = mg_type_row_size(tq.type, tf.ne[0]);
-        bsz = tq.type == MG_TYPE_Q8_0 ? 34 : tq.type == MG_TYPE_Q4_K ? 144 : tq.type == MG_TYPE_Q6_K ? 210 : tq.type == MG_TYPE_F16 ? 2 : 4;
+        bsz = mg_type_row_size(tq.type, 256);   /* compared in runs of 256 weights */
         y = (uint8_t *)malloc(rb * (size_t)rows);
         CHECK(rb * (size_t)rows == tq.nbytes && mg_quantize(tq.type, (const float *)mg_gguf_tensor_data(gf, j), y, rows, tf.ne[0]) == MG_OK,
               "%s: quantize to %s", tq.name, mg_type_name(tq.type));
         for (k = 0; k < tq.nbytes / bsz; k++) diff += memcmp(y + k * bsz, ref + k * bsz, bsz) != 0;
         blocks += (long)(tq.nbytes / bsz);
         tensors++;
-        types_seen |= 1 << tq.type;
+        types_seen |= 1L << tq.type;
         free(y);
     }
+    printf("  %-40s %ld tensors, %ld runs of 256 weights, %ld differ from llama-quantize's\n", qfile, tensors, blocks, diff);
     CHECK(blocks > 0 && diff == 0, "%s: %ld of %ld blocks differ from llama's bytes (%ld tensors)", qfile, diff, blocks, tensors);
-    if (strstr(qfile, "q4_k")) CHECK(types_seen == (1 << MG_TYPE_Q4_K | 1 << MG_TYPE_Q6_K), "Q4_K and Q6_K both compared");
+    CHECK(!want_types || types_seen == want_types, "%s: types compared %lx, expected %lx", qfile, types_seen, want_types);
     mg_gguf_close(gf); mg_gguf_close(gq);
     free(bf); free(bq);
+}
+
+/* u32 metadata value by key, or -1 */
+static long kv_u32(const mg_gguf *g, const char *key) {
+    int64_t i = mg_gguf_find_key(g, key);
+    size_t n = 0;
+    const uint8_t *p = i >= 0 && mg_gguf_kv_type(g, i, NULL, NULL) == MG_GGUF_U32 ? (const uint8_t *)mg_gguf_kv_data(g, i, &n) : NULL;
+    return p && n == 4 ? (long)(p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24) : -1;
+}
+/* Every weight of a file llama-quantize made has the type mg_ftype_tensor_type gives for the file's
+   general.file_type (the mix of that type), and the name maps back to that file type. */
+static void test_ftype_mix(const char *file, const char *ftype_name) {
+    size_t n = 0;
+    void *buf = mgt_read_file(file, &n);
+    mg_gguf *g = NULL;
+    long ftype, n_layer, gqa;
+    int64_t i;
+    int checked = 0, bad = 0;
+    if (!buf || mg_gguf_open_mem(&g, buf, n, NULL) != MG_OK) { CHECK(0, "open %s", file); free(buf); return; }
+    ftype = kv_u32(g, "general.file_type");
+    n_layer = kv_u32(g, "gemma3.block_count");
+    gqa = kv_u32(g, "gemma3.attention.head_count") / kv_u32(g, "gemma3.attention.head_count_kv");
+    CHECK(ftype == mg_ftype_from_name(ftype_name), "%s: file type %ld, %s is %d", file, ftype, ftype_name, mg_ftype_from_name(ftype_name));
+    for (i = 0; i < mg_gguf_tensor_count(g); i++) {
+        mg_tensor_info t;
+        char role[32];
+        int il = -1, want;
+        mg_gguf_tensor(g, i, &t);
+        if (t.n_dims != 2) continue;
+        if (!strcmp(t.name, "token_embd.weight")) strcpy(role, "token_embd");
+        else if (sscanf(t.name, "blk.%d.%31[a-z_].weight", &il, role) != 2) { CHECK(0, "%s: tensor %s", file, t.name); continue; }
+        want = mg_ftype_tensor_type((int)ftype, role, il, (int)n_layer, (int)gqa);
+        if (want != t.type) { bad++; printf("  %s: %s is %s, the mix says %s\n", file, t.name, mg_type_name(t.type), mg_type_name(want)); }
+        checked++;
+    }
+    CHECK(checked == 43 && bad == 0, "%s: %d of %d weights differ from llama-quantize's mix", file, bad, checked);
+    mg_gguf_close(g);
+    free(buf);
 }
 
 /* ---- round-trip error bounds ----
@@ -604,9 +647,28 @@ int main(void) {
     test_round_trip(64);
     test_checks_and_raw();
     test_copy();
-    test_vs_llama_quantize(MODELS "tiny-q8_0.gguf", 0);
-    test_vs_llama_quantize(MODELS "tiny-q4_k_m.gguf", 0);
-    test_vs_llama_quantize(MODELS "tiny-f16.gguf", 1);
+    test_vs_llama_quantize(MODELS "tiny-q8_0.gguf", 0, 1L << MG_TYPE_Q8_0);
+    test_vs_llama_quantize(MODELS "tiny-q4_k_m.gguf", 0, 1L << MG_TYPE_Q4_K | 1L << MG_TYPE_Q6_K);
+    test_vs_llama_quantize(MODELS "tiny-f16.gguf", 1, 0);
+    /* the other published types (tests/data/quants) */
+    test_vs_llama_quantize(QMODELS "tiny-q5_k_m.gguf", 0, 1L << MG_TYPE_Q5_K | 1L << MG_TYPE_Q6_K);
+    test_vs_llama_quantize(QMODELS "tiny-q3_k_m.gguf", 0, 1L << MG_TYPE_Q3_K | 1L << MG_TYPE_Q4_K | 1L << MG_TYPE_Q5_K | 1L << MG_TYPE_Q6_K);
+    test_vs_llama_quantize(QMODELS "tiny-q2_k.gguf", 0, 1L << MG_TYPE_Q2_K | 1L << MG_TYPE_Q3_K | 1L << MG_TYPE_Q6_K);
+    test_vs_llama_quantize(QMODELS "tiny-q4_0.gguf", 0, 1L << MG_TYPE_Q4_0 | 1L << MG_TYPE_Q6_K);
+    test_vs_llama_quantize(QMODELS "tiny-q4_1.gguf", 0, 1L << MG_TYPE_Q4_1 | 1L << MG_TYPE_Q6_K);
+    test_vs_llama_quantize(QMODELS "tiny-iq4_xs.gguf", 0, 1L << MG_TYPE_IQ4_XS | 1L << MG_TYPE_Q6_K);
+    test_vs_llama_quantize(QMODELS "tiny-iq4_nl.gguf", 0, 1L << MG_TYPE_IQ4_NL | 1L << MG_TYPE_Q6_K);
+    test_ftype_mix(MODELS "tiny-q8_0.gguf", "q8_0");
+    test_ftype_mix(MODELS "tiny-q4_k_m.gguf", "Q4_K_M");
+    test_ftype_mix(MODELS "tiny-f16.gguf", "f16");
+    test_ftype_mix(QMODELS "tiny-q5_k_m.gguf", "q5_k_m");
+    test_ftype_mix(QMODELS "tiny-q3_k_m.gguf", "q3_k_m");
+    test_ftype_mix(QMODELS "tiny-q2_k.gguf", "q2_k");
+    test_ftype_mix(QMODELS "tiny-q4_0.gguf", "q4_0");
+    test_ftype_mix(QMODELS "tiny-q4_1.gguf", "q4_1");
+    test_ftype_mix(QMODELS "tiny-iq4_xs.gguf", "iq4_xs");
+    test_ftype_mix(QMODELS "tiny-iq4_nl.gguf", "iq4_nl");
+    CHECK(mg_ftype_from_name("Q5_K") == -1 && mg_ftype_from_name("q5_k_mm") == -1 && mg_ftype_from_name("") == -1, "unknown file type names");
     test_quantize_args();
     test_error_bounds();
     return MG_TEST_END();

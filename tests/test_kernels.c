@@ -1,9 +1,11 @@
-/* Quantized matrix kernels (Q4_K, Q6_K, Q8_0 weights) against a reference written here from the block layouts:
+/* Quantized matrix kernels (every quantized weight type: Q4_K, Q6_K, Q8_0, Q2_K, Q3_K, Q5_K, IQ4_XS, Q4_0, Q4_1,
+   IQ4_NL) against a reference written here from the block layouts:
    exact integer block sums combined block after block with the same float expression, so every result must be
    bit-identical, whatever the number of rows, tokens (1..131, across the 128-token blocks) and threads (1, 2, 3),
-   and whether the matrices run alone or fused into one job. The weights are random bytes (any scale, any
-   quant, Q8_0 -128 included) and quantized random rows; a double-precision dot product of the dequantized
-   values checks the reference itself. The internals are reached by compiling the implementation statically. */
+   and whether the matrices run alone or fused into one job; the build's single-row dot product (AVX2 or NEON)
+   and the scalar reference are checked the same way. The weights are random bytes (any scale, any quant, Q8_0
+   -128 included) and quantized random rows; a double-precision dot product of the dequantized values checks
+   the reference itself. The internals are reached by compiling the implementation statically. */
 #pragma GCC diagnostic ignored "-Wunused-function"
 #define MEDGEMMA_STATIC
 #define MEDGEMMA_IMPLEMENTATION
@@ -38,12 +40,16 @@ static float ref_q8_0(const uint8_t *w, const uint8_t *x, int64_t n) {
 }
 /* Q8_K activation block: float d, 256 int8 (the bsums are not used here) */
 static float q8k_d(const uint8_t *x) { float d; memcpy(&d, x, 4); return d; }
-static float ref_q4_k(const uint8_t *w, const uint8_t *x, int64_t n) {
+static float h16(const uint8_t *p) { return mg__h2f((uint16_t)(p[0] | p[1] << 8)); }
+/* Q4_K (144 bytes: f16 d, f16 dmin, 12 scale bytes, 128 nibble bytes) and Q5_K (176 bytes: the same with 32 bytes of
+   fifth bits before the nibbles; bit j of byte l for weight l of sub-block j) x Q8_K */
+static float ref_k4(const uint8_t *w, const uint8_t *x, int64_t n, int q5) {
+    const int bb = q5 ? 176 : 144;
     float s = 0;
     int64_t b;
     int j, l;
-    for (b = 0; b < n / 256; b++, w += 144, x += 292) {
-        const uint8_t *sc = w + 4, *qs = w + 16;
+    for (b = 0; b < n / 256; b++, w += bb, x += 292) {
+        const uint8_t *sc = w + 4, *qh = w + 16, *qs = w + (q5 ? 48 : 16);
         const int8_t *a = (const int8_t *)(x + 4);
         int32_t sumi = 0, summ = 0;
         for (j = 0; j < 8; j++) {                  /* sub-block j: 6-bit scale and min, 32 nibbles */
@@ -52,13 +58,14 @@ static float ref_q4_k(const uint8_t *w, const uint8_t *x, int64_t n) {
             int32_t dot = 0, sum = 0;
             for (l = 0; l < 32; l++) {
                 int q = (j & 1) ? qs[32 * (j / 2) + l] >> 4 : qs[32 * (j / 2) + l] & 15;
+                if (q5) q |= (qh[l] >> j & 1) << 4;
                 dot += q * a[32 * j + l];
                 sum += a[32 * j + l];
             }
             sumi += scale * dot;
             summ += min * sum;
         }
-        s += mg__h2f((uint16_t)(w[0] | w[1] << 8)) * q8k_d(x) * (float)sumi - mg__h2f((uint16_t)(w[2] | w[3] << 8)) * q8k_d(x) * (float)summ;
+        s += h16(w) * q8k_d(x) * (float)sumi - h16(w + 2) * q8k_d(x) * (float)summ;
     }
     return s;
 }
@@ -79,31 +86,136 @@ static float ref_q6_k(const uint8_t *w, const uint8_t *x, int64_t n) {
     }
     return s;
 }
+static const int8_t grid[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+/* Q4_0 / IQ4_NL (18-byte blocks: f16 d, 16 nibble bytes, weight l low nibble of byte l, l+16 high) x Q8_0 */
+static float ref_q4_0(const uint8_t *w, const uint8_t *x, int64_t n, int nl) {
+    float s = 0;
+    int64_t b;
+    int l;
+    for (b = 0; b < n / 32; b++, w += 18, x += 34) {
+        int32_t sumi = 0;
+        for (l = 0; l < 32; l++) {
+            int q = l < 16 ? w[2 + l] & 15 : w[2 + l - 16] >> 4;
+            sumi += (nl ? grid[q] : q - 8) * (int8_t)x[2 + l];
+        }
+        s += (float)sumi * (h16(w) * h16(x));
+    }
+    return s;
+}
+/* Q4_1 (20 bytes: f16 d, f16 m, nibbles) x Q8_1 (36 bytes: f16 d, f16 s = d sum q, int8 q) */
+static float ref_q4_1(const uint8_t *w, const uint8_t *x, int64_t n) {
+    float s = 0;
+    int64_t b;
+    int l;
+    for (b = 0; b < n / 32; b++, w += 20, x += 36) {
+        int32_t sumi = 0;
+        for (l = 0; l < 32; l++) sumi += (l < 16 ? w[4 + l] & 15 : w[4 + l - 16] >> 4) * (int8_t)x[4 + l];
+        s += (float)sumi * (h16(w) * h16(x)) + h16(w + 2) * h16(x + 2);
+    }
+    return s;
+}
+/* IQ4_XS (136 bytes: f16 d, u16 high scale bits, 4 bytes low scale nibbles, 8 x 16 nibble bytes) x Q8_K */
+static float ref_iq4_xs(const uint8_t *w, const uint8_t *x, int64_t n) {
+    float s = 0;
+    int64_t b;
+    int j, l;
+    for (b = 0; b < n / 256; b++, w += 136, x += 292) {
+        const int8_t *a = (const int8_t *)(x + 4);
+        int32_t sumi = 0;
+        for (j = 0; j < 8; j++) {
+            int ls = (w[4 + j / 2] >> (4 * (j % 2)) & 15) | ((w[2] | w[3] << 8) >> (2 * j) & 3) << 4, dot = 0;
+            for (l = 0; l < 32; l++) dot += grid[l < 16 ? w[8 + 16 * j + l] & 15 : w[8 + 16 * j + l - 16] >> 4] * a[32 * j + l];
+            sumi += (ls - 32) * dot;
+        }
+        s += h16(w) * q8k_d(x) * (float)sumi;
+    }
+    return s;
+}
+/* Q2_K (84 bytes: 16 scale|min bytes, 64 bytes of 2-bit quants, f16 d, f16 dmin) x Q8_K; weight i = 128h + 32k + l
+   has bits 2k of byte 32h + l */
+static float ref_q2_k(const uint8_t *w, const uint8_t *x, int64_t n) {
+    float s = 0;
+    int64_t b;
+    int i;
+    for (b = 0; b < n / 256; b++, w += 84, x += 292) {
+        const int8_t *a = (const int8_t *)(x + 4);
+        int32_t sumi = 0, summ = 0;
+        for (i = 0; i < 256; i++) {
+            int q = w[16 + 32 * (i / 128) + i % 32] >> (2 * (i % 128 / 32)) & 3;
+            sumi += (w[i / 16] & 15) * q * a[i];
+            summ += (w[i / 16] >> 4) * a[i];
+        }
+        s += h16(w + 80) * q8k_d(x) * (float)sumi - h16(w + 82) * q8k_d(x) * (float)summ;
+    }
+    return s;
+}
+/* Q3_K (110 bytes: 32 high-bit bytes, 64 bytes of 2-bit quants, 12 scale bytes, f16 d) x Q8_K: quant = 2 bits +
+   4 high bit - 4, the high bit of weight i at bit i/32 of byte i%32; 6-bit scales minus 32 */
+static float ref_q3_k(const uint8_t *w, const uint8_t *x, int64_t n) {
+    float s = 0;
+    int64_t b;
+    int i;
+    for (b = 0; b < n / 256; b++, w += 110, x += 292) {
+        const int8_t *a = (const int8_t *)(x + 4);
+        const uint8_t *sc = w + 96;
+        int32_t sumi = 0;
+        for (i = 0; i < 256; i++) {
+            int g = i / 16, q = (w[32 + 32 * (i / 128) + i % 32] >> (2 * (i % 128 / 32)) & 3) + 4 * (w[i % 32] >> (i / 32) & 1) - 4;
+            int scale = ((g < 8 ? sc[g] & 15 : sc[g - 8] >> 4) | (sc[8 + g % 4] >> (2 * (g / 4)) & 3) << 4) - 32;
+            sumi += scale * q * a[i];
+        }
+        s += h16(w + 108) * q8k_d(x) * (float)sumi;
+    }
+    return s;
+}
 static float ref_dot(int type, const uint8_t *w, const uint8_t *x, int64_t n) {
-    return type == MG_TYPE_Q4_K ? ref_q4_k(w, x, n) : type == MG_TYPE_Q6_K ? ref_q6_k(w, x, n) : ref_q8_0(w, x, n);
+    switch (type) {
+    case MG_TYPE_Q4_K: return ref_k4(w, x, n, 0);
+    case MG_TYPE_Q6_K: return ref_q6_k(w, x, n);
+    case MG_TYPE_Q5_K: return ref_k4(w, x, n, 1);
+    case MG_TYPE_Q3_K: return ref_q3_k(w, x, n);
+    case MG_TYPE_Q2_K: return ref_q2_k(w, x, n);
+    case MG_TYPE_IQ4_XS: return ref_iq4_xs(w, x, n);
+    case MG_TYPE_Q4_0: return ref_q4_0(w, x, n, 0);
+    case MG_TYPE_IQ4_NL: return ref_q4_0(w, x, n, 1);
+    case MG_TYPE_Q4_1: return ref_q4_1(w, x, n);
+    default: return ref_q8_0(w, x, n);
+    }
 }
 
-/* n_out random rows of type: half random bytes (sane f16 scales), half quantized random floats */
+/* Where a block keeps its f16 scale and f16 min scale (-1: none) */
+static void scale_at(int type, int *d, int *dmin) {
+    *dmin = -1;
+    switch (type) {
+    case MG_TYPE_Q6_K: *d = 208; break;
+    case MG_TYPE_Q3_K: *d = 108; break;
+    case MG_TYPE_Q2_K: *d = 80; *dmin = 82; break;
+    case MG_TYPE_Q4_K: case MG_TYPE_Q5_K: case MG_TYPE_Q4_1: *d = 0; *dmin = 2; break;
+    default: *d = 0; break;
+    }
+}
+/* n_out random rows of type: half random bytes (sane f16 scales), half quantized random floats (random bytes
+   where the writer has no quantizer for the type) */
 static uint8_t *make_weights(int type, int64_t n_in, int n_out) {
     size_t rb = mg_type_row_size(type, n_in), k;
     uint8_t *w = (uint8_t *)malloc(rb * (size_t)n_out);
     float *f = (float *)malloc((size_t)n_in * sizeof(float));
-    int r, i;
+    int r, i, blk = 1, bytes = 0, at, atm;
     int64_t b;
+    mg__type_geom(type, &blk, &bytes);
+    scale_at(type, &at, &atm);
     for (r = 0; r < n_out; r++) {
         uint8_t *row = w + (size_t)r * rb;
         if (r % 2) {
             for (i = 0; i < n_in; i++) f[i] = rndf() * (float)(1 + rnd() % 4);
-            mg_quantize(type, f, row, 1, n_in);
-            continue;
+            if (mg_quantize(type, f, row, 1, n_in) == MG_OK) continue;
         }
         for (k = 0; k < rb; k++) row[k] = (uint8_t)rnd();
-        for (b = 0; b < n_in / (type == MG_TYPE_Q8_0 ? 32 : 256); b++) {
+        for (b = 0; b < n_in / blk; b++) {
             uint16_t d = rnd_scale(), dm = rnd_scale();
-            uint8_t *blk = row + (size_t)b * (type == MG_TYPE_Q8_0 ? 34 : type == MG_TYPE_Q4_K ? 144 : 210);
-            int at = type == MG_TYPE_Q6_K ? 208 : 0;
-            blk[at] = (uint8_t)d; blk[at + 1] = (uint8_t)(d >> 8);
-            if (type == MG_TYPE_Q4_K) { blk[2] = (uint8_t)dm; blk[3] = (uint8_t)(dm >> 8); }
+            uint8_t *p = row + (size_t)b * (size_t)bytes;
+            p[at] = (uint8_t)d; p[at + 1] = (uint8_t)(d >> 8);
+            if (atm >= 0) { p[atm] = (uint8_t)dm; p[atm + 1] = (uint8_t)(dm >> 8); }
         }
     }
     free(f);
@@ -137,15 +249,25 @@ static void check_reference(int type, int64_t n_in) {
     int64_t i;
     x = make_acts(type, n_in, 1, &xs);
     for (r = 0; r < 4; r++) {
-        double dot = 0, mag = 0;
+        double dot = 0, mag = 0, msum = 0;
         float got = ref_dot(type, w + (size_t)r * rb, x, n_in), err;
         mg__dequant_row(type, w + (size_t)r * rb, wf, n_in);
         for (i = 0; i < n_in; i++) {
-            double xv = type == MG_TYPE_Q8_0 ? (double)mg__h2f((uint16_t)(x[34 * (i / 32)] | x[34 * (i / 32) + 1] << 8)) * (int8_t)x[34 * (i / 32) + 2 + i % 32]
-                                             : (double)q8k_d(x + 292 * (i / 256)) * (int8_t)x[292 * (i / 256) + 4 + i % 256];
-            dot += (double)wf[i] * xv;
-            mag += fabs((double)wf[i] * xv);
+            const int act = mg__act_type(type);
+            double xv = act == MG_TYPE_Q8_0 ? (double)h16(x + 34 * (i / 32)) * (int8_t)x[34 * (i / 32) + 2 + i % 32]
+                      : act == MG_TYPE_Q8_1 ? (double)h16(x + 36 * (i / 32)) * (int8_t)x[36 * (i / 32) + 4 + i % 32]
+                      : (double)q8k_d(x + 292 * (i / 256)) * (int8_t)x[292 * (i / 256) + 4 + i % 256];
+            double wv = wf[i];
+            if (act == MG_TYPE_Q8_1) {   /* Q4_1's min term uses the activation's stored sum s (f16), not d sum q */
+                const uint8_t *wb = w + (size_t)r * rb + 20 * (i / 32);
+                wv -= h16(wb + 2);
+                if (i % 32 == 0) msum += (double)h16(wb + 2) * h16(x + 36 * (i / 32) + 2);
+            }
+            dot += wv * xv;
+            mag += fabs(wv * xv);
         }
+        dot += msum;
+        mag += fabs(msum);
         err = (float)(fabs(dot - got) / (mag + 1e-30));
         worst = err > worst ? err : worst;
     }
@@ -197,17 +319,52 @@ static void check_quant_q8_k(void) {
     free(x); free(y);
 }
 
-/* mg__mat_block for nr rows x nt tokens, bit for bit against the reference */
+/* Q8_1 conversion against ggml's AVX rounding written here: d = max|x| / 127 as f16, q = round_even(x 127 / max|x|),
+   s = f16(d sum q) with d unrounded. Blocks: random, all zero, one extreme, a half-way value. */
+static void check_quant_q8_1(void) {
+    const int64_t n = 32 * 4;
+    float x[32 * 4], amax, d, id;
+    mg__block_q8_1 y[4];
+    int b, j, bad = 0;
+    for (j = 0; j < n; j++) x[j] = rndf() * 5.0f;
+    for (j = 32; j < 64; j++) x[j] = 0.0f;
+    x[64 + 9] = -300.0f;
+    x[96] = 127.0f; x[97] = 2.5f; x[98] = -3.5f;    /* 2.5 and -3.5 round to even */
+    mg__quant_row(MG_TYPE_Q4_1, x, y, n);
+    for (b = 0; b < 4; b++) {
+        int sum = 0;
+        for (amax = 0, j = 0; j < 32; j++) amax = fabsf(x[32 * b + j]) > amax ? fabsf(x[32 * b + j]) : amax;
+        d = amax / 127.0f;
+        id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        for (j = 0; j < 32; j++) {
+            float v = x[32 * b + j] * id, r = floorf(v + 0.5f);
+            if (r - v == 0.5f && fmodf(r, 2.0f) != 0.0f) r -= 1.0f;   /* ties to even */
+            bad += y[b].qs[j] != (int)r;
+            sum += (int)r;
+        }
+        bad += y[b].d != mg__f2h(d) || y[b].s != mg__f2h(d * (float)sum);
+    }
+    CHECK(bad == 0 && y[3].qs[1] == 2 && y[3].qs[2] == -4, "Q8_1 conversion: %d values differ from the reference", bad);
+}
+
+/* mg__mat_block for nr rows x nt tokens, and the build's and the scalar single-row dot products, bit for bit
+   against the reference */
 static void check_block(int type, int64_t n_in, int nr, int nt) {
     uint8_t *w = make_weights(type, n_in, nr), *x;
     size_t xs, rb = mg_type_row_size(type, n_in);
     float *y = (float *)malloc((size_t)nr * nt * sizeof(float));
-    int r, t, bad = 0;
+    int r, t, bad = 0, bad_dot = 0;
     x = make_acts(type, n_in, nt, &xs);
     mg__mat_block(type, w, rb, nr, x, xs, nt, n_in, y, (size_t)nr);
     for (t = 0; t < nt; t++)
-        for (r = 0; r < nr; r++) bad += !bits_equal(y[t * nr + r], ref_dot(type, w + (size_t)r * rb, x + (size_t)t * xs, n_in));
-    CHECK(bad == 0, "type %d n_in %d rows %d tokens %d: %d results differ from the reference", type, (int)n_in, nr, nt, bad);
+        for (r = 0; r < nr; r++) {
+            const uint8_t *wr = w + (size_t)r * rb, *xt = x + (size_t)t * xs;
+            const float want = ref_dot(type, wr, xt, n_in);
+            bad += !bits_equal(y[t * nr + r], want);
+            if (t < 3) bad_dot += !bits_equal(mg__vec_dot(type, wr, xt, n_in), want) + !bits_equal(mg__vec_dot_scalar(type, wr, xt, n_in), want);
+        }
+    CHECK(bad == 0, "%s n_in %d rows %d tokens %d: %d results differ from the reference", mg_type_name(type), (int)n_in, nr, nt, bad);
+    CHECK(bad_dot == 0, "%s n_in %d rows %d: %d single-row dot products differ from the reference", mg_type_name(type), (int)n_in, nr, bad_dot);
     free(w); free(x); free(y);
 }
 
@@ -237,14 +394,16 @@ static void check_lanes(int type, int64_t n_in, int nr, int nt) {
     free(w); free(wl); free(row); free(x); free(y);
 }
 
-/* Fused Q/K/V-like job (Q4_K, Q6_K, Q4_K of different heights) and a lone Q8_0 matrix through the pool. */
-static void check_pool(int threads, int n_tok, int lanes) {
+/* A fused Q/K/V-like job of types[0..2] (one partner format, different heights) and a lone types[3] matrix
+   through the pool; lanes: the matrices of a lanes type (heights multiples of 16) in the lanes layout, except
+   matrix 1. */
+static void check_pool(const int *types, int threads, int n_tok, int lanes) {
     const int64_t n_in = 512;
-    const int types[4] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q4_K, MG_TYPE_Q8_0 }, outs[4] = { 37, 21, 8, 19 }, louts[4] = { 48, 32, 16, 64 };
+    const int outs[4] = { 37, 21, 8, 19 }, louts[4] = { 48, 32, 16, 64 };
     mg__mat m[4];
     const mg__mat *mp[4];
     float *y[4], *xf = (float *)malloc((size_t)n_in * n_tok * sizeof(float));
-    uint8_t *xq = (uint8_t *)malloc(mg__act_row_bytes(MG_TYPE_Q8_0, n_in) * (size_t)n_tok + mg__act_row_bytes(MG_TYPE_Q4_K, n_in) * (size_t)n_tok);
+    uint8_t *xq = (uint8_t *)malloc(mg__act_row_bytes(types[3], n_in) * (size_t)n_tok + mg__act_row_bytes(types[0], n_in) * (size_t)n_tok);
     mg__pool pool;
     int i, r, t, bad = 0;
     for (i = 0; i < n_in * n_tok; i++) xf[i] = rndf() * (float)(1 + i / n_in % 7);
@@ -257,7 +416,8 @@ static void check_pool(int threads, int n_tok, int lanes) {
         y[i] = (float *)malloc((size_t)no * n_tok * sizeof(float));
     }
     uint8_t *wl[4] = { NULL, NULL, NULL, NULL };
-    for (i = 0; lanes && i < 4; i += 1 + (i == 0)) {   /* matrices 0, 2 and 3 in the lanes layout, 1 as stored */
+    for (i = 0; lanes && i < 4; i += 1 + (i == 0)) {
+        if (!mg__lanes_type(types[i])) continue;
         wl[i] = (uint8_t *)malloc(m[i].row_bytes * (size_t)m[i].n_out);
         for (r = 0; r < m[i].n_out / 16; r++) mg__lanes_pack(types[i], m[i].data + (size_t)r * 16 * m[i].row_bytes, m[i].row_bytes, wl[i] + (size_t)r * 16 * m[i].row_bytes);
         m[i].lanes = 1;
@@ -272,26 +432,38 @@ static void check_pool(int threads, int n_tok, int lanes) {
         uint8_t *xr = (uint8_t *)malloc(xs);
         const uint8_t *w0 = m[i].lanes ? wl[i] : m[i].data;
         for (t = 0; t < n_tok; t++) {
-            mg__quant_row(types[i], xf + (size_t)t * n_in, xr, n_in);
+            mg__quant_act(types[i], xf + (size_t)t * n_in, xr, n_in);
             for (r = 0; r < m[i].n_out; r++) bad += !bits_equal(y[i][(size_t)t * m[i].n_out + r], ref_dot(types[i], w0 + (size_t)r * m[i].row_bytes, xr, n_in));
         }
         free(xr); free((void *)m[i].data); free(wl[i]); free(y[i]);
     }
-    CHECK(bad == 0, "%d threads, %d tokens%s: %d results differ from the reference", threads, n_tok, lanes ? ", lanes layout" : "", bad);
+    CHECK(bad == 0, "%s %s %s + %s, %d threads, %d tokens%s: %d results differ from the reference", mg_type_name(types[0]),
+          mg_type_name(types[1]), mg_type_name(types[2]), mg_type_name(types[3]), threads, n_tok, lanes ? ", lanes layout" : "", bad);
     free(xf); free(xq);
 }
 
 int main(void) {
-    const int types[3] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0 };
+    const int types[10] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0, MG_TYPE_Q5_K, MG_TYPE_Q3_K, MG_TYPE_Q2_K, MG_TYPE_IQ4_XS,
+                            MG_TYPE_Q4_0, MG_TYPE_IQ4_NL, MG_TYPE_Q4_1 };
+    const int jobs[4][4] = { { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q4_K, MG_TYPE_Q8_0 }, { MG_TYPE_Q5_K, MG_TYPE_Q3_K, MG_TYPE_Q6_K, MG_TYPE_Q4_1 },
+                             { MG_TYPE_Q2_K, MG_TYPE_IQ4_XS, MG_TYPE_Q5_K, MG_TYPE_Q4_0 }, { MG_TYPE_Q4_0, MG_TYPE_IQ4_NL, MG_TYPE_Q8_0, MG_TYPE_Q3_K } };
     const int rows[9] = { 1, 3, 4, 5, 9, 13, 16, 17, 35 }, toks[10] = { 1, 2, 3, 4, 5, 7, 8, 13, 64, 128 }, pool_toks[7] = { 1, 2, 5, 64, 127, 128, 131 };
     int i, r, t;
+#ifdef MG_EXPECT_BUILD   /* the kernel path this build must report (make arm-test sets it per feature level) */
+    CHECK(strncmp(mg_build_info(), MG_EXPECT_BUILD " ", sizeof MG_EXPECT_BUILD) == 0, "build info \"%s\", expected \"%s ...\"",
+          mg_build_info(), MG_EXPECT_BUILD);
+#endif
     check_quant_q8_k();
-    for (i = 0; i < 3; i++) {
+    check_quant_q8_1();
+    for (i = 0; i < 10; i++) {
         check_reference(types[i], 2560);
         for (r = 0; r < 9; r++)
             for (t = 0; t < 10; t++) check_block(types[i], (r + t) % 3 == 0 ? 2560 : 768, rows[r], toks[t]);
     }
     check_block(MG_TYPE_Q8_0, 288, 11, 3);        /* Q8_0 rows of 9 blocks */
+    for (i = 7; i < 10; i++) { check_block(types[i], 288, 11, 5); check_block(types[i], 96, 17, 9); }   /* odd block counts in the tiles */
+    check_block(MG_TYPE_Q8_0, 288, 11, 5);
+    check_block(MG_TYPE_Q8_0, 96, 17, 9);
     for (r = 0; r < 6; r++) {                     /* decode: rows of 1 and 4 blocks (runs of units across rows), longer than prepared */
         check_block(MG_TYPE_Q4_K, 256, rows[r], 1);
         check_block(MG_TYPE_Q4_K, 1024, rows[r], 1);
@@ -304,8 +476,17 @@ int main(void) {
     }
     check_block(MG_TYPE_Q4_K, 256 * 65, 6, 1);
     check_block(MG_TYPE_Q8_0, 32 * 513, 5, 1);
+    for (r = 0; r < 6; r++) {                     /* decode across rows of 1, 3 and 4 blocks */
+        for (i = 3; i < 10; i++) check_block(types[i], i < 7 ? 256 : 32, rows[r], 1);
+        for (i = 3; i < 10; i++) check_block(types[i], i < 7 ? 768 : 96, rows[r], 1);
+        for (i = 3; i < 10; i++) check_block(types[i], i < 7 ? 1024 : 128, rows[r], 2);
+        for (i = 7; i < 10; i++) { check_block(types[i], 64, rows[r], 1); check_block(types[i], 192, rows[r], 1); }   /* runs of block pairs across rows */
+    }
+    for (r = 0; r < 4; r++)
+        for (i = 1; i <= 3; i++)
+            for (t = 0; t < 7; t++) check_pool(jobs[r], i, pool_toks[t], 0);
     for (i = 1; i <= 3; i++)
-        for (t = 0; t < 7; t++) { check_pool(i, pool_toks[t], 0); check_pool(i, pool_toks[t], 1); }
+        for (t = 0; t < 7; t++) check_pool(jobs[0], i, pool_toks[t], 1);
     for (i = 0; i < 3; i++)
         for (r = 0; r < 4; r++)
             for (t = 0; t < 10; t++) check_lanes(types[i], (r + t) % 3 == 0 ? 2560 : 768, 16 * (r + 1), toks[t]);

@@ -367,7 +367,7 @@ static void check_snapshots(const mgx_json *pj, int kv) {
     free(got); got = logits_copy(c);
     CHECK(got && ref && memcmp(got, ref, 8192 * 4) == 0, "branch in another session (3 threads, chunk 512) != fresh");
     /* the file form */
-    CHECK(mg_snapshot_save(sn, "build/tests/kv.snap", NULL) == MG_OK, "save");
+    CHECK(mg_snapshot_save(sn, "build/tests/kv.snap", &e) == MG_OK, "save: %s", e.message);
     CHECK(mg_snapshot_load(&sn2, m, "build/tests/kv.snap", &e) == MG_OK, "load: %s", e.message);
     CHECK(sn2 && mg_snapshot_size(sn2) == mg_snapshot_size(sn) &&
           memcmp(mg_snapshot_data(sn2), mg_snapshot_data(sn), mg_snapshot_size(sn)) == 0, "file round trip");

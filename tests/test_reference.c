@@ -30,28 +30,30 @@ static float maxdiff(const float *a, const float *b, size_t n) {
     return m;
 }
 
-/* One layer's attention for n chunk tokens at pos0, both ways. */
-static void check_attention_case(int kv_type, int window, int bidir, int n, int pos0, int ring) {
-    enum { NH = 4, NKV = 2, HD = 64 };
+/* One layer's attention for n chunk tokens at pos0 (heads of width hd), both ways; causal chunks also token by
+   token through the blocked kernels, which must give the batch's bits (the F16 cache: read in place). */
+static void check_attention_case(int kv_type, int hd, int window, int bidir, int n, int pos0, int ring) {
+    enum { NH = 4, NKV = 2 };
     mg__hparams hp;
     mg__attn_args a;
-    size_t row = mg__row_bytes(kv_type, NKV * HD), qd = (size_t)NH * HD, wf;
+    size_t row = mg__row_bytes(kv_type, NKV * hd), qd = (size_t)NH * hd, wf;
     uint8_t *k = (uint8_t *)malloc((size_t)ring * row), *v = (uint8_t *)malloc((size_t)ring * row);
     float *q = (float *)malloc(sizeof(float) * (size_t)n * qd), *ref = (float *)malloc(sizeof(float) * (size_t)n * qd);
-    float *opt = (float *)malloc(sizeof(float) * (size_t)n * qd), *work, tmp[NKV * HD], d;
-    int i, j, tq, t0, g;
+    float *opt = (float *)malloc(sizeof(float) * (size_t)n * qd), *one = (float *)malloc(sizeof(float) * qd), *work;
+    float *tmp = (float *)malloc(sizeof(float) * NKV * (size_t)hd), d;
+    int i, j, tq, t0, g, same = 1;
     for (i = 0; i < ring; i++) {                 /* every slot holds a row (positions past the chunk are never read) */
-        for (j = 0; j < NKV * HD; j++) tmp[j] = urand();
-        mg__quant_row(kv_type, tmp, k + (size_t)i * row, NKV * HD);
-        for (j = 0; j < NKV * HD; j++) tmp[j] = urand();
-        mg__quant_row(kv_type, tmp, v + (size_t)i * row, NKV * HD);
+        for (j = 0; j < NKV * hd; j++) tmp[j] = urand();
+        mg__quant_row(kv_type, tmp, k + (size_t)i * row, NKV * hd);
+        for (j = 0; j < NKV * hd; j++) tmp[j] = urand();
+        mg__quant_row(kv_type, tmp, v + (size_t)i * row, NKV * hd);
     }
     for (i = 0; i < n * (int)qd; i++) q[i] = urand() * 0.4f;
     memset(&hp, 0, sizeof hp);
-    hp.n_head = NH; hp.n_head_kv = NKV; hp.head_dim = HD;
+    hp.n_head = NH; hp.n_head_kv = NKV; hp.head_dim = hd;
     a.q = q; a.k = k; a.v = v; a.ring = ring; a.kv_row = row; a.kv_type = kv_type;
-    a.n_head = NH; a.n_head_kv = NKV; a.hd = HD; a.n = n; a.pos0 = pos0; a.window = window; a.bidir = bidir;
-    work = (float *)malloc(sizeof(float) * ((size_t)ring + 2 * HD));
+    a.n_head = NH; a.n_head_kv = NKV; a.hd = hd; a.n = n; a.pos0 = pos0; a.window = window; a.bidir = bidir;
+    work = (float *)malloc(sizeof(float) * ((size_t)ring + 2 * hd));
     a.out = ref;
     mg__attention_ref(&a, work);
     free(work);
@@ -62,17 +64,27 @@ static void check_attention_case(int kv_type, int window, int bidir, int n, int 
     for (g = 0; g < NKV; g++)
         for (t0 = 0; t0 < n; t0 += tq) mg__attn_item(&a, work, tq, t0, g);
     d = maxdiff(ref, opt, (size_t)n * qd);
-    CHECK(d <= 1e-4f, "attention (%s cache, window %d, %s, %d tokens at %d): plain and blocked differ by %g",
-          mg_type_name(kv_type), window, bidir ? "bidirectional" : "causal", n, pos0, d);
-    free(k); free(v); free(q); free(ref); free(opt); free(work);
+    CHECK(d <= 1e-4f, "attention (%s cache, hd %d, window %d, %s, %d tokens at %d): plain and blocked differ by %g",
+          mg_type_name(kv_type), hd, window, bidir ? "bidirectional" : "causal", n, pos0, d);
+    for (i = 0; i < n && !bidir; i++) {          /* token i alone at pos0 + i */
+        a.q = q + (size_t)i * qd; a.out = one; a.n = 1; a.pos0 = pos0 + i;
+        for (g = 0; g < NKV; g++) mg__attn_item(&a, work, tq, 0, g);
+        same &= memcmp(one, opt + (size_t)i * qd, sizeof(float) * qd) == 0;
+    }
+    CHECK(same, "attention (%s cache, hd %d, %d tokens at %d): token by token differs from the batch",
+          mg_type_name(kv_type), hd, n, pos0);
+    free(k); free(v); free(q); free(ref); free(opt); free(one); free(tmp); free(work);
 }
 
 static void check_attention(void) {
-    check_attention_case(MG_TYPE_F16, 0, 0, 1, 200, 256);        /* decode: the in-place F16 kernel */
-    check_attention_case(MG_TYPE_F16, 0, 0, 37, 100, 256);
-    check_attention_case(MG_TYPE_F32, 5, 0, 70, 30, 128);        /* sliding window, ring wraps */
-    check_attention_case(MG_TYPE_Q8_0, 0, 1, 33, 12, 64);        /* a bidirectional block */
-    check_attention_case(MG_TYPE_F16, 48, 0, 9, 300, 80);        /* local layer deep into a wrapped ring */
+    check_attention_case(MG_TYPE_F16, 64, 0, 0, 1, 200, 256);        /* decode: the in-place F16 kernel */
+    check_attention_case(MG_TYPE_F16, 64, 0, 0, 37, 100, 256);
+    check_attention_case(MG_TYPE_F32, 64, 5, 0, 70, 30, 128);        /* sliding window, ring wraps */
+    check_attention_case(MG_TYPE_Q8_0, 64, 0, 1, 33, 12, 64);        /* a bidirectional block */
+    check_attention_case(MG_TYPE_F16, 64, 48, 0, 9, 300, 80);        /* local layer deep into a wrapped ring */
+    check_attention_case(MG_TYPE_F16, 36, 0, 0, 11, 60, 128);        /* head widths that are not multiples of 16 or 4 */
+    check_attention_case(MG_TYPE_F32, 70, 20, 0, 13, 90, 128);
+    check_attention_case(MG_TYPE_F16, 22, 0, 0, 7, 5, 64);
 }
 
 /* Y = X W^T + b over three stacked matrices, plain vs the packed tiles. */

@@ -11,7 +11,9 @@
 
    CONTENTS
      >>writer        metadata, tensors, the checked adds and the unchecked (raw) ones for malformed files
-     >>quantizers    F16, BF16, Q8_0, Q4_K, Q6_K rows as llama-quantize writes them (no importance matrix)
+     >>quantizers    F16, BF16, Q8_0, Q4_0, Q4_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS rows as llama-quantize
+                     writes them (no importance matrix)
+     >>file types    llama.cpp's file types (general.file_type) and the tensor types llama-quantize mixes into each
 */
 #ifndef MG_GGUF_WRITE_H
 #define MG_GGUF_WRITE_H
@@ -81,8 +83,21 @@ MGWDEF mg_result mg_gguf_writer_write_file(mg_gguf_writer *w, const char *path);
 
 /* ===== >>quantization ================================================================================ */
 /* Quantizes n_rows rows of n_per_row floats with ggml's reference quantizers (no importance matrix): the
-   bytes llama-quantize writes. Types F32, F16, BF16, Q8_0, Q4_K, Q6_K; n_per_row a multiple of the block. */
+   bytes llama-quantize writes. Types F32, F16, BF16, Q8_0, Q4_0, Q4_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+   IQ4_XS; n_per_row a multiple of the block. */
 MGWDEF mg_result mg_quantize(int type, const float *src, void *dst, int64_t n_rows, int64_t n_per_row);
+
+/* ===== >>file types ================================================================================== */
+/* llama.cpp's file types: the general.file_type value (enum llama_ftype) of the published names. */
+enum { MG_FTYPE_F16 = 1, MG_FTYPE_Q4_0 = 2, MG_FTYPE_Q4_1 = 3, MG_FTYPE_Q8_0 = 7, MG_FTYPE_Q2_K = 10, MG_FTYPE_Q3_K_S = 11,
+       MG_FTYPE_Q3_K_M = 12, MG_FTYPE_Q3_K_L = 13, MG_FTYPE_Q4_K_S = 14, MG_FTYPE_Q4_K_M = 15, MG_FTYPE_Q5_K_S = 16,
+       MG_FTYPE_Q5_K_M = 17, MG_FTYPE_Q6_K = 18, MG_FTYPE_IQ4_NL = 25, MG_FTYPE_IQ4_XS = 30, MG_FTYPE_BF16 = 32 };
+/* The file type of a name as in published file names, any case ("Q5_K_M", "q4_0", "iq4_xs", "f16"); -1 if none. */
+MGWDEF int mg_ftype_from_name(const char *name);
+/* The tensor type llama-quantize (no importance matrix) gives a Gemma 3 decoder weight in a file of type ftype:
+   role is "token_embd" (tied to the output), "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up"
+   or "ffn_down"; il the layer of n_layer; n_gqa = attention heads / KV heads. -1 for an unknown ftype or role. */
+MGWDEF int mg_ftype_tensor_type(int ftype, const char *role, int il, int n_layer, int n_gqa);
 
 #ifdef __cplusplus
 }
@@ -92,6 +107,7 @@ MGWDEF mg_result mg_quantize(int type, const float *src, void *dst, int64_t n_ro
 #ifdef MG_GGUF_WRITE_IMPLEMENTATION
 #ifndef MG_GGUF_WRITE_IMPLEMENTATION_DONE
 #define MG_GGUF_WRITE_IMPLEMENTATION_DONE
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,6 +535,12 @@ MGWDEF mg_result mg_gguf_writer_write_file(mg_gguf_writer *w, const char *path) 
 typedef struct mgw__q8_0 { uint16_t d; int8_t qs[32]; } mgw__q8_0;
 typedef struct mgw__q4_k { uint16_t d, dmin; uint8_t scales[12], qs[128]; } mgw__q4_k;
 typedef struct mgw__q6_k { uint8_t ql[128], qh[64]; int8_t scales[16]; uint16_t d; } mgw__q6_k;
+typedef struct mgw__q5_k { uint16_t d, dmin; uint8_t scales[12], qh[32], qs[128]; } mgw__q5_k;
+typedef struct mgw__q3_k { uint8_t hmask[32], qs[64], scales[12]; uint16_t d; } mgw__q3_k;
+typedef struct mgw__q2_k { uint8_t scales[16], qs[64]; uint16_t d, dmin; } mgw__q2_k;
+typedef struct mgw__q4_0 { uint16_t d; uint8_t qs[16]; } mgw__q4_0;
+typedef struct mgw__q4_1 { uint16_t d, m; uint8_t qs[16]; } mgw__q4_1;
+typedef struct mgw__iq4_xs { uint16_t d, scales_h; uint8_t scales_l[4], qs[128]; } mgw__iq4_xs;
 
 /* Round to nearest, ties to even, for |v| < 2^22 (ggml's nearest_int). */
 static int mgw__nearest_int(float v) {
@@ -567,23 +589,23 @@ static void mgw__quantize_q8_0(const float *x, mgw__q8_0 *y, int64_t n) {
 
 static int mgw__clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* Weighted error sum_i w_i (scale L_i + min - x_i)^2 of an affine quantization. */
-static float mgw__qkx_error(int n, const float *x, const float *w, const uint8_t *L, float scale, float min) {
+/* Weighted error sum_i w_i (scale L_i + min - x_i)^2 of an affine quantization, or sum_i w_i |...| (mad). */
+static float mgw__qkx_error(int n, const float *x, const float *w, const uint8_t *L, float scale, float min, int mad) {
     MGW__NO_FMA
     float err = 0;
     int i;
     for (i = 0; i < n; i++) {
         float diff = scale * (float)L[i] + min - x[i];
-        err += w[i] * (diff * diff);
+        err += w[i] * (mad ? fabsf(diff) : diff * diff);
     }
     return err;
 }
-/* ggml's make_qkx2_quants with use_mad = false: x ~ scale * L + min, L in 0..nmax, min <= 0. Starts from the
-   range [min(x,0), max(x)] and tries nstep+1 inverse scales (rmin + rdelta*is + nmax) / range, each followed
-   by the weighted least-squares scale and min for its L; keeps the lowest weighted squared error.
+/* ggml's make_qkx2_quants: x ~ scale * L + min, L in 0..nmax, min <= 0. Starts from the range [min(x,0), max(x)]
+   and tries nstep+1 inverse scales (rmin + rdelta*is + nmax) / range, each followed by the weighted least-squares
+   scale and min for its L; keeps the lowest weighted squared (mad: absolute) error.
    Returns the scale; *the_min = -min. */
 static float mgw__make_qkx2(int n, int nmax, const float *x, const float *w, uint8_t *L, float *the_min,
-                           uint8_t *Laux, float rmin, float rdelta, int nstep) {
+                           uint8_t *Laux, float rmin, float rdelta, int nstep, int mad) {
     MGW__NO_FMA
     float min = x[0], max = x[0], sum_w = w[0], sum_x = sum_w * x[0], iscale, scale, best;
     int i, is;
@@ -602,7 +624,7 @@ static float mgw__make_qkx2(int n, int nmax, const float *x, const float *w, uin
     iscale = (float)nmax / (max - min);
     scale = 1 / iscale;
     for (i = 0; i < n; i++) L[i] = (uint8_t)mgw__clampi(mgw__nearest_int(iscale * (x[i] - min)), 0, nmax);
-    best = mgw__qkx_error(n, x, w, L, scale, min);
+    best = mgw__qkx_error(n, x, w, L, scale, min, mad);
     for (is = 0; is <= nstep; is++) {
         float sum_l = 0, sum_l2 = 0, sum_xl = 0, D;
         iscale = (rmin + rdelta * (float)is + (float)nmax) / (max - min);
@@ -618,7 +640,7 @@ static float mgw__make_qkx2(int n, int nmax, const float *x, const float *w, uin
             float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
             float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D, err;
             if (this_min > 0) { this_min = 0; this_scale = sum_xl / sum_l2; }
-            err = mgw__qkx_error(n, x, w, Laux, this_scale, this_min);
+            err = mgw__qkx_error(n, x, w, Laux, this_scale, this_min, mad);
             if (err < best) { memcpy(L, Laux, (size_t)n); best = err; scale = this_scale; min = this_min; }
         }
     }
@@ -626,56 +648,83 @@ static float mgw__make_qkx2(int n, int nmax, const float *x, const float *w, uin
     return scale;
 }
 
-/* Q4_K: per sub-block of 32, make_qkx2 (15 levels, weights av|x| + |x|); the 8 scales and 8 mins are then
-   quantized to 6 bits against their maxima (d = max_scale/63, dmin = max_min/63) and the weights requantized
-   with the stored (rounded) scales. */
-static void mgw__quantize_q4_k(const float *x, mgw__q4_k *y, int64_t n) {
+/* Q4_K and Q5_K (nmax 15 or 31): per sub-block of 32, make_qkx2 (weights av|x| + |x|); the 8 scales and 8 mins
+   are then quantized to 6 bits against their maxima (d = max_scale/63, dmin = max_min/63) into the 12 scale
+   bytes and the weights requantized with the stored (rounded) scales into L. */
+static void mgw__k32(const float *x, int nmax, float rmin, int nstep, uint16_t *dh, uint16_t *dminh, uint8_t *sc12, uint8_t *L) {
     MGW__NO_FMA
-    uint8_t L[256], Laux[32];
-    float w[32], mins[8], scales[8];
+    uint8_t Laux[32];
+    float w[32], mins[8], scales[8], max_scale = 0, max_min = 0, inv_scale, inv_min, d, dmin;
+    int j, l;
+    for (j = 0; j < 8; j++) {
+        float sum_x2 = 0, av_x;
+        for (l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
+        av_x = sqrtf(sum_x2 / 32);
+        for (l = 0; l < 32; l++) w[l] = av_x + fabsf(x[32 * j + l]);
+        scales[j] = mgw__make_qkx2(32, nmax, x + 32 * j, w, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep, 0);
+        if (scales[j] > max_scale) max_scale = scales[j];
+        if (mins[j] > max_min) max_min = mins[j];
+    }
+    inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
+    inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+    for (j = 0; j < 8; j++) {
+        uint8_t ls = (uint8_t)mgw__nearest_int(inv_scale * scales[j]);
+        uint8_t lm = (uint8_t)mgw__nearest_int(inv_min * mins[j]);
+        ls = ls < 63 ? ls : 63;
+        lm = lm < 63 ? lm : 63;
+        if (j < 4) { sc12[j] = ls; sc12[j + 4] = lm; }
+        else {
+            sc12[j + 4] = (uint8_t)((ls & 0xF) | (lm & 0xF) << 4);
+            sc12[j - 4] |= (uint8_t)((ls >> 4) << 6);
+            sc12[j] |= (uint8_t)((lm >> 4) << 6);
+        }
+    }
+    *dh = mg_f32_to_f16(max_scale / 63.0f);
+    *dminh = mg_f32_to_f16(max_min / 63.0f);
+    d = mg_f16_to_f32(*dh);
+    dmin = mg_f16_to_f32(*dminh);
+    for (j = 0; j < 8; j++) {
+        int sc, m;
+        float dj, mj;
+        mgw__q4k_scale_min(j, sc12, &sc, &m);
+        dj = d * (float)sc;
+        if (dj == 0.0f) continue;                      /* keeps the make_qkx2 levels */
+        mj = dmin * (float)m;
+        for (l = 0; l < 32; l++) L[32 * j + l] = (uint8_t)mgw__clampi(mgw__nearest_int((x[32 * j + l] + mj) / dj), 0, nmax);
+    }
+}
+static void mgw__quantize_q4_k(const float *x, mgw__q4_k *y, int64_t n) {
+    uint8_t L[256];
     int64_t i;
     int j, l;
     for (i = 0; i < n / 256; i++, x += 256, y++) {
-        float max_scale = 0, max_min = 0, inv_scale, inv_min, d, dmin;
-        for (j = 0; j < 8; j++) {
-            float sum_x2 = 0, av_x;
-            for (l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
-            av_x = sqrtf(sum_x2 / 32);
-            for (l = 0; l < 32; l++) w[l] = av_x + fabsf(x[32 * j + l]);
-            scales[j] = mgw__make_qkx2(32, 15, x + 32 * j, w, L + 32 * j, &mins[j], Laux, -1.0f, 0.1f, 20);
-            if (scales[j] > max_scale) max_scale = scales[j];
-            if (mins[j] > max_min) max_min = mins[j];
-        }
-        inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f;
-        inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
-        for (j = 0; j < 8; j++) {
-            uint8_t ls = (uint8_t)mgw__nearest_int(inv_scale * scales[j]);
-            uint8_t lm = (uint8_t)mgw__nearest_int(inv_min * mins[j]);
-            ls = ls < 63 ? ls : 63;
-            lm = lm < 63 ? lm : 63;
-            if (j < 4) { y->scales[j] = ls; y->scales[j + 4] = lm; }
-            else {
-                y->scales[j + 4] = (uint8_t)((ls & 0xF) | (lm & 0xF) << 4);
-                y->scales[j - 4] |= (uint8_t)((ls >> 4) << 6);
-                y->scales[j] |= (uint8_t)((lm >> 4) << 6);
-            }
-        }
-        y->d = mg_f32_to_f16(max_scale / 63.0f);
-        y->dmin = mg_f32_to_f16(max_min / 63.0f);
-        d = mg_f16_to_f32(y->d);
-        dmin = mg_f16_to_f32(y->dmin);
-        for (j = 0; j < 8; j++) {
-            int sc, m;
-            float dj, mj;
-            mgw__q4k_scale_min(j, y->scales, &sc, &m);
-            dj = d * (float)sc;
-            if (dj == 0.0f) continue;                      /* keeps the make_qkx2 levels */
-            mj = dmin * (float)m;
-            for (l = 0; l < 32; l++) L[32 * j + l] = (uint8_t)mgw__clampi(mgw__nearest_int((x[32 * j + l] + mj) / dj), 0, 15);
-        }
+        mgw__k32(x, 15, -1.0f, 20, &y->d, &y->dmin, y->scales, L);
         for (j = 0; j < 4; j++)
             for (l = 0; l < 32; l++) y->qs[32 * j + l] = (uint8_t)(L[64 * j + l] | L[64 * j + l + 32] << 4);
     }
+}
+/* Q5_K: as Q4_K with 31 levels; the fifth bit of weight 32j + l goes to bit j of qh[l]. */
+static void mgw__quantize_q5_k(const float *x, mgw__q5_k *y, int64_t n) {
+    uint8_t L[256];
+    int64_t i;
+    int j, l;
+    for (i = 0; i < n / 256; i++, x += 256, y++) {
+        mgw__k32(x, 31, -0.5f, 15, &y->d, &y->dmin, y->scales, L);
+        memset(y->qh, 0, 32);
+        for (j = 0; j < 8; j++)
+            for (l = 0; l < 32; l++) y->qh[l] |= (uint8_t)((L[32 * j + l] >> 4) << j);
+        for (j = 0; j < 4; j++)
+            for (l = 0; l < 32; l++) y->qs[32 * j + l] = (uint8_t)((L[64 * j + l] & 15) | (L[64 * j + l + 32] & 15) << 4);
+    }
+}
+/* The 2-bit fields of Q2_K/Q3_K: weight 128h + 32k + l at bits 2k of qs[32h + l] (L in 0..3). */
+static void mgw__pack_2bit(const uint8_t *L, uint8_t *qs) {
+    int h, l;
+    for (h = 0; h < 2; h++)
+        for (l = 0; l < 32; l++) {
+            const uint8_t *q = L + 128 * h + l;
+            qs[32 * h + l] = (uint8_t)(q[0] | q[32] << 2 | q[64] << 4 | q[96] << 6);
+        }
 }
 
 /* ggml's make_qx_quants with rmse_type 1 (weights x^2): symmetric L in -nmax..nmax-1 stored as L + nmax.
@@ -745,6 +794,229 @@ static void mgw__quantize_q6_k(const float *x, mgw__q6_k *y, int64_t n) {
     }
 }
 
+/* ggml's best_index_int8: the index of the grid value nearest to x (grid increasing; ties to the upper one
+   only when strictly nearer). */
+static int mgw__best_index(const int8_t *val, int n, float x) {
+    int ml = 0, mu = n - 1;
+    if (x <= val[0]) return 0;
+    if (x >= val[n - 1]) return n - 1;
+    while (mu - ml > 1) {
+        int mid = (ml + mu) / 2;
+        if (x < val[mid]) mu = mid; else ml = mid;
+    }
+    return x - val[mu - 1] < val[mu] - x ? mu - 1 : mu;
+}
+
+/* Q4_0: d = max / -8 (max: the first value of the largest magnitude), q = min(15, trunc(x / d + 8.5)). */
+static void mgw__quantize_q4_0(const float *x, mgw__q4_0 *y, int64_t n) {
+    MGW__NO_FMA
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 32; i++, x += 32, y++) {
+        float amax = 0, max = 0, d, id;
+        for (j = 0; j < 32; j++) if (fabsf(x[j]) > amax) { amax = fabsf(x[j]); max = x[j]; }
+        d = max / -8;
+        id = d != 0.0f ? 1.0f / d : 0.0f;
+        y->d = mg_f32_to_f16(d);
+        for (j = 0; j < 16; j++) {
+            int a = (int)(x[j] * id + 8.5f), b = (int)(x[j + 16] * id + 8.5f);
+            y->qs[j] = (uint8_t)((a < 15 ? a : 15) | (b < 15 ? b : 15) << 4);
+        }
+    }
+}
+/* Q4_1: d = (max - min) / 15, m = min, q = min(15, trunc((x - min) / d + 0.5)). */
+static void mgw__quantize_q4_1(const float *x, mgw__q4_1 *y, int64_t n) {
+    MGW__NO_FMA
+    int64_t i;
+    int j;
+    for (i = 0; i < n / 32; i++, x += 32, y++) {
+        float min = FLT_MAX, max = -FLT_MAX, d, id;
+        for (j = 0; j < 32; j++) { if (x[j] < min) min = x[j]; if (x[j] > max) max = x[j]; }
+        d = (max - min) / 15;
+        id = d != 0.0f ? 1.0f / d : 0.0f;
+        y->d = mg_f32_to_f16(d);
+        y->m = mg_f32_to_f16(min);
+        for (j = 0; j < 16; j++) {
+            int a = (int)((x[j] - min) * id + 0.5f), b = (int)((x[j + 16] - min) * id + 0.5f);
+            y->qs[j] = (uint8_t)((a < 15 ? a : 15) | (b < 15 ? b : 15) << 4);
+        }
+    }
+}
+
+/* Q2_K: per sub-block of 16, make_qkx2 on the absolute error (3 levels, weights |x|); 4-bit scales and mins
+   against their maxima (d = max_scale/15, dmin = max_min/15), then the weights requantized with the stored
+   values. */
+static void mgw__quantize_q2_k(const float *x, mgw__q2_k *y, int64_t n) {
+    MGW__NO_FMA
+    uint8_t L[256], Laux[16];
+    float w[16], mins[16], scales[16];
+    int64_t i;
+    int j, l;
+    for (i = 0; i < n / 256; i++, x += 256, y++) {
+        float max_scale = 0, max_min = 0, d, dmin;
+        for (j = 0; j < 16; j++) {
+            for (l = 0; l < 16; l++) w[l] = fabsf(x[16 * j + l]);
+            scales[j] = mgw__make_qkx2(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, 1);
+            if (scales[j] > max_scale) max_scale = scales[j];
+            if (mins[j] > max_min) max_min = mins[j];
+        }
+        memset(y->scales, 0, 16);
+        y->d = mg_f32_to_f16(max_scale > 0 ? max_scale / 15 : 0.0f);
+        y->dmin = mg_f32_to_f16(max_min > 0 ? max_min / 15 : 0.0f);
+        if (max_scale > 0) for (j = 0; j < 16; j++) y->scales[j] = (uint8_t)mgw__nearest_int(15 / max_scale * scales[j]);
+        if (max_min > 0) for (j = 0; j < 16; j++) y->scales[j] |= (uint8_t)(mgw__nearest_int(15 / max_min * mins[j]) << 4);
+        d = mg_f16_to_f32(y->d);
+        dmin = mg_f16_to_f32(y->dmin);
+        for (j = 0; j < 16; j++) {
+            float dj = d * (float)(y->scales[j] & 15), mj;
+            if (dj == 0.0f) continue;                      /* keeps the make_qkx2 levels */
+            mj = dmin * (float)(y->scales[j] >> 4);
+            for (l = 0; l < 16; l++) L[16 * j + l] = (uint8_t)mgw__clampi(mgw__nearest_int((x[16 * j + l] + mj) / dj), 0, 3);
+        }
+        mgw__pack_2bit(L, y->qs);
+    }
+}
+
+/* ggml's make_q3_quants with do_rmse: L = round(-nmax x / max) in -nmax..nmax-1, then up to 5 sweeps moving single
+   values to the level the rest of the fit implies while that raises sumlx^2 / suml2 (weights x^2). Returns the
+   least-squares scale; L is stored + nmax (0 everywhere for an all-zero group). */
+static float mgw__make_q3(int n, int nmax, const float *x, int8_t *L) {
+    MGW__NO_FMA
+    float max = 0, amax = 0, iscale, sumlx = 0, suml2 = 0;
+    int i, itry;
+    for (i = 0; i < n; i++) if (fabsf(x[i]) > amax) { amax = fabsf(x[i]); max = x[i]; }
+    if (amax < 1e-15f) { memset(L, 0, (size_t)n); return 0.0f; }
+    iscale = (float)-nmax / max;
+    for (i = 0; i < n; i++) {
+        int l = mgw__clampi(mgw__nearest_int(iscale * x[i]), -nmax, nmax - 1);
+        float w = x[i] * x[i];
+        L[i] = (int8_t)l;
+        sumlx += w * x[i] * (float)l;
+        suml2 += w * (float)l * (float)l;
+    }
+    for (itry = 0; itry < 5; itry++) {
+        int changed = 0;
+        for (i = 0; i < n; i++) {
+            float w = x[i] * x[i], slx = sumlx - w * x[i] * (float)L[i], sl2;
+            int nl;
+            if (!(slx > 0)) continue;
+            sl2 = suml2 - w * (float)L[i] * (float)L[i];
+            nl = mgw__clampi(mgw__nearest_int(x[i] * sl2 / slx), -nmax, nmax - 1);
+            if (nl == L[i]) continue;
+            slx += w * x[i] * (float)nl;
+            sl2 += w * (float)nl * (float)nl;
+            if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) { L[i] = (int8_t)nl; sumlx = slx; suml2 = sl2; changed++; }
+        }
+        if (!changed) break;
+    }
+    for (i = 0; i < n; i++) L[i] = (int8_t)(L[i] + nmax);
+    return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+/* Q3_K: per sub-block of 16, make_q3 (levels -4..3); the 16 scales become 6-bit against the largest magnitude
+   (d = -max_scale/32), then the weights are requantized with the stored scales. */
+static void mgw__quantize_q3_k(const float *x, mgw__q3_k *y, int64_t n) {
+    MGW__NO_FMA
+    int8_t L[256];
+    float scales[16];
+    int64_t i;
+    int j, l;
+    for (i = 0; i < n / 256; i++, x += 256, y++) {
+        float max_scale = 0, amax = 0, d;
+        for (j = 0; j < 16; j++) {
+            scales[j] = mgw__make_q3(16, 4, x + 16 * j, L + 16 * j);
+            if (fabsf(scales[j]) > amax) { amax = fabsf(scales[j]); max_scale = scales[j]; }
+        }
+        memset(y->scales, 0, 12);
+        if (max_scale != 0.0f) {
+            float iscale = -32.0f / max_scale;
+            for (j = 0; j < 16; j++) {
+                int v = mgw__clampi(mgw__nearest_int(iscale * scales[j]), -32, 31) + 32;
+                if (j < 8) y->scales[j] = (uint8_t)(v & 15);
+                else y->scales[j - 8] |= (uint8_t)((v & 15) << 4);
+                y->scales[8 + j % 4] |= (uint8_t)((v >> 4) << (2 * (j / 4)));
+            }
+            y->d = mg_f32_to_f16(1 / iscale);
+        } else y->d = mg_f32_to_f16(0.0f);
+        d = mg_f16_to_f32(y->d);
+        for (j = 0; j < 16; j++) {
+            int sc = ((j < 8 ? y->scales[j] & 15 : y->scales[j - 8] >> 4) | (y->scales[8 + j % 4] >> (2 * (j / 4)) & 3) << 4) - 32;
+            float dj = d * (float)sc;
+            if (dj == 0.0f) continue;                      /* keeps the make_q3 levels */
+            for (l = 0; l < 16; l++) L[16 * j + l] = (int8_t)(mgw__clampi(mgw__nearest_int(x[16 * j + l] / dj), -4, 3) + 4);
+        }
+        memset(y->hmask, 0, 32);
+        for (j = 0; j < 256; j++)
+            if (L[j] > 3) { y->hmask[j % 32] |= (uint8_t)(1 << (j / 32)); L[j] = (int8_t)(L[j] - 4); }
+        mgw__pack_2bit((const uint8_t *)L, y->qs);
+    }
+}
+
+/* IQ4_NL (one 32-weight block) and IQ4_XS (8 sub-blocks): ggml's quantize_row_iq4_nl_impl with ntry 7 and
+   weights x^2. Per sub-block: the grid scale from the extreme, L = nearest grid values, the weighted least-squares
+   scale, and 15 more trial scales (itry - 127) / max kept when they explain more energy. IQ4_XS then quantizes the
+   8 scales to 6 bits (d = -max_scale/32) and re-picks L with the stored scales; IQ4_NL stores its scale as f16 and
+   re-picks L with it. */
+static void mgw__iq4(const float *x, int nsub, uint16_t *dh, uint8_t *q4, uint16_t *scales_h, uint8_t *scales_l) {
+    MGW__NO_FMA
+    static const int8_t grid[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+    uint8_t L[256];
+    float scales[8], max_scale = 0, amax_scale = 0;
+    int ib, j, itry;
+    memset(q4, 0, (size_t)nsub * 16);
+    memset(L, 0, sizeof L);
+    *dh = mg_f32_to_f16(0.0f);
+    for (ib = 0; ib < nsub; ib++) {
+        const float *xb = x + 32 * ib;
+        float amax = 0, max = 0, d, id, sumqx = 0, sumq2 = 0, best;
+        for (j = 0; j < 32; j++) if (fabsf(xb[j]) > amax) { amax = fabsf(xb[j]); max = xb[j]; }
+        if (amax < 1e-15f) { scales[ib] = 0; continue; }
+        d = -max / grid[0];
+        id = 1 / d;
+        for (j = 0; j < 32; j++) {
+            int l = mgw__best_index(grid, 16, id * xb[j]);
+            float q = grid[l], w = xb[j] * xb[j];
+            L[32 * ib + j] = (uint8_t)l;
+            sumqx += w * q * xb[j];
+            sumq2 += w * q * q;
+        }
+        d = sumq2 > 0 ? sumqx / sumq2 : 0.0f;
+        best = d * sumqx;
+        for (itry = -7; itry <= 7; itry++) {
+            id = (float)(itry + grid[0]) / max;
+            sumqx = sumq2 = 0;
+            for (j = 0; j < 32; j++) {
+                float q = grid[mgw__best_index(grid, 16, id * xb[j])], w = xb[j] * xb[j];
+                sumqx += w * q * xb[j];
+                sumq2 += w * q * q;
+            }
+            if (sumq2 > 0 && sumqx * sumqx > best * sumq2) { d = sumqx / sumq2; best = d * sumqx; }
+        }
+        scales[ib] = d;
+        if (fabsf(d) > amax_scale) { amax_scale = fabsf(d); max_scale = d; }
+    }
+    if (nsub > 1) {
+        float d = -max_scale / 32, id;
+        *dh = mg_f32_to_f16(d);
+        id = d != 0.0f ? 1 / d : 0.0f;
+        *scales_h = 0;
+        for (ib = 0; ib < nsub; ib++) {
+            int l = mgw__clampi(mgw__nearest_int(id * scales[ib]), -32, 31);
+            float dl = d * (float)l, idl = dl != 0.0f ? 1 / dl : 0.0f;
+            for (j = 0; j < 32; j++) L[32 * ib + j] = (uint8_t)mgw__best_index(grid, 16, idl * x[32 * ib + j]);
+            l += 32;
+            if (ib % 2 == 0) scales_l[ib / 2] = (uint8_t)(l & 15);
+            else scales_l[ib / 2] |= (uint8_t)((l & 15) << 4);
+            *scales_h = (uint16_t)(*scales_h | (l >> 4) << (2 * ib));
+        }
+    } else {
+        float id = scales[0] != 0.0f ? 1 / scales[0] : 0.0f;
+        *dh = mg_f32_to_f16(scales[0]);
+        for (j = 0; j < 32; j++) L[j] = (uint8_t)mgw__best_index(grid, 16, id * x[j]);
+    }
+    for (ib = 0; ib < nsub; ib++)
+        for (j = 0; j < 16; j++) q4[16 * ib + j] = (uint8_t)(L[32 * ib + j] | L[32 * ib + 16 + j] << 4);
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
 #endif
@@ -763,10 +1035,85 @@ MGWDEF mg_result mg_quantize(int type, const float *src, void *dst, int64_t n_ro
         case MG_TYPE_Q8_0: mgw__quantize_q8_0(x, (mgw__q8_0 *)y, n_per_row); break;
         case MG_TYPE_Q4_K: mgw__quantize_q4_k(x, (mgw__q4_k *)y, n_per_row); break;
         case MG_TYPE_Q6_K: mgw__quantize_q6_k(x, (mgw__q6_k *)y, n_per_row); break;
+        case MG_TYPE_Q5_K: mgw__quantize_q5_k(x, (mgw__q5_k *)y, n_per_row); break;
+        case MG_TYPE_Q3_K: mgw__quantize_q3_k(x, (mgw__q3_k *)y, n_per_row); break;
+        case MG_TYPE_Q2_K: mgw__quantize_q2_k(x, (mgw__q2_k *)y, n_per_row); break;
+        case MG_TYPE_Q4_0: mgw__quantize_q4_0(x, (mgw__q4_0 *)y, n_per_row); break;
+        case MG_TYPE_Q4_1: mgw__quantize_q4_1(x, (mgw__q4_1 *)y, n_per_row); break;
+        case MG_TYPE_IQ4_NL:
+            for (i = 0; i < n_per_row / 32; i++) { mgw__q4_0 *b = (mgw__q4_0 *)y + i; mgw__iq4(x + 32 * i, 1, &b->d, b->qs, NULL, NULL); }
+            break;
+        case MG_TYPE_IQ4_XS:
+            for (i = 0; i < n_per_row / 256; i++) {
+                mgw__iq4_xs *b = (mgw__iq4_xs *)y + i;
+                mgw__iq4(x + 256 * i, 8, &b->d, b->qs, &b->scales_h, b->scales_l);
+            }
+            break;
         default: return MG_ERR_INVALID_ARG;
         }
     }
     return MG_OK;
+}
+
+/* ===== >>file types ================================================================================== */
+static const struct { const char *name; int ftype, type; } mgw__ftypes[] = {
+    { "F16", MG_FTYPE_F16, MG_TYPE_F16 }, { "BF16", MG_FTYPE_BF16, MG_TYPE_BF16 }, { "Q8_0", MG_FTYPE_Q8_0, MG_TYPE_Q8_0 },
+    { "Q4_0", MG_FTYPE_Q4_0, MG_TYPE_Q4_0 }, { "Q4_1", MG_FTYPE_Q4_1, MG_TYPE_Q4_1 }, { "Q2_K", MG_FTYPE_Q2_K, MG_TYPE_Q2_K },
+    { "Q3_K_S", MG_FTYPE_Q3_K_S, MG_TYPE_Q3_K }, { "Q3_K_M", MG_FTYPE_Q3_K_M, MG_TYPE_Q3_K }, { "Q3_K_L", MG_FTYPE_Q3_K_L, MG_TYPE_Q3_K },
+    { "Q4_K_S", MG_FTYPE_Q4_K_S, MG_TYPE_Q4_K }, { "Q4_K_M", MG_FTYPE_Q4_K_M, MG_TYPE_Q4_K }, { "Q5_K_S", MG_FTYPE_Q5_K_S, MG_TYPE_Q5_K },
+    { "Q5_K_M", MG_FTYPE_Q5_K_M, MG_TYPE_Q5_K }, { "Q6_K", MG_FTYPE_Q6_K, MG_TYPE_Q6_K }, { "IQ4_NL", MG_FTYPE_IQ4_NL, MG_TYPE_IQ4_NL },
+    { "IQ4_XS", MG_FTYPE_IQ4_XS, MG_TYPE_IQ4_XS } };
+#define MGW__NFTYPES (int)(sizeof mgw__ftypes / sizeof mgw__ftypes[0])
+
+MGWDEF int mg_ftype_from_name(const char *name) {
+    int i, k;
+    for (i = 0; name && i < MGW__NFTYPES; i++) {
+        const char *a = mgw__ftypes[i].name;
+        for (k = 0; a[k] && (name[k] == a[k] || name[k] == a[k] - 'A' + 'a'); k++) {}
+        if (!a[k] && !name[k]) return mgw__ftypes[i].ftype;
+    }
+    return -1;
+}
+/* llama.cpp's use_more_bits: the first and last eighth of the layers and every third one between */
+static int mgw__more_bits(int il, int n) { return il < n / 8 || il >= 7 * n / 8 || (il - n / 8) % 3 == 2; }
+
+MGWDEF int mg_ftype_tensor_type(int ftype, const char *role, int il, int n_layer, int n_gqa) {
+    int i, base = -1;
+    for (i = 0; i < MGW__NFTYPES; i++) if (mgw__ftypes[i].ftype == ftype) base = mgw__ftypes[i].type;
+    if (base < 0 || !role) return -1;
+    if (base == MG_TYPE_F16 || base == MG_TYPE_BF16) return base;   /* not quantized: no mix */
+    if (!strcmp(role, "token_embd")) return base == MG_TYPE_Q8_0 ? MG_TYPE_Q8_0 : MG_TYPE_Q6_K;
+    if (!strcmp(role, "attn_q") || !strcmp(role, "attn_k") || !strcmp(role, "ffn_gate") || !strcmp(role, "ffn_up")) return base;
+    if (!strcmp(role, "attn_v")) {
+        switch (ftype) {
+        case MG_FTYPE_Q2_K: return n_gqa >= 4 ? MG_TYPE_Q4_K : MG_TYPE_Q3_K;
+        case MG_FTYPE_Q3_K_M: return il < 2 ? MG_TYPE_Q5_K : MG_TYPE_Q4_K;
+        case MG_FTYPE_Q3_K_L: return MG_TYPE_Q5_K;
+        case MG_FTYPE_IQ4_NL: case MG_FTYPE_IQ4_XS: return n_gqa >= 4 ? MG_TYPE_Q5_K : base;
+        case MG_FTYPE_Q4_K_M: case MG_FTYPE_Q5_K_M: return mgw__more_bits(il, n_layer) ? MG_TYPE_Q6_K : base;
+        case MG_FTYPE_Q4_K_S: return il < 4 ? MG_TYPE_Q5_K : base;
+        default: return base;
+        }
+    }
+    if (!strcmp(role, "ffn_down")) {
+        switch (ftype) {
+        case MG_FTYPE_Q2_K: return MG_TYPE_Q3_K;
+        case MG_FTYPE_Q3_K_M: return il < n_layer / 16 ? MG_TYPE_Q5_K : MG_TYPE_Q4_K;
+        case MG_FTYPE_Q3_K_L: return MG_TYPE_Q5_K;
+        case MG_FTYPE_Q4_K_M: case MG_FTYPE_Q5_K_M: return mgw__more_bits(il, n_layer) ? MG_TYPE_Q6_K : base;
+        case MG_FTYPE_IQ4_NL: case MG_FTYPE_IQ4_XS: case MG_FTYPE_Q4_K_S: return il < n_layer / 8 ? MG_TYPE_Q5_K : base;
+        default: return base;
+        }
+    }
+    if (!strcmp(role, "attn_output")) {
+        switch (ftype) {
+        case MG_FTYPE_Q2_K: return MG_TYPE_Q3_K;
+        case MG_FTYPE_Q3_K_M: return MG_TYPE_Q4_K;
+        case MG_FTYPE_Q3_K_L: return MG_TYPE_Q5_K;
+        default: return base;
+        }
+    }
+    return -1;
 }
 
 #endif /* MG_GGUF_WRITE_IMPLEMENTATION_DONE */

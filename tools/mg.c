@@ -7,7 +7,7 @@
      mg generate -m MODEL.gguf (-p TEXT | -f FILE) [--chat [--system TEXT] [--think]] [-n N] [sampling] [--json]
      mg trace -m MODEL.gguf (-p TEXT | -f FILE) -o DIR
      mg embed-image --mmproj FILE --image IMG [--image-mode medgemma|llamacpp] -o OUT.bin
-     mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q8_0|f16] [--seed S]        (tools/synth_bench.c)
+     mg synth -o DIR --vocab VOCAB.gguf [--type q4_k_m|q5_k_m|q3_k_m|q4_0|iq4_xs|q8_0|f16|...] [--seed S]        (tools/synth_bench.c)
      mg bench -m MODEL.gguf [--mmproj FILE] [-p 512] [-n 128] [-t N] [--images K] [-r R] [--ctx N ...]
    Options, numbers and messages come from the tables of examples/common/mgx_args.h, shared with the drivers;
    a -f text is read as the drivers read one (at most 4 MiB, no NUL byte, UTF-8). */

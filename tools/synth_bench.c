@@ -81,18 +81,15 @@ static int synth_write(synth_ctx *c, mg_gguf_writer *w, const char *path) {
     printf("wrote %s (%d tensors)\n", path, c->n);
     return 1;
 }
-/* llama.cpp's Q4_K_M: Q6_K for attn_v and ffn_down of layers 0-3, 6, 9, ..., 27 and the last 5 */
-static int q6_layer(int il, int n) { return il < 4 || il >= n - 5 || (il % 3 == 0 && il <= 27); }
 
 int mg_cmd_synth(int argc, char **argv) {
-    static const char *const TYPES[3] = { "q4_k_m", "q8_0", "f16" };
-    const char *out = NULL, *vocab = NULL, *pos[1], *type;
+    const char *out = NULL, *vocab = NULL, *pos[1], *type = "q4_k_m";
     mgx_seed seed = { 1, 0 };
-    int type_i = 0, n_pos, rc;
+    int ft, n_pos, rc;
     mgx_arg own[5] = {
         { "-o", MGX_STR, &out, "DIR", "where the two files go (created if missing)", 0, 0, MGX_REQUIRED },
         { "--vocab", MGX_STR, &vocab, "FILE", "a GGUF whose tokenizer and metadata the text file copies", 0, 0, MGX_REQUIRED },
-        { "--type", MGX_ENUM, &type_i, "q4_k_m|q8_0|f16", "weight type of the text file (default q4_k_m)", 0, 0, 0 },
+        { "--type", MGX_STR, &type, "T", "llama.cpp file type of the text file, its per-tensor mix included: q4_k_m (default), q5_k_m, q5_k_s, q3_k_m, q2_k, q4_0, q4_1, iq4_xs, iq4_nl, q6_k, q8_0, f16, ...", 0, 0, 0 },
         { "--seed", MGX_SEED, &seed, "S", "weight seed (default 1)", 0, 0, 0 },
         { NULL, MGX_FLAG, NULL, NULL, NULL, 0, 0, 0 } };
     const mgx_argtable tables[2] = { { "Options", own }, { NULL, NULL } };
@@ -106,7 +103,7 @@ int mg_cmd_synth(int argc, char **argv) {
     char path[1024], err[256];
     int il, ok = 1;
     if ((rc = mgx_args(&spec, argc, argv, pos, &n_pos)) >= 0) return rc;
-    type = TYPES[type_i];
+    if ((ft = mg_ftype_from_name(type)) < 0) { fprintf(stderr, "error: --type %s: not a llama.cpp file type (q4_k_m, q5_k_m, q3_k_m, q2_k, q4_0, q4_1, iq4_xs, iq4_nl, q6_k, q8_0, f16, ...)\n", type); return 2; }
     if (mgx_read_file(vocab, 0, &vbuf, &vn, err, sizeof err) != 0) { fprintf(stderr, "error: --vocab %s\n", err); return 1; }
     if (mg_gguf_open_mem(&vg, vbuf, vn, &e) != MG_OK) { fprintf(stderr, "error: --vocab %s: %s\n", vocab, e.message); free(vbuf); return 1; }
     if (make_dir(out) != 0 && errno != EEXIST) { fprintf(stderr, "error: -o %s: cannot create: %s\n", out, strerror(errno)); mg_gguf_close(vg); free(vbuf); return 1; }
@@ -114,28 +111,29 @@ int mg_cmd_synth(int argc, char **argv) {
         synth_ctx c;
         mg_gguf_writer *w;
         int64_t k, E = 2560, F = 10240, H = 8, KV = 4, D = 256, V = 262208;
-        int base = type_i == 1 ? MG_TYPE_Q8_0 : type_i == 2 ? MG_TYPE_F16 : MG_TYPE_Q4_K;
-        int q4km = base == MG_TYPE_Q4_K;
+#define W(role) mg_ftype_tensor_type(ft, role, il, 34, (int)(H / KV))   /* llama-quantize's per-tensor mix */
         memset(&c, 0, sizeof c);
         c.seed = seed.value;
         mg_gguf_writer_new(&w, 0);
         for (k = 0; k < mg_gguf_kv_count(vg); k++) mg_gguf_writer_copy_kv(w, vg, k);
         mg_gguf_writer_set_string(w, "general.name", "medgemma-synth");
-        synth_add(&c, "token_embd.weight", q4km ? MG_TYPE_Q6_K : base, 2, E, V, 1, 1, 0.05f);
+        mg_gguf_writer_set_u32(w, "general.file_type", (uint32_t)ft);
+        il = 0;
+        synth_add(&c, "token_embd.weight", W("token_embd"), 2, E, V, 1, 1, 0.05f);
         synth_add(&c, "output_norm.weight", MG_TYPE_F32, 1, E, 1, 1, 1, 0);
         for (il = 0; il < 34; il++) {
             char nm[96];
-            int q6 = q4km && q6_layer(il, 34);
 #define T(suffix, ty, nd, a, b, sc) (snprintf(nm, sizeof nm, "blk.%d." suffix ".weight", il), synth_add(&c, nm, ty, nd, a, b, 1, 1, sc))
             T("attn_norm", MG_TYPE_F32, 1, E, 1, 0); T("ffn_norm", MG_TYPE_F32, 1, E, 1, 0);
             T("post_attention_norm", MG_TYPE_F32, 1, E, 1, 0); T("post_ffw_norm", MG_TYPE_F32, 1, E, 1, 0);
             T("attn_q_norm", MG_TYPE_F32, 1, D, 1, 0); T("attn_k_norm", MG_TYPE_F32, 1, D, 1, 0);
-            T("attn_q", base, 2, E, H * D, 0.02f); T("attn_k", base, 2, E, KV * D, 0.02f);
-            T("attn_v", q6 ? MG_TYPE_Q6_K : base, 2, E, KV * D, 0.02f); T("attn_output", base, 2, H * D, E, 0.02f);
-            T("ffn_gate", base, 2, E, F, 0.02f); T("ffn_up", base, 2, E, F, 0.02f);
-            T("ffn_down", q6 ? MG_TYPE_Q6_K : base, 2, F, E, 0.01f);
+            T("attn_q", W("attn_q"), 2, E, H * D, 0.02f); T("attn_k", W("attn_k"), 2, E, KV * D, 0.02f);
+            T("attn_v", W("attn_v"), 2, E, KV * D, 0.02f); T("attn_output", W("attn_output"), 2, H * D, E, 0.02f);
+            T("ffn_gate", W("ffn_gate"), 2, E, F, 0.02f); T("ffn_up", W("ffn_up"), 2, E, F, 0.02f);
+            T("ffn_down", W("ffn_down"), 2, F, E, 0.01f);
 #undef T
         }
+#undef W
         snprintf(path, sizeof path, "%s/medgemma-synth-%s.gguf", out, type);
         ok = synth_write(&c, w, path);
         mg_gguf_writer_free(w); free(c.t);
@@ -331,6 +329,7 @@ int mg_cmd_bench(int argc, char **argv) {
     if (info.has_weights && np > 0) stats("prefill (pp)", "tok/s", pp, reps);
     if (info.has_weights && ng > 0) stats("decode (tg)", "tok/s", tg, reps);
     if (images > 0 && info.has_vision) stats("image encode", "s/image", im, reps);
+    printf("paste: medgemma.h %d.%d.%d %s, %d threads, weights %s: pp%d %.2f tok/s, tg%d %.2f tok/s, image %.2f s (medians of %d)\n", MEDGEMMA_VERSION_MAJOR, MEDGEMMA_VERSION_MINOR, MEDGEMMA_VERSION_PATCH, mg_build_info(), threads, no_mmap ? "in memory" : "mapped", np, pp[reps / 2], ng, tg[reps / 2], im[reps / 2], reps);
     printf("peak RSS %.2f GiB (mapped weights count when touched)\n", peak_rss_gib());
     free(pp); free(tg); free(im);
     mg_model_free(m);
