@@ -4671,7 +4671,10 @@ static float mg__vec_dot_neon(int wtype, const void *w, const void *x, int64_t n
     case MG_TYPE_F16:  return mg__dot_f16_neon((const uint16_t *)w, (const uint16_t *)x, n);
     case MG_TYPE_BF16: return mg__dot_bf16_neon((const uint16_t *)w, (const uint16_t *)x, n);
     case MG_TYPE_F32:  return mg__dot_f32_neon((const float *)w, (const float *)x, n);
-    default:           mg__rows4_neon(wtype, (const uint8_t *)w, 0, 1, (const uint8_t *)x, n, s); return s[0];
+    case MG_TYPE_Q8_0: case MG_TYPE_Q4_K: case MG_TYPE_Q6_K:
+        mg__rows4_neon(wtype, (const uint8_t *)w, 0, 1, (const uint8_t *)x, n, s);
+        return s[0];
+    default:           return mg__vec_dot_scalar(wtype, w, x, n);   /* the formats without NEON kernels */
     }
 }
 
