@@ -8,25 +8,15 @@
    It includes the implementation to reach the matrices. */
 #if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wunused-function"   /* the static copy has API functions this tool does not call */
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized" /* whole-program inlining of the static copy confuses GCC 12's */
 #pragma GCC diagnostic ignored "-Wnonnull"             /* flow analysis (the library build has no such warnings) */
 #endif
 #define MEDGEMMA_IMPLEMENTATION
 #define MEDGEMMA_STATIC
 #include "medgemma.h"
-#include <sys/resource.h>
-#include <time.h>
-
-static double wall_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-static double cpu_s(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
-}
+#include "tools/bench_time.h"
 
 /* Every matrix the model keeps in the lanes layout, to the stored layout (lanes 0) or back (lanes 1), in place. */
 static void relayout(mg_model *m, int lanes) {

@@ -13,6 +13,8 @@
    tower's internals. */
 #if defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wunused-function"      /* the static copy has API functions this tool does not call */
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  /* whole-program inlining of the static copy confuses GCC 12's */
 #pragma GCC diagnostic ignored "-Wnonnull"              /* flow analysis (the library build has no such warnings) */
 #endif
@@ -24,19 +26,7 @@
 #include "tools/gguf_write.h"
 #include "mgx_image.h"
 #include "mgx_json.h"
-#include <sys/resource.h>
-#include <time.h>
-
-static double wall_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-static double cpu_s(void) {   /* the process: every thread */
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
-}
+#include "tools/bench_time.h"
 static double thread_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
