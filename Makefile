@@ -32,7 +32,7 @@ COMMON_SRC := $(wildcard examples/readers/*.c) $(wildcard examples/common/*.c)
 COMMON_OBJ := $(COMMON_SRC:examples/%.c=$(B)/%.o)
 EXAMPLES   := $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
 TESTS      := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
-TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern $(B)/bench_inflate
+TOOLS      := $(B)/mg $(B)/bench_attn $(B)/bench_kern $(B)/bench_decode $(B)/bench_vision $(B)/bench_inflate
 # the fixture tests again against the scalar kernels (MG_NO_SIMD): SIMD and scalar must both match llama.cpp
 NOSIMD_TESTS := $(patsubst %,$(B)/nosimd/%,test_text test_trace test_vision test_chat test_vkernels test_kernels test_quants)
 # the fixture tests again through the plain model path only (MG_REFERENCE: scalar kernels, plain attention and
@@ -67,8 +67,11 @@ $(B)/mg: tools/mg.c tools/synth_bench.c $(wildcard tools/*.h) $(B)/medgemma.o $(
 	$(CC) $(CFLAGS) tools/mg.c tools/synth_bench.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
 # kernel benchmarks: they include the implementation to reach the private kernels
-$(B)/bench_%: tools/bench_%.c medgemma.h | $(B)
+$(B)/bench_%: tools/bench_%.c medgemma.h tools/bench_time.h | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+# vision benchmark and accuracy study: reads the fixture images through the readers
+$(B)/bench_vision: tools/bench_vision.c tools/bench_time.h $(HDRS) $(B)/libmgx.a | $(B)
+	$(CC) $(CFLAGS) $< $(B)/libmgx.a -o $@ $(LDLIBS)
 # inflate benchmark: includes the inflater's source
 $(B)/bench_inflate: tools/bench_inflate.c examples/readers/inflate.c examples/readers/image.c examples/readers/files.c $(HDRS) | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)

@@ -956,6 +956,7 @@ typedef struct mg__tinfo {
     int64_t  ne[4];      /* ggml order, unused dims = 1 */
     uint64_t offset;     /* from the start of the data section */
     uint64_t nbytes;     /* bytes of data */
+    int      lanes;      /* rearranged in memory by the model (the lanes layout, >>kernels) */
 } mg__tinfo;
 
 /* String -> index map (open addressing, FNV-1a) for tensor names and vocabulary pieces. */
@@ -1827,6 +1828,7 @@ MGDEF uint16_t mg_f32_to_f16(float f) { return mg__f2h(f); }
 MGDEF float mg_bf16_to_f32(uint16_t b) { return mg__bf2f(b); }
 MGDEF uint16_t mg_f32_to_bf16(float f) { return mg__f2bf(f); }
 
+static void mg__lanes_block(int wtype, const uint8_t *grp, int bb, int64_t b, int r, uint8_t *blk);   /* >>kernels */
 MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, int64_t n_rows, float *out, mg_error *err) {
     const mg__tinfo *t;
     int64_t rows, r;
@@ -1841,6 +1843,17 @@ MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, in
     rb = mg__row_bytes(t->type, t->ne[0]);
     for (r = 0; r < n_rows; r++) {
         const uint8_t *src = g->data + g->data_off + t->offset + (size_t)(row0 + r) * rb;
+        uint8_t blk[256];
+        if (t->lanes) {   /* a model's matrix in the lanes layout: one block at a time */
+            int bs = 1, bb = 0;
+            int64_t b;
+            mg__type_geom(t->type, &bs, &bb);
+            for (b = 0; b < t->ne[0] / bs; b++) {
+                mg__lanes_block(t->type, src - (size_t)((row0 + r) % 16) * rb, bb, b, (int)((row0 + r) % 16), blk);
+                mg__dequant_row(t->type, blk, out + r * t->ne[0] + b * bs, bs);
+            }
+            continue;
+        }
         if (!mg__dequant_row(t->type, src, out + r * t->ne[0], t->ne[0]))
             return mg__fail(err, MG_ERR_UNSUPPORTED, "dequantize '%s': type %s is not supported", t->name, mg_type_name(t->type));
     }
@@ -1851,7 +1864,9 @@ MGDEF mg_result mg_gguf_dequantize(const mg_gguf *g, int64_t i, int64_t row0, in
 /* The compute the model asks for, behind one seam. The model path (>>ops, >>SigLIP, >>Gemma 3) calls only these:
      mg__quant_row       an activation row in the partner format of a weight type (F16, BF16, Q8_0, Q8_1, Q8_K)
      mg__vec_dot         one weight row . one converted activation row
-     mg__mat_block       y[t][r] = W_r . x_t for a block of weight rows and a block of tokens (matrix product)
+     mg__quant_act       an activation row as the matrix products read it (the partner format, Q8_0: block sums)
+     mg__mat_block       y[t][r] = W_r . x_t for a block of weight rows and a block of tokens (matrix product);
+                         mg__mat_block_lanes the same on weights in the lanes layout (mg__lanes_pack)
      mg__tile_f32/_bf16  one tile of a vision GEMM (12 rows x 32 columns, float or bfloat16 products), with
                          mg__bf16_pairs/_interleave and mg__wrow to pack its operands
      mg__softmax_block   the online-softmax step of a vision attention block; mg__col_scale its output
@@ -1876,7 +1891,56 @@ typedef struct mg__mat {
     int type;                /* MG_TYPE_* */
     int64_t n_in, n_out;
     size_t row_bytes;
+    int lanes;               /* 1: rows rearranged in the lanes layout (mg__lanes_pack) */
 } mg__mat;
+/* The lanes layout. A model read into memory has its Q8_0, Q4_K and Q6_K matrices of 16k rows rearranged at load
+   (mg__model_lanes) so that the kernels find 16 rows' values of a block side by side. A block is a sequence of
+   units: its f16 scales (2 bytes) and 4-byte words of the rest. For the 16 rows of group G and block b, the unit
+   at byte o of the block becomes 16 units, rows 0..15, at byte 16 o of the group's block b (row r at 16 o + r z,
+   z the unit's size), and the group's block b lies at byte 16 b bb of the group (bb bytes per block), the group
+   at 16 G rb (rb bytes per row): the same bytes those 16 rows held. One vector load at 16 o then holds a unit
+   of 16 rows, row r in lane r. */
+static int mg__lanes_type(int t) { return t == MG_TYPE_Q8_0 || t == MG_TYPE_Q4_K || t == MG_TYPE_Q6_K; }
+/* Bytes of the unit at byte o of a block: 2 for the f16 scales (Q8_0 d; Q4_K d, dmin; Q6_K d at 208), else 4. */
+static int mg__lanes_unit(int t, int o) {
+    switch (t) {
+    case MG_TYPE_Q8_0: return o < 2 ? 2 : 4;
+    case MG_TYPE_Q4_K: return o < 4 ? 2 : 4;
+    default:           return o >= 208 ? 2 : 4;
+    }
+}
+/* 16 rows rb apart (src) -> one group (dst, 16 rb bytes). */
+static void mg__lanes_pack(int t, const uint8_t *src, size_t rb, uint8_t *dst) {
+    int blk = 1, bb = 0, o, z, r;
+    size_t b, nb;
+    mg__type_geom(t, &blk, &bb);
+    for (b = 0, nb = rb / (size_t)bb; b < nb; b++, dst += 16 * (size_t)bb)
+        for (o = 0; o < bb; o += z) {
+            const uint8_t *u = src + b * (size_t)bb + o;
+            z = mg__lanes_unit(t, o);
+            if (z == 2) for (r = 0; r < 16; r++) memcpy(dst + 16 * o + 2 * r, u + (size_t)r * rb, 2);
+            else for (r = 0; r < 16; r++) memcpy(dst + 16 * o + 4 * r, u + (size_t)r * rb, 4);
+        }
+}
+/* Block b of row r (0..15) of a group in the lanes layout, as stored (bb bytes). */
+static void mg__lanes_block(int wtype, const uint8_t *grp, int bb, int64_t b, int r, uint8_t *blk) {
+    int o, z;
+    grp += (size_t)b * 16 * (size_t)bb;
+    for (o = 0; o < bb; o += z) {
+        z = mg__lanes_unit(wtype, o);
+        memcpy(blk + o, grp + 16 * o + z * r, (size_t)z);
+    }
+}
+/* Row r of the matrix w (any layout) as stored in the file: in place, or copied to row (row_bytes). */
+static const uint8_t *mg__mat_row(const mg__mat *w, int64_t r, uint8_t *row) {
+    int blk = 1, bb = 0;
+    int64_t b;
+    if (!w->lanes) return w->data + (size_t)r * w->row_bytes;
+    mg__type_geom(w->type, &blk, &bb);
+    for (b = 0; b < (int64_t)(w->row_bytes / (size_t)bb); b++)
+        mg__lanes_block(w->type, w->data + (size_t)(r / 16) * 16 * w->row_bytes, bb, b, (int)(r % 16), row + (size_t)b * bb);
+    return row;
+}
 /* A matrix product y = W x multiplies each weight row with the activation converted to the weight type's
    partner format, as ggml does (its type traits' vec_dot_type): F32 x F32, F16 x F16, BF16 x BF16,
    Q8_0/Q4_0/IQ4_NL x Q8_0, Q4_1 x Q8_1, Q2_K/Q3_K/Q4_K/Q5_K/Q6_K/IQ4_XS x Q8_K.
@@ -1889,6 +1953,13 @@ static int mg__act_type(int wtype) {
     case MG_TYPE_Q4_1: return MG_TYPE_Q8_1;
     default: return wtype;
     }
+}
+/* Bytes of an activation row converted for a matrix product (mg__quant_act): the partner format, and for Q8_0
+   activations (weights Q8_0, Q4_0, IQ4_NL) then, from a 4-byte boundary (mg__act_q8_0_sums), one int32 per block,
+   the sum of its quants, and one float per block, its scale. */
+static size_t mg__act_q8_0_sums(int64_t n) { return (mg__row_bytes(MG_TYPE_Q8_0, n) + 3) / 4 * 4; }
+static size_t mg__act_row_bytes(int wtype, int64_t n) {
+    return mg__act_type(wtype) == MG_TYPE_Q8_0 ? mg__act_q8_0_sums(n) + (size_t)(n / 32) * 8 : mg__row_bytes(mg__act_type(wtype), n);
 }
 
 /* ===== >>kernels: scalar ============================================================================= */
@@ -2129,6 +2200,27 @@ MG__REF void mg__mat_block_scalar(int wtype, const uint8_t *w, size_t rb, int nr
     int r, t;
     for (r = 0; r < nr; r++)
         for (t = 0; t < nt; t++) y[(size_t)t * ys + r] = mg__vec_dot_scalar(wtype, w + (size_t)r * rb, x + (size_t)t * xs, n);
+}
+/* mg__mat_block on nr rows (a multiple of 16) of a matrix in the lanes layout, w at the group of the first row:
+   block by block, each unpacked. A one-block dot product is exactly its block's term, so the sums are the
+   row kernel's. */
+MG__REF void mg__mat_block_lanes_scalar(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt,
+                                       int64_t n, float *y, size_t ys) {
+    int blk = 1, bb = 0, r, t;
+    int64_t b;
+    size_t xb;
+    uint8_t wb[256];
+    mg__type_geom(wtype, &blk, &bb);
+    xb = mg__row_bytes(mg__act_type(wtype), blk);
+    for (r = 0; r < nr; r++)
+        for (t = 0; t < nt; t++) {
+            float s = 0;
+            for (b = 0; b < n / blk; b++) {
+                mg__lanes_block(wtype, w + (size_t)(r / 16) * 16 * rb, bb, b, r % 16, wb);
+                s += mg__vec_dot_scalar(wtype, wb, x + (size_t)t * xs + (size_t)b * xb, blk);
+            }
+            y[(size_t)t * ys + r] = s;
+        }
 }
 /* The SigLIP tower multiplies all 4096 patches by every weight matrix, so its products are matrix products
      C[r][c] = C0[r][c] + sum_k B[r][k] A[c][k]
@@ -3164,6 +3256,79 @@ static void mg__ktile_q6_k(const uint8_t *const *row, size_t off, mg__ktile *k) 
     k->d = mg__f16x16(row, off + offsetof(mg__block_q6_k, d));
 }
 
+/* ----- the same blocks from the lanes layout (>>kernels): every unit of 16 rows is one vector load ----- */
+#define MG__LANE_LD(p, i) _mm512_loadu_si512((const void *)((p) + 64 * (i)))
+/* Q4_K scales and mins of 16 rows from their scale words w0 = s[0..3], w1 = s[4..7], w2 = s[8..11] (lane r: row
+   r): sc[j] = sc_j (int32), ms[j] = int16 pair (m_j, m_j); the unpacking of mg__q4k_scale_min. */
+MG__INLINE void mg__q4k_lanes_sm(__m512i w0, __m512i w1, __m512i w2, __m512i *sc, __m512i *ms) {
+    const __m512i m6 = _mm512_set1_epi32(63), m4 = _mm512_set1_epi32(15), m30 = _mm512_set1_epi32(0x30);
+    __m512i m;
+#define MG__SM(j)                                                                                                   \
+    sc[j] = _mm512_and_si512(_mm512_srli_epi32(w0, 8 * (j)), m6);                                                   \
+    m = _mm512_and_si512(_mm512_srli_epi32(w1, 8 * (j)), m6);                                                       \
+    ms[j] = _mm512_or_si512(m, _mm512_slli_epi32(m, 16));                                                           \
+    sc[4 + (j)] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 8 * (j)), m4),                             \
+                                  _mm512_and_si512(_mm512_srli_epi32(w0, 8 * (j) + 2), m30));                       \
+    m = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 8 * (j) + 4), m4),                                   \
+                        _mm512_and_si512(_mm512_srli_epi32(w1, 8 * (j) + 2), m30));                                 \
+    ms[4 + (j)] = _mm512_or_si512(m, _mm512_slli_epi32(m, 16));
+    MG__SM(0) MG__SM(1) MG__SM(2) MG__SM(3)
+#undef MG__SM
+}
+/* Q6_K scales of 16 rows from their scale words v[k] = scales 4k..4k+3: sc[g] = scale g (int32), ms[i] = int16
+   pair (scale 2i, scale 2i+1) */
+MG__INLINE void mg__q6k_lanes_sc(const __m512i *v, __m512i *sc, __m512i *ms) {
+    /* bytes [-, b0, -, b1] and [-, b2, -, b3] of each word, then >> 8 keeping the sign */
+    const __m512i lo = _mm512_set4_epi32((int)0x0D800C80, (int)0x09800880, (int)0x05800480, (int)0x01800080);
+    const __m512i hi = _mm512_set4_epi32((int)0x0F800E80, (int)0x0B800A80, (int)0x07800680, (int)0x03800280);
+    int k;
+    MG__UNROLL for (k = 0; k < 4; k++) {
+        sc[4 * k] = _mm512_srai_epi32(_mm512_slli_epi32(v[k], 24), 24);
+        sc[4 * k + 1] = _mm512_srai_epi32(_mm512_slli_epi32(v[k], 16), 24);
+        sc[4 * k + 2] = _mm512_srai_epi32(_mm512_slli_epi32(v[k], 8), 24);
+        sc[4 * k + 3] = _mm512_srai_epi32(v[k], 24);
+        ms[2 * k] = _mm512_srai_epi16(_mm512_shuffle_epi8(v[k], lo), 8);
+        ms[2 * k + 1] = _mm512_srai_epi16(_mm512_shuffle_epi8(v[k], hi), 8);
+    }
+}
+/* Quants 4s..4s+3 of quarter c (0..3) of half h of 16 Q6_K rows (6 bits, 0..63) from ql words l0 = 16h + s,
+   l1 = 16h + 8 + s and qh word hb = 8h + s (mg__ktile_q6_k's unpacking). */
+MG__INLINE __m512i mg__q6k_lanes_q(__m512i l0, __m512i l1, __m512i hb, int c) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    switch (c) {
+    case 0: return _mm512_or_si512(_mm512_and_si512(l0, m4), _mm512_and_si512(_mm512_slli_epi32(hb, 4), m30));
+    case 1: return _mm512_or_si512(_mm512_and_si512(l1, m4), _mm512_and_si512(_mm512_slli_epi32(hb, 2), m30));
+    case 2: return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l0, 4), m4), _mm512_and_si512(hb, m30));
+    default: return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(l1, 4), m4), _mm512_and_si512(_mm512_srli_epi32(hb, 2), m30));
+    }
+}
+/* The 16 blocks of a Q4_K group block g (lanes layout: d, dmin, 3 scale words, 32 quant words) as a tile. */
+static void mg__ktile_q4_k_lanes(const uint8_t *g, mg__ktile *k) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    int c, s;
+    for (c = 0; c < 4; c++)
+        MG__UNROLL for (s = 0; s < 8; s++) {
+            const __m512i v = MG__LANE_LD(g + 256, 8 * c + s);
+            k->q[8 * (2 * c) + s] = _mm512_and_si512(v, m4);
+            k->q[8 * (2 * c + 1) + s] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        }
+    mg__q4k_lanes_sm(MG__LANE_LD(g + 64, 0), MG__LANE_LD(g + 64, 1), MG__LANE_LD(g + 64, 2), k->sc, k->ms);
+    k->d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)g));
+    k->dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + 32)));
+}
+/* The 16 blocks of a Q6_K group block g (lanes layout: 32 ql words, 16 qh words, 4 scale words, d) as a tile. */
+static void mg__ktile_q6_k_lanes(const uint8_t *g, mg__ktile *k) {
+    __m512i v[4];
+    int h, c, s;
+    for (h = 0; h < 2; h++)
+        MG__UNROLL for (s = 0; s < 8; s++) {
+            const __m512i l0 = MG__LANE_LD(g, 16 * h + s), l1 = MG__LANE_LD(g, 16 * h + 8 + s), hb = MG__LANE_LD(g + 2048, 8 * h + s);
+            MG__UNROLL for (c = 0; c < 4; c++) k->q[32 * h + 8 * c + s] = mg__q6k_lanes_q(l0, l1, hb, c);
+        }
+    for (c = 0; c < 4; c++) v[c] = MG__LANE_LD(g + 3072, c);
+    mg__q6k_lanes_sc(v, k->sc, k->ms);
+    k->d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(g + 3328)));
+}
 /* Q3_K, Q2_K and IQ4_XS blocks of 16 rows, each row first unpacked on its own: quants in weight order as bytes
    (Q3_K q + 4, Q2_K q, IQ4_XS grid value + 128), the sub-block scales (Q3_K, IQ4_XS: minus 32) and the values
    paired with the block sums (Q2_K: the mins, else the scales), then laid out rows-in-lanes. */
@@ -3274,7 +3439,7 @@ static void mg__tile8_iq4_xs(const mg__ktile *k, const mg__block_q8_k *const *a,
 /* Q2_K..Q6_K or IQ4_XS, nr <= 16 rows (row_bytes rb apart) and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t.
    Lanes past nr repeat the last row and tokens past nt the last token; their results are dropped. */
 static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
-                        float *y, size_t ys) {
+                        float *y, size_t ys, int lanes) {
     int blk = 1, bytes = 0;
     size_t bb;
     float s[MG__TILE_ROWS * MG__TOK_BLOCK];
@@ -3291,12 +3456,19 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
     for (b = 0; b < n / 256; b++) {
         /* the block after next (at the end: of the next 16 rows): a block's tiles take ~1 us */
         const size_t ahead = b + 2 < n / 256 ? (size_t)(b + 2) * bb : MG__TILE_ROWS * rb + (size_t)(b + 2 - n / 256) * bb;
-        for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], ahead, ahead + bb);
-        switch (wtype) {
-        case MG_TYPE_Q4_K: mg__ktile_q4_k(row, (size_t)b * bb, &k); break;
-        case MG_TYPE_Q5_K: mg__ktile_q5_k(row, (size_t)b * bb, &k); break;
-        case MG_TYPE_Q6_K: mg__ktile_q6_k(row, (size_t)b * bb, &k); break;
-        default:           mg__ktile_unpacked(wtype, row, (size_t)b * bb, &k); break;
+        if (lanes) {   /* Q4_K, Q6_K */
+            const uint8_t *g = w + (size_t)b * MG__TILE_ROWS * bb;
+            mg__prefetch_span(g, 2 * MG__TILE_ROWS * bb, 3 * MG__TILE_ROWS * bb);
+            if (wtype == MG_TYPE_Q4_K) mg__ktile_q4_k_lanes(g, &k);
+            else mg__ktile_q6_k_lanes(g, &k);
+        } else {
+            for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], ahead, ahead + bb);
+            switch (wtype) {
+            case MG_TYPE_Q4_K: mg__ktile_q4_k(row, (size_t)b * bb, &k); break;
+            case MG_TYPE_Q5_K: mg__ktile_q5_k(row, (size_t)b * bb, &k); break;
+            case MG_TYPE_Q6_K: mg__ktile_q6_k(row, (size_t)b * bb, &k); break;
+            default:           mg__ktile_unpacked(wtype, row, (size_t)b * bb, &k); break;
+            }
         }
         for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
             for (t = 0; t < MG__TILE_TOKS; t++) {
@@ -3321,8 +3493,98 @@ static void mg__tiles_k(int wtype, const uint8_t *w, size_t rb, int nr, const ui
         for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
 }
 
+/* ----- decode from the lanes layout: one token, ng groups of 16 rows back to back (one sequential stream), each
+   row's sum in its own lane: y[16 G + r] = the scalar kernel's sum for row r of group G. Per block the exact
+   integer sums of the scalar kernel (vpdpbusd with four activation bytes broadcast; sub-block scales by vpmulld)
+   and its float term, lane by lane. ----- */
+#ifndef MG__LANES_AHEAD
+#define MG__LANES_AHEAD 12288   /* bytes the lanes streams prefetch ahead */
+#endif
+static void mg__lanes_dec_q4_k(const uint8_t *w, int ng, const mg__block_q8_k *a, int nb, float *y) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    int G, b, c, st, j;
+    for (G = 0; G < ng; G++) {
+        __m512 s = _mm512_setzero_ps();
+        for (b = 0; b < nb; b++, w += 16 * sizeof(mg__block_q4_k)) {
+            const int8_t *q8 = a[b].qs;
+            __m512i sc[8], ms[8], acc[8], sumi = _mm512_setzero_si512(), summ = _mm512_setzero_si512();
+            __m512 dx = _mm512_set1_ps(a[b].d);
+            mg__prefetch_span(w, MG__LANES_AHEAD, MG__LANES_AHEAD + 16 * sizeof(mg__block_q4_k));
+            MG__UNROLL for (j = 0; j < 8; j++) acc[j] = _mm512_setzero_si512();
+            MG__UNROLL for (st = 0; st < 8; st++)      /* eight independent sums: sub-blocks 2c (low nibbles), 2c + 1 */
+                MG__UNROLL for (c = 0; c < 4; c++) {
+                    const __m512i v = MG__LANE_LD(w + 256, 8 * c + st);
+                    acc[2 * c] = mg__dpbusd_bc(acc[2 * c], _mm512_and_si512(v, m4), q8 + 64 * c + 4 * st);
+                    acc[2 * c + 1] = mg__dpbusd_bc(acc[2 * c + 1], _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), q8 + 64 * c + 32 + 4 * st);
+                }
+            mg__q4k_lanes_sm(MG__LANE_LD(w + 64, 0), MG__LANE_LD(w + 64, 1), MG__LANE_LD(w + 64, 2), sc, ms);
+            MG__UNROLL for (j = 0; j < 8; j++) sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(acc[j], sc[j]));
+            MG__UNROLL for (j = 0; j < 8; j++) summ = mg__dpwssd_bc(summ, ms[j], a[b].bsums + 2 * j);
+            s = _mm512_add_ps(s, _mm512_sub_ps(
+                _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w)), dx), _mm512_cvtepi32_ps(sumi)),
+                _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + 32))), dx), _mm512_cvtepi32_ps(summ))));
+        }
+        _mm512_storeu_ps(y + 16 * G, s);
+    }
+}
+static void mg__lanes_dec_q6_k(const uint8_t *w, int ng, const mg__block_q8_k *a, int nb, float *y) {
+    int G, b, h, c, s4, st, i;
+    for (G = 0; G < ng; G++) {
+        __m512 s = _mm512_setzero_ps();
+        for (b = 0; b < nb; b++, w += 16 * sizeof(mg__block_q6_k)) {
+            const int8_t *q8 = a[b].qs;
+            __m512i v[4], sc[16], ms[8], sumi = _mm512_setzero_si512(), corr = _mm512_setzero_si512();
+            mg__prefetch_span(w, MG__LANES_AHEAD, MG__LANES_AHEAD + 16 * sizeof(mg__block_q6_k));
+            __m512i acc[16];                              /* sub-block g = 8h + 2c + s/4 */
+            MG__UNROLL for (i = 0; i < 16; i++) acc[i] = _mm512_setzero_si512();
+            MG__UNROLL for (st = 0; st < 4; st++)         /* sixteen independent sums */
+                MG__UNROLL for (h = 0; h < 2; h++)
+                    MG__UNROLL for (s4 = 0; s4 < 2; s4++) {
+                        const int q = 4 * s4 + st;
+                        const __m512i l0 = MG__LANE_LD(w, 16 * h + q), l1 = MG__LANE_LD(w, 16 * h + 8 + q), hb = MG__LANE_LD(w + 2048, 8 * h + q);
+                        MG__UNROLL for (c = 0; c < 4; c++)
+                            acc[8 * h + 2 * c + s4] = mg__dpbusd_bc(acc[8 * h + 2 * c + s4], mg__q6k_lanes_q(l0, l1, hb, c), q8 + 128 * h + 32 * c + 4 * q);
+                    }
+            for (i = 0; i < 4; i++) v[i] = MG__LANE_LD(w + 3072, i);
+            mg__q6k_lanes_sc(v, sc, ms);
+            MG__UNROLL for (i = 0; i < 16; i++) sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(acc[i], sc[i]));
+            MG__UNROLL for (i = 0; i < 8; i++) corr = mg__dpwssd_bc(corr, ms[i], a[b].bsums + 2 * i);
+            sumi = _mm512_sub_epi32(sumi, _mm512_slli_epi32(corr, 5));   /* quants are stored + 32 */
+            s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + 3328))),
+                                                             _mm512_set1_ps(a[b].d)), _mm512_cvtepi32_ps(sumi)));
+        }
+        _mm512_storeu_ps(y + 16 * G, s);
+    }
+}
+/* A 32-weight block of 16 rows against the 32 activation quants q: wq[s] = the weights 4s..4s+3 stored unsigned,
+   u = w + off (row r in lane r), so = off x the sum of q: sum u q - so = sum w q (exact in int32). Q8_0 off = 128. */
+MG__INLINE __m512i mg__lanes_dot32(const __m512i *wq, const int8_t *q, int32_t so) {
+    __m512i u0 = _mm512_setzero_si512(), u1 = _mm512_setzero_si512();
+    int i;
+    MG__UNROLL for (i = 0; i < 8; i += 2) {
+        u0 = mg__dpbusd_bc(u0, wq[i], q + 4 * i);
+        u1 = mg__dpbusd_bc(u1, wq[i + 1], q + 4 * i + 4);
+    }
+    return _mm512_sub_epi32(_mm512_add_epi32(u0, u1), _mm512_set1_epi32(so));
+}
+static void mg__lanes_dec_q8_0(const uint8_t *w, int ng, const mg__block_q8_0 *a, const int32_t *cs, int nb, float *y) {
+    const __m512i c80 = _mm512_set1_epi8((char)0x80);
+    const float *dx = (const float *)(cs + nb);
+    int G, b, i;
+    for (G = 0; G < ng; G++) {
+        __m512 s = _mm512_setzero_ps();
+        for (b = 0; b < nb; b++, w += 16 * sizeof(mg__block_q8_0)) {
+            __m512i wq[8];
+            mg__prefetch_span(w, MG__LANES_AHEAD, MG__LANES_AHEAD + 16 * sizeof(mg__block_q8_0));
+            MG__UNROLL for (i = 0; i < 8; i++) wq[i] = _mm512_xor_si512(MG__LANE_LD(w + 32, i), c80);
+            s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, a[b].qs, 128 * cs[b])),
+                                               _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w)), _mm512_set1_ps(dx[b]))));
+        }
+        _mm512_storeu_ps(y + 16 * G, s);
+    }
+}
 /* ----- prefill tiles for the 32-weight formats (Q8_0, Q4_0, IQ4_NL with Q8_0 activations, Q4_1 with Q8_1): 16
-   weight rows in the int32 lanes x 8 tokens, as mg__tiles_k, two blocks laid out at a time. The weights are
+   weight rows in the int32 lanes, each block laid out once for all the tokens (mg__lanes_dot32). The weights are
    stored unsigned, u = w + off (Q8_0 and IQ4_NL: off 128, Q4_0: the stored q = w + 8, Q4_1: q, off 0), so that
    vpdpbusd takes four activation bytes broadcast as they are; sumi = sum u a - off sum a. ----- */
 MG__INLINE int mg__off32(int type) { return type == MG_TYPE_Q4_0 ? 8 : type == MG_TYPE_Q4_1 ? 0 : 128; }
@@ -3334,75 +3596,100 @@ MG__INLINE __m256i mg__wu32(const uint8_t *p, int type) {
     return _mm256_shuffle_epi8(_mm256_add_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), _mm256_set1_epi8((char)0x80)),
                                mg__nib32(p + 2));
 }
-/* sum of 32 int8 */
-MG__INLINE int mg__sum32(const int8_t *q) {
-    const __m256i v = _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8((char)0x80)), _mm256_setzero_si256());
-    const __m128i s = _mm_add_epi64(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    return (int)_mm_cvtsi128_si64(_mm_add_epi64(s, _mm_unpackhi_epi64(s, s))) - 32 * 128;
-}
-typedef struct mg__ktile32 {
-    __m512i q[16];   /* u of block c, quants 4s..4s+3, at 8c + s */
-    __m512 d[2], m[2];
-} mg__ktile32;
-/* blocks b and b + 1 (nb2 = 1: b alone) at byte off of each of 16 rows (blocks bb bytes apart), rows in lanes */
-MG__INLINE void mg__ktile32_pair(int type, const uint8_t *const *row, size_t off, size_t bb, int nb2, mg__ktile32 *k) {
-    __m512i v[16];
-    int i, c;
-    MG__UNROLL for (i = 0; i < 16; i++)
-        v[i] = _mm512_inserti64x4(_mm512_castsi256_si512(mg__wu32(row[i] + off, type)), nb2 > 1 ? mg__wu32(row[i] + off + bb, type) : _mm256_setzero_si256(), 1);
-    mg__tr16(v);
-    MG__UNROLL for (i = 0; i < 16; i++) k->q[i] = v[i];
-    for (c = 0; c < nb2; c++) {
-        k->d[c] = mg__f16x16(row, off + (size_t)c * bb);
-        k->m[c] = type == MG_TYPE_Q4_1 ? mg__f16x16(row, off + (size_t)c * bb + 2) : k->d[c];
-    }
-}
-/* Block c of the pair, 16 rows x 8 tokens (xb[t]: token t's activation block): s[16 t + r] += the scalar kernel's
-   term (float)sumi (d_w d_x) (Q4_1: + m_w s_x) */
-MG__INLINE void mg__tile8_32(int type, const mg__ktile32 *k, int c, const uint8_t *const *xb, float *s) {
-    const int qo = type == MG_TYPE_Q4_1 ? 4 : 2, off = mg__off32(type);
-    __m512i acc[MG__TILE_TOKS];
-    int st, t;
-    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = _mm512_setzero_si512();
-    MG__UNROLL for (st = 0; st < 8; st++) {
-        const __m512i w = k->q[8 * c + st];
-        MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) acc[t] = mg__dpbusd_bc(acc[t], w, xb[t] + qo + 4 * st);
-    }
-    MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) {
-        __m512i sumi = acc[t];
-        __m512 term;
-        if (off) sumi = _mm512_sub_epi32(sumi, _mm512_set1_epi32(off * mg__sum32((const int8_t *)(xb[t] + qo))));
-        term = _mm512_mul_ps(_mm512_cvtepi32_ps(sumi), _mm512_mul_ps(k->d[c], _mm512_set1_ps(mg__h2f(mg__le16(xb[t])))));
-        if (type == MG_TYPE_Q4_1) term = _mm512_add_ps(term, _mm512_mul_ps(k->m[c], _mm512_set1_ps(mg__h2f(mg__le16(xb[t] + 2)))));
-        _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
-    }
-}
-/* nr <= 16 rows and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t (lanes past nr repeat the last row, tokens
-   past nt the last token; their results are dropped) */
+/* nr <= 16 rows and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t (lanes past nr repeat the last row; their
+   results are dropped). x: rows of mg__quant_act. Per block the rows' weights u are put in lanes (a 16 x 16 word
+   transpose of which words 0-7 are used) once for all the tokens; s[16 t + r] += the scalar kernel's term
+   (float)sumi (d_w d_x) (Q4_1: + m_w s_x). */
 MG__INLINE void mg__tiles32(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
     const size_t bb = type == MG_TYPE_Q8_0 ? sizeof(mg__block_q8_0) : type == MG_TYPE_Q4_1 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0);
-    const size_t xbb = type == MG_TYPE_Q4_1 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0);
-    const int64_t nb = n / 32;
+    const size_t xbb = type == MG_TYPE_Q4_1 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0), co = mg__act_q8_0_sums(n);
+    const int nb = (int)(n / 32), off = mg__off32(type), qo = type == MG_TYPE_Q4_1 ? 4 : 2;
     float s[MG__TILE_ROWS * MG__TOK_BLOCK];
-    const uint8_t *row[MG__TILE_ROWS], *xb[MG__TILE_TOKS];
-    mg__ktile32 k;
-    int64_t b;
-    int i, t, t0, c;
+    const uint8_t *row[MG__TILE_ROWS];
+    int b, i, t;
     for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
     memset(s, 0, sizeof s);
-    for (b = 0; b < nb; b += 2) {
-        const int nb2 = nb - b < 2 ? 1 : 2;
-        const size_t ahead = b + 4 < nb ? (size_t)(b + 4) * bb : MG__TILE_ROWS * rb + (size_t)(b + 4 - nb) * bb;   /* the pair after next */
-        for (i = 0; i < MG__TILE_ROWS; i++) mg__prefetch_span(row[i], ahead, ahead + 2 * bb);
-        mg__ktile32_pair(type, row, (size_t)b * bb, bb, nb2, &k);
-        for (c = 0; c < nb2; c++)
-            for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
-                for (t = 0; t < MG__TILE_TOKS; t++) xb[t] = x + (size_t)(t0 + t < nt ? t0 + t : nt - 1) * xs + (size_t)(b + c) * xbb;
-                mg__tile8_32(type, &k, c, xb, s + MG__TILE_ROWS * t0);
+    for (b = 0; b < nb; b++) {
+        const size_t o = (size_t)b * bb;
+        __m512i wq[16];
+        __m512 dw, mw;
+        for (i = 0; i < 16; i++) {
+            mg__prefetch_span(row[i], o + 4 * bb, o + 5 * bb);
+            wq[i] = _mm512_castsi256_si512(mg__wu32(row[i] + o, type));
+        }
+        mg__tr16(wq);
+        dw = mg__f16x16(row, o);
+        mw = type == MG_TYPE_Q4_1 ? mg__f16x16(row, o + 2) : dw;
+        for (t = 0; t < nt; t++) {
+            const uint8_t *xt = x + (size_t)t * xs, *xb = xt + (size_t)b * xbb;
+            __m512 term;
+            if (type == MG_TYPE_Q4_1)
+                term = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, (const int8_t *)(xb + qo), 0)), _mm512_mul_ps(dw, _mm512_set1_ps(mg__h2f(mg__le16(xb))))),
+                                     _mm512_mul_ps(mw, _mm512_set1_ps(mg__h2f(mg__le16(xb + 2)))));
+            else {
+                const int32_t *cs = (const int32_t *)(xt + co);
+                term = _mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, (const int8_t *)(xb + qo), off * cs[b])),
+                                     _mm512_mul_ps(dw, _mm512_set1_ps(((const float *)(cs + nb))[b])));
             }
+            _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
+        }
     }
     for (t = 0; t < nt; t++)
         for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
+}
+/* Q8_0 prefill from the lanes layout: one group of 16 rows x nt tokens, eight tokens at a time with their sums in
+   registers over all blocks (the group's blocks are read again for every eight tokens, from the caches). */
+static void mg__tiles_q8_0_lanes(const uint8_t *g, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    const __m512i c80 = _mm512_set1_epi8((char)0x80);
+    const int nb = (int)(n / 32);
+    const size_t co = mg__act_q8_0_sums(n);
+    const mg__block_q8_0 *a[MG__TILE_TOKS];
+    const int32_t *cs[MG__TILE_TOKS];
+    const float *dx[MG__TILE_TOKS];
+    float out[MG__TILE_ROWS * MG__TILE_TOKS];
+    int t0, t, b, i;
+    for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
+        __m512 s[MG__TILE_TOKS];
+        for (t = 0; t < MG__TILE_TOKS; t++) {   /* tokens past nt repeat the last */
+            const uint8_t *xt = x + (size_t)(t0 + t < nt ? t0 + t : nt - 1) * xs;
+            a[t] = (const mg__block_q8_0 *)xt; cs[t] = (const int32_t *)(xt + co); dx[t] = (const float *)(cs[t] + nb);
+            s[t] = _mm512_setzero_ps();
+        }
+        for (b = 0; b < nb; b++) {
+            const uint8_t *gb = g + (size_t)b * 16 * sizeof(mg__block_q8_0);
+            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)gb));
+            __m512i wq[8];
+            MG__UNROLL for (i = 0; i < 8; i++) wq[i] = _mm512_xor_si512(MG__LANE_LD(gb + 32, i), c80);
+            MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++)
+                s[t] = _mm512_add_ps(s[t], _mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, a[t][b].qs, 128 * cs[t][b])),
+                                                         _mm512_mul_ps(dw, _mm512_set1_ps(dx[t][b]))));
+        }
+        for (t = 0; t < MG__TILE_TOKS; t++) _mm512_storeu_ps(out + MG__TILE_ROWS * t, s[t]);
+        for (t = 0; t < MG__TILE_TOKS && t0 + t < nt; t++)
+            for (i = 0; i < MG__TILE_ROWS; i++) y[(size_t)(t0 + t) * ys + i] = out[MG__TILE_ROWS * t + i];
+    }
+}
+/* mg__mat_block on nr rows (a multiple of 16) in the lanes layout from the group at w: the decode streams below
+   MG__TILE_MIN_TOKS tokens, else the tiles. x: rows of mg__quant_act. */
+static void mg__mat_block_lanes_vnni(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt,
+                                     int64_t n, float *y, size_t ys) {
+    const int ng = nr / 16;
+    int t, G;
+    if (nt < MG__TILE_MIN_TOKS) {
+        for (t = 0; t < nt; t++) {
+            const uint8_t *xt = x + (size_t)t * xs;
+            if (wtype == MG_TYPE_Q4_K) mg__lanes_dec_q4_k(w, ng, (const mg__block_q8_k *)xt, (int)(n / 256), y + (size_t)t * ys);
+            else if (wtype == MG_TYPE_Q6_K) mg__lanes_dec_q6_k(w, ng, (const mg__block_q8_k *)xt, (int)(n / 256), y + (size_t)t * ys);
+            else mg__lanes_dec_q8_0(w, ng, (const mg__block_q8_0 *)xt, (const int32_t *)(xt + mg__act_q8_0_sums(n)),
+                                    (int)(n / 32), y + (size_t)t * ys);
+        }
+        return;
+    }
+    for (G = 0; G < ng; G++) {
+        const uint8_t *g = w + (size_t)G * 16 * rb;
+        if (wtype == MG_TYPE_Q8_0) mg__tiles_q8_0_lanes(g, x, xs, nt, n, y + 16 * G, ys);
+        else mg__tiles_k(wtype, g, rb, 16, x, xs, nt, n, y + 16 * G, ys, 1);
+    }
 }
 static void mg__tiles32_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
     mg__tiles32(MG_TYPE_Q8_0, w, rb, nr, x, xs, nt, n, y, ys);
@@ -3476,7 +3763,7 @@ static int mg__mat_block_vnni(int wtype, const uint8_t *w, size_t rb, int nr, co
             return 1;
         }
         for (; r < nr; r += MG__TILE_ROWS)
-            mg__tiles_k(wtype, w + (size_t)r * rb, rb, nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS, x, xs, nt, n, y + r, ys);
+            mg__tiles_k(wtype, w + (size_t)r * rb, rb, nr - r < MG__TILE_ROWS ? nr - r : MG__TILE_ROWS, x, xs, nt, n, y + r, ys, 0);
         return 1;
     }
     return 0;
@@ -4756,6 +5043,24 @@ static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
     default:           memcpy(y, x, (size_t)n * 4); break;
     }
 }
+/* One activation row for a matrix product: mg__quant_row, and for Q8_0 activations the block sums and scales
+   (mg__act_row_bytes). */
+static void mg__quant_act(int wtype, const float *x, void *y, int64_t n) {
+    mg__quant_row(wtype, x, y, n);
+    if (mg__act_type(wtype) == MG_TYPE_Q8_0) {
+        const mg__block_q8_0 *q = (const mg__block_q8_0 *)y;
+        int32_t *cs = (int32_t *)((uint8_t *)y + mg__act_q8_0_sums(n));
+        float *dx = (float *)(cs + n / 32);
+        int64_t b;
+        int i;
+        for (b = 0; b < n / 32; b++) {
+            int32_t sum = 0;
+            for (i = 0; i < 32; i++) sum += q[b].qs[i];
+            cs[b] = sum;
+            dx[b] = mg__h2f(q[b].d);
+        }
+    }
+}
 static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
 #ifdef MG__AVX2
     switch (wtype) {
@@ -4782,8 +5087,8 @@ static float mg__vec_dot(int wtype, const void *w, const void *x, int64_t n) {
     return mg__vec_dot_scalar(wtype, w, x, n);
 #endif
 }
-/* y[t ys + r] = W_r . x_t for nr weight rows (row_bytes rb apart, from w) and nt <= MG__TOK_BLOCK converted
-   activation rows x_t = x + t xs. */
+/* y[t ys + r] = W_r . x_t for nr weight rows (row_bytes rb apart, from w) and nt <= MG__TOK_BLOCK activation rows
+   x_t = x + t xs converted by mg__quant_act. */
 MG__SEAM void mg__mat_block(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                           float *y, size_t ys) {
     int r, t;
@@ -4794,6 +5099,25 @@ MG__SEAM void mg__mat_block(int wtype, const uint8_t *w, size_t rb, int nr, cons
 #endif
     for (r = 0; r < nr; r++)
         for (t = 0; t < nt; t++) y[(size_t)t * ys + r] = mg__vec_dot(wtype, w + (size_t)r * rb, x + (size_t)t * xs, n);
+}
+/* Whether matrices of type wtype go faster in the lanes layout: the build has kernels for it. */
+static int mg__lanes_wanted(int wtype) {
+#ifdef MG__VNNI
+    const int have = 1;
+#else
+    const int have = 0;
+#endif
+    return have && mg__lanes_type(wtype);
+}
+/* mg__mat_block for nr rows (a multiple of 16) of a matrix in the lanes layout, w at the group of the first row;
+   x: rows of mg__quant_act (xs bytes apart). */
+MG__SEAM void mg__mat_block_lanes(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
+                                float *y, size_t ys) {
+#ifdef MG__VNNI
+    mg__mat_block_lanes_vnni(wtype, w, rb, nr, x, xs, nt, n, y, ys);
+#else
+    mg__mat_block_lanes_scalar(wtype, w, rb, nr, x, xs, nt, n, y, ys);
+#endif
 }
 MG__SEAM void mg__tile_bf16(const uint32_t *a, const uint32_t *b, int kp, float *c, size_t ldc, int nr, int nc, const float *init, int mode) {
 #if defined(MG__BF16)
@@ -5332,6 +5656,7 @@ static mg_result mg__get_mat(const mg_gguf *g, const char *name, int64_t n_in, i
     out->n_in = n_in;
     out->n_out = n_out;
     out->row_bytes = mg__row_bytes(t->type, n_in);
+    out->lanes = 0;
     *bytes += (size_t)t->nbytes;
     return MG_OK;
 }
@@ -5379,7 +5704,7 @@ static void mg__quant_task(void *ctx, int ith, int nth) {
     const mg__matmul_job *j = (const mg__matmul_job *)ctx;
     int64_t t, lo, hi, n_in = j->w[0]->n_in;
     mg__split(j->n_tok, ith, nth, &lo, &hi);
-    for (t = lo; t < hi; t++) mg__quant_row(j->w[0]->type, j->x + t * n_in, j->xq + (size_t)t * j->xq_stride, n_in);
+    for (t = lo; t < hi; t++) mg__quant_act(j->w[0]->type, j->x + t * n_in, j->xq + (size_t)t * j->xq_stride, n_in);
 }
 /* Rows [lo, hi) of matrix i for every token. */
 static void mg__matmul_rows(const mg__matmul_job *j, int i, int64_t lo, int64_t hi) {
@@ -5387,11 +5712,11 @@ static void mg__matmul_rows(const mg__matmul_job *j, int i, int64_t lo, int64_t 
     int t0, t1;
     for (t0 = 0; t0 < j->n_tok; t0 = t1) {           /* blocks of activation rows stay in cache */
         t1 = t0 + MG__TOK_BLOCK < j->n_tok ? t0 + MG__TOK_BLOCK : j->n_tok;
-        mg__mat_block(w->type, w->data + (size_t)lo * w->row_bytes, w->row_bytes, (int)(hi - lo), j->xq + (size_t)t0 * j->xq_stride,
-                      j->xq_stride, t1 - t0, w->n_in, j->y[i] + (size_t)t0 * w->n_out + lo, (size_t)w->n_out);
+        (w->lanes ? mg__mat_block_lanes : mg__mat_block)(w->type, w->data + (size_t)lo * w->row_bytes, w->row_bytes, (int)(hi - lo),
+            j->xq + (size_t)t0 * j->xq_stride, j->xq_stride, t1 - t0, w->n_in, j->y[i] + (size_t)t0 * w->n_out + lo, (size_t)w->n_out);
     }
 }
-/* Each matrix is cut into per chunks of rows (multiples of 8); threads take chunks from a shared counter, so a
+/* Each matrix is cut into per chunks of rows (multiples of 16); threads take chunks from a shared counter, so a
    thread that the system delays leaves its work to the others. Every output element is computed by the same
    code whichever thread or chunk it falls in. Without atomics, thread ith takes chunks ith, ith + nth, ... */
 static void mg__matmul_task(void *ctx, int ith, int nth) {
@@ -5403,14 +5728,24 @@ static void mg__matmul_task(void *ctx, int ith, int nth) {
 #else
     for (c = ith; c < total; c += nth) {
 #endif
-        const int64_t n = j->w[c / j->per]->n_out, step = (n / j->per + 7) / 8 * 8;
+        const int64_t n = j->w[c / j->per]->n_out, step = (n / j->per + 15) / 16 * 16;
         int64_t lo = step * (c % j->per), hi = lo + step < n ? lo + step : n;
         if (c % j->per == j->per - 1) hi = n;
         if (lo < hi) mg__matmul_rows(j, c / j->per, lo, hi);
     }
 }
-/* Bytes of one activation row of n values converted for weight type wtype. */
-static size_t mg__act_row_bytes(int wtype, int64_t n) { return mg__row_bytes(mg__act_type(wtype), n); }
+/* Row chunks per matrix for nth threads: 8 per thread, and more for a large matrix, so that none holds more than
+   MG__CHUNK_BYTES of weights (the last chunk taken ends the job: small chunks keep the threads' finishing times
+   close); at least 16 rows each. */
+#ifndef MG__CHUNK_BYTES
+#define MG__CHUNK_BYTES ((size_t)1 << 20)
+#endif
+static int mg__chunks(const mg__mat *w, int nth) {
+    size_t per = (size_t)w->n_out * w->row_bytes / MG__CHUNK_BYTES, most = (size_t)(w->n_out / 16);
+    if (per < 8 * (size_t)nth) per = 8 * (size_t)nth;
+    if (per > most) per = most > 0 ? most : 1;
+    return (int)(per < 65536 ? per : 65536);
+}
 /* y_i = W_i x over n rows for nw matrices with the same input (no bias): one conversion of the input (across
    threads for several rows) and one job when the matrices share n_in and the partner format, else one each. */
 static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, float *const *y, int nw, const float *x, int n) {
@@ -5422,7 +5757,7 @@ static void mg__linear_n(mg__pool *pool, uint8_t *xq, const mg__mat *const *w, f
             return;
         }
     j.w = w; j.y = y; j.nw = nw; j.x = x; j.xq = xq; j.n_tok = n;
-    j.per = pool->n > 1 ? 8 * pool->n : 1; j.next = 0;
+    j.per = pool->n > 1 ? mg__chunks(w[0], pool->n) : 1; j.next = 0;
     j.xq_stride = mg__act_row_bytes(w[0]->type, w[0]->n_in);
     if (n >= 4) mg__pool_run(pool, mg__quant_task, &j);
     else mg__quant_task(&j, 0, 1);
@@ -6822,6 +7157,41 @@ MGDEF void mg_model_free(mg_model *m) {
     mg_gguf_close(m->gv);
     MG_FREE(m);
 }
+/* A model read into memory: its matrices that the build's kernels run faster in the lanes layout (>>kernels) are
+   rearranged in place, after the fingerprint is taken; the tensor table marks them (mg_gguf_dequantize reads them
+   as stored). Results are the same bit for bit. */
+static mg_result mg__model_lanes(mg_model *m, mg_error *e) {
+    mg__mat *w[2 + 7 * MG_MAX_LAYERS];
+    uint8_t *tmp = NULL;
+    size_t cap = 0;
+    int n = 0, i, il;
+    int64_t G, ti;
+    w[n++] = &m->tok_embd;
+    if (m->output.data != m->tok_embd.data) w[n++] = &m->output;
+    for (il = 0; il < m->hp.n_layer && il < MG_MAX_LAYERS; il++) {
+        mg__layer *L = &m->layer[il];
+        w[n++] = &L->wq; w[n++] = &L->wk; w[n++] = &L->wv; w[n++] = &L->wo; w[n++] = &L->gate; w[n++] = &L->up; w[n++] = &L->down;
+    }
+    for (i = 0; i < n; i++) {
+        mg__mat *a = w[i];
+        if (!mg__lanes_wanted(a->type) || a->n_out % 16 || a->lanes) continue;
+        if (16 * a->row_bytes > cap) {
+            MG_FREE(tmp);
+            if (!(tmp = (uint8_t *)mg__malloc(cap = 16 * a->row_bytes))) return mg__fail(e, MG_ERR_NOMEM, "out of memory rearranging the weights");
+        }
+        for (G = 0; G < a->n_out / 16; G++) {
+            uint8_t *grp = (uint8_t *)(uintptr_t)(a->data + (size_t)G * 16 * a->row_bytes);
+            memcpy(tmp, grp, 16 * a->row_bytes);
+            mg__lanes_pack(a->type, tmp, a->row_bytes, grp);
+        }
+        a->lanes = 1;
+        for (ti = 0; ti < m->g->n_t; ti++)
+            if (m->g->data + m->g->data_off + m->g->t[ti].offset == a->data) m->g->t[ti].lanes = 1;
+    }
+    if (m->output.data == m->tok_embd.data) m->output.lanes = m->tok_embd.lanes;
+    MG_FREE(tmp);
+    return MG_OK;
+}
 /* Takes ownership of g (closed on failure). */
 static mg_result mg__model_from_gguf(mg_model **out, mg_gguf *g, const mg_model_options *opt, mg_error *e) {
     mg_model *m = (mg_model *)mg__calloc(1, sizeof *m);
@@ -6830,6 +7200,7 @@ static mg_result mg__model_from_gguf(mg_model **out, mg_gguf *g, const mg_model_
     m->g = g;
     if ((r = mg__model_init(m, opt, e)) != MG_OK) { mg_model_free(m); return r; }
     mg__gguf_fingerprint(m->g, m->fingerprint);
+    if (m->has_weights && m->g->owned && !m->g->owned_mapped && (r = mg__model_lanes(m, e)) != MG_OK) { mg_model_free(m); return r; }
     if (m->vision) mg__gguf_fingerprint(m->gv ? m->gv : m->g, m->vision_fingerprint);
     *out = m;
     return MG_OK;
@@ -7005,10 +7376,11 @@ static void *mg__weights_alloc(size_t size) {
 #endif
     return mg__malloc(size);
 }
-/* Reads the whole (measured) file into a weights buffer. */
+/* Reads the whole (measured) file into a weights buffer with 64 bytes to spare after it (mg__open_file moves the
+   tensor data to a 64-byte boundary). */
 static mg_result mg__file_slurp(mg__file *f, void **out, mg_error *e) {
     mg_result r;
-    if (!(*out = mg__weights_alloc((size_t)f->size)))
+    if (f->size > (uint64_t)(SIZE_MAX - 64) || !(*out = mg__weights_alloc((size_t)f->size + 64)))
         return mg__fail(e, MG_ERR_NOMEM, "out of memory reading '%s' (%llu bytes)", f->path, (unsigned long long)f->size);
     if ((r = mg__file_read(f, *out, (size_t)f->size, e)) != MG_OK) { MG_FREE(*out); *out = NULL; }
     return r;
@@ -7031,6 +7403,14 @@ static mg_result mg__open_file(mg_gguf **out, const char *path, int no_mmap, mg_
     mg__file_close(&f);
     if (r != MG_OK) return r;
     if ((r = mg_gguf_open_mem(out, buf, (size_t)f.size, e)) != MG_OK) { mg__release_buffer(buf, (size_t)f.size, mapped); return r; }
+    if (!mapped && (uintptr_t)((*out)->data + (*out)->data_off) % 64) {
+        /* the tensor data moved to a 64-byte boundary (into mg__file_slurp's slack): the kernels' vector loads
+           then stay within cache lines */
+        const size_t pad = 64 - (size_t)((uintptr_t)((*out)->data + (*out)->data_off) % 64);
+        mg_gguf_close(*out);
+        memmove((uint8_t *)buf + pad, buf, (size_t)f.size);
+        if ((r = mg_gguf_open_mem(out, (uint8_t *)buf + pad, (size_t)f.size, e)) != MG_OK) { mg__release_buffer(buf, (size_t)f.size, mapped); return r; }
+    }
     (*out)->owned = buf;
     (*out)->owned_size = (size_t)f.size;
     (*out)->owned_mapped = mapped;
@@ -7620,7 +8000,7 @@ static mg_result mg__decoder_forward(mg_session *s, const int32_t *ids, const fl
         float scale = sqrtf((float)E);
         for (t = 0; t < n; t++) {
             if (ids[t] < 0 || ids[t] >= hp->n_vocab) return mg__sfail(s, MG_ERR_INVALID_ARG, "token id %d out of range", ids[t]);
-            mg__dequant_row(m->tok_embd.type, m->tok_embd.data + (size_t)ids[t] * m->tok_embd.row_bytes, s->x + (size_t)t * E, E);
+            mg__dequant_row(m->tok_embd.type, mg__mat_row(&m->tok_embd, ids[t], s->xq), s->x + (size_t)t * E, E);   /* xq: free here */
         }
         mg__tap(&s->opt, "embd", -1, s->x, E, n, 1);
         for (t = 0; t < n * E; t++) s->x[t] *= scale;

@@ -232,7 +232,7 @@ static uint8_t *make_acts(int type, int64_t n_in, int n_tok, size_t *stride) {
         float mag = (float)(1 + rnd() % 100) / 10.0f;
         for (i = 0; i < n_in; i++) f[i] = rndf() * mag;
         if (t % 5 == 3) f[rnd() % n_in] = -50.0f * mag;
-        mg__quant_row(type, f, x + (size_t)t * *stride, n_in);
+        mg__quant_act(type, f, x + (size_t)t * *stride, n_in);
     }
     free(f);
     return x;
@@ -368,11 +368,38 @@ static void check_block(int type, int64_t n_in, int nr, int nt) {
     free(w); free(x); free(y);
 }
 
+/* The same against weights in the lanes layout (groups of 16 rows), from the first group and from the second; and
+   each row read back as stored. */
+static void check_lanes(int type, int64_t n_in, int nr, int nt) {
+    uint8_t *w = make_weights(type, n_in, nr), *x, *wl, *row;
+    size_t xs, rb = mg_type_row_size(type, n_in);
+    float *y = (float *)malloc((size_t)nr * nt * sizeof(float));
+    mg__mat m;
+    int r, t, g, bad = 0, rows = 0;
+    x = make_acts(type, n_in, nt, &xs);
+    wl = (uint8_t *)malloc(rb * (size_t)nr);
+    row = (uint8_t *)malloc(rb);
+    for (g = 0; g < nr / 16; g++) mg__lanes_pack(type, w + (size_t)g * 16 * rb, rb, wl + (size_t)g * 16 * rb);
+    for (g = 0; g < 2 && 16 * g < nr; g++) {
+        int n = nr - 16 * g;
+        mg__mat_block_lanes(type, wl + (size_t)g * 16 * rb, rb, n, x, xs, nt, n_in, y, (size_t)n);
+        for (t = 0; t < nt; t++)
+            for (r = 0; r < n; r++) bad += !bits_equal(y[t * n + r], ref_dot(type, w + (size_t)(16 * g + r) * rb, x + (size_t)t * xs, n_in));
+    }
+    memset(&m, 0, sizeof m);
+    m.data = wl; m.type = type; m.n_in = n_in; m.n_out = nr; m.row_bytes = rb; m.lanes = 1;
+    for (r = 0; r < nr; r++) rows += memcmp(mg__mat_row(&m, r, row), w + (size_t)r * rb, rb) != 0;
+    CHECK(bad == 0 && rows == 0, "lanes, type %d n_in %d rows %d tokens %d: %d results differ from the reference, %d rows read back wrong",
+          type, (int)n_in, nr, nt, bad, rows);
+    free(w); free(wl); free(row); free(x); free(y);
+}
+
 /* A fused Q/K/V-like job of types[0..2] (one partner format, different heights) and a lone types[3] matrix
-   through the pool. */
-static void check_pool(const int *types, int threads, int n_tok) {
+   through the pool; lanes: the matrices of a lanes type (heights multiples of 16) in the lanes layout, except
+   matrix 1. */
+static void check_pool(const int *types, int threads, int n_tok, int lanes) {
     const int64_t n_in = 512;
-    const int outs[4] = { 37, 21, 8, 19 };
+    const int outs[4] = { 37, 21, 8, 19 }, louts[4] = { 48, 32, 16, 64 };
     mg__mat m[4];
     const mg__mat *mp[4];
     float *y[4], *xf = (float *)malloc((size_t)n_in * n_tok * sizeof(float));
@@ -381,10 +408,20 @@ static void check_pool(const int *types, int threads, int n_tok) {
     int i, r, t, bad = 0;
     for (i = 0; i < n_in * n_tok; i++) xf[i] = rndf() * (float)(1 + i / n_in % 7);
     for (i = 0; i < 4; i++) {
-        m[i].type = types[i]; m[i].n_in = n_in; m[i].n_out = outs[i]; m[i].row_bytes = mg_type_row_size(types[i], n_in);
-        m[i].data = make_weights(types[i], n_in, outs[i]);
+        const int no = lanes ? louts[i] : outs[i];
+        memset(&m[i], 0, sizeof m[i]);
+        m[i].type = types[i]; m[i].n_in = n_in; m[i].n_out = no; m[i].row_bytes = mg_type_row_size(types[i], n_in);
+        m[i].data = make_weights(types[i], n_in, no);
         mp[i] = &m[i];
-        y[i] = (float *)malloc((size_t)outs[i] * n_tok * sizeof(float));
+        y[i] = (float *)malloc((size_t)no * n_tok * sizeof(float));
+    }
+    uint8_t *wl[4] = { NULL, NULL, NULL, NULL };
+    for (i = 0; lanes && i < 4; i += 1 + (i == 0)) {
+        if (!mg__lanes_type(types[i])) continue;
+        wl[i] = (uint8_t *)malloc(m[i].row_bytes * (size_t)m[i].n_out);
+        for (r = 0; r < m[i].n_out / 16; r++) mg__lanes_pack(types[i], m[i].data + (size_t)r * 16 * m[i].row_bytes, m[i].row_bytes, wl[i] + (size_t)r * 16 * m[i].row_bytes);
+        m[i].lanes = 1;
+        { const uint8_t *tmp = m[i].data; m[i].data = wl[i]; wl[i] = (uint8_t *)(uintptr_t)tmp; }
     }
     CHECK(mg__pool_start(&pool, threads) == MG_OK, "pool of %d threads", threads);
     mg__linear_n(&pool, xq, mp, y, 3, xf, n_tok);
@@ -393,14 +430,15 @@ static void check_pool(const int *types, int threads, int n_tok) {
     for (i = 0; i < 4; i++) {
         size_t xs = mg__act_row_bytes(types[i], n_in);
         uint8_t *xr = (uint8_t *)malloc(xs);
+        const uint8_t *w0 = m[i].lanes ? wl[i] : m[i].data;
         for (t = 0; t < n_tok; t++) {
-            mg__quant_row(types[i], xf + (size_t)t * n_in, xr, n_in);
-            for (r = 0; r < outs[i]; r++) bad += !bits_equal(y[i][(size_t)t * outs[i] + r], ref_dot(types[i], m[i].data + (size_t)r * m[i].row_bytes, xr, n_in));
+            mg__quant_act(types[i], xf + (size_t)t * n_in, xr, n_in);
+            for (r = 0; r < m[i].n_out; r++) bad += !bits_equal(y[i][(size_t)t * m[i].n_out + r], ref_dot(types[i], w0 + (size_t)r * m[i].row_bytes, xr, n_in));
         }
-        free(xr); free((void *)m[i].data); free(y[i]);
+        free(xr); free((void *)m[i].data); free(wl[i]); free(y[i]);
     }
-    CHECK(bad == 0, "%s %s %s + %s, %d threads, %d tokens: %d results differ from the reference", mg_type_name(types[0]),
-          mg_type_name(types[1]), mg_type_name(types[2]), mg_type_name(types[3]), threads, n_tok, bad);
+    CHECK(bad == 0, "%s %s %s + %s, %d threads, %d tokens%s: %d results differ from the reference", mg_type_name(types[0]),
+          mg_type_name(types[1]), mg_type_name(types[2]), mg_type_name(types[3]), threads, n_tok, lanes ? ", lanes layout" : "", bad);
     free(xf); free(xq);
 }
 
@@ -446,6 +484,13 @@ int main(void) {
     }
     for (r = 0; r < 4; r++)
         for (i = 1; i <= 3; i++)
-            for (t = 0; t < 7; t++) check_pool(jobs[r], i, pool_toks[t]);
+            for (t = 0; t < 7; t++) check_pool(jobs[r], i, pool_toks[t], 0);
+    for (i = 1; i <= 3; i++)
+        for (t = 0; t < 7; t++) check_pool(jobs[0], i, pool_toks[t], 1);
+    for (i = 0; i < 3; i++)
+        for (r = 0; r < 4; r++)
+            for (t = 0; t < 10; t++) check_lanes(types[i], (r + t) % 3 == 0 ? 2560 : 768, 16 * (r + 1), toks[t]);
+    check_lanes(MG_TYPE_Q8_0, 288, 16, 1);
+    check_lanes(MG_TYPE_Q8_0, 288, 32, 5);
     return MG_TEST_END();
 }

@@ -106,7 +106,7 @@ static void check_vlinear(int wtype, int bf16) {
             for (j = 0; j < NIN; j++) src[i][j] = urand() * 0.2f;
             mg__quant_row(wtype, src[i], data[m] + (size_t)i * rb, NIN);
         }
-        w[m].data = data[m]; w[m].type = wtype; w[m].n_in = NIN; w[m].n_out = no; w[m].row_bytes = rb;
+        w[m].data = data[m]; w[m].type = wtype; w[m].n_in = NIN; w[m].n_out = no; w[m].row_bytes = rb; w[m].lanes = 0;
         wp[m] = &w[m];
     }
     for (i = 0; i < N * NIN; i++) x[i] = urand();
@@ -152,11 +152,12 @@ static void check_vattention(int n, int d, int n_head) {
     free(qkv); free(o0); free(o1); free(rj.work); free(aj.kp); free(aj.work);
 }
 
-/* y = W x for quantized random weights, the scalar block against the seam's, bit for bit. */
+/* y = W x for quantized random weights, the scalar block against the seam's, bit for bit; the same rows in the
+   lanes layout through both lanes entries. */
 static void check_mat_block(int wtype, int nt) {
-    enum { NR = 37, NIN = 512 };
+    enum { NR = 37, NL = 32, NIN = 512 };
     size_t rb = mg__row_bytes(wtype, NIN), xs = mg__act_row_bytes(wtype, NIN);
-    uint8_t *w = (uint8_t *)malloc(rb * NR), *x = (uint8_t *)malloc(xs * (size_t)nt);
+    uint8_t *w = (uint8_t *)malloc(rb * NR), *x = (uint8_t *)malloc(xs * (size_t)nt), *wl = (uint8_t *)malloc(rb * NL);
     float *y0 = (float *)malloc(sizeof(float) * NR * (size_t)nt), *y1 = (float *)malloc(sizeof(float) * NR * (size_t)nt);
     float *src = (float *)malloc(sizeof(float) * NR * NIN), act[NIN];
     int i, t;
@@ -164,13 +165,20 @@ static void check_mat_block(int wtype, int nt) {
     CHECK(mg_quantize(wtype, src, w, NR, NIN) == MG_OK, "quantize %s", mg_type_name(wtype));
     for (t = 0; t < nt; t++) {
         for (i = 0; i < NIN; i++) act[i] = urand();
-        mg__quant_row(wtype, act, x + (size_t)t * xs, NIN);
+        mg__quant_act(wtype, act, x + (size_t)t * xs, NIN);
     }
     mg__mat_block_scalar(wtype, w, rb, NR, x, xs, nt, NIN, y0, NR);
     mg__mat_block(wtype, w, rb, NR, x, xs, nt, NIN, y1, NR);
     CHECK(memcmp(y0, y1, sizeof(float) * NR * (size_t)nt) == 0, "%s, %d tokens: scalar and seam matrix products differ",
           mg_type_name(wtype), nt);
-    free(w); free(x); free(y0); free(y1); free(src);
+    for (i = 0; i < NL / 16; i++) mg__lanes_pack(wtype, w + (size_t)i * 16 * rb, rb, wl + (size_t)i * 16 * rb);
+    mg__mat_block_lanes_scalar(wtype, wl, rb, NL, x, xs, nt, NIN, y1, NL);
+    for (t = 0, i = 0; t < nt; t++) i += memcmp(y0 + (size_t)t * NR, y1 + (size_t)t * NL, sizeof(float) * NL) != 0;
+    CHECK(i == 0, "%s, %d tokens: scalar products on the lanes layout differ from the stored rows'", mg_type_name(wtype), nt);
+    mg__mat_block_lanes(wtype, wl, rb, NL, x, xs, nt, NIN, y1, NL);
+    for (t = 0, i = 0; t < nt; t++) i += memcmp(y0 + (size_t)t * NR, y1 + (size_t)t * NL, sizeof(float) * NL) != 0;
+    CHECK(i == 0, "%s, %d tokens: the seam's lanes products differ from the scalar rows'", mg_type_name(wtype), nt);
+    free(w); free(x); free(wl); free(y0); free(y1); free(src);
 }
 
 int main(void) {

@@ -102,6 +102,20 @@ static void check_invariance(const mgx_json *pj, const int *sel) {
             CHECK(mg_model_load_file(&mr, models[k], &mo, &e) == MG_OK, "%s: no_mmap load: %s", models[k], e.message);
             if (mr) r = run(mr, ids, n, 2, 512, 0);
             CHECK(a && r && memcmp(a, r, 8192 * 4) == 0, "%s: read into memory vs mapped not bit-identical", models[k]);
+            if (mr) {   /* matrices rearranged for the kernels still dequantize as stored */
+                const mg_gguf *gm = mg_model_gguf(m), *gr = mg_model_gguf(mr);
+                float *d0 = (float *)malloc(40 * 512 * sizeof(float)), *d1 = (float *)malloc(40 * 512 * sizeof(float));
+                int64_t ti, bad = 0;
+                for (ti = 0; ti < mg_gguf_tensor_count(gm); ti++) {
+                    mg_tensor_info t;
+                    mg_gguf_tensor(gm, ti, &t);
+                    if (t.n_dims != 2 || t.ne[0] > 512 || t.ne[1] < 40) continue;
+                    bad += mg_gguf_dequantize(gm, ti, 3, 37, d0, NULL) != MG_OK || mg_gguf_dequantize(gr, ti, 3, 37, d1, NULL) != MG_OK ||
+                           memcmp(d0, d1, (size_t)37 * t.ne[0] * sizeof(float)) != 0;
+                }
+                CHECK(bad == 0, "%s: %d tensors dequantize differently read into memory", models[k], (int)bad);
+                free(d0); free(d1);
+            }
             free(r);
             mg_model_free(mr);
         }

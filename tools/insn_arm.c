@@ -65,7 +65,7 @@ static int quant_case(const char *name, int wtype, int nt, int ggml) {
         memcpy(w + i + at, &d, 2);
         if (wtype == MG_TYPE_Q4_K) memcpy(w + i + 2, &d, 2);
     }
-    for (t = 0; t < nt; t++) mg__quant_row(wtype, xf + (size_t)t * NIN, x + (size_t)t * xs, NIN);
+    for (t = 0; t < nt; t++) mg__quant_act(wtype, xf + (size_t)t * NIN, x + (size_t)t * xs, NIN);
     insn_begin();
     if (!ggml) mg__mat_block(wtype, w, rb, NR, x, xs, nt, NIN, y, NR);
 #ifdef WITH_GGML
