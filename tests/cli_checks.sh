@@ -57,7 +57,18 @@ expect 2 "error: missing -m FILE" "missing -m" $B/ehr $LAB -q x
 expect 2 "error: unexpected argument 'extra.png'" "too many inputs" $B/cxr $C extra.png -q x $VM
 expect 0 "seed: " "--seed -1 draws a seed and prints it" $B/ehr $LAB -q x $TM -n 2 --temp 0.7 --seed -1 --json --quiet
 seed=$(sed -n 's/^seed: \([0-9]*\) (random.*/\1/p' $T/err)
-grep -qF "\"seed\": $seed}" $T/out && ok "the JSON carries the seed used ($seed)" || bad "seed $seed not in $(cat $T/out)"
+grep -qF "\"seed\": $seed," $T/out && ok "the JSON carries the seed used ($seed)" || bad "seed $seed not in $(cat $T/out)"
+# prompt-lookup decoding: the greedy answer unchanged, in at most as many decoder passes (test_lookup measures fewer)
+expect 0 '"lookup": 8}' "--lookup 8 runs and is reported" $B/ehr $LAB -q "Quote the TSH line." $TM -n 24 --json --quiet --lookup 8
+with=$(sed 's/"decoder_passes": [0-9]*//; s/"timings": {[^}]*}//; s/"lookup": 8/"lookup": 0/' $T/out)
+passes=$(sed -n 's/.*"generated_tokens": \([0-9]*\), "decoder_passes": \([0-9]*\).*/\1 \2/p' $T/out)
+expect 0 '"lookup": 0}' "without --lookup" $B/ehr $LAB -q "Quote the TSH line." $TM -n 24 --json --quiet
+without=$(sed 's/"decoder_passes": [0-9]*//; s/"timings": {[^}]*}//' $T/out)
+[ -n "$with" ] && [ "$with" = "$without" ] && ok "--lookup gives the same answer object" || bad "--lookup changed the answer: $with / $without"
+gen=${passes% *}; np=${passes#* }
+[ -n "$passes" ] && [ "$np" -ge 1 ] && [ "$np" -le "$gen" ] && ok "--lookup: $np passes for $gen tokens" || bad "--lookup passes: '$passes'"
+expect 2 "error: --lookup needs greedy decoding (--temp 0, --repeat-penalty 1)" "--lookup with --temp" $B/ehr $LAB -q x $TM --lookup 4 --temp 0.5
+expect 2 "--lookup: '65' is out of range (accepted: 0 to 64)" "--lookup 65" $B/ehr $LAB -q x $TM --lookup 65
 cpus=$(getconf _NPROCESSORS_ONLN)
 if [ "$cpus" -lt 256 ]; then
   expect 0 "note: -t 256 is more than the $cpus CPUs online; using $cpus threads" "-t above the CPUs: reduced, with a note" $B/ehr $LAB -q x $TM -n 2 -t 256 --quiet
@@ -186,9 +197,9 @@ for p in longitudinal localize labreport; do
 done
 expect 0 '"question": "Findings?", "answer": "' "cxr --json" $B/cxr $C -q 'Findings?' $VM -n 4 --json --quiet
 sha=$(sha256sum $C | cut -c1-64)
-for k in '"thought": "", "prompt_tokens": 282, "generated_tokens": 4, "stop": "max_tokens", "timings": {"encode_s": ' \
+for k in '"thought": "", "prompt_tokens": 282, "generated_tokens": 4, "decoder_passes": 4, "stop": "max_tokens", "timings": {"encode_s": ' \
          '"decode_tok_s": ' "\"inputs\": [{\"path\": \"$C\", \"sha256\": \"$sha\"}]" "\"images\": [\"$C\"]" \
-         '"sampling": {"temp": 0, "top_k": 64, "top_p": 0.95, "min_p": 0, "repeat_penalty": 1, "seed": 0}' \
+         '"sampling": {"temp": 0, "top_k": 64, "top_p": 0.95, "min_p": 0, "repeat_penalty": 1, "seed": 0, "lookup": 0}' \
          "\"runtime\": \"medgemma.h $V\"" "\"model\": {\"path\": \"$D/models/tiny-q4_k_m.gguf\", \"fingerprint\": \"" \
          "\"vision\": {\"path\": \"$MP\", \"fingerprint\": \"" '"system": "You are an expert radiologist."'; do
   grep -qF -- "$k" $T/out && ok "cxr --json holds $(printf '%s' "$k" | cut -c1-40)" || bad "cxr --json lacks $k: $(cat $T/out)"

@@ -151,7 +151,7 @@ out=$($B/ct $W/huge.nii -q x --dump-prompt $M 2>&1); case "$out" in 'error: '*NI
 # one run per driver on the tiny model (2 slices / 1 patch: each SigLIP pass takes a second or two)
 a=$($B/ct $W/ct200.nii -q 'Q' $M -n 4 --slices 2 --json --temp 1 --seed 7 2> $W/err)
 b=$($B/ct $W/ct200.nii -q 'Q' $M -n 4 --slices 2 --json --temp 1 --seed 7 2> /dev/null)
-case "$a" in '{"question": "Q", "answer": "'*'"slices": [100, 199]'*'"seed": 7}'*'}}') ok "ct --json output";; *) bad "ct --json: $a $(cat $W/err)";; esac
+case "$a" in '{"question": "Q", "answer": "'*'"slices": [100, 199]'*'"seed": 7, "lookup": 0}'*'}}') ok "ct --json output";; *) bad "ct --json: $a $(cat $W/err)";; esac
 [ "$(printf '%s' "$a" | untimed)" = "$(printf '%s' "$b" | untimed)" ] && ok "ct deterministic with a seed" || bad "ct differs: $a / $b"
 grep -q 'encoding slice 2/2' $W/err && ok "ct progress on stderr" || bad "ct progress: $(cat $W/err)"
 a=$($B/mri $D/dicom/CT5N -q 'Q' $M -n 4 --slices 2 --json -t 2 2> $W/err)

@@ -28,7 +28,7 @@ case "$out" in *'( 0.1-4.0  )
 Is TSH normal?<end_of_turn>'*) ok "ehr text note";; *) bad "ehr text note";; esac
 a=$($B/ehr $D/ehr/labtext_110_thyroid_function.txt -q 'Is TSH normal?' $TM -n 16 --json -t 2 --quiet)
 b=$($B/ehr $D/ehr/labtext_110_thyroid_function.txt -q 'Is TSH normal?' $TM -n 16 --json -t 1 --quiet)
-case "$a" in '{"question": "Is TSH normal?", "answer": "'*'", "thought": "", "prompt_tokens": '*', "generated_tokens": 16, "stop": "max_tokens", "timings": {'*'}}') ok "ehr --json output";; *) bad "ehr --json output: $a";; esac
+case "$a" in '{"question": "Is TSH normal?", "answer": "'*'", "thought": "", "prompt_tokens": '*', "generated_tokens": 16, "decoder_passes": 16, "stop": "max_tokens", "timings": {'*'}}') ok "ehr --json output";; *) bad "ehr --json output: $a";; esac
 [ "$(printf '%s' "$a" | untimed)" = "$(printf '%s' "$b" | untimed)" ] && ok "ehr deterministic across thread counts" || bad "ehr differs across thread counts"
 $B/ehr $D/ehr/missing.txt -q x $TM > /dev/null 2>&1 && bad "ehr missing file" || ok "ehr missing file fails"
 $B/ehr > /dev/null 2>&1; [ $? -eq 2 ] && ok "ehr usage" || bad "ehr usage"

@@ -206,6 +206,8 @@ void mgx_answer_start(mgx_answer *a, const mgx_run *r, const char *question, FIL
     g->on_text = on_text;
     g->user = a;
     g->stop_reason = &a->stop_code;
+    g->lookup = r->o->lookup;
+    g->n_forward = &a->passes;
 }
 
 int mgx_answer_end(mgx_answer *a, mgx_run *r, mg_session *s, mg_result res, int n_generated, double decode_s) {
@@ -323,8 +325,8 @@ void mgx_json_answer_fields(FILE *f, const mgx_run *r, const mgx_answer *a) {
     fputs("\"question\": ", f); json_str(f, a->question);
     fputs(", \"answer\": ", f); mgx_json_print_string(f, a->text.buf ? a->text.buf : "", a->text.n);
     fputs(", \"thought\": ", f); mgx_json_print_string(f, a->thought.buf ? a->thought.buf : "", a->thought.n);
-    fprintf(f, ", \"prompt_tokens\": %d, \"generated_tokens\": %d, \"stop\": \"%s\"", a->prompt_tokens, a->generated,
-            a->stop ? a->stop : "");
+    fprintf(f, ", \"prompt_tokens\": %d, \"generated_tokens\": %d, \"decoder_passes\": %d, \"stop\": \"%s\"", a->prompt_tokens,
+            a->generated, a->passes, a->stop ? a->stop : "");
     fprintf(f, ", \"timings\": {\"encode_s\": %.3f, \"prefill_tokens\": %d, \"prefill_s\": %.3f, \"prefill_tok_s\": %.2f, "
                "\"decode_s\": %.3f, \"decode_tok_s\": %.2f}", r->encode_s, a->prefill_tokens, a->prefill_s,
             rate(a->prefill_tokens, a->prefill_s), a->decode_s, rate(a->generated, a->decode_s));
@@ -355,8 +357,8 @@ void mgx_json_answer_fields(FILE *f, const mgx_run *r, const mgx_answer *a) {
     if (r->series) { fputs(", \"series\": ", f); json_str(f, r->series); }
     fputs(", \"system\": ", f); json_str(f, o->system);
     fprintf(f, ", \"sampling\": {\"temp\": %g, \"top_k\": %d, \"top_p\": %g, \"min_p\": %g, \"repeat_penalty\": %g, "
-               "\"seed\": %llu}, \"n_ctx\": %d, \"n_predict\": %d}", o->temp, o->top_k, o->top_p, o->min_p,
-            o->repeat_penalty, (unsigned long long)o->seed.value, r->n_ctx, r->n_predict);
+               "\"seed\": %llu, \"lookup\": %d}, \"n_ctx\": %d, \"n_predict\": %d}", o->temp, o->top_k, o->top_p, o->min_p,
+            o->repeat_penalty, (unsigned long long)o->seed.value, o->lookup, r->n_ctx, r->n_predict);
 }
 
 void mgx_report_end(const mgx_run *r, const mgx_answer *a, int i, int n) {

@@ -46,6 +46,7 @@ void mgx_opts_init(mgx_opts *o, const char *prog) {
     arg(a++, "--top-p", MGX_FLOAT, &o->top_p, "P", "with --temp > 0: nucleus probability (default 0.95; 1: off)", 0, 1);
     arg(a++, "--min-p", MGX_FLOAT, &o->min_p, "P", "with --temp > 0: drop tokens below P x the top probability (default 0: off)", 0, 1);
     arg(a++, "--repeat-penalty", MGX_FLOAT, &o->repeat_penalty, "R", "penalty for the last 64 tokens (default 1: off)", 0, 100);
+    arg(a++, "--lookup", MGX_INT, &o->lookup, "N", "greedy only: check up to N tokens copied from the prompt in each pass (prompt-lookup decoding: the same answer in fewer passes when it quotes the input; default 0: off)", 0, 64);
     arg(a++, "--seed", MGX_SEED, &o->seed, "S", "sampling seed (default 0; -1: random, printed on stderr)", 0, 0);
     arg(a++, "--system", MGX_STR, &o->system_arg, "TEXT", "the system text (replaces the recipe's)", 0, 0);
     arg(a++, "--think", MGX_FLAG, &o->think, NULL, "ask the model to think first (the model card's instruction starts the system text); the thought goes to stderr", 0, 0);
@@ -76,6 +77,8 @@ int mgx_driver_args(mgx_opts *o, const mgx_driver *d, const mgx_arg *own, int ar
     spec.tables = tables; spec.footer = EXIT_CODES;
     if ((rc = mgx_args(&spec, argc, argv, o->positional, &o->n_positional)) >= 0) return rc;
     if (d->questions && o->prompts.n == 0) return mgx_usage_error(d->prog, "missing -q QUESTION (or -f FILE)");
+    if (o->lookup > 0 && (o->temp > 0 || o->repeat_penalty != 1.0f))
+        return mgx_usage_error(d->prog, "--lookup needs greedy decoding (--temp 0, --repeat-penalty 1)");
     return mgx_opts_finish(o, d->system) == 0 ? -1 : 1;
 }
 

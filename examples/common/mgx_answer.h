@@ -21,6 +21,7 @@ typedef struct mgx_answer {
     const char *question;          /* what was asked (reports) */
     mgx_text text, thought;        /* .buf: NUL-terminated, malloc'd */
     int prompt_tokens, prefill_tokens, generated;
+    int passes;                    /* decoder passes the answer took (fewer than tokens with --lookup) */
     const char *stop;              /* "end_of_turn", "max_tokens", "context_full" (from stop_code, MG_STOP_*) */
     int stop_code;
     double prefill_s, decode_s;

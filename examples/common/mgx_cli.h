@@ -37,6 +37,7 @@ typedef struct mgx_opts {
     int n_predict;                       /* -n; -1 until given */
     float temp, top_p, min_p, repeat_penalty;
     int top_k;
+    int lookup;                          /* --lookup: prompt-lookup draft tokens per pass (0: off) */
     mgx_seed seed;                       /* the seed used (drawn when --seed -1) */
     const char *system_arg;              /* --system */
     int think, json, quiet, dump_prompt;
@@ -46,7 +47,7 @@ typedef struct mgx_opts {
     char *system;                        /* the system text sent: recipe or --system, after --think's line */
     char *owned[MGX_MAX_QUESTIONS];      /* question texts read from files */
     /* the shared option tables (each ended by an empty entry) */
-    mgx_arg t_prompt[3], t_model[5], t_gen[10], t_out[4];
+    mgx_arg t_prompt[3], t_model[5], t_gen[11], t_out[4];
 } mgx_opts;
 
 /* A driver's fixed facts. */
