@@ -4023,32 +4023,53 @@ MG__INLINE int32x4_t mg__dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
     return vpadalq_s16(acc, vmlal_high_s8(vmull_s8(vget_low_s8(a), vget_low_s8(b)), a, b));
 #endif
 }
-/* sum_i d_w,i dx sumi for rows w + r rb: s[r] as mg__dot_q8_0_scalar gives it */
-MG__KERNEL void mg__rows4_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_q8_0 *a, int64_t nb, float *s) {
+/* Q8_0, Q4_0 / IQ4_NL and Q4_1 rows (blocks of 32 weights, bw bytes, quants at qo after the f16 d): per block the
+   four rows' q . qx, term (float)sumi (d_w dx) as mg__dot_q8_0_scalar and mg__dot_lut4_scalar, plus m_w s_x for Q4_1
+   (activations Q8_1) as mg__dot_q4_1_scalar. The nibble formats' bytes give weights l (low) and l + 16 (high),
+   through lut for Q4_0 / IQ4_NL. */
+MG__INLINE void mg__rows4_b32(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t nb, const int8_t *lut, float *s) {
     MG__NO_FMA
-    const mg__block_q8_0 *row[4];
+    const int q41 = wtype == MG_TYPE_Q4_1, q80 = wtype == MG_TYPE_Q8_0;
+    const size_t bw = q80 ? sizeof(mg__block_q8_0) : q41 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0), qo = q41 ? 4 : 2;
+    const size_t bx = q41 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0);
+    const int8x16_t tab = vld1q_s8(lut);
+    const uint8_t *row[4];
     float32x4_t acc = vdupq_n_f32(0.0f);
     int64_t b;
     int r;
-    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q8_0 *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
-    for (b = 0; b < nb; b++, a++) {
-        const int8x16x2_t ax = vld1q_s8_x2(a->qs);
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = w + (size_t)(r < nr ? r : nr - 1) * rb;
+    for (b = 0; b < nb; b++, x += bx) {
+        const int8x16x2_t ax = vld1q_s8_x2((const int8_t *)x + bx - 32);
+        const uint16_t *d[4];
+        float32x4_t term;
         int32x4_t p[4];
         MG__UNROLL for (r = 0; r < 4; r++) {
-            const int8x16x2_t q = vld1q_s8_x2(row[r][b].qs);
-            p[r] = mg__dot16(mg__dot16(vdupq_n_s32(0), q.val[0], ax.val[0]), q.val[1], ax.val[1]);
+            const uint8_t *q = row[r] + (size_t)b * bw;
+            int8x16x2_t v;
+            if (q80) v = vld1q_s8_x2((const int8_t *)q + qo);
+            else {
+                const uint8x16_t u = vld1q_u8(q + qo), lo = vandq_u8(u, vdupq_n_u8(0x0F)), hi = vshrq_n_u8(u, 4);
+                v.val[0] = q41 ? vreinterpretq_s8_u8(lo) : vqtbl1q_s8(tab, lo);
+                v.val[1] = q41 ? vreinterpretq_s8_u8(hi) : vqtbl1q_s8(tab, hi);
+            }
+            p[r] = mg__dot16(mg__dot16(vdupq_n_s32(0), v.val[0], ax.val[0]), v.val[1], ax.val[1]);
+            d[r] = (const uint16_t *)q;
         }
-        acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(mg__sum4x4(p)),
-                                       vmulq_f32(mg__h4x(&row[0][b].d, &row[1][b].d, &row[2][b].d, &row[3][b].d), vdupq_n_f32(mg__h2f(a->d)))));
+        term = vmulq_f32(vcvtq_f32_s32(mg__sum4x4(p)), vmulq_f32(mg__h4x(d[0], d[1], d[2], d[3]), vdupq_n_f32(mg__h2f(mg__le16(x)))));
+        if (q41) term = vaddq_f32(term, vmulq_f32(mg__h4x(d[0] + 1, d[1] + 1, d[2] + 1, d[3] + 1), vdupq_n_f32(mg__h2f(mg__le16(x + 2)))));
+        acc = vaddq_f32(acc, term);
     }
     vst1q_f32(s, acc);
 }
-/* Q4_K block headers of four rows, rows in lanes: the first 16 bytes of each block as words [d | dmin << 16,
+MG__KERNEL void mg__rows4_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t nb, float *s) { mg__rows4_b32(MG_TYPE_Q8_0, w, rb, nr, x, nb, mg__q4_0_lut, s); }
+MG__KERNEL void mg__rows4_lut4(const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t nb, const int8_t *lut, float *s) { mg__rows4_b32(MG_TYPE_Q4_0, w, rb, nr, x, nb, lut, s); }
+MG__KERNEL void mg__rows4_q4_1(const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t nb, float *s) { mg__rows4_b32(MG_TYPE_Q4_1, w, rb, nr, x, nb, mg__q4_0_lut, s); }
+/* Q4_K / Q5_K block headers of four rows (the same first 16 bytes), rows in lanes: the words [d | dmin << 16,
    w0, w1, w2] (the scale words of mg__q4k_sm), transposed (hw lane r = d | dmin << 16 of row r); then the
    bytes sc0..7 of rows 0, 1 in zs[0] and of rows 2, 3 in zs[1], the mins alike in zm. */
-MG__INLINE uint32x4_t mg__q4k_head4(const mg__block_q4_k *const *w, uint8x16_t *zs, uint8x16_t *zm) {
-    const uint32x4_t r0 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[0])), r1 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[1]));
-    const uint32x4_t r2 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[2])), r3 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[3]));
+MG__INLINE uint32x4_t mg__q4k_head4(const uint8_t *const *w, uint8x16_t *zs, uint8x16_t *zm) {
+    const uint32x4_t r0 = vreinterpretq_u32_u8(vld1q_u8(w[0])), r1 = vreinterpretq_u32_u8(vld1q_u8(w[1]));
+    const uint32x4_t r2 = vreinterpretq_u32_u8(vld1q_u8(w[2])), r3 = vreinterpretq_u32_u8(vld1q_u8(w[3]));
     const uint64x2_t t0 = vreinterpretq_u64_u32(vtrn1q_u32(r0, r1)), t1 = vreinterpretq_u64_u32(vtrn2q_u32(r0, r1));
     const uint64x2_t t2 = vreinterpretq_u64_u32(vtrn1q_u32(r2, r3)), t3 = vreinterpretq_u64_u32(vtrn2q_u32(r2, r3));
     const uint32x4_t m3f = vdupq_n_u32(0x3f3f3f3f), m0f = vdupq_n_u32(0x0f0f0f0f), m30 = vdupq_n_u32(0x30303030);
@@ -4063,36 +4084,55 @@ MG__INLINE uint32x4_t mg__q4k_head4(const mg__block_q4_k *const *w, uint8x16_t *
 }
 /* the 8 bytes of row r (0..3) in z (rows 0, 1 | 2, 3) widened to 16 bits */
 MG__INLINE uint16x8_t mg__row8(const uint8x16_t *z, int r) { return r & 1 ? vmovl_high_u8(z[r / 2]) : vmovl_u8(vget_low_u8(z[r / 2])); }
-/* [S_0, S_1, S_2, S_3]: the four sub-blocks of 64 quant bytes q (low nibbles of bytes 0..31, their high
-   nibbles, then the same of bytes 32..63) . the 128 activations ax */
-MG__INLINE int32x4_t mg__q4k_half(uint8x16x4_t q, const int8x16x4_t *ax) {
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+/* [S_0, S_1, S_2, S_3]: four sub-blocks of 32 quants (sub-block c in u[2c], u[2c + 1], weight order) . the 128
+   activations ax */
+MG__INLINE int32x4_t mg__dot4x32(const uint8x16_t *u, const int8x16x4_t *ax) {
     const int32x4_t z = vdupq_n_s32(0);
-    const int32x4_t s0 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vandq_u8(q.val[0], m4)), ax[0].val[0]), vreinterpretq_s8_u8(vandq_u8(q.val[1], m4)), ax[0].val[1]);
-    const int32x4_t s1 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vshrq_n_u8(q.val[0], 4)), ax[0].val[2]), vreinterpretq_s8_u8(vshrq_n_u8(q.val[1], 4)), ax[0].val[3]);
-    const int32x4_t s2 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vandq_u8(q.val[2], m4)), ax[1].val[0]), vreinterpretq_s8_u8(vandq_u8(q.val[3], m4)), ax[1].val[1]);
-    const int32x4_t s3 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vshrq_n_u8(q.val[2], 4)), ax[1].val[2]), vreinterpretq_s8_u8(vshrq_n_u8(q.val[3], 4)), ax[1].val[3]);
+    const int32x4_t s0 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(u[0]), ax[0].val[0]), vreinterpretq_s8_u8(u[1]), ax[0].val[1]);
+    const int32x4_t s1 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(u[2]), ax[0].val[2]), vreinterpretq_s8_u8(u[3]), ax[0].val[3]);
+    const int32x4_t s2 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(u[4]), ax[1].val[0]), vreinterpretq_s8_u8(u[5]), ax[1].val[1]);
+    const int32x4_t s3 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(u[6]), ax[1].val[2]), vreinterpretq_s8_u8(u[7]), ax[1].val[3]);
     return vpaddq_s32(vpaddq_s32(s0, s1), vpaddq_s32(s2, s3));
 }
-/* sumi_r = sum_j sc_j (q . a over sub-block j): per half h (quant bytes 64h..64h+63) [S_4h .. S_4h+3] times
-   their scales (the activations loaded once for the four rows); summ_r = sum_j m_j (bsums[2j] + bsums[2j+1]).
-   Term: (d dx) sumi - (dmin dx) summ. */
-MG__KERNEL void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
+/* the four sub-blocks of 64 quant bytes q as 0..15: low nibbles of bytes 0..31, their high nibbles, the same of
+   bytes 32..63 */
+MG__INLINE void mg__q4k_nib(uint8x16x4_t q, uint8x16_t *u) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    u[0] = vandq_u8(q.val[0], m4); u[1] = vandq_u8(q.val[1], m4); u[2] = vshrq_n_u8(q.val[0], 4); u[3] = vshrq_n_u8(q.val[1], 4);
+    u[4] = vandq_u8(q.val[2], m4); u[5] = vandq_u8(q.val[3], m4); u[6] = vshrq_n_u8(q.val[2], 4); u[7] = vshrq_n_u8(q.val[3], 4);
+}
+/* Q5_K: the fifth bits of sub-blocks 4h + c (bit 4h + c of qh[l], l = 0..15 in qh[0], 16..31 in qh[1]) into bit 4 */
+MG__INLINE void mg__q5k_bit4(const uint8x16_t *qh, int h, uint8x16_t *u) {
+    const uint8x16_t m = vdupq_n_u8(0x10);
+    int k;
+    MG__UNROLL for (k = 0; k < 2; k++) {
+        const uint8x16_t b = h ? vshrq_n_u8(qh[k], 4) : qh[k];
+        u[k] = vbslq_u8(m, vshlq_n_u8(b, 4), u[k]);
+        u[2 + k] = vbslq_u8(m, vshlq_n_u8(b, 3), u[2 + k]);
+        u[4 + k] = vbslq_u8(m, vshlq_n_u8(b, 2), u[4 + k]);
+        u[6 + k] = vbslq_u8(m, vshlq_n_u8(b, 1), u[6 + k]);
+    }
+}
+/* Q4_K (q5 = 0) and Q5_K (q5 = 1): sumi_r = sum_j sc_j (q . a over sub-block j): per half h (quant bytes 64h..64h+63)
+   [S_4h .. S_4h+3] times their scales (the activations loaded once for the four rows); summ_r = sum_j m_j
+   (bsums[2j] + bsums[2j+1]). Term: (d dx) sumi - (dmin dx) summ. */
+MG__INLINE void mg__rows4_k4(int q5, const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
     MG__NO_FMA
-    const mg__block_q4_k *row[4];
+    const size_t bb = q5 ? sizeof(mg__block_q5_k) : sizeof(mg__block_q4_k), qo = q5 ? offsetof(mg__block_q5_k, qs) : offsetof(mg__block_q4_k, qs);
+    const uint8_t *row[4];
     float32x4_t acc = vdupq_n_f32(0.0f);
     int64_t b;
     int r, h, k;
-    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q4_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = w + (size_t)(r < nr ? r : nr - 1) * rb;
     for (b = 0; b < nb; b++, a++) {
-        const mg__block_q4_k *blk[4];
+        const uint8_t *blk[4];
         const int16x8_t ps = vpaddq_s16(vld1q_s16(a->bsums), vld1q_s16(a->bsums + 8));   /* activation sum per sub-block */
         const float32x4_t dx = vdupq_n_f32(a->d);
         uint8x16_t zs[2], zm[2];
         uint32x4_t hw;
         int32x4_t part[4], sumi[4], summ;
         float32x4_t d, dmin;
-        MG__UNROLL for (r = 0; r < 4; r++) blk[r] = row[r] + b;
+        MG__UNROLL for (r = 0; r < 4; r++) blk[r] = row[r] + (size_t)b * bb;
         hw = mg__q4k_head4(blk, zs, zm);
         MG__UNROLL for (r = 0; r < 4; r++) {
             const int16x8_t mn = vreinterpretq_s16_u16(mg__row8(zm, r));
@@ -4103,8 +4143,15 @@ MG__KERNEL void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__bl
         for (h = 0; h < 2; h++) {
             int8x16x4_t ax[2];
             ax[0] = vld1q_s8_x4(a->qs + 128 * h); ax[1] = vld1q_s8_x4(a->qs + 128 * h + 64);
-            MG__UNROLL for (r = 0; r < 4; r++)
-                sumi[r] = vmlaq_s32(sumi[r], mg__q4k_half(vld1q_u8_x4(blk[r]->qs + 64 * h), ax), vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(mg__row8(zs, r)))));
+            MG__UNROLL for (r = 0; r < 4; r++) {
+                uint8x16_t u[8];
+                mg__q4k_nib(vld1q_u8_x4(blk[r] + qo + 64 * h), u);
+                if (q5) {
+                    const uint8x16x2_t qh = vld1q_u8_x2(blk[r] + offsetof(mg__block_q5_k, qh));
+                    mg__q5k_bit4(qh.val, h, u);
+                }
+                sumi[r] = vmlaq_s32(sumi[r], mg__dot4x32(u, ax), vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(mg__row8(zs, r)))));
+            }
             MG__UNROLL for (k = 0; k < 2; k++)   /* each row's scales 4..7 down to 0..3 */
                 zs[k] = vreinterpretq_u8_u64(vshrq_n_u64(vreinterpretq_u64_u8(zs[k]), 32));
         }
@@ -4115,6 +4162,8 @@ MG__KERNEL void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__bl
     }
     vst1q_f32(s, acc);
 }
+MG__KERNEL void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_k4(0, w, rb, nr, a, nb, s); }
+MG__KERNEL void mg__rows4_q5_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_k4(1, w, rb, nr, a, nb, s); }
 /* Q6_K quants of one half (128 weights: ql 64 bytes, qh 32) in weight order, 16 per vector (group g = 16
    weights): low 4 bits from ql (low nibbles for quarters 0, 1, high for 2, 3), bits 4-5 from qh (bits 2c, 2c+1
    for quarter c), inserted with sli or selected with bsl (quarters 2, 3 first: 0, 1 may then overwrite ql) */
@@ -4129,54 +4178,165 @@ MG__INLINE void mg__q6k_half(uint8x16x4_t ql, uint8x16x2_t qh, uint8x16_t *q) {
         q[2 + k] = vandq_u8(vsliq_n_u8(l1, vshrq_n_u8(h, 2), 4), m3f);          /* quarter 1: bits 2-3 */
     }
 }
-/* sum_g sc_g D_g for the 16 group sums D_g of one row, by parts: one running sdot sum C_g = D_0 + .. + D_g and
-   sum_g (sc_g - sc_g+1) C_g (sc_16 = 0), each C_g taken as it passes (int32 lanes wrap, the total is exact).
-   q stored 0..63, so the row's sumi is this minus 32 sum_g sc_g bsums_g. */
-static int32x4_t mg__q6k_sumi(const mg__block_q6_k *w, const mg__block_q8_k *a) {
-    const int8x16_t sc = vld1q_s8(w->scales);
-    const int16x8_t s0 = vmovl_s8(vget_low_s8(sc)), s1 = vmovl_high_s8(sc), bs0 = vld1q_s16(a->bsums), bs1 = vld1q_s16(a->bsums + 8);
-    const int16x8_t d0 = vsubq_s16(s0, vextq_s16(s0, s1, 1)), d1 = vsubq_s16(s1, vextq_s16(s1, vdupq_n_s16(0), 1));
-    int32x4_t c = vdupq_n_s32(0), dv[2];
-    int32x4_t sumi = vnegq_s32(vshlq_n_s32(vmlal_high_s16(vmlal_s16(vmlal_high_s16(vmull_s16(vget_low_s16(s0), vget_low_s16(bs0)), s0, bs0),
-                                                                  vget_low_s16(s1), vget_low_s16(bs1)), s1, bs1), 5));
-    int h;
-    for (h = 0; h < 2; h++) {
-        const int16x8_t dh = h ? d1 : d0;
-        const int8x16x4_t a0 = vld1q_s8_x4(a->qs + 128 * h), a1 = vld1q_s8_x4(a->qs + 128 * h + 64);
-        uint8x16_t q[8];
-        mg__q6k_half(vld1q_u8_x4(w->ql + 64 * h), vld1q_u8_x2(w->qh + 32 * h), q);
-        dv[0] = vmovl_s16(vget_low_s16(dh)); dv[1] = vmovl_high_s16(dh);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[0]), a0.val[0]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 0);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[1]), a0.val[1]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 1);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[2]), a0.val[2]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 2);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[3]), a0.val[3]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 3);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[4]), a1.val[0]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 0);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[5]), a1.val[1]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 1);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[6]), a1.val[2]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 2);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[7]), a1.val[3]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 3);
-    }
+/* The 16-weight groups of a K-quant block (Q6_K, Q3_K, Q2_K; IQ4_XS as 16 groups, each scale twice): sum_g sc_g D_g
+   for the group sums D_g of one row, by parts: one running sdot sum C_g = D_0 + .. + D_g (*c) and sum_g (sc_g -
+   sc_g+1) C_g (sc_16 = 0), each C_g taken as it passes (int32 lanes wrap, the total is exact). One call per half
+   h: q = its 8 groups (unsigned quants), sc = scales 8h..8h+7, next = 8h+8..8h+15 (0 for the last half). */
+MG__INLINE int32x4_t mg__sc16_half(int32x4_t sumi, int32x4_t *c, const uint8x16_t *q, int16x8_t sc, int16x8_t next, const int8_t *a) {
+    const int16x8_t dh = vsubq_s16(sc, vextq_s16(sc, next, 1));
+    const int32x4_t d0 = vmovl_s16(vget_low_s16(dh)), d1 = vmovl_high_s16(dh);
+    const int8x16x4_t a0 = vld1q_s8_x4(a), a1 = vld1q_s8_x4(a + 64);
+    int32x4_t t = *c;
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[0]), a0.val[0]); sumi = vmlaq_laneq_s32(sumi, t, d0, 0);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[1]), a0.val[1]); sumi = vmlaq_laneq_s32(sumi, t, d0, 1);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[2]), a0.val[2]); sumi = vmlaq_laneq_s32(sumi, t, d0, 2);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[3]), a0.val[3]); sumi = vmlaq_laneq_s32(sumi, t, d0, 3);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[4]), a1.val[0]); sumi = vmlaq_laneq_s32(sumi, t, d1, 0);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[5]), a1.val[1]); sumi = vmlaq_laneq_s32(sumi, t, d1, 1);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[6]), a1.val[2]); sumi = vmlaq_laneq_s32(sumi, t, d1, 2);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[7]), a1.val[3]); sumi = vmlaq_laneq_s32(sumi, t, d1, 3);
+    *c = t;
     return sumi;
 }
-/* per row the lanes of mg__q6k_sumi, the four rows' sums in lanes; term (d dx) sumi */
-MG__KERNEL void mg__rows4_q6_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
+/* sum_g sc_g bsums_g in four lanes (sc = s0 | s1) */
+MG__INLINE int32x4_t mg__sc16_bsums(int16x8_t s0, int16x8_t s1, const int16_t *bsums) {
+    const int16x8_t b0 = vld1q_s16(bsums), b1 = vld1q_s16(bsums + 8);
+    return vmlal_high_s16(vmlal_s16(vmlal_high_s16(vmull_s16(vget_low_s16(s0), vget_low_s16(b0)), s0, b0), vget_low_s16(s1), vget_low_s16(b1)), s1, b1);
+}
+/* the 16-weight groups of a whole block: q[16] in weight order, sumi0 + sum_g sc_g D_g */
+MG__INLINE int32x4_t mg__sc16(int32x4_t sumi, const uint8x16_t *q, int16x8_t s0, int16x8_t s1, const int8_t *a) {
+    int32x4_t c = vdupq_n_s32(0);
+    sumi = mg__sc16_half(sumi, &c, q, s0, s1, a);
+    return mg__sc16_half(sumi, &c, q + 8, s1, vdupq_n_s16(0), a + 128);
+}
+/* Q6_K: q stored 0..63, so the row's sumi is sum_g sc_g D_g - 32 sum_g sc_g bsums_g */
+static int32x4_t mg__q6k_sumi(const uint8_t *blk, const mg__block_q8_k *a) {
+    const mg__block_q6_k *w = (const mg__block_q6_k *)blk;
+    const int8x16_t sc = vld1q_s8(w->scales);
+    const int16x8_t s0 = vmovl_s8(vget_low_s8(sc)), s1 = vmovl_high_s8(sc);
+    int32x4_t c = vdupq_n_s32(0), sumi = vnegq_s32(vshlq_n_s32(mg__sc16_bsums(s0, s1, a->bsums), 5));
+    uint8x16_t q[8];
+    mg__q6k_half(vld1q_u8_x4(w->ql), vld1q_u8_x2(w->qh), q);
+    sumi = mg__sc16_half(sumi, &c, q, s0, s1, a->qs);
+    mg__q6k_half(vld1q_u8_x4(w->ql + 64), vld1q_u8_x2(w->qh + 32), q);
+    return mg__sc16_half(sumi, &c, q, s1, vdupq_n_s16(0), a->qs + 128);
+}
+/* Q2_K / Q3_K 2-bit fields k = 0..3 of the bytes v (weights 32k + l) into u[0], u[2], u[4], u[6] */
+MG__INLINE void mg__2bit4(uint8x16_t v, uint8x16_t *u) {
+    const uint8x16_t m3 = vdupq_n_u8(3);
+    u[0] = vandq_u8(v, m3); u[2] = vandq_u8(vshrq_n_u8(v, 2), m3); u[4] = vandq_u8(vshrq_n_u8(v, 4), m3); u[6] = vshrq_n_u8(v, 6);
+}
+/* the 256 2-bit fields of qs in weight order (mg__unpack_2bit), 16 per vector */
+MG__INLINE void mg__2bit_all(const uint8_t *qs, uint8x16_t *u) {
+    const uint8x16x4_t v = vld1q_u8_x4(qs);
+    mg__2bit4(v.val[0], u); mg__2bit4(v.val[1], u + 1); mg__2bit4(v.val[2], u + 8); mg__2bit4(v.val[3], u + 9);
+}
+/* Q2_K: sumi = sum_g (scales_g & 15) D_g; summ (lanes) = sum_g (scales_g >> 4) bsums_g */
+static int32x4_t mg__q2k_sumi(const uint8_t *blk, const mg__block_q8_k *a, int32x4_t *summ) {
+    const mg__block_q2_k *w = (const mg__block_q2_k *)blk;
+    const uint8x16_t sc = vld1q_u8(w->scales), lo = vandq_u8(sc, vdupq_n_u8(0x0F)), hi = vshrq_n_u8(sc, 4);
+    uint8x16_t q[16];
+    *summ = mg__sc16_bsums(vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(hi))), vreinterpretq_s16_u16(vmovl_high_u8(hi)), a->bsums);
+    mg__2bit_all(w->qs, q);
+    return mg__sc16(vdupq_n_s32(0), q, vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(lo))), vreinterpretq_s16_u16(vmovl_high_u8(lo)), a->qs);
+}
+/* Q3_K: q + 4 = 2-bit field + 4 (high bit: bit 4h + k of hmask[l] for weight 128h + 32k + l), in 0..7, so sumi =
+   sum_g sc_g D_g - 4 sum_g sc_g bsums_g; the scales (mg__q3k_scale) as low nibbles of bytes 0..7 then their high
+   nibbles, or bits 2(g/4).. of byte 8 + g%4 at bit 4, minus 32 */
+static int32x4_t mg__q3k_sumi(const uint8_t *blk, const mg__block_q8_k *a) {
+    static const int8_t sh[16] = { 0, 0, 0, 0, -2, -2, -2, -2, -4, -4, -4, -4, -6, -6, -6, -6 };
+    const mg__block_q3_k *w = (const mg__block_q3_k *)blk;
+    const uint8x8_t s8 = vld1_u8(w->scales);
+    const uint8x16_t lo = vcombine_u8(vand_u8(s8, vdup_n_u8(0x0F)), vshr_n_u8(s8, 4)), m4 = vdupq_n_u8(4);
+    const uint8x16_t h4 = vreinterpretq_u8_u32(vdupq_n_u32((uint32_t)w->scales[8] | (uint32_t)w->scales[9] << 8 | (uint32_t)w->scales[10] << 16 | (uint32_t)w->scales[11] << 24));
+    const int8x16_t sc = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(lo, vshlq_n_u8(vandq_u8(vshlq_u8(h4, vld1q_s8(sh)), vdupq_n_u8(3)), 4))), vdupq_n_s8(32));
+    const int16x8_t s0 = vmovl_s8(vget_low_s8(sc)), s1 = vmovl_high_s8(sc);
+    const uint8x16x2_t hm = vld1q_u8_x2(w->hmask);
+    uint8x16_t q[16];
+    int h;
+    mg__2bit_all(w->qs, q);
+    MG__UNROLL for (h = 0; h < 4; h++) {   /* half h / 2, bytes 16 (h % 2).. */
+        uint8x16_t *u = q + 8 * (h / 2) + h % 2;
+        const uint8x16_t hb = h / 2 ? vshrq_n_u8(hm.val[h % 2], 4) : hm.val[h % 2];
+        u[0] = vbslq_u8(m4, vshlq_n_u8(hb, 2), u[0]); u[2] = vbslq_u8(m4, vshlq_n_u8(hb, 1), u[2]);
+        u[4] = vbslq_u8(m4, hb, u[4]);                u[6] = vbslq_u8(m4, vshrq_n_u8(hb, 1), u[6]);
+    }
+    return mg__sc16(vnegq_s32(vshlq_n_s32(mg__sc16_bsums(s0, s1, a->bsums), 2)), q, s0, s1, a->qs);
+}
+/* IQ4_XS: the grid values of sub-block j (bytes 16j..: low nibbles, then high) as groups 2j, 2j+1 with the scale
+   ls_j - 32 twice (ls_j: nibble j%2 of scales_l[j/2] | bits 2j, 2j+1 of scales_h << 4) */
+static int32x4_t mg__iq4xs_sumi(const uint8_t *blk, const mg__block_q8_k *a) {
+    static const int16_t sh[8] = { 0, -2, -4, -6, -8, -10, -12, -14 };
+    const mg__block_iq4_xs *w = (const mg__block_iq4_xs *)blk;
+    const int8x16_t tab = vld1q_s8(mg__iq4_grid);
+    const uint8x8_t l = vld1_u8(w->scales_l);   /* bytes 4..11 of the block: scales_l and qs[0..3] */
+    const uint16x8_t hi = vshlq_n_u16(vandq_u16(vshlq_u16(vdupq_n_u16(w->scales_h), vld1q_s16(sh)), vdupq_n_u16(3)), 4);
+    const int16x8_t ls = vsubq_s16(vreinterpretq_s16_u16(vorrq_u16(vmovl_u8(vzip1_u8(vand_u8(l, vdup_n_u8(0x0F)), vshr_n_u8(l, 4))), hi)), vdupq_n_s16(32));
+    uint8x16_t q[16];
+    int j;
+    MG__UNROLL for (j = 0; j < 8; j++) {
+        const uint8x16_t v = vld1q_u8(w->qs + 16 * j);
+        q[2 * j] = vreinterpretq_u8_s8(vqtbl1q_s8(tab, vandq_u8(v, vdupq_n_u8(0x0F))));
+        q[2 * j + 1] = vreinterpretq_u8_s8(vqtbl1q_s8(tab, vshrq_n_u8(v, 4)));
+    }
+    return mg__sc16(vdupq_n_s32(0), q, vzip1q_s16(ls, ls), vzip2q_s16(ls, ls), a->qs);
+}
+/* Q6_K, Q3_K, Q2_K, IQ4_XS: per row the lanes of its sumi (and Q2_K's summ), the four rows' sums in lanes; term
+   (d dx) sumi, Q2_K's minus (dmin dx) summ */
+MG__INLINE void mg__rows4_sb(int wtype, const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
     MG__NO_FMA
-    const mg__block_q6_k *row[4];
+    const size_t bb = wtype == MG_TYPE_Q6_K ? sizeof(mg__block_q6_k) : wtype == MG_TYPE_Q3_K ? sizeof(mg__block_q3_k)
+                    : wtype == MG_TYPE_Q2_K ? sizeof(mg__block_q2_k) : sizeof(mg__block_iq4_xs);
+    const size_t od = wtype == MG_TYPE_Q6_K ? offsetof(mg__block_q6_k, d) : wtype == MG_TYPE_Q3_K ? offsetof(mg__block_q3_k, d)
+                    : wtype == MG_TYPE_Q2_K ? offsetof(mg__block_q2_k, d) : offsetof(mg__block_iq4_xs, d);
+    const uint8_t *row[4];
     float32x4_t acc = vdupq_n_f32(0.0f);
     int64_t b;
     int r;
-    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q6_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = w + (size_t)(r < nr ? r : nr - 1) * rb;
     for (b = 0; b < nb; b++, a++) {
-        int32x4_t sumi[4];
-        for (r = 0; r < 4; r++) sumi[r] = mg__q6k_sumi(row[r] + b, a);
-        acc = vaddq_f32(acc, vmulq_f32(vmulq_f32(mg__h4x(&row[0][b].d, &row[1][b].d, &row[2][b].d, &row[3][b].d), vdupq_n_f32(a->d)),
-                                       vcvtq_f32_s32(mg__sum4x4(sumi))));
+        const uint16_t *d[4];
+        int32x4_t sumi[4], summ[4];
+        float32x4_t dx = vdupq_n_f32(a->d), term;
+        for (r = 0; r < 4; r++) {
+            const uint8_t *blk = row[r] + (size_t)b * bb;
+            d[r] = (const uint16_t *)(blk + od);
+            sumi[r] = wtype == MG_TYPE_Q6_K ? mg__q6k_sumi(blk, a) : wtype == MG_TYPE_Q3_K ? mg__q3k_sumi(blk, a)
+                    : wtype == MG_TYPE_Q2_K ? mg__q2k_sumi(blk, a, &summ[r]) : mg__iq4xs_sumi(blk, a);
+        }
+        term = vmulq_f32(vmulq_f32(mg__h4x(d[0], d[1], d[2], d[3]), dx), vcvtq_f32_s32(mg__sum4x4(sumi)));
+        if (wtype == MG_TYPE_Q2_K)
+            term = vsubq_f32(term, vmulq_f32(vmulq_f32(mg__h4x(d[0] + 1, d[1] + 1, d[2] + 1, d[3] + 1), dx), vcvtq_f32_s32(mg__sum4x4(summ))));
+        acc = vaddq_f32(acc, term);
     }
     vst1q_f32(s, acc);
 }
+MG__KERNEL void mg__rows4_q6_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_sb(MG_TYPE_Q6_K, w, rb, nr, a, nb, s); }
+MG__KERNEL void mg__rows4_q3_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_sb(MG_TYPE_Q3_K, w, rb, nr, a, nb, s); }
+MG__KERNEL void mg__rows4_q2_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_sb(MG_TYPE_Q2_K, w, rb, nr, a, nb, s); }
+MG__KERNEL void mg__rows4_iq4_xs(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_sb(MG_TYPE_IQ4_XS, w, rb, nr, a, nb, s); }
+/* the weight types with a row kernel: every quantized type */
+static int mg__rows4_has(int wtype) {
+    switch (wtype) {
+    case MG_TYPE_Q8_0: case MG_TYPE_Q4_0: case MG_TYPE_IQ4_NL: case MG_TYPE_Q4_1: case MG_TYPE_Q4_K: case MG_TYPE_Q5_K:
+    case MG_TYPE_Q6_K: case MG_TYPE_Q3_K: case MG_TYPE_Q2_K: case MG_TYPE_IQ4_XS: return 1;
+    default: return 0;
+    }
+}
 static void mg__rows4_neon(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t n, float *s) {
-    if (wtype == MG_TYPE_Q8_0) mg__rows4_q8_0(w, rb, nr, (const mg__block_q8_0 *)x, n / 32, s);
-    else if (wtype == MG_TYPE_Q4_K) mg__rows4_q4_k(w, rb, nr, (const mg__block_q8_k *)x, n / 256, s);
-    else mg__rows4_q6_k(w, rb, nr, (const mg__block_q8_k *)x, n / 256, s);
+    const mg__block_q8_k *a = (const mg__block_q8_k *)x;
+    switch (wtype) {
+    case MG_TYPE_Q8_0:   mg__rows4_q8_0(w, rb, nr, x, n / 32, s); break;
+    case MG_TYPE_Q4_0:   mg__rows4_lut4(w, rb, nr, x, n / 32, mg__q4_0_lut, s); break;
+    case MG_TYPE_IQ4_NL: mg__rows4_lut4(w, rb, nr, x, n / 32, mg__iq4_grid, s); break;
+    case MG_TYPE_Q4_1:   mg__rows4_q4_1(w, rb, nr, x, n / 32, s); break;
+    case MG_TYPE_Q4_K:   mg__rows4_q4_k(w, rb, nr, a, n / 256, s); break;
+    case MG_TYPE_Q5_K:   mg__rows4_q5_k(w, rb, nr, a, n / 256, s); break;
+    case MG_TYPE_Q3_K:   mg__rows4_q3_k(w, rb, nr, a, n / 256, s); break;
+    case MG_TYPE_Q2_K:   mg__rows4_q2_k(w, rb, nr, a, n / 256, s); break;
+    case MG_TYPE_IQ4_XS: mg__rows4_iq4_xs(w, rb, nr, a, n / 256, s); break;
+    default:             mg__rows4_q6_k(w, rb, nr, a, n / 256, s); break;
+    }
 }
 #ifdef MG__I8MM
 /* ----- prefill tiles (Q4_K, Q6_K, Q8_0): 8 weight rows x 2 tokens per step with smmla, which multiplies a 2x8
@@ -4363,15 +4523,15 @@ static void mg__mmla_block(int wtype, const uint8_t *w, size_t rb, int nr, const
     }
 }
 #endif
-/* mg__mat_block for Q8_0, Q4_K and Q6_K: the I8MM tiles from MG__MM_MIN_TOKS tokens on, else four rows at a time
-   for each token (the rows stay in L1 across the tokens). 0 for the other types. */
+/* mg__mat_block for the quantized types: the I8MM tiles (Q8_0, Q4_K, Q6_K) from MG__MM_MIN_TOKS tokens on, else
+   four rows at a time for each token (the rows stay in L1 across the tokens). 0 for the other types. */
 static int mg__mat_block_neon(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                               float *y, size_t ys) {
     float s[4];
     int r, t, i;
-    if (wtype != MG_TYPE_Q8_0 && wtype != MG_TYPE_Q4_K && wtype != MG_TYPE_Q6_K) return 0;
+    if (!mg__rows4_has(wtype)) return 0;
 #ifdef MG__I8MM
-    if (nt >= MG__MM_MIN_TOKS) { mg__mmla_block(wtype, w, rb, nr, x, xs, nt, n, y, ys); return 1; }
+    if (nt >= MG__MM_MIN_TOKS && (wtype == MG_TYPE_Q8_0 || wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q6_K)) { mg__mmla_block(wtype, w, rb, nr, x, xs, nt, n, y, ys); return 1; }
 #endif
     for (r = 0; r < nr; r += 4)
         for (t = 0; t < nt; t++) {
@@ -4386,10 +4546,10 @@ static float mg__vec_dot_neon(int wtype, const void *w, const void *x, int64_t n
     case MG_TYPE_F16:  return mg__dot_f16_neon((const uint16_t *)w, (const uint16_t *)x, n);
     case MG_TYPE_BF16: return mg__dot_bf16_neon((const uint16_t *)w, (const uint16_t *)x, n);
     case MG_TYPE_F32:  return mg__dot_f32_neon((const float *)w, (const float *)x, n);
-    case MG_TYPE_Q8_0: case MG_TYPE_Q4_K: case MG_TYPE_Q6_K:
+    default:
+        if (!mg__rows4_has(wtype)) return mg__vec_dot_scalar(wtype, w, x, n);
         mg__rows4_neon(wtype, (const uint8_t *)w, 0, 1, (const uint8_t *)x, n, s);
         return s[0];
-    default:           return mg__vec_dot_scalar(wtype, w, x, n);   /* formats without NEON kernels yet */
     }
 }
 
