@@ -91,7 +91,7 @@ static int quant_case(const char *name, int ti, int nt, int ggml) {
     else {
         ggml_dot *f = ggml_dots[ti];
 #ifdef __ARM_FEATURE_MATMUL_INT8
-        if (nt > 1 && ti < 3) {   /* s[0], s[1] = rows r, r + 1 with token t; s[bs], s[bs + 1] = with token t + 1 */
+        if (nt > 1 && (ti < 3 || wtype == MG_TYPE_Q4_0 || wtype == MG_TYPE_Q4_1)) {   /* ggml's nrc 2 kernels */   /* s[0], s[1] = rows r, r + 1 with token t; s[bs], s[bs + 1] = with token t + 1 */
             for (r = 0; r < NR; r += 2)
                 for (t = 0; t < nt; t += 2) {
                     float s[4];
