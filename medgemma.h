@@ -4378,7 +4378,9 @@ MG__INLINE float32x4_t mg__tokf(float a, float b) {                             
     return vcombine_f32(v, v);
 }
 /* the f16 at byte o of the blocks of rows u, v as a per-row pair */
-MG__INLINE float32x4_t mg__pairh(const uint8_t *u, const uint8_t *v, size_t o) { return mg__pairf(mg__h2f(mg__le16(u + o)), mg__h2f(mg__le16(v + o))); }
+MG__INLINE float32x4_t mg__pairh(const uint8_t *u, const uint8_t *v, size_t o) {
+    return mg__h4x((const uint16_t *)(u + o), (const uint16_t *)(u + o), (const uint16_t *)(v + o), (const uint16_t *)(v + o));
+}
 /* rows u, v (nvec vectors of 16 quants each, weight order) as 2 nvec row-pair vectors */
 MG__INLINE void mg__mpair(const int8x16_t *u, const int8x16_t *v, int nvec, int8x16_t *q) {
     int k;
@@ -4493,8 +4495,9 @@ MG__INLINE void mg__mtok(const int8_t *a0, const int8_t *a1, int n, int8x16_t *a
    s[4p + lane] += (d dx) sumi, minus (dmin dx) summ for the nm > 0 steps of 8 mins: summ = sum_j m_j P_j with
    P_j the activation sum of min group j (Q4_K / Q5_K, nm = 1: bsums[2j] + bsums[2j+1]; Q2_K, nm = 2: bsums[j]).
    P_j = 128 H_j + L_j (H_j = P_j >> 7 in -32..31, L_j in 0..127: both int8), so two smmla give it exactly. */
-MG__INLINE void mg__mtile_k(const mg__mpanel *k, int gs, int nm, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) {
+MG__INLINE void mg__mtile_k(const mg__mpanel *k, int gs, int nm, const uint8_t *x0, const uint8_t *x1, float *s) {
     MG__NO_FMA
+    const mg__block_q8_k *a0 = (const mg__block_q8_k *)x0, *a1 = (const mg__block_q8_k *)x1;
     const float32x4_t dx = mg__tokf(a0->d, a1->d);
     int32x4_t sumi[4], summ[4];
     int p, g, j;
@@ -4523,15 +4526,17 @@ MG__INLINE void mg__mtile_k(const mg__mpanel *k, int gs, int nm, const mg__block
         vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), term));
     }
 }
-MG__KERNEL void mg__mtile_q4_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) { mg__mtile_k(k, 32, 1, a0, a1, s); }
-MG__KERNEL void mg__mtile_q6_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) { mg__mtile_k(k, 16, 0, a0, a1, s); }
-MG__KERNEL void mg__mtile_q2_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) { mg__mtile_k(k, 16, 2, a0, a1, s); }
-MG__KERNEL void mg__mtile_iq4_xs(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) { mg__mtile_k(k, 32, 0, a0, a1, s); }
+typedef void mg__mtile_fn(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s);
+MG__KERNEL void mg__mtile_q4_k(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s) { mg__mtile_k(k, 32, 1, a0, a1, s); }
+MG__KERNEL void mg__mtile_q6_k(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s) { mg__mtile_k(k, 16, 0, a0, a1, s); }
+MG__KERNEL void mg__mtile_q2_k(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s) { mg__mtile_k(k, 16, 2, a0, a1, s); }
+MG__KERNEL void mg__mtile_iq4_xs(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s) { mg__mtile_k(k, 32, 0, a0, a1, s); }
 /* One block of 32: s[4p + lane] += (float)sumi (dw dx), Q4_1 (q41; activations Q8_1) (float)sumi (dw dx) + m_w s_x */
 MG__INLINE void mg__mtile_b32(const mg__mpanel *k, int q41, const uint8_t *a0, const uint8_t *a1, float *s) {
     MG__NO_FMA
     const size_t qo = q41 ? 4 : 2;
-    const float32x4_t dx = mg__tokf(mg__h2f(mg__le16(a0)), mg__h2f(mg__le16(a1)));
+    const uint16_t *h0 = (const uint16_t *)a0, *h1 = (const uint16_t *)a1;   /* d, then Q8_1's s */
+    const float32x4_t dx = mg__h4x(h0, h1, h0, h1), sx = q41 ? mg__h4x(h0 + 1, h1 + 1, h0 + 1, h1 + 1) : dx;
     int8x16_t ab[4];
     int p;
     mg__mtok((const int8_t *)a0 + qo, (const int8_t *)a1 + qo, 32, ab);
@@ -4539,7 +4544,7 @@ MG__INLINE void mg__mtile_b32(const mg__mpanel *k, int q41, const uint8_t *a0, c
         const int8x16_t *q = k->q[p];
         const int32x4_t t = vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), q[2], ab[2]), q[3], ab[3]);
         float32x4_t term = vmulq_f32(vcvtq_f32_s32(t), vmulq_f32(k->d[p], dx));
-        if (q41) term = vaddq_f32(term, vmulq_f32(k->dmin[p], mg__tokf(mg__h2f(mg__le16(a0 + 2)), mg__h2f(mg__le16(a1 + 2)))));
+        if (q41) term = vaddq_f32(term, vmulq_f32(k->dmin[p], sx));
         vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), term));
     }
 }
@@ -4547,7 +4552,8 @@ MG__KERNEL void mg__mtile_q8_0(const mg__mpanel *k, const uint8_t *a0, const uin
 MG__KERNEL void mg__mtile_q4_1(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s) { mg__mtile_b32(k, 1, a0, a1, s); }
 /* One weight block of 8 rows laid out, then its tile for every token pair (an odd last token paired with itself) */
 static void mg__mmla_step(int wtype, const uint8_t *const *row, size_t off, const uint8_t *x, size_t xs, size_t xo, int nt, mg__mpanel *k, float *s) {
-    const mg__block_q8_k *a0, *a1;
+    mg__mtile_fn *tile = wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q5_K ? mg__mtile_q4_k : wtype == MG_TYPE_Q6_K || wtype == MG_TYPE_Q3_K ? mg__mtile_q6_k
+                       : wtype == MG_TYPE_Q2_K ? mg__mtile_q2_k : wtype == MG_TYPE_IQ4_XS ? mg__mtile_iq4_xs : wtype == MG_TYPE_Q4_1 ? mg__mtile_q4_1 : mg__mtile_q8_0;
     int tp;
     switch (wtype) {
     case MG_TYPE_Q4_K: mg__mpanel_q4_k(row, off, k); break;
@@ -4556,16 +4562,8 @@ static void mg__mmla_step(int wtype, const uint8_t *const *row, size_t off, cons
     default: mg__mpanel_b32(wtype, wtype == MG_TYPE_IQ4_NL ? mg__iq4_grid : mg__q4_0_lut, row, off, k); break;
     }
     for (tp = 0; tp < (nt + 1) / 2; tp++, s += 16) {
-        const uint8_t *x0 = x + (size_t)(2 * tp) * xs + xo, *x1 = 2 * tp + 1 < nt ? x0 + xs : x0;
-        a0 = (const mg__block_q8_k *)x0; a1 = (const mg__block_q8_k *)x1;
-        switch (wtype) {
-        case MG_TYPE_Q4_K: case MG_TYPE_Q5_K: mg__mtile_q4_k(k, a0, a1, s); break;
-        case MG_TYPE_Q6_K: case MG_TYPE_Q3_K: mg__mtile_q6_k(k, a0, a1, s); break;
-        case MG_TYPE_Q2_K: mg__mtile_q2_k(k, a0, a1, s); break;
-        case MG_TYPE_IQ4_XS: mg__mtile_iq4_xs(k, a0, a1, s); break;
-        case MG_TYPE_Q4_1: mg__mtile_q4_1(k, x0, x1, s); break;
-        default: mg__mtile_q8_0(k, x0, x1, s); break;
-        }
+        const uint8_t *x0 = x + (size_t)(2 * tp) * xs + xo;
+        tile(k, x0, 2 * tp + 1 < nt ? x0 + xs : x0, s);
     }
 }
 /* nr rows (row_bytes rb apart) x nt <= MG__TOK_BLOCK tokens, in groups of 8 rows, block after block; rows past nr
