@@ -4310,32 +4310,53 @@ MG__INLINE int32x4_t mg__dot16(int32x4_t acc, int8x16_t a, int8x16_t b) {
     return vpadalq_s16(acc, vmlal_high_s8(vmull_s8(vget_low_s8(a), vget_low_s8(b)), a, b));
 #endif
 }
-/* sum_i d_w,i dx sumi for rows w + r rb: s[r] as mg__dot_q8_0_scalar gives it */
-MG__KERNEL void mg__rows4_q8_0(const uint8_t *w, size_t rb, int nr, const mg__block_q8_0 *a, int64_t nb, float *s) {
+/* Q8_0, Q4_0 / IQ4_NL and Q4_1 rows (blocks of 32 weights, bw bytes, quants at qo after the f16 d): per block the
+   four rows' q . qx, term (float)sumi (d_w dx) as mg__dot_q8_0_scalar and mg__dot_lut4_scalar, plus m_w s_x for Q4_1
+   (activations Q8_1) as mg__dot_q4_1_scalar. The nibble formats' bytes give weights l (low) and l + 16 (high),
+   through lut for Q4_0 / IQ4_NL. */
+MG__INLINE void mg__rows4_b32(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t nb, const int8_t *lut, float *s) {
     MG__NO_FMA
-    const mg__block_q8_0 *row[4];
+    const int q41 = wtype == MG_TYPE_Q4_1, q80 = wtype == MG_TYPE_Q8_0;
+    const size_t bw = q80 ? sizeof(mg__block_q8_0) : q41 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0), qo = q41 ? 4 : 2;
+    const size_t bx = q41 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0);
+    const int8x16_t tab = vld1q_s8(lut);
+    const uint8_t *row[4];
     float32x4_t acc = vdupq_n_f32(0.0f);
     int64_t b;
     int r;
-    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q8_0 *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
-    for (b = 0; b < nb; b++, a++) {
-        const int8x16x2_t ax = vld1q_s8_x2(a->qs);
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = w + (size_t)(r < nr ? r : nr - 1) * rb;
+    for (b = 0; b < nb; b++, x += bx) {
+        const int8x16x2_t ax = vld1q_s8_x2((const int8_t *)x + bx - 32);
+        const uint16_t *d[4];
+        float32x4_t term;
         int32x4_t p[4];
         MG__UNROLL for (r = 0; r < 4; r++) {
-            const int8x16x2_t q = vld1q_s8_x2(row[r][b].qs);
-            p[r] = mg__dot16(mg__dot16(vdupq_n_s32(0), q.val[0], ax.val[0]), q.val[1], ax.val[1]);
+            const uint8_t *q = row[r] + (size_t)b * bw;
+            int8x16x2_t v;
+            if (q80) v = vld1q_s8_x2((const int8_t *)q + qo);
+            else {
+                const uint8x16_t u = vld1q_u8(q + qo), lo = vandq_u8(u, vdupq_n_u8(0x0F)), hi = vshrq_n_u8(u, 4);
+                v.val[0] = q41 ? vreinterpretq_s8_u8(lo) : vqtbl1q_s8(tab, lo);
+                v.val[1] = q41 ? vreinterpretq_s8_u8(hi) : vqtbl1q_s8(tab, hi);
+            }
+            p[r] = mg__dot16(mg__dot16(vdupq_n_s32(0), v.val[0], ax.val[0]), v.val[1], ax.val[1]);
+            d[r] = (const uint16_t *)q;
         }
-        acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(mg__sum4x4(p)),
-                                       vmulq_f32(mg__h4x(&row[0][b].d, &row[1][b].d, &row[2][b].d, &row[3][b].d), vdupq_n_f32(mg__h2f(a->d)))));
+        term = vmulq_f32(vcvtq_f32_s32(mg__sum4x4(p)), vmulq_f32(mg__h4x(d[0], d[1], d[2], d[3]), vdupq_n_f32(mg__h2f(mg__le16(x)))));
+        if (q41) term = vaddq_f32(term, vmulq_f32(mg__h4x(d[0] + 1, d[1] + 1, d[2] + 1, d[3] + 1), vdupq_n_f32(mg__h2f(mg__le16(x + 2)))));
+        acc = vaddq_f32(acc, term);
     }
     vst1q_f32(s, acc);
 }
-/* Q4_K block headers of four rows, rows in lanes: the first 16 bytes of each block as words [d | dmin << 16,
+MG__KERNEL void mg__rows4_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t nb, float *s) { mg__rows4_b32(MG_TYPE_Q8_0, w, rb, nr, x, nb, mg__q4_0_lut, s); }
+MG__KERNEL void mg__rows4_lut4(const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t nb, const int8_t *lut, float *s) { mg__rows4_b32(MG_TYPE_Q4_0, w, rb, nr, x, nb, lut, s); }
+MG__KERNEL void mg__rows4_q4_1(const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t nb, float *s) { mg__rows4_b32(MG_TYPE_Q4_1, w, rb, nr, x, nb, mg__q4_0_lut, s); }
+/* Q4_K / Q5_K block headers of four rows (the same first 16 bytes), rows in lanes: the words [d | dmin << 16,
    w0, w1, w2] (the scale words of mg__q4k_sm), transposed (hw lane r = d | dmin << 16 of row r); then the
    bytes sc0..7 of rows 0, 1 in zs[0] and of rows 2, 3 in zs[1], the mins alike in zm. */
-MG__INLINE uint32x4_t mg__q4k_head4(const mg__block_q4_k *const *w, uint8x16_t *zs, uint8x16_t *zm) {
-    const uint32x4_t r0 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[0])), r1 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[1]));
-    const uint32x4_t r2 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[2])), r3 = vreinterpretq_u32_u8(vld1q_u8((const uint8_t *)w[3]));
+MG__INLINE uint32x4_t mg__q4k_head4(const uint8_t *const *w, uint8x16_t *zs, uint8x16_t *zm) {
+    const uint32x4_t r0 = vreinterpretq_u32_u8(vld1q_u8(w[0])), r1 = vreinterpretq_u32_u8(vld1q_u8(w[1]));
+    const uint32x4_t r2 = vreinterpretq_u32_u8(vld1q_u8(w[2])), r3 = vreinterpretq_u32_u8(vld1q_u8(w[3]));
     const uint64x2_t t0 = vreinterpretq_u64_u32(vtrn1q_u32(r0, r1)), t1 = vreinterpretq_u64_u32(vtrn2q_u32(r0, r1));
     const uint64x2_t t2 = vreinterpretq_u64_u32(vtrn1q_u32(r2, r3)), t3 = vreinterpretq_u64_u32(vtrn2q_u32(r2, r3));
     const uint32x4_t m3f = vdupq_n_u32(0x3f3f3f3f), m0f = vdupq_n_u32(0x0f0f0f0f), m30 = vdupq_n_u32(0x30303030);
@@ -4350,36 +4371,55 @@ MG__INLINE uint32x4_t mg__q4k_head4(const mg__block_q4_k *const *w, uint8x16_t *
 }
 /* the 8 bytes of row r (0..3) in z (rows 0, 1 | 2, 3) widened to 16 bits */
 MG__INLINE uint16x8_t mg__row8(const uint8x16_t *z, int r) { return r & 1 ? vmovl_high_u8(z[r / 2]) : vmovl_u8(vget_low_u8(z[r / 2])); }
-/* [S_0, S_1, S_2, S_3]: the four sub-blocks of 64 quant bytes q (low nibbles of bytes 0..31, their high
-   nibbles, then the same of bytes 32..63) . the 128 activations ax */
-MG__INLINE int32x4_t mg__q4k_half(uint8x16x4_t q, const int8x16x4_t *ax) {
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+/* [S_0, S_1, S_2, S_3]: four sub-blocks of 32 quants (sub-block c in u[2c], u[2c + 1], weight order) . the 128
+   activations ax */
+MG__INLINE int32x4_t mg__dot4x32(const uint8x16_t *u, const int8x16x4_t *ax) {
     const int32x4_t z = vdupq_n_s32(0);
-    const int32x4_t s0 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vandq_u8(q.val[0], m4)), ax[0].val[0]), vreinterpretq_s8_u8(vandq_u8(q.val[1], m4)), ax[0].val[1]);
-    const int32x4_t s1 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vshrq_n_u8(q.val[0], 4)), ax[0].val[2]), vreinterpretq_s8_u8(vshrq_n_u8(q.val[1], 4)), ax[0].val[3]);
-    const int32x4_t s2 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vandq_u8(q.val[2], m4)), ax[1].val[0]), vreinterpretq_s8_u8(vandq_u8(q.val[3], m4)), ax[1].val[1]);
-    const int32x4_t s3 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(vshrq_n_u8(q.val[2], 4)), ax[1].val[2]), vreinterpretq_s8_u8(vshrq_n_u8(q.val[3], 4)), ax[1].val[3]);
+    const int32x4_t s0 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(u[0]), ax[0].val[0]), vreinterpretq_s8_u8(u[1]), ax[0].val[1]);
+    const int32x4_t s1 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(u[2]), ax[0].val[2]), vreinterpretq_s8_u8(u[3]), ax[0].val[3]);
+    const int32x4_t s2 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(u[4]), ax[1].val[0]), vreinterpretq_s8_u8(u[5]), ax[1].val[1]);
+    const int32x4_t s3 = mg__dot16(mg__dot16(z, vreinterpretq_s8_u8(u[6]), ax[1].val[2]), vreinterpretq_s8_u8(u[7]), ax[1].val[3]);
     return vpaddq_s32(vpaddq_s32(s0, s1), vpaddq_s32(s2, s3));
 }
-/* sumi_r = sum_j sc_j (q . a over sub-block j): per half h (quant bytes 64h..64h+63) [S_4h .. S_4h+3] times
-   their scales (the activations loaded once for the four rows); summ_r = sum_j m_j (bsums[2j] + bsums[2j+1]).
-   Term: (d dx) sumi - (dmin dx) summ. */
-MG__KERNEL void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
+/* the four sub-blocks of 64 quant bytes q as 0..15: low nibbles of bytes 0..31, their high nibbles, the same of
+   bytes 32..63 */
+MG__INLINE void mg__q4k_nib(uint8x16x4_t q, uint8x16_t *u) {
+    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+    u[0] = vandq_u8(q.val[0], m4); u[1] = vandq_u8(q.val[1], m4); u[2] = vshrq_n_u8(q.val[0], 4); u[3] = vshrq_n_u8(q.val[1], 4);
+    u[4] = vandq_u8(q.val[2], m4); u[5] = vandq_u8(q.val[3], m4); u[6] = vshrq_n_u8(q.val[2], 4); u[7] = vshrq_n_u8(q.val[3], 4);
+}
+/* Q5_K: the fifth bits of sub-blocks 4h + c (bit 4h + c of qh[l], l = 0..15 in qh[0], 16..31 in qh[1]) into bit 4 */
+MG__INLINE void mg__q5k_bit4(const uint8x16_t *qh, int h, uint8x16_t *u) {
+    const uint8x16_t m = vdupq_n_u8(0x10);
+    int k;
+    MG__UNROLL for (k = 0; k < 2; k++) {
+        const uint8x16_t b = h ? vshrq_n_u8(qh[k], 4) : qh[k];
+        u[k] = vbslq_u8(m, vshlq_n_u8(b, 4), u[k]);
+        u[2 + k] = vbslq_u8(m, vshlq_n_u8(b, 3), u[2 + k]);
+        u[4 + k] = vbslq_u8(m, vshlq_n_u8(b, 2), u[4 + k]);
+        u[6 + k] = vbslq_u8(m, vshlq_n_u8(b, 1), u[6 + k]);
+    }
+}
+/* Q4_K (q5 = 0) and Q5_K (q5 = 1): sumi_r = sum_j sc_j (q . a over sub-block j): per half h (quant bytes 64h..64h+63)
+   [S_4h .. S_4h+3] times their scales (the activations loaded once for the four rows); summ_r = sum_j m_j
+   (bsums[2j] + bsums[2j+1]). Term: (d dx) sumi - (dmin dx) summ. */
+MG__INLINE void mg__rows4_k4(int q5, const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
     MG__NO_FMA
-    const mg__block_q4_k *row[4];
+    const size_t bb = q5 ? sizeof(mg__block_q5_k) : sizeof(mg__block_q4_k), qo = q5 ? offsetof(mg__block_q5_k, qs) : offsetof(mg__block_q4_k, qs);
+    const uint8_t *row[4];
     float32x4_t acc = vdupq_n_f32(0.0f);
     int64_t b;
     int r, h, k;
-    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q4_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = w + (size_t)(r < nr ? r : nr - 1) * rb;
     for (b = 0; b < nb; b++, a++) {
-        const mg__block_q4_k *blk[4];
+        const uint8_t *blk[4];
         const int16x8_t ps = vpaddq_s16(vld1q_s16(a->bsums), vld1q_s16(a->bsums + 8));   /* activation sum per sub-block */
         const float32x4_t dx = vdupq_n_f32(a->d);
         uint8x16_t zs[2], zm[2];
         uint32x4_t hw;
         int32x4_t part[4], sumi[4], summ;
         float32x4_t d, dmin;
-        MG__UNROLL for (r = 0; r < 4; r++) blk[r] = row[r] + b;
+        MG__UNROLL for (r = 0; r < 4; r++) blk[r] = row[r] + (size_t)b * bb;
         hw = mg__q4k_head4(blk, zs, zm);
         MG__UNROLL for (r = 0; r < 4; r++) {
             const int16x8_t mn = vreinterpretq_s16_u16(mg__row8(zm, r));
@@ -4390,8 +4430,15 @@ MG__KERNEL void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__bl
         for (h = 0; h < 2; h++) {
             int8x16x4_t ax[2];
             ax[0] = vld1q_s8_x4(a->qs + 128 * h); ax[1] = vld1q_s8_x4(a->qs + 128 * h + 64);
-            MG__UNROLL for (r = 0; r < 4; r++)
-                sumi[r] = vmlaq_s32(sumi[r], mg__q4k_half(vld1q_u8_x4(blk[r]->qs + 64 * h), ax), vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(mg__row8(zs, r)))));
+            MG__UNROLL for (r = 0; r < 4; r++) {
+                uint8x16_t u[8];
+                mg__q4k_nib(vld1q_u8_x4(blk[r] + qo + 64 * h), u);
+                if (q5) {
+                    const uint8x16x2_t qh = vld1q_u8_x2(blk[r] + offsetof(mg__block_q5_k, qh));
+                    mg__q5k_bit4(qh.val, h, u);
+                }
+                sumi[r] = vmlaq_s32(sumi[r], mg__dot4x32(u, ax), vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(mg__row8(zs, r)))));
+            }
             MG__UNROLL for (k = 0; k < 2; k++)   /* each row's scales 4..7 down to 0..3 */
                 zs[k] = vreinterpretq_u8_u64(vshrq_n_u64(vreinterpretq_u64_u8(zs[k]), 32));
         }
@@ -4402,6 +4449,8 @@ MG__KERNEL void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__bl
     }
     vst1q_f32(s, acc);
 }
+MG__KERNEL void mg__rows4_q4_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_k4(0, w, rb, nr, a, nb, s); }
+MG__KERNEL void mg__rows4_q5_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_k4(1, w, rb, nr, a, nb, s); }
 /* Q6_K quants of one half (128 weights: ql 64 bytes, qh 32) in weight order, 16 per vector (group g = 16
    weights): low 4 bits from ql (low nibbles for quarters 0, 1, high for 2, 3), bits 4-5 from qh (bits 2c, 2c+1
    for quarter c), inserted with sli or selected with bsl (quarters 2, 3 first: 0, 1 may then overwrite ql) */
@@ -4416,69 +4465,196 @@ MG__INLINE void mg__q6k_half(uint8x16x4_t ql, uint8x16x2_t qh, uint8x16_t *q) {
         q[2 + k] = vandq_u8(vsliq_n_u8(l1, vshrq_n_u8(h, 2), 4), m3f);          /* quarter 1: bits 2-3 */
     }
 }
-/* sum_g sc_g D_g for the 16 group sums D_g of one row, by parts: one running sdot sum C_g = D_0 + .. + D_g and
-   sum_g (sc_g - sc_g+1) C_g (sc_16 = 0), each C_g taken as it passes (int32 lanes wrap, the total is exact).
-   q stored 0..63, so the row's sumi is this minus 32 sum_g sc_g bsums_g. */
-static int32x4_t mg__q6k_sumi(const mg__block_q6_k *w, const mg__block_q8_k *a) {
-    const int8x16_t sc = vld1q_s8(w->scales);
-    const int16x8_t s0 = vmovl_s8(vget_low_s8(sc)), s1 = vmovl_high_s8(sc), bs0 = vld1q_s16(a->bsums), bs1 = vld1q_s16(a->bsums + 8);
-    const int16x8_t d0 = vsubq_s16(s0, vextq_s16(s0, s1, 1)), d1 = vsubq_s16(s1, vextq_s16(s1, vdupq_n_s16(0), 1));
-    int32x4_t c = vdupq_n_s32(0), dv[2];
-    int32x4_t sumi = vnegq_s32(vshlq_n_s32(vmlal_high_s16(vmlal_s16(vmlal_high_s16(vmull_s16(vget_low_s16(s0), vget_low_s16(bs0)), s0, bs0),
-                                                                  vget_low_s16(s1), vget_low_s16(bs1)), s1, bs1), 5));
-    int h;
-    for (h = 0; h < 2; h++) {
-        const int16x8_t dh = h ? d1 : d0;
-        const int8x16x4_t a0 = vld1q_s8_x4(a->qs + 128 * h), a1 = vld1q_s8_x4(a->qs + 128 * h + 64);
-        uint8x16_t q[8];
-        mg__q6k_half(vld1q_u8_x4(w->ql + 64 * h), vld1q_u8_x2(w->qh + 32 * h), q);
-        dv[0] = vmovl_s16(vget_low_s16(dh)); dv[1] = vmovl_high_s16(dh);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[0]), a0.val[0]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 0);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[1]), a0.val[1]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 1);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[2]), a0.val[2]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 2);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[3]), a0.val[3]); sumi = vmlaq_laneq_s32(sumi, c, dv[0], 3);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[4]), a1.val[0]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 0);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[5]), a1.val[1]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 1);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[6]), a1.val[2]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 2);
-        c = mg__dot16(c, vreinterpretq_s8_u8(q[7]), a1.val[3]); sumi = vmlaq_laneq_s32(sumi, c, dv[1], 3);
-    }
+/* The 16-weight groups of a K-quant block (Q6_K, Q3_K, Q2_K; IQ4_XS as 16 groups, each scale twice): sum_g sc_g D_g
+   for the group sums D_g of one row, by parts: one running sdot sum C_g = D_0 + .. + D_g (*c) and sum_g (sc_g -
+   sc_g+1) C_g (sc_16 = 0), each C_g taken as it passes (int32 lanes wrap, the total is exact). One call per half
+   h: q = its 8 groups (unsigned quants), sc = scales 8h..8h+7, next = 8h+8..8h+15 (0 for the last half). */
+MG__INLINE int32x4_t mg__sc16_half(int32x4_t sumi, int32x4_t *c, const uint8x16_t *q, int16x8_t sc, int16x8_t next, const int8_t *a) {
+    const int16x8_t dh = vsubq_s16(sc, vextq_s16(sc, next, 1));
+    const int32x4_t d0 = vmovl_s16(vget_low_s16(dh)), d1 = vmovl_high_s16(dh);
+    const int8x16x4_t a0 = vld1q_s8_x4(a), a1 = vld1q_s8_x4(a + 64);
+    int32x4_t t = *c;
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[0]), a0.val[0]); sumi = vmlaq_laneq_s32(sumi, t, d0, 0);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[1]), a0.val[1]); sumi = vmlaq_laneq_s32(sumi, t, d0, 1);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[2]), a0.val[2]); sumi = vmlaq_laneq_s32(sumi, t, d0, 2);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[3]), a0.val[3]); sumi = vmlaq_laneq_s32(sumi, t, d0, 3);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[4]), a1.val[0]); sumi = vmlaq_laneq_s32(sumi, t, d1, 0);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[5]), a1.val[1]); sumi = vmlaq_laneq_s32(sumi, t, d1, 1);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[6]), a1.val[2]); sumi = vmlaq_laneq_s32(sumi, t, d1, 2);
+    t = mg__dot16(t, vreinterpretq_s8_u8(q[7]), a1.val[3]); sumi = vmlaq_laneq_s32(sumi, t, d1, 3);
+    *c = t;
     return sumi;
 }
-/* per row the lanes of mg__q6k_sumi, the four rows' sums in lanes; term (d dx) sumi */
-MG__KERNEL void mg__rows4_q6_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
+/* sum_g sc_g bsums_g in four lanes (sc = s0 | s1) */
+MG__INLINE int32x4_t mg__sc16_bsums(int16x8_t s0, int16x8_t s1, const int16_t *bsums) {
+    const int16x8_t b0 = vld1q_s16(bsums), b1 = vld1q_s16(bsums + 8);
+    return vmlal_high_s16(vmlal_s16(vmlal_high_s16(vmull_s16(vget_low_s16(s0), vget_low_s16(b0)), s0, b0), vget_low_s16(s1), vget_low_s16(b1)), s1, b1);
+}
+/* the 16-weight groups of a whole block: q[16] in weight order, sumi0 + sum_g sc_g D_g */
+MG__INLINE int32x4_t mg__sc16(int32x4_t sumi, const uint8x16_t *q, int16x8_t s0, int16x8_t s1, const int8_t *a) {
+    int32x4_t c = vdupq_n_s32(0);
+    sumi = mg__sc16_half(sumi, &c, q, s0, s1, a);
+    return mg__sc16_half(sumi, &c, q + 8, s1, vdupq_n_s16(0), a + 128);
+}
+/* Q6_K: q stored 0..63, so the row's sumi is sum_g sc_g D_g - 32 sum_g sc_g bsums_g */
+static int32x4_t mg__q6k_sumi(const uint8_t *blk, const mg__block_q8_k *a) {
+    const mg__block_q6_k *w = (const mg__block_q6_k *)blk;
+    const int8x16_t sc = vld1q_s8(w->scales);
+    const int16x8_t s0 = vmovl_s8(vget_low_s8(sc)), s1 = vmovl_high_s8(sc);
+    int32x4_t c = vdupq_n_s32(0), sumi = vnegq_s32(vshlq_n_s32(mg__sc16_bsums(s0, s1, a->bsums), 5));
+    uint8x16_t q[8];
+    mg__q6k_half(vld1q_u8_x4(w->ql), vld1q_u8_x2(w->qh), q);
+    sumi = mg__sc16_half(sumi, &c, q, s0, s1, a->qs);
+    mg__q6k_half(vld1q_u8_x4(w->ql + 64), vld1q_u8_x2(w->qh + 32), q);
+    return mg__sc16_half(sumi, &c, q, s1, vdupq_n_s16(0), a->qs + 128);
+}
+/* Q2_K / Q3_K 2-bit fields k = 0..3 of the bytes v (weights 32k + l) into u[0], u[2], u[4], u[6] */
+MG__INLINE void mg__2bit4(uint8x16_t v, uint8x16_t *u) {
+    const uint8x16_t m3 = vdupq_n_u8(3);
+    u[0] = vandq_u8(v, m3); u[2] = vandq_u8(vshrq_n_u8(v, 2), m3); u[4] = vandq_u8(vshrq_n_u8(v, 4), m3); u[6] = vshrq_n_u8(v, 6);
+}
+/* the 256 2-bit fields of qs in weight order (mg__unpack_2bit), 16 per vector */
+MG__INLINE void mg__2bit_all(const uint8_t *qs, uint8x16_t *u) {
+    const uint8x16x4_t v = vld1q_u8_x4(qs);
+    mg__2bit4(v.val[0], u); mg__2bit4(v.val[1], u + 1); mg__2bit4(v.val[2], u + 8); mg__2bit4(v.val[3], u + 9);
+}
+/* Q2_K: sumi = sum_g (scales_g & 15) D_g; summ (lanes) = sum_g (scales_g >> 4) bsums_g */
+static int32x4_t mg__q2k_sumi(const uint8_t *blk, const mg__block_q8_k *a, int32x4_t *summ) {
+    const mg__block_q2_k *w = (const mg__block_q2_k *)blk;
+    const uint8x16_t sc = vld1q_u8(w->scales), lo = vandq_u8(sc, vdupq_n_u8(0x0F)), hi = vshrq_n_u8(sc, 4);
+    uint8x16_t q[16];
+    *summ = mg__sc16_bsums(vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(hi))), vreinterpretq_s16_u16(vmovl_high_u8(hi)), a->bsums);
+    mg__2bit_all(w->qs, q);
+    return mg__sc16(vdupq_n_s32(0), q, vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(lo))), vreinterpretq_s16_u16(vmovl_high_u8(lo)), a->qs);
+}
+/* Q3_K: q + 4 = 2-bit field + 4 (high bit: bit 4h + k of hmask[l] for weight 128h + 32k + l), in 0..7, weight order */
+MG__INLINE void mg__q3k_q(const mg__block_q3_k *w, uint8x16_t *q) {
+    const uint8x16_t m4 = vdupq_n_u8(4);
+    const uint8x16x2_t hm = vld1q_u8_x2(w->hmask);
+    int h;
+    mg__2bit_all(w->qs, q);
+    MG__UNROLL for (h = 0; h < 4; h++) {   /* half h / 2, bytes 16 (h % 2).. */
+        uint8x16_t *u = q + 8 * (h / 2) + h % 2;
+        const uint8x16_t hb = h / 2 ? vshrq_n_u8(hm.val[h % 2], 4) : hm.val[h % 2];
+        u[0] = vbslq_u8(m4, vshlq_n_u8(hb, 2), u[0]); u[2] = vbslq_u8(m4, vshlq_n_u8(hb, 1), u[2]);
+        u[4] = vbslq_u8(m4, hb, u[4]);                u[6] = vbslq_u8(m4, vshrq_n_u8(hb, 1), u[6]);
+    }
+}
+/* Q3_K's 16 scales (mg__q3k_scale): low nibbles of bytes 0..7 then their high nibbles, bits 2(g/4).. of byte
+   8 + g%4 at bit 4, minus 32 */
+MG__INLINE int8x16_t mg__q3k_sc(const mg__block_q3_k *w) {
+    static const int8_t sh[16] = { 0, 0, 0, 0, -2, -2, -2, -2, -4, -4, -4, -4, -6, -6, -6, -6 };
+    const uint8x8_t s8 = vld1_u8(w->scales);
+    const uint8x16_t lo = vcombine_u8(vand_u8(s8, vdup_n_u8(0x0F)), vshr_n_u8(s8, 4));
+    const uint8x16_t h4 = vreinterpretq_u8_u32(vdupq_n_u32((uint32_t)w->scales[8] | (uint32_t)w->scales[9] << 8 | (uint32_t)w->scales[10] << 16 | (uint32_t)w->scales[11] << 24));
+    return vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(lo, vshlq_n_u8(vandq_u8(vshlq_u8(h4, vld1q_s8(sh)), vdupq_n_u8(3)), 4))), vdupq_n_s8(32));
+}
+/* Q3_K: sumi = sum_g sc_g D_g - 4 sum_g sc_g bsums_g with the quants q + 4 */
+static int32x4_t mg__q3k_sumi(const uint8_t *blk, const mg__block_q8_k *a) {
+    const mg__block_q3_k *w = (const mg__block_q3_k *)blk;
+    const int8x16_t sc = mg__q3k_sc(w);
+    const int16x8_t s0 = vmovl_s8(vget_low_s8(sc)), s1 = vmovl_high_s8(sc);
+    uint8x16_t q[16];
+    mg__q3k_q(w, q);
+    return mg__sc16(vnegq_s32(vshlq_n_s32(mg__sc16_bsums(s0, s1, a->bsums), 2)), q, s0, s1, a->qs);
+}
+/* IQ4_XS: the scales ls_j - 32 (ls_j: nibble j%2 of scales_l[j/2] | bits 2j, 2j+1 of scales_h << 4) */
+MG__INLINE int16x8_t mg__iq4xs_ls(const mg__block_iq4_xs *w) {
+    static const int16_t sh[8] = { 0, -2, -4, -6, -8, -10, -12, -14 };
+    const uint8x8_t l = vld1_u8(w->scales_l);   /* bytes 4..11 of the block: scales_l and qs[0..3] */
+    const uint16x8_t hi = vshlq_n_u16(vandq_u16(vshlq_u16(vdupq_n_u16(w->scales_h), vld1q_s16(sh)), vdupq_n_u16(3)), 4);
+    return vsubq_s16(vreinterpretq_s16_u16(vorrq_u16(vmovl_u8(vzip1_u8(vand_u8(l, vdup_n_u8(0x0F)), vshr_n_u8(l, 4))), hi)), vdupq_n_s16(32));
+}
+/* IQ4_XS: the grid values of sub-block j (bytes 16j..: low nibbles, then high) in q[2j], q[2j + 1] */
+MG__INLINE void mg__iq4xs_q(const mg__block_iq4_xs *w, uint8x16_t *q) {
+    const int8x16_t tab = vld1q_s8(mg__iq4_grid);
+    int j;
+    MG__UNROLL for (j = 0; j < 8; j++) {
+        const uint8x16_t v = vld1q_u8(w->qs + 16 * j);
+        q[2 * j] = vreinterpretq_u8_s8(vqtbl1q_s8(tab, vandq_u8(v, vdupq_n_u8(0x0F))));
+        q[2 * j + 1] = vreinterpretq_u8_s8(vqtbl1q_s8(tab, vshrq_n_u8(v, 4)));
+    }
+}
+/* IQ4_XS as 16 groups of 16, each scale twice */
+static int32x4_t mg__iq4xs_sumi(const uint8_t *blk, const mg__block_q8_k *a) {
+    const mg__block_iq4_xs *w = (const mg__block_iq4_xs *)blk;
+    const int16x8_t ls = mg__iq4xs_ls(w);
+    uint8x16_t q[16];
+    mg__iq4xs_q(w, q);
+    return mg__sc16(vdupq_n_s32(0), q, vzip1q_s16(ls, ls), vzip2q_s16(ls, ls), a->qs);
+}
+/* Q6_K, Q3_K, Q2_K, IQ4_XS: per row the lanes of its sumi (and Q2_K's summ), the four rows' sums in lanes; term
+   (d dx) sumi, Q2_K's minus (dmin dx) summ */
+MG__INLINE void mg__rows4_sb(int wtype, const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) {
     MG__NO_FMA
-    const mg__block_q6_k *row[4];
+    const size_t bb = wtype == MG_TYPE_Q6_K ? sizeof(mg__block_q6_k) : wtype == MG_TYPE_Q3_K ? sizeof(mg__block_q3_k)
+                    : wtype == MG_TYPE_Q2_K ? sizeof(mg__block_q2_k) : sizeof(mg__block_iq4_xs);
+    const size_t od = wtype == MG_TYPE_Q6_K ? offsetof(mg__block_q6_k, d) : wtype == MG_TYPE_Q3_K ? offsetof(mg__block_q3_k, d)
+                    : wtype == MG_TYPE_Q2_K ? offsetof(mg__block_q2_k, d) : offsetof(mg__block_iq4_xs, d);
+    const uint8_t *row[4];
     float32x4_t acc = vdupq_n_f32(0.0f);
     int64_t b;
     int r;
-    MG__UNROLL for (r = 0; r < 4; r++) row[r] = (const mg__block_q6_k *)(w + (size_t)(r < nr ? r : nr - 1) * rb);
+    MG__UNROLL for (r = 0; r < 4; r++) row[r] = w + (size_t)(r < nr ? r : nr - 1) * rb;
     for (b = 0; b < nb; b++, a++) {
-        int32x4_t sumi[4];
-        for (r = 0; r < 4; r++) sumi[r] = mg__q6k_sumi(row[r] + b, a);
-        acc = vaddq_f32(acc, vmulq_f32(vmulq_f32(mg__h4x(&row[0][b].d, &row[1][b].d, &row[2][b].d, &row[3][b].d), vdupq_n_f32(a->d)),
-                                       vcvtq_f32_s32(mg__sum4x4(sumi))));
+        const uint16_t *d[4];
+        int32x4_t sumi[4], summ[4];
+        float32x4_t dx = vdupq_n_f32(a->d), term;
+        for (r = 0; r < 4; r++) {
+            const uint8_t *blk = row[r] + (size_t)b * bb;
+            d[r] = (const uint16_t *)(blk + od);
+            sumi[r] = wtype == MG_TYPE_Q6_K ? mg__q6k_sumi(blk, a) : wtype == MG_TYPE_Q3_K ? mg__q3k_sumi(blk, a)
+                    : wtype == MG_TYPE_Q2_K ? mg__q2k_sumi(blk, a, &summ[r]) : mg__iq4xs_sumi(blk, a);
+        }
+        term = vmulq_f32(vmulq_f32(mg__h4x(d[0], d[1], d[2], d[3]), dx), vcvtq_f32_s32(mg__sum4x4(sumi)));
+        if (wtype == MG_TYPE_Q2_K)
+            term = vsubq_f32(term, vmulq_f32(vmulq_f32(mg__h4x(d[0] + 1, d[1] + 1, d[2] + 1, d[3] + 1), dx), vcvtq_f32_s32(mg__sum4x4(summ))));
+        acc = vaddq_f32(acc, term);
     }
     vst1q_f32(s, acc);
 }
+MG__KERNEL void mg__rows4_q6_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_sb(MG_TYPE_Q6_K, w, rb, nr, a, nb, s); }
+MG__KERNEL void mg__rows4_q3_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_sb(MG_TYPE_Q3_K, w, rb, nr, a, nb, s); }
+MG__KERNEL void mg__rows4_q2_k(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_sb(MG_TYPE_Q2_K, w, rb, nr, a, nb, s); }
+MG__KERNEL void mg__rows4_iq4_xs(const uint8_t *w, size_t rb, int nr, const mg__block_q8_k *a, int64_t nb, float *s) { mg__rows4_sb(MG_TYPE_IQ4_XS, w, rb, nr, a, nb, s); }
+/* the weight types with a row kernel: every quantized type */
+static int mg__rows4_has(int wtype) {
+    switch (wtype) {
+    case MG_TYPE_Q8_0: case MG_TYPE_Q4_0: case MG_TYPE_IQ4_NL: case MG_TYPE_Q4_1: case MG_TYPE_Q4_K: case MG_TYPE_Q5_K:
+    case MG_TYPE_Q6_K: case MG_TYPE_Q3_K: case MG_TYPE_Q2_K: case MG_TYPE_IQ4_XS: return 1;
+    default: return 0;
+    }
+}
 static void mg__rows4_neon(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, int64_t n, float *s) {
-    if (wtype == MG_TYPE_Q8_0) mg__rows4_q8_0(w, rb, nr, (const mg__block_q8_0 *)x, n / 32, s);
-    else if (wtype == MG_TYPE_Q4_K) mg__rows4_q4_k(w, rb, nr, (const mg__block_q8_k *)x, n / 256, s);
-    else mg__rows4_q6_k(w, rb, nr, (const mg__block_q8_k *)x, n / 256, s);
+    const mg__block_q8_k *a = (const mg__block_q8_k *)x;
+    switch (wtype) {
+    case MG_TYPE_Q8_0:   mg__rows4_q8_0(w, rb, nr, x, n / 32, s); break;
+    case MG_TYPE_Q4_0:   mg__rows4_lut4(w, rb, nr, x, n / 32, mg__q4_0_lut, s); break;
+    case MG_TYPE_IQ4_NL: mg__rows4_lut4(w, rb, nr, x, n / 32, mg__iq4_grid, s); break;
+    case MG_TYPE_Q4_1:   mg__rows4_q4_1(w, rb, nr, x, n / 32, s); break;
+    case MG_TYPE_Q4_K:   mg__rows4_q4_k(w, rb, nr, a, n / 256, s); break;
+    case MG_TYPE_Q5_K:   mg__rows4_q5_k(w, rb, nr, a, n / 256, s); break;
+    case MG_TYPE_Q3_K:   mg__rows4_q3_k(w, rb, nr, a, n / 256, s); break;
+    case MG_TYPE_Q2_K:   mg__rows4_q2_k(w, rb, nr, a, n / 256, s); break;
+    case MG_TYPE_IQ4_XS: mg__rows4_iq4_xs(w, rb, nr, a, n / 256, s); break;
+    default:             mg__rows4_q6_k(w, rb, nr, a, n / 256, s); break;
+    }
 }
 #ifdef MG__I8MM
-/* ----- prefill tiles (Q4_K, Q6_K, Q8_0): 8 weight rows x 2 tokens per step with smmla, which multiplies a 2x8
+/* ----- prefill tiles (every quantized type): 8 weight rows x 2 tokens per step with smmla, which multiplies a 2x8
    int8 matrix by an 8x2 one into the four int32 lanes [row 0 tok 0, row 0 tok 1, row 1 tok 0, row 1 tok 1].
-   Each block of an 8-row group is laid out once (mg__mpanel: quants of a row pair as [8 of row 2p | 8 of row
-   2p+1], signed, Q6_K minus 32; scales widened for lanes), then serves every token pair; the activations of
-   a pair are interleaved the same way. Lane by lane these are the integer sums and the float term of the
-   scalar kernel, so the results are its bits whatever the rows and tokens around them. ----- */
+   Each block of an 8-row group is laid out once (mg__mpanel: signed quants of a row pair as [8 of row 2p | 8 of
+   row 2p+1], Q6_K minus 32, Q3_K in -4..3, the lookup formats' table values; scales widened for lanes), then
+   serves every token pair; the activations of a pair are interleaved the same way. Lane by lane these are the
+   integer sums and the float term of the scalar kernel, so the results are its bits whatever the rows and tokens
+   around them. ----- */
 #define MG__MM_ROWS 8
 #define MG__MM_MIN_TOKS 4     /* fewer tokens go to the row kernels (decode) */
 typedef struct mg__mpanel {
-    int8x16_t q[4][32];       /* row pair p: quants 8k..8k+7 of rows 2p and 2p+1 (Q8_0: q[p][0..3]) */
-    int32x4_t sc[4][16];      /* row pair p, sub-block j: [sc(2p), sc(2p), sc(2p+1), sc(2p+1)] */
-    int8x16_t mn[4];          /* Q4_K: [m_0..7 of row 2p | of row 2p+1] */
-    float32x4_t d[4], dmin[4];/* [d(2p), d(2p), d(2p+1), d(2p+1)] */
+    int8x16_t q[4][32];       /* row pair p: quants 8k..8k+7 of rows 2p and 2p+1 (blocks of 32: q[p][0..3]) */
+    int32x4_t sc[4][16];      /* row pair p, scale group g: [sc(2p), sc(2p), sc(2p+1), sc(2p+1)] */
+    int8x16_t mn[4][2];       /* mins of row pair p, 8 groups per vector: [m_0..7 of row 2p | of row 2p+1] */
+    float32x4_t d[4], dmin[4];/* [d(2p), d(2p), d(2p+1), d(2p+1)]; dmin: Q4_1's m */
 } mg__mpanel;
 MG__INLINE int8x16_t mg__lo64(int8x16_t a, int8x16_t b) { return vreinterpretq_s8_s64(vzip1q_s64(vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b))); }
 MG__INLINE int8x16_t mg__hi64(int8x16_t a, int8x16_t b) { return vreinterpretq_s8_s64(vzip2q_s64(vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b))); }
@@ -4488,63 +4664,109 @@ MG__INLINE float32x4_t mg__tokf(float a, float b) {                             
     const float32x2_t v = vset_lane_f32(b, vdup_n_f32(a), 1);
     return vcombine_f32(v, v);
 }
-/* rows u, v (16 vectors of 16 quants each, weight order) as 32 row-pair vectors */
+/* the f16 at byte o of the blocks of rows u, v as a per-row pair */
+MG__INLINE float32x4_t mg__pairh(const uint8_t *u, const uint8_t *v, size_t o) {
+    return mg__h4x((const uint16_t *)(u + o), (const uint16_t *)(u + o), (const uint16_t *)(v + o), (const uint16_t *)(v + o));
+}
+/* rows u, v (nvec vectors of 16 quants each, weight order) as 2 nvec row-pair vectors */
 MG__INLINE void mg__mpair(const int8x16_t *u, const int8x16_t *v, int nvec, int8x16_t *q) {
     int k;
     for (k = 0; k < nvec; k++) { q[2 * k] = mg__lo64(u[k], v[k]); q[2 * k + 1] = mg__hi64(u[k], v[k]); }
 }
-MG__KERNEL void mg__mpanel_q4_k(const uint8_t *const *row, size_t off, mg__mpanel *k) {
-    const uint8x16_t m4 = vdupq_n_u8(0x0F);
+/* Q4_K (q5 = 0), Q5_K: the quants 0..15 (0..31), the 6-bit scales and mins */
+MG__INLINE void mg__mpanel_k4(int q5, const uint8_t *const *row, size_t off, mg__mpanel *k) {
+    const size_t qo = q5 ? offsetof(mg__block_q5_k, qs) : offsetof(mg__block_q4_k, qs);
     int8x16_t q[2][16];
-    int p, i, j, c, sc[2][8];
+    int p, i, j, h, sc[2][8];
     uint8_t m[2][8];
     for (p = 0; p < 4; p++) {
         for (i = 0; i < 2; i++) {
-            const mg__block_q4_k *b = (const mg__block_q4_k *)(row[2 * p + i] + off);
-            MG__UNROLL for (c = 0; c < 4; c++) {           /* quant bytes 32c..32c+31: weights 64c.. (low), 64c+32.. (high) */
-                const uint8x16_t q0 = vld1q_u8(b->qs + 32 * c), q1 = vld1q_u8(b->qs + 32 * c + 16);
-                q[i][4 * c] = vreinterpretq_s8_u8(vandq_u8(q0, m4));
-                q[i][4 * c + 1] = vreinterpretq_s8_u8(vandq_u8(q1, m4));
-                q[i][4 * c + 2] = vreinterpretq_s8_u8(vshrq_n_u8(q0, 4));
-                q[i][4 * c + 3] = vreinterpretq_s8_u8(vshrq_n_u8(q1, 4));
+            const uint8_t *b = row[2 * p + i] + off;
+            MG__UNROLL for (h = 0; h < 2; h++) {
+                uint8x16_t u[8];
+                mg__q4k_nib(vld1q_u8_x4(b + qo + 64 * h), u);
+                if (q5) {
+                    const uint8x16x2_t qh = vld1q_u8_x2(b + offsetof(mg__block_q5_k, qh));
+                    mg__q5k_bit4(qh.val, h, u);
+                }
+                MG__UNROLL for (j = 0; j < 8; j++) q[i][8 * h + j] = vreinterpretq_s8_u8(u[j]);
             }
-            MG__UNROLL for (j = 0; j < 8; j++) { int s_, m_; mg__q4k_scale_min(j, b->scales, &s_, &m_); sc[i][j] = s_; m[i][j] = (uint8_t)m_; }
+            MG__UNROLL for (j = 0; j < 8; j++) { int s_, m_; mg__q4k_scale_min(j, b + 4, &s_, &m_); sc[i][j] = s_; m[i][j] = (uint8_t)m_; }
         }
         mg__mpair(q[0], q[1], 16, k->q[p]);
         MG__UNROLL for (j = 0; j < 8; j++) k->sc[p][j] = mg__pair32(sc[0][j], sc[1][j]);
-        k->mn[p] = vreinterpretq_s8_u8(vcombine_u8(vld1_u8(m[0]), vld1_u8(m[1])));
-        k->d[p] = mg__pairf(mg__h2f(((const mg__block_q4_k *)(row[2 * p] + off))->d), mg__h2f(((const mg__block_q4_k *)(row[2 * p + 1] + off))->d));
-        k->dmin[p] = mg__pairf(mg__h2f(((const mg__block_q4_k *)(row[2 * p] + off))->dmin), mg__h2f(((const mg__block_q4_k *)(row[2 * p + 1] + off))->dmin));
+        k->mn[p][0] = vreinterpretq_s8_u8(vcombine_u8(vld1_u8(m[0]), vld1_u8(m[1])));
+        k->d[p] = mg__pairh(row[2 * p] + off, row[2 * p + 1] + off, 0);
+        k->dmin[p] = mg__pairh(row[2 * p] + off, row[2 * p + 1] + off, 2);
     }
 }
-MG__KERNEL void mg__mpanel_q6_k(const uint8_t *const *row, size_t off, mg__mpanel *k) {
-    const int8x16_t c32 = vdupq_n_s8(32);
+MG__KERNEL void mg__mpanel_q4_k(const uint8_t *const *row, size_t off, mg__mpanel *k) { mg__mpanel_k4(0, row, off, k); }
+MG__KERNEL void mg__mpanel_q5_k(const uint8_t *const *row, size_t off, mg__mpanel *k) { mg__mpanel_k4(1, row, off, k); }
+/* Q6_K, Q3_K, Q2_K (scales and mins of 16 groups) and IQ4_XS (scales of its 8 sub-blocks) */
+MG__KERNEL void mg__mpanel_sb(int wtype, const uint8_t *const *row, size_t off, mg__mpanel *k) {
+    const size_t od = wtype == MG_TYPE_Q6_K ? offsetof(mg__block_q6_k, d) : wtype == MG_TYPE_Q3_K ? offsetof(mg__block_q3_k, d)
+                    : wtype == MG_TYPE_Q2_K ? offsetof(mg__block_q2_k, d) : offsetof(mg__block_iq4_xs, d);
     int8x16_t q[2][16];
-    int p, i, g, h;
+    int16_t sc[2][16];
+    uint8_t mn[2][16];
+    int p, i, g;
     for (p = 0; p < 4; p++) {
-        const mg__block_q6_k *b0 = (const mg__block_q6_k *)(row[2 * p] + off), *b1 = (const mg__block_q6_k *)(row[2 * p + 1] + off);
         for (i = 0; i < 2; i++) {
-            const mg__block_q6_k *b = i ? b1 : b0;
-            uint8x16_t u[8];
-            MG__UNROLL for (h = 0; h < 2; h++) {
-                mg__q6k_half(vld1q_u8_x4(b->ql + 64 * h), vld1q_u8_x2(b->qh + 32 * h), u);
-                MG__UNROLL for (g = 0; g < 8; g++) q[i][8 * h + g] = vsubq_s8(vreinterpretq_s8_u8(u[g]), c32);
+            const uint8_t *b = row[2 * p + i] + off;
+            uint8x16_t u[16];
+            int8x16_t s8, c = vdupq_n_s8(0);
+            if (wtype == MG_TYPE_Q6_K) {
+                mg__q6k_half(vld1q_u8_x4(b), vld1q_u8_x2(b + offsetof(mg__block_q6_k, qh)), u);
+                mg__q6k_half(vld1q_u8_x4(b + 64), vld1q_u8_x2(b + offsetof(mg__block_q6_k, qh) + 32), u + 8);
+                s8 = vld1q_s8((const int8_t *)b + offsetof(mg__block_q6_k, scales));
+                c = vdupq_n_s8(32);
+            } else if (wtype == MG_TYPE_Q3_K) {
+                mg__q3k_q((const mg__block_q3_k *)b, u);
+                s8 = mg__q3k_sc((const mg__block_q3_k *)b);
+                c = vdupq_n_s8(4);
+            } else if (wtype == MG_TYPE_Q2_K) {
+                const uint8x16_t v = vld1q_u8(b);
+                mg__2bit_all(b + offsetof(mg__block_q2_k, qs), u);
+                s8 = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(0x0F)));
+                vst1q_u8(mn[i], vshrq_n_u8(v, 4));
+            } else {
+                const int16x8_t ls = mg__iq4xs_ls((const mg__block_iq4_xs *)b);
+                mg__iq4xs_q((const mg__block_iq4_xs *)b, u);
+                s8 = vcombine_s8(vmovn_s16(ls), vdup_n_s8(0));
             }
+            MG__UNROLL for (g = 0; g < 16; g++) q[i][g] = vsubq_s8(vreinterpretq_s8_u8(u[g]), c);
+            vst1q_s16(sc[i], vmovl_s8(vget_low_s8(s8)));
+            vst1q_s16(sc[i] + 8, vmovl_high_s8(s8));
         }
         mg__mpair(q[0], q[1], 16, k->q[p]);
-        MG__UNROLL for (g = 0; g < 16; g++) k->sc[p][g] = mg__pair32(b0->scales[g], b1->scales[g]);
-        k->d[p] = mg__pairf(mg__h2f(b0->d), mg__h2f(b1->d));
+        MG__UNROLL for (g = 0; g < 16; g++) k->sc[p][g] = mg__pair32(sc[0][g], sc[1][g]);
+        k->d[p] = mg__pairh(row[2 * p] + off, row[2 * p + 1] + off, od);
+        if (wtype == MG_TYPE_Q2_K) {
+            k->mn[p][0] = vreinterpretq_s8_u8(vcombine_u8(vld1_u8(mn[0]), vld1_u8(mn[1])));
+            k->mn[p][1] = vreinterpretq_s8_u8(vcombine_u8(vld1_u8(mn[0] + 8), vld1_u8(mn[1] + 8)));
+            k->dmin[p] = mg__pairh(row[2 * p] + off, row[2 * p + 1] + off, od + 2);
+        }
     }
 }
-MG__KERNEL void mg__mpanel_q8_0(const uint8_t *const *row, size_t off, mg__mpanel *k) {
-    int p;
+/* Q8_0, Q4_0 / IQ4_NL (the nibbles through lut), Q4_1 (its m in dmin) */
+MG__KERNEL void mg__mpanel_b32(int wtype, const int8_t *lut, const uint8_t *const *row, size_t off, mg__mpanel *k) {
+    const int8x16_t tab = vld1q_s8(lut);
+    const size_t qo = wtype == MG_TYPE_Q4_1 ? 4 : 2;
+    int p, i;
     for (p = 0; p < 4; p++) {
-        const mg__block_q8_0 *b0 = (const mg__block_q8_0 *)(row[2 * p] + off), *b1 = (const mg__block_q8_0 *)(row[2 * p + 1] + off);
-        int8x16_t u[2], v[2];
-        u[0] = vld1q_s8(b0->qs); u[1] = vld1q_s8(b0->qs + 16);
-        v[0] = vld1q_s8(b1->qs); v[1] = vld1q_s8(b1->qs + 16);
-        mg__mpair(u, v, 2, k->q[p]);
-        k->d[p] = mg__pairf(mg__h2f(b0->d), mg__h2f(b1->d));
+        int8x16_t u[2][2];
+        for (i = 0; i < 2; i++) {
+            const uint8_t *b = row[2 * p + i] + off + qo;
+            if (wtype == MG_TYPE_Q8_0) { u[i][0] = vld1q_s8((const int8_t *)b); u[i][1] = vld1q_s8((const int8_t *)b + 16); }
+            else {
+                const uint8x16_t v = vld1q_u8(b), lo = vandq_u8(v, vdupq_n_u8(0x0F)), hi = vshrq_n_u8(v, 4);
+                u[i][0] = wtype == MG_TYPE_Q4_1 ? vreinterpretq_s8_u8(lo) : vqtbl1q_s8(tab, lo);
+                u[i][1] = wtype == MG_TYPE_Q4_1 ? vreinterpretq_s8_u8(hi) : vqtbl1q_s8(tab, hi);
+            }
+        }
+        mg__mpair(u[0], u[1], 2, k->q[p]);
+        k->d[p] = mg__pairh(row[2 * p] + off, row[2 * p + 1] + off, 0);
+        if (wtype == MG_TYPE_Q4_1) k->dmin[p] = mg__pairh(row[2 * p] + off, row[2 * p + 1] + off, 2);
     }
 }
 /* the activations of tokens a0, a1 at qs (n bytes) as pairs [8 of a0 | 8 of a1] */
@@ -4556,72 +4778,88 @@ MG__INLINE void mg__mtok(const int8_t *a0, const int8_t *a1, int n, int8x16_t *a
         ab[2 * k + 1] = mg__hi64(u, v);
     }
 }
-/* One Q4_K block, 8 rows x tokens a0, a1: s[4p + lane] += (d dx) sumi - (dmin dx) summ. summ = sum_j m_j P_j with
-   P_j = bsums[2j] + bsums[2j+1] = 128 H_j + L_j (H_j = P_j >> 7 in -32..31, L_j in 0..127: both int8), so two
-   smmla give it exactly. */
-MG__KERNEL void mg__mtile_q4_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) {
+/* One block of a 256-weight type, 8 rows x tokens a0, a1: sumi = sum_g sc_g (q . a)_g over groups of gs (16 or 32),
+   s[4p + lane] += (d dx) sumi, minus (dmin dx) summ for the nm > 0 steps of 8 mins: summ = sum_j m_j P_j with
+   P_j the activation sum of min group j (Q4_K / Q5_K, nm = 1: bsums[2j] + bsums[2j+1]; Q2_K, nm = 2: bsums[j]).
+   P_j = 128 H_j + L_j (H_j = P_j >> 7 in -32..31, L_j in 0..127: both int8), so two smmla give it exactly. */
+MG__INLINE void mg__mtile_k(const mg__mpanel *k, int gs, int nm, const uint8_t *x0, const uint8_t *x1, float *s) {
     MG__NO_FMA
-    const int16x8_t p0 = vpaddq_s16(vld1q_s16(a0->bsums), vld1q_s16(a0->bsums + 8)), p1 = vpaddq_s16(vld1q_s16(a1->bsums), vld1q_s16(a1->bsums + 8));
-    const int8x16_t ph = vcombine_s8(vmovn_s16(vshrq_n_s16(p0, 7)), vmovn_s16(vshrq_n_s16(p1, 7)));
-    const int8x16_t pl = vcombine_s8(vmovn_s16(vandq_s16(p0, vdupq_n_s16(127))), vmovn_s16(vandq_s16(p1, vdupq_n_s16(127))));
+    const mg__block_q8_k *a0 = (const mg__block_q8_k *)x0, *a1 = (const mg__block_q8_k *)x1;
     const float32x4_t dx = mg__tokf(a0->d, a1->d);
-    int32x4_t sumi[4];
-    int p, j;
-    MG__UNROLL for (p = 0; p < 4; p++) sumi[p] = vdupq_n_s32(0);
-    MG__UNROLL for (j = 0; j < 8; j++) {                   /* sub-block j: quants 32j..32j+31, four k steps of 8 */
+    int32x4_t sumi[4], summ[4];
+    int p, g, j;
+    MG__UNROLL for (p = 0; p < 4; p++) sumi[p] = summ[p] = vdupq_n_s32(0);
+    MG__UNROLL for (g = 0; g < 256 / gs; g++) {            /* group g: quants gs g.., gs / 8 k steps */
         int8x16_t ab[4];
-        mg__mtok(a0->qs + 32 * j, a1->qs + 32 * j, 32, ab);
+        mg__mtok(a0->qs + gs * g, a1->qs + gs * g, gs, ab);
         MG__UNROLL for (p = 0; p < 4; p++) {
-            const int8x16_t *q = k->q[p] + 4 * j;
-            const int32x4_t t = vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), q[2], ab[2]), q[3], ab[3]);
-            sumi[p] = vmlaq_s32(sumi[p], t, k->sc[p][j]);
+            const int8x16_t *q = k->q[p] + gs / 8 * g;
+            int32x4_t t = vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]);
+            if (gs == 32) t = vmmlaq_s32(vmmlaq_s32(t, q[2], ab[2]), q[3], ab[3]);
+            sumi[p] = vmlaq_s32(sumi[p], t, k->sc[p][g]);
         }
     }
+    MG__UNROLL for (j = 0; j < nm; j++) {
+        const int16x8_t p0 = nm == 1 ? vpaddq_s16(vld1q_s16(a0->bsums), vld1q_s16(a0->bsums + 8)) : vld1q_s16(a0->bsums + 8 * j);
+        const int16x8_t p1 = nm == 1 ? vpaddq_s16(vld1q_s16(a1->bsums), vld1q_s16(a1->bsums + 8)) : vld1q_s16(a1->bsums + 8 * j);
+        const int8x16_t ph = vcombine_s8(vmovn_s16(vshrq_n_s16(p0, 7)), vmovn_s16(vshrq_n_s16(p1, 7)));
+        const int8x16_t pl = vcombine_s8(vmovn_s16(vandq_s16(p0, vdupq_n_s16(127))), vmovn_s16(vandq_s16(p1, vdupq_n_s16(127))));
+        MG__UNROLL for (p = 0; p < 4; p++)
+            summ[p] = vaddq_s32(summ[p], vaddq_s32(vshlq_n_s32(vmmlaq_s32(vdupq_n_s32(0), k->mn[p][j], ph), 7), vmmlaq_s32(vdupq_n_s32(0), k->mn[p][j], pl)));
+    }
     MG__UNROLL for (p = 0; p < 4; p++) {
-        const int32x4_t summ = vaddq_s32(vshlq_n_s32(vmmlaq_s32(vdupq_n_s32(0), k->mn[p], ph), 7), vmmlaq_s32(vdupq_n_s32(0), k->mn[p], pl));
-        const float32x4_t term = vsubq_f32(vmulq_f32(vmulq_f32(k->d[p], dx), vcvtq_f32_s32(sumi[p])),
-                                           vmulq_f32(vmulq_f32(k->dmin[p], dx), vcvtq_f32_s32(summ)));
+        float32x4_t term = vmulq_f32(vmulq_f32(k->d[p], dx), vcvtq_f32_s32(sumi[p]));
+        if (nm) term = vsubq_f32(term, vmulq_f32(vmulq_f32(k->dmin[p], dx), vcvtq_f32_s32(summ[p])));
         vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), term));
     }
 }
-/* One Q6_K block (quants q - 32 in the panel): s[4p + lane] += (d dx) sumi, sumi = sum_g sc_g (q . a)_g */
-MG__KERNEL void mg__mtile_q6_k(const mg__mpanel *k, const mg__block_q8_k *a0, const mg__block_q8_k *a1, float *s) {
+typedef void mg__mtile_fn(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s);
+MG__KERNEL void mg__mtile_q4_k(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s) { mg__mtile_k(k, 32, 1, a0, a1, s); }
+MG__KERNEL void mg__mtile_q6_k(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s) { mg__mtile_k(k, 16, 0, a0, a1, s); }
+MG__KERNEL void mg__mtile_q2_k(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s) { mg__mtile_k(k, 16, 2, a0, a1, s); }
+MG__KERNEL void mg__mtile_iq4_xs(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s) { mg__mtile_k(k, 32, 0, a0, a1, s); }
+/* One block of 32: s[4p + lane] += (float)sumi (dw dx), Q4_1 (q41; activations Q8_1) (float)sumi (dw dx) + m_w s_x */
+MG__INLINE void mg__mtile_b32(const mg__mpanel *k, int q41, const uint8_t *a0, const uint8_t *a1, float *s) {
     MG__NO_FMA
-    const float32x4_t dx = mg__tokf(a0->d, a1->d);
-    int32x4_t sumi[4];
-    int p, g;
-    MG__UNROLL for (p = 0; p < 4; p++) sumi[p] = vdupq_n_s32(0);
-    MG__UNROLL for (g = 0; g < 16; g++) {                  /* group g: quants 16g..16g+15, two k steps */
-        int8x16_t ab[2];
-        mg__mtok(a0->qs + 16 * g, a1->qs + 16 * g, 16, ab);
-        MG__UNROLL for (p = 0; p < 4; p++) {
-            const int8x16_t *q = k->q[p] + 2 * g;
-            sumi[p] = vmlaq_s32(sumi[p], vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), k->sc[p][g]);
-        }
-    }
-    MG__UNROLL for (p = 0; p < 4; p++)
-        vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), vmulq_f32(vmulq_f32(k->d[p], dx), vcvtq_f32_s32(sumi[p]))));
-}
-/* One Q8_0 block: s[4p + lane] += (float)sumi (dw dx) */
-MG__KERNEL void mg__mtile_q8_0(const mg__mpanel *k, const mg__block_q8_0 *a0, const mg__block_q8_0 *a1, float *s) {
-    MG__NO_FMA
-    const float32x4_t dx = mg__tokf(mg__h2f(a0->d), mg__h2f(a1->d));
+    const size_t qo = q41 ? 4 : 2;
+    const uint16_t *h0 = (const uint16_t *)a0, *h1 = (const uint16_t *)a1;   /* d, then Q8_1's s */
+    const float32x4_t dx = mg__h4x(h0, h1, h0, h1), sx = q41 ? mg__h4x(h0 + 1, h1 + 1, h0 + 1, h1 + 1) : dx;
     int8x16_t ab[4];
     int p;
-    mg__mtok(a0->qs, a1->qs, 32, ab);
+    mg__mtok((const int8_t *)a0 + qo, (const int8_t *)a1 + qo, 32, ab);
     MG__UNROLL for (p = 0; p < 4; p++) {
         const int8x16_t *q = k->q[p];
         const int32x4_t t = vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vmmlaq_s32(vdupq_n_s32(0), q[0], ab[0]), q[1], ab[1]), q[2], ab[2]), q[3], ab[3]);
-        vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), vmulq_f32(vcvtq_f32_s32(t), vmulq_f32(k->d[p], dx))));
+        float32x4_t term = vmulq_f32(vcvtq_f32_s32(t), vmulq_f32(k->d[p], dx));
+        if (q41) term = vaddq_f32(term, vmulq_f32(k->dmin[p], sx));
+        vst1q_f32(s + 4 * p, vaddq_f32(vld1q_f32(s + 4 * p), term));
     }
 }
-/* nr rows (row_bytes rb apart) x nt <= MG__TOK_BLOCK tokens, in groups of 8 rows: per block the panel, then every
-   token pair (an odd last token paired with itself); rows past nr repeat the last, their results dropped. */
+MG__KERNEL void mg__mtile_q8_0(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s) { mg__mtile_b32(k, 0, a0, a1, s); }
+MG__KERNEL void mg__mtile_q4_1(const mg__mpanel *k, const uint8_t *a0, const uint8_t *a1, float *s) { mg__mtile_b32(k, 1, a0, a1, s); }
+/* One weight block of 8 rows laid out, then its tile for every token pair (an odd last token paired with itself) */
+static void mg__mmla_step(int wtype, const uint8_t *const *row, size_t off, const uint8_t *x, size_t xs, size_t xo, int nt, mg__mpanel *k, float *s) {
+    mg__mtile_fn *tile = wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q5_K ? mg__mtile_q4_k : wtype == MG_TYPE_Q6_K || wtype == MG_TYPE_Q3_K ? mg__mtile_q6_k
+                       : wtype == MG_TYPE_Q2_K ? mg__mtile_q2_k : wtype == MG_TYPE_IQ4_XS ? mg__mtile_iq4_xs : wtype == MG_TYPE_Q4_1 ? mg__mtile_q4_1 : mg__mtile_q8_0;
+    int tp;
+    switch (wtype) {
+    case MG_TYPE_Q4_K: mg__mpanel_q4_k(row, off, k); break;
+    case MG_TYPE_Q5_K: mg__mpanel_q5_k(row, off, k); break;
+    case MG_TYPE_Q6_K: case MG_TYPE_Q3_K: case MG_TYPE_Q2_K: case MG_TYPE_IQ4_XS: mg__mpanel_sb(wtype, row, off, k); break;
+    default: mg__mpanel_b32(wtype, wtype == MG_TYPE_IQ4_NL ? mg__iq4_grid : mg__q4_0_lut, row, off, k); break;
+    }
+    for (tp = 0; tp < (nt + 1) / 2; tp++, s += 16) {
+        const uint8_t *x0 = x + (size_t)(2 * tp) * xs + xo;
+        tile(k, x0, 2 * tp + 1 < nt ? x0 + xs : x0, s);
+    }
+}
+/* nr rows (row_bytes rb apart) x nt <= MG__TOK_BLOCK tokens, in groups of 8 rows, block after block; rows past nr
+   repeat the last, their results dropped. */
 static void mg__mmla_block(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                            float *y, size_t ys) {
-    const int q8 = wtype == MG_TYPE_Q8_0, qk = q8 ? 32 : 256;
-    const size_t bw = wtype == MG_TYPE_Q4_K ? sizeof(mg__block_q4_k) : wtype == MG_TYPE_Q6_K ? sizeof(mg__block_q6_k) : sizeof(mg__block_q8_0);
-    const size_t ba = q8 ? sizeof(mg__block_q8_0) : sizeof(mg__block_q8_k);
+    const int b32 = wtype == MG_TYPE_Q8_0 || wtype == MG_TYPE_Q4_0 || wtype == MG_TYPE_IQ4_NL || wtype == MG_TYPE_Q4_1, qk = b32 ? 32 : 256;
+    const size_t bw = mg__row_bytes(wtype, qk);
+    const size_t ba = !b32 ? sizeof(mg__block_q8_k) : wtype == MG_TYPE_Q4_1 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0);
     const int ntp = (nt + 1) / 2;
     float s[16 * ((MG__TOK_BLOCK + 1) / 2)];
     const uint8_t *row[MG__MM_ROWS];
@@ -4631,17 +4869,7 @@ static void mg__mmla_block(int wtype, const uint8_t *w, size_t rb, int nr, const
     for (r0 = 0; r0 < nr; r0 += MG__MM_ROWS) {
         for (i = 0; i < MG__MM_ROWS; i++) row[i] = w + (size_t)(r0 + i < nr ? r0 + i : nr - 1) * rb;
         memset(s, 0, sizeof(float) * 16 * (size_t)ntp);
-        for (b = 0; b < n / qk; b++) {
-            if (wtype == MG_TYPE_Q4_K) mg__mpanel_q4_k(row, (size_t)b * bw, &k);
-            else if (wtype == MG_TYPE_Q6_K) mg__mpanel_q6_k(row, (size_t)b * bw, &k);
-            else mg__mpanel_q8_0(row, (size_t)b * bw, &k);
-            for (tp = 0; tp < ntp; tp++) {
-                const uint8_t *a0 = x + (size_t)(2 * tp) * xs + (size_t)b * ba, *a1 = 2 * tp + 1 < nt ? a0 + xs : a0;
-                if (wtype == MG_TYPE_Q4_K) mg__mtile_q4_k(&k, (const mg__block_q8_k *)a0, (const mg__block_q8_k *)a1, s + 16 * tp);
-                else if (wtype == MG_TYPE_Q6_K) mg__mtile_q6_k(&k, (const mg__block_q8_k *)a0, (const mg__block_q8_k *)a1, s + 16 * tp);
-                else mg__mtile_q8_0(&k, (const mg__block_q8_0 *)a0, (const mg__block_q8_0 *)a1, s + 16 * tp);
-            }
-        }
+        for (b = 0; b < n / qk; b++) mg__mmla_step(wtype, row, (size_t)b * bw, x, xs, (size_t)b * ba, nt, &k, s);
         for (tp = 0; tp < ntp; tp++)            /* lane 4p + 2i + j: row r0 + 2p + i, token 2tp + j */
             for (i = 0; i < 16; i++) {
                 const int r = r0 + 2 * (i / 4) + (i % 4) / 2, t = 2 * tp + i % 2;
@@ -4650,13 +4878,13 @@ static void mg__mmla_block(int wtype, const uint8_t *w, size_t rb, int nr, const
     }
 }
 #endif
-/* mg__mat_block for Q8_0, Q4_K and Q6_K: the I8MM tiles from MG__MM_MIN_TOKS tokens on, else four rows at a time
-   for each token (the rows stay in L1 across the tokens). 0 for the other types. */
+/* mg__mat_block for the quantized types: the I8MM tiles from MG__MM_MIN_TOKS tokens on, else
+   four rows at a time for each token (the rows stay in L1 across the tokens). 0 for the other types. */
 static int mg__mat_block_neon(int wtype, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n,
                               float *y, size_t ys) {
     float s[4];
     int r, t, i;
-    if (wtype != MG_TYPE_Q8_0 && wtype != MG_TYPE_Q4_K && wtype != MG_TYPE_Q6_K) return 0;
+    if (!mg__rows4_has(wtype)) return 0;
 #ifdef MG__I8MM
     if (nt >= MG__MM_MIN_TOKS) { mg__mmla_block(wtype, w, rb, nr, x, xs, nt, n, y, ys); return 1; }
 #endif
@@ -4673,10 +4901,10 @@ static float mg__vec_dot_neon(int wtype, const void *w, const void *x, int64_t n
     case MG_TYPE_F16:  return mg__dot_f16_neon((const uint16_t *)w, (const uint16_t *)x, n);
     case MG_TYPE_BF16: return mg__dot_bf16_neon((const uint16_t *)w, (const uint16_t *)x, n);
     case MG_TYPE_F32:  return mg__dot_f32_neon((const float *)w, (const float *)x, n);
-    case MG_TYPE_Q8_0: case MG_TYPE_Q4_K: case MG_TYPE_Q6_K:
+    default:
+        if (!mg__rows4_has(wtype)) return mg__vec_dot_scalar(wtype, w, x, n);
         mg__rows4_neon(wtype, (const uint8_t *)w, 0, 1, (const uint8_t *)x, n, s);
         return s[0];
-    default:           return mg__vec_dot_scalar(wtype, w, x, n);   /* formats without NEON kernels yet */
     }
 }
 

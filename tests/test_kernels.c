@@ -453,6 +453,9 @@ int main(void) {
     CHECK(strncmp(mg_build_info(), MG_EXPECT_BUILD " ", sizeof MG_EXPECT_BUILD) == 0, "build info \"%s\", expected \"%s ...\"",
           mg_build_info(), MG_EXPECT_BUILD);
 #endif
+#ifdef MG__NEON          /* the NEON build runs every quantized type through its row kernels, not the scalar fallback */
+    for (i = 0; i < 10; i++) CHECK(mg__rows4_has(types[i]), "%s: no NEON row kernel", mg_type_name(types[i]));
+#endif
     check_quant_q8_k();
     check_quant_q8_1();
     for (i = 0; i < 10; i++) {

@@ -4,9 +4,10 @@
    insn_end (the kernel call and all it calls) divided by the weight x token products it did (printed here as
    "work") give its executed instructions per 256:
      make arm-insns                         (cross-builds this at each level, runs and counts every case)
-     insn_arm CASE                          CASE: q4_k q6_k q8_0 (decode: 8 rows x 1 token), q4_k.64 q6_k.64
-                                            q8_0.64 (8 rows x 64 tokens), f16 (dot), tile_f32, tile_bf16, attn;
-                                            ggml.q4_k ... ggml.q8_0.64: ggml's vec_dot (a quants.o, WITH_GGML)
+     insn_arm CASE                          CASE: q4_k q6_k q8_0 q5_k q3_k q2_k iq4_xs q4_0 iq4_nl q4_1 (decode:
+                                            8 rows x 1 token), q4_k.64 ... q4_1.64 (8 rows x 64 tokens), f16 (dot),
+                                            tile_f32, tile_bf16, attn; ggml.q4_k ... ggml.q4_1.64: ggml's vec_dot
+                                            (a quants.o, WITH_GGML)
    Each case also checks its results against the scalar reference (integer formats: bit for bit) unless a second
    argument "nocheck" is given (tools/insn_arm.sh: the trace then holds the kernel's work alone). */
 #if defined(__GNUC__)
@@ -20,6 +21,13 @@
 void ggml_vec_dot_q4_K_q8_K(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
 void ggml_vec_dot_q6_K_q8_K(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
 void ggml_vec_dot_q8_0_q8_0(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
+void ggml_vec_dot_q5_K_q8_K(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
+void ggml_vec_dot_q3_K_q8_K(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
+void ggml_vec_dot_q2_K_q8_K(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
+void ggml_vec_dot_iq4_xs_q8_K(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
+void ggml_vec_dot_q4_0_q8_0(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
+void ggml_vec_dot_iq4_nl_q8_0(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
+void ggml_vec_dot_q4_1_q8_1(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
 float ggml_table_f32_ue4m3[256];                        /* referenced by kernels not run here */
 void quantize_row_q8_K_ref(const float *x, void *y, int64_t k);
 void quantize_row_q8_K_ref(const float *x, void *y, int64_t k) { (void)x; (void)y; (void)k; }
@@ -48,11 +56,22 @@ static int report(const char *name, double work, int bad) {
     return bad != 0;
 }
 
-/* Q4_K, Q6_K, Q8_0: NR rows x nt tokens through mg__mat_block (or ggml's vec_dot, nrc 2 for token pairs when
-   there are several tokens and the build has I8MM), checked against mg__vec_dot_scalar */
-static int quant_case(const char *name, int wtype, int nt, int ggml) {
+static const char *names[] = { "q4_k", "q6_k", "q8_0", "q5_k", "q3_k", "q2_k", "iq4_xs", "q4_0", "iq4_nl", "q4_1" };
+static const int types[] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0, MG_TYPE_Q5_K, MG_TYPE_Q3_K, MG_TYPE_Q2_K, MG_TYPE_IQ4_XS,
+                             MG_TYPE_Q4_0, MG_TYPE_IQ4_NL, MG_TYPE_Q4_1 };
+#ifdef WITH_GGML
+static ggml_dot *const ggml_dots[] = { ggml_vec_dot_q4_K_q8_K, ggml_vec_dot_q6_K_q8_K, ggml_vec_dot_q8_0_q8_0, ggml_vec_dot_q5_K_q8_K,
+                                       ggml_vec_dot_q3_K_q8_K, ggml_vec_dot_q2_K_q8_K, ggml_vec_dot_iq4_xs_q8_K, ggml_vec_dot_q4_0_q8_0,
+                                       ggml_vec_dot_iq4_nl_q8_0, ggml_vec_dot_q4_1_q8_1 };
+#endif
+/* types[ti]: NR rows x nt tokens through mg__mat_block (or ggml's vec_dot, nrc 2 for token pairs when there are
+   several tokens, the build has I8MM and ggml has the pair kernel), checked against mg__vec_dot_scalar */
+static int quant_case(const char *name, int ti, int nt, int ggml) {
+    const int wtype = types[ti], b32 = wtype == MG_TYPE_Q8_0 || wtype == MG_TYPE_Q4_0 || wtype == MG_TYPE_IQ4_NL || wtype == MG_TYPE_Q4_1;
     const size_t rb = mg__row_bytes(wtype, NIN), xs = mg__act_row_bytes(wtype, NIN);
-    const int bw = wtype == MG_TYPE_Q8_0 ? 32 : 256, bb = (int)mg__row_bytes(wtype, bw), at = wtype == MG_TYPE_Q6_K ? bb - 2 : 0;
+    const int bb = (int)mg__row_bytes(wtype, b32 ? 32 : 256);
+    const int at = wtype == MG_TYPE_Q6_K || wtype == MG_TYPE_Q3_K ? bb - 2 : wtype == MG_TYPE_Q2_K ? bb - 4 : 0;   /* f16 d */
+    const int mn = wtype == MG_TYPE_Q4_K || wtype == MG_TYPE_Q5_K || wtype == MG_TYPE_Q4_1 ? 2 : wtype == MG_TYPE_Q2_K ? bb - 2 : -1;
     float *xf = frands((size_t)nt * NIN);
     uint8_t *w = (uint8_t *)malloc(rb * NR), *x = (uint8_t *)malloc(xs * (size_t)nt);
     float y[NR * NT];
@@ -63,16 +82,16 @@ static int quant_case(const char *name, int wtype, int nt, int ggml) {
     for (i = 0; i < rb * NR; i += (size_t)bb) {                         /* ... block scales about 0.01 */
         const uint16_t d = mg__f2h(0.01f + 0.005f * frand());
         memcpy(w + i + at, &d, 2);
-        if (wtype == MG_TYPE_Q4_K) memcpy(w + i + 2, &d, 2);
+        if (mn >= 0) memcpy(w + i + (size_t)mn, &d, 2);
     }
     for (t = 0; t < nt; t++) mg__quant_act(wtype, xf + (size_t)t * NIN, x + (size_t)t * xs, NIN);
     insn_begin();
     if (!ggml) mg__mat_block(wtype, w, rb, NR, x, xs, nt, NIN, y, NR);
 #ifdef WITH_GGML
     else {
-        ggml_dot *f = wtype == MG_TYPE_Q4_K ? ggml_vec_dot_q4_K_q8_K : wtype == MG_TYPE_Q6_K ? ggml_vec_dot_q6_K_q8_K : ggml_vec_dot_q8_0_q8_0;
+        ggml_dot *f = ggml_dots[ti];
 #ifdef __ARM_FEATURE_MATMUL_INT8
-        if (nt > 1) {   /* s[0], s[1] = rows r, r + 1 with token t; s[bs], s[bs + 1] = with token t + 1 */
+        if (nt > 1 && (ti < 3 || wtype == MG_TYPE_Q4_0 || wtype == MG_TYPE_Q4_1)) {   /* ggml's nrc 2 kernels */   /* s[0], s[1] = rows r, r + 1 with token t; s[bs], s[bs + 1] = with token t + 1 */
             for (r = 0; r < NR; r += 2)
                 for (t = 0; t < nt; t += 2) {
                     float s[4];
@@ -162,8 +181,6 @@ static int attn_case(void) {
 }
 
 int main(int argc, char **argv) {
-    static const char *names[] = { "q4_k", "q6_k", "q8_0" };
-    static const int types[] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0 };
     const char *c = argc > 1 ? argv[1] : "";
     int g = strncmp(c, "ggml.", 5) == 0, i;
     char name[32];
@@ -173,15 +190,15 @@ int main(int argc, char **argv) {
     if (g) { fprintf(stderr, "insn_arm: built without ggml (WITH_GGML)\n"); return 2; }
 #endif
     printf("build %s\n", mg_build_info());
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < (int)(sizeof types / sizeof types[0]); i++) {
         snprintf(name, sizeof name, "%s.64", names[i]);
-        if (!strcmp(c, names[i])) return quant_case(argv[1], types[i], 1, g);
-        if (!strcmp(c, name)) return quant_case(argv[1], types[i], NT, g);
+        if (!strcmp(c, names[i])) return quant_case(argv[1], i, 1, g);
+        if (!strcmp(c, name)) return quant_case(argv[1], i, NT, g);
     }
     if (!g && !strcmp(c, "f16")) return f16_case();
     if (!g && !strcmp(c, "tile_f32")) return tile_case(0);
     if (!g && !strcmp(c, "tile_bf16")) return tile_case(1);
     if (!g && !strcmp(c, "attn")) return attn_case();
-    fprintf(stderr, "usage: insn_arm [ggml.](q4_k|q6_k|q8_0)[.64] | f16 | tile_f32 | tile_bf16 | attn\n");
+    fprintf(stderr, "usage: insn_arm [ggml.](q4_k|q6_k|q8_0|q5_k|q3_k|q2_k|iq4_xs|q4_0|iq4_nl|q4_1)[.64] | f16 | tile_f32 | tile_bf16 | attn\n");
     return 2;
 }

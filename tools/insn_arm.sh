@@ -9,6 +9,9 @@ TRACE=${ARM_TRACE:-qemu-aarch64 -cpu max -singlestep -d nochain,exec}
 levels=${*:-v80 v82 v86}
 printf '%-13s' case; for l in $levels; do printf '%10s' "$l"; done; echo
 for c in q4_k ggml.q4_k q6_k ggml.q6_k q8_0 ggml.q8_0 q4_k.64 ggml.q4_k.64 q6_k.64 ggml.q6_k.64 q8_0.64 ggml.q8_0.64 \
+         q5_k ggml.q5_k q4_0 ggml.q4_0 iq4_nl ggml.iq4_nl q4_1 ggml.q4_1 q3_k ggml.q3_k q2_k ggml.q2_k iq4_xs ggml.iq4_xs \
+         q5_k.64 ggml.q5_k.64 q4_0.64 ggml.q4_0.64 iq4_nl.64 ggml.iq4_nl.64 q4_1.64 ggml.q4_1.64 q3_k.64 ggml.q3_k.64 \
+         q2_k.64 ggml.q2_k.64 iq4_xs.64 ggml.iq4_xs.64 \
          f16 tile_f32 tile_bf16 attn; do
   printf '%-13s' "$c"
   for l in $levels; do
