@@ -10,17 +10,8 @@
 #define MEDGEMMA_IMPLEMENTATION
 #define MEDGEMMA_STATIC
 #include "medgemma.h"
-#include <time.h>
+#include "tools/bench_time.h"
 
-static double cpu_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-static float frand(uint64_t *s) {
-    *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17;
-    return (float)(*s >> 40) / 8388608.0f - 1.0f;
-}
 
 int main(int argc, char **argv) {
     static mg_model m;
@@ -52,12 +43,12 @@ int main(int argc, char **argv) {
     for (i = 0; i < N; i++) macs += (double)(global || i < 1023 ? i + 1 : 1024) * hd * 2 * nh;   /* q.k and p v */
     macd = (double)(global ? N : 1024) * hd * 2 * nh;
     for (r = 0; r < runs; r++) {
-        double t0 = cpu_now(), tp, td;
+        double t0 = thread_s(), tp, td;
         for (pos0 = 0; pos0 < N; pos0 += C) mg__attention(&s, 0, C, pos0, 0);
-        tp = cpu_now() - t0;
-        t0 = cpu_now();
+        tp = thread_s() - t0;
+        t0 = thread_s();
         for (i = 0; i < 20; i++) mg__attention(&s, 0, 1, N - 1, 0);
-        td = (cpu_now() - t0) / 20;
+        td = (thread_s() - t0) / 20;
         if (tp < best) best = tp;
         if (td < bestd) bestd = td;
     }

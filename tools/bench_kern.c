@@ -13,7 +13,7 @@
 #define MEDGEMMA_IMPLEMENTATION
 #define MEDGEMMA_STATIC
 #include "medgemma.h"
-#include <time.h>
+#include "tools/bench_time.h"
 
 typedef struct job { int wtype, lanes, nt, reps; const uint8_t *w, *x; size_t rb, xs, ys; int64_t lo, hi, n; float *y; double cpu; } job;
 
@@ -27,10 +27,6 @@ static double clock_s(clockid_t c) {
 static void *alloc64(size_t n) {
     void *p = NULL;
     return posix_memalign(&p, 64, n) == 0 ? p : NULL;
-}
-static float frand(uint64_t *s) {
-    *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17;
-    return (float)(*s >> 40) / 8388608.0f - 1.0f;
 }
 static void *run(void *arg) {   /* the matmul job's pattern: chunks of 64 rows (tokens in blocks of 128) */
     job *j = (job *)arg;

@@ -27,15 +27,6 @@
 #include "mgx_image.h"
 #include "mgx_json.h"
 #include "tools/bench_time.h"
-static double thread_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-static float frand(uint64_t *s) {
-    *s ^= *s << 13; *s ^= *s >> 7; *s ^= *s << 17;
-    return (float)(*s >> 40) / 8388608.0f - 1.0f;
-}
 static double load1(void) {
     FILE *f = fopen("/proc/loadavg", "r");
     double l = -1;
