@@ -1126,7 +1126,7 @@ static int decode_native(dload *x) {
     dstate *st = &x->st;
     mgx_dicom *d = st->d;
     const layout *L = &x->L;
-    size_t frame_bytes, need, from;
+    size_t frame_bytes = 0, need = 0, from;   /* set by mul_sz (initialised for GCC -O1 -fsanitize=thread, which cannot see it) */
     int f;
     if (st->pix_undefined) return mgx_errf(st->err, st->errsz, "DICOM: pixel data of undefined length in a native transfer syntax");
     if (L->color == 3 ? mul_sz(x->npix * 2, (size_t)L->bytes, &frame_bytes) : mul_sz(x->per_frame, (size_t)L->bytes, &frame_bytes))
