@@ -197,9 +197,13 @@ TCC_TESTS   := $(CROSS_TESTS) test_gguf test_kernels test_chat
 i386-test:
 	$(MAKE) B=build/i386 CC=i686-linux-gnu-gcc ARCH="-msse2 -mfpmath=sse" $(I386_TESTS:%=build/i386/tests/%)
 	RUNNER="qemu-i386 -L /usr/i686-linux-gnu" SCRIPTS=0 sh tests/run.sh $(I386_TESTS:%=build/i386/tests/%)
+# Windows builds (tests and mg.exe): static, no -march; run under wine with its own prefix
+MINGW_CC   ?= x86_64-w64-mingw32-gcc
+MINGW_MAKE := $(MAKE) B=build/mingw CC=$(MINGW_CC) ARCH= LDLIBS="-static -lm -lpthread"
+WINE_ENV   := WINEDEBUG=-all WINEPREFIX="$(CURDIR)/build/wine"
 mingw-test:
-	$(MAKE) B=build/mingw CC=x86_64-w64-mingw32-gcc ARCH= LDLIBS="-static -lm -lpthread" $(WIN_TESTS:%=build/mingw/tests/%)
-	WINEDEBUG=-all WINEPREFIX="$(CURDIR)/build/wine" RUNNER=wine SCRIPTS=0 sh tests/run.sh $(WIN_TESTS:%=build/mingw/tests/%.exe)
+	$(MINGW_MAKE) $(WIN_TESTS:%=build/mingw/tests/%)
+	$(WINE_ENV) RUNNER=wine SCRIPTS=0 sh tests/run.sh $(WIN_TESTS:%=build/mingw/tests/%.exe)
 s390x-test:
 	$(MAKE) B=build/s390x CC=s390x-linux-gnu-gcc ARCH= build/s390x/tests/test_gguf
 	RUNNER="qemu-s390x -L /usr/s390x-linux-gnu" SCRIPTS=0 sh tests/run.sh build/s390x/tests/test_gguf
@@ -227,13 +231,12 @@ tsan:
 
 # build/mingw/mg.exe: tools/mg.c and the example libraries cross-compiled for Windows with MinGW-w64 (static,
 # no -march); mg-windows-test runs it under wine: its greedy tokens on a fixture equal the native build's.
-MINGW_CC ?= x86_64-w64-mingw32-gcc
 mg-windows:
-	$(MAKE) B=build/mingw CC=$(MINGW_CC) ARCH= LDLIBS="-static -lm -lpthread" build/mingw/mg
+	$(MINGW_MAKE) build/mingw/mg
 MG_WIN_RUN := build/mg logits -m tests/data/models/tiny-q8_0.gguf -p "The chest X-ray shows" --greedy 6
 mg-windows-test: mg-windows $(B)/mg
 	@want=$$($(MG_WIN_RUN) | grep '^greedy:') && \
-	got=$$(WINEDEBUG=-all WINEPREFIX="$(CURDIR)/build/wine" wine build/mingw/mg.exe $(wordlist 2,99,$(MG_WIN_RUN)) | tr -d '\r' | grep '^greedy:') && \
+	got=$$($(WINE_ENV) wine build/mingw/mg.exe $(wordlist 2,99,$(MG_WIN_RUN)) | tr -d '\r' | grep '^greedy:') && \
 	if [ -n "$$want" ] && [ "$$got" = "$$want" ]; then echo "ok mg.exe under wine: $$got"; \
 	else echo "FAIL mg.exe under wine: '$$got', native '$$want'"; exit 1; fi
 
