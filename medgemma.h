@@ -4659,7 +4659,6 @@ typedef struct mg__mpanel {
 MG__INLINE int8x16_t mg__lo64(int8x16_t a, int8x16_t b) { return vreinterpretq_s8_s64(vzip1q_s64(vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b))); }
 MG__INLINE int8x16_t mg__hi64(int8x16_t a, int8x16_t b) { return vreinterpretq_s8_s64(vzip2q_s64(vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b))); }
 MG__INLINE int32x4_t mg__pair32(int a, int b) { return vcombine_s32(vdup_n_s32(a), vdup_n_s32(b)); }
-MG__INLINE float32x4_t mg__pairf(float a, float b) { return vcombine_f32(vdup_n_f32(a), vdup_n_f32(b)); }   /* per row */
 MG__INLINE float32x4_t mg__tokf(float a, float b) {                                                           /* per token */
     const float32x2_t v = vset_lane_f32(b, vdup_n_f32(a), 1);
     return vcombine_f32(v, v);
