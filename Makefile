@@ -67,10 +67,10 @@ $(B)/mg: tools/mg.c tools/synth_bench.c $(wildcard tools/*.h) $(B)/medgemma.o $(
 	$(CC) $(CFLAGS) tools/mg.c tools/synth_bench.c $(B)/medgemma.o $(B)/gguf_write.o $(B)/libmgx.a -o $@ $(LDLIBS)
 
 # kernel benchmarks: they include the implementation to reach the private kernels
-$(B)/bench_%: tools/bench_%.c medgemma.h tools/bench_time.h | $(B)
+$(B)/bench_%: tools/bench_%.c medgemma.h tools/bench_time.h tools/bench_impl.h | $(B)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 # vision benchmark and accuracy study: reads the fixture images through the readers
-$(B)/bench_vision: tools/bench_vision.c tools/bench_time.h $(HDRS) $(B)/libmgx.a | $(B)
+$(B)/bench_vision: tools/bench_vision.c tools/bench_time.h tools/bench_impl.h $(HDRS) $(B)/libmgx.a | $(B)
 	$(CC) $(CFLAGS) $< $(B)/libmgx.a -o $@ $(LDLIBS)
 # inflate benchmark: includes the inflater's source
 $(B)/bench_inflate: tools/bench_inflate.c examples/readers/inflate.c examples/readers/image.c examples/readers/files.c $(HDRS) | $(B)

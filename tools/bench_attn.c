@@ -4,12 +4,7 @@
      cc -O2 -march=native -std=c99 -D_POSIX_C_SOURCE=200809L -I. tools/bench_attn.c -o build/bench_attn -lm -lpthread
      build/bench_attn [global: 1 | local: 0] [runs]
    It includes the implementation and builds a model and session by hand (only what attention reads). */
-#if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wunused-function"   /* the static copy has API functions this tool does not call */
-#endif
-#define MEDGEMMA_IMPLEMENTATION
-#define MEDGEMMA_STATIC
-#include "medgemma.h"
+#include "tools/bench_impl.h"
 #include "tools/bench_time.h"
 
 

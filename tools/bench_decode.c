@@ -6,16 +6,7 @@
      make build/bench_decode
      build/bench_decode MODEL.gguf [threads] [np] [ng] [rounds] [layouts: both | lanes | stored]
    It includes the implementation to reach the matrices. */
-#if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wunused-function"   /* the static copy has API functions this tool does not call */
-#endif
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized" /* whole-program inlining of the static copy confuses GCC 12's */
-#pragma GCC diagnostic ignored "-Wnonnull"             /* flow analysis (the library build has no such warnings) */
-#endif
-#define MEDGEMMA_IMPLEMENTATION
-#define MEDGEMMA_STATIC
-#include "medgemma.h"
+#include "tools/bench_impl.h"
 #include "tools/bench_time.h"
 
 /* Every matrix the model keeps in the lanes layout, to the stored layout (lanes 0) or back (lanes 1), in place. */

@@ -7,12 +7,7 @@
      make build/bench_kern
      build/bench_kern [threads: 1 | 2] [runs] [rows] [toks]
    It includes the implementation to reach the private kernels. */
-#if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wunused-function"   /* the static copy has API functions this tool does not call */
-#endif
-#define MEDGEMMA_IMPLEMENTATION
-#define MEDGEMMA_STATIC
-#include "medgemma.h"
+#include "tools/bench_impl.h"
 #include "tools/bench_time.h"
 
 typedef struct job { int wtype, lanes, nt, reps; const uint8_t *w, *x; size_t rb, xs, ys; int64_t lo, hi, n; float *y; double cpu; } job;

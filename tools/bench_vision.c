@@ -11,16 +11,7 @@
                                                 to bfloat16 (what MedGemma's own weights are)
    Run from the repository root (the fixtures are read from tests/data). It includes the implementation to reach the
    tower's internals. */
-#if defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wunused-function"      /* the static copy has API functions this tool does not call */
-#endif
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  /* whole-program inlining of the static copy confuses GCC 12's */
-#pragma GCC diagnostic ignored "-Wnonnull"              /* flow analysis (the library build has no such warnings) */
-#endif
-#define MEDGEMMA_IMPLEMENTATION
-#define MEDGEMMA_STATIC
-#include "medgemma.h"
+#include "tools/bench_impl.h"
 #define MG_GGUF_WRITE_STATIC
 #define MG_GGUF_WRITE_IMPLEMENTATION
 #include "tools/gguf_write.h"
