@@ -316,8 +316,8 @@ MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int
 MGDEF mg_result mg_encode_image(mg_session *s, const mg_image *img, int mode, mg_image_embd *out);
 MGDEF void      mg_image_embd_free(mg_image_embd *e);
 
-/* A process-wide cache of image embeddings keyed by SHA-256 of (vision file fingerprint, preprocessed pixels):
-   the same slice or patch is encoded once, whichever session asks. Thread-safe; any number of sessions
+/* A process-wide cache of image embeddings keyed by SHA-256 of (vision file fingerprint, preprocessed pixels, bf16
+   or float products): the same slice or patch is encoded once, whichever session asks. Thread-safe; any number of sessions
    (mg_session_options.embd_cache) may share one. Least recently used entries go beyond max_bytes. */
 typedef struct mg_embd_cache mg_embd_cache;
 typedef struct mg_embd_cache_stats {
@@ -381,8 +381,10 @@ typedef struct mg_session_options {
     mg_progress_fn progress;     /* NULL: none */
     void          *progress_user;
     struct mg_embd_cache *embd_cache; /* image embeddings reused by content (mg_embd_cache_new), NULL: none */
-    int            vision_bf16;  /* 1: image encoder weight products in bfloat16 (AVX512-BF16 or ARM BF16 CPUs; x86: 1.4x faster,
-                                    embeddings ~5x further from llama.cpp's); 0: float (attention is bf16 either way) */
+    int            vision_f32;   /* 1: image encoder weight products in float (embeddings within 0.01 of llama.cpp's F32 ones,
+                                    1.5x slower); 0: in bfloat16 on CPUs with bf16 dot products (AVX512-BF16, ARM BF16),
+                                    as MedGemma's own bf16 weights and Google's bf16 reference run; float elsewhere.
+                                    Attention is bf16 either way. Measured: README "Accuracy". */
 } mg_session_options;
 
 /* The default thread count: the CPUs this process may run on. Linux: the affinity mask (taskset, cpusets) capped
@@ -395,6 +397,7 @@ MGDEF void        mg_session_free(mg_session *s);
 MGDEF void        mg_session_reset(mg_session *s);                 /* forget the context, keep the memory */
 MGDEF int         mg_session_pos(const mg_session *s);             /* tokens in the context */
 MGDEF const char *mg_session_error(const mg_session *s);           /* detail of the last failure */
+MGDEF int         mg_session_vision_bf16(const mg_session *s);     /* 1: its image products are bf16 (vision_f32) */
 
 /* Feeds tokens at the next positions (text tokens: embedding lookup x sqrt(n_embd)). */
 MGDEF mg_result   mg_eval(mg_session *s, const int32_t *ids, int n);
@@ -2225,9 +2228,9 @@ MG__REF void mg__mat_block_lanes_scalar(int wtype, const uint8_t *w, size_t rb, 
 /* The SigLIP tower multiplies all 4096 patches by every weight matrix, so its products are matrix products
      C[r][c] = C0[r][c] + sum_k B[r][k] A[c][k]
    computed in tiles of 12 rows ("broadcast side", B) x 32 columns ("vector side", A). Two kinds of tile:
-   - float (the default for weights): A = weights packed as a[32 k + c] (F16/BF16/quantized rows converted to
+   - float (weights when vision_f32 is set or the CPU has no bf16 dot product): A = weights packed as a[32 k + c] (F16/BF16/quantized rows converted to
      f32 exactly), B = the activation rows in place; s += A[c][k] B[r][k] by FMA.
-   - bf16 (attention always, weights when vision_bf16 is set): both operands rounded to bfloat16 (round to
+   - bf16 (attention always, weights unless vision_f32 is set): both operands rounded to bfloat16 (round to
      nearest even), pair p of a row or column as one uint32 (low half: the even k), A panel a[32 p + c], B panel
      b[12 p + r], and s += A[c][2p] B[r][2p] + A[c][2p+1] B[r][2p+1] (AVX512-BF16 vdpbf16ps, 16 sums at once).
    Panels are zero past the matrix (rows, columns, an odd k). Every output element is the same sum over k in
@@ -7062,6 +7065,16 @@ static void mg__projector(mg__vrun *R, float *out) {
     mg__tap(R->opt, "mm_out", -1, out, V->n_out, V->n_tokens, 1);
 }
 
+/* Whether the weight products of an image pass are bf16: by default where the CPU has bf16 dot products (without
+   them the float products are also the fast ones), never with vision_f32. */
+static int mg__vision_bf16(const mg_session_options *opt) {
+#if defined(MG__BF16) || defined(MG__ARM_BF16)
+    return !opt->vision_f32;
+#else
+    (void)opt;
+    return 0;
+#endif
+}
 static void mg__vrun_free(mg__vrun *R) {
     MG_FREE(R->x); MG_FREE(R->h); MG_FREE(R->qkv); MG_FREE(R->big);
     MG_FREE(R->sc.ap); MG_FREE(R->sc.bp); MG_FREE(R->sc.tmp); MG_FREE(R->sc.kv); MG_FREE(R->sc.work); MG_FREE(R->sc.bias);
@@ -7073,9 +7086,7 @@ static mg_result mg__vrun_init(mg__vrun *R, const mg__vision *V, mg__pool *pool,
     size_t nd = (size_t)n * d, ab[5], abytes = 0, work;
     memset(R, 0, sizeof *R);
     R->V = V; R->pool = pool; R->opt = opt;
-#if defined(MG__BF16) || defined(MG__ARM_BF16)
-    R->bf16 = opt->vision_bf16 != 0;   /* without bf16 dot products the float products are also the fast ones */
-#endif
+    R->bf16 = mg__vision_bf16(opt);
     if (maxin < d) maxin = d;
     /* weight panels: the widest of patch [pin -> d], QKV [d -> 3d], up [d -> ff], down [ff -> d], projection */
     ab[0] = mg__gemm_a_bytes(pin, d); ab[1] = mg__gemm_a_bytes(d, 3 * (int64_t)d); ab[2] = mg__gemm_a_bytes(d, V->ff);
@@ -7879,6 +7890,7 @@ MGDEF mg_result mg_session_new(mg_session **out, const mg_model *m, const mg_ses
 MGDEF void mg_session_reset(mg_session *s) { if (s) { s->pos = 0; s->has_logits = 0; } }
 MGDEF int mg_session_pos(const mg_session *s) { return s ? s->pos : 0; }
 MGDEF const char *mg_session_error(const mg_session *s) { return s ? s->err : "no session"; }
+MGDEF int mg_session_vision_bf16(const mg_session *s) { return s ? mg__vision_bf16(&s->opt) : 0; }
 MGDEF const float *mg_logits(const mg_session *s) { return s && s->has_logits ? s->logits : NULL; }
 /* Makes room for positions up to pos_end (exclusive) in every layer's cache and the token history: doubling
    as a prompt grows, exactly when reserving. */
@@ -8983,13 +8995,14 @@ static void mg__cache_put(mg_embd_cache *c, const uint8_t key[32], const mg_imag
 }
 
 /* Cache key of one preprocessed image: SHA-256(vision file fingerprint, side (u32 LE), side^2 RGB bytes). */
-static void mg__image_key(const mg_model *m, const uint8_t *rgb, int side, uint8_t key[32]) {
+static void mg__image_key(const mg_model *m, const mg_session_options *opt, const uint8_t *rgb, int side, uint8_t key[32]) {
     mg__sha256 c;
-    uint8_t sb[4];
+    uint8_t sb[5];
     mg__put32(sb, (uint32_t)side);
+    sb[4] = (uint8_t)mg__vision_bf16(opt);   /* bf16 and float products give different embeddings */
     mg__sha256_init(&c);
     mg__sha256_add(&c, m->vision_fingerprint, 32);
-    mg__sha256_add(&c, sb, 4);
+    mg__sha256_add(&c, sb, 5);
     mg__sha256_add(&c, rgb, (size_t)side * side * 3);
     mg__sha256_end(&c, key);
 }
@@ -9011,7 +9024,7 @@ MGDEF mg_result mg_encode_images(mg_session *s, const mg_image *imgs, int n, int
         int nomem = 0;
         if ((r = mg__check_image(&imgs[i], i, &e)) != MG_OK) { mg__sfail(s, r, "%s", e.message); break; }
         if ((r = mg__preprocess(&imgs[i], mode, V->image_size, rgb)) != MG_OK) { mg__sfail(s, r, "out of memory"); break; }
-        if (cache) mg__image_key(s->m, rgb, V->image_size, key);
+        if (cache) mg__image_key(s->m, &s->opt, rgb, V->image_size, key);
         if (!cache || !mg__cache_get(cache, key, &out[i], &nomem)) {
             if (nomem) { r = mg__sfail(s, MG_ERR_NOMEM, "out of memory"); break; }
             out[i].n_tokens = V->n_tokens;

@@ -205,6 +205,9 @@ for k in '"thought": "", "prompt_tokens": 282, "generated_tokens": 4, "decoder_p
   grep -qF -- "$k" $T/out && ok "cxr --json holds $(printf '%s' "$k" | cut -c1-40)" || bad "cxr --json lacks $k: $(cat $T/out)"
 done
 grep -q '"fingerprint": "[0-9a-f]\{64\}"' $T/out && ok "fingerprints in hex" || bad "fingerprint format"
+case "$($B/mg --version)" in *bf16*) prod=bf16;; *) prod=float;; esac   # bf16 products where the CPU has them
+grep -qF "\"image_products\": \"$prod\"" $T/out && ok "cxr --json: $prod image products by default" || bad "image products: $(cat $T/out)"
+expect 0 '"image_products": "float"' "cxr --vision-f32: float image products" $B/cxr $C -q 'Findings?' $VM -n 4 --json --quiet --vision-f32
 expect 0 '"slices": [2, 4]' "ct --json names the slices used" $B/ct $D/dicom/CT5N -q 'Q' $VM --slices 2 -n 2 --json --quiet
 word=threads; [ "$cpus" -eq 1 ] && word=thread
 expect 0 "; $cpus $word; weights" "mg bench prints the threads it uses (the CPUs by default)" $B/mg bench $TM -p 8 -n 2 -r 1

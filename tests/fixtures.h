@@ -61,6 +61,7 @@ static inline mg_session *fix_session(const mg_model *m, int threads, int batch)
     o.n_batch = batch;
     o.n_ctx = 4096;
     o.kv_type = MG_KV_F32;      /* the references were made with an F32 KV cache */
+    o.vision_f32 = 1;           /* and float image products (embeddings within 0.01) */
     if (mg_session_new(&s, m, &o, NULL) != MG_OK) printf("FAIL session\n");
     return s;
 }

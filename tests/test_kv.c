@@ -493,6 +493,21 @@ static void check_image_reuse(void) {
     mg_embd_cache_stats_get(cache, &st);
     CHECK(st.misses == 3 && st.entries == 3, "another preprocessing mode is another key");
     mg_image_embd_free(&again[0]);
+    {   /* float products are another key: a vision_f32 session sharing the cache gets float embeddings */
+        mg_session *s3 = NULL, *f3 = NULL;
+        mg_image_embd fe[2];
+        memset(fe, 0, sizeof fe);
+        o.vision_f32 = 1;
+        CHECK(mg_session_new(&s3, m, &o, NULL) == MG_OK && mg_encode_images(s3, &mi[1], 1, MG_IMAGE_MEDGEMMA, &fe[0]) == MG_OK, "float session");
+        o.embd_cache = NULL;
+        CHECK(mg_session_new(&f3, m, &o, NULL) == MG_OK && mg_encode_images(f3, &mi[1], 1, MG_IMAGE_MEDGEMMA, &fe[1]) == MG_OK, "float, no cache");
+        mg_embd_cache_stats_get(cache, &st);
+        CHECK(st.misses == 4 && fe[0].data && fe[1].data && memcmp(fe[0].data, fe[1].data, (size_t)256 * 256 * 4) == 0,
+              "a float-products session sharing the cache gets float embeddings (%llu misses)", (unsigned long long)st.misses);
+        mg_image_embd_free(&fe[0]); mg_image_embd_free(&fe[1]);
+        mg_session_free(s3); mg_session_free(f3);
+        o.vision_f32 = 0; o.embd_cache = cache;
+    }
     mg_embd_cache_free(cache);
     CHECK(mg_embd_cache_new(&cache, (size_t)256 * 256 * 4 * 3 / 2, NULL) == MG_OK, "bounded cache");
     mg_session_free(s2); s2 = NULL;

@@ -330,39 +330,42 @@ static void check_ollama_layout(void) {
     mg_model_free(tm); mg_model_free(vm); mg_model_free(ref);
 }
 
-/* The opt-in bf16 weight products (mg_session_options.vision_bf16): each product errs by ~2^-9 relative, so
-   embeddings sit ~0.035 from llama.cpp's (float: ~0.005); still the same greedy continuation. */
-static void check_bf16_mode(void) {
+/* The default products (vision_f32 = 0): bf16 where the build has bf16 dot products, each product off by ~2^-9
+   relative, so embeddings sit ~0.035 from llama.cpp's (float: ~0.005); still the same greedy continuation.
+   Without bf16 dot products the default is the float path, bit for bit. */
+static void check_default_products(void) {
     mg_model *tm = load(FIX_DIR "models/tiny-f32.gguf", FIX_DIR "models/mmproj-tiny-f32.gguf");
-    mg_session *s = NULL;
+    mg_session *s = NULL, *fs = fix_session(tm, 2, 0);
     mg_session_options o;
     mgx_image img;
     mg_image mi;
-    mg_image_embd e;
+    mg_image_embd e, fe;
     mgx_json *ref;
     int32_t *greedy;
     float *want, d;
     size_t nw;
-    int ng, i;
+    int ng, i, same, bf16 = strstr(mg_build_info(), "bf16") != NULL;
     memset(&o, 0, sizeof o);
-    o.n_threads = 2; o.n_ctx = 4096; o.kv_type = MG_KV_F32; o.vision_bf16 = 1;
-    if (!tm || mg_session_new(&s, tm, &o, NULL) != MG_OK || !load_image(FIX_DIR "images/img-xray-1024x768.png", &img, &mi)) { CHECK(0, "bf16 setup"); return; }
+    o.n_threads = 2; o.n_ctx = 4096; o.kv_type = MG_KV_F32;
+    if (!tm || !fs || mg_session_new(&s, tm, &o, NULL) != MG_OK || !load_image(FIX_DIR "images/img-xray-1024x768.png", &img, &mi)) { CHECK(0, "default products setup"); return; }
     want = fix_floats(FIX_DIR "ref/image/tiny-f32.img-xray-1024x768.image_embd.bin", &nw);
-    CHECK(mg_encode_image(s, &mi, MG_IMAGE_LLAMACPP, &e) == MG_OK, "bf16 encode");
+    CHECK(mg_encode_image(s, &mi, MG_IMAGE_LLAMACPP, &e) == MG_OK && mg_encode_image(fs, &mi, MG_IMAGE_LLAMACPP, &fe) == MG_OK, "encode");
+    same = !memcmp(e.data, fe.data, sizeof(float) * nw);
     d = fix_maxdiff(e.data, want, nw);
-    printf("  bf16 products: embeddings max|d| %.5f\n", d);
-    CHECK(nw == 65536 && d <= 0.06f, "bf16 products: embeddings differ by %g", d);
+    printf("  default products (%s): embeddings max|d| %.5f\n", bf16 ? "bf16" : "float", d);
+    CHECK(bf16 ? !same : same, "the default products are %s, not %s", same ? "float" : "not float", bf16 ? "bf16" : "float");
+    CHECK(nw == 65536 && d <= 0.06f, "default products: embeddings differ by %g", d);
     ref = fix_json(FIX_DIR "ref/image/tiny-f32.img-xray-1024x768.json");
     greedy = fix_ids(mgx_json_get(ref, "greedy_ids"), &ng);
-    CHECK(image_prompt(s, tm, &e), "bf16 image prompt");
+    CHECK(image_prompt(s, tm, &e), "default products: image prompt");
     for (i = 0; i < ng; i++) {
         int32_t id = fix_argmax(mg_logits(s), 8192);
         if (id != greedy[i] || (i + 1 < ng && mg_eval(s, &id, 1) != MG_OK)) break;
     }
-    CHECK(ng == 24 && i == ng, "bf16 products: greedy ids differ at step %d", i);
+    CHECK(ng == 24 && i == ng, "default products: greedy ids differ at step %d", i);
     free(greedy); free(want); mgx_json_free(ref);
-    mg_image_embd_free(&e); mgx_image_free(&img);
-    mg_session_free(s); mg_model_free(tm);
+    mg_image_embd_free(&e); mg_image_embd_free(&fe); mgx_image_free(&img);
+    mg_session_free(s); mg_session_free(fs); mg_model_free(tm);
 }
 
 /* Image embeddings are the same bits for 1, 2 and 3 threads, with float and with bf16 products. */
@@ -382,7 +385,7 @@ static void check_threads(void) {
             mg_session *s = NULL;
             mg_session_options o;
             memset(&o, 0, sizeof o);
-            o.n_threads = th + 1; o.vision_bf16 = bf;
+            o.n_threads = th + 1; o.vision_f32 = !bf;
             CHECK(mg_session_new(&s, m, &o, NULL) == MG_OK && mg_encode_image(s, &mi, MG_IMAGE_MEDGEMMA, &e[th]) == MG_OK, "encode, %d threads", th + 1);
             mg_session_free(s);
         }
@@ -398,7 +401,7 @@ int main(void) {
     check_preprocess();
     check_embeddings_and_logits();
 #ifndef MG_REFERENCE   /* the plain path (a float attention over 4096 patches per head) runs the fixtures only */
-    check_bf16_mode();
+    check_default_products();
     check_threads();
     check_prompts_and_errors();
     check_ollama_layout();

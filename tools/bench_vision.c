@@ -314,7 +314,7 @@ static void accuracy(void) {
                     mg_session *s = NULL;
                     mg_session_options so;
                     memset(&so, 0, sizeof so);
-                    so.n_threads = 2; so.vision_bf16 = bf16;
+                    so.n_threads = 2; so.vision_f32 = !bf16;
                     lg[bf16] = (float *)malloc(8192 * sizeof(float));
                     if (mg_session_new(&s, m, &so, NULL) != MG_OK || mg_encode_image(s, &mi, MG_IMAGE_LLAMACPP, &e[bf16]) != MG_OK ||
                         !image_prompt(m, &e[bf16], lg[bf16], ids[bf16])) { printf("encode failed: %s\n", s ? mg_session_error(s) : "session"); exit(1); }

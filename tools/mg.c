@@ -383,15 +383,16 @@ static int cmd_embed_image(int argc, char **argv) {
     mg_image_embd e;
     mgx_opts_init(&o, "mg embed-image");
     {
-        const mgx_arg own[6] = {
+        const mgx_arg own[7] = {
             { "--mmproj", MGX_STR, &o.mmproj, "FILE", "the vision projector GGUF (loaded alone)", 0, 0, MGX_REQUIRED },
             { "--image", MGX_STR, &image, "IMG", "a PNG, JPEG, PNM or BMP image", 0, 0, MGX_REQUIRED },
             { "--image-mode", MGX_ENUM, &mode, "medgemma|llamacpp", "preprocessing (default medgemma)", 0, 0, 0 },
             { "-o", MGX_STR, &out, "OUT.bin", "the 256 x n_embd embeddings as float32", 0, 0, MGX_REQUIRED },
             { "-t, --threads", MGX_INT, &o.threads, "N", "threads (default: the CPUs online)", 1, MGX_MAX_THREADS, 0 },
+            { "--vision-f32", MGX_FLAG, &o.vision_f32, NULL, "products in float: within 0.01 of llama.cpp's (default: bfloat16 where the CPU has bf16 dot products)", 0, 0, 0 },
             END };
         const mgx_argtable tables[2] = { { "Options", own }, { NULL, NULL } };
-        if ((rc = parse(&o, "--mmproj FILE --image IMG [--image-mode M] -o OUT.bin",
+        if ((rc = parse(&o, "--mmproj FILE --image IMG [--image-mode M] [--vision-f32] -o OUT.bin",
                         "The projected embeddings of one image (SigLIP + projector).", tables, argc, argv, 0)) >= 0) return rc;
     }
     rc = 1;

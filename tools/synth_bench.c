@@ -351,9 +351,9 @@ done:
 /* With --recipe the synthetic-prompt options do not apply, and --slices/--patches/-q need their recipe.
    -1 to go on, else 2 after a message. Unset options hold -1 (numbers, --kv) or 0 (flags, --ctx). */
 static int recipe_args(int recipe, int slices, int patches, const char *question, int np, int ng, int images, int reps,
-                       int ctx, int kv, int ctx_prefill, int no_mmap, int vbf16) {
+                       int ctx, int kv, int ctx_prefill, int no_mmap) {
     const char *other = np >= 0 ? "-p" : images >= 0 ? "--images" : reps >= 0 ? "-r" : ctx ? "--ctx" : kv >= 0 ? "--kv"
-                      : ctx_prefill ? "--ctx-prefill" : no_mmap ? "--no-mmap" : vbf16 ? "--vision-bf16" : NULL;
+                      : ctx_prefill ? "--ctx-prefill" : no_mmap ? "--no-mmap" : NULL;
     if (recipe < 0) {
         const char *need = slices >= 0 ? "--slices" : patches >= 0 ? "--patches" : question ? "-q" : NULL;
         return need ? mgx_usage_error("mg bench", "%s needs --recipe %s", need, slices >= 0 ? "ct" : patches >= 0 ? "wsi" : "ct or wsi") : -1;
@@ -376,23 +376,23 @@ int mg_cmd_bench(int argc, char **argv) {
     mg_error e;
     mg_model_info info;
     double *pp, *tg, *im;
-    mgx_arg own[5], synth[9], rec[5];
+    mgx_arg own[6], synth[8], rec[5];
     mgx_argtable tables[4];
     mgx_argspec spec;
     mgx_opts_init(&o, "mg bench");
     {
-        const mgx_arg a[5] = {
+        const mgx_arg a[6] = {
             { "-m, --model", MGX_STR, &o.model, "FILE", "the text model GGUF", 0, 0, MGX_REQUIRED },
             { "--mmproj", MGX_STR, &o.mmproj, "FILE", "the vision projector (for --images and --recipe)", 0, 0, 0 },
             { "-t, --threads", MGX_INT, &o.threads, "N", "threads (default: the CPUs online)", 1, MGX_MAX_THREADS, 0 },
             { "-n", MGX_INT, &ng, "N", "tokens to decode (default 128; --recipe: 64, greedy, fewer if the answer ends)", 0, MG_MAX_CTX / 2, 0 },
+            { "--vision-f32", MGX_FLAG, &o.vision_f32, NULL, "image encoder products in float (default: bfloat16 where the CPU has bf16 dot products)", 0, 0, 0 },
             { NULL, MGX_FLAG, NULL, NULL, NULL, 0, 0, 0 } };
-        const mgx_arg b[9] = {
+        const mgx_arg b[8] = {
             { "-p", MGX_INT, &np, "N", "prompt tokens to prefill (default 512)", 0, MG_MAX_CTX / 2, 0 },
             { "--images", MGX_INT, &images, "K", "896 px images to encode (default 0)", 0, 1000, 0 },
             { "-r", MGX_INT, &reps, "R", "repetitions: min, median and max are printed (default 3)", 1, 1000, 0 },
             { "--no-mmap", MGX_FLAG, &no_mmap, NULL, "read the weights into memory instead of mapping them", 0, 0, 0 },
-            { "--vision-bf16", MGX_FLAG, &vbf16, NULL, "image encoder products in bfloat16", 0, 0, 0 },
             { "--ctx", MGX_INT, &ctx, "N", "instead: memory for a context of N positions (estimate, then reserved)", 1, MG_MAX_CTX, 0 },
             { "--kv", MGX_ENUM, &kv, "f16|q8_0|f32", "with --ctx: KV cache type (default f16)", 0, 0, 0 },
             { "--ctx-prefill", MGX_FLAG, &ctx_prefill, NULL, "with --ctx: also feed the N positions, timed", 0, 0, 0 },
@@ -418,7 +418,7 @@ int mg_cmd_bench(int argc, char **argv) {
     spec.pos_name = ""; spec.tables = tables;
     spec.footer = "Exit status: 0 success, 1 runtime failure, 2 usage error.";
     if ((r = mgx_args(&spec, argc, argv, pos, &n_pos)) >= 0) return r;
-    if ((r = recipe_args(recipe, slices, patches, question, np, ng, images, reps, ctx, kv, ctx_prefill, no_mmap, vbf16)) >= 0) return r;
+    if ((r = recipe_args(recipe, slices, patches, question, np, ng, images, reps, ctx, kv, ctx_prefill, no_mmap)) >= 0) return r;
     if (recipe >= 0) {
         if (mgx_opts_finish(&o, NULL) != 0) return 1;
         r = bench_recipe(&o, recipe, recipe == RECIPE_CT ? (slices > 0 ? slices : MGX_DEFAULT_SLICES) : (patches > 0 ? patches : MGX_DEFAULT_PATCHES),
@@ -453,8 +453,8 @@ int mg_cmd_bench(int argc, char **argv) {
         uint64_t st = 7 + (uint64_t)r;
         double t0;
         mgx_session_options(&o, np + ng + 8, &so);
-        so.vision_bf16 = vbf16;
         if (mg_session_new(&s, m, &so, &e) != MG_OK) { fprintf(stderr, "error: mg bench: %s\n", e.message); return 1; }
+        vbf16 = mg_session_vision_bf16(s);
         for (i = 0; i < np; i++) { st ^= st << 13; st ^= st >> 7; st ^= st << 17; ids[i] = (int32_t)(st % (uint64_t)(info.n_vocab > 300 ? info.n_vocab - 300 : 1)) + (info.n_vocab > 300 ? 300 : 0); }
         if (info.has_weights && np > 0) {
             t0 = mgx_now();
@@ -491,7 +491,7 @@ int mg_cmd_bench(int argc, char **argv) {
     if (info.has_weights && np > 0) stats("prefill (pp)", "tok/s", pp, reps);
     if (info.has_weights && ng > 0) stats("decode (tg)", "tok/s", tg, reps);
     if (images > 0 && info.has_vision) stats("image encode", "s/image", im, reps);
-    printf("paste: medgemma.h %d.%d.%d %s, %d threads, weights %s: pp%d %.2f tok/s, tg%d %.2f tok/s, image %.2f s (medians of %d)\n", MEDGEMMA_VERSION_MAJOR, MEDGEMMA_VERSION_MINOR, MEDGEMMA_VERSION_PATCH, mg_build_info(), threads, no_mmap ? "in memory" : "mapped", np, pp[reps / 2], ng, tg[reps / 2], im[reps / 2], reps);
+    printf("paste: medgemma.h %d.%d.%d %s, %d threads, weights %s: pp%d %.2f tok/s, tg%d %.2f tok/s, image %.2f s, %s products (medians of %d)\n", MEDGEMMA_VERSION_MAJOR, MEDGEMMA_VERSION_MINOR, MEDGEMMA_VERSION_PATCH, mg_build_info(), threads, no_mmap ? "in memory" : "mapped", np, pp[reps / 2], ng, tg[reps / 2], im[reps / 2], vbf16 ? "bf16" : "float", reps);
     printf("peak RSS %.2f GiB (mapped weights count when touched)\n", peak_rss_gib());
     free(pp); free(tg); free(im);
     mg_model_free(m);

@@ -334,7 +334,10 @@ void mgx_json_answer_fields(FILE *f, const mgx_run *r, const mgx_answer *a) {
             MEDGEMMA_VERSION_MINOR, MEDGEMMA_VERSION_PATCH);
     json_str(f, mg_build_info());
     json_file(f, "model", o->model, r->info.fingerprint);
-    if (r->info.has_vision) json_file(f, "vision", o->mmproj ? o->mmproj : o->model, r->info.vision_fingerprint);
+    if (r->info.has_vision) {
+        json_file(f, "vision", o->mmproj ? o->mmproj : o->model, r->info.vision_fingerprint);
+        fprintf(f, ", \"image_products\": \"%s\"", mg_session_vision_bf16(r->s) ? "bf16" : "float");
+    }
     fputs(", \"inputs\": [", f);
     for (i = 0; i < r->n_inputs; i++) {
         fputs(i ? ", {\"path\": " : "{\"path\": ", f);

@@ -34,6 +34,7 @@ typedef struct mgx_opts {
     const char *prog;
     const char *model, *mmproj;          /* -m, --mmproj */
     int threads, ctx;                    /* -t (0: CPUs online), -c (0: the model's context) */
+    int vision_f32;                      /* --vision-f32 */
     int n_predict;                       /* -n; -1 until given */
     float temp, top_p, min_p, repeat_penalty;
     int top_k;
@@ -47,7 +48,7 @@ typedef struct mgx_opts {
     char *system;                        /* the system text sent: recipe or --system, after --think's line */
     char *owned[MGX_MAX_QUESTIONS];      /* question texts read from files */
     /* the shared option tables (each ended by an empty entry) */
-    mgx_arg t_prompt[3], t_model[5], t_gen[11], t_out[4];
+    mgx_arg t_prompt[3], t_model[6], t_gen[11], t_out[4];
 } mgx_opts;
 
 /* A driver's fixed facts. */
