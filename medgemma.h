@@ -1895,11 +1895,11 @@ typedef struct mg__mat {
 } mg__mat;
 /* The lanes layout. A model read into memory has its Q8_0, Q4_0, IQ4_NL, Q4_1, Q4_K and Q6_K matrices of 16k rows
    rearranged at load (mg__model_lanes) so that the kernels find 16 rows' values of a block side by side. A block is
-   a sequence of units: its f16 scales (2 bytes) and 4-byte words of the rest. For the 16 rows of group G and block b, the unit
-   at byte o of the block becomes 16 units, rows 0..15, at byte 16 o of the group's block b (row r at 16 o + r z,
-   z the unit's size), and the group's block b lies at byte 16 b bb of the group (bb bytes per block), the group
-   at 16 G rb (rb bytes per row): the same bytes those 16 rows held. One vector load at 16 o then holds a unit
-   of 16 rows, row r in lane r. */
+   a sequence of units: its f16 scales (2 bytes) and 4-byte words of the rest. For the 16 rows of group G and block
+   b, the unit at byte o of the block becomes 16 units, rows 0..15, at byte 16 o of the group's block b (row r at
+   16 o + r z, z the unit's size), and the group's block b lies at byte 16 b bb of the group (bb bytes per block),
+   the group at 16 G rb (rb bytes per row): the same bytes those 16 rows held. One vector load at 16 o then holds
+   a unit of 16 rows, row r in lane r. */
 static int mg__lanes_type(int t) {
     return t == MG_TYPE_Q8_0 || t == MG_TYPE_Q4_0 || t == MG_TYPE_IQ4_NL || t == MG_TYPE_Q4_1 || t == MG_TYPE_Q4_K || t == MG_TYPE_Q6_K;
 }
@@ -3592,7 +3592,8 @@ MG__INLINE __m256i mg__wu32(const uint8_t *p, int type) {
 MG__INLINE __m512 mg__term32(int type, const __m512i *wq, __m512 dw, __m512 mw, const uint8_t *xt, int b, int nb, size_t co) {
     if (type == MG_TYPE_Q4_1) {
         const uint8_t *xb = xt + (size_t)b * sizeof(mg__block_q8_1);
-        return _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, (const int8_t *)(xb + 4), 0)), _mm512_mul_ps(dw, _mm512_set1_ps(mg__h2f(mg__le16(xb))))),
+        const __m512 dd = _mm512_mul_ps(dw, _mm512_set1_ps(mg__h2f(mg__le16(xb))));
+        return _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, (const int8_t *)(xb + 4), 0)), dd),
                              _mm512_mul_ps(mw, _mm512_set1_ps(mg__h2f(mg__le16(xb + 2)))));
     } else {
         const int32_t *cs = (const int32_t *)(xt + co);
