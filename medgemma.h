@@ -3601,35 +3601,6 @@ MG__INLINE __m512 mg__term32(int type, const __m512i *wq, __m512 dw, __m512 mw, 
                              _mm512_mul_ps(dw, _mm512_set1_ps(((const float *)(cs + nb))[b])));
     }
 }
-/* nr <= 16 rows and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t (lanes past nr repeat the last row; their
-   results are dropped). x: rows of mg__quant_act. Per block the rows' weights u are put in lanes (a 16 x 16 word
-   transpose of which words 0-7 are used) once for all the tokens; s[16 t + r] += the scalar kernel's term
-   (float)sumi (d_w d_x) (Q4_1: + m_w s_x). */
-MG__INLINE void mg__tiles32(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    const size_t bb = mg__bb32(type), co = mg__act_q8_0_sums(n);
-    const int nb = (int)(n / 32);
-    float s[MG__TILE_ROWS * MG__TOK_BLOCK];
-    const uint8_t *row[MG__TILE_ROWS];
-    int b, i, t;
-    for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
-    memset(s, 0, sizeof s);
-    for (b = 0; b < nb; b++) {
-        const size_t o = (size_t)b * bb;
-        __m512i wq[16];
-        __m512 dw, mw;
-        for (i = 0; i < 16; i++) {
-            mg__prefetch_span(row[i], o + 4 * bb, o + 5 * bb);
-            wq[i] = _mm512_castsi256_si512(mg__wu32(row[i] + o, type));
-        }
-        mg__tr16(wq);
-        dw = mg__f16x16(row, o);
-        mw = type == MG_TYPE_Q4_1 ? mg__f16x16(row, o + 2) : dw;
-        for (t = 0; t < nt; t++)
-            _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), mg__term32(type, wq, dw, mw, x + (size_t)t * xs, b, nb, co)));
-    }
-    for (t = 0; t < nt; t++)
-        for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
-}
 /* Block gb of a group of 16 rows in the lanes layout: wq as for mg__lanes_dot32 (u = w + mg__off32), *dw and *mw
    (Q4_1) the rows' scales. A nibble word holds weights 4i..4i+3 (low nibbles) and 16 + 4i.. (high). */
 MG__INLINE void mg__lanes_wq32(int type, const uint8_t *gb, __m512i *wq, __m512 *dw, __m512 *mw) {
@@ -3651,6 +3622,39 @@ MG__INLINE void mg__lanes_wq32(int type, const uint8_t *gb, __m512i *wq, __m512 
         MG__UNROLL for (i = 0; i < 8; i++) wq[i] = _mm512_shuffle_epi8(tab, wq[i]);
     }
 }
+/* nr <= 16 rows and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t (lanes past nr repeat the last row; their
+   results are dropped). x: rows of mg__quant_act. Per block the rows' weights u are put in lanes (a 16 x 16 word
+   transpose of which words 0-7 are used; lanes: w is a group of 16 rows in the lanes layout, mg__lanes_wq32) once
+   for all the tokens; s[16 t + r] += the scalar kernel's term (float)sumi (d_w d_x) (Q4_1: + m_w s_x). */
+MG__INLINE void mg__tiles32(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys,
+                            int lanes) {
+    const size_t bb = mg__bb32(type), co = mg__act_q8_0_sums(n);
+    const int nb = (int)(n / 32);
+    float s[MG__TILE_ROWS * MG__TOK_BLOCK];
+    const uint8_t *row[MG__TILE_ROWS];
+    int b, i, t;
+    for (i = 0; i < MG__TILE_ROWS; i++) row[i] = w + (size_t)(i < nr ? i : nr - 1) * rb;
+    memset(s, 0, sizeof s);
+    for (b = 0; b < nb; b++) {
+        const size_t o = (size_t)b * bb;
+        __m512i wq[16];
+        __m512 dw, mw;
+        if (lanes) mg__lanes_wq32(type, w + 16 * o, wq, &dw, &mw);
+        else {
+            for (i = 0; i < 16; i++) {
+                mg__prefetch_span(row[i], o + 4 * bb, o + 5 * bb);
+                wq[i] = _mm512_castsi256_si512(mg__wu32(row[i] + o, type));
+            }
+            mg__tr16(wq);
+            dw = mg__f16x16(row, o);
+            mw = type == MG_TYPE_Q4_1 ? mg__f16x16(row, o + 2) : dw;
+        }
+        for (t = 0; t < nt; t++)
+            _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), mg__term32(type, wq, dw, mw, x + (size_t)t * xs, b, nb, co)));
+    }
+    for (t = 0; t < nt; t++)
+        for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
+}
 /* Decode from the lanes layout (as mg__lanes_dec_q4_k) for the 32-weight formats; xt: the token's mg__quant_act row. */
 MG__INLINE void mg__lanes_dec32(int type, const uint8_t *w, int ng, const uint8_t *xt, int64_t n, float *y) {
     const size_t gbb = 16 * mg__bb32(type), co = mg__act_q8_0_sums(n);
@@ -3668,38 +3672,12 @@ MG__INLINE void mg__lanes_dec32(int type, const uint8_t *w, int ng, const uint8_
         _mm512_storeu_ps(y + 16 * G, s);
     }
 }
-/* Prefill from the lanes layout for the 32-weight formats: one group of 16 rows x nt tokens, eight tokens at a time
-   with their sums in registers over all blocks (the group's blocks are read again for every eight tokens, from the
-   caches). */
-MG__INLINE void mg__tiles32_lanes(int type, const uint8_t *g, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    const size_t gbb = 16 * mg__bb32(type), co = mg__act_q8_0_sums(n);
-    const int nb = (int)(n / 32);
-    const uint8_t *xt[MG__TILE_TOKS];
-    float out[MG__TILE_ROWS * MG__TILE_TOKS];
-    int t0, t, b, i;
-    for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
-        __m512 s[MG__TILE_TOKS];
-        for (t = 0; t < MG__TILE_TOKS; t++) {   /* tokens past nt repeat the last */
-            xt[t] = x + (size_t)(t0 + t < nt ? t0 + t : nt - 1) * xs;
-            s[t] = _mm512_setzero_ps();
-        }
-        for (b = 0; b < nb; b++) {
-            __m512i wq[8];
-            __m512 dw, mw;
-            mg__lanes_wq32(type, g + (size_t)b * gbb, wq, &dw, &mw);
-            MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++) s[t] = _mm512_add_ps(s[t], mg__term32(type, wq, dw, mw, xt[t], b, nb, co));
-        }
-        for (t = 0; t < MG__TILE_TOKS; t++) _mm512_storeu_ps(out + MG__TILE_ROWS * t, s[t]);
-        for (t = 0; t < MG__TILE_TOKS && t0 + t < nt; t++)
-            for (i = 0; i < MG__TILE_ROWS; i++) y[(size_t)(t0 + t) * ys + i] = out[MG__TILE_ROWS * t + i];
-    }
-}
-/* The two above for a 32-weight format: nt < MG__TILE_MIN_TOKS tokens one at a time through the stream of ng
-   groups, else group by group through the tiles. */
+/* A 32-weight format from the lanes layout: nt < MG__TILE_MIN_TOKS tokens one at a time through the stream of ng
+   groups, else group by group through the tiles (mg__tiles32). */
 MG__INLINE void mg__lanes32(int type, const uint8_t *w, size_t rb, int ng, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
     int t, G;
     if (nt < MG__TILE_MIN_TOKS) for (t = 0; t < nt; t++) mg__lanes_dec32(type, w, ng, x + (size_t)t * xs, n, y + (size_t)t * ys);
-    else for (G = 0; G < ng; G++) mg__tiles32_lanes(type, w + (size_t)G * 16 * rb, x, xs, nt, n, y + 16 * G, ys);
+    else for (G = 0; G < ng; G++) mg__tiles32(type, w + (size_t)G * 16 * rb, rb, 16, x, xs, nt, n, y + 16 * G, ys, 1);
 }
 /* mg__mat_block on nr rows (a multiple of 16) in the lanes layout from the group at w: the decode streams below
    MG__TILE_MIN_TOKS tokens, else the tiles. x: rows of mg__quant_act. */
@@ -3725,16 +3703,16 @@ static void mg__mat_block_lanes_vnni(int wtype, const uint8_t *w, size_t rb, int
     for (G = 0; G < ng; G++) mg__tiles_k(wtype, w + (size_t)G * 16 * rb, rb, 16, x, xs, nt, n, y + 16 * G, ys, 1);
 }
 static void mg__tiles32_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    mg__tiles32(MG_TYPE_Q8_0, w, rb, nr, x, xs, nt, n, y, ys);
+    mg__tiles32(MG_TYPE_Q8_0, w, rb, nr, x, xs, nt, n, y, ys, 0);
 }
 static void mg__tiles32_q4_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    mg__tiles32(MG_TYPE_Q4_0, w, rb, nr, x, xs, nt, n, y, ys);
+    mg__tiles32(MG_TYPE_Q4_0, w, rb, nr, x, xs, nt, n, y, ys, 0);
 }
 static void mg__tiles32_iq4_nl(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    mg__tiles32(MG_TYPE_IQ4_NL, w, rb, nr, x, xs, nt, n, y, ys);
+    mg__tiles32(MG_TYPE_IQ4_NL, w, rb, nr, x, xs, nt, n, y, ys, 0);
 }
 static void mg__tiles32_q4_1(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    mg__tiles32(MG_TYPE_Q4_1, w, rb, nr, x, xs, nt, n, y, ys);
+    mg__tiles32(MG_TYPE_Q4_1, w, rb, nr, x, xs, nt, n, y, ys, 0);
 }
 
 /* mg__mat_block for Q8_0 (rows in lanes), Q4_K and Q6_K (decode streams below MG__TILE_MIN_TOKS tokens, tiles
