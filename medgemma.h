@@ -1896,19 +1896,22 @@ typedef struct mg__mat {
     size_t row_bytes;
     int lanes;               /* 1: rows rearranged in the lanes layout (mg__lanes_pack) */
 } mg__mat;
-/* The lanes layout. A model read into memory has its Q8_0, Q4_K and Q6_K matrices of 16k rows rearranged at load
-   (mg__model_lanes) so that the kernels find 16 rows' values of a block side by side. A block is a sequence of
-   units: its f16 scales (2 bytes) and 4-byte words of the rest. For the 16 rows of group G and block b, the unit
-   at byte o of the block becomes 16 units, rows 0..15, at byte 16 o of the group's block b (row r at 16 o + r z,
-   z the unit's size), and the group's block b lies at byte 16 b bb of the group (bb bytes per block), the group
-   at 16 G rb (rb bytes per row): the same bytes those 16 rows held. One vector load at 16 o then holds a unit
-   of 16 rows, row r in lane r. */
-static int mg__lanes_type(int t) { return t == MG_TYPE_Q8_0 || t == MG_TYPE_Q4_K || t == MG_TYPE_Q6_K; }
-/* Bytes of the unit at byte o of a block: 2 for the f16 scales (Q8_0 d; Q4_K d, dmin; Q6_K d at 208), else 4. */
+/* The lanes layout. A model read into memory has its Q8_0, Q4_0, IQ4_NL, Q4_1, Q4_K and Q6_K matrices of 16k rows
+   rearranged at load (mg__model_lanes) so that the kernels find 16 rows' values of a block side by side. A block is
+   a sequence of units: its f16 scales (2 bytes) and 4-byte words of the rest. For the 16 rows of group G and block
+   b, the unit at byte o of the block becomes 16 units, rows 0..15, at byte 16 o of the group's block b (row r at
+   16 o + r z, z the unit's size), and the group's block b lies at byte 16 b bb of the group (bb bytes per block),
+   the group at 16 G rb (rb bytes per row): the same bytes those 16 rows held. One vector load at 16 o then holds
+   a unit of 16 rows, row r in lane r. */
+static int mg__lanes_type(int t) {
+    return t == MG_TYPE_Q8_0 || t == MG_TYPE_Q4_0 || t == MG_TYPE_IQ4_NL || t == MG_TYPE_Q4_1 || t == MG_TYPE_Q4_K || t == MG_TYPE_Q6_K;
+}
+/* Bytes of the unit at byte o of a block: 2 for the f16 scales (Q8_0, Q4_0, IQ4_NL d; Q4_1 d, m; Q4_K d, dmin;
+   Q6_K d at 208), else 4. */
 static int mg__lanes_unit(int t, int o) {
     switch (t) {
-    case MG_TYPE_Q8_0: return o < 2 ? 2 : 4;
-    case MG_TYPE_Q4_K: return o < 4 ? 2 : 4;
+    case MG_TYPE_Q8_0: case MG_TYPE_Q4_0: case MG_TYPE_IQ4_NL: return o < 2 ? 2 : 4;
+    case MG_TYPE_Q4_1: case MG_TYPE_Q4_K: return o < 4 ? 2 : 4;
     default:           return o >= 208 ? 2 : 4;
     }
 }
@@ -3052,6 +3055,9 @@ static void mg__rows_iq4_xs(const uint8_t *w, int nr, const mg__block_q8_k *a, i
 /* Q8_0, Q4_0, IQ4_NL (Q8_0 activations) and Q4_1 (Q8_1): 32-weight blocks, the f16 scale first. The 32 weights of
    the block at p: signed as stored (Q8_0), signed through the format's table (Q4_0: q - 8, IQ4_NL: the grid), or
    unsigned nibbles (Q4_1). */
+MG__INLINE size_t mg__bb32(int type) {   /* bytes of a block */
+    return type == MG_TYPE_Q8_0 ? sizeof(mg__block_q8_0) : type == MG_TYPE_Q4_1 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0);
+}
 MG__INLINE __m256i mg__w32(const uint8_t *p, int type) {
     if (type == MG_TYPE_Q8_0) return _mm256_loadu_si256((const __m256i *)(p + 2));
     if (type == MG_TYPE_Q4_1) return mg__nib32(p + 4);
@@ -3096,7 +3102,7 @@ MG__INLINE __m256 mg__blk8_terms(int type, const __m512i *wq, const __m512i *c, 
 /* Up to eight rows (row_bytes rb apart) and nt tokens (activation rows xs apart): s[8 t + i] += the terms of row i,
    token t, block after block; each block of weights is prepared once for all the tokens. */
 MG__INLINE void mg__blk8_rows(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *s) {
-    const size_t bb = type == MG_TYPE_Q8_0 ? sizeof(mg__block_q8_0) : type == MG_TYPE_Q4_1 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0);
+    const size_t bb = mg__bb32(type);
     const size_t xb = type == MG_TYPE_Q4_1 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0);
     const uint8_t *row[8];
     __m256 acc = _mm256_loadu_ps(s);
@@ -3570,22 +3576,6 @@ MG__INLINE __m512i mg__lanes_dot32(const __m512i *wq, const int8_t *q, int32_t s
     }
     return _mm512_sub_epi32(_mm512_add_epi32(u0, u1), _mm512_set1_epi32(so));
 }
-static void mg__lanes_dec_q8_0(const uint8_t *w, int ng, const mg__block_q8_0 *a, const int32_t *cs, int nb, float *y) {
-    const __m512i c80 = _mm512_set1_epi8((char)0x80);
-    const float *dx = (const float *)(cs + nb);
-    int G, b, i;
-    for (G = 0; G < ng; G++) {
-        __m512 s = _mm512_setzero_ps();
-        for (b = 0; b < nb; b++, w += 16 * sizeof(mg__block_q8_0)) {
-            __m512i wq[8];
-            mg__prefetch_span(w, MG__LANES_AHEAD, MG__LANES_AHEAD + 16 * sizeof(mg__block_q8_0));
-            MG__UNROLL for (i = 0; i < 8; i++) wq[i] = _mm512_xor_si512(MG__LANE_LD(w + 32, i), c80);
-            s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, a[b].qs, 128 * cs[b])),
-                                               _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w)), _mm512_set1_ps(dx[b]))));
-        }
-        _mm512_storeu_ps(y + 16 * G, s);
-    }
-}
 /* ----- prefill tiles for the 32-weight formats (Q8_0, Q4_0, IQ4_NL with Q8_0 activations, Q4_1 with Q8_1): 16
    weight rows in the int32 lanes, each block laid out once for all the tokens (mg__lanes_dot32). The weights are
    stored unsigned, u = w + off (Q8_0 and IQ4_NL: off 128, Q4_0: the stored q = w + 8, Q4_1: q, off 0), so that
@@ -3599,14 +3589,50 @@ MG__INLINE __m256i mg__wu32(const uint8_t *p, int type) {
     return _mm256_shuffle_epi8(_mm256_add_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), _mm256_set1_epi8((char)0x80)),
                                mg__nib32(p + 2));
 }
+/* The scalar kernel's term of block b for 16 rows (row r in lane r) and one token, (float)sumi (d_w d_x) (Q4_1:
+   + m_w s_x): wq as for mg__lanes_dot32, dw and mw the rows' scales d and m; xt the token's mg__quant_act row of nb
+   blocks, co = mg__act_q8_0_sums(n). */
+MG__INLINE __m512 mg__term32(int type, const __m512i *wq, __m512 dw, __m512 mw, const uint8_t *xt, int b, int nb, size_t co) {
+    if (type == MG_TYPE_Q4_1) {
+        const uint8_t *xb = xt + (size_t)b * sizeof(mg__block_q8_1);
+        const __m512 dd = _mm512_mul_ps(dw, _mm512_set1_ps(mg__h2f(mg__le16(xb))));
+        return _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, (const int8_t *)(xb + 4), 0)), dd),
+                             _mm512_mul_ps(mw, _mm512_set1_ps(mg__h2f(mg__le16(xb + 2)))));
+    } else {
+        const int32_t *cs = (const int32_t *)(xt + co);
+        return _mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, (const int8_t *)(xt + (size_t)b * sizeof(mg__block_q8_0) + 2), mg__off32(type) * cs[b])),
+                             _mm512_mul_ps(dw, _mm512_set1_ps(((const float *)(cs + nb))[b])));
+    }
+}
+/* Block gb of a group of 16 rows in the lanes layout: wq as for mg__lanes_dot32 (u = w + mg__off32), *dw and *mw
+   (Q4_1) the rows' scales. A nibble word holds weights 4i..4i+3 (low nibbles) and 16 + 4i.. (high). */
+MG__INLINE void mg__lanes_wq32(int type, const uint8_t *gb, __m512i *wq, __m512 *dw, __m512 *mw) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), c80 = _mm512_set1_epi8((char)0x80);
+    int i;
+    *dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)gb));
+    *mw = type == MG_TYPE_Q4_1 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + 32))) : *dw;
+    if (type == MG_TYPE_Q8_0) {
+        MG__UNROLL for (i = 0; i < 8; i++) wq[i] = _mm512_xor_si512(MG__LANE_LD(gb + 32, i), c80);
+        return;
+    }
+    MG__UNROLL for (i = 0; i < 4; i++) {
+        const __m512i v = MG__LANE_LD(gb + (type == MG_TYPE_Q4_1 ? 64 : 32), i);
+        wq[i] = _mm512_and_si512(v, m4);
+        wq[i + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    }
+    if (type == MG_TYPE_IQ4_NL) {
+        const __m512i tab = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)mg__iq4_grid)), c80);
+        MG__UNROLL for (i = 0; i < 8; i++) wq[i] = _mm512_shuffle_epi8(tab, wq[i]);
+    }
+}
 /* nr <= 16 rows and nt <= MG__TOK_BLOCK tokens: y[t ys + r] = W_r . x_t (lanes past nr repeat the last row; their
    results are dropped). x: rows of mg__quant_act. Per block the rows' weights u are put in lanes (a 16 x 16 word
-   transpose of which words 0-7 are used) once for all the tokens; s[16 t + r] += the scalar kernel's term
-   (float)sumi (d_w d_x) (Q4_1: + m_w s_x). */
-MG__INLINE void mg__tiles32(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    const size_t bb = type == MG_TYPE_Q8_0 ? sizeof(mg__block_q8_0) : type == MG_TYPE_Q4_1 ? sizeof(mg__block_q4_1) : sizeof(mg__block_q4_0);
-    const size_t xbb = type == MG_TYPE_Q4_1 ? sizeof(mg__block_q8_1) : sizeof(mg__block_q8_0), co = mg__act_q8_0_sums(n);
-    const int nb = (int)(n / 32), off = mg__off32(type), qo = type == MG_TYPE_Q4_1 ? 4 : 2;
+   transpose of which words 0-7 are used; lanes: w is a group of 16 rows in the lanes layout, mg__lanes_wq32) once
+   for all the tokens; s[16 t + r] += the scalar kernel's term (float)sumi (d_w d_x) (Q4_1: + m_w s_x). */
+MG__INLINE void mg__tiles32(int type, const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys,
+                            int lanes) {
+    const size_t bb = mg__bb32(type), co = mg__act_q8_0_sums(n);
+    const int nb = (int)(n / 32);
     float s[MG__TILE_ROWS * MG__TOK_BLOCK];
     const uint8_t *row[MG__TILE_ROWS];
     int b, i, t;
@@ -3616,61 +3642,45 @@ MG__INLINE void mg__tiles32(int type, const uint8_t *w, size_t rb, int nr, const
         const size_t o = (size_t)b * bb;
         __m512i wq[16];
         __m512 dw, mw;
-        for (i = 0; i < 16; i++) {
-            mg__prefetch_span(row[i], o + 4 * bb, o + 5 * bb);
-            wq[i] = _mm512_castsi256_si512(mg__wu32(row[i] + o, type));
-        }
-        mg__tr16(wq);
-        dw = mg__f16x16(row, o);
-        mw = type == MG_TYPE_Q4_1 ? mg__f16x16(row, o + 2) : dw;
-        for (t = 0; t < nt; t++) {
-            const uint8_t *xt = x + (size_t)t * xs, *xb = xt + (size_t)b * xbb;
-            __m512 term;
-            if (type == MG_TYPE_Q4_1)
-                term = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, (const int8_t *)(xb + qo), 0)), _mm512_mul_ps(dw, _mm512_set1_ps(mg__h2f(mg__le16(xb))))),
-                                     _mm512_mul_ps(mw, _mm512_set1_ps(mg__h2f(mg__le16(xb + 2)))));
-            else {
-                const int32_t *cs = (const int32_t *)(xt + co);
-                term = _mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, (const int8_t *)(xb + qo), off * cs[b])),
-                                     _mm512_mul_ps(dw, _mm512_set1_ps(((const float *)(cs + nb))[b])));
+        if (lanes) mg__lanes_wq32(type, w + 16 * o, wq, &dw, &mw);
+        else {
+            for (i = 0; i < 16; i++) {
+                mg__prefetch_span(row[i], o + 4 * bb, o + 5 * bb);
+                wq[i] = _mm512_castsi256_si512(mg__wu32(row[i] + o, type));
             }
-            _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), term));
+            mg__tr16(wq);
+            dw = mg__f16x16(row, o);
+            mw = type == MG_TYPE_Q4_1 ? mg__f16x16(row, o + 2) : dw;
         }
+        for (t = 0; t < nt; t++)
+            _mm512_storeu_ps(s + MG__TILE_ROWS * t, _mm512_add_ps(_mm512_loadu_ps(s + MG__TILE_ROWS * t), mg__term32(type, wq, dw, mw, x + (size_t)t * xs, b, nb, co)));
     }
     for (t = 0; t < nt; t++)
         for (i = 0; i < nr; i++) y[(size_t)t * ys + i] = s[MG__TILE_ROWS * t + i];
 }
-/* Q8_0 prefill from the lanes layout: one group of 16 rows x nt tokens, eight tokens at a time with their sums in
-   registers over all blocks (the group's blocks are read again for every eight tokens, from the caches). */
-static void mg__tiles_q8_0_lanes(const uint8_t *g, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    const __m512i c80 = _mm512_set1_epi8((char)0x80);
+/* Decode from the lanes layout (as mg__lanes_dec_q4_k) for the 32-weight formats; xt: the token's mg__quant_act row. */
+MG__INLINE void mg__lanes_dec32(int type, const uint8_t *w, int ng, const uint8_t *xt, int64_t n, float *y) {
+    const size_t gbb = 16 * mg__bb32(type), co = mg__act_q8_0_sums(n);
     const int nb = (int)(n / 32);
-    const size_t co = mg__act_q8_0_sums(n);
-    const mg__block_q8_0 *a[MG__TILE_TOKS];
-    const int32_t *cs[MG__TILE_TOKS];
-    const float *dx[MG__TILE_TOKS];
-    float out[MG__TILE_ROWS * MG__TILE_TOKS];
-    int t0, t, b, i;
-    for (t0 = 0; t0 < nt; t0 += MG__TILE_TOKS) {
-        __m512 s[MG__TILE_TOKS];
-        for (t = 0; t < MG__TILE_TOKS; t++) {   /* tokens past nt repeat the last */
-            const uint8_t *xt = x + (size_t)(t0 + t < nt ? t0 + t : nt - 1) * xs;
-            a[t] = (const mg__block_q8_0 *)xt; cs[t] = (const int32_t *)(xt + co); dx[t] = (const float *)(cs[t] + nb);
-            s[t] = _mm512_setzero_ps();
-        }
-        for (b = 0; b < nb; b++) {
-            const uint8_t *gb = g + (size_t)b * 16 * sizeof(mg__block_q8_0);
-            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)gb));
+    int G, b;
+    for (G = 0; G < ng; G++) {
+        __m512 s = _mm512_setzero_ps();
+        for (b = 0; b < nb; b++, w += gbb) {
             __m512i wq[8];
-            MG__UNROLL for (i = 0; i < 8; i++) wq[i] = _mm512_xor_si512(MG__LANE_LD(gb + 32, i), c80);
-            MG__UNROLL for (t = 0; t < MG__TILE_TOKS; t++)
-                s[t] = _mm512_add_ps(s[t], _mm512_mul_ps(_mm512_cvtepi32_ps(mg__lanes_dot32(wq, a[t][b].qs, 128 * cs[t][b])),
-                                                         _mm512_mul_ps(dw, _mm512_set1_ps(dx[t][b]))));
+            __m512 dw, mw;
+            mg__prefetch_span(w, MG__LANES_AHEAD, MG__LANES_AHEAD + gbb);
+            mg__lanes_wq32(type, w, wq, &dw, &mw);
+            s = _mm512_add_ps(s, mg__term32(type, wq, dw, mw, xt, b, nb, co));
         }
-        for (t = 0; t < MG__TILE_TOKS; t++) _mm512_storeu_ps(out + MG__TILE_ROWS * t, s[t]);
-        for (t = 0; t < MG__TILE_TOKS && t0 + t < nt; t++)
-            for (i = 0; i < MG__TILE_ROWS; i++) y[(size_t)(t0 + t) * ys + i] = out[MG__TILE_ROWS * t + i];
+        _mm512_storeu_ps(y + 16 * G, s);
     }
+}
+/* A 32-weight format from the lanes layout: nt < MG__TILE_MIN_TOKS tokens one at a time through the stream of ng
+   groups, else group by group through the tiles (mg__tiles32). */
+MG__INLINE void mg__lanes32(int type, const uint8_t *w, size_t rb, int ng, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
+    int t, G;
+    if (nt < MG__TILE_MIN_TOKS) for (t = 0; t < nt; t++) mg__lanes_dec32(type, w, ng, x + (size_t)t * xs, n, y + (size_t)t * ys);
+    else for (G = 0; G < ng; G++) mg__tiles32(type, w + (size_t)G * 16 * rb, rb, 16, x, xs, nt, n, y + 16 * G, ys, 1);
 }
 /* mg__mat_block on nr rows (a multiple of 16) in the lanes layout from the group at w: the decode streams below
    MG__TILE_MIN_TOKS tokens, else the tiles. x: rows of mg__quant_act. */
@@ -3678,33 +3688,34 @@ static void mg__mat_block_lanes_vnni(int wtype, const uint8_t *w, size_t rb, int
                                      int64_t n, float *y, size_t ys) {
     const int ng = nr / 16;
     int t, G;
+    switch (wtype) {
+    case MG_TYPE_Q8_0: mg__lanes32(MG_TYPE_Q8_0, w, rb, ng, x, xs, nt, n, y, ys); return;
+    case MG_TYPE_Q4_0: mg__lanes32(MG_TYPE_Q4_0, w, rb, ng, x, xs, nt, n, y, ys); return;
+    case MG_TYPE_IQ4_NL: mg__lanes32(MG_TYPE_IQ4_NL, w, rb, ng, x, xs, nt, n, y, ys); return;
+    case MG_TYPE_Q4_1: mg__lanes32(MG_TYPE_Q4_1, w, rb, ng, x, xs, nt, n, y, ys); return;
+    default: break;
+    }
     if (nt < MG__TILE_MIN_TOKS) {
         for (t = 0; t < nt; t++) {
-            const uint8_t *xt = x + (size_t)t * xs;
-            if (wtype == MG_TYPE_Q4_K) mg__lanes_dec_q4_k(w, ng, (const mg__block_q8_k *)xt, (int)(n / 256), y + (size_t)t * ys);
-            else if (wtype == MG_TYPE_Q6_K) mg__lanes_dec_q6_k(w, ng, (const mg__block_q8_k *)xt, (int)(n / 256), y + (size_t)t * ys);
-            else mg__lanes_dec_q8_0(w, ng, (const mg__block_q8_0 *)xt, (const int32_t *)(xt + mg__act_q8_0_sums(n)),
-                                    (int)(n / 32), y + (size_t)t * ys);
+            const mg__block_q8_k *a = (const mg__block_q8_k *)(x + (size_t)t * xs);
+            if (wtype == MG_TYPE_Q4_K) mg__lanes_dec_q4_k(w, ng, a, (int)(n / 256), y + (size_t)t * ys);
+            else mg__lanes_dec_q6_k(w, ng, a, (int)(n / 256), y + (size_t)t * ys);
         }
         return;
     }
-    for (G = 0; G < ng; G++) {
-        const uint8_t *g = w + (size_t)G * 16 * rb;
-        if (wtype == MG_TYPE_Q8_0) mg__tiles_q8_0_lanes(g, x, xs, nt, n, y + 16 * G, ys);
-        else mg__tiles_k(wtype, g, rb, 16, x, xs, nt, n, y + 16 * G, ys, 1);
-    }
+    for (G = 0; G < ng; G++) mg__tiles_k(wtype, w + (size_t)G * 16 * rb, rb, 16, x, xs, nt, n, y + 16 * G, ys, 1);
 }
 static void mg__tiles32_q8_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    mg__tiles32(MG_TYPE_Q8_0, w, rb, nr, x, xs, nt, n, y, ys);
+    mg__tiles32(MG_TYPE_Q8_0, w, rb, nr, x, xs, nt, n, y, ys, 0);
 }
 static void mg__tiles32_q4_0(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    mg__tiles32(MG_TYPE_Q4_0, w, rb, nr, x, xs, nt, n, y, ys);
+    mg__tiles32(MG_TYPE_Q4_0, w, rb, nr, x, xs, nt, n, y, ys, 0);
 }
 static void mg__tiles32_iq4_nl(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    mg__tiles32(MG_TYPE_IQ4_NL, w, rb, nr, x, xs, nt, n, y, ys);
+    mg__tiles32(MG_TYPE_IQ4_NL, w, rb, nr, x, xs, nt, n, y, ys, 0);
 }
 static void mg__tiles32_q4_1(const uint8_t *w, size_t rb, int nr, const uint8_t *x, size_t xs, int nt, int64_t n, float *y, size_t ys) {
-    mg__tiles32(MG_TYPE_Q4_1, w, rb, nr, x, xs, nt, n, y, ys);
+    mg__tiles32(MG_TYPE_Q4_1, w, rb, nr, x, xs, nt, n, y, ys, 0);
 }
 
 /* mg__mat_block for Q8_0 (rows in lanes), Q4_K and Q6_K (decode streams below MG__TILE_MIN_TOKS tokens, tiles

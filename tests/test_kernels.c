@@ -447,6 +447,7 @@ int main(void) {
                             MG_TYPE_Q4_0, MG_TYPE_IQ4_NL, MG_TYPE_Q4_1 };
     const int jobs[4][4] = { { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q4_K, MG_TYPE_Q8_0 }, { MG_TYPE_Q5_K, MG_TYPE_Q3_K, MG_TYPE_Q6_K, MG_TYPE_Q4_1 },
                              { MG_TYPE_Q2_K, MG_TYPE_IQ4_XS, MG_TYPE_Q5_K, MG_TYPE_Q4_0 }, { MG_TYPE_Q4_0, MG_TYPE_IQ4_NL, MG_TYPE_Q8_0, MG_TYPE_Q3_K } };
+    const int lanes_jobs[3] = { 0, 1, 3 }, types32[4] = { MG_TYPE_Q8_0, MG_TYPE_Q4_0, MG_TYPE_IQ4_NL, MG_TYPE_Q4_1 };   /* jobs 1, 3: Q4_1 alone, Q4_0 fused */
     const int rows[9] = { 1, 3, 4, 5, 9, 13, 16, 17, 35 }, toks[10] = { 1, 2, 3, 4, 5, 7, 8, 13, 64, 128 }, pool_toks[7] = { 1, 2, 5, 64, 127, 128, 131 };
     int i, r, t;
 #ifdef MG_EXPECT_BUILD   /* the kernel path this build must report (make arm-test sets it per feature level) */
@@ -488,12 +489,20 @@ int main(void) {
     for (r = 0; r < 4; r++)
         for (i = 1; i <= 3; i++)
             for (t = 0; t < 7; t++) check_pool(jobs[r], i, pool_toks[t], 0);
-    for (i = 1; i <= 3; i++)
-        for (t = 0; t < 7; t++) check_pool(jobs[0], i, pool_toks[t], 1);
-    for (i = 0; i < 3; i++)
+    for (r = 0; r < 3; r++)
+        for (i = 1; i <= 3; i++)
+            for (t = 0; t < 7; t++) check_pool(jobs[lanes_jobs[r]], i, pool_toks[t], 1);
+    for (i = 0; i < 10; i++) {
+        if (!mg__lanes_type(types[i])) continue;
         for (r = 0; r < 4; r++)
             for (t = 0; t < 10; t++) check_lanes(types[i], (r + t) % 3 == 0 ? 2560 : 768, 16 * (r + 1), toks[t]);
-    check_lanes(MG_TYPE_Q8_0, 288, 16, 1);
-    check_lanes(MG_TYPE_Q8_0, 288, 32, 5);
+    }
+    for (i = 7; i < 10; i++) CHECK(mg__lanes_type(types[i]), "%s: no lanes layout", mg_type_name(types[i]));
+    for (i = 0; i < 4; i++) {   /* rows of 9 and 3 blocks; 1, 2 and 3 groups */
+        check_lanes(types32[i], 288, 16, 1);
+        check_lanes(types32[i], 288, 32, 5);
+        check_lanes(types32[i], 96, 48, 2);
+        check_lanes(types32[i], 96, 48, 9);
+    }
     return MG_TEST_END();
 }

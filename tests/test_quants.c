@@ -88,6 +88,45 @@ static void check_feeding(const mg_model *m, const char *name) {
     mg_session_free(a); mg_session_free(b);
 }
 
+/* The file read into memory (no_mmap) gives the mapped model's logits bit for bit, fed at once (2 threads, prefill)
+   and one token at a time (3 threads, decode); on a build with the lanes kernels (>>kernels) its Q4_0, IQ4_NL and
+   Q4_1 matrices are rearranged (their bytes differ from the file's) and still dequantize as stored. */
+static void check_in_memory(const mg_model *m, const char *path, const char *name) {
+    const char *text = prompts[1];
+    const mg_gguf *gm = mg_model_gguf(m), *gr;
+    mg_model_options o;
+    mg_model *mr = NULL;
+    mg_session *s[4];
+    mg_error e;
+    int32_t ids[64];
+    int n = 0, i, ok, moved = 0, kept = 0, bad = 0;
+    int64_t ti;
+    memset(&o, 0, sizeof o);
+    o.no_mmap = 1;
+    if (mg_model_load_file(&mr, path, &o, &e) != MG_OK) { CHECK(0, "%s: no_mmap load: %s", path, e.message); return; }
+    s[0] = fix_session(m, 2, 0); s[1] = fix_session(mr, 2, 0); s[2] = fix_session(m, 3, 0); s[3] = fix_session(mr, 3, 0);
+    ok = s[0] && s[1] && s[2] && s[3] && mg_tokenize(m, text, strlen(text), MG_TOKENIZE_BOS, ids, 64, &n, NULL) == MG_OK &&
+         mg_eval(s[0], ids, n) == MG_OK && mg_eval(s[1], ids, n) == MG_OK;
+    for (i = 0; ok && i < n; i++) ok = mg_eval(s[2], ids + i, 1) == MG_OK && mg_eval(s[3], ids + i, 1) == MG_OK;
+    CHECK(ok && memcmp(mg_logits(s[0]), mg_logits(s[1]), 8192 * sizeof(float)) == 0 &&
+          memcmp(mg_logits(s[2]), mg_logits(s[3]), 8192 * sizeof(float)) == 0, "%s: read into memory vs mapped logits not bit-identical", name);
+    gr = mg_model_gguf(mr);
+    for (ti = 0; ti < mg_gguf_tensor_count(gm); ti++) {
+        mg_tensor_info t;
+        float d0[2 * 512], d1[2 * 512];
+        mg_gguf_tensor(gm, ti, &t);
+        if ((t.type != MG_TYPE_Q4_0 && t.type != MG_TYPE_IQ4_NL && t.type != MG_TYPE_Q4_1) || t.n_dims != 2 || t.ne[0] > 512) continue;
+        if (memcmp(mg_gguf_tensor_data(gm, ti), mg_gguf_tensor_data(gr, ti), (size_t)t.nbytes)) moved++;
+        else kept++;
+        bad += mg_gguf_dequantize(gm, ti, 17, 2, d0, NULL) != MG_OK || mg_gguf_dequantize(gr, ti, 17, 2, d1, NULL) != MG_OK ||
+               memcmp(d0, d1, (size_t)2 * t.ne[0] * sizeof(float)) != 0;
+    }
+    CHECK(bad == 0, "%s: %d tensors dequantize differently read into memory", name, bad);
+    if (strstr(mg_build_info(), "+vnni") && (moved || kept)) CHECK(kept == 0, "%s: %d of %d matrices not in the lanes layout", name, kept, moved + kept);
+    for (i = 0; i < 4; i++) mg_session_free(s[i]);
+    mg_model_free(mr);
+}
+
 int main(void) {
     mgx_json *idx = fix_json(QDIR "dequant/index.json");
     size_t i;
@@ -111,6 +150,8 @@ int main(void) {
             free(want); free(got);
         }
         check_feeding(m, files[f]);
+        snprintf(path, sizeof path, QDIR "models/tiny-%s.gguf", files[f]);
+        check_in_memory(m, path, files[f]);
         mg_model_free(m);
     }
     return MG_TEST_END();

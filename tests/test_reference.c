@@ -194,6 +194,9 @@ int main(void) {
         check_mat_block(MG_TYPE_Q8_0, nt[i]);
         check_mat_block(MG_TYPE_Q4_K, nt[i]);
         check_mat_block(MG_TYPE_Q6_K, nt[i]);
+        check_mat_block(MG_TYPE_Q4_0, nt[i]);
+        check_mat_block(MG_TYPE_IQ4_NL, nt[i]);
+        check_mat_block(MG_TYPE_Q4_1, nt[i]);
     }
     return MG_TEST_END();
 }

@@ -68,7 +68,7 @@ static void measure(int wt, int lanes, const uint8_t *w, size_t rb, int64_t rows
 }
 
 int main(int argc, char **argv) {
-    static const int types[] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0 };
+    static const int types[] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0, MG_TYPE_Q4_0, MG_TYPE_IQ4_NL, MG_TYPE_Q4_1 };
     int nth = argc > 1 ? atoi(argv[1]) : 1, runs = argc > 2 ? atoi(argv[2]) : 5, toks = argc > 4 ? atoi(argv[4]) : 128, ti, r, lanes;
     int64_t rows = argc > 3 ? atoll(argv[3]) : 65536, n = 2560, prows = 4096, i;
     uint64_t rs = 88172645463325252ULL;
@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
     for (i = 0; i < n * toks; i++) xf[i] = frand(&rs);
     printf("threads %d, n_in %lld; decode: %lld rows, prefill: %d tokens x %lld rows; best of %d\n", nth, (long long)n,
            (long long)rows, toks, (long long)prows, runs);
-    for (ti = 0; ti < 3; ti++) {
+    for (ti = 0; ti < (int)(sizeof types / sizeof types[0]); ti++) {
         const int wt = types[ti];
         const size_t rb = mg__row_bytes(wt, n), xs = mg__act_row_bytes(wt, n);
         uint8_t *w = (uint8_t *)alloc64((size_t)(rows > prows ? rows : prows) * rb), *wl = (uint8_t *)alloc64((size_t)(rows > prows ? rows : prows) * rb);
