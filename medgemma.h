@@ -384,7 +384,7 @@ typedef struct mg_session_options {
     int            vision_f32;   /* 1: image encoder weight products in float (embeddings within 0.01 of llama.cpp's F32 ones,
                                     1.5x slower); 0: in bfloat16 on CPUs with bf16 dot products (AVX512-BF16, ARM BF16),
                                     as MedGemma's own bf16 weights and Google's bf16 reference run; float elsewhere.
-                                    Attention is bf16 either way. Measured: README "Accuracy". */
+                                    Attention is bf16 either way. Measured: README "Exactness". */
 } mg_session_options;
 
 /* The default thread count: the CPUs this process may run on. Linux: the affinity mask (taskset, cpusets) capped
