@@ -317,8 +317,8 @@ MGDEF mg_result mg_encode_image(mg_session *s, const mg_image *img, int mode, mg
 MGDEF void      mg_image_embd_free(mg_image_embd *e);
 
 /* A process-wide cache of image embeddings keyed by SHA-256 of (vision file fingerprint, preprocessed pixels, bf16
-   or float products): the same slice or patch is encoded once, whichever session asks. Thread-safe; any number of sessions
-   (mg_session_options.embd_cache) may share one. Least recently used entries go beyond max_bytes. */
+   or float products): the same slice or patch is encoded once, whichever session asks. Thread-safe; any number of
+   sessions (mg_session_options.embd_cache) may share one. Least recently used entries go beyond max_bytes. */
 typedef struct mg_embd_cache mg_embd_cache;
 typedef struct mg_embd_cache_stats {
     uint64_t hits, misses;       /* lookups answered / encodes done */
@@ -381,10 +381,10 @@ typedef struct mg_session_options {
     mg_progress_fn progress;     /* NULL: none */
     void          *progress_user;
     struct mg_embd_cache *embd_cache; /* image embeddings reused by content (mg_embd_cache_new), NULL: none */
-    int            vision_f32;   /* 1: image encoder weight products in float (embeddings within 0.01 of llama.cpp's F32 ones,
-                                    1.5x slower); 0: in bfloat16 on CPUs with bf16 dot products (AVX512-BF16, ARM BF16),
-                                    as MedGemma's own bf16 weights and Google's bf16 reference run; float elsewhere.
-                                    Attention is bf16 either way. Measured: README "Exactness". */
+    int            vision_f32;   /* 1: image encoder weight products in float (embeddings within 0.01 of llama.cpp's
+                                    F32 ones, 1.5x slower); 0: in bfloat16 on CPUs with bf16 dot products (AVX512-BF16,
+                                    ARM BF16), as MedGemma's own bf16 weights and Google's bf16 reference run; float
+                                    elsewhere. Attention is bf16 either way. Measured: README "Exactness". */
 } mg_session_options;
 
 /* The default thread count: the CPUs this process may run on. Linux: the affinity mask (taskset, cpusets) capped
@@ -2231,8 +2231,9 @@ MG__REF void mg__mat_block_lanes_scalar(int wtype, const uint8_t *w, size_t rb, 
 /* The SigLIP tower multiplies all 4096 patches by every weight matrix, so its products are matrix products
      C[r][c] = C0[r][c] + sum_k B[r][k] A[c][k]
    computed in tiles of 12 rows ("broadcast side", B) x 32 columns ("vector side", A). Two kinds of tile:
-   - float (weights when vision_f32 is set or the CPU has no bf16 dot product): A = weights packed as a[32 k + c] (F16/BF16/quantized rows converted to
-     f32 exactly), B = the activation rows in place; s += A[c][k] B[r][k] by FMA.
+   - float (weights when vision_f32 is set or the CPU has no bf16 dot product): A = weights packed as a[32 k + c]
+     (F16/BF16/quantized rows converted to f32 exactly), B = the activation rows in place; s += A[c][k] B[r][k] by
+     FMA.
    - bf16 (attention always, weights unless vision_f32 is set): both operands rounded to bfloat16 (round to
      nearest even), pair p of a row or column as one uint32 (low half: the even k), A panel a[32 p + c], B panel
      b[12 p + r], and s += A[c][2p] B[r][2p] + A[c][2p+1] B[r][2p+1] (AVX512-BF16 vdpbf16ps, 16 sums at once).
