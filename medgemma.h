@@ -9006,7 +9006,8 @@ static void mg__cache_put(mg_embd_cache *c, const uint8_t key[32], const mg_imag
     mg__cache_unlock(c);
 }
 
-/* Cache key of one preprocessed image: SHA-256(vision file fingerprint, side (u32 LE), side^2 RGB bytes). */
+/* Cache key of one preprocessed image: SHA-256(vision file fingerprint, side (u32 LE), 1 if the products are bf16
+   else 0 (one byte), side^2 RGB bytes). */
 static void mg__image_key(const mg_model *m, const mg_session_options *opt, const uint8_t *rgb, int side, uint8_t key[32]) {
     mg__sha256 c;
     uint8_t sb[5];

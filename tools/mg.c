@@ -389,7 +389,7 @@ static int cmd_embed_image(int argc, char **argv) {
             { "--image-mode", MGX_ENUM, &mode, "medgemma|llamacpp", "preprocessing (default medgemma)", 0, 0, 0 },
             { "-o", MGX_STR, &out, "OUT.bin", "the 256 x n_embd embeddings as float32", 0, 0, MGX_REQUIRED },
             { "-t, --threads", MGX_INT, &o.threads, "N", "threads (default: the CPUs online)", 1, MGX_MAX_THREADS, 0 },
-            { "--vision-f32", MGX_FLAG, &o.vision_f32, NULL, "products in float: within 0.01 of llama.cpp's (default: bfloat16 where the CPU has bf16 dot products)", 0, 0, 0 },
+            { "--vision-f32", MGX_FLAG, &o.vision_f32, NULL, MGX_VISION_F32_HELP, 0, 0, 0 },
             END };
         const mgx_argtable tables[2] = { { "Options", own }, { NULL, NULL } };
         if ((rc = parse(&o, "--mmproj FILE --image IMG [--image-mode M] [--vision-f32] -o OUT.bin",

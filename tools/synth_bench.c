@@ -386,7 +386,7 @@ int mg_cmd_bench(int argc, char **argv) {
             { "--mmproj", MGX_STR, &o.mmproj, "FILE", "the vision projector (for --images and --recipe)", 0, 0, 0 },
             { "-t, --threads", MGX_INT, &o.threads, "N", "threads (default: the CPUs online)", 1, MGX_MAX_THREADS, 0 },
             { "-n", MGX_INT, &ng, "N", "tokens to decode (default 128; --recipe: 64, greedy, fewer if the answer ends)", 0, MG_MAX_CTX / 2, 0 },
-            { "--vision-f32", MGX_FLAG, &o.vision_f32, NULL, "image encoder products in float (default: bfloat16 where the CPU has bf16 dot products)", 0, 0, 0 },
+            { "--vision-f32", MGX_FLAG, &o.vision_f32, NULL, MGX_VISION_F32_HELP, 0, 0, 0 },
             { NULL, MGX_FLAG, NULL, NULL, NULL, 0, 0, 0 } };
         const mgx_arg b[8] = {
             { "-p", MGX_INT, &np, "N", "prompt tokens to prefill (default 512)", 0, MG_MAX_CTX / 2, 0 },

@@ -39,7 +39,7 @@ void mgx_opts_init(mgx_opts *o, const char *prog) {
     arg(a++, "--mmproj", MGX_STR, &o->mmproj, "FILE", "the vision projector GGUF (mmproj-*.gguf); not needed for an Ollama file", 0, 0);
     arg(a++, "-t, --threads", MGX_INT, &o->threads, "N", "threads (default: the CPUs online; at most that many)", 1, MGX_MAX_THREADS);
     arg(a++, "-c, --ctx-size", MGX_INT, &o->ctx, "N", "context: prompt + answer tokens (default: the model's, 131072 for MedGemma)", 1, MG_MAX_CTX);
-    arg(a++, "--vision-f32", MGX_FLAG, &o->vision_f32, NULL, "image encoder products in float: embeddings within 0.01 of llama.cpp's, 1.5x slower (default: bfloat16 where the CPU has bf16 dot products, as MedGemma's bf16 weights run)", 0, 0);
+    arg(a++, "--vision-f32", MGX_FLAG, &o->vision_f32, NULL, MGX_VISION_F32_HELP, 0, 0);
     a = o->t_gen;
     arg(a++, "-n, --n-predict", MGX_INT, &o->n_predict, "N", "answer tokens at most (default 1024, capped by the context; 0: up to the context)", 0, MG_MAX_CTX);
     arg(a++, "--temp", MGX_FLOAT, &o->temp, "T", "temperature (default 0: greedy, as Google's notebooks)", 0, 100);
