@@ -4064,22 +4064,31 @@ static void NAME(const float *p, const float *al, const float *vb, int hd, int c
 #define MG__ROWS4(X) X(0) X(1) X(2) X(3)
 MG__PV_DEF(mg__pv2, MG__ROWS2)
 MG__PV_DEF(mg__pv4, MG__ROWS4)
-/* mg__pv2 with the value rows read in place from an F16 cache (vp[j]: value row j): the same chain of FMAs. */
+/* mg__pv2 with the value rows read in place from an F16 cache (vp[j]: value row j), channels [c, c + 128): the
+   same chain of FMAs per element, in half the passes over the rows. */
 static void mg__pv2_f16(const float *p, const float *al, const uint8_t *const *vp, int hd, int c, int ja, int jb, float *o) {
-    __mmask16 m0 = mg__lanes(0, hd - c - 1), m1 = mg__lanes(0, hd - c - 17), m2 = mg__lanes(0, hd - c - 33), m3 = mg__lanes(0, hd - c - 49);
-    __m512 s[4][4], x0, x1, x2, x3;
-    int j;
-    MG__PV_LD(0) MG__PV_LD(1)
+    const __m512 a0 = _mm512_set1_ps(al[0]), a1 = _mm512_set1_ps(al[1]);
+    __mmask16 mk[8];
+    __m512 s0[8], s1[8];
+    int j, v;
+    MG__UNROLL for (v = 0; v < 8; v++) {
+        mk[v] = mg__lanes(0, hd - c - 16 * v - 1);
+        s0[v] = _mm512_mul_ps(a0, _mm512_maskz_loadu_ps(mk[v], o + c + 16 * v));
+        s1[v] = _mm512_mul_ps(a1, _mm512_maskz_loadu_ps(mk[v], o + hd + c + 16 * v));
+    }
     for (j = ja; j <= jb; j++) {
         const uint8_t *v_ = vp[j] + 2 * (size_t)c;
-        if (j + 8 <= jb) {   /* rows 2 KB apart: the hardware prefetcher does not run ahead of them */
-            _mm_prefetch((const char *)(vp[j + 8] + 2 * (size_t)c), _MM_HINT_T0);
-            _mm_prefetch((const char *)(vp[j + 8] + 2 * (size_t)c + 64), _MM_HINT_T0);
+        const __m512 p0 = _mm512_set1_ps(p[j]), p1 = _mm512_set1_ps(p[MG__KQ_KB + j]);
+        MG__UNROLL for (v = 0; v < 8; v++) {
+            const __m512 x = mg__ld16h(v_ + 32 * v, mk[v]);
+            s0[v] = _mm512_fmadd_ps(p0, x, s0[v]);
+            s1[v] = _mm512_fmadd_ps(p1, x, s1[v]);
         }
-        x0 = mg__ld16h(v_, m0); x1 = mg__ld16h(v_ + 32, m1); x2 = mg__ld16h(v_ + 64, m2); x3 = mg__ld16h(v_ + 96, m3);
-        MG__PV_FMA(0) MG__PV_FMA(1)
     }
-    MG__PV_ST(0) MG__PV_ST(1)
+    MG__UNROLL for (v = 0; v < 8; v++) {
+        _mm512_mask_storeu_ps(o + c + 16 * v, mk[v], s0[v]);
+        _mm512_mask_storeu_ps(o + hd + c + 16 * v, mk[v], s1[v]);
+    }
 }
 #undef MG__PV_DEF
 #undef MG__PV_LD
@@ -4143,14 +4152,15 @@ static void mg__attn_block_f16_avx512(const float *qt, int hd, int b0, const int
         int p = b0 + i, in = p >= lo[0] && p <= hi[1], pn = p + MG__KQ_KB;
         kp[i] = in ? kc + (size_t)(p % ring) * kv_row : NULL;
         vp[i] = in ? vc + (size_t)(p % ring) * kv_row : NULL;
-        if (pn <= hi[1])    /* the next block's key rows (value rows: prefetched in mg__pv2_f16) */
+        if (in) mg__prefetch_span(vp[i], 0, 2 * (size_t)hd);   /* this block's value rows, read after the scores */
+        if (pn <= hi[1])    /* the next block's key rows */
             mg__prefetch_span(kc + (size_t)(pn % ring) * kv_row, 0, 2 * (size_t)hd);
     }
     for (k8 = 0; k8 < MG__KQ_KB; k8 += 8)
         if (lo[0] <= b0 + k8 + 7 && hi[1] >= b0 + k8) mg__dot2x8_f16(qt, qt + hd, kp + k8, hd, sc + k8, sc + MG__KQ_KB + k8);
     for (r = 0; r < 2; r++) mg__attn_softmax_row_avx512(sc + (size_t)r * MG__KQ_KB, lo[r] - b0, hi[r] - b0, &m[r], &l[r], &al[r]);
     if (a <= b)
-        for (cc = 0; cc < hd; cc += 64) mg__pv2_f16(sc, al, vp, hd, cc, a, b, o);
+        for (cc = 0; cc < hd; cc += 128) mg__pv2_f16(sc, al, vp, hd, cc, a, b, o);
 }
 static void mg__kv_row_f32_avx512(int kt, const uint8_t *src, float *y, int n) {
     int i = 0;

@@ -183,10 +183,10 @@ done:
 
 /* ----- the blocked attention against a double-precision reference, and its invariances ----- */
 /* A model with only the attention geometry: 6 query heads over 2 KV heads (group 3: a tile of 21 tokens has 63
-   rows and a padding row), head_dim 96 (not a multiple of 64: masked channel tails), window 100, n_ctx 1024;
+   rows and a padding row), or 4 over 2 (group 2: one token over an F16 cache takes the in-place decode block), head_dim 96 (not a multiple of 64: masked channel tails), window 100, n_ctx 1024;
    layer 0 local (ring 100 + 256), layer 1 global. Chunks are fed as the forward pass does: their K and V rows
    written at slot p % ring, then attention. */
-enum { AT_N = 700, AT_HD = 96, AT_NH = 6, AT_NKV = 2 };
+enum { AT_N = 700, AT_HD = 96, AT_NKV = 2 };
 static float at_val(uint32_t a, uint32_t b) {        /* deterministic value in [-1, 1) of (a, b) */
     uint32_t x = a * 0x9e3779b1u ^ (b + 0x7f4a7c15u) * 0x85ebca77u;
     x ^= x >> 15; x *= 0x2c1b3c6du; x ^= x >> 12; x *= 0x297a2d39u; x ^= x >> 15;
@@ -194,6 +194,7 @@ static float at_val(uint32_t a, uint32_t b) {        /* deterministic value in [
 }
 /* Feeds positions [pos0, pos0 + n) to both layers; out[p][NH HD] receives each position's attention. */
 static void at_chunk(mg_session *s, int pos0, int n, int bidir, float *out[2], double *maxerr) {
+    const int AT_NH = s->m->hp.n_head;
     int il, t, i, h;
     float row[AT_NKV * AT_HD];
     for (il = 0; il < 2; il++) {
@@ -216,7 +217,7 @@ static void at_chunk(mg_session *s, int pos0, int n, int bidir, float *out[2], d
                 uint8_t qc[AT_HD * 4];
                 float q[AT_HD], k[AT_HD], v[AT_HD];
                 double sc[AT_N], mx = -1e300, sum = 0, o[AT_HD];
-                size_t head = mg__row_bytes(s->kv_type, AT_HD) * (size_t)(h / 3);
+                size_t head = mg__row_bytes(s->kv_type, AT_HD) * (size_t)(h / (AT_NH / AT_NKV));
                 mg__quant_row(s->kv_type, s->q + ((size_t)t * AT_NH + h) * AT_HD, qc, AT_HD);
                 mg__dequant_row(s->kv_type, qc, q, AT_HD);
                 for (j = lo; j <= hi; j++) {
@@ -240,7 +241,7 @@ static void at_chunk(mg_session *s, int pos0, int n, int bidir, float *out[2], d
             }
     }
 }
-static void check_attention(void) {
+static void check_attention(int AT_NH) {
     static const int kvs[3] = { MG_KV_F32, MG_KV_F16, MG_KV_Q8_0 };
     static const int sizes[8] = { 1, 37, 200, 1, 1, 150, 256, 54 };          /* 700 positions; the 150 bidirectional */
     static mg_model m;
@@ -263,8 +264,8 @@ static void check_attention(void) {
             if (i == 5) at_chunk(b, pos, sizes[i], 1, ob, NULL);          /* the same block on 3 threads */
             else { int t; for (t = 0; t < sizes[i]; t++) at_chunk(b, pos + t, 1, 0, ob, NULL); }   /* one at a time */
         }
-        printf("  attention, KV type %d: max |out - double reference| %.3g\n", kvs[k], err);
-        CHECK(err < 3e-5, "KV %d: attention differs from the double reference by %g", kvs[k], err);
+        printf("  attention, %d heads over 2, KV type %d: max |out - double reference| %.3g\n", AT_NH, kvs[k], err);
+        CHECK(err < 3e-5, "%d heads, KV %d: attention differs from the double reference by %g", AT_NH, kvs[k], err);
         for (il = 0; il < 2; il++)
             CHECK(memcmp(oa[il], ob[il], (size_t)AT_N * AT_NH * AT_HD * sizeof(float)) == 0,
                   "KV %d layer %d: chunks on 1 thread vs tokens one at a time on 3 threads differ", kvs[k], il);
@@ -595,7 +596,8 @@ int main(void) {
         check_snapshots(pj, MG_KV_F32);
     } else CHECK(0, "prompts.json");
     check_memory();
-    check_attention();
+    check_attention(6);
+    check_attention(4);
     check_snapshot_corruption();
     check_image_reuse();
     mgx_json_free(pj);
