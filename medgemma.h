@@ -2394,6 +2394,21 @@ MG__REF void mg__gelu_f16tab_scalar(float *x, int64_t n, const uint16_t *tab) {
 /* ===== >>kernels: x86 ================================================================================ */
 /* AVX2 + FMA dot products, AVX-512 VNNI matrix kernels (decode streams and prefill tiles), AVX-512 (BF16) vision
    tiles and attention. Each function here computes what its _scalar namesake computes; the comments say how. */
+#ifdef MG__F16C
+/* n floats as halves at byte address y, 8 at a time by vcvtps2ph (round to nearest even, as mg__f2h); a group
+   holding a NaN goes through mg__f2h, whose NaN differs from the instruction's in the payload. */
+static void mg__f2h_row_f16c(const float *x, uint8_t *y, int64_t n) {
+    uint16_t h;
+    int k;
+    for (; n >= 8; n -= 8, x += 8, y += 16) {
+        const __m256 v = _mm256_loadu_ps(x);
+        if (!_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)))
+            _mm_storeu_si128((__m128i *)y, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        else for (k = 0; k < 8; k++) { h = mg__f2h(x[k]); memcpy(y + 2 * k, &h, 2); }
+    }
+    for (; n > 0; n--, x++, y += 2) { h = mg__f2h(*x); memcpy(y, &h, 2); }
+}
+#endif
 #ifdef MG__AVX2
 static float mg__hsum8(__m256 v) {
     __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -5285,6 +5300,8 @@ static void mg__quant_row(int wtype, const float *x, void *y, int64_t n) {
     switch (mg__act_type(wtype)) {
 #ifdef MG__NEON
     case MG_TYPE_F16:  mg__f2h_row_neon(x, (uint8_t *)y, n); break;
+#elif defined(MG__F16C)
+    case MG_TYPE_F16:  mg__f2h_row_f16c(x, (uint8_t *)y, n); break;
 #else
     case MG_TYPE_F16:  for (i = 0; i < n; i++) ((uint16_t *)y)[i] = mg__f2h(x[i]); break;
 #endif

@@ -442,6 +442,47 @@ static void check_pool(const int *types, int threads, int n_tok, int lanes) {
     free(xf); free(xq);
 }
 
+/* ----- float rows to halves (mg__quant_row F16: the KV cache) against the definition: the nearest half, ties to
+   the even one, |x| >= 65520 to infinity, NaN to sign | 0x7e00, the sign kept ----- */
+static int half_ok(float f, uint16_t h) {
+    uint32_t x;
+    uint16_t sign, m;
+    double a = fabs((double)f), v, up, dn;
+    memcpy(&x, &f, 4);
+    sign = (uint16_t)((x >> 16) & 0x8000u);
+    m = h & 0x7fff;
+    if (f != f) return h == (sign | 0x7e00);
+    if ((h & 0x8000) != sign) return 0;
+    if (a >= 65520.0) return m == 0x7c00;
+    if (m >= 0x7c00) return 0;
+    v = mg__h2f(m); up = m < 0x7bff ? mg__h2f((uint16_t)(m + 1)) : 65536.0; dn = m > 0 ? mg__h2f((uint16_t)(m - 1)) : -mg__h2f(1);
+    if (fabs(a - v) > fabs(a - up) || fabs(a - v) > fabs(a - dn)) return 0;
+    return (fabs(a - v) != fabs(a - up) && fabs(a - v) != fabs(a - dn)) || (m & 1) == 0;
+}
+static void check_f16_rows(void) {
+    enum { N = 4096 };
+    static float x[N];
+    static uint16_t y[N];
+    int i, n, bad = 0, first = -1;
+    for (i = 0; i < N; i++) {
+        uint32_t u = rnd() << 16 ^ rnd();
+        uint16_t m = (uint16_t)(rnd() % 0x7bff);
+        switch (i % 4) {
+        case 0: memcpy(&x[i], &u, 4); break;                                   /* any bits: NaN, Inf, huge, subnormal */
+        case 1: x[i] = (float)((mg__h2f(m) + mg__h2f((uint16_t)(m + 1))) / 2); break;   /* a tie (exact in float) */
+        case 2: x[i] = (float)ldexp((double)(rnd() % 65536) / 65536.0 + 0.5, (int)(rnd() % 44) - 28); break;   /* 2^-29 .. 2^16 */
+        default: x[i] = (float)(65504.0 + (double)(rnd() % 64)) * (rnd() & 1 ? -1.0f : 1.0f); break;   /* near overflow */
+        }
+    }
+    for (n = 1; n <= 40; n++) {                                                  /* every tail length, NaN groups */
+        mg__quant_row(MG_TYPE_F16, x + 97 * n, y, n);
+        for (i = 0; i < n; i++) if (!half_ok(x[97 * n + i], y[i])) { bad++; if (first < 0) first = 97 * n + i; }
+    }
+    mg__quant_row(MG_TYPE_F16, x, y, N);
+    for (i = 0; i < N; i++) if (!half_ok(x[i], y[i])) { bad++; if (first < 0) first = i; }
+    CHECK(bad == 0, "float -> half: %d wrong, first %.9g -> 0x%04x", bad, first < 0 ? 0.0 : (double)x[first], first < 0 ? 0 : y[first]);
+}
+
 int main(void) {
     const int types[10] = { MG_TYPE_Q4_K, MG_TYPE_Q6_K, MG_TYPE_Q8_0, MG_TYPE_Q5_K, MG_TYPE_Q3_K, MG_TYPE_Q2_K, MG_TYPE_IQ4_XS,
                             MG_TYPE_Q4_0, MG_TYPE_IQ4_NL, MG_TYPE_Q4_1 };
@@ -459,6 +500,7 @@ int main(void) {
 #endif
     check_quant_q8_k();
     check_quant_q8_1();
+    check_f16_rows();
     for (i = 0; i < 10; i++) {
         check_reference(types[i], 2560);
         for (r = 0; r < 9; r++)
