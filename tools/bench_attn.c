@@ -1,8 +1,8 @@
 /* Thread-CPU time of the decoder attention alone (mg__attention on one thread) at MedGemma's shape: 8 query
-   heads over 4 KV heads, head_dim 256, a 4096-position F16 cache of random rows. Times a 4096-token prefill of
-   one layer (8 chunks of 512) and a decode step at position 4095; best of `runs`.
+   heads over 4 KV heads, head_dim 256, an F16 cache of N random rows (default 4096). Times an N-token prefill of
+   one layer (chunks of 512; skipped with "decode") and a decode step at position N - 1; best of `runs`.
      cc -O2 -march=native -std=c99 -D_POSIX_C_SOURCE=200809L -I. tools/bench_attn.c -o build/bench_attn -lm -lpthread
-     build/bench_attn [global: 1 | local: 0] [runs]
+     build/bench_attn [global: 1 | local: 0] [runs] [N] [decode]
    It includes the implementation and builds a model and session by hand (only what attention reads). */
 #include "tools/bench_impl.h"
 #include "tools/bench_time.h"
@@ -14,11 +14,12 @@ int main(int argc, char **argv) {
     static mg_session s;
     static mg__kvcache kv;
     int global = argc > 1 ? atoi(argv[1]) : 1, runs = argc > 2 ? atoi(argv[2]) : 3;
-    int N = 4096, C = 512, hd = 256, nh = 8, nkv = 4, i, r, pos0, c;
+    int N = argc > 3 ? atoi(argv[3]) : 4096, dec_only = argc > 4 && strcmp(argv[4], "decode") == 0, C = 512, hd = 256, nh = 8, nkv = 4, i, r, pos0, c;
     size_t kvd = (size_t)nkv * hd, qd = (size_t)nh * hd;
     double best = 1e30, bestd = 1e30, macs = 0, macd;
     uint64_t rs = 88172645463325252ULL;
     float *row = (float *)malloc(kvd * sizeof(float));
+    if (N < 1 || N > 1 << 20) { fprintf(stderr, "bench_attn: N %d out of 1..1048576\n", N); return 2; }
     m.hp.n_head = nh; m.hp.n_head_kv = nkv; m.hp.head_dim = hd; m.hp.swa = 1024; m.hp.n_layer = 1;
     L.global = global; m.layer = &L;
     s.m = &m; s.kv = &kv; s.kv_type = MG_TYPE_F16; s.kv_row = mg__row_bytes(MG_TYPE_F16, (int64_t)kvd);
@@ -39,7 +40,7 @@ int main(int argc, char **argv) {
     macd = (double)(global ? N : 1024) * hd * 2 * nh;
     for (r = 0; r < runs; r++) {
         double t0 = thread_s(), tp, td;
-        for (pos0 = 0; pos0 < N; pos0 += C) mg__attention(&s, 0, C, pos0, 0);
+        for (pos0 = 0; pos0 < N && !dec_only; pos0 += C) mg__attention(&s, 0, pos0 + C < N ? C : N - pos0, pos0, 0);
         tp = thread_s() - t0;
         t0 = thread_s();
         for (i = 0; i < 20; i++) mg__attention(&s, 0, 1, N - 1, 0);
@@ -47,7 +48,8 @@ int main(int argc, char **argv) {
         if (tp < best) best = tp;
         if (td < bestd) bestd = td;
     }
-    printf("%s layer: prefill of 4096 tokens %.3f s = %.1f GMAC/s (%.1f GMAC); decode at 4095 %.3f ms = %.1f GMAC/s\n",
-           global ? "global" : "local", best, macs / best * 1e-9, macs * 1e-9, bestd * 1e3, macd / bestd * 1e-9);
+    if (dec_only) printf("%s layer: decode at %d %.3f ms = %.1f GMAC/s\n", global ? "global" : "local", N - 1, bestd * 1e3, macd / bestd * 1e-9);
+    else printf("%s layer: prefill of %d tokens %.3f s = %.1f GMAC/s (%.1f GMAC); decode at %d %.3f ms = %.1f GMAC/s\n",
+                global ? "global" : "local", N, best, macs / best * 1e-9, macs * 1e-9, N - 1, bestd * 1e3, macd / bestd * 1e-9);
     return 0;
 }
