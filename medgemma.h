@@ -5840,9 +5840,10 @@ static double mg__row_sum(const float *x, int64_t n, float c, int p) {
     double s[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
     int64_t i;
     int k;
+    float dv;
     for (i = 0; i + 8 <= n; i += 8)
-        for (k = 0; k < 8; k++) { double d = (double)(x[i + k] - c); s[k] += p == 2 ? d * d : d; }
-    for (k = 0; i + k < n; k++) { double d = (double)(x[i + k] - c); s[k] += p == 2 ? d * d : d; }
+        for (k = 0; k < 8; k++) { dv = x[i + k] - c; s[k] += p == 2 ? (double)dv * dv : dv; }
+    for (k = 0; i + k < n; k++) { dv = x[i + k] - c; s[k] += p == 2 ? (double)dv * dv : dv; }
     return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
 /* RMSNorm of one row: y = x / sqrt(mean(x^2) + eps) * w  (w already holds Gemma's 1 + weight). */

@@ -443,7 +443,8 @@ static void check_pool(const int *types, int threads, int n_tok, int lanes) {
 }
 
 /* ----- float rows to halves (mg__quant_row F16: the KV cache) against the definition: the nearest half, ties to
-   the even one, |x| >= 65520 to infinity, NaN to sign | 0x7e00, the sign kept ----- */
+   the even one, |x| >= 65520 to infinity, NaN to sign | 0x7e00 (NEON: to a NaN, its instruction keeps the payload's
+   top bits), the sign kept ----- */
 static int half_ok(float f, uint16_t h) {
     uint32_t x;
     uint16_t sign, m;
@@ -451,8 +452,12 @@ static int half_ok(float f, uint16_t h) {
     memcpy(&x, &f, 4);
     sign = (uint16_t)((x >> 16) & 0x8000u);
     m = h & 0x7fff;
-    if (f != f) return h == (sign | 0x7e00);
     if ((h & 0x8000) != sign) return 0;
+#ifdef MG__NEON
+    if (f != f) return (m & 0x7c00) == 0x7c00 && (m & 0x3ff) != 0;
+#else
+    if (f != f) return m == 0x7e00;
+#endif
     if (a >= 65520.0) return m == 0x7c00;
     if (m >= 0x7c00) return 0;
     v = mg__h2f(m); up = m < 0x7bff ? mg__h2f((uint16_t)(m + 1)) : 65536.0; dn = m > 0 ? mg__h2f((uint16_t)(m - 1)) : -mg__h2f(1);
