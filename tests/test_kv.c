@@ -183,9 +183,10 @@ done:
 
 /* ----- the blocked attention against a double-precision reference, and its invariances ----- */
 /* A model with only the attention geometry: 6 query heads over 2 KV heads (group 3: a tile of 21 tokens has 63
-   rows and a padding row), or 4 over 2 (group 2: one token over an F16 cache takes the in-place decode block), head_dim 96 (not a multiple of 64: masked channel tails), window 100, n_ctx 1024;
-   layer 0 local (ring 100 + 256), layer 1 global. Chunks are fed as the forward pass does: their K and V rows
-   written at slot p % ring, then attention. */
+   rows and a padding row) or 4 over 2 (group 2: one token over an F16 cache takes the in-place decode block),
+   head_dim 96 (not a multiple of 64: masked channel tails), window 100, n_ctx 1024; layer 0 local (ring 100 + 256),
+   layer 1 global. Chunks are fed as the forward pass does: their K and V rows written at slot p % ring, then
+   attention. */
 enum { AT_N = 700, AT_HD = 96, AT_NKV = 2 };
 static float at_val(uint32_t a, uint32_t b) {        /* deterministic value in [-1, 1) of (a, b) */
     uint32_t x = a * 0x9e3779b1u ^ (b + 0x7f4a7c15u) * 0x85ebca77u;
@@ -194,7 +195,7 @@ static float at_val(uint32_t a, uint32_t b) {        /* deterministic value in [
 }
 /* Feeds positions [pos0, pos0 + n) to both layers; out[p][NH HD] receives each position's attention. */
 static void at_chunk(mg_session *s, int pos0, int n, int bidir, float *out[2], double *maxerr) {
-    const int AT_NH = s->m->hp.n_head;
+    const int nh = s->m->hp.n_head;
     int il, t, i, h;
     float row[AT_NKV * AT_HD];
     for (il = 0; il < 2; il++) {
@@ -206,19 +207,19 @@ static void at_chunk(mg_session *s, int pos0, int n, int bidir, float *out[2], d
             mg__quant_row(s->kv_type, row, c->k + slot, AT_NKV * AT_HD);
             for (i = 0; i < AT_NKV * AT_HD; i++) row[i] = at_val((uint32_t)(2 * p + il + 100000), (uint32_t)i);
             mg__quant_row(s->kv_type, row, c->v + slot, AT_NKV * AT_HD);
-            for (i = 0; i < AT_NH * AT_HD; i++) s->q[(size_t)t * AT_NH * AT_HD + i] = 0.5f * at_val((uint32_t)(2 * p + il + 200000), (uint32_t)i);
+            for (i = 0; i < nh * AT_HD; i++) s->q[(size_t)t * nh * AT_HD + i] = 0.5f * at_val((uint32_t)(2 * p + il + 200000), (uint32_t)i);
         }
         mg__attention(s, il, n, pos0, bidir);
-        memcpy(out[il] + (size_t)pos0 * AT_NH * AT_HD, s->att, (size_t)n * AT_NH * AT_HD * sizeof(float));
+        memcpy(out[il] + (size_t)pos0 * nh * AT_HD, s->att, (size_t)n * nh * AT_HD * sizeof(float));
         if (!maxerr) continue;
         for (t = 0; t < n; t++)                       /* reference: q in the partner format, dequantized rows, doubles */
-            for (h = 0; h < AT_NH; h++) {
+            for (h = 0; h < nh; h++) {
                 int p = pos0 + t, hi = bidir ? pos0 + n - 1 : p, lo = il == 1 || p - 99 < 0 ? 0 : p - 99, j, d;
                 uint8_t qc[AT_HD * 4];
                 float q[AT_HD], k[AT_HD], v[AT_HD];
                 double sc[AT_N], mx = -1e300, sum = 0, o[AT_HD];
-                size_t head = mg__row_bytes(s->kv_type, AT_HD) * (size_t)(h / (AT_NH / AT_NKV));
-                mg__quant_row(s->kv_type, s->q + ((size_t)t * AT_NH + h) * AT_HD, qc, AT_HD);
+                size_t head = mg__row_bytes(s->kv_type, AT_HD) * (size_t)(h / (nh / AT_NKV));
+                mg__quant_row(s->kv_type, s->q + ((size_t)t * nh + h) * AT_HD, qc, AT_HD);
                 mg__dequant_row(s->kv_type, qc, q, AT_HD);
                 for (j = lo; j <= hi; j++) {
                     double a = 0;
@@ -235,19 +236,19 @@ static void at_chunk(mg_session *s, int pos0, int n, int bidir, float *out[2], d
                     for (d = 0; d < AT_HD; d++) o[d] += e * v[d];
                 }
                 for (d = 0; d < AT_HD; d++) {
-                    double err = fabs(o[d] / sum - s->att[((size_t)t * AT_NH + h) * AT_HD + d]);
+                    double err = fabs(o[d] / sum - s->att[((size_t)t * nh + h) * AT_HD + d]);
                     if (err > *maxerr) *maxerr = err;
                 }
             }
     }
 }
-static void check_attention(int AT_NH) {
+static void check_attention(int nh) {
     static const int kvs[3] = { MG_KV_F32, MG_KV_F16, MG_KV_Q8_0 };
     static const int sizes[8] = { 1, 37, 200, 1, 1, 150, 256, 54 };          /* 700 positions; the 150 bidirectional */
     static mg_model m;
     static mg__layer layer[2];
     int k, i, il;
-    m.hp.n_vocab = 16; m.hp.n_layer = 2; m.hp.n_embd = 32; m.hp.n_ff = 32; m.hp.n_head = AT_NH; m.hp.n_head_kv = AT_NKV;
+    m.hp.n_vocab = 16; m.hp.n_layer = 2; m.hp.n_embd = 32; m.hp.n_ff = 32; m.hp.n_head = nh; m.hp.n_head_kv = AT_NKV;
     m.hp.head_dim = AT_HD; m.hp.n_ctx_train = 1024; m.hp.swa = 100; m.has_weights = 1; m.layer = layer; layer[1].global = 1;
     for (k = 0; k < 3; k++) {
         mg_session *a = session(&m, 1, 0, kvs[k], 0), *b = session(&m, 3, 0, kvs[k], 0);
@@ -255,8 +256,8 @@ static void check_attention(int AT_NH) {
         double err = 0;
         int pos = 0;
         for (il = 0; il < 2; il++) {
-            oa[il] = (float *)malloc((size_t)AT_N * AT_NH * AT_HD * sizeof(float));
-            ob[il] = (float *)malloc((size_t)AT_N * AT_NH * AT_HD * sizeof(float));
+            oa[il] = (float *)malloc((size_t)AT_N * nh * AT_HD * sizeof(float));
+            ob[il] = (float *)malloc((size_t)AT_N * nh * AT_HD * sizeof(float));
         }
         if (!a || !b || mg_session_reserve(a, AT_N) != MG_OK || mg_session_reserve(b, AT_N) != MG_OK) { CHECK(0, "attention sessions"); goto next; }
         for (i = 0; i < 8; pos += sizes[i++]) {
@@ -264,10 +265,10 @@ static void check_attention(int AT_NH) {
             if (i == 5) at_chunk(b, pos, sizes[i], 1, ob, NULL);          /* the same block on 3 threads */
             else { int t; for (t = 0; t < sizes[i]; t++) at_chunk(b, pos + t, 1, 0, ob, NULL); }   /* one at a time */
         }
-        printf("  attention, %d heads over 2, KV type %d: max |out - double reference| %.3g\n", AT_NH, kvs[k], err);
-        CHECK(err < 3e-5, "%d heads, KV %d: attention differs from the double reference by %g", AT_NH, kvs[k], err);
+        printf("  attention, %d heads over 2, KV type %d: max |out - double reference| %.3g\n", nh, kvs[k], err);
+        CHECK(err < 3e-5, "%d heads, KV %d: attention differs from the double reference by %g", nh, kvs[k], err);
         for (il = 0; il < 2; il++)
-            CHECK(memcmp(oa[il], ob[il], (size_t)AT_N * AT_NH * AT_HD * sizeof(float)) == 0,
+            CHECK(memcmp(oa[il], ob[il], (size_t)AT_N * nh * AT_HD * sizeof(float)) == 0,
                   "KV %d layer %d: chunks on 1 thread vs tokens one at a time on 3 threads differ", kvs[k], il);
     next:
         for (il = 0; il < 2; il++) { free(oa[il]); free(ob[il]); }
