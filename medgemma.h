@@ -6923,13 +6923,13 @@ static void mg__vattn_pack_task(void *ctx, int ith, int nth) {
     for (it = lo; it < hi; it++) {
         int h = (int)(it / per), i = (int)(it % per);
         if (i < j->nkp) {   /* key panel i */
-            uint32_t *panel = j->kp + ((size_t)h * j->nkp + i) * j->hp * MG__TR;
+            uint32_t keys[MG__TR * (MG__ATT_MAXHD / 2)];
             for (r = 0; r < MG__TR; r++) {
                 int t = i * MG__TR + r;
-                if (t < j->n) mg__bf16_pairs(pairs, j->qkv + (size_t)t * d3 + j->d + (size_t)h * j->hd, j->hd);
-                else memset(pairs, 0, sizeof pairs);
-                for (p = 0; p < j->hp; p++) panel[(size_t)p * MG__TR + r] = pairs[p];
+                if (t < j->n) mg__bf16_pairs(keys + (size_t)r * j->hp, j->qkv + (size_t)t * d3 + j->d + (size_t)h * j->hd, j->hd);
+                else memset(keys + (size_t)r * j->hp, 0, (size_t)j->hp * 4);
             }
+            mg__panel_rows(j->kp + ((size_t)h * j->nkp + i) * j->hp * MG__TR, keys, MG__TR, j->hp);
         } else {            /* value key pairs [64 i', 64 i' + 64) of every channel group */
             int p0 = (i - j->nkp) * 64, p1 = p0 + 64 < j->nvp ? p0 + 64 : j->nvp, g;
             float row[2][MG__ATT_MAXHD];
@@ -6956,16 +6956,16 @@ static void mg__vattn_task(void *ctx, int ith, int nth) {
     float c2 = 1.4426950408889634f / sqrtf((float)j->hd);
     int nqb = (j->n + MG__TC - 1) / MG__TC, d3 = 3 * j->d, no = j->ncg * MG__TR;
     int64_t lo, hi, it;
-    uint32_t pairs[MG__ATT_MAXHD / 2];
+    uint32_t queries[MG__TC * (MG__ATT_MAXHD / 2)];
     mg__split((int64_t)j->n_head * nqb, ith, nth, &lo, &hi);
     for (it = lo; it < hi; it++) {
-        int h = (int)(it / nqb), q0 = (int)(it % nqb) * MG__TC, c, p, k0, i, g;
+        int h = (int)(it / nqb), q0 = (int)(it % nqb) * MG__TC, c, k0, i, g;
         for (c = 0; c < MG__TC; c++) {   /* queries of the block as an A panel */
-            if (q0 + c < j->n) mg__bf16_pairs(pairs, j->qkv + (size_t)(q0 + c) * d3 + (size_t)h * j->hd, j->hd);
-            else memset(pairs, 0, sizeof pairs);
-            for (p = 0; p < j->hp; p++) qp[(size_t)p * MG__TC + c] = pairs[p];
+            if (q0 + c < j->n) mg__bf16_pairs(queries + (size_t)c * j->hp, j->qkv + (size_t)(q0 + c) * d3 + (size_t)h * j->hd, j->hd);
+            else memset(queries + (size_t)c * j->hp, 0, (size_t)j->hp * 4);
             m[c] = -INFINITY; l[c] = 0;
         }
+        mg__panel_rows(qp, queries, MG__TC, j->hp);
         memset(ot, 0, sizeof(float) * (size_t)no * MG__TC);
         for (k0 = 0; k0 < j->n; k0 += MG__ATT_KB) {
             int nk = j->n - k0 < MG__ATT_KB ? j->n - k0 : MG__ATT_KB;
